@@ -1,0 +1,274 @@
+//! Configuration: a TOML file, embedded defaults, and command-line overrides.
+//!
+//! Every key, its default and its meaning are in `packaging/msmd.toml` (the example file the
+//! packages install). Unknown keys and bad values are refused at start with an error that names
+//! the key. [`Config::parse`] takes a string (tests use it); [`Config::load`] reads a file.
+//! With no file at all, the defaults run a node for `localhost` with data in `./msm-data` and
+//! the web client on `127.0.0.1:8080`.
+
+use crate::proto::address::canonical_domain;
+use crate::proto::message::MAX_TEXT_LIMIT;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use thiserror::Error;
+use tracing_subscriber::filter::Targets;
+
+/// Largest configuration file read; a real one is a few hundred bytes.
+pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
+/// Most HTTP worker threads (each holds a database connection and a stack).
+pub const MAX_HTTP_WORKERS: usize = 64;
+/// Longest a log-in session may be configured to last, in days.
+pub const MAX_SESSION_DAYS: u32 = 365;
+
+/// Why a configuration was refused.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_CONFIG_BYTES`].
+    #[error("config file {0} is larger than 64 KiB")]
+    TooLarge(String),
+    /// The TOML is malformed, has an unknown key, or a value of the wrong type.
+    #[error("config: {0}")]
+    Syntax(String),
+    /// A key has a value outside what it allows.
+    #[error("config key `{key}`: {why}")]
+    Invalid {
+        /// The full key, such as `http.listen`.
+        key: &'static str,
+        /// What is wrong with the value.
+        why: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Where the database and keys live.
+    pub data_dir: PathBuf,
+    /// The domain this node hosts. `None`: the one stored at `init`, or `localhost` on a fresh
+    /// data directory.
+    pub domain: Option<String>,
+    /// The web client and client API.
+    pub http: HttpConfig,
+    /// Limits on what users may post.
+    pub limits: LimitsConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address and port to listen on.
+    pub listen: String,
+    /// Request threads.
+    pub workers: usize,
+    /// How long a log-in session lasts, in days.
+    pub session_days: u32,
+}
+
+/// `[limits]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Cap on a post's text, in bytes.
+    pub max_post_bytes: usize,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A filter such as `info` or `info,msmd::store=debug`; `MSMD_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("./msm-data"),
+            domain: None,
+            http: HttpConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            listen: "127.0.0.1:8080".into(),
+            workers: 4,
+            session_days: 30,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_post_bytes: crate::proto::message::DEFAULT_MAX_TEXT,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            filter: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line; each replaces the file's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// `--data`
+    pub data_dir: Option<PathBuf>,
+    /// `--domain`
+    pub domain: Option<String>,
+    /// `--listen`
+    pub listen: Option<String>,
+    /// `--log`
+    pub log_filter: Option<String>,
+}
+
+impl Config {
+    /// Parses and validates a configuration from TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Syntax(e.to_string().trim().to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads, parses and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let read_err = |source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if meta.len() > MAX_CONFIG_BYTES {
+            return Err(ConfigError::TooLarge(path.display().to_string()));
+        }
+        let text = std::fs::read_to_string(path).map_err(read_err)?;
+        Self::parse(&text)
+    }
+
+    /// Applies command-line overrides, then validates again.
+    pub fn with_overrides(mut self, o: &Overrides) -> Result<Self, ConfigError> {
+        if let Some(d) = &o.data_dir {
+            self.data_dir = d.clone();
+        }
+        if let Some(d) = &o.domain {
+            self.domain = Some(d.clone());
+        }
+        if let Some(l) = &o.listen {
+            self.http.listen = l.clone();
+        }
+        if let Some(f) = &o.log_filter {
+            self.log.filter = f.clone();
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks every value; the error names the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, why: String| Err(ConfigError::Invalid { key, why });
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty".into());
+        }
+        if let Some(d) = &self.domain {
+            if let Err(e) = canonical_domain(d) {
+                return invalid("domain", e.to_string());
+            }
+        }
+        if let Err(e) = self.listen_addr() {
+            return invalid("http.listen", e);
+        }
+        if !(1..=MAX_HTTP_WORKERS).contains(&self.http.workers) {
+            return invalid("http.workers", format!("must be 1 to {MAX_HTTP_WORKERS}"));
+        }
+        if !(1..=MAX_SESSION_DAYS).contains(&self.http.session_days) {
+            return invalid(
+                "http.session_days",
+                format!("must be 1 to {MAX_SESSION_DAYS}"),
+            );
+        }
+        if !(1..=MAX_TEXT_LIMIT).contains(&self.limits.max_post_bytes) {
+            return invalid(
+                "limits.max_post_bytes",
+                format!("must be 1 to {MAX_TEXT_LIMIT}"),
+            );
+        }
+        if let Err(e) = log_targets(&self.log.filter) {
+            return invalid("log.filter", e);
+        }
+        Ok(())
+    }
+
+    /// `http.listen` as a socket address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        SocketAddr::from_str(&self.http.listen).map_err(|_| {
+            format!(
+                "{:?} is not an address:port such as 127.0.0.1:8080 or [::]:8080",
+                self.http.listen
+            )
+        })
+    }
+
+    /// The protocol limits this configuration sets.
+    pub fn limits(&self) -> crate::proto::Limits {
+        crate::proto::Limits {
+            max_text: self.limits.max_post_bytes,
+        }
+    }
+}
+
+/// Log levels a filter may name.
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Parses a log filter: `level` or `level,target=level,...` (levels: off, error, warn, info,
+/// debug, trace). Stricter than `Targets` itself, which would take a typo for a target name.
+pub fn log_targets(filter: &str) -> Result<Targets, String> {
+    let bad = |why: &str| {
+        format!("{filter:?} is not a log filter such as `info` or `info,msmd::store=debug`: {why}")
+    };
+    if filter.trim().is_empty() {
+        return Err(bad("it is empty"));
+    }
+    for directive in filter.split(',') {
+        let level = match directive.split_once('=') {
+            Some((target, level)) if !target.trim().is_empty() => level,
+            Some(_) => return Err(bad("a directive has no target before '='")),
+            None => directive,
+        };
+        if !LEVELS.contains(&level.trim().to_ascii_lowercase().as_str()) {
+            return Err(bad(&format!(
+                "{:?} is not one of {}",
+                level.trim(),
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    Targets::from_str(filter).map_err(|e| bad(&e.to_string()))
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,111 @@
+//! Tests of configuration parsing and validation.
+
+use super::*;
+
+#[test]
+fn empty_text_is_the_embedded_defaults() {
+    let c = Config::parse("").unwrap();
+    assert_eq!(c, Config::default());
+    assert_eq!(c.data_dir, PathBuf::from("./msm-data"));
+    assert_eq!(c.listen_addr().unwrap(), "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(c.limits().max_text, 16 * 1024);
+}
+
+#[test]
+fn the_example_file_parses() {
+    let text = include_str!("../../packaging/msmd.toml");
+    let c = Config::parse(text).unwrap();
+    assert_eq!(c.domain, None);
+}
+
+#[test]
+fn full_file_parses() {
+    let c = Config::parse(
+        r#"
+        data_dir = "/var/lib/msmd"
+        domain = "Smith.Family"
+        [http]
+        listen = "[::]:8080"
+        workers = 2
+        session_days = 7
+        [limits]
+        max_post_bytes = 2000
+        [log]
+        filter = "warn,msmd::store=debug"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.http.workers, 2);
+    assert_eq!(c.limits().max_text, 2000);
+}
+
+fn err(text: &str) -> String {
+    Config::parse(text).unwrap_err().to_string()
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    assert!(
+        err("colour = 1").contains("colour"),
+        "{}",
+        err("colour = 1")
+    );
+    let e = err("[http]\nlisten = \"127.0.0.1:1\"\nlsiten = 2");
+    assert!(e.contains("lsiten"), "{e}");
+    assert!(err("[nope]").contains("nope"));
+}
+
+#[test]
+fn bad_values_are_refused_by_key() {
+    for (text, key) in [
+        ("domain = \"bad..name\"", "domain"),
+        ("[http]\nlisten = \"localhost\"", "http.listen"),
+        ("[http]\nworkers = 0", "http.workers"),
+        ("[http]\nsession_days = 9999", "http.session_days"),
+        (
+            "[limits]\nmax_post_bytes = 10000000",
+            "limits.max_post_bytes",
+        ),
+        ("[log]\nfilter = \"loud\"", "log.filter"),
+        ("data_dir = \"\"", "data_dir"),
+    ] {
+        let e = err(text);
+        assert!(e.contains(key), "{text:?} gave {e}");
+    }
+    let e = err("[http]\nworkers = \"four\"");
+    assert!(e.contains("workers"), "{e}");
+    assert!(err("data_dir = ").contains("config"));
+}
+
+#[test]
+fn overrides_replace_and_are_validated() {
+    let o = Overrides {
+        listen: Some("0.0.0.0:9000".into()),
+        domain: Some("a.test".into()),
+        ..Overrides::default()
+    };
+    let c = Config::default().with_overrides(&o).unwrap();
+    assert_eq!(c.http.listen, "0.0.0.0:9000");
+    assert_eq!(c.domain.as_deref(), Some("a.test"));
+    let bad = Overrides {
+        listen: Some("nowhere".into()),
+        ..Overrides::default()
+    };
+    assert!(Config::default()
+        .with_overrides(&bad)
+        .unwrap_err()
+        .to_string()
+        .contains("http.listen"));
+}
+
+#[test]
+fn oversize_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.toml");
+    std::fs::write(&p, vec![b'#'; MAX_CONFIG_BYTES as usize + 1]).unwrap();
+    assert!(matches!(Config::load(&p), Err(ConfigError::TooLarge(_))));
+    assert!(matches!(
+        Config::load(&dir.path().join("missing.toml")),
+        Err(ConfigError::Read { .. })
+    ));
+}

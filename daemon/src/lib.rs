@@ -1,0 +1,37 @@
+//! msmd: a household's node of msm, a distributed Twitter carried by multicast.
+//!
+//! # Layout
+//!
+//! - [`proto`]: the sans-IO protocol core: addresses, signed messages, frames, sequence tracking.
+//!   No sockets, no clock, no database.
+//! - [`store`]: SQLite: schema and migrations, users and keys, messages, timelines, follows,
+//!   subscribers, outbox, peer cache, full-text index; the group-commit writer.
+//! - [`identity`]: password hashing (argon2id) and one-time passwords.
+//! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
+//! - [`config`]: the TOML configuration, its defaults and limits.
+//! - [`logging`]: tracing to stderr, filter reloadable.
+//! - [`node`]: start-up, the running node, reload and graceful shutdown.
+//! - [`cli`]: the `msmd` command line.
+//!
+//! The binary's `main` only parses the command line and calls into [`cli`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod identity;
+pub mod logging;
+pub mod node;
+pub mod proto;
+pub mod store;
+pub mod web;
+
+/// Wall-clock time in Unix milliseconds: the one place outside tests that reads the clock for
+/// message times and expiries; `proto` takes times as arguments.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

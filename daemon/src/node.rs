@@ -1,0 +1,154 @@
+//! The running node: start-up, first run, reload and graceful shutdown.
+//!
+//! Start-up opens (and on a fresh data directory initialises) the store, creates the owner
+//! account on first run, starts the post writer and the HTTP workers, then waits for signals on
+//! a single-threaded tokio runtime:
+//! - SIGTERM, SIGINT: stop taking requests, finish the ones in flight, commit every queued
+//!   post, exit 0;
+//! - SIGHUP: re-read the configuration file; apply what can change live (`log.filter`,
+//!   `limits.max_post_bytes`), log what needs a restart; a bad file changes nothing.
+
+use crate::config::{Config, Overrides};
+use crate::logging::LogHandle;
+use crate::store::writer::PostWriter;
+use crate::store::{Role, Store, StoreError};
+use crate::web::api::Context;
+use crate::web::auth::LoginLimiter;
+use crate::web::server::HttpServer;
+use crate::{identity, now_ms};
+use anyhow::Context as _;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// The domain of a node started on a fresh data directory with no domain configured.
+pub const DEFAULT_DOMAIN: &str = "localhost";
+/// Name of the account created on first run.
+pub const FIRST_OWNER: &str = "owner";
+
+/// Where the configuration came from, so SIGHUP can read it again.
+pub struct ConfigSource {
+    /// The file, if one was given.
+    pub path: Option<PathBuf>,
+    /// Command-line overrides, applied on every reload too.
+    pub overrides: Overrides,
+}
+
+/// Opens the store in the configured data directory and checks or sets its domain.
+pub fn open_store(config: &Config, init_if_new: bool) -> anyhow::Result<Store> {
+    let mut store = Store::open(&config.data_dir)
+        .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;
+    match store.node_info() {
+        Ok(info) => {
+            if let Some(d) = &config.domain {
+                let asked = crate::proto::address::canonical_domain(d)?;
+                if asked != info.domain {
+                    return Err(StoreError::DomainMismatch {
+                        stored: info.domain,
+                        asked,
+                    }
+                    .into());
+                }
+            }
+        }
+        Err(StoreError::NotInitialised(_)) if init_if_new => {
+            store.init_node(config.domain.as_deref().unwrap_or(DEFAULT_DOMAIN))?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(store)
+}
+
+/// Creates the owner account with a one-time password if the node has no users yet.
+fn first_run(store: &mut Store, http: &str) -> anyhow::Result<()> {
+    if !store.list_users()?.is_empty() {
+        return Ok(());
+    }
+    let password = identity::one_time_password()?;
+    let hash = identity::hash_password(&password)?;
+    let user = store.add_user(FIRST_OWNER, Role::Owner, &hash, true, now_ms())?;
+    tracing::warn!(
+        "first run: created owner account {}; one-time password: {password} ; log in at http://{http}/ \
+         (POST /api/v1/session) and change it (POST /api/v1/account/password)",
+        user.address
+    );
+    Ok(())
+}
+
+/// Runs the node until SIGTERM or SIGINT.
+pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Result<()> {
+    let mut store = open_store(&config, true)?;
+    let info = store.node_info()?;
+    tracing::info!(domain = %info.domain, node_key = %info.key.public(), data = %config.data_dir.display(), "msmd {} starting", env!("CARGO_PKG_VERSION"));
+    let listen = config.listen_addr().map_err(anyhow::Error::msg)?;
+    first_run(&mut store, &config.http.listen)?;
+
+    let writer = PostWriter::start(store.reopen()?)?;
+    let ctx = Arc::new(Context {
+        domain: info.domain.clone(),
+        writer: writer.handle(),
+        max_text: config.limits.max_post_bytes.into(),
+        session_ttl_ms: u64::from(config.http.session_days) * 86_400_000,
+        limiter: LoginLimiter::default(),
+    });
+    let http = HttpServer::start(listen, config.http.workers, ctx.clone(), &store)?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;
+
+    tracing::info!("shutting down: finishing requests in flight");
+    http.stop();
+    drop(ctx);
+    writer.finish();
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signals(
+    config: &Config,
+    source: &ConfigSource,
+    log: &LogHandle,
+    ctx: &Context,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM"); return Ok(()); }
+            _ = int.recv() => { tracing::info!("SIGINT"); return Ok(()); }
+            _ = hup.recv() => reload(config, source, log, ctx),
+        }
+    }
+}
+
+fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Context) {
+    let fresh = match &source.path {
+        Some(p) => Config::load(p),
+        None => Ok(Config::default()),
+    }
+    .and_then(|c| c.with_overrides(&source.overrides));
+    let fresh = match fresh {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "SIGHUP: configuration refused; nothing changed");
+            return;
+        }
+    };
+    log.set_filter(&fresh.log.filter);
+    ctx.max_text
+        .store(fresh.limits.max_post_bytes, Ordering::Relaxed);
+    tracing::info!(
+        max_post_bytes = fresh.limits.max_post_bytes,
+        "SIGHUP: configuration reloaded"
+    );
+    if fresh.data_dir != running.data_dir
+        || fresh.domain != running.domain
+        || fresh.http != running.http
+    {
+        tracing::warn!("SIGHUP: data_dir, domain and [http] changes take effect after a restart");
+    }
+}

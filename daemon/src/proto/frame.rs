@@ -1,0 +1,207 @@
+//! Frames on node-to-node TCP links.
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     length L, u32 big-endian: bytes after this field (type + payload), 1..=MAX_FRAME_LEN
+//! 4       1     frame type (see FrameType)
+//! 5       L-1   payload
+//! ```
+//!
+//! [`check`] looks only at the five header bytes, so a reader can refuse an oversize or unknown
+//! frame before it reads or allocates the rest. An incomplete frame is `Ok(None)` ("need more
+//! bytes"), never an error. [`FrameDecoder`] buffers a stream of bytes with a hard bound.
+
+use super::ProtoError;
+
+/// Bytes before the payload: the length field and the type byte.
+pub const HEADER_LEN: usize = 5;
+/// Largest value of the length field. A frame holds at most one message
+/// ([`super::message::MAX_ENCODED_MESSAGE`], about 68 KiB) plus a little framing, and a router
+/// can afford this much per link while reading one frame.
+pub const MAX_FRAME_LEN: usize = 128 * 1024;
+
+/// What a frame carries. Numbers are part of the wire format and never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum FrameType {
+    /// Opening of a link: protocol version, node name, a challenge for the other side.
+    Hello = 1,
+    /// Proof of the node key: the other side's challenge, signed.
+    Auth = 2,
+    /// Keep-alive request.
+    Ping = 3,
+    /// Keep-alive answer.
+    Pong = 4,
+    /// One signed message.
+    Message = 5,
+    /// The receiver has stored messages up to an id.
+    Ack = 6,
+    /// Subscribe this server to an author.
+    Subscribe = 7,
+    /// Unsubscribe this server from an author.
+    Unsubscribe = 8,
+    /// Ask for a range of an author's messages.
+    Backfill = 9,
+    /// A link-level error, sent before closing.
+    Close = 10,
+}
+
+impl FrameType {
+    /// The type for a type byte, if this version knows it.
+    pub fn from_u8(b: u8) -> Option<Self> {
+        use FrameType::*;
+        Some(match b {
+            1 => Hello,
+            2 => Auth,
+            3 => Ping,
+            4 => Pong,
+            5 => Message,
+            6 => Ack,
+            7 => Subscribe,
+            8 => Unsubscribe,
+            9 => Backfill,
+            10 => Close,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed frame borrowing its payload from the input buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<'a> {
+    /// What the frame carries.
+    pub kind: FrameType,
+    /// The payload bytes.
+    pub payload: &'a [u8],
+}
+
+/// Cheap check of the start of `buf`: `Ok(Some(total))` when a whole frame of `total` bytes is
+/// there, `Ok(None)` when more bytes are needed, an error when the header is already bad.
+pub fn check(buf: &[u8]) -> Result<Option<usize>, ProtoError> {
+    let Some(len_bytes) = buf.get(..4) else {
+        return Ok(None);
+    };
+    let len = u32::from_be_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]) as usize;
+    if len == 0 {
+        return Err(ProtoError::EmptyFrame);
+    }
+    if len > MAX_FRAME_LEN {
+        return Err(ProtoError::TooLarge {
+            what: "frame",
+            got: len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    if let Some(&t) = buf.get(4) {
+        FrameType::from_u8(t).ok_or(ProtoError::UnknownFrameType(t))?;
+    }
+    let total = 4 + len;
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// Parses one frame from the start of `buf`: the frame and the bytes it took, or `Ok(None)`.
+pub fn parse(buf: &[u8]) -> Result<Option<(Frame<'_>, usize)>, ProtoError> {
+    let Some(total) = check(buf)? else {
+        return Ok(None);
+    };
+    let kind = FrameType::from_u8(buf[4]).ok_or(ProtoError::UnknownFrameType(buf[4]))?;
+    Ok(Some((
+        Frame {
+            kind,
+            payload: &buf[HEADER_LEN..total],
+        },
+        total,
+    )))
+}
+
+/// Appends a frame to `out`; refuses a payload that would exceed [`MAX_FRAME_LEN`].
+pub fn encode(kind: FrameType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), ProtoError> {
+    let len = payload.len() + 1;
+    if len > MAX_FRAME_LEN {
+        return Err(ProtoError::TooLarge {
+            what: "frame",
+            got: len,
+            max: MAX_FRAME_LEN,
+        });
+    }
+    out.reserve(4 + len);
+    out.extend_from_slice(&(len as u32).to_be_bytes());
+    out.push(kind as u8);
+    out.extend_from_slice(payload);
+    Ok(())
+}
+
+/// Collects bytes from a stream and hands out whole frames. Holds at most one frame's worth
+/// (`HEADER_LEN + MAX_FRAME_LEN` bytes) plus what one `push` brings; a bad header poisons the
+/// decoder (the link must be closed: framing is lost).
+#[derive(Debug, Default)]
+pub struct FrameDecoder {
+    buf: Vec<u8>,
+    start: usize,
+    failed: Option<ProtoError>,
+}
+
+/// A frame that owns its payload, as [`FrameDecoder`] hands them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFrame {
+    /// What the frame carries.
+    pub kind: FrameType,
+    /// The payload bytes.
+    pub payload: Vec<u8>,
+}
+
+impl FrameDecoder {
+    /// An empty decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many bytes the decoder may take now without going over its bound; a reader should
+    /// read at most this many.
+    pub fn room(&self) -> usize {
+        (HEADER_LEN + MAX_FRAME_LEN).saturating_sub(self.buf.len() - self.start)
+    }
+
+    /// Adds bytes read from the link. Refuses more than [`FrameDecoder::room`] allows.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), ProtoError> {
+        if bytes.len() > self.room() {
+            return Err(ProtoError::TooLarge {
+                what: "frame buffer",
+                got: self.buf.len() - self.start + bytes.len(),
+                max: HEADER_LEN + MAX_FRAME_LEN,
+            });
+        }
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    /// The next whole frame, `Ok(None)` if more bytes are needed.
+    pub fn next_frame(&mut self) -> Result<Option<OwnedFrame>, ProtoError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match parse(&self.buf[self.start..]) {
+            Ok(Some((f, used))) => {
+                let frame = OwnedFrame {
+                    kind: f.kind,
+                    payload: f.payload.to_vec(),
+                };
+                self.start += used;
+                Ok(Some(frame))
+            }
+            Ok(None) => Ok(None),
+            Err(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod tests;

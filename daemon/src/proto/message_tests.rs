@@ -1,0 +1,230 @@
+//! Tests of the message layout, signatures and decoding rules.
+
+use super::*;
+use proptest::prelude::*;
+
+fn key() -> NodeKey {
+    NodeKey::from_bytes(&[1u8; 32]).unwrap()
+}
+
+fn post(author: &str, seq: u64, text: &str) -> Message {
+    Message {
+        author: Address::parse(author).unwrap(),
+        seq,
+        time_ms: 300,
+        audience: Audience::Public,
+        body: Body::Post { text: text.into() },
+    }
+}
+
+/// The layout in the module doc, written out by hand.
+#[test]
+fn post_body_bytes_match_the_documented_layout() {
+    let m = post("a@b.test", 1, "hi");
+    #[rustfmt::skip]
+    let expected: &[u8] = &[
+        8, b'a', b'@', b'b', b'.', b't', b'e', b's', b't', // author
+        1,          // seq
+        0xac, 0x02, // time_ms = 300
+        0,          // audience = public
+        0,          // body = Post
+        2, b'h', b'i',
+    ];
+    assert_eq!(m.to_bytes(), expected);
+    let signed = m.sign(&key(), &Limits::default()).unwrap();
+    let wire = signed.encode();
+    assert_eq!(wire[0], MESSAGE_VERSION);
+    assert_eq!(&wire[1..1 + expected.len()], expected);
+    assert_eq!(wire.len(), 1 + expected.len() + 64);
+}
+
+#[test]
+fn reply_and_delete_bytes_match_the_documented_layout() {
+    let mut m = post("a@b.test", 5, "ok");
+    m.audience = Audience::Followers;
+    m.body = Body::Reply {
+        to: MessageId {
+            author: Address::parse("c@d.test").unwrap(),
+            seq: 200,
+        },
+        text: "ok".into(),
+    };
+    #[rustfmt::skip]
+    let expected: &[u8] = &[
+        8, b'a', b'@', b'b', b'.', b't', b'e', b's', b't',
+        5, 0xac, 0x02,
+        1,                                                  // followers
+        1,                                                  // Reply
+        8, b'c', b'@', b'd', b'.', b't', b'e', b's', b't', 0xc8, 0x01, // to = c@d.test#200
+        2, b'o', b'k',
+    ];
+    assert_eq!(m.to_bytes(), expected);
+    m.body = Body::Delete { target: 3 };
+    assert_eq!(&m.to_bytes()[12..], &[1, 3, 3]); // followers, Delete, target 3
+}
+
+#[test]
+fn signed_message_round_trips_and_verifies() {
+    let k = key();
+    let signed = post("alice@smith.family", 1, "hello world")
+        .sign(&k, &Limits::default())
+        .unwrap();
+    let back = SignedMessage::decode(&signed.encode(), &Limits::default()).unwrap();
+    assert_eq!(back, signed);
+    back.verify(&k.public()).unwrap();
+    let other = NodeKey::from_bytes(&[2u8; 32]).unwrap();
+    assert_eq!(back.verify(&other.public()), Err(ProtoError::BadSignature));
+}
+
+/// Flipping any single bit of the wire form must never give a message that verifies.
+#[test]
+fn any_altered_byte_is_rejected() {
+    let k = key();
+    let wire = post("alice@smith.family", 7, "pay bob 10")
+        .sign(&k, &Limits::default())
+        .unwrap()
+        .encode();
+    for i in 0..wire.len() {
+        for bit in 0..8 {
+            let mut w = wire.clone();
+            w[i] ^= 1 << bit;
+            let verdict =
+                SignedMessage::decode(&w, &Limits::default()).and_then(|m| m.verify(&k.public()));
+            assert!(
+                verdict.is_err(),
+                "byte {i} bit {bit} altered and still accepted"
+            );
+        }
+    }
+}
+
+#[test]
+fn non_canonical_encodings_are_refused() {
+    let k = key();
+    let wire = post("a@b.test", 1, "hi")
+        .sign(&k, &Limits::default())
+        .unwrap()
+        .encode();
+    // seq 1 written as an over-long varint (0x81 0x00) instead of 0x01
+    let mut w = wire.clone();
+    w.splice(10..11, [0x81, 0x00]);
+    assert!(SignedMessage::decode(&w, &Limits::default()).is_err());
+    // an upper-case author
+    let mut w = wire.clone();
+    w[2] = b'A';
+    assert!(SignedMessage::decode(&w, &Limits::default()).is_err());
+    // trailing bytes between the fields and the signature
+    let mut w = wire;
+    w.insert(w.len() - 64, 0);
+    assert!(SignedMessage::decode(&w, &Limits::default()).is_err());
+}
+
+#[test]
+fn field_rules_are_enforced() {
+    let l = Limits { max_text: 10 };
+    let k = key();
+    assert!(matches!(
+        post("a@b.test", 1, "12345678901").sign(&k, &l),
+        Err(ProtoError::TooLarge { .. })
+    ));
+    assert!(post("a@b.test", 1, "1234567890").sign(&k, &l).is_ok());
+    assert!(matches!(
+        post("a@b.test", 0, "x").sign(&k, &l),
+        Err(ProtoError::InvalidMessage(_))
+    ));
+    assert!(matches!(
+        post("a@b.test", 1, "  \n").sign(&k, &l),
+        Err(ProtoError::InvalidMessage(_))
+    ));
+    assert!(matches!(
+        post("a@b.test", 1, "a\u{0}b").sign(&k, &l),
+        Err(ProtoError::InvalidMessage(_))
+    ));
+    let mut d = post("a@b.test", 3, "x");
+    d.body = Body::Delete { target: 3 };
+    assert!(d.clone().sign(&k, &l).is_err());
+    d.body = Body::Delete { target: 2 };
+    assert!(d.sign(&k, &l).is_ok());
+    // a message signed under a large cap is refused by a node with a smaller one
+    let big = post("a@b.test", 1, "0123456789abc")
+        .sign(&k, &Limits::default())
+        .unwrap()
+        .encode();
+    assert!(matches!(
+        SignedMessage::decode(&big, &l),
+        Err(ProtoError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn decode_refuses_short_empty_and_huge_input() {
+    let l = Limits::default();
+    assert!(SignedMessage::decode(&[], &l).is_err());
+    assert!(SignedMessage::decode(&[1], &l).is_err());
+    assert!(SignedMessage::decode(&[2; 100], &l).is_err());
+    assert!(SignedMessage::decode(&[1; 70], &l).is_err());
+    let huge = vec![1u8; MAX_ENCODED_MESSAGE + 1];
+    assert!(matches!(
+        SignedMessage::decode(&huge, &l),
+        Err(ProtoError::TooLarge { .. })
+    ));
+}
+
+fn arb_address() -> impl Strategy<Value = Address> {
+    ("[a-z0-9]{1,12}", "[a-z]{1,10}", "[a-z]{2,6}")
+        .prop_map(|(u, d, t)| Address::parse(&format!("{u}@{d}.{t}")).unwrap())
+}
+
+fn arb_text() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9 äöü€🙂\n]{0,200}".prop_map(|s| format!("x{s}"))
+}
+
+fn arb_message() -> impl Strategy<Value = Message> {
+    let id = || (arb_address(), 1u64..u64::MAX).prop_map(|(author, seq)| MessageId { author, seq });
+    let body = prop_oneof![
+        arb_text().prop_map(|text| Body::Post { text }),
+        (id(), arb_text()).prop_map(|(to, text)| Body::Reply { to, text }),
+        id().prop_map(|of| Body::Repost { of }),
+        (1u64..1000).prop_map(|target| Body::Delete { target }),
+        ("[a-zA-Z ]{0,64}", "[a-z ]{0,300}")
+            .prop_map(|(display_name, bio)| Body::Profile { display_name, bio }),
+    ];
+    (
+        arb_address(),
+        1000u64..u64::MAX,
+        any::<u64>(),
+        any::<bool>(),
+        body,
+    )
+        .prop_map(|(author, seq, time_ms, p, body)| Message {
+            author,
+            seq,
+            time_ms,
+            audience: if p {
+                Audience::Public
+            } else {
+                Audience::Followers
+            },
+            body,
+        })
+}
+
+proptest! {
+    #[test]
+    fn encode_decode_round_trip(m in arb_message()) {
+        let k = key();
+        let signed = m.sign(&k, &Limits::default()).unwrap();
+        let wire = signed.encode();
+        let back = SignedMessage::decode(&wire, &Limits::default()).unwrap();
+        back.verify(&k.public()).unwrap();
+        prop_assert_eq!(back.encode(), wire);
+        prop_assert_eq!(back, signed);
+    }
+
+    #[test]
+    fn whatever_decodes_is_canonical(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+        if let Ok(m) = SignedMessage::decode(&bytes, &Limits::default()) {
+            prop_assert_eq!(m.encode(), bytes);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! Sans-IO protocol core.
+//!
+//! Everything here is deterministic: no sockets, no clock reads (callers pass `now`), no database,
+//! no tokio. The I/O layers (`net`, `web`) and the store drive these types.
+//!
+//! - [`address`]: `user@domain` identities, IDNA domains, limits.
+//! - [`message`]: signed messages, their canonical byte layout and verification.
+//! - [`frame`]: length-prefixed frames for node links, checked before any allocation.
+//! - [`seq`]: per-stream sequence tracking (author seqs, later the multicast stream).
+//! - [`keys`]: Ed25519 key pairs and their text form.
+//!
+//! Invariants: every decoder bounds its input before it allocates, never panics on any input, and
+//! accepts only the canonical encoding of a value (decode then encode gives the same bytes).
+
+pub mod address;
+pub mod error;
+pub mod frame;
+pub mod keys;
+pub mod message;
+pub mod seq;
+
+pub use address::Address;
+pub use error::ProtoError;
+pub use frame::{Frame, FrameDecoder, FrameType};
+pub use keys::{NodeKey, PublicKey};
+pub use message::{Audience, Body, Limits, Message, MessageId, SignedMessage};
+pub use seq::{Seen, SeqTracker};

@@ -1,0 +1,271 @@
+//! Storing and reading messages.
+//!
+//! [`store_message`] is the one way a signed message enters the database, own or received: it
+//! inserts the message once per `(author, seq)`, applies its effect (a delete hides its target, a
+//! profile update changes the author's name and bio), advances the author's contiguous seq, puts
+//! it into the timelines of the author (if local) and of local followers, and queues one outbox
+//! row per subscribed server. [`sign_own`] assigns the next seq and signs; the writer runs both in
+//! one transaction.
+
+use super::{Store, StoreError};
+use crate::proto::{Address, Audience, Body, Limits, Message, SignedMessage};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+/// Most messages one page of a listing returns.
+pub const MAX_PAGE: u32 = 200;
+
+/// A post a local user asks to publish.
+#[derive(Debug, Clone)]
+pub struct NewPost {
+    /// The local author's user id.
+    pub user_id: i64,
+    /// Who may read it.
+    pub audience: Audience,
+    /// What it says.
+    pub body: Body,
+}
+
+/// A message as clients see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PostView {
+    /// `author/seq`, the message id as one string.
+    pub id: String,
+    /// The author's address.
+    pub author: String,
+    /// The author's seq.
+    pub seq: u64,
+    /// Unix milliseconds.
+    pub time_ms: u64,
+    /// `post`, `reply` or `repost`.
+    pub kind: String,
+    /// `public` or `followers`.
+    pub audience: String,
+    /// The text, for posts and replies.
+    pub text: Option<String>,
+    /// What a reply answers or a repost repeats, as `author/seq`.
+    pub refers_to: Option<String>,
+}
+
+fn audience_str(a: Audience) -> &'static str {
+    match a {
+        Audience::Public => "public",
+        Audience::Followers => "followers",
+    }
+}
+
+/// Assigns the author's next seq and signs the post with the author's key. Must run in the
+/// same transaction as the [`store_message`] that stores it.
+pub fn sign_own(
+    conn: &Connection,
+    post: &NewPost,
+    now_ms: u64,
+    limits: &Limits,
+) -> Result<SignedMessage, StoreError> {
+    let (address, last_seq, secret): (String, i64, Vec<u8>) = conn
+        .query_row(
+            "SELECT a.address, a.last_seq, u.secret_key FROM users u JOIN authors a ON a.local_user = u.id
+             WHERE u.id = ?1",
+            [post.user_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NoSuchUser(format!("#{}", post.user_id)))?;
+    let key = crate::proto::NodeKey::from_bytes(&secret)
+        .map_err(|_| StoreError::Corrupt("secret key"))?;
+    let message = Message {
+        author: Address::parse(&address).map_err(|_| StoreError::Corrupt("address"))?,
+        seq: last_seq as u64 + 1,
+        time_ms: now_ms,
+        audience: post.audience,
+        body: post.body.clone(),
+    };
+    Ok(message.sign(&key, limits)?)
+}
+
+/// Stores a verified message (see the module doc). Returns `Ok(false)` if it was already there.
+pub fn store_message(
+    conn: &Connection,
+    signed: &SignedMessage,
+    received_ms: u64,
+) -> Result<bool, StoreError> {
+    let m = &signed.message;
+    let author_id = author_id(conn, &m.author)?;
+    let (ref_author, ref_seq) = match &m.body {
+        Body::Reply { to, .. } => (Some(to.author.as_str().to_string()), Some(to.seq as i64)),
+        Body::Repost { of } => (Some(of.author.as_str().to_string()), Some(of.seq as i64)),
+        _ => (None, None),
+    };
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            author_id,
+            m.seq as i64,
+            m.time_ms as i64,
+            m.body.kind(),
+            audience_str(m.audience),
+            ref_author,
+            ref_seq,
+            m.body.text(),
+            signed.encode(),
+            received_ms as i64
+        ],
+    )?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let message_id = conn.last_insert_rowid();
+    match &m.body {
+        Body::Delete { target } => {
+            conn.execute(
+                "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
+                params![author_id, *target as i64],
+            )?;
+        }
+        Body::Profile { display_name, bio } => {
+            conn.execute(
+                "UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3",
+                params![display_name, bio, author_id],
+            )?;
+        }
+        _ => {}
+    }
+    // Advance the contiguous seq over this message and any stored after a gap.
+    conn.execute(
+        "UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1",
+        params![author_id, m.seq as i64],
+    )?;
+    conn.execute(
+        "WITH RECURSIVE run(s) AS (
+             SELECT last_seq FROM authors WHERE id = ?1
+             UNION ALL
+             SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
+         )
+         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1",
+        [author_id],
+    )?;
+    if matches!(
+        m.body,
+        Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. }
+    ) {
+        conn.execute(
+            "INSERT OR IGNORE INTO timeline(user_id, message_id)
+             SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
+             UNION SELECT user_id, ?2 FROM follows WHERE address = ?3",
+            params![author_id, message_id, m.author.as_str()],
+        )?;
+    }
+    conn.execute(
+        "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
+         SELECT s.server, ?2, ?3, ?3 FROM subscribers s JOIN authors a ON a.id = s.author_id
+         WHERE s.author_id = ?1 AND a.local_user IS NOT NULL",
+        params![author_id, message_id, received_ms as i64],
+    )?;
+    Ok(true)
+}
+
+/// The author's row id, creating the row for an author seen for the first time.
+fn author_id(conn: &Connection, author: &Address) -> Result<i64, StoreError> {
+    conn.execute(
+        "INSERT OR IGNORE INTO authors(address) VALUES (?1)",
+        [author.as_str()],
+    )?;
+    Ok(conn.query_row(
+        "SELECT id FROM authors WHERE address = ?1",
+        [author.as_str()],
+        |r| r.get(0),
+    )?)
+}
+
+impl Store {
+    /// Posts by `author`, newest first, with seq below `before` (all when `None`), at most
+    /// `limit` (capped at [`MAX_PAGE`]). Deleted posts and followers-only posts the viewer may
+    /// not read are left out; `viewer` is the local user asking, if logged in.
+    pub fn posts_by(
+        &self,
+        author: &Address,
+        viewer: Option<i64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<PostView>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, m.ref_author, m.ref_seq
+             FROM messages m JOIN authors a ON a.id = m.author_id
+             WHERE a.address = ?1 AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')
+               AND m.seq < ?2
+               AND (m.audience = 'public' OR a.local_user = ?3
+                    OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?3 AND f.address = a.address))
+             ORDER BY m.seq DESC LIMIT ?4",
+        )?;
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let rows = stmt.query_map(
+            params![
+                author.as_str(),
+                before,
+                viewer.unwrap_or(-1),
+                limit.min(MAX_PAGE)
+            ],
+            |r| {
+                let author: String = r.get(0)?;
+                let seq: i64 = r.get(1)?;
+                let ref_author: Option<String> = r.get(6)?;
+                let ref_seq: Option<i64> = r.get(7)?;
+                Ok(PostView {
+                    id: format!("{author}/{seq}"),
+                    author,
+                    seq: seq as u64,
+                    time_ms: r.get::<_, i64>(2)? as u64,
+                    kind: r.get(3)?,
+                    audience: r.get(4)?,
+                    text: r.get(5)?,
+                    refers_to: ref_author.zip(ref_seq).map(|(a, s)| format!("{a}/{s}")),
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The seqs of every message stored for `author`, ascending (for checks and backfill).
+    pub fn stored_seqs(&self, author: &Address) -> Result<Vec<u64>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT m.seq FROM messages m JOIN authors a ON a.id = m.author_id WHERE a.address = ?1 ORDER BY m.seq",
+        )?;
+        let rows = stmt.query_map([author.as_str()], |r| r.get::<_, i64>(0))?;
+        rows.map(|r| Ok(r? as u64)).collect()
+    }
+
+    /// The signed wire form of one message, if stored.
+    pub fn message_wire(&self, author: &Address, seq: u64) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT m.wire FROM messages m JOIN authors a ON a.id = m.author_id WHERE a.address = ?1 AND m.seq = ?2",
+                params![author.as_str(), seq as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// True if any message of `author` is stored or `author` is a local user.
+    pub fn author_known(&self, author: &Address) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM authors WHERE address = ?1 AND (local_user IS NOT NULL OR last_seq > 0
+                 OR EXISTS(SELECT 1 FROM messages m WHERE m.author_id = authors.id)))",
+            [author.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Total number of messages stored.
+    pub fn message_count(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+}
+
+#[cfg(test)]
+#[path = "messages_tests.rs"]
+mod tests;

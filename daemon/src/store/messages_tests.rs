@@ -1,0 +1,233 @@
+//! Tests of storing, reading and the group-commit writer.
+
+use super::*;
+use crate::proto::{MessageId, NodeKey};
+use crate::store::users::tests::store_with_node;
+use crate::store::writer::PostWriter;
+use crate::store::Role;
+
+fn text(t: &str) -> Body {
+    Body::Post { text: t.into() }
+}
+
+fn post_as(
+    s: &mut Store,
+    user_id: i64,
+    audience: Audience,
+    body: Body,
+) -> Result<SignedMessage, StoreError> {
+    let tx = s.conn_mut().transaction()?;
+    let signed = sign_own(
+        &tx,
+        &NewPost {
+            user_id,
+            audience,
+            body,
+        },
+        1000,
+        &Limits::default(),
+    )?;
+    store_message(&tx, &signed, 1000)?;
+    tx.commit()?;
+    Ok(signed)
+}
+
+#[test]
+fn seqs_count_from_one_and_signatures_verify() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    for i in 1..=3 {
+        let m = post_as(&mut s, a.id, Audience::Public, text(&format!("post {i}"))).unwrap();
+        assert_eq!(m.message.seq, i);
+        m.verify(&a.public_key).unwrap();
+    }
+    assert_eq!(s.stored_seqs(&a.address).unwrap(), [1, 2, 3]);
+    let wire = s.message_wire(&a.address, 2).unwrap().unwrap();
+    let back = SignedMessage::decode(&wire, &Limits::default()).unwrap();
+    assert_eq!(back.message.body.text(), Some("post 2"));
+}
+
+#[test]
+fn duplicates_are_stored_once_and_gaps_hold_the_contiguous_seq() {
+    let (_d, s) = store_with_node();
+    let k = NodeKey::from_bytes(&[9; 32]).unwrap();
+    let bob = Address::parse("bob@b.test").unwrap();
+    let msg = |seq| {
+        Message {
+            author: bob.clone(),
+            seq,
+            time_ms: 5,
+            audience: Audience::Public,
+            body: text("x"),
+        }
+        .sign(&k, &Limits::default())
+        .unwrap()
+    };
+    assert!(store_message(s.conn(), &msg(1), 1).unwrap());
+    assert!(!store_message(s.conn(), &msg(1), 2).unwrap(), "duplicate");
+    assert!(store_message(s.conn(), &msg(3), 3).unwrap());
+    let last = |s: &Store| -> i64 {
+        s.conn()
+            .query_row(
+                "SELECT last_seq FROM authors WHERE address = 'bob@b.test'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(last(&s), 1);
+    assert!(store_message(s.conn(), &msg(2), 4).unwrap());
+    assert_eq!(
+        last(&s),
+        3,
+        "filling the gap advances over what came after it"
+    );
+}
+
+#[test]
+fn visibility_deletes_and_timelines() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let b = s.add_user("bob", Role::Member, "h", false, 1).unwrap();
+    let c = s.add_user("carol", Role::Member, "h", false, 1).unwrap();
+    s.conn()
+        .execute("INSERT INTO follows(user_id, address, created_ms) VALUES (?1, 'alice@smith.family', 0)", [b.id])
+        .unwrap();
+    post_as(&mut s, a.id, Audience::Public, text("hello all")).unwrap();
+    post_as(&mut s, a.id, Audience::Followers, text("friends only")).unwrap();
+    let reply_to = MessageId {
+        author: a.address.clone(),
+        seq: 1,
+    };
+    post_as(
+        &mut s,
+        c.id,
+        Audience::Public,
+        Body::Reply {
+            to: reply_to,
+            text: "hi alice".into(),
+        },
+    )
+    .unwrap();
+
+    let texts = |v: Vec<PostView>| v.into_iter().filter_map(|p| p.text).collect::<Vec<_>>();
+    assert_eq!(
+        texts(s.posts_by(&a.address, None, None, 50).unwrap()),
+        ["hello all"]
+    );
+    assert_eq!(
+        texts(s.posts_by(&a.address, Some(c.id), None, 50).unwrap()),
+        ["hello all"]
+    );
+    assert_eq!(
+        texts(s.posts_by(&a.address, Some(b.id), None, 50).unwrap()),
+        ["friends only", "hello all"]
+    );
+    assert_eq!(
+        texts(s.posts_by(&a.address, Some(a.id), Some(2), 50).unwrap()),
+        ["hello all"]
+    );
+    let reply = &s.posts_by(&c.address, None, None, 50).unwrap()[0];
+    assert_eq!(reply.refers_to.as_deref(), Some("alice@smith.family/1"));
+
+    let in_timeline = |s: &Store, uid: i64| -> i64 {
+        s.conn()
+            .query_row(
+                "SELECT count(*) FROM timeline WHERE user_id = ?1",
+                [uid],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(in_timeline(&s, a.id), 2);
+    assert_eq!(in_timeline(&s, b.id), 2, "bob follows alice");
+    assert_eq!(in_timeline(&s, c.id), 1, "carol's own reply");
+
+    post_as(&mut s, a.id, Audience::Public, Body::Delete { target: 1 }).unwrap();
+    assert!(texts(s.posts_by(&a.address, None, None, 50).unwrap()).is_empty());
+    let hits: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'hello'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hits, 0, "a deleted post leaves the search index");
+    let hits: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'friends'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(hits, 1);
+}
+
+#[test]
+fn bad_post_changes_nothing() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let long = "x".repeat(Limits::default().max_text + 1);
+    assert!(matches!(
+        post_as(&mut s, a.id, Audience::Public, text(&long)),
+        Err(StoreError::Proto(_))
+    ));
+    assert!(post_as(&mut s, 999, Audience::Public, text("who")).is_err());
+    assert_eq!(s.message_count().unwrap(), 0);
+    assert_eq!(
+        post_as(&mut s, a.id, Audience::Public, text("ok"))
+            .unwrap()
+            .message
+            .seq,
+        1
+    );
+}
+
+#[test]
+fn writer_batches_concurrent_posts_without_gaps() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let writer = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let h = writer.handle();
+            let uid = a.id;
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                for i in 0..25 {
+                    let body = if i == 7 {
+                        text("")
+                    } else {
+                        text(&format!("t{t} p{i}"))
+                    };
+                    match h.post(
+                        NewPost {
+                            user_id: uid,
+                            audience: Audience::Public,
+                            body,
+                        },
+                        Limits::default(),
+                    ) {
+                        Ok(v) => seqs.push(v.seq),
+                        Err(e) => assert!(matches!(e, StoreError::Proto(_)), "{e}"),
+                    }
+                }
+                seqs
+            })
+        })
+        .collect();
+    let mut acked: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    writer.finish();
+    acked.sort();
+    assert_eq!(
+        acked,
+        (1..=8 * 24).collect::<Vec<_>>(),
+        "every ack is a distinct seq, none skipped"
+    );
+    assert_eq!(s.stored_seqs(&a.address).unwrap(), acked);
+}

@@ -1,0 +1,185 @@
+//! The SQLite store.
+//!
+//! One file, `msm.db`, in the data directory, opened in WAL mode. Every thread that needs the
+//! database opens its own [`Store`] (a connection); SQLite serialises writers, and readers never
+//! wait for them.
+//!
+//! Durability: `synchronous = FULL`, so a commit is on disk before it returns, but commits are
+//! batched: own posts go through the [`writer::PostWriter`] thread, which puts every post waiting
+//! at that moment into one transaction (one WAL fsync for the batch, not one per post). A post is
+//! acknowledged only after its transaction committed, so a crash at any moment loses no
+//! acknowledged post; seq assignment and the insert are in the same transaction, so a crash
+//! leaves no gap either.
+//!
+//! - [`schema`]: tables and migrations.
+//! - [`users`]: accounts, roles, keys, log-in sessions.
+//! - [`messages`]: storing and reading messages, timelines.
+//! - [`writer`]: the group-commit writer for own posts.
+
+mod error;
+pub mod messages;
+pub mod schema;
+pub mod users;
+pub mod writer;
+
+pub use error::StoreError;
+pub use messages::{NewPost, PostView};
+pub use users::{Role, User};
+
+use crate::proto::address::canonical_domain;
+use crate::proto::NodeKey;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "msm.db";
+/// How long a connection waits for another writer before giving up. Writes are short, so this
+/// is only reached when something is badly wrong.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// SQLite page cache per connection, in KiB. Small on purpose: the OS page cache does the rest,
+/// and a router has little RAM to spare.
+pub const PAGE_CACHE_KIB: i64 = 256;
+
+/// A connection to the node's database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the store in `data_dir`, creating the directory and applying migrations.
+    /// Does not initialise the node (see [`Store::init_node`]).
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        set_private(data_dir);
+        let path = data_dir.join(DB_FILE);
+        let mut store = Self::connect(&path)?;
+        schema::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// Opens another connection to a store that [`Store::open`] has already prepared.
+    pub fn reopen(&self) -> Result<Self, StoreError> {
+        Self::connect(&self.path)
+    }
+
+    fn connect(path: &Path) -> Result<Self, StoreError> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+        // Keep the WAL small on flash: checkpoint every ~256 pages (1 MiB at 4 KiB pages).
+        conn.pragma_update(None, "wal_autocheckpoint", 256)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The underlying connection, for the modules of this layer.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// Makes this data directory the node for `domain`: stores the domain and a fresh node key.
+    /// Idempotent for the same domain; refuses another domain.
+    pub fn init_node(&mut self, domain: &str) -> Result<NodeInfo, StoreError> {
+        let domain = canonical_domain(domain)?;
+        if let Some(info) = self.node_info_opt()? {
+            if info.domain != domain {
+                return Err(StoreError::DomainMismatch {
+                    stored: info.domain,
+                    asked: domain,
+                });
+            }
+            return Ok(info);
+        }
+        let key = NodeKey::generate().map_err(|e| StoreError::Random(e.to_string()))?;
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('domain', ?1)",
+            [domain.as_bytes()],
+        )?;
+        tx.execute(
+            "INSERT INTO meta(key, value) VALUES ('node_key', ?1)",
+            [&key.to_bytes()[..]],
+        )?;
+        tx.commit()?;
+        tracing::info!(%domain, key = %key.public(), "initialised node");
+        self.node_info()
+    }
+
+    /// The node's domain and key; an error if the node is not initialised.
+    pub fn node_info(&self) -> Result<NodeInfo, StoreError> {
+        self.node_info_opt()?
+            .ok_or_else(|| StoreError::NotInitialised(self.path.display().to_string()))
+    }
+
+    fn node_info_opt(&self) -> Result<Option<NodeInfo>, StoreError> {
+        let get = |k: &str| -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()?)
+        };
+        let (Some(domain), Some(key)) = (get("domain")?, get("node_key")?) else {
+            return Ok(None);
+        };
+        let domain = String::from_utf8(domain).map_err(|_| StoreError::Corrupt("domain"))?;
+        let key = NodeKey::from_bytes(&key).map_err(|_| StoreError::Corrupt("node key"))?;
+        Ok(Some(NodeInfo { domain, key }))
+    }
+}
+
+/// The node's identity.
+pub struct NodeInfo {
+    /// The domain whose identities this node hosts (IDNA ASCII).
+    pub domain: String,
+    /// The node's own key, proven on every link.
+    pub key: NodeKey,
+}
+
+/// Data directories hold secret keys: owner-only where the OS supports it.
+fn set_private(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+        tracing::warn!(dir = %dir.display(), error = %e, "could not make the data directory private");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_is_idempotent_and_refuses_another_domain() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        assert!(matches!(s.node_info(), Err(StoreError::NotInitialised(_))));
+        let a = s.init_node("Smith.Family").unwrap();
+        assert_eq!(a.domain, "smith.family");
+        let b = s.init_node("smith.family").unwrap();
+        assert_eq!(a.key.public(), b.key.public());
+        assert!(matches!(
+            s.init_node("other.test"),
+            Err(StoreError::DomainMismatch { .. })
+        ));
+        assert!(matches!(
+            s.init_node("bad..domain"),
+            Err(StoreError::Proto(_))
+        ));
+    }
+}

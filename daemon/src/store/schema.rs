@@ -1,0 +1,169 @@
+//! Schema and versioned migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Each migration runs in its own
+//! transaction with the version bump, so a crash leaves the file at one version or the next,
+//! never between. Migrations are only ever appended.
+
+use super::StoreError;
+use rusqlite::Connection;
+
+/// The migrations, in order; the schema version is the number applied.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the node foundation.
+    r#"
+    CREATE TABLE meta(
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE users(
+        id           INTEGER PRIMARY KEY,
+        name         TEXT NOT NULL UNIQUE,
+        role         TEXT NOT NULL CHECK (role IN ('owner', 'member')),
+        password_hash TEXT NOT NULL,
+        must_change_password INTEGER NOT NULL DEFAULT 0,
+        secret_key   BLOB NOT NULL,
+        created_ms   INTEGER NOT NULL
+    );
+
+    -- Everyone whose messages this node holds, local or remote.
+    CREATE TABLE authors(
+        id           INTEGER PRIMARY KEY,
+        address      TEXT NOT NULL UNIQUE,
+        public_key   BLOB,
+        local_user   INTEGER UNIQUE REFERENCES users(id) ON DELETE SET NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        bio          TEXT NOT NULL DEFAULT '',
+        last_seq     INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE messages(
+        id          INTEGER PRIMARY KEY,
+        author_id   INTEGER NOT NULL REFERENCES authors(id),
+        seq         INTEGER NOT NULL,
+        time_ms     INTEGER NOT NULL,
+        kind        TEXT NOT NULL,
+        audience    TEXT NOT NULL,
+        ref_author  TEXT,
+        ref_seq     INTEGER,
+        text        TEXT,
+        wire        BLOB NOT NULL,
+        received_ms INTEGER NOT NULL,
+        deleted     INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (author_id, seq)
+    );
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        text, content = 'messages', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.text IS NOT NULL BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER messages_fts_unindex AFTER UPDATE OF text ON messages WHEN old.text IS NOT NULL BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    CREATE TRIGGER messages_fts_reindex AFTER UPDATE OF text ON messages WHEN new.text IS NOT NULL BEGIN
+        INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.text IS NOT NULL BEGIN
+        INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+
+    CREATE TABLE timeline(
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        PRIMARY KEY (user_id, message_id)
+    ) WITHOUT ROWID;
+
+    -- Local users following an address (local or remote).
+    CREATE TABLE follows(
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        address    TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, address)
+    ) WITHOUT ROWID;
+    CREATE INDEX follows_by_address ON follows(address);
+
+    -- Remote servers subscribed to a local author: one row per server, not per follower.
+    CREATE TABLE subscribers(
+        author_id  INTEGER NOT NULL REFERENCES authors(id),
+        server     TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (author_id, server)
+    ) WITHOUT ROWID;
+
+    -- Deliveries owed to remote servers, one row per (server, message).
+    CREATE TABLE outbox(
+        id              INTEGER PRIMARY KEY,
+        server          TEXT NOT NULL,
+        message_id      INTEGER NOT NULL REFERENCES messages(id),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        created_ms      INTEGER NOT NULL,
+        UNIQUE (server, message_id)
+    );
+    CREATE INDEX outbox_due ON outbox(next_attempt_ms);
+
+    -- What discovery learned about other domains' nodes.
+    CREATE TABLE peers(
+        domain     TEXT PRIMARY KEY,
+        host       TEXT NOT NULL,
+        port       INTEGER NOT NULL,
+        public_key BLOB,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE sessions(
+        token_hash BLOB PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_ms INTEGER NOT NULL,
+        expires_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    "#,
+];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database up to [`latest_version`]; refuses a database from a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > latest_version() {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: latest_version(),
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, latest_version());
+        c.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut c),
+            Err(StoreError::SchemaTooNew { found: 99, .. })
+        ));
+    }
+}

@@ -1,0 +1,374 @@
+//! Routes and handlers.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/healthz` | liveness and database check |
+//! | POST | `/api/v1/session` | log in: `{"name", "password"}` → token and cookie |
+//! | GET | `/api/v1/session` | who am I |
+//! | DELETE | `/api/v1/session` | log out |
+//! | POST | `/api/v1/account/password` | `{"old_password", "new_password"}` → new session |
+//! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?}` → the stored post |
+//! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
+
+use super::auth::{self, LoginLimiter, SESSION_COOKIE};
+use super::io::{error_response, json, query_param, read_json, static_header, JsonResponse};
+use super::{WebError, MAX_REQUEST_BODY};
+use crate::identity;
+use crate::proto::{Address, Audience, Body, Limits, MessageId};
+use crate::store::writer::WriterHandle;
+use crate::store::{NewPost, Store, User};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use tiny_http::{Method, Request};
+
+/// Default number of posts in a page.
+pub const DEFAULT_PAGE: u32 = 50;
+/// Largest body of a log-in or password request.
+pub const MAX_CREDENTIALS_BODY: usize = 4096;
+
+/// What every worker shares.
+pub struct Context {
+    /// The node's domain.
+    pub domain: String,
+    /// Where own posts go.
+    pub writer: WriterHandle,
+    /// Cap on post text, changed by SIGHUP.
+    pub max_text: AtomicUsize,
+    /// Session lifetime.
+    pub session_ttl_ms: u64,
+    /// Log-in attempts per client.
+    pub limiter: LoginLimiter,
+}
+
+/// Answers one request.
+pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonResponse {
+    let now = crate::now_ms();
+    match route(ctx, store, req, now) {
+        Ok(r) => r,
+        Err(e) => {
+            if let WebError::Internal(detail) = &e {
+                tracing::error!(error = %detail, "request failed");
+            } else {
+                tracing::debug!(status = e.status(), error = %e, "request refused");
+            }
+            error_response(&e)
+        }
+    }
+}
+
+fn route(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let url = req.url().to_string();
+    let (path, query) = url.split_once('?').unwrap_or((&url, ""));
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let method = req.method().clone();
+    match (segments.as_slice(), &method) {
+        (["healthz"], Method::Get) => health(ctx, store),
+        (["api", "v1", "session"], Method::Post) => log_in(ctx, store, req, now),
+        (["api", "v1", "session"], Method::Get) => {
+            let s = auth::require(store, req, now, true)?;
+            Ok(json(200, &json!({ "user": user_json(&s.user) })))
+        }
+        (["api", "v1", "session"], Method::Delete) => {
+            let s = auth::require(store, req, now, true)?;
+            store.delete_session(&s.token_hash)?;
+            Ok(json(200, &json!({ "logged_out": true })).with_header(session_cookie("", 0)))
+        }
+        (["api", "v1", "account", "password"], Method::Post) => {
+            change_password(ctx, store, req, now)
+        }
+        (["api", "v1", "posts"], Method::Post) => create_post(ctx, store, req, now),
+        (["api", "v1", "users", who, "posts"], Method::Get) => {
+            user_posts(ctx, store, req, who, query, now)
+        }
+        (["healthz"], _)
+        | (["api", "v1", "session"], _)
+        | (["api", "v1", "account", "password"], _)
+        | (["api", "v1", "posts"], _)
+        | (["api", "v1", "users", _, "posts"], _) => Err(WebError::MethodNotAllowed),
+        _ => Err(WebError::NotFound(format!("no such path: {path}"))),
+    }
+}
+
+fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
+    let messages = store.message_count()?;
+    Ok(json(
+        200,
+        &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "domain": ctx.domain, "messages": messages }),
+    ))
+}
+
+fn user_json(u: &User) -> serde_json::Value {
+    json!({
+        "name": u.name,
+        "address": u.address.as_str(),
+        "role": u.role.as_str(),
+        "must_change_password": u.must_change_password,
+        "public_key": u.public_key.to_text(),
+    })
+}
+
+fn session_cookie(token: &str, max_age_s: u64) -> tiny_http::Header {
+    static_header(
+        "Set-Cookie",
+        &format!(
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}"
+        ),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogIn {
+    name: String,
+    password: String,
+}
+
+fn log_in(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let ip = req
+        .remote_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    if !ctx.limiter.allow(ip, Instant::now()) {
+        tracing::warn!(%ip, "log-in rate limit reached");
+        return Err(WebError::TooManyRequests);
+    }
+    let body: LogIn = read_json(req, MAX_CREDENTIALS_BODY)?;
+    // Accept "alice" and "alice@<this domain>".
+    let name = match body.name.split_once('@') {
+        Some((user, domain))
+            if crate::proto::address::canonical_domain(domain)
+                .ok()
+                .as_deref()
+                == Some(&ctx.domain) =>
+        {
+            user
+        }
+        Some(_) => return Err(WebError::Unauthorized("wrong name or password")),
+        None => body.name.as_str(),
+    };
+    let user = store.user_by_name(name)?;
+    let ok = match &user {
+        Some(u) => identity::verify_password(&body.password, &store.password_hash(u.id)?)
+            .map_err(|e| WebError::Internal(e.to_string()))?,
+        None => {
+            // Spend the same time as a real check, so names cannot be probed by timing.
+            let _ = identity::verify_password(&body.password, DUMMY_HASH);
+            false
+        }
+    };
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            tracing::info!(%ip, "failed log-in");
+            return Err(WebError::Unauthorized("wrong name or password"));
+        }
+    };
+    new_session(ctx, store, &user, now, 200)
+}
+
+/// A valid argon2id hash of a random string, used to equalise timing for unknown names.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$Qx5g4nH9VvC8lNMbMlbBhjvSkVU9yGdzZfNOj7FKa2U";
+
+fn new_session(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    now: u64,
+    status: u16,
+) -> Result<JsonResponse, WebError> {
+    let (token, hash) =
+        identity::new_session_token().map_err(|e| WebError::Internal(e.to_string()))?;
+    let expires = now + ctx.session_ttl_ms;
+    store.create_session(user.id, &hash, now, expires)?;
+    Ok(json(
+        status,
+        &json!({ "token": token, "expires_ms": expires, "user": user_json(user) }),
+    )
+    .with_header(session_cookie(&token, ctx.session_ttl_ms / 1000)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    old_password: String,
+    new_password: String,
+}
+
+fn change_password(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, true)?;
+    let body: PasswordChange = read_json(req, MAX_CREDENTIALS_BODY)?;
+    let ok = identity::verify_password(&body.old_password, &store.password_hash(s.user.id)?)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    if !ok {
+        return Err(WebError::Unauthorized("old password is wrong"));
+    }
+    if body.new_password == body.old_password {
+        return Err(WebError::BadRequest(
+            "the new password must differ from the old one".into(),
+        ));
+    }
+    let hash = identity::hash_password(&body.new_password)
+        .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    store.set_password(&s.user.name, &hash, false)?;
+    let user = store
+        .user_by_name(&s.user.name)?
+        .ok_or_else(|| WebError::Internal("user vanished".into()))?;
+    new_session(ctx, store, &user, now, 200)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePost {
+    text: String,
+    #[serde(default)]
+    audience: Option<String>,
+    #[serde(default)]
+    reply_to: Option<String>,
+}
+
+/// Parses `author/seq`.
+pub fn parse_message_id(s: &str) -> Result<MessageId, WebError> {
+    let bad = || {
+        WebError::BadRequest(format!(
+            "{s:?} is not a message id of the form user@domain/seq"
+        ))
+    };
+    let (author, seq) = s.rsplit_once('/').ok_or_else(bad)?;
+    let seq: u64 = seq.parse().map_err(|_| bad())?;
+    Ok(MessageId {
+        author: Address::parse(author)?,
+        seq,
+    })
+}
+
+fn create_post(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let body: CreatePost = read_json(req, MAX_REQUEST_BODY)?;
+    let audience = match body.audience.as_deref() {
+        None | Some("public") => Audience::Public,
+        Some("followers") => Audience::Followers,
+        Some(other) => {
+            return Err(WebError::BadRequest(format!(
+                "audience {other:?} is not \"public\" or \"followers\""
+            )))
+        }
+    };
+    let post_body = match body.reply_to {
+        None => Body::Post { text: body.text },
+        Some(id) => Body::Reply {
+            to: parse_message_id(&id)?,
+            text: body.text,
+        },
+    };
+    let limits = Limits {
+        max_text: ctx.max_text.load(Ordering::Relaxed),
+    };
+    let view = ctx.writer.post(
+        NewPost {
+            user_id: s.user.id,
+            audience,
+            body: post_body,
+        },
+        limits,
+    )?;
+    tracing::info!(author = %view.author, seq = view.seq, "post stored");
+    let location = format!(
+        "/api/v1/users/{}/posts?before={}&limit=1",
+        view.author,
+        view.seq + 1
+    );
+    Ok(json(201, &view).with_header(static_header("Location", &location)))
+}
+
+fn user_posts(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    who: &str,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let who = super::io::percent_decode(who);
+    let address = if who.contains('@') {
+        Address::parse(&who)?
+    } else {
+        Address::new(&who, &ctx.domain)?
+    };
+    let viewer = auth::optional(store, req, now).map(|u| u.id);
+    let before = match query_param(query, "before") {
+        None => None,
+        Some(b) => Some(
+            b.parse::<u64>()
+                .map_err(|_| WebError::BadRequest("before must be a seq number".into()))?,
+        ),
+    };
+    let limit = match query_param(query, "limit") {
+        None => DEFAULT_PAGE,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n @ 1..=crate::store::messages::MAX_PAGE) => n,
+            _ => {
+                return Err(WebError::BadRequest(format!(
+                    "limit must be 1 to {}",
+                    crate::store::messages::MAX_PAGE
+                )))
+            }
+        },
+    };
+    if !store.author_known(&address)? {
+        return Err(WebError::NotFound(format!("no posts known from {address}")));
+    }
+    let posts = store.posts_by(&address, viewer, before, limit)?;
+    let next = (posts.len() as u32 == limit)
+        .then(|| posts.last().map(|p| p.seq))
+        .flatten();
+    Ok(json(
+        200,
+        &json!({ "author": address.as_str(), "posts": posts, "next_before": next }),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dummy_hash_is_a_real_hash_that_matches_nothing() {
+        assert_eq!(identity::verify_password("anything", DUMMY_HASH), Ok(false));
+    }
+
+    #[test]
+    fn message_ids_parse() {
+        let id = parse_message_id("alice@smith.family/12").unwrap();
+        assert_eq!((id.author.as_str(), id.seq), ("alice@smith.family", 12));
+        for bad in [
+            "alice@smith.family",
+            "alice@smith.family/x",
+            "alice/3",
+            "/3",
+        ] {
+            assert!(parse_message_id(bad).is_err(), "{bad}");
+        }
+    }
+}

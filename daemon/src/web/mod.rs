@@ -1,0 +1,100 @@
+//! The HTTP surface, on tiny_http.
+//!
+//! A fixed pool of worker threads ([`crate::config::HttpConfig::workers`]) takes requests from
+//! one listener; each worker owns its own database connection and submits posts to the
+//! group-commit writer. Every request gets a `tracing` span with the peer's address.
+//!
+//! - [`server`]: the listener, the workers, graceful stop.
+//! - [`api`]: routes and handlers of `/healthz` and `/api/v1/...`.
+//! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
+//! - [`io`]: bounded body reading, JSON answers, query strings.
+//!
+//! Invariants: a request body is never read past its limit; a handler that fails has changed
+//! nothing; every error is a JSON `{"error": "..."}` with a 4xx/5xx status, never a panic.
+
+pub mod api;
+pub mod auth;
+pub mod io;
+pub mod server;
+
+use crate::proto::ProtoError;
+use crate::store::StoreError;
+use thiserror::Error;
+
+/// Largest request body read, in bytes: a post at the highest text cap, JSON-escaped
+/// (up to 6 bytes a byte for `\u00XX`), plus the other fields. Larger bodies get 413 unread.
+pub const MAX_REQUEST_BODY: usize = 6 * crate::proto::message::MAX_TEXT_LIMIT + 4096;
+
+/// Why a request failed; each maps to one HTTP status.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum WebError {
+    /// 400: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401: no valid session or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// 403: logged in, but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// 404: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405: the path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 413: the body or a field is over its limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415: the body is not JSON.
+    #[error("expected Content-Type: application/json")]
+    UnsupportedMediaType,
+    /// 429: too many attempts; retry later.
+    #[error("too many attempts; try again in a minute")]
+    TooManyRequests,
+    /// 503: the node is shutting down.
+    #[error("shutting down")]
+    Unavailable,
+    /// 500: something broke inside; logged, not detailed to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl WebError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            WebError::BadRequest(_) => 400,
+            WebError::Unauthorized(_) => 401,
+            WebError::Forbidden(_) => 403,
+            WebError::NotFound(_) => 404,
+            WebError::MethodNotAllowed => 405,
+            WebError::TooLarge(_) => 413,
+            WebError::UnsupportedMediaType => 415,
+            WebError::TooManyRequests => 429,
+            WebError::Unavailable => 503,
+            WebError::Internal(_) => 500,
+        }
+    }
+}
+
+impl From<ProtoError> for WebError {
+    fn from(e: ProtoError) -> Self {
+        match e {
+            ProtoError::TooLarge { .. } => WebError::TooLarge(e.to_string()),
+            _ => WebError::BadRequest(e.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Proto(p) => p.into(),
+            StoreError::NoSuchUser(u) => WebError::NotFound(format!("no user {u}")),
+            StoreError::ShuttingDown => WebError::Unavailable,
+            other => WebError::Internal(other.to_string()),
+        }
+    }
+}
