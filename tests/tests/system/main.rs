@@ -1,0 +1,8 @@
+//! Black-box system tests: real `msmd` processes, driven through the command line, HTTP and
+//! signals. One test binary with a module per area (it links once, which is faster).
+
+mod api;
+mod cli;
+mod config;
+mod durability;
+mod lifecycle;
