@@ -1,7 +1,7 @@
 //! The `msmd` command line.
 //!
 //! ```text
-//! msmd [OPTIONS] run
+//! msmd [OPTIONS] [run]
 //! msmd [OPTIONS] init --domain DOMAIN
 //! msmd [OPTIONS] user add NAME [--owner] [--password-stdin]
 //! msmd [OPTIONS] user list
@@ -23,11 +23,11 @@ use std::path::PathBuf;
 pub const HELP: &str = "\
 msmd: a household's node of msm, a distributed Twitter carried by multicast
 
-Usage: msmd [OPTIONS] <COMMAND>
+Usage: msmd [OPTIONS] [COMMAND]
 
 Commands:
-  run                        Run the node (no config file needed: data in ./msm-data,
-                             domain localhost, web client on 127.0.0.1:8080)
+  run                        Run the node (the default command; no config file needed:
+                             data in ./msm-data, domain localhost, web on 127.0.0.1:8080)
   init --domain DOMAIN       Initialise the data directory for DOMAIN
   user add NAME [--owner]    Add a user (member unless --owner); asks for a password
   user list                  List users
@@ -148,7 +148,7 @@ pub fn parse<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Result<Args
         ["user", "passwd", name] => Command::UserPasswd {
             name: name.to_string(),
         },
-        [] => return Err(UsageError("no command given".into())),
+        [] => Command::Run,
         other => return Err(UsageError(format!("unknown command: {}", other.join(" ")))),
     };
     if owner && !matches!(command, Command::UserAdd { .. }) {

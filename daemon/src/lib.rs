@@ -12,6 +12,7 @@
 //! - [`logging`]: tracing to stderr, filter reloadable.
 //! - [`node`]: start-up, the running node, reload and graceful shutdown.
 //! - [`cli`]: the `msmd` command line.
+//! - [`fuzz`]: the bodies of the fuzz targets in `daemon/fuzz`.
 //!
 //! The binary's `main` only parses the command line and calls into [`cli`].
 
@@ -20,6 +21,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod fuzz;
 pub mod identity;
 pub mod logging;
 pub mod node;

@@ -22,7 +22,11 @@ pub fn msmd_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug/msmd");
-    assert!(p.exists(), "no msmd binary at {}: run `cargo build -p msmd` or set MSMD_BIN", p.display());
+    assert!(
+        p.exists(),
+        "no msmd binary at {}: run `cargo build -p msmd` or set MSMD_BIN",
+        p.display()
+    );
     p
 }
 
@@ -47,7 +51,11 @@ pub fn msmd(args: &[&str], stdin: &str) -> Output {
 
 /// Text of a process's stdout and stderr together.
 pub fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A running `msmd run`.
@@ -84,13 +92,25 @@ impl Node {
         let t0 = Instant::now();
         loop {
             if let Some(addr) = find_in(&log, "HTTP listening addr=") {
-                let addr = addr.split_whitespace().next().unwrap().parse().expect("listen address in log");
+                let addr = addr
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .expect("listen address in log");
                 return Node { child, addr, log };
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("msmd exited with {status} before listening:\n{}", log.lock().unwrap().join("\n"));
+                panic!(
+                    "msmd exited with {status} before listening:\n{}",
+                    log.lock().unwrap().join("\n")
+                );
             }
-            assert!(t0.elapsed() < START_TIMEOUT, "msmd did not start:\n{}", log.lock().unwrap().join("\n"));
+            assert!(
+                t0.elapsed() < START_TIMEOUT,
+                "msmd did not start:\n{}",
+                log.lock().unwrap().join("\n")
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -114,7 +134,11 @@ impl Node {
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) {
         let t0 = Instant::now();
         while !self.log().contains(needle) {
-            assert!(t0.elapsed() < timeout, "no {needle:?} in log:\n{}", self.log());
+            assert!(
+                t0.elapsed() < timeout,
+                "no {needle:?} in log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -157,13 +181,23 @@ impl Node {
     }
 
     /// An HTTP request to this node.
-    pub fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> Resp {
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Resp {
         request(self.addr, method, path, headers, body.map(str::as_bytes)).expect("HTTP request")
     }
 
     /// Logs in; returns the bearer token.
     pub fn login(&self, name: &str, password: &str) -> String {
-        let r = self.post_json("/api/v1/session", None, &serde_json::json!({"name": name, "password": password}));
+        let r = self.post_json(
+            "/api/v1/session",
+            None,
+            &serde_json::json!({"name": name, "password": password}),
+        );
         assert_eq!(r.status, 200, "log-in of {name} failed: {}", r.text());
         r.json()["token"].as_str().expect("token").to_string()
     }
@@ -180,7 +214,9 @@ impl Node {
 
     /// The node's message count from /healthz.
     pub fn message_count(&self) -> u64 {
-        self.http("GET", "/healthz", &[], None).json()["messages"].as_u64().expect("messages")
+        self.http("GET", "/healthz", &[], None).json()["messages"]
+            .as_u64()
+            .expect("messages")
     }
 
     /// Every visible post of `who`, newest first, following the pages.
@@ -190,7 +226,12 @@ impl Node {
         let mut out = Vec::new();
         let mut before = String::new();
         loop {
-            let r = self.http("GET", &format!("/api/v1/users/{who}/posts?limit=200{before}"), &h, None);
+            let r = self.http(
+                "GET",
+                &format!("/api/v1/users/{who}/posts?limit=200{before}"),
+                &h,
+                None,
+            );
             assert_eq!(r.status, 200, "{}", r.text());
             let v = r.json();
             out.extend(v["posts"].as_array().unwrap().iter().cloned());
@@ -229,7 +270,8 @@ pub struct Resp {
 impl Resp {
     /// The body as JSON (panics with the body if it is not).
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
     /// The body as text.
     pub fn text(&self) -> String {
@@ -238,12 +280,21 @@ impl Resp {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// One HTTP/1.1 request over a fresh connection (`Connection: close`).
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> std::io::Result<Resp> {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&[u8]>,
+) -> std::io::Result<Resp> {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -264,7 +315,9 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Resp> {
     s.write_all(bytes)?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
-    parse_response(&buf).ok_or_else(|| std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&buf))))
+    parse_response(&buf).ok_or_else(|| {
+        std::io::Error::other(format!("bad response: {:?}", String::from_utf8_lossy(&buf)))
+    })
 }
 
 fn parse_response(buf: &[u8]) -> Option<Resp> {
@@ -277,10 +330,17 @@ fn parse_response(buf: &[u8]) -> Option<Resp> {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     let mut body = buf[end + 4..].to_vec();
-    if headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked")) {
+    if headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
+    {
         body = dechunk(&body)?;
     }
-    Some(Resp { status, headers, body })
+    Some(Resp {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {

@@ -6,13 +6,27 @@ use msm_tests::{msmd, text};
 fn version_help_and_usage_errors() {
     let v = msmd(&["--version"], "");
     assert!(v.status.success());
-    assert_eq!(String::from_utf8_lossy(&v.stdout).trim(), format!("msmd {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&v.stdout).trim(),
+        format!("msmd {}", env!("CARGO_PKG_VERSION"))
+    );
     let h = msmd(&["--help"], "");
     assert!(h.status.success());
-    for word in ["Usage: msmd", "init --domain", "user add", "--password-stdin", "MSMD_LOG"] {
+    for word in [
+        "Usage: msmd [OPTIONS] [COMMAND]",
+        "init --domain",
+        "user add",
+        "--password-stdin",
+        "MSMD_LOG",
+    ] {
         assert!(text(&h).contains(word), "help lacks {word}");
     }
-    for bad in [&["fly"][..], &[], &["init"], &["user", "add"], &["run", "--bogus"]] {
+    for bad in [
+        &["fly"][..],
+        &["init"],
+        &["user", "add"],
+        &["run", "--bogus"],
+    ] {
         let o = msmd(bad, "");
         assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", text(&o));
         assert!(text(&o).contains("msmd --help"), "{bad:?}: {}", text(&o));
@@ -34,7 +48,11 @@ fn init_and_user_administration() {
     assert!(text(&o).contains("smith.family"));
     let o = msmd(&["init", "--data", d, "--domain", "jones.family"], "");
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o).contains("belongs to domain smith.family"), "{}", text(&o));
+    assert!(
+        text(&o).contains("belongs to domain smith.family"),
+        "{}",
+        text(&o)
+    );
 
     let add = |name: &str, pw: &str, owner: bool| {
         let mut a = vec!["user", "add", name, "--data", d, "--password-stdin"];
@@ -59,13 +77,25 @@ fn init_and_user_administration() {
 
     let list = msmd(&["user", "list", "--data", d], "");
     let list = text(&list);
-    assert!(list.contains("alice@smith.family\towner\ted25519:"), "{list}");
-    assert!(list.contains("bob@smith.family\tmember\ted25519:"), "{list}");
+    assert!(
+        list.contains("alice@smith.family\towner\ted25519:"),
+        "{list}"
+    );
+    assert!(
+        list.contains("bob@smith.family\tmember\ted25519:"),
+        "{list}"
+    );
     assert!(!list.contains("carol") && !list.contains("dave"), "{list}");
 
-    let o = msmd(&["user", "passwd", "bob", "--data", d, "--password-stdin"], "bob-secret-2\n");
+    let o = msmd(
+        &["user", "passwd", "bob", "--data", d, "--password-stdin"],
+        "bob-secret-2\n",
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let o = msmd(&["user", "passwd", "nobody", "--data", d, "--password-stdin"], "whatever-123\n");
+    let o = msmd(
+        &["user", "passwd", "nobody", "--data", d, "--password-stdin"],
+        "whatever-123\n",
+    );
     assert_eq!(o.status.code(), Some(1));
 
     let o = msmd(&["user", "remove", "alice", "--data", d], "");
@@ -76,5 +106,9 @@ fn init_and_user_administration() {
     let list = text(&msmd(&["user", "list", "--data", d], ""));
     assert!(!list.contains("bob@"), "{list}");
     let o = add("bob", "bob-secret-3", false);
-    assert!(text(&o).contains("reserved"), "a removed name stays reserved: {}", text(&o));
+    assert!(
+        text(&o).contains("reserved"),
+        "a removed name stays reserved: {}",
+        text(&o)
+    );
 }

@@ -21,7 +21,9 @@ fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
     for round in 0..ROUNDS {
         let node = Node::start(dir.path(), &[]);
         // Sessions are stored too: the token from the first round still works after each crash.
-        let t = token.get_or_insert_with(|| node.login("alice", "alice-secret")).clone();
+        let t = token
+            .get_or_insert_with(|| node.login("alice", "alice-secret"))
+            .clone();
         let stop = Arc::new(AtomicBool::new(false));
         let addr = node.addr;
         let clients: Vec<_> = (0..CLIENTS)
@@ -32,10 +34,16 @@ fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
                     let mut i = 0;
                     while !stop.load(Ordering::Relaxed) {
                         i += 1;
-                        let body = json!({"text": format!("round {round} client {c} post {i}")}).to_string();
-                        let h = [("Content-Type", "application/json"), ("Authorization", &format!("Bearer {t}"))];
+                        let body = json!({"text": format!("round {round} client {c} post {i}")})
+                            .to_string();
+                        let h = [
+                            ("Content-Type", "application/json"),
+                            ("Authorization", &format!("Bearer {t}")),
+                        ];
                         match request(addr, "POST", "/api/v1/posts", &h, Some(body.as_bytes())) {
-                            Ok(r) if r.status == 201 => mine.push(r.json()["seq"].as_u64().unwrap()),
+                            Ok(r) if r.status == 201 => {
+                                mine.push(r.json()["seq"].as_u64().unwrap())
+                            }
                             Ok(r) => panic!("unexpected answer {}: {}", r.status, r.text()),
                             Err(_) => break, // the node died under us: this post was not acknowledged
                         }
@@ -53,13 +61,25 @@ fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
         }
     }
     let node = Node::start(dir.path(), &[]);
-    let stored: BTreeSet<u64> = node.all_posts("alice", None).iter().map(|p| p["seq"].as_u64().unwrap()).collect();
-    assert!(acked.len() as u64 > ROUNDS * 5, "the test posted too little to mean anything: {}", acked.len());
+    let stored: BTreeSet<u64> = node
+        .all_posts("alice", None)
+        .iter()
+        .map(|p| p["seq"].as_u64().unwrap())
+        .collect();
+    assert!(
+        acked.len() as u64 > ROUNDS * 5,
+        "the test posted too little to mean anything: {}",
+        acked.len()
+    );
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(lost.is_empty(), "acknowledged posts lost: {lost:?}");
     let max = *stored.iter().max().unwrap();
     assert_eq!(stored.len() as u64, max, "seqs 1..={max} without a gap");
     // Writing continues from the right place.
-    let r = node.post_json("/api/v1/posts", token.as_deref(), &json!({"text": "after the storm"}));
+    let r = node.post_json(
+        "/api/v1/posts",
+        token.as_deref(),
+        &json!({"text": "after the storm"}),
+    );
     assert_eq!(r.json()["seq"], max + 1);
 }
