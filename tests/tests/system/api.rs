@@ -153,7 +153,13 @@ fn post_read_reply_and_followers_only() {
 }
 
 /// method, path, headers, body, expected status
-type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, Option<String>, u16);
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    Option<String>,
+    u16,
+);
 
 /// Every bad request gets a clear JSON error and leaves the message count as it was.
 #[test]
