@@ -337,7 +337,11 @@ mod tests {
 
     #[test]
     fn usage_errors() {
-        assert_eq!(p("").unwrap().command, Command::Run, "no command runs the node");
+        assert_eq!(
+            p("").unwrap().command,
+            Command::Run,
+            "no command runs the node"
+        );
         for bad in [
             "fly",
             "init",

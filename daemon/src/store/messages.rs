@@ -179,6 +179,25 @@ fn author_id(conn: &Connection, author: &Address) -> Result<i64, StoreError> {
 }
 
 impl Store {
+    /// Takes a message from another node: decodes it against `limits`, checks the signature
+    /// with the author's key, and stores it (see [`store_message`]) in one transaction.
+    /// `Ok(false)` for a duplicate. Anything malformed, oversize or badly signed is refused
+    /// before the database is touched.
+    pub fn receive_message(
+        &mut self,
+        wire: &[u8],
+        author_key: &crate::proto::PublicKey,
+        limits: &Limits,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let signed = SignedMessage::decode(wire, limits)?;
+        signed.verify(author_key)?;
+        let tx = self.conn_mut().transaction()?;
+        let fresh = store_message(&tx, &signed, now_ms)?;
+        tx.commit()?;
+        Ok(fresh)
+    }
+
     /// Posts by `author`, newest first, with seq below `before` (all when `None`), at most
     /// `limit` (capped at [`MAX_PAGE`]). Deleted posts and followers-only posts the viewer may
     /// not read are left out; `viewer` is the local user asking, if logged in.

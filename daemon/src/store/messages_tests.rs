@@ -1,7 +1,7 @@
 //! Tests of storing, reading and the group-commit writer.
 
 use super::*;
-use crate::proto::{MessageId, NodeKey};
+use crate::proto::{MessageId, NodeKey, ProtoError};
 use crate::store::users::tests::store_with_node;
 use crate::store::writer::PostWriter;
 use crate::store::Role;
@@ -230,4 +230,63 @@ fn writer_batches_concurrent_posts_without_gaps() {
         "every ack is a distinct seq, none skipped"
     );
     assert_eq!(s.stored_seqs(&a.address).unwrap(), acked);
+}
+
+#[test]
+fn received_messages_are_verified_before_anything_is_stored() {
+    let (_d, mut s) = store_with_node();
+    let k = NodeKey::from_bytes(&[5; 32]).unwrap();
+    let other = NodeKey::from_bytes(&[6; 32]).unwrap();
+    let m = Message {
+        author: Address::parse("bob@b.test").unwrap(),
+        seq: 1,
+        time_ms: 9,
+        audience: Audience::Public,
+        body: text("from afar"),
+    };
+    let wire = m.sign(&k, &Limits::default()).unwrap().encode();
+    let l = Limits::default();
+    let mut altered = wire.clone();
+    altered[15] ^= 0x20;
+    let mut bad_sig = wire.clone();
+    *bad_sig.last_mut().unwrap() ^= 1;
+    assert!(matches!(
+        s.receive_message(&altered, &k.public(), &l, 1),
+        Err(StoreError::Proto(_))
+    ));
+    assert!(matches!(
+        s.receive_message(&bad_sig, &k.public(), &l, 1),
+        Err(StoreError::Proto(ProtoError::BadSignature))
+    ));
+    assert!(matches!(
+        s.receive_message(&wire, &other.public(), &l, 1),
+        Err(StoreError::Proto(ProtoError::BadSignature))
+    ));
+    assert!(matches!(
+        s.receive_message(&wire[..40], &k.public(), &l, 1),
+        Err(StoreError::Proto(_))
+    ));
+    assert!(matches!(
+        s.receive_message(&vec![1; 200_000], &k.public(), &l, 1),
+        Err(StoreError::Proto(ProtoError::TooLarge { .. }))
+    ));
+    let authors: i64 = s
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM authors WHERE address = 'bob@b.test'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        (s.message_count().unwrap(), authors),
+        (0, 0),
+        "refused input stored nothing"
+    );
+    assert!(s.receive_message(&wire, &k.public(), &l, 1).unwrap());
+    assert!(
+        !s.receive_message(&wire, &k.public(), &l, 2).unwrap(),
+        "duplicate"
+    );
+    assert_eq!(s.message_count().unwrap(), 1);
 }
