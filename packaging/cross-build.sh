@@ -7,6 +7,7 @@
 #   mipsel  | mipsel-unknown-linux-musl           OpenWrt MIPS little-endian (tier 3; static, non-PIE)
 #   aarch64-gnu | aarch64-unknown-linux-gnu       Raspberry Pi OS 64-bit (glibc, dynamic)
 #   armv7-gnu   | armv7-unknown-linux-gnueabihf   Raspberry Pi OS 32-bit (glibc, dynamic)
+# Not in the default set: x86_64-gnu | x86_64-unknown-linux-gnu (amd64 Debian package).
 #
 # It uses cargo-zigbuild with zig (both pinned, from PyPI) as the C compiler and linker, installs
 # whatever is missing (idempotently), builds into its own target directory (target/cross, so it
@@ -72,6 +73,7 @@ triple_of() {
     mipsel | mipsel-musl) echo mipsel-unknown-linux-musl ;;
     aarch64-gnu) echo aarch64-unknown-linux-gnu ;;
     armv7-gnu) echo armv7-unknown-linux-gnueabihf ;;
+    x86_64-gnu) echo x86_64-unknown-linux-gnu ;;
     *-*-*) echo "$1" ;;
     *) return 1 ;;
   esac
@@ -87,7 +89,7 @@ if [ $# -eq 0 ]; then
   TARGETS=("${ALL_TARGETS[@]}")
 else
   for t in "$@"; do
-    case "$t" in -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+    case "$t" in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;; esac
     if ! tr=$(triple_of "$t"); then
       say "unknown target '$t' (see --help)"
       exit 2
@@ -172,7 +174,7 @@ build_one() {
     # No prebuilt std: build it (with the abort-only panic runtime the release profile asks for).
     # link-self-contained=no: rustc has no crt objects for these targets; zig supplies musl's.
     cargo=(cargo "+$NIGHTLY")
-    extra=(-Zbuild-std=std,panic_abort)
+    extra=("-Zbuild-std=std,panic_abort")
     flags="-C link-self-contained=no"
   fi
   # mipsel: a static-pie binary crashes at start, so link it as a plain static executable.
