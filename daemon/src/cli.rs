@@ -39,6 +39,7 @@ Options:
   -d, --data DIR             Data directory (overrides data_dir)
       --domain DOMAIN        Domain this node hosts (overrides domain)
       --listen ADDR:PORT     HTTP address (overrides http.listen)
+      --links ADDR:PORT      Address for links from other nodes (overrides links.listen)
       --log FILTER           Log filter such as info or info,msmd::store=debug
       --password-stdin       Read the password from the first line of standard input
   -h, --help                 Print this help
@@ -122,6 +123,7 @@ pub fn parse<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Result<Args
             Long("domain") => o.domain = Some(text(p.value().map_err(usage)?)?),
             Long("listen") => o.listen = Some(text(p.value().map_err(usage)?)?),
             Long("log") => o.log_filter = Some(text(p.value().map_err(usage)?)?),
+            Long("links") => o.links_listen = Some(text(p.value().map_err(usage)?)?),
             Long("owner") => owner = true,
             Long("password-stdin") => password_stdin = true,
             Value(v) => words.push(text(v)?),

@@ -19,6 +19,10 @@ use tracing_subscriber::filter::Targets;
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Most HTTP worker threads (each holds a database connection and a stack).
 pub const MAX_HTTP_WORKERS: usize = 64;
+/// Most links a node may be configured to hold (each costs a task, buffers and a socket).
+pub const MAX_LINKS: usize = 20_000;
+/// Most posts fetched when following someone new.
+pub const MAX_BACKFILL_ON_FOLLOW: u32 = 1000;
 /// Longest a log-in session may be configured to last, in days.
 pub const MAX_SESSION_DAYS: u32 = 365;
 
@@ -65,6 +69,73 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Links with other nodes.
+    pub links: LinksConfig,
+    /// Finding other nodes.
+    pub discovery: DiscoveryConfig,
+    /// Delivering posts to followers' servers.
+    pub delivery: DeliveryConfig,
+}
+
+/// `[links]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksConfig {
+    /// Address and port for links from other nodes.
+    pub listen: String,
+    /// Most links open at once (in and out).
+    pub max_links: usize,
+}
+
+/// `[discovery]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// DNS servers (`ip:port`) to ask instead of the system's.
+    pub nameservers: Vec<String>,
+    /// Port of a node found without an SRV record.
+    pub default_port: u16,
+    /// Fixed answers for labs: domain = "ip:port".
+    #[serde(rename = "static")]
+    pub static_nodes: std::collections::BTreeMap<String, String>,
+}
+
+/// `[delivery]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Days a delivery is retried before it is given up (with a log line).
+    pub max_age_days: u32,
+    /// Recent posts fetched when a person is newly followed.
+    pub backfill_on_follow: u32,
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        LinksConfig {
+            listen: "127.0.0.1:7450".into(),
+            max_links: 256,
+        }
+    }
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            nameservers: Vec::new(),
+            default_port: 7450,
+            static_nodes: Default::default(),
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            max_age_days: 7,
+            backfill_on_follow: 50,
+        }
+    }
 }
 
 /// `[http]`
@@ -103,6 +174,9 @@ impl Default for Config {
             http: HttpConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            links: LinksConfig::default(),
+            discovery: DiscoveryConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -144,6 +218,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     /// `--log`
     pub log_filter: Option<String>,
+    /// `--links`
+    pub links_listen: Option<String>,
 }
 
 impl Config {
@@ -183,6 +259,9 @@ impl Config {
         if let Some(f) = &o.log_filter {
             self.log.filter = f.clone();
         }
+        if let Some(l) = &o.links_listen {
+            self.links.listen = l.clone();
+        }
         self.validate()?;
         Ok(self)
     }
@@ -219,6 +298,36 @@ impl Config {
         if let Err(e) = log_targets(&self.log.filter) {
             return invalid("log.filter", e);
         }
+        if SocketAddr::from_str(&self.links.listen).is_err() {
+            return invalid(
+                "links.listen",
+                format!(
+                    "{:?} is not an address:port such as 0.0.0.0:7450",
+                    self.links.listen
+                ),
+            );
+        }
+        if !(1..=MAX_LINKS).contains(&self.links.max_links) {
+            return invalid("links.max_links", format!("must be 1 to {MAX_LINKS}"));
+        }
+        if let Err(e) = self.nameservers() {
+            return invalid("discovery.nameservers", e);
+        }
+        if self.discovery.default_port == 0 {
+            return invalid("discovery.default_port", "must not be 0".into());
+        }
+        if let Err(e) = self.static_nodes() {
+            return invalid("discovery.static", e);
+        }
+        if !(1..=365).contains(&self.delivery.max_age_days) {
+            return invalid("delivery.max_age_days", "must be 1 to 365".into());
+        }
+        if self.delivery.backfill_on_follow > MAX_BACKFILL_ON_FOLLOW {
+            return invalid(
+                "delivery.backfill_on_follow",
+                format!("must be 0 to {MAX_BACKFILL_ON_FOLLOW}"),
+            );
+        }
         Ok(())
     }
 
@@ -230,6 +339,36 @@ impl Config {
                 self.http.listen
             )
         })
+    }
+
+    /// `discovery.nameservers` as socket addresses (port 53 when none is given).
+    pub fn nameservers(&self) -> Result<Vec<SocketAddr>, String> {
+        self.discovery
+            .nameservers
+            .iter()
+            .map(|n| {
+                SocketAddr::from_str(n)
+                    .or_else(|_| {
+                        n.parse::<std::net::IpAddr>()
+                            .map(|ip| SocketAddr::new(ip, 53))
+                    })
+                    .map_err(|_| format!("{n:?} is not an ip or ip:port"))
+            })
+            .collect()
+    }
+
+    /// `discovery.static` as canonical domain → address.
+    pub fn static_nodes(&self) -> Result<std::collections::HashMap<String, SocketAddr>, String> {
+        self.discovery
+            .static_nodes
+            .iter()
+            .map(|(d, a)| {
+                let domain = canonical_domain(d).map_err(|e| e.to_string())?;
+                let addr = SocketAddr::from_str(a)
+                    .map_err(|_| format!("{a:?} for {d} is not an address:port"))?;
+                Ok((domain, addr))
+            })
+            .collect()
     }
 
     /// The protocol limits this configuration sets.

@@ -6,6 +6,7 @@
 //!   No sockets, no clock, no database.
 //! - [`store`]: SQLite: schema and migrations, users and keys, messages, timelines, follows,
 //!   subscribers, outbox, peer cache, full-text index; the group-commit writer.
+//! - [`discover`]: domain to node through DNS SRV/TXT, with a bounded cache.
 //! - [`identity`]: password hashing (argon2id) and one-time passwords.
 //! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
 //! - [`config`]: the TOML configuration, its defaults and limits.
@@ -21,6 +22,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod discover;
 pub mod fuzz;
 pub mod identity;
 pub mod logging;

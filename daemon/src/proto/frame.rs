@@ -44,6 +44,8 @@ pub enum FrameType {
     Backfill = 9,
     /// A link-level error, sent before closing.
     Close = 10,
+    /// Answer to Subscribe: the author's key and newest seq.
+    Subscribed = 11,
 }
 
 impl FrameType {
@@ -61,6 +63,7 @@ impl FrameType {
             8 => Unsubscribe,
             9 => Backfill,
             10 => Close,
+            11 => Subscribed,
             _ => return None,
         })
     }

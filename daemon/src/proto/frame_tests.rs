@@ -69,7 +69,7 @@ proptest! {
     /// Any sequence of frames, cut into arbitrary chunks, comes out whole and in order.
     #[test]
     fn chunked_stream_round_trip(
-        frames in proptest::collection::vec((1u8..=10, proptest::collection::vec(any::<u8>(), 0..300)), 0..20),
+        frames in proptest::collection::vec((1u8..=11, proptest::collection::vec(any::<u8>(), 0..300)), 0..20),
         cuts in proptest::collection::vec(1usize..64, 1..50),
     ) {
         let mut wire = Vec::new();

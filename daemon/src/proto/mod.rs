@@ -8,6 +8,7 @@
 //! - [`frame`]: length-prefixed frames for node links, checked before any allocation.
 //! - [`seq`]: per-stream sequence tracking (author seqs, later the multicast stream).
 //! - [`keys`]: Ed25519 key pairs and their text form.
+//! - [`link`]: node-to-node link handshake, control payloads, keep-alive.
 //!
 //! Invariants: every decoder bounds its input before it allocates, never panics on any input, and
 //! accepts only the canonical encoding of a value (decode then encode gives the same bytes).
@@ -16,6 +17,7 @@ pub mod address;
 pub mod error;
 pub mod frame;
 pub mod keys;
+pub mod link;
 pub mod message;
 pub mod seq;
 

@@ -45,6 +45,9 @@ pub enum StoreError {
         /// The bound.
         max: i64,
     },
+    /// The user does not follow that address.
+    #[error("not following {0}")]
+    NotFollowing(String),
     /// The last owner cannot be removed or demoted.
     #[error("{0} is the last owner")]
     LastOwner(String),

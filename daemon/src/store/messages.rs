@@ -136,15 +136,7 @@ pub fn store_message(
         "UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1",
         params![author_id, m.seq as i64],
     )?;
-    conn.execute(
-        "WITH RECURSIVE run(s) AS (
-             SELECT last_seq FROM authors WHERE id = ?1
-             UNION ALL
-             SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
-         )
-         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1",
-        [author_id],
-    )?;
+    advance_contiguous(conn, author_id)?;
     if matches!(
         m.body,
         Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. }
@@ -163,6 +155,20 @@ pub fn store_message(
         params![author_id, message_id, received_ms as i64],
     )?;
     Ok(true)
+}
+
+/// Moves an author's contiguous seq over every message stored right after it.
+pub fn advance_contiguous(conn: &Connection, author_id: i64) -> Result<(), StoreError> {
+    conn.execute(
+        "WITH RECURSIVE run(s) AS (
+             SELECT last_seq FROM authors WHERE id = ?1
+             UNION ALL
+             SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
+         )
+         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1",
+        [author_id],
+    )?;
+    Ok(())
 }
 
 /// The author's row id, creating the row for an author seen for the first time.

@@ -14,9 +14,11 @@
 //! - [`schema`]: tables and migrations.
 //! - [`users`]: accounts, roles, keys, log-in sessions.
 //! - [`messages`]: storing and reading messages, timelines.
+//! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`writer`]: the group-commit writer for own posts.
 
 mod error;
+pub mod federation;
 pub mod messages;
 pub mod schema;
 pub mod users;

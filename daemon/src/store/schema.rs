@@ -121,6 +121,17 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX sessions_by_user ON sessions(user_id);
     "#,
+    // 2: federation: this node's subscriptions at other nodes (one per followed remote author).
+    r#"
+    CREATE TABLE subscriptions(
+        author          TEXT PRIMARY KEY,
+        state           TEXT NOT NULL CHECK (state IN ('pending', 'active')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX outbox_by_server ON outbox(server, next_attempt_ms);
+    "#,
 ];
 
 /// The schema version this build writes.

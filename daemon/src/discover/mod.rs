@@ -1,0 +1,300 @@
+//! Domain → node: where to reach the node that serves a domain, and which key it must prove.
+//!
+//! Order (DESIGN.md): a static override from the configuration (labs); `SRV _msm._tcp.<domain>`
+//! (targets ordered by priority, then weighted-random within a priority, RFC 2782), each target's
+//! A/AAAA records in turn; if the domain has no SRV record, the domain's own A/AAAA on the
+//! default port. `TXT _msm.<domain>` may pin the node key (`v=msm1 k=ed25519:<base64>`).
+//! A domain that does not exist (NXDOMAIN) is an error the person following gets in words.
+//!
+//! Answers are cached for their DNS TTL (at least [`MIN_TTL`], at most [`MAX_TTL`]); failures for
+//! [`NEGATIVE_TTL`]; at most [`MAX_CACHED_DOMAINS`] domains.
+//!
+//! WebFinger (RFC 7033) over HTTPS is not done yet: it needs a TLS client, which this build
+//! leaves out for size; a domain whose web site is elsewhere delegates by SRV instead.
+
+mod record;
+
+pub use record::{order_srv, parse_pin, SrvTarget};
+
+use crate::proto::PublicKey;
+use hickory_resolver::config::{NameServerConfig, ResolverConfig};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::RData;
+use hickory_resolver::TokioResolver;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Shortest time an answer is kept, whatever its TTL.
+pub const MIN_TTL: Duration = Duration::from_secs(30);
+/// Longest time an answer is kept, whatever its TTL: key changes show within the hour.
+pub const MAX_TTL: Duration = Duration::from_secs(3600);
+/// How long a failed lookup is remembered.
+pub const NEGATIVE_TTL: Duration = Duration::from_secs(30);
+/// Domains kept in the cache (a household follows people on a few hundred domains at most;
+/// ~200 bytes each).
+pub const MAX_CACHED_DOMAINS: usize = 1024;
+/// SRV targets tried per domain.
+pub const MAX_TARGETS: usize = 8;
+/// Timeout of one DNS query.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Why a domain's node could not be found.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DiscoverError {
+    /// The domain does not exist in DNS.
+    #[error("domain {0} does not exist (NXDOMAIN)")]
+    NoSuchDomain(String),
+    /// The domain exists but names no node: no SRV record and no address.
+    #[error("domain {0} has no msm node: no SRV _msm._tcp record and no address")]
+    NoNode(String),
+    /// The TXT pin is present but malformed.
+    #[error("domain {domain}: bad TXT _msm record: {why}")]
+    BadPin {
+        /// The domain.
+        domain: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// DNS did not answer (timeout, refused, no server).
+    #[error("DNS lookup for {domain} failed: {why}")]
+    Dns {
+        /// The domain.
+        domain: String,
+        /// The resolver's words.
+        why: String,
+    },
+}
+
+/// Where a domain's node is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    /// Addresses to try, in order.
+    pub addrs: Vec<SocketAddr>,
+    /// The key the node must prove, if DNS pins one.
+    pub pinned_key: Option<PublicKey>,
+}
+
+/// Resolver settings (from the `[discovery]` configuration).
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverySettings {
+    /// Name servers to ask instead of the system's (`ip:port`).
+    pub nameservers: Vec<SocketAddr>,
+    /// Port of a node found without SRV.
+    pub default_port: u16,
+    /// Fixed answers: domain → address (labs and tests).
+    pub overrides: HashMap<String, SocketAddr>,
+}
+
+/// Finds nodes; cheap to share behind an `Arc`.
+pub struct Discovery {
+    resolver: TokioResolver,
+    settings: DiscoverySettings,
+    cache: Mutex<HashMap<String, (Result<NodeRecord, DiscoverError>, Instant)>>,
+}
+
+impl Discovery {
+    /// A resolver with the system's configuration, or the name servers given.
+    pub fn new(settings: DiscoverySettings) -> Result<Self, DiscoverError> {
+        let dns_err = |e: &dyn std::fmt::Display| DiscoverError::Dns {
+            domain: String::new(),
+            why: e.to_string(),
+        };
+        let mut builder = if settings.nameservers.is_empty() {
+            TokioResolver::builder_tokio().map_err(|e| dns_err(&e))?
+        } else {
+            let servers = settings
+                .nameservers
+                .iter()
+                .map(|sa| {
+                    let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
+                    for c in &mut ns.connections {
+                        c.port = sa.port();
+                    }
+                    ns
+                })
+                .collect();
+            TokioResolver::builder_with_config(
+                ResolverConfig::from_name_servers(servers),
+                TokioRuntimeProvider::default(),
+            )
+        };
+        let opts = builder.options_mut();
+        opts.timeout = QUERY_TIMEOUT;
+        opts.attempts = 2;
+        opts.cache_size = 64;
+        opts.ndots = 0;
+        let resolver = builder.build().map_err(|e| dns_err(&e))?;
+        Ok(Discovery {
+            resolver,
+            settings,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The node of `domain` (canonical, IDNA ASCII), from the cache when fresh.
+    pub async fn find(&self, domain: &str) -> Result<NodeRecord, DiscoverError> {
+        if let Some(addr) = self.settings.overrides.get(domain) {
+            return Ok(NodeRecord {
+                addrs: vec![*addr],
+                pinned_key: None,
+            });
+        }
+        let now = Instant::now();
+        if let Some((answer, until)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(domain)
+        {
+            if *until > now {
+                return answer.clone();
+            }
+        }
+        let (answer, ttl) = self.lookup(domain).await;
+        let ttl = if answer.is_ok() {
+            ttl.clamp(MIN_TTL, MAX_TTL)
+        } else {
+            NEGATIVE_TTL
+        };
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_CACHED_DOMAINS {
+            cache.retain(|_, (_, until)| *until > now);
+            if cache.len() >= MAX_CACHED_DOMAINS {
+                cache.clear();
+            }
+        }
+        cache.insert(domain.to_string(), (answer.clone(), now + ttl));
+        match &answer {
+            Ok(r) => {
+                tracing::debug!(%domain, addrs = ?r.addrs, pinned = r.pinned_key.is_some(), "discovered node")
+            }
+            Err(e) => tracing::info!(%domain, error = %e, "discovery failed"),
+        }
+        answer
+    }
+
+    /// Forgets what is cached for `domain` (after a link to it failed verification).
+    pub fn forget(&self, domain: &str) {
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(domain);
+    }
+
+    async fn lookup(&self, domain: &str) -> (Result<NodeRecord, DiscoverError>, Duration) {
+        let fqdn = |name: &str| format!("{name}.");
+        let mut ttl = MAX_TTL;
+        let pinned_key = match self
+            .resolver
+            .txt_lookup(fqdn(&format!("_msm.{domain}")))
+            .await
+        {
+            Ok(l) => {
+                ttl = ttl.min(l.valid_until().saturating_duration_since(Instant::now()));
+                let texts: Vec<String> = l
+                    .answers()
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::TXT(t) => Some(
+                            t.txt_data
+                                .iter()
+                                .map(|s| String::from_utf8_lossy(s).into_owned())
+                                .collect::<Vec<_>>()
+                                .join(""),
+                        ),
+                        _ => None,
+                    })
+                    .collect();
+                match parse_pin(&texts) {
+                    Ok(k) => k,
+                    Err(why) => {
+                        return (
+                            Err(DiscoverError::BadPin {
+                                domain: domain.into(),
+                                why,
+                            }),
+                            ttl,
+                        )
+                    }
+                }
+            }
+            Err(e) if e.is_no_records_found() => None,
+            Err(e) => {
+                return (
+                    Err(DiscoverError::Dns {
+                        domain: domain.into(),
+                        why: e.to_string(),
+                    }),
+                    ttl,
+                )
+            }
+        };
+        let targets = match self
+            .resolver
+            .srv_lookup(fqdn(&format!("_msm._tcp.{domain}")))
+            .await
+        {
+            Ok(l) => {
+                ttl = ttl.min(l.valid_until().saturating_duration_since(Instant::now()));
+                let srvs: Vec<SrvTarget> = l
+                    .answers()
+                    .iter()
+                    .filter_map(|r| match &r.data {
+                        RData::SRV(s) => Some(SrvTarget {
+                            priority: s.priority,
+                            weight: s.weight,
+                            port: s.port,
+                            host: s.target.to_ascii().trim_end_matches('.').to_string(),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                let mut random = [0u8; 16];
+                let _ = getrandom::getrandom(&mut random);
+                order_srv(srvs, &random)
+            }
+            Err(e) if e.is_no_records_found() => vec![SrvTarget {
+                priority: 0,
+                weight: 0,
+                port: self.settings.default_port,
+                host: domain.to_string(),
+            }],
+            Err(e) => {
+                return (
+                    Err(DiscoverError::Dns {
+                        domain: domain.into(),
+                        why: e.to_string(),
+                    }),
+                    ttl,
+                )
+            }
+        };
+        let mut addrs = Vec::new();
+        let mut nx = false;
+        for t in targets.iter().take(MAX_TARGETS) {
+            if t.host.is_empty() || t.host == "." {
+                continue; // "service not available here" (RFC 2782)
+            }
+            match self.resolver.lookup_ip(fqdn(&t.host)).await {
+                Ok(ips) => addrs.extend(ips.iter().map(|ip| SocketAddr::new(ip, t.port))),
+                Err(e) => {
+                    nx |= e.is_nx_domain() && t.host == domain;
+                    tracing::debug!(host = %t.host, error = %e, "SRV target has no address");
+                }
+            }
+        }
+        if addrs.is_empty() {
+            let err = if nx {
+                DiscoverError::NoSuchDomain(domain.into())
+            } else {
+                DiscoverError::NoNode(domain.into())
+            };
+            return (Err(err), ttl);
+        }
+        (Ok(NodeRecord { addrs, pinned_key }), ttl)
+    }
+}

@@ -1,0 +1,481 @@
+//! What federation keeps: follows and subscriptions on the follower's side, subscribers and
+//! the outbox on the author's side, author keys and pinned node keys.
+//!
+//! Terms: a *follow* is a local user following an address; a *subscription* is this node
+//! subscribed at a remote author's node, one for all its local followers of that author; a
+//! *subscriber* is a remote server subscribed to a local author; the *outbox* holds one row per
+//! (server, message) until that server acknowledges it.
+
+use super::{Store, StoreError};
+use crate::proto::{Address, PublicKey};
+use rusqlite::{params, OptionalExtension};
+
+/// A delivery owed to a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// Outbox row id.
+    pub id: i64,
+    /// The message's author.
+    pub author: String,
+    /// The message's seq.
+    pub seq: u64,
+    /// The signed message.
+    pub wire: Vec<u8>,
+    /// Attempts so far.
+    pub attempts: u32,
+}
+
+/// What a new follow needs from the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowNeeds {
+    /// Nothing: the author is local, or this node is already subscribed.
+    Nothing,
+    /// A subscription at the author's node.
+    Subscription,
+}
+
+impl Store {
+    /// Records that `user_id` follows `author` and fills their timeline with what is stored of
+    /// the author's last `backfill` posts.
+    pub fn follow(
+        &mut self,
+        user_id: i64,
+        author: &Address,
+        backfill: u32,
+        now_ms: u64,
+    ) -> Result<FollowNeeds, StoreError> {
+        let domain = self.node_info()?.domain;
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO follows(user_id, address, created_ms) VALUES (?1, ?2, ?3)",
+            params![user_id, author.as_str(), now_ms as i64],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO timeline(user_id, message_id)
+             SELECT ?1, m.id FROM messages m JOIN authors a ON a.id = m.author_id
+             WHERE a.address = ?2 AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')
+             ORDER BY m.seq DESC LIMIT ?3",
+            params![user_id, author.as_str(), backfill],
+        )?;
+        let subscribed: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM subscriptions WHERE author = ?1)",
+            [author.as_str()],
+            |r| r.get(0),
+        )?;
+        let needs = if author.domain() == domain || subscribed {
+            FollowNeeds::Nothing
+        } else {
+            tx.execute(
+                "INSERT INTO subscriptions(author, state, next_attempt_ms) VALUES (?1, 'pending', ?2)",
+                params![author.as_str(), now_ms as i64],
+            )?;
+            FollowNeeds::Subscription
+        };
+        tx.commit()?;
+        Ok(needs)
+    }
+
+    /// Removes a follow. True when it was the last local follower of a remote author: the
+    /// subscription is gone and the author's node should hear Unsubscribe.
+    pub fn unfollow(&mut self, user_id: i64, author: &Address) -> Result<bool, StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        let removed = tx.execute(
+            "DELETE FROM follows WHERE user_id = ?1 AND address = ?2",
+            params![user_id, author.as_str()],
+        )?;
+        if removed == 0 {
+            return Err(StoreError::NotFollowing(author.to_string()));
+        }
+        let others: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)",
+            [author.as_str()],
+            |r| r.get(0),
+        )?;
+        let last = !others
+            && tx.execute(
+                "DELETE FROM subscriptions WHERE author = ?1",
+                [author.as_str()],
+            )? > 0;
+        tx.commit()?;
+        Ok(last)
+    }
+
+    /// Addresses `user_id` follows, with the subscription state of remote ones.
+    pub fn following(
+        &self,
+        user_id: i64,
+    ) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT f.address, s.state, s.last_error FROM follows f LEFT JOIN subscriptions s ON s.author = f.address
+             WHERE f.user_id = ?1 ORDER BY f.address",
+        )?;
+        let rows = stmt.query_map([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Local followers of `author` and the remote servers subscribed to them.
+    pub fn followers(&self, author: &Address) -> Result<(Vec<String>, Vec<String>), StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT a.address FROM follows f JOIN authors a ON a.local_user = f.user_id WHERE f.address = ?1 ORDER BY 1",
+        )?;
+        let local = stmt
+            .query_map([author.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let mut stmt = self.conn().prepare(
+            "SELECT s.server FROM subscribers s JOIN authors a ON a.id = s.author_id WHERE a.address = ?1 ORDER BY 1",
+        )?;
+        let servers = stmt
+            .query_map([author.as_str()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok((local, servers))
+    }
+
+    /// True if some local user follows `author`.
+    pub fn is_followed(&self, author: &Address) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)",
+            [author.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Subscriptions due for a (re)try.
+    pub fn due_subscriptions(
+        &self,
+        now_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<(Address, u32)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT author, attempts FROM subscriptions WHERE state = 'pending' AND next_attempt_ms <= ?1
+             ORDER BY next_attempt_ms LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now_ms as i64, limit], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, u32>(1)?))
+        })?;
+        rows.map(|r| {
+            let (a, n) = r?;
+            Ok((
+                Address::parse(&a).map_err(|_| StoreError::Corrupt("subscription address"))?,
+                n,
+            ))
+        })
+        .collect()
+    }
+
+    /// Domains where this node holds active subscriptions (dialled at start so that their
+    /// outboxes flush at once).
+    pub fn subscribed_domains(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT author FROM subscriptions WHERE state = 'active'")?;
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .filter_map(|a| {
+                a.ok()
+                    .and_then(|a| a.split_once('@').map(|(_, d)| d.to_string()))
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Marks a subscription active; stores the author's key (from their node) and skips older
+    /// history than `floor` (it is not fetched).
+    pub fn subscription_active(
+        &mut self,
+        author: &Address,
+        key: &PublicKey,
+        floor: u64,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "UPDATE subscriptions SET state = 'active', attempts = 0, last_error = NULL WHERE author = ?1",
+            [author.as_str()],
+        )?;
+        set_author_key(&tx, author, key, floor)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed subscription attempt; tries again after `retry_ms`.
+    pub fn subscription_failed(
+        &mut self,
+        author: &Address,
+        error: &str,
+        next_attempt_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE subscriptions SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE author = ?1",
+            params![author.as_str(), next_attempt_ms as i64, error],
+        )?;
+        Ok(())
+    }
+
+    /// Drops every follow of `author` and the subscription (the author does not exist).
+    pub fn drop_follows_of(&mut self, author: &Address) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute("DELETE FROM follows WHERE address = ?1", [author.as_str()])?;
+        tx.execute(
+            "DELETE FROM subscriptions WHERE author = ?1",
+            [author.as_str()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The author's known public key.
+    pub fn author_key(&self, author: &Address) -> Result<Option<PublicKey>, StoreError> {
+        let raw: Option<Option<Vec<u8>>> = self
+            .conn()
+            .query_row(
+                "SELECT public_key FROM authors WHERE address = ?1",
+                [author.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        raw.flatten()
+            .map(|k| PublicKey::from_bytes(&k).map_err(|_| StoreError::Corrupt("author key")))
+            .transpose()
+    }
+
+    /// Every seq up to this one of `author` is stored (or skipped).
+    pub fn contiguous_seq(&self, author: &Address) -> Result<u64, StoreError> {
+        let v: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT last_seq FROM authors WHERE address = ?1",
+                [author.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(v.unwrap_or(0) as u64)
+    }
+
+    /// Subscribes `server` to the local user `author`: their key and newest seq, or `None` if
+    /// there is no such local user.
+    pub fn add_subscriber(
+        &mut self,
+        author: &Address,
+        server: &str,
+        now_ms: u64,
+    ) -> Result<Option<(PublicKey, u64)>, StoreError> {
+        let row: Option<(i64, Vec<u8>, i64)> = self
+            .conn()
+            .query_row(
+                "SELECT id, public_key, last_seq FROM authors WHERE address = ?1 AND local_user IS NOT NULL",
+                [author.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((id, key, last)) = row else {
+            return Ok(None);
+        };
+        self.conn().execute(
+            "INSERT OR IGNORE INTO subscribers(author_id, server, created_ms) VALUES (?1, ?2, ?3)",
+            params![id, server, now_ms as i64],
+        )?;
+        let key = PublicKey::from_bytes(&key).map_err(|_| StoreError::Corrupt("author key"))?;
+        Ok(Some((key, last as u64)))
+    }
+
+    /// Unsubscribes `server` from `author` and drops what was still owed to it.
+    pub fn remove_subscriber(&mut self, author: &Address, server: &str) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        tx.execute(
+            "DELETE FROM outbox WHERE server = ?2 AND message_id IN
+               (SELECT m.id FROM messages m JOIN authors a ON a.id = m.author_id WHERE a.address = ?1)",
+            params![author.as_str(), server],
+        )?;
+        tx.execute(
+            "DELETE FROM subscribers WHERE server = ?2 AND author_id = (SELECT id FROM authors WHERE address = ?1)",
+            params![author.as_str(), server],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// True if `server` is subscribed to `author`.
+    pub fn is_subscriber(&self, author: &Address, server: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM subscribers s JOIN authors a ON a.id = s.author_id WHERE a.address = ?1 AND s.server = ?2)",
+            params![author.as_str(), server],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Signed messages of a local `author` with seq in `from..=to` (at most `limit`), oldest
+    /// first; followers-only ones only when `followers_too`.
+    pub fn message_range(
+        &self,
+        author: &Address,
+        from: u64,
+        to: u64,
+        limit: u64,
+        followers_too: bool,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT m.wire FROM messages m JOIN authors a ON a.id = m.author_id
+             WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq BETWEEN ?2 AND ?3
+               AND (m.audience = 'public' OR ?5) ORDER BY m.seq LIMIT ?4",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                author.as_str(),
+                from as i64,
+                to.min(i64::MAX as u64) as i64,
+                limit as i64,
+                followers_too
+            ],
+            |r| r.get(0),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Servers with deliveries due now.
+    pub fn due_servers(&self, now_ms: u64, limit: u32) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT server FROM outbox WHERE next_attempt_ms <= ?1 GROUP BY server ORDER BY min(next_attempt_ms) LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![now_ms as i64, limit], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The deliveries due to `server`, in message order.
+    pub fn due_deliveries(
+        &self,
+        server: &str,
+        now_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT o.id, a.address, m.seq, m.wire, o.attempts FROM outbox o JOIN messages m ON m.id = o.message_id
+             JOIN authors a ON a.id = m.author_id WHERE o.server = ?1 AND o.next_attempt_ms <= ?2 ORDER BY o.message_id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![server, now_ms as i64, limit], |r| {
+            Ok(Delivery {
+                id: r.get(0)?,
+                author: r.get(1)?,
+                seq: r.get::<_, i64>(2)? as u64,
+                wire: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deliveries acknowledged: gone from the outbox.
+    pub fn delivered(&mut self, ids: &[i64]) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        for id in ids {
+            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deliveries that failed: tried again at `next_attempt_ms`.
+    pub fn retry_later(&mut self, ids: &[i64], next_attempt_ms: u64) -> Result<(), StoreError> {
+        let tx = self.conn_mut().transaction()?;
+        for id in ids {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",
+                params![id, next_attempt_ms as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Gives up deliveries queued before `cutoff_ms`; returns (server, count) per server.
+    pub fn expire_outbox(&mut self, cutoff_ms: u64) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT server, count(*) FROM outbox WHERE created_ms < ?1 GROUP BY server")?;
+        let expired: Vec<(String, u64)> = stmt
+            .query_map([cutoff_ms as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<Result<_, _>>()?;
+        drop(stmt);
+        self.conn().execute(
+            "DELETE FROM outbox WHERE created_ms < ?1",
+            [cutoff_ms as i64],
+        )?;
+        Ok(expired)
+    }
+
+    /// Makes everything owed to `server` due now (it just came back).
+    pub fn kick_server(&mut self, server: &str, now_ms: u64) -> Result<usize, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE outbox SET next_attempt_ms = ?2 WHERE server = ?1 AND next_attempt_ms > ?2",
+            params![server, now_ms as i64],
+        )?)
+    }
+
+    /// Number of outbox rows (all servers).
+    pub fn outbox_len(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// The key a domain's node proved when this node first dialled it (trust on first use,
+    /// when DNS pins none).
+    pub fn peer_key(&self, domain: &str) -> Result<Option<PublicKey>, StoreError> {
+        let raw: Option<Option<Vec<u8>>> = self
+            .conn()
+            .query_row(
+                "SELECT public_key FROM peers WHERE domain = ?1",
+                [domain],
+                |r| r.get(0),
+            )
+            .optional()?;
+        raw.flatten()
+            .map(|k| PublicKey::from_bytes(&k).map_err(|_| StoreError::Corrupt("peer key")))
+            .transpose()
+    }
+
+    /// Remembers the key a domain's node proved.
+    pub fn remember_peer(
+        &mut self,
+        domain: &str,
+        addr: &std::net::SocketAddr,
+        key: &PublicKey,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO peers(domain, host, port, public_key, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(domain) DO UPDATE SET host = ?2, port = ?3, public_key = ?4, expires_ms = ?5",
+            params![domain, addr.ip().to_string(), addr.port(), &key.to_bytes()[..], now_ms as i64],
+        )?;
+        Ok(())
+    }
+}
+
+/// Stores an author's key (rotation: a key from the author's own node replaces the old one)
+/// and raises their contiguous seq to at least `floor`, then over anything stored after it.
+fn set_author_key(
+    conn: &rusqlite::Connection,
+    author: &Address,
+    key: &PublicKey,
+    floor: u64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO authors(address, public_key, last_seq) VALUES (?1, ?2, ?3)
+         ON CONFLICT(address) DO UPDATE SET public_key = ?2, last_seq = max(last_seq, ?3)",
+        params![author.as_str(), &key.to_bytes()[..], floor as i64],
+    )?;
+    let id: i64 = conn.query_row(
+        "SELECT id FROM authors WHERE address = ?1",
+        [author.as_str()],
+        |r| r.get(0),
+    )?;
+    super::messages::advance_contiguous(conn, id)?;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "federation_tests.rs"]
+mod tests;

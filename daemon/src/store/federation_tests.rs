@@ -1,0 +1,168 @@
+//! Tests of follows, subscriptions, subscribers and the outbox.
+
+use super::*;
+use crate::proto::{Audience, Body, Limits, Message, NodeKey};
+use crate::store::users::tests::store_with_node;
+use crate::store::writer::PostWriter;
+use crate::store::{NewPost, Role};
+
+#[test]
+fn follows_subscribe_once_per_remote_author() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let b = s.add_user("bob", Role::Member, "h", false, 1).unwrap();
+    let carol = Address::parse("carol@c.test").unwrap();
+    assert_eq!(
+        s.follow(a.id, &carol, 50, 1).unwrap(),
+        FollowNeeds::Subscription
+    );
+    assert_eq!(
+        s.follow(b.id, &carol, 50, 1).unwrap(),
+        FollowNeeds::Nothing,
+        "one subscription per author"
+    );
+    assert_eq!(
+        s.follow(a.id, &b.address, 50, 1).unwrap(),
+        FollowNeeds::Nothing,
+        "local author"
+    );
+    assert_eq!(s.due_subscriptions(1, 10).unwrap().len(), 1);
+    s.subscription_failed(&carol, "unreachable", 100).unwrap();
+    assert!(s.due_subscriptions(99, 10).unwrap().is_empty());
+    let key = NodeKey::from_bytes(&[3; 32]).unwrap().public();
+    s.subscription_active(&carol, &key, 40).unwrap();
+    assert_eq!(s.author_key(&carol).unwrap(), Some(key));
+    assert_eq!(
+        s.contiguous_seq(&carol).unwrap(),
+        40,
+        "older history is skipped"
+    );
+    assert_eq!(s.subscribed_domains().unwrap(), ["c.test"]);
+    assert!(!s.unfollow(a.id, &carol).unwrap(), "bob still follows");
+    assert!(s.unfollow(b.id, &carol).unwrap(), "last follower gone");
+    assert!(matches!(
+        s.unfollow(b.id, &carol),
+        Err(StoreError::NotFollowing(_))
+    ));
+}
+
+#[test]
+fn outbox_gets_one_row_per_server_and_drains_on_ack() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    assert!(s.add_subscriber(&a.address, "b.test", 1).unwrap().is_some());
+    assert!(
+        s.add_subscriber(&a.address, "b.test", 1).unwrap().is_some(),
+        "idempotent"
+    );
+    s.add_subscriber(&a.address, "c.test", 1).unwrap();
+    assert!(s
+        .add_subscriber(&Address::parse("nobody@smith.family").unwrap(), "b.test", 1)
+        .unwrap()
+        .is_none());
+    let w = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let h = w.handle();
+    for i in 0..3 {
+        h.post(
+            NewPost {
+                user_id: a.id,
+                audience: Audience::Public,
+                body: Body::Post {
+                    text: format!("p{i}"),
+                },
+            },
+            Limits::default(),
+        )
+        .unwrap();
+    }
+    drop(h);
+    w.finish();
+    assert_eq!(s.outbox_len().unwrap(), 6, "3 posts x 2 servers");
+    let now = crate::now_ms() + 1;
+    let mut servers = s.due_servers(now, 10).unwrap();
+    servers.sort();
+    assert_eq!(servers, ["b.test", "c.test"]);
+    let due = s.due_deliveries("b.test", now, 10).unwrap();
+    assert_eq!(due.iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
+    s.delivered(&[due[0].id]).unwrap();
+    s.retry_later(&[due[1].id, due[2].id], now + 5000).unwrap();
+    assert!(s.due_deliveries("b.test", now, 10).unwrap().is_empty());
+    assert_eq!(s.kick_server("b.test", now).unwrap(), 2);
+    assert_eq!(s.due_deliveries("b.test", now, 10).unwrap()[0].attempts, 1);
+    s.remove_subscriber(&a.address, "c.test").unwrap();
+    assert_eq!(
+        s.outbox_len().unwrap(),
+        2,
+        "c.test's deliveries dropped with its subscription"
+    );
+    assert_eq!(
+        s.expire_outbox(now + 1).unwrap(),
+        [("b.test".to_string(), 2)]
+    );
+    assert_eq!(s.outbox_len().unwrap(), 0);
+}
+
+#[test]
+fn ranges_respect_audience() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let w = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let h = w.handle();
+    for aud in [Audience::Public, Audience::Followers, Audience::Public] {
+        h.post(
+            NewPost {
+                user_id: a.id,
+                audience: aud,
+                body: Body::Post { text: "x".into() },
+            },
+            Limits::default(),
+        )
+        .unwrap();
+    }
+    drop(h);
+    w.finish();
+    assert_eq!(
+        s.message_range(&a.address, 1, 3, 10, false).unwrap().len(),
+        2
+    );
+    assert_eq!(
+        s.message_range(&a.address, 1, 3, 10, true).unwrap().len(),
+        3
+    );
+    assert_eq!(s.message_range(&a.address, 2, 9, 1, true).unwrap().len(), 1);
+    let k = NodeKey::from_bytes(&[8; 32]).unwrap();
+    let remote = Message {
+        author: Address::parse("r@r.test").unwrap(),
+        seq: 1,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post { text: "y".into() },
+    };
+    s.receive_message(
+        &remote
+            .clone()
+            .sign(&k, &Limits::default())
+            .unwrap()
+            .encode(),
+        &k.public(),
+        &Limits::default(),
+        1,
+    )
+    .unwrap();
+    assert!(
+        s.message_range(&remote.author, 1, 1, 10, true)
+            .unwrap()
+            .is_empty(),
+        "only local authors are served"
+    );
+}
+
+#[test]
+fn peer_keys_are_remembered() {
+    let (_d, mut s) = store_with_node();
+    let k = NodeKey::from_bytes(&[9; 32]).unwrap().public();
+    assert_eq!(s.peer_key("b.test").unwrap(), None);
+    s.remember_peer("b.test", &"127.0.0.1:7450".parse().unwrap(), &k, 5)
+        .unwrap();
+    assert_eq!(s.peer_key("b.test").unwrap(), Some(k));
+}
