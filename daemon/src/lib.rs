@@ -8,6 +8,7 @@
 //!   subscribers, outbox, peer cache, full-text index; the group-commit writer.
 //! - [`discover`]: domain to node through DNS SRV/TXT, with a bounded cache.
 //! - [`identity`]: password hashing (argon2id) and one-time passwords.
+//! - [`net`]: links with other nodes on tokio: handshake, follow, delivery, backfill.
 //! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
 //! - [`config`]: the TOML configuration, its defaults and limits.
 //! - [`logging`]: tracing to stderr, filter reloadable.
@@ -26,6 +27,7 @@ pub mod discover;
 pub mod fuzz;
 pub mod identity;
 pub mod logging;
+pub mod net;
 pub mod node;
 pub mod proto;
 pub mod store;

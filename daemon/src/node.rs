@@ -9,7 +9,10 @@
 //!   `limits.max_post_bytes`), log what needs a restart; a bad file changes nothing.
 
 use crate::config::{Config, Overrides};
+use crate::discover::{Discovery, DiscoverySettings};
 use crate::logging::LogHandle;
+use crate::net::pool::StorePool;
+use crate::net::{Net, NetSettings};
 use crate::store::writer::PostWriter;
 use crate::store::{Role, Store, StoreError};
 use crate::web::api::Context;
@@ -83,25 +86,74 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     let listen = config.listen_addr().map_err(anyhow::Error::msg)?;
     first_run(&mut store, &config.http.listen)?;
 
+    let links_addr: std::net::SocketAddr = config
+        .links
+        .listen
+        .parse()
+        .map_err(|_| anyhow::anyhow!("links.listen is not an address"))?;
+
+    // One async worker thread is plenty for a household; SQLite calls go to the blocking pool.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(8)
+        .thread_name("msmd-net")
+        .enable_all()
+        .build()?;
+    let max_text = Arc::new(std::sync::atomic::AtomicUsize::new(
+        config.limits.max_post_bytes,
+    ));
+    let node_key = info.key;
+    let net = runtime.block_on(async {
+        let discovery = Discovery::new(DiscoverySettings {
+            nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
+            default_port: config.discovery.default_port,
+            overrides: config.static_nodes().map_err(anyhow::Error::msg)?,
+        })?;
+        let settings = NetSettings {
+            backfill_on_follow: config.delivery.backfill_on_follow,
+            max_age_ms: u64::from(config.delivery.max_age_days) * 86_400_000,
+            max_links: config.links.max_links,
+        };
+        let net = Net::new(
+            info.domain.clone(),
+            node_key,
+            discovery,
+            StorePool::new(&store),
+            max_text.clone(),
+            settings,
+        );
+        let listener = tokio::net::TcpListener::bind(links_addr)
+            .await
+            .with_context(|| format!("cannot listen for links on {links_addr}"))?;
+        tracing::info!(addr = %listener.local_addr()?, "links listening");
+        tokio::spawn(crate::net::link::listen(net.clone(), listener));
+        tokio::spawn(crate::net::outbox::run(net.clone()));
+        tokio::spawn(net.clone().subscription_loop());
+        tokio::spawn(net.clone().announce());
+        anyhow::Ok(net)
+    })?;
+
     let writer = PostWriter::start(store.reopen()?)?;
     let ctx = Arc::new(Context {
         domain: info.domain.clone(),
         writer: writer.handle(),
-        max_text: config.limits.max_post_bytes.into(),
+        max_text,
         session_ttl_ms: u64::from(config.http.session_days) * 86_400_000,
         limiter: LoginLimiter::default(),
+        net: net.clone(),
+        runtime: runtime.handle().clone(),
+        links_listen: config.links.listen.clone(),
     });
     let http = HttpServer::start(listen, config.http.workers, ctx.clone(), &store)?;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;
 
     tracing::info!("shutting down: finishing requests in flight");
     http.stop();
     drop(ctx);
     writer.finish();
+    drop(net);
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -63,6 +63,8 @@ pub struct Node {
     child: Child,
     /// Where it answers HTTP.
     pub addr: SocketAddr,
+    /// Where it takes links from other nodes.
+    pub links: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -73,7 +75,7 @@ impl Node {
             .arg("run")
             .arg("--data")
             .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(["--listen", "127.0.0.1:0", "--links", "127.0.0.1:0"])
             .args(extra)
             .env_remove("MSMD_LOG")
             .stdin(Stdio::null())
@@ -91,14 +93,25 @@ impl Node {
         });
         let t0 = Instant::now();
         loop {
-            if let Some(addr) = find_in(&log, "HTTP listening addr=") {
-                let addr = addr
-                    .split_whitespace()
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .expect("listen address in log");
-                return Node { child, addr, log };
+            let found = |marker: &str| -> Option<SocketAddr> {
+                let v = find_in(&log, marker)?;
+                Some(
+                    v.split_whitespace()
+                        .next()?
+                        .parse()
+                        .expect("address in log"),
+                )
+            };
+            if let (Some(addr), Some(links)) = (
+                found("HTTP listening addr="),
+                found("links listening addr="),
+            ) {
+                return Node {
+                    child,
+                    addr,
+                    links,
+                    log,
+                };
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!(

@@ -89,11 +89,14 @@ pub struct DiscoverySettings {
     pub overrides: HashMap<String, SocketAddr>,
 }
 
+/// A cached answer and when it expires.
+type CacheEntry = (Result<NodeRecord, DiscoverError>, Instant);
+
 /// Finds nodes; cheap to share behind an `Arc`.
 pub struct Discovery {
     resolver: TokioResolver,
     settings: DiscoverySettings,
-    cache: Mutex<HashMap<String, (Result<NodeRecord, DiscoverError>, Instant)>>,
+    cache: Mutex<HashMap<String, CacheEntry>>,
 }
 
 impl Discovery {

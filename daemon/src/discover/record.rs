@@ -118,7 +118,7 @@ mod tests {
             .unwrap()
             .public();
         let good = format!("v=msm1 k={}", k.to_text());
-        assert_eq!(parse_pin(&[good.clone()]).unwrap(), Some(k));
+        assert_eq!(parse_pin(std::slice::from_ref(&good)).unwrap(), Some(k));
         assert_eq!(parse_pin(&["v=spf1 -all".into()]).unwrap(), None);
         assert_eq!(parse_pin(&[]).unwrap(), None);
         assert!(parse_pin(&["v=msm1".into()]).is_err());

@@ -25,6 +25,10 @@ pub struct Delivery {
     pub attempts: u32,
 }
 
+/// A followed address, the state of its subscription (none for local authors) and the last
+/// subscription error.
+pub type Followed = (String, Option<String>, Option<String>);
+
 /// What a new follow needs from the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FollowNeeds {
@@ -101,10 +105,7 @@ impl Store {
     }
 
     /// Addresses `user_id` follows, with the subscription state of remote ones.
-    pub fn following(
-        &self,
-        user_id: i64,
-    ) -> Result<Vec<(String, Option<String>, Option<String>)>, StoreError> {
+    pub fn following(&self, user_id: i64) -> Result<Vec<Followed>, StoreError> {
         let mut stmt = self.conn().prepare(
             "SELECT f.address, s.state, s.last_error FROM follows f LEFT JOIN subscriptions s ON s.author = f.address
              WHERE f.user_id = ?1 ORDER BY f.address",

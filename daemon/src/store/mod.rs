@@ -69,6 +69,16 @@ impl Store {
         Self::connect(&self.path)
     }
 
+    /// Opens another connection to the database file of a store opened before.
+    pub fn connect_to(db: &Path) -> Result<Self, StoreError> {
+        Self::connect(db)
+    }
+
+    /// The database file.
+    pub fn db_path(&self) -> &Path {
+        &self.path
+    }
+
     fn connect(path: &Path) -> Result<Self, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE

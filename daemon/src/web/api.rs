@@ -14,12 +14,14 @@ use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::io::{error_response, json, query_param, read_json, static_header, JsonResponse};
 use super::{WebError, MAX_REQUEST_BODY};
 use crate::identity;
+use crate::net::Net;
 use crate::proto::{Address, Audience, Body, Limits, MessageId};
 use crate::store::writer::WriterHandle;
 use crate::store::{NewPost, Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 use tiny_http::{Method, Request};
 
@@ -34,12 +36,18 @@ pub struct Context {
     pub domain: String,
     /// Where own posts go.
     pub writer: WriterHandle,
-    /// Cap on post text, changed by SIGHUP.
-    pub max_text: AtomicUsize,
+    /// Cap on post text, changed by SIGHUP (shared with the network side).
+    pub max_text: Arc<AtomicUsize>,
     /// Session lifetime.
     pub session_ttl_ms: u64,
     /// Log-in attempts per client.
     pub limiter: LoginLimiter,
+    /// The network side.
+    pub net: Arc<Net>,
+    /// The async runtime, to wait on network work from a request thread.
+    pub runtime: tokio::runtime::Handle,
+    /// `links.listen`, published in `/.well-known/msm`.
+    pub links_listen: String,
 }
 
 /// Answers one request.
@@ -91,16 +99,31 @@ fn route(
         | (["api", "v1", "session"], _)
         | (["api", "v1", "account", "password"], _)
         | (["api", "v1", "posts"], _)
-        | (["api", "v1", "users", _, "posts"], _) => Err(WebError::MethodNotAllowed),
+        | (["api", "v1", "users", _, "posts"], _)
+        | (["api", "v1", "posts", _], _)
+        | (["api", "v1", "profile"], _)
+        | (["api", "v1", "follows"], _)
+        | (["api", "v1", "follows", _], _)
+        | (["api", "v1", "followers"], _)
+        | ([".well-known", "msm"], _) => Err(WebError::MethodNotAllowed),
         _ => Err(WebError::NotFound(format!("no such path: {path}"))),
     }
 }
 
 fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
     let messages = store.message_count()?;
+    let outbox = store.outbox_len()?;
     Ok(json(
         200,
-        &json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION"), "domain": ctx.domain, "messages": messages }),
+        &json!({
+            "status": "ok",
+            "version": env!("CARGO_PKG_VERSION"),
+            "domain": ctx.domain,
+            "messages": messages,
+            "outbox": outbox,
+            "links": ctx.net.link_count(),
+            "counters": ctx.net.counters.snapshot(),
+        }),
     ))
 }
 
@@ -294,6 +317,7 @@ fn create_post(
         limits,
     )?;
     tracing::info!(author = %view.author, seq = view.seq, "post stored");
+    ctx.net.wake_outbox();
     let location = format!(
         "/api/v1/users/{}/posts?before={}&limit=1",
         view.author,

@@ -6,6 +6,7 @@
 //!
 //! - [`server`]: the listener, the workers, graceful stop.
 //! - [`api`]: routes and handlers of `/healthz` and `/api/v1/...`.
+//! - [`federation`]: follows, followers, deleting posts, profile, `/.well-known/msm`.
 //! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
 //! - [`io`]: bounded body reading, JSON answers, query strings.
 //!
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod federation;
 pub mod io;
 pub mod server;
 
@@ -53,6 +55,9 @@ pub enum WebError {
     /// 429: too many attempts; retry later.
     #[error("too many attempts; try again in a minute")]
     TooManyRequests,
+    /// 502: another node could not be reached or refused.
+    #[error("{0}")]
+    BadGateway(String),
     /// 503: the node is shutting down.
     #[error("shutting down")]
     Unavailable,
@@ -73,6 +78,7 @@ impl WebError {
             WebError::TooLarge(_) => 413,
             WebError::UnsupportedMediaType => 415,
             WebError::TooManyRequests => 429,
+            WebError::BadGateway(_) => 502,
             WebError::Unavailable => 503,
             WebError::Internal(_) => 500,
         }

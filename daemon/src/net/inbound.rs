@@ -1,0 +1,304 @@
+//! What a node does with each frame after the handshake. Frames of one link are handled in
+//! order, so a Subscribed answer is stored before the backfilled messages behind it.
+
+use super::link::Link;
+use super::{Counters, Net, NetError};
+use crate::proto::frame::OwnedFrame;
+use crate::proto::link::{self as wire, AckStatus, MAX_BACKFILL};
+use crate::proto::{Address, FrameType, ProtoError, PublicKey, SignedMessage};
+use crate::store::messages::store_message;
+use crate::store::StoreError;
+use std::sync::Arc;
+
+/// Handles one frame; an error closes the link.
+pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(), NetError> {
+    match f.kind {
+        FrameType::Ping => link.send(FrameType::Pong, Vec::new()).await,
+        FrameType::Pong => Ok(()),
+        FrameType::Message => on_message(net, link, f.payload).await,
+        FrameType::Ack => {
+            link.ack_arrived(&wire::decode::<wire::Ack>("ack", &f.payload)?);
+            Ok(())
+        }
+        FrameType::Subscribe => {
+            on_subscribe(net, link, wire::decode("subscribe", &f.payload)?).await
+        }
+        FrameType::Subscribed => {
+            on_subscribed(net, link, wire::decode("subscribed", &f.payload)?).await
+        }
+        FrameType::Unsubscribe => {
+            let u: wire::Unsubscribe = wire::decode("unsubscribe", &f.payload)?;
+            if link.verified {
+                let server = link.peer_domain.clone();
+                net.pool
+                    .run(move |s| s.remove_subscriber(&u.author, &server))
+                    .await?;
+            }
+            Ok(())
+        }
+        FrameType::Backfill => on_backfill(net, link, wire::decode("backfill", &f.payload)?).await,
+        FrameType::Close => {
+            let c: wire::Close =
+                wire::decode("close", &f.payload).unwrap_or(wire::Close { reason: "?".into() });
+            tracing::info!(reason = %c.reason, "peer closed the link");
+            Err(NetError::LinkLost(link.peer_domain.clone()))
+        }
+        FrameType::Hello | FrameType::Auth => Err(NetError::Proto(ProtoError::Malformed {
+            what: "link",
+            why: "handshake frame after the handshake".into(),
+        })),
+    }
+}
+
+/// What storing a received message came to.
+enum Received {
+    Acked(AckStatus, Option<(u64, u64)>),
+    UnknownKey,
+}
+
+async fn on_message(net: &Arc<Net>, link: &Arc<Link>, wire_bytes: Vec<u8>) -> Result<(), NetError> {
+    Counters::bump(&net.counters.messages_received);
+    let signed = match SignedMessage::decode(&wire_bytes, &net.limits()) {
+        Ok(m) => m,
+        Err(e) => {
+            Counters::bump(&net.counters.malformed);
+            tracing::info!(error = %e, "refused a malformed message");
+            return Ok(());
+        }
+    };
+    let (author, seq) = (signed.message.author.clone(), signed.message.seq);
+    let n = net.clone();
+    let result = net
+        .pool
+        .run(move |s| -> Result<Received, StoreError> {
+            if !s.is_followed(&signed.message.author)? {
+                Counters::bump(&n.counters.unsolicited);
+                return Ok(Received::Acked(AckStatus::Unwanted, None));
+            }
+            let Some(key) = s.author_key(&signed.message.author)? else {
+                return Ok(Received::UnknownKey);
+            };
+            if signed.verify(&key).is_err() {
+                Counters::bump(&n.counters.bad_signatures);
+                return Ok(Received::Acked(AckStatus::Refused, None));
+            }
+            let fresh = {
+                let tx = s.conn_mut().transaction()?;
+                let fresh = store_message(&tx, &signed, crate::now_ms())?;
+                tx.commit()?;
+                fresh
+            };
+            Counters::bump(if fresh {
+                &n.counters.messages_stored
+            } else {
+                &n.counters.duplicates
+            });
+            let contiguous = s.contiguous_seq(&signed.message.author)?;
+            let gap = (contiguous + 1 < signed.message.seq)
+                .then(|| (contiguous + 1, signed.message.seq - 1));
+            Ok(Received::Acked(
+                if fresh {
+                    AckStatus::Stored
+                } else {
+                    AckStatus::Duplicate
+                },
+                gap,
+            ))
+        })
+        .await?;
+    let status = match result {
+        Received::Acked(status, gap) => {
+            if let Some((from, to)) = gap {
+                ask_backfill(net, link, &author, from, to).await?;
+            }
+            status
+        }
+        Received::UnknownKey => {
+            Counters::bump(&net.counters.unsolicited);
+            AckStatus::Refused
+        }
+    };
+    if status == AckStatus::Refused {
+        refresh_key_later(net, &author);
+    }
+    link.send(
+        FrameType::Ack,
+        wire::encode(&wire::Ack {
+            author,
+            seq,
+            status,
+        }),
+    )
+    .await
+}
+
+/// A message failed verification or came before the key: fetch the author's key again from
+/// their node (it may have rotated) through the subscription machinery.
+fn refresh_key_later(net: &Arc<Net>, author: &Address) {
+    let (n, a) = (net.clone(), author.clone());
+    tokio::spawn(async move {
+        if n.pool
+            .run({
+                let a = a.clone();
+                move |s| s.is_followed(&a)
+            })
+            .await
+            .unwrap_or(false)
+        {
+            let _ = n.subscribe(&a).await;
+        }
+    });
+}
+
+async fn ask_backfill(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    author: &Address,
+    from: u64,
+    to: u64,
+) -> Result<(), NetError> {
+    let to = to.min(from + MAX_BACKFILL - 1);
+    {
+        let mut asked = link
+            .backfill_asked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let prev = asked.entry(author.to_string()).or_insert(0);
+        if *prev >= to {
+            return Ok(());
+        }
+        *prev = to;
+    }
+    Counters::bump(&net.counters.backfill_requests);
+    tracing::info!(%author, from, to, "gap: asking for backfill");
+    link.send(
+        FrameType::Backfill,
+        wire::encode(&wire::Backfill {
+            author: author.clone(),
+            from,
+            to,
+        }),
+    )
+    .await
+}
+
+async fn on_subscribe(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    sub: wire::Subscribe,
+) -> Result<(), NetError> {
+    let server = link.peer_domain.clone();
+    let author = sub.author.clone();
+    let answer = net
+        .pool
+        .run(move |s| s.add_subscriber(&author, &server, crate::now_ms()))
+        .await?;
+    let Some((key, last_seq)) = answer else {
+        let none = wire::Subscribed {
+            author: sub.author,
+            key: Vec::new(),
+            last_seq: 0,
+        };
+        return link.send(FrameType::Subscribed, wire::encode(&none)).await;
+    };
+    tracing::info!(server = %link.peer_domain, author = %sub.author, verified = link.verified, "subscriber added");
+    let yes = wire::Subscribed {
+        author: sub.author.clone(),
+        key: key.to_bytes().to_vec(),
+        last_seq,
+    };
+    link.send(FrameType::Subscribed, wire::encode(&yes)).await?;
+    let n = u64::from(sub.backfill.min(MAX_BACKFILL as u32));
+    if n > 0 && last_seq > 0 {
+        serve_range(
+            net,
+            link,
+            &sub.author,
+            last_seq.saturating_sub(n - 1).max(1),
+            last_seq,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn on_subscribed(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    sub: wire::Subscribed,
+) -> Result<(), NetError> {
+    if sub.author.domain() != link.peer_domain || !link.verified {
+        link.subscribed_arrived(
+            &sub.author,
+            Err(NetError::WrongDomain {
+                domain: sub.author.domain().into(),
+                claimed: link.peer_domain.clone(),
+            }),
+        );
+        return Ok(());
+    }
+    if sub.key.is_empty() {
+        link.subscribed_arrived(
+            &sub.author,
+            Err(NetError::NoSuchUser(sub.author.to_string())),
+        );
+        return Ok(());
+    }
+    let key = match PublicKey::from_bytes(&sub.key) {
+        Ok(k) => k,
+        Err(e) => {
+            link.subscribed_arrived(&sub.author, Err(e.clone().into()));
+            return Err(e.into());
+        }
+    };
+    let floor = sub
+        .last_seq
+        .saturating_sub(u64::from(net.settings.backfill_on_follow));
+    let a = sub.author.clone();
+    net.pool
+        .run(move |s| s.subscription_active(&a, &key, floor))
+        .await?;
+    link.subscribed_arrived(&sub.author, Ok(()));
+    Ok(())
+}
+
+async fn on_backfill(net: &Arc<Net>, link: &Arc<Link>, b: wire::Backfill) -> Result<(), NetError> {
+    if b.from == 0 || b.to < b.from {
+        return Err(ProtoError::Malformed {
+            what: "backfill",
+            why: "empty range".into(),
+        }
+        .into());
+    }
+    serve_range(
+        net,
+        link,
+        &b.author,
+        b.from,
+        b.to.min(b.from + MAX_BACKFILL - 1),
+    )
+    .await
+}
+
+/// Sends an author's messages `from..=to`; followers-only ones only to a verified subscriber.
+async fn serve_range(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    author: &Address,
+    from: u64,
+    to: u64,
+) -> Result<(), NetError> {
+    let (a, server, verified) = (author.clone(), link.peer_domain.clone(), link.verified);
+    let wires = net
+        .pool
+        .run(move |s| {
+            let followers_too = verified && s.is_subscriber(&a, &server)?;
+            s.message_range(&a, from, to, MAX_BACKFILL, followers_too)
+        })
+        .await?;
+    for w in wires {
+        Counters::bump(&net.counters.backfill_served);
+        link.send(FrameType::Message, w).await?;
+    }
+    Ok(())
+}

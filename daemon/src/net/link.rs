@@ -1,0 +1,456 @@
+//! One link: handshake, identity check, then a reader (frames in order) and a writer (a
+//! bounded queue), with keep-alive.
+
+use super::{Counters, Net, NetError, CONNECT_TIMEOUT};
+use crate::proto::frame::{self, FrameDecoder};
+use crate::proto::link::{self as wire, Hello, KeepAlive, KeepAliveAction, Role};
+use crate::proto::{Address, FrameType, PublicKey};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+/// Frames a link may queue for sending (~64 messages).
+pub const SEND_QUEUE: usize = 64;
+/// A peer whose queue stays full this long is dropped.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole handshake must finish within this.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes read from the socket at a time.
+const READ_CHUNK: usize = 16 * 1024;
+
+type SubscribeAnswer = oneshot::Sender<Result<(), NetError>>;
+
+/// An established link.
+pub struct Link {
+    /// The domain the peer serves.
+    pub peer_domain: String,
+    /// The key it proved.
+    pub peer_key: PublicKey,
+    /// True if that key is the domain's key (DNS pin, or remembered from dialling it).
+    pub verified: bool,
+    /// Which end this node is.
+    pub role: Role,
+    tx: mpsc::Sender<(FrameType, Vec<u8>)>,
+    open: AtomicBool,
+    acks: Mutex<HashMap<(String, u64), oneshot::Sender<wire::AckStatus>>>,
+    subscribes: Mutex<HashMap<String, SubscribeAnswer>>,
+    pub(crate) backfill_asked: Mutex<HashMap<String, u64>>,
+}
+
+impl Link {
+    /// True until the link closes.
+    pub fn is_open(&self) -> bool {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    /// Queues a frame; waits at most [`SEND_TIMEOUT`] for room.
+    pub async fn send(&self, kind: FrameType, payload: Vec<u8>) -> Result<(), NetError> {
+        match tokio::time::timeout(SEND_TIMEOUT, self.tx.send((kind, payload))).await {
+            Ok(Ok(())) => Ok(()),
+            _ => {
+                self.open.store(false, Ordering::Relaxed);
+                Err(NetError::LinkLost(self.peer_domain.clone()))
+            }
+        }
+    }
+
+    /// Registers interest in the Ack of `(author, seq)`.
+    pub fn expect_ack(&self, author: &str, seq: u64) -> oneshot::Receiver<wire::AckStatus> {
+        let (tx, rx) = oneshot::channel();
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((author.to_string(), seq), tx);
+        rx
+    }
+
+    pub(crate) fn ack_arrived(&self, ack: &wire::Ack) {
+        if let Some(tx) = self
+            .acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(ack.author.to_string(), ack.seq))
+        {
+            let _ = tx.send(ack.status);
+        }
+    }
+
+    /// Registers interest in the Subscribed answer for `author`.
+    pub fn expect_subscribed(&self, author: &Address) -> oneshot::Receiver<Result<(), NetError>> {
+        let (tx, rx) = oneshot::channel();
+        self.subscribes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(author.to_string(), tx);
+        rx
+    }
+
+    pub(crate) fn subscribed_arrived(&self, author: &Address, result: Result<(), NetError>) {
+        if let Some(tx) = self
+            .subscribes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(author.as_str())
+        {
+            let _ = tx.send(result);
+        }
+    }
+}
+
+/// Dials `domain`'s node (through discovery), trying each address in turn.
+pub async fn dial(net: Arc<Net>, domain: &str) -> Result<Arc<Link>, NetError> {
+    let record = net.discovery.find(domain).await?;
+    let mut last = String::from("no address");
+    for addr in &record.addrs {
+        let permit = net
+            .slots
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| NetError::TooManyLinks)?;
+        let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                last = format!("{addr}: {e}");
+                continue;
+            }
+            Err(_) => {
+                last = format!("{addr}: timed out");
+                continue;
+            }
+        };
+        let expect = Expect {
+            domain: domain.to_string(),
+            pinned: record.pinned_key,
+            addr: *addr,
+        };
+        return establish(net, stream, Role::Dialer, Some(expect), permit).await;
+    }
+    Err(NetError::Unreachable {
+        domain: domain.to_string(),
+        why: last,
+    })
+}
+
+/// Accepts links until the process ends.
+pub async fn listen(net: Arc<Net>, listener: TcpListener) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a link failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = net.slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "link refused: too many links");
+            continue;
+        };
+        let net = net.clone();
+        tokio::spawn(async move {
+            if let Err(e) = establish(net, stream, Role::Listener, None, permit).await {
+                tracing::info!(%peer, error = %e, "inbound link failed");
+            }
+        });
+    }
+}
+
+/// What a dialler expects of the node it dialled.
+struct Expect {
+    domain: String,
+    pinned: Option<PublicKey>,
+    addr: SocketAddr,
+}
+
+async fn read_frame(
+    r: &mut OwnedReadHalf,
+    dec: &mut FrameDecoder,
+) -> Result<frame::OwnedFrame, NetError> {
+    let mut buf = vec![0u8; READ_CHUNK];
+    loop {
+        if let Some(f) = dec.next_frame()? {
+            return Ok(f);
+        }
+        let room = dec.room().min(READ_CHUNK);
+        let n = r.read(&mut buf[..room]).await?;
+        if n == 0 {
+            return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        dec.push(&buf[..n])?;
+    }
+}
+
+async fn write_frame(
+    w: &mut OwnedWriteHalf,
+    kind: FrameType,
+    payload: &[u8],
+) -> Result<(), NetError> {
+    let mut out = Vec::with_capacity(payload.len() + frame::HEADER_LEN);
+    frame::encode(kind, payload, &mut out)?;
+    w.write_all(&out).await?;
+    Ok(())
+}
+
+/// Runs the handshake, checks identity, registers the link and spawns its tasks.
+async fn establish(
+    net: Arc<Net>,
+    stream: TcpStream,
+    role: Role,
+    expect: Option<Expect>,
+    permit: OwnedSemaphorePermit,
+) -> Result<Arc<Link>, NetError> {
+    let peer_addr = stream.peer_addr()?;
+    let _ = stream.set_nodelay(true);
+    let (mut r, mut w) = stream.into_split();
+    let mut dec = FrameDecoder::new();
+    let hs = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        handshake(&net, role, &mut r, &mut w, &mut dec),
+    )
+    .await;
+    let (peer_hello, peer_key) = match hs {
+        Ok(Ok(x)) => x,
+        Ok(Err(e)) => {
+            Counters::bump(&net.counters.handshake_failures);
+            return Err(e);
+        }
+        Err(_) => {
+            Counters::bump(&net.counters.handshake_failures);
+            return Err(NetError::LinkLost(peer_addr.to_string()));
+        }
+    };
+    let verified = match check_identity(&net, &peer_hello.domain, &peer_key, expect.as_ref()).await
+    {
+        Ok(v) => v,
+        Err(e) => {
+            Counters::bump(&net.counters.key_mismatches);
+            let reason = wire::encode(&wire::Close {
+                reason: e.to_string(),
+            });
+            let _ = write_frame(&mut w, FrameType::Close, &reason).await;
+            tracing::warn!(peer = %peer_addr, domain = %peer_hello.domain, error = %e, "link refused");
+            return Err(e);
+        }
+    };
+    let (tx, rx) = mpsc::channel(SEND_QUEUE);
+    let link = Arc::new(Link {
+        peer_domain: peer_hello.domain.clone(),
+        peer_key,
+        verified,
+        role,
+        tx,
+        open: AtomicBool::new(true),
+        acks: Mutex::new(HashMap::new()),
+        subscribes: Mutex::new(HashMap::new()),
+        backfill_asked: Mutex::new(HashMap::new()),
+    });
+    match role {
+        Role::Dialer => Counters::bump(&net.counters.links_out),
+        Role::Listener => Counters::bump(&net.counters.links_in),
+    }
+    if verified {
+        net.register(&link);
+        let (n, d) = (net.clone(), link.peer_domain.clone());
+        tokio::spawn(async move { super::outbox::kick(&n, &d).await });
+    }
+    tracing::info!(peer = %peer_addr, domain = %link.peer_domain, ?role, verified, "link up");
+    let span = tracing::info_span!("link", peer = %peer_addr, domain = %link.peer_domain);
+    let task_link = link.clone();
+    tokio::spawn(tracing::Instrument::instrument(
+        async move {
+            run(net.clone(), task_link.clone(), r, w, dec, rx).await;
+            task_link.open.store(false, Ordering::Relaxed);
+            net.unregister(&task_link);
+            drop(permit);
+            tracing::info!("link down");
+        },
+        span,
+    ));
+    Ok(link)
+}
+
+async fn handshake(
+    net: &Net,
+    role: Role,
+    r: &mut OwnedReadHalf,
+    w: &mut OwnedWriteHalf,
+    dec: &mut FrameDecoder,
+) -> Result<(Hello, PublicKey), NetError> {
+    let mut nonce = [0u8; 32];
+    getrandom::getrandom(&mut nonce)
+        .map_err(|e| NetError::Io(std::io::Error::other(e.to_string())))?;
+    let mine = wire::encode(&Hello::new(&net.domain, net.key(), nonce));
+    write_frame(w, FrameType::Hello, &mine).await?;
+    let f = read_frame(r, dec).await?;
+    if f.kind != FrameType::Hello {
+        return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
+            what: "handshake",
+            why: format!("expected Hello, got {:?}", f.kind),
+        }));
+    }
+    let peer = Hello::decode(&f.payload)?;
+    let peer_key = peer.public_key()?;
+    let (dialer, listener) = match role {
+        Role::Dialer => (&mine, &f.payload),
+        Role::Listener => (&f.payload, &mine),
+    };
+    write_frame(
+        w,
+        FrameType::Auth,
+        &wire::auth(net.key(), role, dialer, listener),
+    )
+    .await?;
+    let a = read_frame(r, dec).await?;
+    if a.kind != FrameType::Auth {
+        return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
+            what: "handshake",
+            why: format!("expected Auth, got {:?}", a.kind),
+        }));
+    }
+    let peer_role = match role {
+        Role::Dialer => Role::Listener,
+        Role::Listener => Role::Dialer,
+    };
+    wire::verify_auth(&peer_key, peer_role, dialer, listener, &a.payload)?;
+    Ok((peer, peer_key))
+}
+
+/// Decides whether the proved key belongs to the claimed domain. For a dialled node a
+/// mismatch is an error; for an inbound link an unknown key is merely unverified, a key that
+/// contradicts a pin or memory is an error.
+async fn check_identity(
+    net: &Arc<Net>,
+    domain: &str,
+    key: &PublicKey,
+    expect: Option<&Expect>,
+) -> Result<bool, NetError> {
+    let mismatch = |expected: &PublicKey, source_of_truth| NetError::KeyMismatch {
+        domain: domain.to_string(),
+        got: key.to_text(),
+        expected: expected.to_text(),
+        source_of_truth,
+    };
+    if let Some(e) = expect {
+        if e.domain != domain {
+            return Err(NetError::WrongDomain {
+                domain: e.domain.clone(),
+                claimed: domain.to_string(),
+            });
+        }
+    }
+    let pinned = match expect {
+        Some(e) => e.pinned,
+        None => net
+            .discovery
+            .find(domain)
+            .await
+            .ok()
+            .and_then(|r| r.pinned_key),
+    };
+    if let Some(p) = pinned {
+        if &p != key {
+            net.discovery.forget(domain);
+            return Err(mismatch(&p, "DNS TXT pin"));
+        }
+        return Ok(true);
+    }
+    let d = domain.to_string();
+    let remembered = net.pool.run(move |s| s.peer_key(&d)).await?;
+    match (remembered, expect) {
+        (Some(k), _) if &k != key => Err(mismatch(&k, "key remembered from an earlier link")),
+        (Some(_), _) => Ok(true),
+        (None, Some(e)) => {
+            let (d, addr, k) = (domain.to_string(), e.addr, *key);
+            net.pool
+                .run(move |s| s.remember_peer(&d, &addr, &k, crate::now_ms()))
+                .await?;
+            Ok(true)
+        }
+        (None, None) => Ok(false),
+    }
+}
+
+async fn run(
+    net: Arc<Net>,
+    link: Arc<Link>,
+    mut r: OwnedReadHalf,
+    mut w: OwnedWriteHalf,
+    mut dec: FrameDecoder,
+    mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
+) {
+    let keep = Arc::new(Mutex::new(KeepAlive::new(crate::now_ms())));
+    let writer_keep = keep.clone();
+    let writer = tokio::spawn(async move {
+        loop {
+            let deadline = writer_keep
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .next_deadline();
+            let wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()).max(10));
+            let next = tokio::time::timeout(wait, rx.recv()).await;
+            let (kind, payload) = match next {
+                Ok(Some(f)) => f,
+                Ok(None) => return,
+                Err(_) => {
+                    let action = writer_keep
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .poll(crate::now_ms());
+                    match action {
+                        KeepAliveAction::Wait => continue,
+                        KeepAliveAction::Ping => (FrameType::Ping, Vec::new()),
+                        KeepAliveAction::Dead => {
+                            tracing::info!("peer silent too long");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = write_frame(&mut w, kind, &payload).await {
+                tracing::debug!(error = %e, "write failed");
+                return;
+            }
+            writer_keep
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .sent(crate::now_ms());
+        }
+    });
+    loop {
+        tokio::select! {
+            f = read_frame(&mut r, &mut dec) => match f {
+                Ok(f) => {
+                    keep.lock().unwrap_or_else(|p| p.into_inner()).received(crate::now_ms());
+                    if let Err(e) = super::inbound::handle(&net, &link, f).await {
+                        tracing::info!(error = %e, "closing link");
+                        break;
+                    }
+                }
+                Err(e) => {
+                    if !matches!(&e, NetError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
+                        if matches!(e, NetError::Proto(_)) {
+                            Counters::bump(&net.counters.malformed);
+                        }
+                        tracing::info!(error = %e, "link read ended");
+                    }
+                    break;
+                }
+            },
+            _ = wait_finished(&writer) => break,
+        }
+    }
+    link.open.store(false, Ordering::Relaxed);
+    writer.abort();
+}
+
+async fn wait_finished(h: &tokio::task::JoinHandle<()>) {
+    while !h.is_finished() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

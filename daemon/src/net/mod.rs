@@ -1,0 +1,422 @@
+//! Links with other nodes, on tokio: they drive the sans-IO [`crate::proto::link`] types.
+//!
+//! - [`link`]: one TCP link: handshake, identity check, reader and writer, keep-alive.
+//! - [`inbound`]: what a node does with each frame it receives.
+//! - [`outbox`]: delivers each new post once per subscribed server, with retries.
+//! - [`pool`]: database connections for async code.
+//! - [`counters`]: what happened, for `/healthz` and tests.
+//!
+//! Trust: a link proves possession of a node key. The key counts for a domain only when DNS
+//! pins it (`TXT _msm.<domain>`) or when this node dialled that domain (found through DNS)
+//! and remembered the key it proved (trust on first use; a later different key is refused).
+//! Messages are trusted by their author's signature, with the author's key learned from the
+//! author's own node over a link this node dialled.
+//!
+//! Bounds: at most `links.max_links` links (a semaphore); each link queues at most
+//! [`link::SEND_QUEUE`] frames and buffers at most one frame; a peer that does not read is
+//! dropped when its queue stays full for [`link::SEND_TIMEOUT`].
+
+pub mod counters;
+pub mod inbound;
+pub mod link;
+pub mod outbox;
+pub mod pool;
+
+use crate::discover::{DiscoverError, Discovery};
+use crate::proto::{link as wire, Address, FrameType, NodeKey, ProtoError};
+use crate::store::federation::FollowNeeds;
+use crate::store::StoreError;
+use counters::Counters;
+use link::Link;
+use pool::StorePool;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use thiserror::Error;
+use tokio::sync::{Notify, Semaphore};
+
+/// How long dialling one address may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a Subscribe may wait for its answer.
+pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Retry delays grow from this...
+pub const RETRY_BASE_MS: u64 = 1_000;
+/// ...to at most this.
+pub const RETRY_CAP_MS: u64 = 300_000;
+
+/// Why a network operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The domain's node could not be found.
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    /// No address of the node answered.
+    #[error("could not reach the node of {domain}: {why}")]
+    Unreachable {
+        /// The domain.
+        domain: String,
+        /// The last connection error.
+        why: String,
+    },
+    /// The node proved a key that DNS or memory does not give for its domain.
+    #[error(
+        "the node of {domain} proved key {got}, but {expected} is expected ({source_of_truth})"
+    )]
+    KeyMismatch {
+        /// The domain.
+        domain: String,
+        /// Key proved.
+        got: String,
+        /// Key expected.
+        expected: String,
+        /// Where the expected key comes from.
+        source_of_truth: &'static str,
+    },
+    /// The node answers for another domain than the one dialled.
+    #[error("the node at {domain}'s address says it serves {claimed}")]
+    WrongDomain {
+        /// Dialled.
+        domain: String,
+        /// Claimed.
+        claimed: String,
+    },
+    /// The peer broke the protocol.
+    #[error("protocol: {0}")]
+    Proto(#[from] ProtoError),
+    /// The author does not exist on their node.
+    #[error("{0} does not exist on its node")]
+    NoSuchUser(String),
+    /// Too many links open.
+    #[error("too many links open")]
+    TooManyLinks,
+    /// The link closed or did not answer in time.
+    #[error("link to {0} closed or timed out")]
+    LinkLost(String),
+    /// A database error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Socket I/O.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Settings the network layer needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct NetSettings {
+    /// Posts fetched on a new follow.
+    pub backfill_on_follow: u32,
+    /// Deliveries older than this are given up.
+    pub max_age_ms: u64,
+    /// Most links.
+    pub max_links: usize,
+}
+
+/// The network side of a node, shared by its tasks and the web workers.
+pub struct Net {
+    /// This node's domain.
+    pub domain: String,
+    key: NodeKey,
+    /// DNS discovery.
+    pub discovery: Discovery,
+    /// Database connections.
+    pub pool: Arc<StorePool>,
+    /// What happened.
+    pub counters: Counters,
+    /// Cap on post text (shared with the web side, changed by SIGHUP).
+    pub max_text: Arc<AtomicUsize>,
+    settings: NetSettings,
+    links: Mutex<HashMap<String, Arc<Link>>>,
+    dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    slots: Arc<Semaphore>,
+    outbox_wake: Notify,
+    subscriptions_wake: Notify,
+    subscribing: Mutex<HashSet<String>>,
+}
+
+/// Outcome of a follow, for the person asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FollowState {
+    /// A local user: nothing to subscribe.
+    Local,
+    /// Subscribed at the author's node (or already was).
+    Active,
+    /// The author's node could not be reached; retried in the background.
+    Pending(String),
+}
+
+impl Net {
+    /// The network side for a node.
+    pub fn new(
+        domain: String,
+        key: NodeKey,
+        discovery: Discovery,
+        pool: StorePool,
+        max_text: Arc<AtomicUsize>,
+        settings: NetSettings,
+    ) -> Arc<Self> {
+        Arc::new(Net {
+            domain,
+            key,
+            discovery,
+            pool: Arc::new(pool),
+            counters: Counters::default(),
+            max_text,
+            slots: Arc::new(Semaphore::new(settings.max_links)),
+            settings,
+            links: Mutex::new(HashMap::new()),
+            dialing: Mutex::new(HashMap::new()),
+            outbox_wake: Notify::new(),
+            subscriptions_wake: Notify::new(),
+            subscribing: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The node key.
+    pub fn key(&self) -> &NodeKey {
+        &self.key
+    }
+
+    /// The message limits in force.
+    pub fn limits(&self) -> crate::proto::Limits {
+        crate::proto::Limits {
+            max_text: self.max_text.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    /// Wakes the outbox (a post was stored).
+    pub fn wake_outbox(&self) {
+        self.outbox_wake.notify_one();
+    }
+
+    /// A live, verified link to `domain`'s node, dialling it if needed (one dial at a time per
+    /// domain).
+    pub async fn link_to(self: &Arc<Self>, domain: &str) -> Result<Arc<Link>, NetError> {
+        if let Some(l) = self.live_link(domain) {
+            return Ok(l);
+        }
+        let gate = self
+            .dialing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(domain.to_string())
+            .or_default()
+            .clone();
+        let _one_dial = gate.lock().await;
+        if let Some(l) = self.live_link(domain) {
+            return Ok(l);
+        }
+        link::dial(self.clone(), domain).await
+    }
+
+    fn live_link(&self, domain: &str) -> Option<Arc<Link>> {
+        let links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        links.get(domain).filter(|l| l.is_open()).cloned()
+    }
+
+    pub(crate) fn register(&self, link: &Arc<Link>) {
+        self.links
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(link.peer_domain.clone(), link.clone());
+    }
+
+    pub(crate) fn unregister(&self, link: &Arc<Link>) {
+        let mut links = self.links.lock().unwrap_or_else(|p| p.into_inner());
+        if links
+            .get(&link.peer_domain)
+            .is_some_and(|l| Arc::ptr_eq(l, link))
+        {
+            links.remove(&link.peer_domain);
+        }
+    }
+
+    /// Number of open links.
+    pub fn link_count(&self) -> usize {
+        self.settings.max_links - self.slots.available_permits()
+    }
+
+    /// `user_id` follows `author`: records it and, for a remote author this node is not yet
+    /// subscribed to, subscribes at the author's node. A domain that does not exist or an
+    /// author unknown there is an error and nothing is kept; an unreachable node leaves the
+    /// follow pending and retried.
+    pub async fn follow(
+        self: &Arc<Self>,
+        user_id: i64,
+        author: Address,
+    ) -> Result<FollowState, NetError> {
+        let backfill = self.settings.backfill_on_follow;
+        let a = author.clone();
+        let needs = self
+            .pool
+            .run(move |s| s.follow(user_id, &a, backfill, crate::now_ms()))
+            .await?;
+        if author.domain() == self.domain {
+            return Ok(FollowState::Local);
+        }
+        if needs == FollowNeeds::Nothing {
+            return Ok(FollowState::Active);
+        }
+        match self.subscribe(&author).await {
+            Ok(()) => Ok(FollowState::Active),
+            Err(
+                e @ (NetError::Discover(DiscoverError::NoSuchDomain(_))
+                | NetError::Discover(DiscoverError::NoNode(_))
+                | NetError::NoSuchUser(_)),
+            ) => {
+                let a = author.clone();
+                self.pool.run(move |s| s.drop_follows_of(&a)).await?;
+                Err(e)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.subscription_failed(&author, &why, 0).await;
+                Ok(FollowState::Pending(why))
+            }
+        }
+    }
+
+    /// Stops `user_id` following `author`; the last local follower's unfollow unsubscribes.
+    pub async fn unfollow(self: &Arc<Self>, user_id: i64, author: Address) -> Result<(), NetError> {
+        let a = author.clone();
+        let last = self.pool.run(move |s| s.unfollow(user_id, &a)).await?;
+        if last && author.domain() != self.domain {
+            if let Ok(l) = self.link_to(author.domain()).await {
+                let _ = l
+                    .send(
+                        FrameType::Unsubscribe,
+                        wire::encode(&wire::Unsubscribe { author }),
+                    )
+                    .await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Subscribes at the author's node and waits for the answer (which the link stores).
+    pub async fn subscribe(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
+        let link = self.link_to(author.domain()).await?;
+        let answer = link.expect_subscribed(author);
+        link.send(
+            FrameType::Subscribe,
+            wire::encode(&wire::Subscribe {
+                author: author.clone(),
+                backfill: self.settings.backfill_on_follow,
+            }),
+        )
+        .await?;
+        match tokio::time::timeout(SUBSCRIBE_TIMEOUT, answer).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(e))) => Err(e),
+            _ => Err(NetError::LinkLost(author.domain().to_string())),
+        }
+    }
+
+    async fn subscription_failed(&self, author: &Address, why: &str, attempts: u32) {
+        let a = author.clone();
+        let why = why.to_string();
+        let next = crate::now_ms() + retry_delay_ms(attempts);
+        if let Err(e) = self
+            .pool
+            .run(move |s| s.subscription_failed(&a, &why, next))
+            .await
+        {
+            tracing::warn!(error = %e, "could not record a failed subscription");
+        }
+    }
+
+    /// Retries pending subscriptions whose time has come; runs until the process ends.
+    pub async fn subscription_loop(self: Arc<Self>) {
+        loop {
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), self.subscriptions_wake.notified())
+                    .await;
+            let due = match self
+                .pool
+                .run(|s| s.due_subscriptions(crate::now_ms(), 32))
+                .await
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading pending subscriptions");
+                    continue;
+                }
+            };
+            for (author, attempts) in due {
+                if !self
+                    .subscribing
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(author.to_string())
+                {
+                    continue;
+                }
+                let net = self.clone();
+                tokio::spawn(async move {
+                    match net.subscribe(&author).await {
+                        Ok(()) => tracing::info!(%author, "subscribed"),
+                        Err(
+                            NetError::NoSuchUser(_)
+                            | NetError::Discover(DiscoverError::NoSuchDomain(_)),
+                        ) => {
+                            tracing::warn!(%author, "no such author; dropping the follows");
+                            let a = author.clone();
+                            let _ = net.pool.run(move |s| s.drop_follows_of(&a)).await;
+                        }
+                        Err(e) => {
+                            tracing::info!(%author, error = %e, attempts, "subscription failed; will retry");
+                            net.subscription_failed(&author, &e.to_string(), attempts + 1)
+                                .await;
+                        }
+                    }
+                    net.subscribing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(author.as_str());
+                });
+            }
+        }
+    }
+
+    /// Dials every domain this node is subscribed at, so that their outboxes flush now
+    /// (after a restart, what was posted meanwhile arrives at once).
+    pub async fn announce(self: Arc<Self>) {
+        let domains = self
+            .pool
+            .run(|s| s.subscribed_domains())
+            .await
+            .unwrap_or_default();
+        for d in domains {
+            let net = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = net.link_to(&d).await {
+                    tracing::debug!(domain = %d, error = %e, "announce failed");
+                }
+            });
+        }
+    }
+}
+
+/// Capped exponential backoff with ±25% jitter.
+pub fn retry_delay_ms(attempts: u32) -> u64 {
+    let base = RETRY_BASE_MS
+        .saturating_mul(1u64 << attempts.min(20))
+        .min(RETRY_CAP_MS);
+    let mut r = [0u8; 2];
+    let _ = getrandom::getrandom(&mut r);
+    let jitter = u64::from(u16::from_le_bytes(r)) * (base / 2) / u64::from(u16::MAX);
+    base - base / 4 + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let d0 = super::retry_delay_ms(0);
+        assert!((750..=1250).contains(&d0), "{d0}");
+        let d3 = super::retry_delay_ms(3);
+        assert!((6000..=10000).contains(&d3), "{d3}");
+        assert!(super::retry_delay_ms(40) <= super::RETRY_CAP_MS * 5 / 4);
+    }
+}

@@ -1,0 +1,187 @@
+//! Handlers for following, followers, deleting posts, profile updates and `/.well-known/msm`.
+
+use super::api::Context;
+use super::auth;
+use super::io::{json, percent_decode, read_json, JsonResponse};
+use super::WebError;
+use crate::discover::DiscoverError;
+use crate::net::{FollowState, NetError};
+use crate::proto::{Address, Audience, Body, Limits};
+use crate::store::{NewPost, Store};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+use tiny_http::Request;
+
+/// Largest body of a follow or profile request.
+pub const MAX_SMALL_BODY: usize = 8 * 1024;
+/// How long a follow request may wait for the other node.
+pub const FOLLOW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn net_error(e: NetError) -> WebError {
+    match e {
+        NetError::Discover(d @ (DiscoverError::NoSuchDomain(_) | DiscoverError::NoNode(_))) => {
+            WebError::NotFound(d.to_string())
+        }
+        NetError::NoSuchUser(u) => WebError::NotFound(format!("{u} does not exist on its node")),
+        NetError::Store(s) => s.into(),
+        other => WebError::BadGateway(other.to_string()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FollowBody {
+    address: String,
+}
+
+/// `POST /api/v1/follows`
+pub fn follow(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let body: FollowBody = read_json(req, MAX_SMALL_BODY)?;
+    let author = Address::parse(body.address.trim())?;
+    if author == s.user.address {
+        return Err(WebError::BadRequest("you cannot follow yourself".into()));
+    }
+    let net = ctx.net.clone();
+    let uid = s.user.id;
+    let a = author.clone();
+    let outcome = ctx
+        .runtime
+        .block_on(async move { tokio::time::timeout(FOLLOW_TIMEOUT, net.follow(uid, a)).await })
+        .map_err(|_| WebError::BadGateway(format!("{} did not answer in time", author.domain())))?
+        .map_err(net_error)?;
+    let (status, state, note) = match outcome {
+        FollowState::Local => (201, "active", None),
+        FollowState::Active => (201, "active", None),
+        FollowState::Pending(why) => (202, "pending", Some(format!("{why}; msmd keeps trying"))),
+    };
+    tracing::info!(user = %s.user.address, %author, state, "follow");
+    Ok(json(
+        status,
+        &json!({ "address": author.as_str(), "state": state, "note": note }),
+    ))
+}
+
+/// `GET /api/v1/follows`
+pub fn following(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let list: Vec<_> = store
+        .following(s.user.id)?
+        .into_iter()
+        .map(|(address, state, error)| json!({ "address": address, "state": state.unwrap_or_else(|| "active".into()), "error": error }))
+        .collect();
+    Ok(json(200, &json!({ "follows": list })))
+}
+
+/// `DELETE /api/v1/follows/{address}`
+pub fn unfollow(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    who: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let author = Address::parse(&percent_decode(who))?;
+    let (net, uid, a) = (ctx.net.clone(), s.user.id, author.clone());
+    ctx.runtime
+        .block_on(net.unfollow(uid, a))
+        .map_err(|e| match e {
+            NetError::Store(crate::store::StoreError::NotFollowing(a)) => {
+                WebError::NotFound(format!("you do not follow {a}"))
+            }
+            other => net_error(other),
+        })?;
+    Ok(json(
+        200,
+        &json!({ "address": author.as_str(), "state": "unfollowed" }),
+    ))
+}
+
+/// `GET /api/v1/followers`: local followers by address; remote ones by server (a server
+/// subscribes once for all its followers, so this node does not know them one by one).
+pub fn followers(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let (local, servers) = store.followers(&s.user.address)?;
+    Ok(json(200, &json!({ "local": local, "servers": servers })))
+}
+
+/// `DELETE /api/v1/posts/{seq}`: publishes a delete of one's own post.
+pub fn delete_post(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    seq: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let target: u64 = seq
+        .parse()
+        .map_err(|_| WebError::BadRequest("the path ends in the post's seq number".into()))?;
+    if store.message_wire(&s.user.address, target)?.is_none() {
+        return Err(WebError::NotFound(format!("you have no post {target}")));
+    }
+    publish(ctx, s.user.id, Body::Delete { target })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    display_name: String,
+    bio: String,
+}
+
+/// `PUT /api/v1/profile`: publishes a profile update.
+pub fn update_profile(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let b: ProfileBody = read_json(req, MAX_SMALL_BODY)?;
+    publish(
+        ctx,
+        s.user.id,
+        Body::Profile {
+            display_name: b.display_name,
+            bio: b.bio,
+        },
+    )
+}
+
+fn publish(ctx: &Context, user_id: i64, body: Body) -> Result<JsonResponse, WebError> {
+    let limits = Limits {
+        max_text: ctx.max_text.load(Ordering::Relaxed),
+    };
+    let view = ctx.writer.post(
+        NewPost {
+            user_id,
+            audience: Audience::Public,
+            body,
+        },
+        limits,
+    )?;
+    ctx.net.wake_outbox();
+    Ok(json(201, &view))
+}
+
+/// `GET /.well-known/msm`: the node's key and link endpoint.
+pub fn well_known(ctx: &Context) -> JsonResponse {
+    json(
+        200,
+        &json!({
+            "domain": ctx.domain,
+            "key": ctx.net.key().public().to_text(),
+            "links": ctx.links_listen,
+            "version": env!("CARGO_PKG_VERSION"),
+            "txt": format!("v=msm1 k={}", ctx.net.key().public().to_text()),
+        }),
+    )
+}
