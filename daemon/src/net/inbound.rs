@@ -83,7 +83,9 @@ async fn on_message(net: &Arc<Net>, link: &Arc<Link>, wire_bytes: Vec<u8>) -> Re
                 return Ok(Received::Acked(AckStatus::Refused, None));
             }
             let fresh = {
-                let tx = s.conn_mut().transaction()?;
+                let tx = s
+                    .conn_mut()
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let fresh = store_message(&tx, &signed, crate::now_ms())?;
                 tx.commit()?;
                 fresh

@@ -254,8 +254,12 @@ async fn establish(
         Role::Dialer => Counters::bump(&net.counters.links_out),
         Role::Listener => Counters::bump(&net.counters.links_in),
     }
+    // Deliveries and subscriptions always use links this node dialled to the address DNS
+    // gives; a verified inbound link only tells that the peer is back, so its deliveries are due.
     if verified {
-        net.register(&link);
+        if role == Role::Dialer {
+            net.register(&link);
+        }
         let (n, d) = (net.clone(), link.peer_domain.clone());
         tokio::spawn(async move { super::outbox::kick(&n, &d).await });
     }

@@ -49,7 +49,9 @@ impl Store {
         now_ms: u64,
     ) -> Result<FollowNeeds, StoreError> {
         let domain = self.node_info()?.domain;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO follows(user_id, address, created_ms) VALUES (?1, ?2, ?3)",
             params![user_id, author.as_str(), now_ms as i64],
@@ -82,7 +84,9 @@ impl Store {
     /// Removes a follow. True when it was the last local follower of a remote author: the
     /// subscription is gone and the author's node should hear Unsubscribe.
     pub fn unfollow(&mut self, user_id: i64, author: &Address) -> Result<bool, StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let removed = tx.execute(
             "DELETE FROM follows WHERE user_id = ?1 AND address = ?2",
             params![user_id, author.as_str()],
@@ -189,7 +193,9 @@ impl Store {
         key: &PublicKey,
         floor: u64,
     ) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE subscriptions SET state = 'active', attempts = 0, last_error = NULL WHERE author = ?1",
             [author.as_str()],
@@ -215,7 +221,9 @@ impl Store {
 
     /// Drops every follow of `author` and the subscription (the author does not exist).
     pub fn drop_follows_of(&mut self, author: &Address) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM follows WHERE address = ?1", [author.as_str()])?;
         tx.execute(
             "DELETE FROM subscriptions WHERE author = ?1",
@@ -282,7 +290,9 @@ impl Store {
 
     /// Unsubscribes `server` from `author` and drops what was still owed to it.
     pub fn remove_subscriber(&mut self, author: &Address, server: &str) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM outbox WHERE server = ?2 AND message_id IN
                (SELECT m.id FROM messages m JOIN authors a ON a.id = m.author_id WHERE a.address = ?1)",
@@ -367,7 +377,9 @@ impl Store {
 
     /// Deliveries acknowledged: gone from the outbox.
     pub fn delivered(&mut self, ids: &[i64]) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for id in ids {
             tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
         }
@@ -377,7 +389,9 @@ impl Store {
 
     /// Deliveries that failed: tried again at `next_attempt_ms`.
     pub fn retry_later(&mut self, ids: &[i64], next_attempt_ms: u64) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         for id in ids {
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",

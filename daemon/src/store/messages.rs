@@ -198,7 +198,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let signed = SignedMessage::decode(wire, limits)?;
         signed.verify(author_key)?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let fresh = store_message(&tx, &signed, now_ms)?;
         tx.commit()?;
         Ok(fresh)

@@ -120,7 +120,9 @@ impl Store {
             return Ok(info);
         }
         let key = NodeKey::generate().map_err(|e| StoreError::Random(e.to_string()))?;
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO meta(key, value) VALUES ('domain', ?1)",
             [domain.as_bytes()],

@@ -99,7 +99,9 @@ impl Store {
         let domain = self.node_info()?.domain;
         let address = Address::new(&name, &domain)?;
         let key = NodeKey::generate().map_err(|e| StoreError::Random(e.to_string()))?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let count: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
         if count >= MAX_USERS {
             return Err(StoreError::Full {
@@ -186,7 +188,9 @@ impl Store {
         let user = self
             .user_by_name(name)?
             .ok_or_else(|| StoreError::NoSuchUser(name.to_string()))?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE users SET password_hash = ?1, must_change_password = ?2 WHERE id = ?3",
             params![password_hash, must_change_password, user.id],
@@ -202,7 +206,9 @@ impl Store {
         let user = self
             .user_by_name(name)?
             .ok_or_else(|| StoreError::NoSuchUser(name.to_string()))?;
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if user.role == Role::Owner {
             let owners: i64 =
                 tx.query_row("SELECT count(*) FROM users WHERE role = 'owner'", [], |r| {
@@ -226,7 +232,9 @@ impl Store {
         now_ms: u64,
         expires_ms: u64,
     ) -> Result<(), StoreError> {
-        let tx = self.conn_mut().transaction()?;
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM sessions WHERE expires_ms <= ?1",
             [now_ms as i64],

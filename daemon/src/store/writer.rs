@@ -115,7 +115,9 @@ fn commit_batch(
     batch: &[Job],
 ) -> Result<Vec<Result<PostView, StoreError>>, StoreError> {
     let now = crate::now_ms();
-    let mut tx = store.conn_mut().transaction()?;
+    let mut tx = store
+        .conn_mut()
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let sp = tx.savepoint()?;

@@ -11,6 +11,7 @@
 //! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
+use super::federation as fed;
 use super::io::{error_response, json, query_param, read_json, static_header, JsonResponse};
 use super::{WebError, MAX_REQUEST_BODY};
 use crate::identity;
@@ -95,6 +96,15 @@ fn route(
         (["api", "v1", "users", who, "posts"], Method::Get) => {
             user_posts(ctx, store, req, who, query, now)
         }
+        (["api", "v1", "posts", seq], Method::Delete) => {
+            fed::delete_post(ctx, store, req, seq, now)
+        }
+        (["api", "v1", "profile"], Method::Put) => fed::update_profile(ctx, store, req, now),
+        (["api", "v1", "follows"], Method::Post) => fed::follow(ctx, store, req, now),
+        (["api", "v1", "follows"], Method::Get) => fed::following(store, req, now),
+        (["api", "v1", "follows", who], Method::Delete) => fed::unfollow(ctx, store, req, who, now),
+        (["api", "v1", "followers"], Method::Get) => fed::followers(store, req, now),
+        ([".well-known", "msm"], Method::Get) => Ok(fed::well_known(ctx)),
         (["healthz"], _)
         | (["api", "v1", "session"], _)
         | (["api", "v1", "account", "password"], _)

@@ -5,4 +5,5 @@ mod api;
 mod cli;
 mod config;
 mod durability;
+mod federation;
 mod lifecycle;

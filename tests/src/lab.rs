@@ -1,0 +1,257 @@
+//! Pieces of a federation lab on loopback: a private dnsmasq, free ports, a TCP proxy that can
+//! drop one delivery, and a hand-driven peer node for hostile input.
+
+use msmd::proto::frame::{self, FrameDecoder, OwnedFrame};
+use msmd::proto::link::{self as wire, Hello, Role};
+use msmd::proto::{FrameType, NodeKey, SignedMessage};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A port free on 127.0.0.1 for both TCP and UDP right now.
+pub fn free_port() -> u16 {
+    loop {
+        let t = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = t.local_addr().unwrap().port();
+        if UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A private dnsmasq answering for the lab's zones on 127.0.0.1.
+pub struct Dns {
+    child: Child,
+    /// Its address.
+    pub addr: SocketAddr,
+}
+
+impl Dns {
+    /// Starts dnsmasq on `port` with extra record options such as
+    /// `--srv-host=_msm._tcp.a.test,node-a.test,7000,10,5`. Names under `test` that no record
+    /// names are NXDOMAIN.
+    pub fn start(port: u16, records: &[String]) -> Dns {
+        let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("dnsmasq is not installed (tests/run installs dnsmasq-base)");
+        let child = Command::new(bin)
+            .args([
+                "--keep-in-foreground",
+                "--conf-file=/dev/null",
+                "--no-resolv",
+                "--no-hosts",
+                "--bind-interfaces",
+            ])
+            .arg("--listen-address=127.0.0.1")
+            .arg(format!("--port={port}"))
+            .arg("--local=/test/")
+            .arg("--log-facility=-")
+            .args(records)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dnsmasq");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let t0 = Instant::now();
+        while TcpStream::connect(addr).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "dnsmasq did not start on {addr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Dns { child, addr }
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// dnsmasq options for a node of `domain` on 127.0.0.1:`port`, pinned to `key` if given.
+pub fn node_records(domain: &str, port: u16, key: Option<&str>) -> Vec<String> {
+    let host = format!("node.{domain}");
+    let mut r = vec![
+        format!("--host-record={host},127.0.0.1"),
+        format!("--srv-host=_msm._tcp.{domain},{host},{port},10,5"),
+    ];
+    if let Some(k) = key {
+        r.push(format!("--txt-record=_msm.{domain},v=msm1 k={k}"));
+    }
+    r
+}
+
+/// A TCP proxy from a local port to `upstream` that drops the first Message frame of `author`
+/// with `seq` travelling from the client to the upstream.
+pub struct DropProxy {
+    /// Where clients connect.
+    pub port: u16,
+    /// How many frames it dropped.
+    pub dropped: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl DropProxy {
+    /// Listens on `port` (127.0.0.1).
+    pub fn start(port: u16, upstream: SocketAddr, author: &str, seq: u64) -> DropProxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("proxy bind");
+        listener.set_nonblocking(true).unwrap();
+        let dropped = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (d, st, author) = (dropped.clone(), stop.clone(), author.to_string());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::Relaxed) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pump_raw(s2, c2));
+                let (d, author) = (d.clone(), author.clone());
+                std::thread::spawn(move || pump_dropping(client, server, &author, seq, &d));
+            }
+        });
+        DropProxy {
+            port,
+            dropped,
+            stop,
+        }
+    }
+}
+
+impl Drop for DropProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn pump_raw(mut from: TcpStream, mut to: TcpStream) {
+    let mut buf = [0u8; 16384];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 || to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+fn pump_dropping(
+    mut from: TcpStream,
+    mut to: TcpStream,
+    author: &str,
+    seq: u64,
+    dropped: &AtomicU64,
+) {
+    let mut dec = FrameDecoder::new();
+    let mut buf = [0u8; 16384];
+    loop {
+        let n = match from.read(&mut buf[..dec.room().min(16384)]) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if dec.push(&buf[..n]).is_err() {
+            break;
+        }
+        while let Ok(Some(f)) = dec.next_frame() {
+            if f.kind == FrameType::Message && dropped.load(Ordering::Relaxed) == 0 {
+                if let Ok(m) = SignedMessage::decode(&f.payload, &Default::default()) {
+                    if m.message.author.as_str() == author && m.message.seq == seq {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                }
+            }
+            let mut out = Vec::new();
+            frame::encode(f.kind, &f.payload, &mut out).unwrap();
+            if to.write_all(&out).is_err() {
+                return;
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// A node driven by hand: it does the handshake for any domain with its own key, then sends
+/// and receives raw frames. Used to present hostile input.
+pub struct Peer {
+    stream: TcpStream,
+    dec: FrameDecoder,
+}
+
+impl Peer {
+    /// Dials `addr` and runs the handshake as `domain` with `key`. Returns the peer and
+    /// whatever the other side sent if it closed instead of finishing.
+    pub fn connect(addr: SocketAddr, domain: &str, key: &NodeKey) -> std::io::Result<Peer> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let mut p = Peer {
+            stream,
+            dec: FrameDecoder::new(),
+        };
+        let mine = wire::encode(&Hello::new(domain, key, [42; 32]));
+        p.send(FrameType::Hello, &mine)?;
+        let theirs = p.recv()?;
+        assert_eq!(theirs.kind, FrameType::Hello);
+        p.send(
+            FrameType::Auth,
+            &wire::auth(key, Role::Dialer, &mine, &theirs.payload),
+        )?;
+        let auth = p.recv()?;
+        assert_eq!(auth.kind, FrameType::Auth);
+        Ok(p)
+    }
+
+    /// Sends one frame.
+    pub fn send(&mut self, kind: FrameType, payload: &[u8]) -> std::io::Result<()> {
+        let mut out = Vec::new();
+        frame::encode(kind, payload, &mut out).map_err(|e| std::io::Error::other(e.to_string()))?;
+        self.stream.write_all(&out)
+    }
+
+    /// Receives one frame (answers Pings on the way).
+    pub fn recv(&mut self) -> std::io::Result<OwnedFrame> {
+        let mut buf = [0u8; 16384];
+        loop {
+            if let Some(f) = self
+                .dec
+                .next_frame()
+                .map_err(|e| std::io::Error::other(e.to_string()))?
+            {
+                if f.kind == FrameType::Ping {
+                    self.send(FrameType::Pong, &[])?;
+                    continue;
+                }
+                return Ok(f);
+            }
+            let n = self.stream.read(&mut buf)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.dec
+                .push(&buf[..n])
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+        }
+    }
+
+    /// Receives frames until one of `kind` arrives.
+    pub fn recv_kind(&mut self, kind: FrameType) -> std::io::Result<OwnedFrame> {
+        loop {
+            let f = self.recv()?;
+            if f.kind == kind {
+                return Ok(f);
+            }
+        }
+    }
+}

@@ -1,0 +1,502 @@
+//! Federation between real nodes: three `msmd` processes on loopback, found through a private
+//! dnsmasq serving SRV and TXT records.
+
+use msm_tests::lab::{free_port, node_records, Dns, DropProxy, Peer};
+use msm_tests::{data_dir, Node};
+use msmd::proto::link::{self as wire, AckStatus};
+use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const PW: &str = "a long password";
+
+/// One node of the lab: its data, its fixed link port, its config.
+struct LabNode {
+    dir: tempfile::TempDir,
+    port: u16,
+    config: std::path::PathBuf,
+}
+
+impl LabNode {
+    fn new(domain: &str, users: &[&str], dns_port: u16, extra_config: &str) -> LabNode {
+        let list: Vec<(&str, &str, bool)> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (*u, PW, i == 0))
+            .collect();
+        let dir = data_dir(domain, &list);
+        let config = dir.path().join("msmd.toml");
+        std::fs::write(
+            &config,
+            format!("[discovery]\nnameservers = [\"127.0.0.1:{dns_port}\"]\n{extra_config}"),
+        )
+        .unwrap();
+        LabNode {
+            dir,
+            port: free_port(),
+            config,
+        }
+    }
+
+    fn start(&self) -> Node {
+        let links = format!("127.0.0.1:{}", self.port);
+        Node::start(
+            self.dir.path(),
+            &[
+                "--config",
+                self.config.to_str().unwrap(),
+                "--links",
+                &links,
+                "--log",
+                "info,msmd::net=debug",
+            ],
+        )
+    }
+}
+
+fn key_of(node: &Node) -> String {
+    node.http("GET", "/.well-known/msm", &[], None).json()["key"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn counter(node: &Node, name: &str) -> u64 {
+    node.http("GET", "/healthz", &[], None).json()["counters"][name]
+        .as_u64()
+        .unwrap()
+}
+
+fn follow(node: &Node, token: &str, address: &str) -> (u16, Value) {
+    let r = node.post_json(
+        "/api/v1/follows",
+        Some(token),
+        &json!({ "address": address }),
+    );
+    (r.status, r.json())
+}
+
+fn post(node: &Node, token: &str, text: &str) -> u64 {
+    let r = node.post_json("/api/v1/posts", Some(token), &json!({ "text": text }));
+    assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
+    r.json()["seq"].as_u64().unwrap()
+}
+
+/// Waits until `node` shows `n` posts of `author` to the holder of `token`.
+fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
+    let t0 = Instant::now();
+    loop {
+        let known = node
+            .http(
+                "GET",
+                &format!("/api/v1/users/{author}/posts?limit=1"),
+                &[],
+                None,
+            )
+            .status
+            == 200;
+        let posts = if known {
+            node.all_posts(author, Some(token))
+        } else {
+            Vec::new()
+        };
+        if posts.len() >= n {
+            return posts;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "only {} of {n} posts of {author} arrived:\n{}",
+            posts.len(),
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn follow_deliver_once_per_server_and_survive_kill_9() {
+    let dns_port = free_port();
+    let a = LabNode::new("a.test", &["alice", "ann"], dns_port, "");
+    let b = LabNode::new("b.test", &["bob"], dns_port, "");
+    let (na, nb) = (a.start(), b.start());
+    let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
+    records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
+    let _dns = Dns::start(dns_port, &records);
+
+    let alice = na.login("alice", PW);
+    let ann = na.login("ann", PW);
+    let bob = nb.login("bob", PW);
+    let first = post(&nb, &bob, "before anyone followed");
+    let f = follow(&na, &alice, "bob@b.test");
+    assert_eq!(
+        f,
+        (
+            201,
+            json!({"address": "bob@b.test", "state": "active", "note": null})
+        ),
+        "{}\n---\n{}",
+        na.log(),
+        nb.log()
+    );
+    assert_eq!(follow(&na, &ann, "Bob@B.test").0, 201);
+    // The new follow brought the recent history along.
+    assert_eq!(wait_posts(&na, "bob@b.test", &alice, 1)[0]["seq"], first);
+
+    post(&nb, &bob, "hello from b");
+    let r = nb.post_json(
+        "/api/v1/posts",
+        Some(&bob),
+        &json!({"text": "friends only", "audience": "followers"}),
+    );
+    assert_eq!(r.status, 201);
+    let posts = wait_posts(&na, "bob@b.test", &alice, 3);
+    assert_eq!(posts[0]["text"], "friends only");
+    assert_eq!(
+        na.all_posts("bob@b.test", Some(&ann)).len(),
+        3,
+        "ann follows bob too"
+    );
+    assert_eq!(
+        na.all_posts("bob@b.test", None).len(),
+        2,
+        "followers-only stays with followers"
+    );
+    // Two followers on a.test, one delivery per post.
+    assert_eq!(counter(&nb, "deliveries_sent"), 2, "{}", nb.log());
+    assert_eq!(counter(&na, "messages_stored"), 3);
+    let f = nb
+        .http(
+            "GET",
+            "/api/v1/followers",
+            &[("Authorization", &format!("Bearer {bob}"))],
+            None,
+        )
+        .json();
+    assert_eq!(f["servers"], json!(["a.test"]));
+
+    // The follower's node dies; bob posts 20 times; it comes back and gets all of them once.
+    na.kill9();
+    for i in 0..20 {
+        post(&nb, &bob, &format!("while a was down {i}"));
+    }
+    let na = a.start();
+    let posts = wait_posts(&na, "bob@b.test", &alice, 23);
+    let mut seqs: Vec<u64> = posts.iter().map(|p| p["seq"].as_u64().unwrap()).collect();
+    seqs.reverse();
+    assert_eq!(
+        seqs,
+        (1..=23).collect::<Vec<_>>(),
+        "all arrived, none twice"
+    );
+    assert_eq!(counter(&na, "messages_stored"), 20);
+    let t0 = Instant::now();
+    while nb.http("GET", "/healthz", &[], None).json()["outbox"] != 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "outbox did not drain"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Deletes and profile updates travel too.
+    let r = nb.http(
+        "DELETE",
+        "/api/v1/posts/2",
+        &[("Authorization", &format!("Bearer {bob}"))],
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = nb.http(
+        "PUT",
+        "/api/v1/profile",
+        &[
+            ("Authorization", &format!("Bearer {bob}")),
+            ("Content-Type", "application/json"),
+        ],
+        Some(r#"{"display_name": "Bob B.", "bio": "builds routers"}"#),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t0 = Instant::now();
+    while na
+        .all_posts("bob@b.test", Some(&alice))
+        .iter()
+        .any(|p| p["seq"] == 2)
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "delete did not arrive"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Unfollow of the last local follower unsubscribes a.test at b.test.
+    for t in [&alice, &ann] {
+        let r = na.http(
+            "DELETE",
+            "/api/v1/follows/bob@b.test",
+            &[("Authorization", &format!("Bearer {t}"))],
+            None,
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    let t0 = Instant::now();
+    loop {
+        let f = nb
+            .http(
+                "GET",
+                "/api/v1/followers",
+                &[("Authorization", &format!("Bearer {bob}"))],
+                None,
+            )
+            .json();
+        if f["servers"] == json!([]) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "still subscribed: {f}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn hostile_input_is_refused_counted_and_not_stored() {
+    let dns_port = free_port();
+    let a = LabNode::new("a.test", &["alice"], dns_port, "");
+    let b = LabNode::new("b.test", &["bob"], dns_port, "");
+    let (na, nb) = (a.start(), b.start());
+    let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
+    records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
+    let _dns = Dns::start(dns_port, &records);
+    let alice = na.login("alice", PW);
+    let bob = nb.login("bob", PW);
+    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+    post(&nb, &bob, "one");
+    post(&nb, &bob, "two");
+    wait_posts(&na, "bob@b.test", &alice, 2);
+    let stored = na.message_count();
+    let evil = NodeKey::generate().unwrap();
+    let na_links = format!("127.0.0.1:{}", a.port).parse().unwrap();
+
+    // A link claiming b.test with a key that is not b.test's TXT pin is refused.
+    let mut liar = Peer::connect(na_links, "b.test", &evil).unwrap();
+    let close = liar.recv().unwrap();
+    assert_eq!(close.kind, FrameType::Close);
+    let reason = wire::decode::<wire::Close>("close", &close.payload)
+        .unwrap()
+        .reason;
+    assert!(reason.contains("TXT pin"), "{reason}");
+    assert!(counter(&na, "key_mismatches") >= 1);
+
+    // Capture bob's real signed messages by subscribing at b.test as an unknown server.
+    let mut spy = Peer::connect(
+        format!("127.0.0.1:{}", b.port).parse().unwrap(),
+        "evil.test",
+        &evil,
+    )
+    .unwrap();
+    let bob_addr = Address::parse("bob@b.test").unwrap();
+    spy.send(
+        FrameType::Subscribe,
+        &wire::encode(&wire::Subscribe {
+            author: bob_addr.clone(),
+            backfill: 10,
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        spy.recv_kind(FrameType::Subscribed).unwrap().kind,
+        FrameType::Subscribed
+    );
+    let real_one = spy.recv_kind(FrameType::Message).unwrap().payload;
+
+    let mut p = Peer::connect(na_links, "evil.test", &evil).unwrap();
+    let ack = |p: &mut Peer, payload: &[u8]| -> AckStatus {
+        p.send(FrameType::Message, payload).unwrap();
+        wire::decode::<wire::Ack>("ack", &p.recv_kind(FrameType::Ack).unwrap().payload)
+            .unwrap()
+            .status
+    };
+    // A replayed frame: a duplicate, dropped.
+    assert_eq!(ack(&mut p, &real_one), AckStatus::Duplicate);
+    assert_eq!(counter(&na, "duplicates"), 1);
+    // A message in bob's name signed by someone else.
+    let forged = Message {
+        author: bob_addr.clone(),
+        seq: 3,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post {
+            text: "send me money".into(),
+        },
+    }
+    .sign(&evil, &Limits::default())
+    .unwrap();
+    assert_eq!(ack(&mut p, &forged.encode()), AckStatus::Refused);
+    assert_eq!(counter(&na, "bad_signatures"), 1);
+    // An altered copy of a real message (one bit of its signature).
+    let mut altered = real_one.clone();
+    let i = altered.len() - 10;
+    altered[i] ^= 1;
+    assert_eq!(ack(&mut p, &altered), AckStatus::Refused);
+    assert_eq!(counter(&na, "bad_signatures"), 2);
+    // A message nobody here asked for.
+    let stranger = Message {
+        author: Address::parse("eve@evil.test").unwrap(),
+        seq: 1,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post {
+            text: "spam".into(),
+        },
+    }
+    .sign(&evil, &Limits::default())
+    .unwrap();
+    assert_eq!(ack(&mut p, &stranger.encode()), AckStatus::Unwanted);
+    assert!(counter(&na, "unsolicited") >= 1);
+    // Garbage in a Message frame.
+    p.send(FrameType::Message, b"\x01garbage").unwrap();
+    p.send(FrameType::Ping, &[]).unwrap();
+    let _ = p.recv_kind(FrameType::Pong);
+    assert_eq!(counter(&na, "malformed"), 1, "the garbage frame is counted");
+
+    assert_eq!(na.message_count(), stored, "nothing hostile was stored");
+    let texts: Vec<_> = na
+        .all_posts("bob@b.test", Some(&alice))
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["two", "one"]);
+}
+
+#[test]
+fn a_dropped_delivery_is_healed_by_backfill() {
+    let dns_port = free_port();
+    let a = LabNode::new("a.test", &["alice"], dns_port, "");
+    let b = LabNode::new("b.test", &["bob"], dns_port, "");
+    let (na, nb) = (a.start(), b.start());
+    // b.test reaches a.test through a proxy that drops bob's message 2 on its way.
+    let proxy = DropProxy::start(
+        free_port(),
+        format!("127.0.0.1:{}", a.port).parse().unwrap(),
+        "bob@b.test",
+        2,
+    );
+    let mut records = node_records("a.test", proxy.port, Some(&key_of(&na)));
+    records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
+    let _dns = Dns::start(dns_port, &records);
+    let alice = na.login("alice", PW);
+    let bob = nb.login("bob", PW);
+    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+    post(&nb, &bob, "one");
+    wait_posts(&na, "bob@b.test", &alice, 1);
+    // While a.test is down, two posts queue up; they go out together when it is back.
+    na.kill9();
+    post(&nb, &bob, "two");
+    post(&nb, &bob, "three");
+    let na = a.start();
+    let posts = wait_posts(&na, "bob@b.test", &alice, 3);
+    assert_eq!(
+        posts
+            .iter()
+            .map(|p| p["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>(),
+        [3, 2, 1]
+    );
+    assert_eq!(
+        proxy.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        1,
+        "the proxy dropped message 2"
+    );
+    assert!(
+        counter(&na, "backfill_requests") >= 1,
+        "the gap was noticed and asked for:\n{}",
+        na.log()
+    );
+}
+
+#[test]
+fn discovery_falls_back_and_explains_failures() {
+    let dns_port = free_port();
+    let d_port = free_port();
+    let a = LabNode::new(
+        "a.test",
+        &["alice"],
+        dns_port,
+        &format!("default_port = {d_port}\n"),
+    );
+    let b = LabNode::new("b.test", &["bob"], dns_port, "");
+    let c = LabNode::new("c.test", &["carol"], dns_port, "");
+    let mut d = LabNode::new("d.test", &["dan"], dns_port, "");
+    d.port = d_port;
+    let (na, _nb, nc, nd) = (a.start(), b.start(), c.start(), d.start());
+    let wrong = NodeKey::generate().unwrap().public().to_text();
+    let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
+    records.extend(node_records("b.test", b.port, None));
+    records.extend(node_records("c.test", c.port, Some(&wrong)));
+    records.push("--host-record=d.test,127.0.0.1".into()); // no SRV: the domain itself, default port
+    let _dns = Dns::start(dns_port, &records);
+    let alice = na.login("alice", PW);
+
+    let (status, v) = follow(&na, &alice, "dan@d.test");
+    assert_eq!(status, 201, "{v}");
+    let dan = nd.login("dan", PW);
+    post(&nd, &dan, "found without SRV");
+    wait_posts(&na, "dan@d.test", &alice, 1);
+
+    let (status, v) = follow(&na, &alice, "x@nowhere.test");
+    assert_eq!(status, 404, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere.test does not exist"),
+        "{v}"
+    );
+    let (status, v) = follow(&na, &alice, "ghost@b.test");
+    assert_eq!(status, 404, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("ghost@b.test does not exist"),
+        "{v}"
+    );
+    // b.test has no TXT pin: its key is remembered from the first link (trust on first use).
+    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+
+    // c.test's TXT pin names another key: the link is refused and the follow stays pending.
+    let (status, v) = follow(&na, &alice, "carol@c.test");
+    assert_eq!(status, 202, "{v}");
+    assert!(v["note"].as_str().unwrap().contains("TXT pin"), "{v}");
+    assert!(counter(&na, "key_mismatches") >= 1);
+    let follows = na
+        .http(
+            "GET",
+            "/api/v1/follows",
+            &[("Authorization", &format!("Bearer {alice}"))],
+            None,
+        )
+        .json();
+    let states: Vec<(String, String)> = follows["follows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["address"].as_str().unwrap().into(),
+                f["state"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        states,
+        [
+            ("bob@b.test".into(), "active".into()),
+            ("carol@c.test".into(), "pending".into()),
+            ("dan@d.test".into(), "active".into())
+        ]
+    );
+    drop(nc);
+}
