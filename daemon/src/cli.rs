@@ -7,6 +7,7 @@
 //! msmd [OPTIONS] user list
 //! msmd [OPTIONS] user remove NAME
 //! msmd [OPTIONS] user passwd NAME [--password-stdin]
+//! msmd [OPTIONS] follow NAME ADDRESS | unfollow NAME ADDRESS | following NAME | followers NAME
 //! ```
 //!
 //! Options may stand anywhere. Exit status: 0 done, 1 failed, 2 bad command line or config.
@@ -33,6 +34,10 @@ Commands:
   user list                  List users
   user remove NAME           Remove a user (their posts stay; the name stays reserved)
   user passwd NAME           Set a user's password
+  follow NAME ADDRESS        NAME follows ADDRESS (the running node subscribes within seconds)
+  unfollow NAME ADDRESS      NAME stops following ADDRESS
+  following NAME             Whom NAME follows, with the state of each subscription
+  followers NAME             NAME's followers here and the servers subscribed elsewhere
 
 Options:
   -c, --config FILE          Configuration file (TOML; see msmd.toml for every key)
@@ -73,6 +78,30 @@ pub enum Command {
     /// `user passwd NAME`
     UserPasswd {
         /// Name.
+        name: String,
+    },
+    /// `follow NAME ADDRESS`
+    Follow {
+        /// Local user.
+        name: String,
+        /// Who to follow.
+        address: String,
+    },
+    /// `unfollow NAME ADDRESS`
+    Unfollow {
+        /// Local user.
+        name: String,
+        /// Who to stop following.
+        address: String,
+    },
+    /// `following NAME`
+    Following {
+        /// Local user.
+        name: String,
+    },
+    /// `followers NAME`
+    Followers {
+        /// Local user.
         name: String,
     },
     /// `--help`
@@ -148,6 +177,20 @@ pub fn parse<I: IntoIterator<Item = std::ffi::OsString>>(args: I) -> Result<Args
             name: name.to_string(),
         },
         ["user", "passwd", name] => Command::UserPasswd {
+            name: name.to_string(),
+        },
+        ["follow", name, address] => Command::Follow {
+            name: name.to_string(),
+            address: address.to_string(),
+        },
+        ["unfollow", name, address] => Command::Unfollow {
+            name: name.to_string(),
+            address: address.to_string(),
+        },
+        ["following", name] => Command::Following {
+            name: name.to_string(),
+        },
+        ["followers", name] => Command::Followers {
             name: name.to_string(),
         },
         [] => Command::Run,
@@ -263,6 +306,68 @@ pub fn execute(args: Args) -> anyhow::Result<()> {
             let hash = identity::hash_password(&password)?;
             store.set_password(&name, &hash, false)?;
             println!("password of {name} changed; their sessions are ended");
+            Ok(())
+        }
+        Command::Follow { name, address } => {
+            let mut store = node::open_store(&config, false)?;
+            let user = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow::anyhow!("no user {name}"))?;
+            let author = crate::proto::Address::parse(&address)?;
+            let backfill = config.delivery.backfill_on_follow;
+            match store.follow(user.id, &author, backfill, now_ms())? {
+                crate::store::federation::FollowNeeds::Subscription => {
+                    println!(
+                        "{} follows {author}; the running node subscribes at {} within seconds",
+                        user.address,
+                        author.domain()
+                    )
+                }
+                crate::store::federation::FollowNeeds::Nothing => {
+                    println!("{} follows {author}", user.address)
+                }
+            }
+            Ok(())
+        }
+        Command::Unfollow { name, address } => {
+            let mut store = node::open_store(&config, false)?;
+            let user = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow::anyhow!("no user {name}"))?;
+            let author = crate::proto::Address::parse(&address)?;
+            let last = store.unfollow(user.id, &author)?;
+            let note = if last {
+                " (nobody here follows them now; their node stops delivering)"
+            } else {
+                ""
+            };
+            println!("{} no longer follows {author}{note}", user.address);
+            Ok(())
+        }
+        Command::Following { name } => {
+            let store = node::open_store(&config, false)?;
+            let user = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow::anyhow!("no user {name}"))?;
+            for (address, state, error) in store.following(user.id)? {
+                let state = state.unwrap_or_else(|| "active".into());
+                let error = error.map(|e| format!("\t{e}")).unwrap_or_default();
+                println!("{address}\t{state}{error}");
+            }
+            Ok(())
+        }
+        Command::Followers { name } => {
+            let store = node::open_store(&config, false)?;
+            let user = store
+                .user_by_name(&name)?
+                .ok_or_else(|| anyhow::anyhow!("no user {name}"))?;
+            let (local, servers) = store.followers(&user.address)?;
+            for l in local {
+                println!("{l}");
+            }
+            for s in servers {
+                println!("server {s}");
+            }
             Ok(())
         }
         Command::Help | Command::Version => Ok(()),

@@ -464,7 +464,39 @@ fn discovery_falls_back_and_explains_failures() {
         "{v}"
     );
     // b.test has no TXT pin: its key is remembered from the first link (trust on first use).
-    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+    // This follow comes from the command line; the running node picks it up.
+    let o = msm_tests::msmd(
+        &[
+            "follow",
+            "alice",
+            "bob@b.test",
+            "--data",
+            a.dir.path().to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", msm_tests::text(&o));
+    let t0 = Instant::now();
+    loop {
+        let o = msm_tests::msmd(
+            &[
+                "following",
+                "alice",
+                "--data",
+                a.dir.path().to_str().unwrap(),
+            ],
+            "",
+        );
+        if msm_tests::text(&o).contains("bob@b.test\tactive") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "CLI follow not taken up: {}",
+            msm_tests::text(&o)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     // c.test's TXT pin names another key: the link is refused and the follow stays pending.
     let (status, v) = follow(&na, &alice, "carol@c.test");
