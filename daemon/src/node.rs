@@ -103,6 +103,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         config.limits.max_post_bytes,
     ));
     let node_key = info.key;
+    let writer = PostWriter::start(store.reopen()?)?;
     let net = runtime.block_on(async {
         let discovery = Discovery::new(DiscoverySettings {
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
@@ -119,6 +120,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
             node_key,
             discovery,
             StorePool::new(&store),
+            writer.handle(),
             max_text.clone(),
             settings,
         );
@@ -133,7 +135,6 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         anyhow::Ok(net)
     })?;
 
-    let writer = PostWriter::start(store.reopen()?)?;
     let ctx = Arc::new(Context {
         domain: info.domain.clone(),
         writer: writer.handle(),
@@ -151,9 +152,9 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     tracing::info!("shutting down: finishing requests in flight");
     http.stop();
     drop(ctx);
-    writer.finish();
-    drop(net);
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    drop(net);
+    writer.finish();
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -6,7 +6,6 @@ use super::{Counters, Net, NetError};
 use crate::proto::frame::OwnedFrame;
 use crate::proto::link::{self as wire, AckStatus, MAX_BACKFILL};
 use crate::proto::{Address, FrameType, ProtoError, PublicKey, SignedMessage};
-use crate::store::messages::store_message;
 use crate::store::StoreError;
 use std::sync::Arc;
 
@@ -50,10 +49,11 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
     }
 }
 
-/// What storing a received message came to.
-enum Received {
-    Acked(AckStatus, Option<(u64, u64)>),
+/// What the checks before storing came to.
+enum Checked {
+    Unwanted,
     UnknownKey,
+    Key(PublicKey),
 }
 
 async fn on_message(net: &Arc<Net>, link: &Arc<Link>, wire_bytes: Vec<u8>) -> Result<(), NetError> {
@@ -67,57 +67,44 @@ async fn on_message(net: &Arc<Net>, link: &Arc<Link>, wire_bytes: Vec<u8>) -> Re
         }
     };
     let (author, seq) = (signed.message.author.clone(), signed.message.seq);
-    let n = net.clone();
-    let result = net
+    let a = author.clone();
+    let checked = net
         .pool
-        .run(move |s| -> Result<Received, StoreError> {
-            if !s.is_followed(&signed.message.author)? {
-                Counters::bump(&n.counters.unsolicited);
-                return Ok(Received::Acked(AckStatus::Unwanted, None));
+        .run(move |s| -> Result<Checked, StoreError> {
+            if !s.is_followed(&a)? {
+                return Ok(Checked::Unwanted);
             }
-            let Some(key) = s.author_key(&signed.message.author)? else {
-                return Ok(Received::UnknownKey);
-            };
-            if signed.verify(&key).is_err() {
-                Counters::bump(&n.counters.bad_signatures);
-                return Ok(Received::Acked(AckStatus::Refused, None));
-            }
-            let fresh = {
-                let tx = s
-                    .conn_mut()
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let fresh = store_message(&tx, &signed, crate::now_ms())?;
-                tx.commit()?;
-                fresh
-            };
-            Counters::bump(if fresh {
-                &n.counters.messages_stored
-            } else {
-                &n.counters.duplicates
-            });
-            let contiguous = s.contiguous_seq(&signed.message.author)?;
-            let gap = (contiguous + 1 < signed.message.seq)
-                .then(|| (contiguous + 1, signed.message.seq - 1));
-            Ok(Received::Acked(
-                if fresh {
-                    AckStatus::Stored
-                } else {
-                    AckStatus::Duplicate
-                },
-                gap,
-            ))
+            Ok(s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key))
         })
         .await?;
-    let status = match result {
-        Received::Acked(status, gap) => {
-            if let Some((from, to)) = gap {
-                ask_backfill(net, link, &author, from, to).await?;
-            }
-            status
+    let status = match checked {
+        Checked::Unwanted => {
+            Counters::bump(&net.counters.unsolicited);
+            AckStatus::Unwanted
         }
-        Received::UnknownKey => {
+        Checked::UnknownKey => {
             Counters::bump(&net.counters.unsolicited);
             AckStatus::Refused
+        }
+        Checked::Key(key) if signed.verify(&key).is_err() => {
+            Counters::bump(&net.counters.bad_signatures);
+            AckStatus::Refused
+        }
+        Checked::Key(_) => {
+            let r = net.writer.receive(signed).await?;
+            Counters::bump(if r.fresh {
+                &net.counters.messages_stored
+            } else {
+                &net.counters.duplicates
+            });
+            if r.contiguous + 1 < seq {
+                ask_backfill(net, link, &author, r.contiguous + 1, seq - 1).await?;
+            }
+            if r.fresh {
+                AckStatus::Stored
+            } else {
+                AckStatus::Duplicate
+            }
         }
     };
     if status == AckStatus::Refused {

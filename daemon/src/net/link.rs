@@ -38,6 +38,7 @@ pub struct Link {
     pub role: Role,
     tx: mpsc::Sender<(FrameType, Vec<u8>)>,
     open: AtomicBool,
+    closed: tokio::sync::Notify,
     acks: Mutex<HashMap<(String, u64), oneshot::Sender<wire::AckStatus>>>,
     subscribes: Mutex<HashMap<String, SubscribeAnswer>>,
     pub(crate) backfill_asked: Mutex<HashMap<String, u64>>,
@@ -49,12 +50,28 @@ impl Link {
         self.open.load(Ordering::Relaxed)
     }
 
+    /// Resolves when the link has closed.
+    pub async fn wait_closed(&self) {
+        while self.is_open() {
+            let notified = self.closed.notified();
+            if !self.is_open() {
+                return;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
+        }
+    }
+
+    fn mark_closed(&self) {
+        self.open.store(false, Ordering::Relaxed);
+        self.closed.notify_waiters();
+    }
+
     /// Queues a frame; waits at most [`SEND_TIMEOUT`] for room.
     pub async fn send(&self, kind: FrameType, payload: Vec<u8>) -> Result<(), NetError> {
         match tokio::time::timeout(SEND_TIMEOUT, self.tx.send((kind, payload))).await {
             Ok(Ok(())) => Ok(()),
             _ => {
-                self.open.store(false, Ordering::Relaxed);
+                self.mark_closed();
                 Err(NetError::LinkLost(self.peer_domain.clone()))
             }
         }
@@ -246,6 +263,7 @@ async fn establish(
         role,
         tx,
         open: AtomicBool::new(true),
+        closed: tokio::sync::Notify::new(),
         acks: Mutex::new(HashMap::new()),
         subscribes: Mutex::new(HashMap::new()),
         backfill_asked: Mutex::new(HashMap::new()),
@@ -269,7 +287,7 @@ async fn establish(
     tokio::spawn(tracing::Instrument::instrument(
         async move {
             run(net.clone(), task_link.clone(), r, w, dec, rx).await;
-            task_link.open.store(false, Ordering::Relaxed);
+            task_link.mark_closed();
             net.unregister(&task_link);
             drop(permit);
             tracing::info!("link down");
@@ -449,7 +467,7 @@ async fn run(
             _ = wait_finished(&writer) => break,
         }
     }
-    link.open.store(false, Ordering::Relaxed);
+    link.mark_closed();
     writer.abort();
 }
 

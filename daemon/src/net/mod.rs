@@ -124,6 +124,8 @@ pub struct Net {
     pub pool: Arc<StorePool>,
     /// What happened.
     pub counters: Counters,
+    /// The group-commit writer (received messages, outbox bookkeeping).
+    pub writer: crate::store::writer::WriterHandle,
     /// Cap on post text (shared with the web side, changed by SIGHUP).
     pub max_text: Arc<AtomicUsize>,
     settings: NetSettings,
@@ -153,6 +155,7 @@ impl Net {
         key: NodeKey,
         discovery: Discovery,
         pool: StorePool,
+        writer: crate::store::writer::WriterHandle,
         max_text: Arc<AtomicUsize>,
         settings: NetSettings,
     ) -> Arc<Self> {
@@ -162,6 +165,7 @@ impl Net {
             discovery,
             pool: Arc::new(pool),
             counters: Counters::default(),
+            writer,
             max_text,
             slots: Arc::new(Semaphore::new(settings.max_links)),
             settings,

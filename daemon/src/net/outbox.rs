@@ -111,9 +111,13 @@ async fn deliver(net: &Arc<Net>, server: &str) {
         let (mut done, mut again, mut unwanted) = (Vec::new(), Vec::new(), HashSet::new());
         let deadline = tokio::time::Instant::now() + ACK_TIMEOUT;
         for (id, author, rx) in waits {
-            match tokio::time::timeout_at(deadline, rx).await {
-                Ok(Ok(AckStatus::Stored | AckStatus::Duplicate)) => done.push(id),
-                Ok(Ok(AckStatus::Unwanted)) => {
+            let answer = tokio::select! {
+                a = tokio::time::timeout_at(deadline, rx) => a.ok(),
+                _ = link.wait_closed() => None,
+            };
+            match answer {
+                Some(Ok(AckStatus::Stored | AckStatus::Duplicate)) => done.push(id),
+                Some(Ok(AckStatus::Unwanted)) => {
                     done.push(id);
                     unwanted.insert(author);
                 }
@@ -129,23 +133,18 @@ async fn deliver(net: &Arc<Net>, server: &str) {
         for _ in &done {
             Counters::bump(&net.counters.deliveries_acked);
         }
-        let (srv, failed) = (server.to_string(), !again.is_empty());
-        let _ = net
-            .pool
-            .run(move |st| {
-                st.delivered(&done)?;
-                if !again.is_empty() {
-                    st.retry_later(&again, retry_at)?;
-                }
-                for a in unwanted {
-                    if let Ok(a) = Address::parse(&a) {
-                        tracing::info!(server = %srv, author = %a, "server no longer wants the author: unsubscribed");
-                        st.remove_subscriber(&a, &srv)?;
-                    }
-                }
-                Ok(())
-            })
-            .await;
+        let failed = !again.is_empty();
+        if let Err(e) = net.writer.outbox(done, again, retry_at).await {
+            tracing::warn!(%server, error = %e, "recording deliveries failed");
+            return;
+        }
+        for a in unwanted {
+            if let Ok(a) = Address::parse(&a) {
+                tracing::info!(%server, author = %a, "server no longer wants the author: unsubscribed");
+                let srv = server.to_string();
+                let _ = net.pool.run(move |st| st.remove_subscriber(&a, &srv)).await;
+            }
+        }
         if failed {
             tracing::info!(%server, "some deliveries were not acknowledged; will retry");
             return;

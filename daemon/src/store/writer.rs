@@ -1,31 +1,56 @@
-//! The group-commit writer for own posts.
+//! The group-commit writer: every write that must be durable before it is acknowledged.
 //!
-//! One thread owns a write connection. Request threads send it a [`NewPost`] and wait; the
-//! thread takes every post waiting at that moment (up to [`MAX_BATCH`]), assigns seqs, signs and
-//! stores them in one transaction, commits (one WAL fsync), and only then answers each request.
-//! A post that fails (bad text, unknown user) is rolled back alone through a savepoint; a commit
-//! that fails fails the whole batch, and nothing of it was acknowledged.
+//! One thread owns a write connection. Callers send it jobs and wait: own posts (from request
+//! threads), messages received from other nodes (from link tasks), and outbox bookkeeping. The
+//! thread takes every job waiting at that moment (up to [`MAX_BATCH`]), runs each in its own
+//! savepoint (a job that fails rolls back alone), commits once (one WAL fsync for the batch,
+//! not one per message), and only then answers each caller. So a post is acknowledged to its
+//! author, and a received message to its sender, only once it is on disk; a crash loses
+//! nothing acknowledged. A commit that fails fails the whole batch and acknowledges none of it.
 //!
-//! The queue is bounded ([`QUEUE_DEPTH`]): when the disk is slower than posting, request threads
-//! wait instead of piling up memory. Shutdown: drop every [`WriterHandle`] and call
+//! The queue is bounded ([`QUEUE_DEPTH`]): when the disk is slower than the input, callers wait
+//! instead of piling up memory. Shutdown: drop every [`WriterHandle`] and call
 //! [`PostWriter::finish`]; the thread drains the queue, commits and exits.
 
 use super::messages::{sign_own, store_message, PostView};
 use super::{NewPost, Store, StoreError};
-use crate::proto::Limits;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use crate::proto::{Limits, SignedMessage};
 use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot};
 
-/// Most posts in one transaction: enough to make a burst one fsync, small enough that the first
-/// post in a batch is not held long.
-pub const MAX_BATCH: usize = 64;
-/// Posts that may wait for the writer before senders block.
-pub const QUEUE_DEPTH: usize = 128;
+/// Most jobs in one transaction: enough to make a burst one fsync, small enough that the first
+/// job in a batch is not held long.
+pub const MAX_BATCH: usize = 128;
+/// Jobs that may wait for the writer before senders block.
+pub const QUEUE_DEPTH: usize = 256;
 
-struct Job {
-    post: NewPost,
-    limits: Limits,
-    reply: SyncSender<Result<PostView, StoreError>>,
+/// What storing a received message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// False if it was already stored.
+    pub fresh: bool,
+    /// The author's contiguous seq after it.
+    pub contiguous: u64,
+}
+
+enum Job {
+    Post {
+        post: NewPost,
+        limits: Limits,
+        reply: oneshot::Sender<Result<PostView, StoreError>>,
+    },
+    Receive {
+        msg: Box<SignedMessage>,
+        reply: oneshot::Sender<Result<Received, StoreError>>,
+    },
+    Outbox {
+        delivered: Vec<i64>,
+        retry: Vec<i64>,
+        retry_at: u64,
+        reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Commit what came before, then stop (jobs sent later get `ShuttingDown`).
+    Stop,
 }
 
 /// The writer thread.
@@ -34,18 +59,18 @@ pub struct PostWriter {
     thread: JoinHandle<()>,
 }
 
-/// A cheap, clonable way to submit posts to the writer.
+/// A cheap, clonable way to submit jobs to the writer.
 #[derive(Clone)]
 pub struct WriterHandle {
-    tx: SyncSender<Job>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl PostWriter {
     /// Starts the writer on its own connection.
     pub fn start(store: Store) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel(QUEUE_DEPTH);
+        let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
-            .name("post-writer".into())
+            .name("writer".into())
             .spawn(move || run(store, rx))?;
         Ok(PostWriter {
             handle: WriterHandle { tx },
@@ -53,94 +78,219 @@ impl PostWriter {
         })
     }
 
-    /// A handle to submit posts.
+    /// A handle to submit jobs.
     pub fn handle(&self) -> WriterHandle {
         self.handle.clone()
     }
 
-    /// Waits for every queued post to be committed, then stops the thread. Other handles must
-    /// have been dropped first, or this waits for them.
+    /// Waits for every job queued so far to be committed, then stops the thread. Jobs sent
+    /// through other handles after this get [`StoreError::ShuttingDown`].
     pub fn finish(self) {
+        let _ = self.handle.tx.blocking_send(Job::Stop);
         drop(self.handle);
         if self.thread.join().is_err() {
-            tracing::error!("post writer thread panicked");
+            tracing::error!("writer thread panicked");
         }
     }
 }
 
 impl WriterHandle {
-    /// Publishes a post: returns once it is durable, with its assigned seq.
+    /// Publishes a post from a plain thread: returns once it is durable, with its seq.
+    /// Must not be called from inside the async runtime.
     pub fn post(&self, post: NewPost, limits: Limits) -> Result<PostView, StoreError> {
-        let (reply, answer) = sync_channel(1);
+        let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Job {
+            .blocking_send(Job::Post {
                 post,
                 limits,
                 reply,
             })
             .map_err(|_| StoreError::ShuttingDown)?;
-        answer.recv().map_err(|_| StoreError::ShuttingDown)?
+        answer
+            .blocking_recv()
+            .map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Stores a message received from another node (already verified); returns once durable.
+    pub async fn receive(&self, msg: SignedMessage) -> Result<Received, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Receive {
+                msg: Box::new(msg),
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
+        answer.await.map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Removes acknowledged deliveries and schedules the others for `retry_at`.
+    pub async fn outbox(
+        &self,
+        delivered: Vec<i64>,
+        retry: Vec<i64>,
+        retry_at: u64,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Outbox {
+                delivered,
+                retry,
+                retry_at,
+                reply,
+            })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
+        answer.await.map_err(|_| StoreError::ShuttingDown)?
     }
 }
 
-fn run(mut store: Store, rx: Receiver<Job>) {
-    while let Ok(first) = rx.recv() {
+/// A job's answer, kept until the commit.
+enum Done {
+    Post(
+        oneshot::Sender<Result<PostView, StoreError>>,
+        Result<PostView, StoreError>,
+    ),
+    Receive(
+        oneshot::Sender<Result<Received, StoreError>>,
+        Result<Received, StoreError>,
+    ),
+    Outbox(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+}
+
+impl Done {
+    fn send(self) {
+        match self {
+            Done::Post(tx, r) => drop(tx.send(r)),
+            Done::Receive(tx, r) => drop(tx.send(r)),
+            Done::Outbox(tx, r) => drop(tx.send(r)),
+        }
+    }
+
+    fn fail(self) {
+        match self {
+            Done::Post(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
+            Done::Receive(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
+            Done::Outbox(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
+        }
+    }
+}
+
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
+    let mut stopping = false;
+    while let Some(first) = rx.blocking_recv() {
+        if matches!(first, Job::Stop) {
+            break;
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
+                Ok(Job::Stop) => {
+                    stopping = true;
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
         let n = batch.len();
-        match commit_batch(&mut store, &batch) {
-            Ok(results) => {
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
-                }
-            }
+        let mut done = Vec::with_capacity(n);
+        match commit_batch(&mut store, batch, &mut done) {
+            Ok(()) => done.into_iter().for_each(Done::send),
             Err(e) => {
-                tracing::error!(error = %e, posts = n, "post batch failed to commit; nothing acknowledged");
-                for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Corrupt("commit failed")));
-                }
+                tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
+                done.into_iter().for_each(Done::fail);
             }
         }
-        tracing::debug!(posts = n, "committed post batch");
+        tracing::debug!(jobs = n, "committed post batch");
+        if stopping {
+            break;
+        }
     }
 }
 
 fn commit_batch(
     store: &mut Store,
-    batch: &[Job],
-) -> Result<Vec<Result<PostView, StoreError>>, StoreError> {
+    batch: Vec<Job>,
+    done: &mut Vec<Done>,
+) -> Result<(), StoreError> {
     let now = crate::now_ms();
     let mut tx = store
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-    let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        let sp = tx.savepoint()?;
-        let outcome = sign_own(&sp, &job.post, now, &job.limits).and_then(|signed| {
-            store_message(&sp, &signed, now)?;
-            Ok(signed)
-        });
-        match outcome {
-            Ok(signed) => {
-                sp.commit()?;
-                results.push(Ok(view_of(&signed)));
+        let mut sp = tx.savepoint()?;
+        let (ok, answer) = match job {
+            Job::Post {
+                post,
+                limits,
+                reply,
+            } => {
+                let r = sign_own(&sp, &post, now, &limits).and_then(|signed| {
+                    store_message(&sp, &signed, now)?;
+                    Ok(view_of(&signed))
+                });
+                (r.is_ok(), Done::Post(reply, r))
             }
-            Err(e) => {
-                drop(sp); // rolls back this post only
-                results.push(Err(e));
+            Job::Receive { msg, reply } => {
+                let r = store_message(&sp, &msg, now).and_then(|fresh| {
+                    let contiguous: i64 = sp.query_row(
+                        "SELECT last_seq FROM authors WHERE address = ?1",
+                        [msg.message.author.as_str()],
+                        |r| r.get(0),
+                    )?;
+                    Ok(Received {
+                        fresh,
+                        contiguous: contiguous as u64,
+                    })
+                });
+                (r.is_ok(), Done::Receive(reply, r))
             }
+            Job::Outbox {
+                delivered,
+                retry,
+                retry_at,
+                reply,
+            } => {
+                let r = outbox_update(&sp, &delivered, &retry, retry_at);
+                (r.is_ok(), Done::Outbox(reply, r))
+            }
+            Job::Stop => continue,
+        };
+        if ok {
+            sp.commit()?;
+        } else {
+            sp.rollback()?;
         }
+        done.push(answer);
     }
     tx.commit()?;
-    Ok(results)
+    Ok(())
 }
 
-fn view_of(s: &crate::proto::SignedMessage) -> PostView {
+fn outbox_update(
+    conn: &rusqlite::Connection,
+    delivered: &[i64],
+    retry: &[i64],
+    retry_at: u64,
+) -> Result<(), StoreError> {
+    let mut del = conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
+    for id in delivered {
+        del.execute([id])?;
+    }
+    let mut again = conn.prepare_cached(
+        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",
+    )?;
+    for id in retry {
+        again.execute(rusqlite::params![id, retry_at as i64])?;
+    }
+    Ok(())
+}
+
+fn view_of(s: &SignedMessage) -> PostView {
     use crate::proto::{Audience, Body};
     let m = &s.message;
     let refers_to = match &m.body {

@@ -393,6 +393,9 @@ fn a_dropped_delivery_is_healed_by_backfill() {
     wait_posts(&na, "bob@b.test", &alice, 1);
     // While a.test is down, two posts queue up; they go out together when it is back.
     na.kill9();
+    // Let b.test see the link drop, so both posts wait in its outbox rather than one going
+    // down the dying link.
+    std::thread::sleep(Duration::from_millis(1500));
     post(&nb, &bob, "two");
     post(&nb, &bob, "three");
     let na = a.start();
