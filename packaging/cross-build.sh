@@ -183,13 +183,15 @@ build_one() {
     nice -n "$NICE" "${cargo[@]}" zigbuild --locked --release -p msmd --bin msmd --target "$zt" "${extra[@]}"
 }
 
-# The first error lines of a failed build, on one line each.
+# Why a build failed: its first error lines, or else the end of its log.
 why_failed() {
-  local log=$1
-  { grep -E '^(error|warning: build failed|.*error:|.*undefined symbol|.*not found)' "$log" | grep -v '^warning: unused' | head -n 6; } ||
-    true
-  echo "  (last lines of $log:)"
-  tail -n 8 "$log" | sed 's/^/    /'
+  local log=$1 errs
+  errs=$(grep -E '^error|: error:|undefined symbol|error: linking' "$log" | grep -v '^error: could not compile' | head -n 4) || true
+  if [ -n "$errs" ]; then
+    printf '%s\n' "$errs"
+  else
+    tail -n 6 "$log"
+  fi
 }
 
 mkdir -p "$LOGS"
@@ -227,9 +229,9 @@ else
     else
       TIME[$t]=$((SECONDS - s))
       STATUS[$t]=FAILED
-      REASON[$t]=$(why_failed "$log")
+      REASON[$t]="$(why_failed "$log") (log: ${log#"$ROOT"/})"
       say "$t: build FAILED after ${TIME[$t]}s:"
-      printf '%s\n' "${REASON[$t]}" | sed 's/^/  /' >&2
+      tail -n 25 "$log" | sed 's/^/  | /' >&2
     fi
   done
 fi

@@ -63,7 +63,7 @@ pub fn open_store(config: &Config, init_if_new: bool) -> anyhow::Result<Store> {
 }
 
 /// Creates the owner account with a one-time password if the node has no users yet.
-fn first_run(store: &mut Store, http: &str) -> anyhow::Result<()> {
+fn first_run(store: &mut Store, http: std::net::SocketAddr) -> anyhow::Result<()> {
     if !store.list_users()?.is_empty() {
         return Ok(());
     }
@@ -84,7 +84,6 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     let info = store.node_info()?;
     tracing::info!(domain = %info.domain, node_key = %info.key.public(), data = %config.data_dir.display(), "msmd {} starting", env!("CARGO_PKG_VERSION"));
     let listen = config.listen_addr().map_err(anyhow::Error::msg)?;
-    first_run(&mut store, &config.http.listen)?;
 
     let links_addr: std::net::SocketAddr = config
         .links
@@ -146,6 +145,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         links_listen: config.links.listen.clone(),
     });
     let http = HttpServer::start(listen, config.http.workers, ctx.clone(), &store)?;
+    first_run(&mut store, http.addr())?;
 
     runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;
 

@@ -1,13 +1,16 @@
 //! Counters of what the links did, refused and delivered; shown in `/healthz`.
+//!
+//! `AtomicUsize`, not `AtomicU64`: 32-bit MIPS routers have no 64-bit atomics. A 32-bit
+//! counter wraps after four billion events, which a diagnostic counter can afford.
 
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 macro_rules! counters {
     ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
         /// Monotonic counters since start.
         #[derive(Debug, Default)]
-        pub struct Counters { $($(#[$doc])* pub $name: AtomicU64,)* }
+        pub struct Counters { $($(#[$doc])* pub $name: AtomicUsize,)* }
 
         /// A copy of the counters at one moment.
         #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
@@ -16,7 +19,7 @@ macro_rules! counters {
         impl Counters {
             /// Reads every counter.
             pub fn snapshot(&self) -> Snapshot {
-                Snapshot { $($name: self.$name.load(Ordering::Relaxed),)* }
+                Snapshot { $($name: self.$name.load(Ordering::Relaxed) as u64,)* }
             }
         }
     };
@@ -55,7 +58,7 @@ counters! {
 
 impl Counters {
     /// Adds one.
-    pub fn bump(c: &AtomicU64) {
+    pub fn bump(c: &AtomicUsize) {
         c.fetch_add(1, Ordering::Relaxed);
     }
 }

@@ -10,6 +10,7 @@ fn first_run_creates_owner_with_one_time_password() {
     let health = node.http("GET", "/healthz", &[], None);
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["domain"], "localhost");
+    node.wait_for_log("one-time password: ", std::time::Duration::from_secs(10));
     let otp = node
         .log_value("one-time password: ")
         .expect("one-time password in the log");
