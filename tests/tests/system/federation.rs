@@ -113,15 +113,21 @@ fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
     }
 }
 
-#[test]
-fn follow_deliver_once_per_server_and_survive_kill_9() {
+/// a.test (users `a_users`) and b.test (bob), both running and TXT-pinned in a fresh dnsmasq.
+fn pinned_pair(a_users: &[&str]) -> (LabNode, LabNode, Node, Node, Dns) {
     let dns_port = free_port();
-    let a = LabNode::new("a.test", &["alice", "ann"], dns_port, "");
+    let a = LabNode::new("a.test", a_users, dns_port, "");
     let b = LabNode::new("b.test", &["bob"], dns_port, "");
     let (na, nb) = (a.start(), b.start());
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
-    let _dns = Dns::start(dns_port, &records);
+    let dns = Dns::start(dns_port, &records);
+    (a, b, na, nb, dns)
+}
+
+#[test]
+fn follow_deliver_once_per_server_and_survive_kill_9() {
+    let (a, _b, na, nb, _dns) = pinned_pair(&["alice", "ann"]);
 
     let alice = na.login("alice", PW);
     let ann = na.login("ann", PW);
@@ -262,13 +268,7 @@ fn follow_deliver_once_per_server_and_survive_kill_9() {
 
 #[test]
 fn hostile_input_is_refused_counted_and_not_stored() {
-    let dns_port = free_port();
-    let a = LabNode::new("a.test", &["alice"], dns_port, "");
-    let b = LabNode::new("b.test", &["bob"], dns_port, "");
-    let (na, nb) = (a.start(), b.start());
-    let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
-    records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
-    let _dns = Dns::start(dns_port, &records);
+    let (a, b, na, nb, _dns) = pinned_pair(&["alice"]);
     let alice = na.login("alice", PW);
     let bob = nb.login("bob", PW);
     assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
