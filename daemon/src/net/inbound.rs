@@ -7,14 +7,38 @@ use crate::proto::frame::OwnedFrame;
 use crate::proto::link::{self as wire, AckStatus, MAX_BACKFILL};
 use crate::proto::{Address, FrameType, ProtoError, PublicKey, SignedMessage};
 use crate::store::StoreError;
+use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Handles frames in order; consecutive Message frames go through [`on_messages`] together.
+pub async fn handle_all(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    frames: Vec<OwnedFrame>,
+) -> Result<(), NetError> {
+    let mut run: Vec<Vec<u8>> = Vec::new();
+    for f in frames {
+        if f.kind == FrameType::Message {
+            run.push(f.payload);
+            continue;
+        }
+        if !run.is_empty() {
+            on_messages(net, link, std::mem::take(&mut run)).await?;
+        }
+        handle(net, link, f).await?;
+    }
+    if !run.is_empty() {
+        on_messages(net, link, run).await?;
+    }
+    Ok(())
+}
 
 /// Handles one frame; an error closes the link.
 pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(), NetError> {
     match f.kind {
         FrameType::Ping => link.send(FrameType::Pong, Vec::new()).await,
         FrameType::Pong => Ok(()),
-        FrameType::Message => on_message(net, link, f.payload).await,
+        FrameType::Message => on_messages(net, link, vec![f.payload]).await,
         FrameType::Ack => {
             link.ack_arrived(&wire::decode::<wire::Ack>("ack", &f.payload)?);
             Ok(())
@@ -56,69 +80,105 @@ enum Checked {
     Key(PublicKey),
 }
 
-async fn on_message(net: &Arc<Net>, link: &Arc<Link>, wire_bytes: Vec<u8>) -> Result<(), NetError> {
-    Counters::bump(&net.counters.messages_received);
-    let signed = match SignedMessage::decode(&wire_bytes, &net.limits()) {
-        Ok(m) => m,
-        Err(e) => {
-            Counters::bump(&net.counters.malformed);
-            tracing::info!(error = %e, "refused a malformed message");
-            return Ok(());
-        }
-    };
-    let (author, seq) = (signed.message.author.clone(), signed.message.seq);
-    let a = author.clone();
-    let checked = net
-        .pool
-        .run(move |s| -> Result<Checked, StoreError> {
-            if !s.is_followed(&a)? {
-                return Ok(Checked::Unwanted);
+/// Received messages, in link order: decoded, checked (followed? key known?) in one database
+/// call, verified, queued to the writer together (one commit), then acknowledged in order.
+async fn on_messages(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    payloads: Vec<Vec<u8>>,
+) -> Result<(), NetError> {
+    let mut decoded = Vec::with_capacity(payloads.len());
+    for p in payloads {
+        Counters::bump(&net.counters.messages_received);
+        match SignedMessage::decode(&p, &net.limits()) {
+            Ok(m) => decoded.push(m),
+            Err(e) => {
+                Counters::bump(&net.counters.malformed);
+                tracing::info!(error = %e, "refused a malformed message");
             }
-            Ok(s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key))
+        }
+    }
+    if decoded.is_empty() {
+        return Ok(());
+    }
+    let mut authors: Vec<Address> = decoded.iter().map(|m| m.message.author.clone()).collect();
+    authors.sort();
+    authors.dedup();
+    let checks = net
+        .pool
+        .run(move |s| -> Result<HashMap<Address, Checked>, StoreError> {
+            let mut out = HashMap::new();
+            for a in authors {
+                let c = if !s.is_followed(&a)? {
+                    Checked::Unwanted
+                } else {
+                    s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key)
+                };
+                out.insert(a, c);
+            }
+            Ok(out)
         })
         .await?;
-    let status = match checked {
-        Checked::Unwanted => {
-            Counters::bump(&net.counters.unsolicited);
-            AckStatus::Unwanted
-        }
-        Checked::UnknownKey => {
-            Counters::bump(&net.counters.unsolicited);
-            AckStatus::Refused
-        }
-        Checked::Key(key) if signed.verify(&key).is_err() => {
-            Counters::bump(&net.counters.bad_signatures);
-            AckStatus::Refused
-        }
-        Checked::Key(_) => {
-            let r = net.writer.receive(signed).await?;
-            Counters::bump(if r.fresh {
-                &net.counters.messages_stored
-            } else {
-                &net.counters.duplicates
-            });
-            if r.contiguous + 1 < seq {
-                ask_backfill(net, link, &author, r.contiguous + 1, seq - 1).await?;
+    let mut pending = Vec::with_capacity(decoded.len());
+    for m in decoded {
+        let (author, seq) = (m.message.author.clone(), m.message.seq);
+        let state = match checks.get(&author) {
+            Some(Checked::Unwanted) | None => {
+                Counters::bump(&net.counters.unsolicited);
+                Pending::Done(AckStatus::Unwanted)
             }
-            if r.fresh {
-                AckStatus::Stored
-            } else {
-                AckStatus::Duplicate
+            Some(Checked::UnknownKey) => {
+                Counters::bump(&net.counters.unsolicited);
+                Pending::Done(AckStatus::Refused)
             }
-        }
-    };
-    if status == AckStatus::Refused {
-        refresh_key_later(net, &author);
+            Some(Checked::Key(key)) if m.verify(key).is_err() => {
+                Counters::bump(&net.counters.bad_signatures);
+                Pending::Done(AckStatus::Refused)
+            }
+            Some(Checked::Key(_)) => Pending::Queued(net.writer.queue_receive(m).await?),
+        };
+        pending.push((author, seq, state));
     }
-    link.send(
-        FrameType::Ack,
-        wire::encode(&wire::Ack {
-            author,
-            seq,
-            status,
-        }),
-    )
-    .await
+    for (author, seq, state) in pending {
+        let status = match state {
+            Pending::Done(s) => s,
+            Pending::Queued(rx) => {
+                let r = rx.await.map_err(|_| StoreError::ShuttingDown)??;
+                Counters::bump(if r.fresh {
+                    &net.counters.messages_stored
+                } else {
+                    &net.counters.duplicates
+                });
+                if r.contiguous + 1 < seq {
+                    ask_backfill(net, link, &author, r.contiguous + 1, seq - 1).await?;
+                }
+                if r.fresh {
+                    AckStatus::Stored
+                } else {
+                    AckStatus::Duplicate
+                }
+            }
+        };
+        if status == AckStatus::Refused {
+            refresh_key_later(net, &author);
+        }
+        link.send(
+            FrameType::Ack,
+            wire::encode(&wire::Ack {
+                author,
+                seq,
+                status,
+            }),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A message's fate before its ack: decided, or waiting for the writer.
+enum Pending {
+    Done(AckStatus),
+    Queued(tokio::sync::oneshot::Receiver<Result<crate::store::writer::Received, StoreError>>),
 }
 
 /// A message failed verification or came before the key: fetch the author's key again from

@@ -21,6 +21,8 @@ pub const SEND_QUEUE: usize = 64;
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The whole handshake must finish within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most frames handled as one run (see `run`).
+const RUN: usize = 64;
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -449,7 +451,16 @@ async fn run(
             f = read_frame(&mut r, &mut dec) => match f {
                 Ok(f) => {
                     keep.lock().unwrap_or_else(|p| p.into_inner()).received(crate::now_ms());
-                    if let Err(e) = super::inbound::handle(&net, &link, f).await {
+                    // Frames that are already buffered are handled together, so that a run of
+                    // messages is stored in one commit instead of one fsync each.
+                    let mut frames = vec![f];
+                    while frames.len() < RUN {
+                        match dec.next_frame() {
+                            Ok(Some(g)) => frames.push(g),
+                            _ => break,
+                        }
+                    }
+                    if let Err(e) = super::inbound::handle_all(&net, &link, frames).await {
                         tracing::info!(error = %e, "closing link");
                         break;
                     }

@@ -113,6 +113,18 @@ impl WriterHandle {
 
     /// Stores a message received from another node (already verified); returns once durable.
     pub async fn receive(&self, msg: SignedMessage) -> Result<Received, StoreError> {
+        self.queue_receive(msg)
+            .await?
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Queues a received message and returns the answer to wait for. Queue several before
+    /// waiting and they share one commit; they are stored in the order queued.
+    pub async fn queue_receive(
+        &self,
+        msg: SignedMessage,
+    ) -> Result<oneshot::Receiver<Result<Received, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job::Receive {
@@ -121,7 +133,7 @@ impl WriterHandle {
             })
             .await
             .map_err(|_| StoreError::ShuttingDown)?;
-        answer.await.map_err(|_| StoreError::ShuttingDown)?
+        Ok(answer)
     }
 
     /// Removes acknowledged deliveries and schedules the others for `retry_at`.
