@@ -133,6 +133,7 @@ pub struct Net {
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     slots: Arc<Semaphore>,
     outbox_wake: Notify,
+    outbox_generation: AtomicUsize,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
 }
@@ -172,6 +173,7 @@ impl Net {
             links: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
+            outbox_generation: AtomicUsize::new(0),
             subscriptions_wake: Notify::new(),
             subscribing: Mutex::new(HashSet::new()),
         })
@@ -191,7 +193,15 @@ impl Net {
 
     /// Wakes the outbox (a post was stored).
     pub fn wake_outbox(&self) {
+        self.outbox_generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.outbox_wake.notify_one();
+    }
+
+    /// Changes whenever something was queued in the outbox (deliveries in progress top up).
+    pub fn outbox_generation(&self) -> usize {
+        self.outbox_generation
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A live, verified link to `domain`'s node, dialling it if needed (one dial at a time per

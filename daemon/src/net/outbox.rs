@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Deliveries sent to one server before waiting for their acks.
+/// Deliveries in flight to one server at once.
 pub const WINDOW: u32 = 64;
-/// How long a window of deliveries may wait for its acks.
+/// How long one delivery may wait for its ack.
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often expired deliveries are looked for.
 const EXPIRE_EVERY: Duration = Duration::from_secs(600);
@@ -76,78 +76,131 @@ pub async fn run(net: Arc<Net>) {
     }
 }
 
-/// Delivers what is due to one server, a window at a time, until nothing is due or it fails.
+/// One delivery sent and not yet acknowledged.
+struct InFlight {
+    id: i64,
+    author: String,
+    sent: tokio::time::Instant,
+    rx: tokio::sync::oneshot::Receiver<AckStatus>,
+}
+
+/// How often a delivery in progress looks at its acks and at newly queued posts.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Delivers what is due to one server through a sliding window: up to [`WINDOW`] deliveries
+/// in flight, topped up as acks come back or new posts are queued, so one lost delivery does
+/// not hold back the ones behind it (the receiver sees the gap and asks for it). A refused or
+/// unanswered delivery, or a dead link, puts everything unacknowledged back for a later retry.
 async fn deliver(net: &Arc<Net>, server: &str) {
+    let mut seen = net.outbox_generation();
+    let Some(first) = due(net, server, WINDOW).await else {
+        return;
+    };
+    let min_attempts = first.iter().map(|d| d.attempts).min().unwrap_or(0);
+    let retry_at = crate::now_ms() + retry_delay_ms(min_attempts);
+    let link = match net.link_to(server).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::info!(%server, error = %e, pending = first.len(), "delivery failed; will retry");
+            let ids: Vec<i64> = first.iter().map(|d| d.id).collect();
+            let _ = net.writer.outbox(Vec::new(), ids, retry_at).await;
+            return;
+        }
+    };
+    let mut inflight: Vec<InFlight> = Vec::new();
+    let mut next = Some(first);
     loop {
-        let s = server.to_string();
-        let rows = match net
-            .pool
-            .run(move |st| st.due_deliveries(&s, crate::now_ms(), WINDOW))
-            .await
-        {
-            Ok(r) if !r.is_empty() => r,
-            _ => return,
-        };
-        let min_attempts = rows.iter().map(|d| d.attempts).min().unwrap_or(0);
-        let retry_at = crate::now_ms() + retry_delay_ms(min_attempts);
-        let link = match net.link_to(server).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::info!(%server, error = %e, pending = rows.len(), "delivery failed; will retry");
-                let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
-                let _ = net.pool.run(move |st| st.retry_later(&ids, retry_at)).await;
-                return;
+        for d in next.take().unwrap_or_default() {
+            if inflight.len() >= WINDOW as usize || inflight.iter().any(|f| f.id == d.id) {
+                continue;
             }
-        };
-        let mut waits = Vec::with_capacity(rows.len());
-        for d in &rows {
             let rx = link.expect_ack(&d.author, d.seq);
-            if link.send(FrameType::Message, d.wire.clone()).await.is_err() {
+            if link.send(FrameType::Message, d.wire).await.is_err() {
                 break;
             }
             Counters::bump(&net.counters.deliveries_sent);
-            waits.push((d.id, d.author.clone(), rx));
+            inflight.push(InFlight {
+                id: d.id,
+                author: d.author,
+                sent: tokio::time::Instant::now(),
+                rx,
+            });
         }
-        let (mut done, mut again, mut unwanted) = (Vec::new(), Vec::new(), HashSet::new());
-        let deadline = tokio::time::Instant::now() + ACK_TIMEOUT;
-        for (id, author, rx) in waits {
-            let answer = tokio::select! {
-                a = tokio::time::timeout_at(deadline, rx) => a.ok(),
-                _ = link.wait_closed() => None,
-            };
-            match answer {
-                Some(Ok(AckStatus::Stored | AckStatus::Duplicate)) => done.push(id),
-                Some(Ok(AckStatus::Unwanted)) => {
-                    done.push(id);
-                    unwanted.insert(author);
-                }
-                _ => again.push(id),
-            }
-        }
-        let unsent: Vec<i64> = rows
-            .iter()
-            .map(|d| d.id)
-            .filter(|id| !done.contains(id) && !again.contains(id))
-            .collect();
-        again.extend(unsent);
-        for _ in &done {
-            Counters::bump(&net.counters.deliveries_acked);
-        }
-        let failed = !again.is_empty();
-        if let Err(e) = net.writer.outbox(done, again, retry_at).await {
-            tracing::warn!(%server, error = %e, "recording deliveries failed");
+        if inflight.is_empty() {
             return;
         }
-        for a in unwanted {
-            if let Ok(a) = Address::parse(&a) {
-                tracing::info!(%server, author = %a, "server no longer wants the author: unsubscribed");
-                let srv = server.to_string();
-                let _ = net.pool.run(move |st| st.remove_subscriber(&a, &srv)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(POLL) => {}
+            _ = link.wait_closed() => {}
+        }
+        let (mut done, mut again, mut unwanted) = (Vec::new(), Vec::new(), HashSet::new());
+        let open = link.is_open();
+        inflight.retain_mut(|f| match f.rx.try_recv() {
+            Ok(AckStatus::Stored | AckStatus::Duplicate) => {
+                done.push(f.id);
+                false
+            }
+            Ok(AckStatus::Unwanted) => {
+                done.push(f.id);
+                unwanted.insert(f.author.clone());
+                false
+            }
+            Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+                if open && f.sent.elapsed() < ACK_TIMEOUT =>
+            {
+                true
+            }
+            _ => {
+                again.push(f.id);
+                false
+            }
+        });
+        let freed = !done.is_empty();
+        let failed = !again.is_empty();
+        if failed {
+            again.extend(inflight.drain(..).map(|f| f.id));
+        }
+        if freed || failed {
+            for _ in &done {
+                Counters::bump(&net.counters.deliveries_acked);
+            }
+            if let Err(e) = net.writer.outbox(done, again, retry_at).await {
+                tracing::warn!(%server, error = %e, "recording deliveries failed");
+                return;
+            }
+            for a in unwanted {
+                if let Ok(a) = Address::parse(&a) {
+                    tracing::info!(%server, author = %a, "server no longer wants the author: unsubscribed");
+                    let srv = server.to_string();
+                    let _ = net.pool.run(move |st| st.remove_subscriber(&a, &srv)).await;
+                }
             }
         }
         if failed {
             tracing::info!(%server, "some deliveries were not acknowledged; will retry");
             return;
         }
+        let generation = net.outbox_generation();
+        if freed || generation != seen {
+            seen = generation;
+            next = due(net, server, WINDOW + inflight.len() as u32).await;
+        }
+    }
+}
+
+/// Up to `limit` deliveries due to `server` now (including ones in flight), or `None`.
+async fn due(
+    net: &Arc<Net>,
+    server: &str,
+    limit: u32,
+) -> Option<Vec<crate::store::federation::Delivery>> {
+    let s = server.to_string();
+    match net
+        .pool
+        .run(move |st| st.due_deliveries(&s, crate::now_ms(), limit))
+        .await
+    {
+        Ok(r) if !r.is_empty() => Some(r),
+        _ => None,
     }
 }
