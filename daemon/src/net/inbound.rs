@@ -319,17 +319,11 @@ async fn on_backfill(net: &Arc<Net>, link: &Arc<Link>, b: wire::Backfill) -> Res
         }
         .into());
     }
-    serve_range(
-        net,
-        link,
-        &b.author,
-        b.from,
-        b.to.min(b.from + MAX_BACKFILL - 1),
-    )
-    .await
+    serve_range(net, link, &b.author, b.from, b.to).await
 }
 
-/// Sends an author's messages `from..=to`; followers-only ones only to a verified subscriber.
+/// Sends an author's messages `from..=to`, at most [`MAX_BACKFILL`] of them (the store query
+/// bounds it); followers-only ones only to a verified subscriber.
 async fn serve_range(
     net: &Arc<Net>,
     link: &Arc<Link>,

@@ -23,8 +23,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most frames handled as one run (see `run`).
 const RUN: usize = 64;
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 16 * 1024;
+/// Bytes read from the socket at a time; held by every link for its whole life.
+const READ_CHUNK: usize = 4 * 1024;
 
 type SubscribeAnswer = oneshot::Sender<Result<(), NetError>>;
 
@@ -187,21 +187,41 @@ struct Expect {
     addr: SocketAddr,
 }
 
-async fn read_frame(
-    r: &mut OwnedReadHalf,
-    dec: &mut FrameDecoder,
-) -> Result<frame::OwnedFrame, NetError> {
-    let mut buf = vec![0u8; READ_CHUNK];
-    loop {
-        if let Some(f) = dec.next_frame()? {
-            return Ok(f);
+/// The reading side of a link: the socket half, the frame decoder and one read buffer that
+/// lives as long as the link (no allocation per frame).
+struct FrameReader {
+    r: OwnedReadHalf,
+    dec: FrameDecoder,
+    buf: Box<[u8; READ_CHUNK]>,
+}
+
+impl FrameReader {
+    fn new(r: OwnedReadHalf) -> Self {
+        FrameReader {
+            r,
+            dec: FrameDecoder::new(),
+            buf: Box::new([0u8; READ_CHUNK]),
         }
-        let room = dec.room().min(READ_CHUNK);
-        let n = r.read(&mut buf[..room]).await?;
-        if n == 0 {
-            return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+
+    /// The next whole frame. Cancel-safe: bytes are only taken once a read completes.
+    async fn next(&mut self) -> Result<frame::OwnedFrame, NetError> {
+        loop {
+            if let Some(f) = self.dec.next_frame()? {
+                return Ok(f);
+            }
+            let room = self.dec.room().min(READ_CHUNK);
+            let n = self.r.read(&mut self.buf[..room]).await?;
+            if n == 0 {
+                return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            self.dec.push(&self.buf[..n])?;
         }
-        dec.push(&buf[..n])?;
+    }
+
+    /// A frame already buffered, if any (no waiting).
+    fn buffered(&mut self) -> Option<frame::OwnedFrame> {
+        self.dec.next_frame().ok().flatten()
     }
 }
 
@@ -226,11 +246,11 @@ async fn establish(
 ) -> Result<Arc<Link>, NetError> {
     let peer_addr = stream.peer_addr()?;
     let _ = stream.set_nodelay(true);
-    let (mut r, mut w) = stream.into_split();
-    let mut dec = FrameDecoder::new();
+    let (r, mut w) = stream.into_split();
+    let mut reader = FrameReader::new(r);
     let hs = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        handshake(&net, role, &mut r, &mut w, &mut dec),
+        handshake(&net, role, &mut reader, &mut w),
     )
     .await;
     let (peer_hello, peer_key) = match hs {
@@ -288,7 +308,7 @@ async fn establish(
     let task_link = link.clone();
     tokio::spawn(tracing::Instrument::instrument(
         async move {
-            run(net.clone(), task_link.clone(), r, w, dec, rx).await;
+            run(net.clone(), task_link.clone(), reader, w, rx).await;
             task_link.mark_closed();
             net.unregister(&task_link);
             drop(permit);
@@ -302,16 +322,15 @@ async fn establish(
 async fn handshake(
     net: &Net,
     role: Role,
-    r: &mut OwnedReadHalf,
+    reader: &mut FrameReader,
     w: &mut OwnedWriteHalf,
-    dec: &mut FrameDecoder,
 ) -> Result<(Hello, PublicKey), NetError> {
     let mut nonce = [0u8; 32];
     getrandom::getrandom(&mut nonce)
         .map_err(|e| NetError::Io(std::io::Error::other(e.to_string())))?;
     let mine = wire::encode(&Hello::new(&net.domain, net.key(), nonce));
     write_frame(w, FrameType::Hello, &mine).await?;
-    let f = read_frame(r, dec).await?;
+    let f = reader.next().await?;
     if f.kind != FrameType::Hello {
         return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
             what: "handshake",
@@ -330,7 +349,7 @@ async fn handshake(
         &wire::auth(net.key(), role, dialer, listener),
     )
     .await?;
-    let a = read_frame(r, dec).await?;
+    let a = reader.next().await?;
     if a.kind != FrameType::Auth {
         return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
             what: "handshake",
@@ -403,9 +422,8 @@ async fn check_identity(
 async fn run(
     net: Arc<Net>,
     link: Arc<Link>,
-    mut r: OwnedReadHalf,
+    mut reader: FrameReader,
     mut w: OwnedWriteHalf,
-    mut dec: FrameDecoder,
     mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
 ) {
     let keep = Arc::new(Mutex::new(KeepAlive::new(crate::now_ms())));
@@ -448,16 +466,16 @@ async fn run(
     });
     loop {
         tokio::select! {
-            f = read_frame(&mut r, &mut dec) => match f {
+            f = reader.next() => match f {
                 Ok(f) => {
                     keep.lock().unwrap_or_else(|p| p.into_inner()).received(crate::now_ms());
                     // Frames that are already buffered are handled together, so that a run of
                     // messages is stored in one commit instead of one fsync each.
                     let mut frames = vec![f];
                     while frames.len() < RUN {
-                        match dec.next_frame() {
-                            Ok(Some(g)) => frames.push(g),
-                            _ => break,
+                        match reader.buffered() {
+                            Some(g) => frames.push(g),
+                            None => break,
                         }
                     }
                     if let Err(e) = super::inbound::handle_all(&net, &link, frames).await {

@@ -54,6 +54,28 @@ fn audience_str(a: Audience) -> &'static str {
     }
 }
 
+impl PostView {
+    /// The client's view of a signed message.
+    pub fn from_signed(s: &SignedMessage) -> Self {
+        let m = &s.message;
+        let refers_to = match &m.body {
+            Body::Reply { to, .. } => Some(format!("{}/{}", to.author, to.seq)),
+            Body::Repost { of } => Some(format!("{}/{}", of.author, of.seq)),
+            _ => None,
+        };
+        PostView {
+            id: format!("{}/{}", m.author, m.seq),
+            author: m.author.to_string(),
+            seq: m.seq,
+            time_ms: m.time_ms,
+            kind: m.body.kind().into(),
+            audience: audience_str(m.audience).into(),
+            text: m.body.text().map(str::to_string),
+            refers_to,
+        }
+    }
+}
+
 /// Assigns the author's next seq and signs the post with the author's key. Must run in the
 /// same transaction as the [`store_message`] that stores it.
 pub fn sign_own(

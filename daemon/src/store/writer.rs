@@ -243,7 +243,7 @@ fn commit_batch(
             } => {
                 let r = sign_own(&sp, &post, now, &limits).and_then(|signed| {
                     store_message(&sp, &signed, now)?;
-                    Ok(view_of(&signed))
+                    Ok(PostView::from_signed(&signed))
                 });
                 (r.is_ok(), Done::Post(reply, r))
             }
@@ -300,27 +300,4 @@ fn outbox_update(
         again.execute(rusqlite::params![id, retry_at as i64])?;
     }
     Ok(())
-}
-
-fn view_of(s: &SignedMessage) -> PostView {
-    use crate::proto::{Audience, Body};
-    let m = &s.message;
-    let refers_to = match &m.body {
-        Body::Reply { to, .. } => Some(format!("{}/{}", to.author, to.seq)),
-        Body::Repost { of } => Some(format!("{}/{}", of.author, of.seq)),
-        _ => None,
-    };
-    PostView {
-        id: format!("{}/{}", m.author, m.seq),
-        author: m.author.to_string(),
-        seq: m.seq,
-        time_ms: m.time_ms,
-        kind: m.body.kind().into(),
-        audience: match m.audience {
-            Audience::Public => "public".into(),
-            Audience::Followers => "followers".into(),
-        },
-        text: m.body.text().map(str::to_string),
-        refers_to,
-    }
 }
