@@ -95,6 +95,13 @@ pub struct DiscoveryConfig {
     pub nameservers: Vec<String>,
     /// Port of a node found without an SRV record.
     pub default_port: u16,
+    /// Ask the domain's web site by WebFinger when it has no SRV record (builds with the
+    /// `webfinger` feature; ignored otherwise).
+    pub webfinger: bool,
+    /// HTTPS port WebFinger asks on.
+    pub webfinger_port: u16,
+    /// PEM file of CAs WebFinger trusts; empty: the system's bundle.
+    pub webfinger_ca: String,
     /// Fixed answers for labs: domain = "ip:port".
     #[serde(rename = "static")]
     pub static_nodes: std::collections::BTreeMap<String, String>,
@@ -124,6 +131,9 @@ impl Default for DiscoveryConfig {
         DiscoveryConfig {
             nameservers: Vec::new(),
             default_port: 7450,
+            webfinger: true,
+            webfinger_port: 443,
+            webfinger_ca: String::new(),
             static_nodes: Default::default(),
         }
     }
@@ -315,6 +325,9 @@ impl Config {
         }
         if self.discovery.default_port == 0 {
             return invalid("discovery.default_port", "must not be 0".into());
+        }
+        if self.discovery.webfinger_port == 0 {
+            return invalid("discovery.webfinger_port", "must not be 0".into());
         }
         if let Err(e) = self.static_nodes() {
             return invalid("discovery.static", e);

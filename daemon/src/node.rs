@@ -9,7 +9,7 @@
 //!   `limits.max_post_bytes`), log what needs a restart; a bad file changes nothing.
 
 use crate::config::{Config, Overrides};
-use crate::discover::{Discovery, DiscoverySettings};
+use crate::discover::{Discovery, DiscoverySettings, WebfingerSettings};
 use crate::logging::LogHandle;
 use crate::net::pool::StorePool;
 use crate::net::{Net, NetSettings};
@@ -108,6 +108,12 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
             default_port: config.discovery.default_port,
             overrides: config.static_nodes().map_err(anyhow::Error::msg)?,
+            webfinger: config.discovery.webfinger.then(|| WebfingerSettings {
+                port: config.discovery.webfinger_port,
+                ca_file: Some(&config.discovery.webfinger_ca)
+                    .filter(|p| !p.is_empty())
+                    .map(std::path::PathBuf::from),
+            }),
         })?;
         let settings = NetSettings {
             backfill_on_follow: config.delivery.backfill_on_follow,

@@ -9,10 +9,16 @@
 //! Answers are cached for their DNS TTL (at least [`MIN_TTL`], at most [`MAX_TTL`]); failures for
 //! [`NEGATIVE_TTL`]; at most [`MAX_CACHED_DOMAINS`] domains.
 //!
-//! WebFinger (RFC 7033) over HTTPS is not done yet: it needs a TLS client, which this build
-//! leaves out for size; a domain whose web site is elsewhere delegates by SRV instead.
+//! A domain without an SRV record is next asked by WebFinger (RFC 7033, [`jrd`]) over HTTPS
+//! when the `webfinger` feature is built and enabled: `https://<domain>/.well-known/webfinger`
+//! with the resource `acct:<domain>@<domain>` (the domain's own account, as Mastodon names its
+//! instance actor; a static JRD file answers any resource). A key named there pins the link.
+//! Only then does the domain's own address on the default port count.
 
+pub mod jrd;
 mod record;
+#[cfg(feature = "webfinger")]
+mod webfinger;
 
 pub use record::{order_srv, parse_pin, SrvTarget};
 
@@ -87,6 +93,18 @@ pub struct DiscoverySettings {
     pub default_port: u16,
     /// Fixed answers: domain → address (labs and tests).
     pub overrides: HashMap<String, SocketAddr>,
+    /// WebFinger lookups, when wanted (ignored by a build without the `webfinger` feature).
+    pub webfinger: Option<WebfingerSettings>,
+}
+
+/// Where WebFinger asks and whom it trusts.
+#[derive(Debug, Clone)]
+pub struct WebfingerSettings {
+    /// HTTPS port of the domain's web site (443; another for labs).
+    pub port: u16,
+    /// PEM bundle of trusted CAs; `None` is the system's bundle, skipped with a warning when the
+    /// system has none (a router without ca-bundle).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A cached answer and when it expires.
@@ -97,6 +115,8 @@ pub struct Discovery {
     resolver: TokioResolver,
     settings: DiscoverySettings,
     cache: Mutex<HashMap<String, CacheEntry>>,
+    #[cfg(feature = "webfinger")]
+    webfinger: Option<webfinger::Fetcher>,
 }
 
 impl Discovery {
@@ -131,11 +151,60 @@ impl Discovery {
         opts.cache_size = 64;
         opts.ndots = 0;
         let resolver = builder.build().map_err(|e| dns_err(&e))?;
+        #[cfg(feature = "webfinger")]
+        let webfinger = match &settings.webfinger {
+            None => None,
+            Some(w) => {
+                let default = std::path::Path::new(webfinger::SYSTEM_CA_BUNDLE);
+                match webfinger::Fetcher::new(w.ca_file.as_deref().unwrap_or(default), w.port) {
+                    Ok(f) => Some(f),
+                    Err(why) if w.ca_file.is_none() => {
+                        tracing::warn!(%why, "WebFinger discovery off: no system CA bundle");
+                        None
+                    }
+                    Err(why) => {
+                        return Err(DiscoverError::Dns {
+                            domain: String::new(),
+                            why: format!("WebFinger CA bundle: {why}"),
+                        })
+                    }
+                }
+            }
+        };
         Ok(Discovery {
             resolver,
             settings,
             cache: Mutex::new(HashMap::new()),
+            #[cfg(feature = "webfinger")]
+            webfinger,
         })
+    }
+
+    /// The node that `domain`'s web site names by WebFinger, if it names one.
+    #[cfg(feature = "webfinger")]
+    async fn ask_webfinger(&self, domain: &str) -> Option<jrd::JrdNode> {
+        let fetcher = self.webfinger.as_ref()?;
+        let ips: Vec<_> = match self.resolver.lookup_ip(format!("{domain}.")).await {
+            Ok(ips) => ips.iter().collect(),
+            Err(_) => return None, // the fallback below explains a missing domain
+        };
+        let resource = format!("acct:{domain}@{domain}");
+        let answer = match fetcher.fetch(domain, &ips, &resource).await {
+            Ok(body) => jrd::parse(&body),
+            Err(e) => Err(e),
+        };
+        match answer {
+            Ok(node) => Some(node),
+            Err(why) => {
+                tracing::debug!(%domain, %why, "no node by WebFinger");
+                None
+            }
+        }
+    }
+
+    #[cfg(not(feature = "webfinger"))]
+    async fn ask_webfinger(&self, _domain: &str) -> Option<jrd::JrdNode> {
+        None
     }
 
     /// The node of `domain` (canonical, IDNA ASCII), from the cache when fresh.
@@ -191,7 +260,7 @@ impl Discovery {
     async fn lookup(&self, domain: &str) -> (Result<NodeRecord, DiscoverError>, Duration) {
         let fqdn = |name: &str| format!("{name}.");
         let mut ttl = MAX_TTL;
-        let pinned_key = match self
+        let mut pinned_key = match self
             .resolver
             .txt_lookup(fqdn(&format!("_msm.{domain}")))
             .await
@@ -260,12 +329,23 @@ impl Discovery {
                 let _ = getrandom::getrandom(&mut random);
                 order_srv(srvs, &random)
             }
-            Err(e) if e.is_no_records_found() => vec![SrvTarget {
-                priority: 0,
-                weight: 0,
-                port: self.settings.default_port,
-                host: domain.to_string(),
-            }],
+            Err(e) if e.is_no_records_found() => match self.ask_webfinger(domain).await {
+                Some(node) => {
+                    pinned_key = node.key.or(pinned_key);
+                    vec![SrvTarget {
+                        priority: 0,
+                        weight: 0,
+                        port: node.port,
+                        host: node.host,
+                    }]
+                }
+                None => vec![SrvTarget {
+                    priority: 0,
+                    weight: 0,
+                    port: self.settings.default_port,
+                    host: domain.to_string(),
+                }],
+            },
             Err(e) => {
                 return (
                     Err(DiscoverError::Dns {
@@ -281,6 +361,10 @@ impl Discovery {
         for t in targets.iter().take(MAX_TARGETS) {
             if t.host.is_empty() || t.host == "." {
                 continue; // "service not available here" (RFC 2782)
+            }
+            if let Ok(ip) = t.host.parse::<std::net::IpAddr>() {
+                addrs.push(SocketAddr::new(ip, t.port)); // a WebFinger href may name an IP
+                continue;
             }
             match self.resolver.lookup_ip(fqdn(&t.host)).await {
                 Ok(ips) => addrs.extend(ips.iter().map(|ip| SocketAddr::new(ip, t.port))),

@@ -399,7 +399,7 @@ async fn check_identity(
     if let Some(p) = pinned {
         if &p != key {
             net.discovery.forget(domain);
-            return Err(mismatch(&p, "DNS TXT pin"));
+            return Err(mismatch(&p, "DNS TXT pin or WebFinger key"));
         }
         return Ok(true);
     }

@@ -53,7 +53,7 @@ impl LabNode {
                 "--links",
                 &links,
                 "--log",
-                "info,msmd::net=debug",
+                "info,msmd::net=debug,msmd::discover=debug",
             ],
         )
     }
@@ -540,4 +540,64 @@ fn discovery_falls_back_and_explains_failures() {
         ]
     );
     drop(nc);
+}
+
+#[test]
+fn webfinger_names_the_node_of_a_domain_without_srv() {
+    use msmd::discover::jrd;
+    let dns_port = free_port();
+    let site = msm_tests::https::WebSite::start(free_port(), &["w.test", "v.test"]);
+    let wf = format!(
+        "webfinger_port = {}\nwebfinger_ca = \"{}\"\n",
+        site.addr.port(),
+        site.ca_file().display()
+    );
+    let a = LabNode::new("a.test", &["alice"], dns_port, &wf);
+    let w = LabNode::new("w.test", &["bob"], dns_port, "");
+    let v = LabNode::new("v.test", &["vic"], dns_port, "");
+    let (na, nw, _nv) = (a.start(), w.start(), v.start());
+    let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
+    // w.test, v.test and u.test have an address but no SRV record: their web site names the node.
+    for d in ["w.test", "v.test", "u.test"] {
+        records.push(format!("--host-record={d},127.0.0.1"));
+    }
+    let _dns = Dns::start(dns_port, &records);
+    let w_key = msmd::proto::PublicKey::from_text(&key_of(&nw)).unwrap();
+    let wrong = NodeKey::generate().unwrap().public();
+    let doc = |d: &str, port: u16, key: &msmd::proto::PublicKey| {
+        let href = jrd::node_href("127.0.0.1", port);
+        jrd::document(&format!("acct:{d}@{d}"), &href, key, None)
+    };
+    site.set_document("w.test", &doc("w.test", w.port, &w_key));
+    site.set_document("v.test", &doc("v.test", v.port, &wrong));
+    site.set_document("u.test", &doc("u.test", w.port, &w_key));
+    let alice = na.login("alice", PW);
+
+    let (status, v_) = follow(&na, &alice, "bob@w.test");
+    assert_eq!(status, 201, "{v_}\n{}", na.log());
+    let bob = nw.login("bob", PW);
+    post(&nw, &bob, "found by WebFinger");
+    let posts = wait_posts(&na, "bob@w.test", &alice, 1);
+    assert_eq!(posts[0]["text"], "found by WebFinger");
+    assert!(
+        site.requests().contains(
+            "w.test /.well-known/webfinger?resource=acct%3Aw.test%40w.test&rel=urn%3Amsm%3Anode"
+        ),
+        "{}",
+        site.requests()
+    );
+
+    // The key a WebFinger document names pins the link like a TXT record.
+    let (status, v_) = follow(&na, &alice, "vic@v.test");
+    assert_eq!(status, 202, "{v_}");
+    assert!(
+        v_["note"].as_str().unwrap().contains("WebFinger key"),
+        "{v_}"
+    );
+
+    // u.test is not in the site's certificate: its document is not believed (the TLS handshake
+    // fails before any request), and the fallback (u.test itself on the default port) has no node.
+    let (status, v_) = follow(&na, &alice, "una@u.test");
+    assert_ne!(status, 201, "{v_}");
+    assert!(!site.requests().contains("u.test"), "{}", site.requests());
 }
