@@ -19,6 +19,8 @@ use tracing_subscriber::filter::Targets;
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Most HTTP worker threads (each holds a database connection and a stack).
 pub const MAX_HTTP_WORKERS: usize = 64;
+/// Most HTTP connections a node may be configured to hold (each holds a thread while open).
+pub const MAX_HTTP_CONNECTIONS: usize = 4096;
 /// Most links a node may be configured to hold (each costs a task, buffers and a socket).
 pub const MAX_LINKS: usize = 20_000;
 /// Most posts fetched when following someone new.
@@ -158,6 +160,14 @@ pub struct HttpConfig {
     pub workers: usize,
     /// How long a log-in session lasts, in days.
     pub session_days: u32,
+    /// Most HTTP connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Most live streams (`/api/v1/stream`) open at once.
+    pub max_streams: usize,
+    /// Seconds a client may stall a read or a write before its connection is closed.
+    pub timeout_s: u64,
+    /// Mark the session cookie `Secure` (set when a TLS proxy serves the node as https).
+    pub secure_cookies: bool,
 }
 
 /// `[limits]`
@@ -197,6 +207,10 @@ impl Default for HttpConfig {
             listen: "127.0.0.1:8080".into(),
             workers: 4,
             session_days: 30,
+            max_connections: 64,
+            max_streams: 16,
+            timeout_s: 30,
+            secure_cookies: false,
         }
     }
 }
@@ -292,6 +306,21 @@ impl Config {
         }
         if !(1..=MAX_HTTP_WORKERS).contains(&self.http.workers) {
             return invalid("http.workers", format!("must be 1 to {MAX_HTTP_WORKERS}"));
+        }
+        if !(self.http.workers..=MAX_HTTP_CONNECTIONS).contains(&self.http.max_connections) {
+            return invalid(
+                "http.max_connections",
+                format!("must be http.workers to {MAX_HTTP_CONNECTIONS}"),
+            );
+        }
+        if !(1..=self.http.max_connections / 2).contains(&self.http.max_streams) {
+            return invalid(
+                "http.max_streams",
+                "must be 1 to half of http.max_connections".into(),
+            );
+        }
+        if !(5..=600).contains(&self.http.timeout_s) {
+            return invalid("http.timeout_s", "must be 5 to 600".into());
         }
         if !(1..=MAX_SESSION_DAYS).contains(&self.http.session_days) {
             return invalid(
