@@ -19,6 +19,8 @@ use tracing_subscriber::filter::Targets;
 pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 /// Most HTTP worker threads (each holds a database connection and a stack).
 pub const MAX_HTTP_WORKERS: usize = 64;
+/// Port of node links by default (listening, and of a domain found without SRV).
+pub const DEFAULT_LINK_PORT: u16 = 7450;
 /// Most HTTP connections a node may be configured to hold (each holds a thread while open).
 pub const MAX_HTTP_CONNECTIONS: usize = 4096;
 /// Most links a node may be configured to hold (each costs a task, buffers and a socket).
@@ -132,7 +134,7 @@ impl Default for DiscoveryConfig {
     fn default() -> Self {
         DiscoveryConfig {
             nameservers: Vec::new(),
-            default_port: 7450,
+            default_port: DEFAULT_LINK_PORT,
             webfinger: true,
             webfinger_port: 443,
             webfinger_ca: String::new(),

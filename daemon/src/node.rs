@@ -102,7 +102,8 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         config.limits.max_post_bytes,
     ));
     let node_key = info.key;
-    let writer = PostWriter::start(store.reopen()?)?;
+    let pulse = Arc::new(crate::store::pulse::Pulse::default());
+    let writer = PostWriter::start(store.reopen()?, pulse.clone())?;
     let net = runtime.block_on(async {
         let discovery = Discovery::new(DiscoverySettings {
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
@@ -149,8 +150,16 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         net: net.clone(),
         runtime: runtime.handle().clone(),
         links_listen: config.links.listen.clone(),
+        pulse,
+        streams: Default::default(),
+        max_streams: config.http.max_streams,
+        secure_cookies: config.http.secure_cookies,
     });
-    let http = HttpServer::start(listen, config.http.workers, ctx.clone(), &store)?;
+    let bounds = tiny_http::Bounds {
+        max_connections: config.http.max_connections,
+        io_timeout: Some(std::time::Duration::from_secs(config.http.timeout_s)),
+    };
+    let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
     first_run(&mut store, http.addr())?;
 
     runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;

@@ -1,1 +1,884 @@
 "use strict";
+// The msm web client: one page, hash-routed, no framework, no build step.
+//
+// Safety rule: post text, names and every other piece of data reach the page only through
+// text nodes (`append(string)`, `textContent`), never through HTML parsing, so a post that
+// reads `<script>` shows those characters. Writes carry `X-Msm-Csrf: 1` (the node refuses
+// cookie-authenticated writes without it).
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const main = $("main");
+  const enc = new TextEncoder();
+  /** Posts in a page of the timeline, a profile or search results. */
+  const PAGE = 30;
+  /** Longest wait between attempts to reopen the live stream. */
+  const MAX_RETRY_MS = 60000;
+
+  let me = null; // the logged-in user, from the session
+  let maxBytes = 16384; // limits.max_post_bytes, from GET /api/v1/session
+  let stream = null; // the EventSource of /api/v1/stream
+  let retryMs = 2000;
+  let unseen = 0; // live posts that came while the timeline was not shown
+  let live = null; // the timeline feed while the home page is shown
+  let wanted = null; // where to go after logging in
+  let carry = null; // a message to show after the next page change
+  const quoted = new Map(); // id -> Promise of a post, for reposts
+
+  // ---- DOM building: elements and text nodes only ----
+
+  const PROPS = new Set(["value", "checked", "disabled", "hidden", "selected"]);
+
+  /** An element with attributes, `on*` listeners and children (strings become text). */
+  function h(tag, props, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (v == null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (PROPS.has(k)) el[k] = v;
+      else el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const kid of kids.flat()) if (kid != null && kid !== false) el.append(kid);
+    return el;
+  }
+
+  const field = (label, input, hint) =>
+    h("label", { class: "field" }, h("span", {}, label), input, hint && h("small", { class: "muted" }, hint));
+
+  const heading = (text) => h("h1", { tabindex: -1 }, text);
+
+  function showAlert(msg) {
+    $("alert").replaceChildren(
+      h("span", {}, msg),
+      h("button", { type: "button", class: "x", "aria-label": "Dismiss", onclick: clearAlert }, "×"),
+    );
+  }
+  function clearAlert() {
+    $("alert").replaceChildren();
+  }
+  function showError(e) {
+    showAlert(e && e.message ? e.message : String(e));
+  }
+  let noteTimer = 0;
+  function note(msg) {
+    $("note").textContent = msg;
+    clearTimeout(noteTimer);
+    noteTimer = setTimeout(() => ($("note").textContent = ""), 6000);
+  }
+
+  /** Runs `fn` for a form's submit with its buttons disabled; errors go to the alert area. */
+  function onSubmit(form, fn) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const buttons = [...form.querySelectorAll("button")];
+      buttons.forEach((b) => (b.disabled = true));
+      clearAlert();
+      try {
+        await fn(new FormData(form), form);
+      } catch (e) {
+        showError(e);
+      } finally {
+        buttons.forEach((b) => (b.disabled = false));
+        form.dispatchEvent(new Event("settled"));
+      }
+    });
+    return form;
+  }
+
+  /** A button that runs `fn`, disabled while it does. */
+  function button(label, fn, cls) {
+    const b = h("button", { type: "button", class: cls });
+    b.append(label);
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      clearAlert();
+      try {
+        await fn(b);
+      } catch (e) {
+        showError(e);
+      } finally {
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  // ---- the API ----
+
+  class ApiError extends Error {
+    constructor(status, msg) {
+      super(msg);
+      this.status = status;
+    }
+  }
+
+  /** Calls `/api/v1{path}`; resolves to the JSON answer or throws an ApiError in words. */
+  async function api(method, path, body) {
+    const headers = { Accept: "application/json" };
+    if (method !== "GET") headers["X-Msm-Csrf"] = "1";
+    const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+    if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let r;
+    try {
+      r = await fetch("/api/v1" + path, init);
+    } catch (_) {
+      throw new ApiError(0, "The node cannot be reached. Check the connection and try again.");
+    }
+    let data = null;
+    try {
+      data = await r.json();
+    } catch (_) {
+      // not JSON: the status says enough
+    }
+    if (r.ok) return data || {};
+    const msg = (data && typeof data.error === "string" && data.error) || `The node answered ${r.status}.`;
+    if (r.status === 401 && me && path !== "/session") {
+      endSession();
+      carry = "Your session ended: " + msg;
+      go("#/login");
+    }
+    throw new ApiError(r.status, msg);
+  }
+
+  const enc1 = encodeURIComponent;
+  const threadHref = (id) => {
+    const i = id.lastIndexOf("/");
+    return "#/post/" + enc1(id.slice(0, i)) + "/" + id.slice(i + 1);
+  };
+  const profileHref = (addr) => "#/u/" + enc1(addr);
+
+  // ---- session and live stream ----
+
+  function applySession(s) {
+    me = s.user;
+    if (s.limits && s.limits.max_post_bytes > 0) maxBytes = s.limits.max_post_bytes;
+    renderNav();
+    if (!me.must_change_password) openStream();
+  }
+
+  function endSession() {
+    me = null;
+    closeStream();
+    renderNav();
+  }
+
+  function openStream() {
+    closeStream();
+    const es = new EventSource("/api/v1/stream");
+    stream = es;
+    es.addEventListener("post", (ev) => {
+      let entry;
+      try {
+        entry = JSON.parse(ev.data);
+      } catch (_) {
+        return;
+      }
+      onLive(entry);
+    });
+    es.onopen = () => {
+      retryMs = 2000;
+      setLive(true);
+      // Whatever came between loading the page and the stream opening.
+      if (live) refreshTop(live);
+    };
+    es.onerror = () => {
+      setLive(false);
+      if (es.readyState !== EventSource.CLOSED || stream !== es) return;
+      // The browser gave up (an error status): check the session, then try again later.
+      stream = null;
+      setTimeout(async () => {
+        if (!me || stream) return;
+        try {
+          applySession(await api("GET", "/session"));
+        } catch (_) {
+          // a 401 logged out; anything else: try again later
+        }
+      }, retryMs);
+      retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    };
+  }
+
+  function closeStream() {
+    if (stream) stream.close();
+    stream = null;
+    setLive(false);
+  }
+
+  function setLive(on) {
+    const el = $("live");
+    el.textContent = on ? "live" : "offline";
+    el.classList.toggle("on", on);
+  }
+
+  function onLive(entry) {
+    if (!entry || typeof entry.id !== "string") return;
+    if (entry.kind === "delete") {
+      if (live && entry.refers_to) dropPost(live, entry.refers_to);
+      return;
+    }
+    if (live) addPost(live, entry, "top");
+    else if (!me || entry.author !== me.address) {
+      unseen++;
+      renderBadge();
+    }
+  }
+
+  async function refreshTop(feed) {
+    try {
+      const r = await api("GET", "/timeline?limit=" + PAGE);
+      for (const p of r.posts || []) addPost(feed, p, "top");
+    } catch (_) {
+      // the next event or page load will do
+    }
+  }
+
+  // ---- navigation ----
+
+  function renderNav() {
+    const nav = $("nav");
+    $("top").hidden = !me;
+    nav.replaceChildren();
+    $("whoami").textContent = me ? me.address : "";
+    if (!me) return;
+    const links = [
+      ["#/", "Home"],
+      ["#/people", "People"],
+      ["#/search", "Search"],
+      [profileHref(me.address), "Profile"],
+      ["#/settings", "Settings"],
+    ];
+    if (me.role === "owner") links.push(["#/admin", "Users"]);
+    for (const [href, label] of links) {
+      const a = h("a", { href }, label);
+      if (href === "#/") a.append(h("span", { id: "badge", class: "badge", hidden: true }));
+      nav.append(a);
+    }
+    renderBadge();
+    markNav();
+  }
+
+  function renderBadge() {
+    const b = $("badge");
+    if (!b) return;
+    b.hidden = unseen === 0;
+    b.textContent = unseen > 99 ? "99+" : String(unseen);
+    b.setAttribute("aria-label", unseen + " new");
+  }
+
+  function markNav() {
+    const hash = location.hash || "#/";
+    for (const a of $("nav").querySelectorAll("a")) {
+      const href = a.getAttribute("href");
+      const on = href === "#/" ? hash === "#/" : hash === href || hash.startsWith(href + "/");
+      if (on) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    }
+  }
+
+  function go(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  }
+
+  const ROUTES = [
+    [/^#\/login$/, pageLogin, "Log in"],
+    [/^#\/?$/, pageHome, "Home"],
+    [/^#\/post\/([^/]+)\/(\d+)$/, pageThread, "Post"],
+    [/^#\/u\/([^/]+)$/, pageProfile, "Profile"],
+    [/^#\/people$/, pagePeople, "People"],
+    [/^#\/search(?:\/(.*))?$/, pageSearch, "Search"],
+    [/^#\/settings$/, pageSettings, "Settings"],
+    [/^#\/password$/, pagePassword, "Password"],
+    [/^#\/admin$/, pageAdmin, "Users"],
+  ];
+
+  let firstRoute = true;
+  async function route() {
+    const hash = location.hash || "#/";
+    clearAlert();
+    if (carry) showAlert(carry);
+    carry = null;
+    if (!me && hash !== "#/login") {
+      wanted = hash;
+      return go("#/login");
+    }
+    if (me && me.must_change_password && hash !== "#/password") return go("#/password");
+    live = null;
+    markNav();
+    const view = h("section", { class: "page" });
+    main.replaceChildren(view);
+    main.setAttribute("aria-busy", "true");
+    const found = ROUTES.find(([re]) => re.test(hash));
+    if (!found) {
+      view.append(heading("Not found"), h("p", {}, "There is no page here. "), h("a", { href: "#/" }, "Go home"));
+      return;
+    }
+    const [re, page, title] = found;
+    document.title = title + " · msm";
+    const args = hash.match(re).slice(1).map((a) => (a == null ? a : decodeURIComponent(a)));
+    try {
+      await page(view, ...args);
+    } catch (e) {
+      if (view.isConnected) showError(e);
+    }
+    if (view.isConnected) main.setAttribute("aria-busy", "false");
+    if (!firstRoute && view.isConnected) {
+      const h1 = view.querySelector("h1");
+      if (h1 && !view.contains(document.activeElement)) h1.focus({ preventScroll: true });
+    }
+    firstRoute = false;
+  }
+
+  // ---- posts ----
+
+  function timeEl(ms) {
+    const d = new Date(ms);
+    const today = d.toDateString() === new Date().toDateString();
+    const text = today
+      ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
+      : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return h("time", { datetime: d.toISOString(), title: d.toLocaleString() }, text);
+  }
+
+  /** Post text, with http(s) addresses as links; the rest stays text. */
+  function textEl(text) {
+    const d = h("div", { class: "text" });
+    let last = 0;
+    for (const m of text.matchAll(/\bhttps?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'"]/g)) {
+      d.append(
+        text.slice(last, m.index),
+        h("a", { href: m[0], rel: "noopener noreferrer nofollow ugc", target: "_blank" }, m[0]),
+      );
+      last = m.index + m[0].length;
+    }
+    d.append(text.slice(last));
+    return d;
+  }
+
+  const authorEl = (p) =>
+    h(
+      "a",
+      { href: profileHref(p.author), class: "who" },
+      h("b", {}, p.display_name || p.author),
+      p.display_name ? h("span", { class: "addr" }, p.author) : null,
+    );
+
+  function postEl(p) {
+    const a = h("article", { class: "post " + (p.kind || "post"), "data-id": p.id });
+    if (p.cursor != null) a.dataset.cursor = p.cursor;
+    a.append(h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))));
+    if (p.kind === "reply" && p.refers_to) {
+      a.append(h("p", { class: "context" }, "↩ in reply to ", h("a", { href: threadHref(p.refers_to) }, p.refers_to)));
+    }
+    if (p.kind === "repost" && p.refers_to) {
+      const q = h("blockquote", { class: "quoted" }, h("span", { class: "muted" }, "Loading " + p.refers_to));
+      a.append(h("p", { class: "context" }, "↻ reposted"), q);
+      fillQuoted(q, p.refers_to);
+    }
+    if (typeof p.text === "string") a.append(textEl(p.text));
+    const acts = h("div", { class: "actions" });
+    if (p.audience === "followers") acts.append(h("span", { class: "tag" }, "followers only"));
+    const target = p.kind === "repost" && p.refers_to ? p.refers_to : p.id;
+    acts.append(h("a", { href: threadHref(target), class: "act" }, "Reply"));
+    if (p.audience !== "followers") {
+      acts.append(
+        button(
+          "Repost",
+          async () => {
+            const r = await api("POST", "/reposts", { of: target });
+            note("Reposted.");
+            if (live) addPost(live, r, "top");
+          },
+          "act",
+        ),
+      );
+    }
+    if (me && p.author === me.address) {
+      acts.append(
+        button(
+          "Delete",
+          async () => {
+            if (!confirm("Delete this post? Your followers' nodes are told to delete it too.")) return;
+            await api("DELETE", "/posts/" + p.seq);
+            a.remove();
+            note("Deleted.");
+          },
+          "act danger",
+        ),
+      );
+    }
+    a.append(acts);
+    return a;
+  }
+
+  function fillQuoted(q, id) {
+    if (!quoted.has(id)) {
+      const i = id.lastIndexOf("/");
+      quoted.set(
+        id,
+        api("GET", "/thread/" + enc1(id.slice(0, i)) + "/" + id.slice(i + 1)).then(
+          (r) => r.post,
+          () => null,
+        ),
+      );
+    }
+    quoted.get(id).then((p) => {
+      if (!p) {
+        q.replaceChildren("Not known on this node, or deleted: ", h("a", { href: threadHref(id) }, id));
+        return;
+      }
+      q.replaceChildren(
+        h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))),
+        textEl(typeof p.text === "string" ? p.text : ""),
+      );
+    });
+  }
+
+  /** A list of posts keyed by id, so a post shows once however often it arrives. */
+  function feed(id, label) {
+    const el = h("div", { id, class: "feed", role: "feed", "aria-label": label });
+    el.ids = new Map();
+    return el;
+  }
+
+  /** Adds a post: "end" appends (pages come newest first); "top" places it by cursor. */
+  function addPost(feed, p, where) {
+    if (!p || typeof p.id !== "string") return;
+    const had = feed.ids.get(p.id);
+    if (had) {
+      if (p.cursor != null && !had.dataset.cursor) had.dataset.cursor = p.cursor;
+      return;
+    }
+    const el = postEl(p);
+    feed.ids.set(p.id, el);
+    if (where === "end") return feed.append(el);
+    // Newest first: before the first post with an older cursor. A post without a cursor (one
+    // just written here) counts as newest until the stream names its cursor.
+    const kids = [...feed.children].filter((c) => c.dataset.cursor != null);
+    if (p.cursor == null || !kids.length || Number(kids[0].dataset.cursor) < p.cursor) return feed.prepend(el);
+    const older = kids.find((c) => Number(c.dataset.cursor) < p.cursor);
+    if (older) feed.insertBefore(el, older);
+    else feed.append(el);
+  }
+
+  function dropPost(feed, id) {
+    const el = feed.ids.get(id);
+    if (el) el.remove();
+    feed.ids.delete(id);
+  }
+
+  /** A button that loads the next page with `load(cursor)` until there is none. */
+  function pager(load, first) {
+    let cursor = first;
+    const b = button("Older", async () => {
+      cursor = await load(cursor);
+      b.hidden = cursor == null;
+    }, "more");
+    b.hidden = cursor == null;
+    return b;
+  }
+
+  // ---- compose ----
+
+  function composer({ replyTo, onPosted }) {
+    const ta = h("textarea", {
+      id: "compose",
+      name: "text",
+      rows: replyTo ? 2 : 3,
+      placeholder: replyTo ? "Write a reply" : "What is happening at home?",
+      "aria-label": replyTo ? "Reply text" : "Post text",
+      "aria-describedby": "counter",
+    });
+    const counter = h("span", { id: "counter", class: "counter" });
+    const audience = h(
+      "select",
+      { name: "audience", "aria-label": "Who sees it" },
+      h("option", { value: "public" }, "Public"),
+      h("option", { value: "followers" }, "Followers only"),
+    );
+    const btn = h("button", { type: "submit", id: "post-button", class: "primary" }, replyTo ? "Reply" : "Post");
+    const form = h(
+      "form",
+      { class: "compose card" },
+      ta,
+      h("div", { class: "row" }, counter, audience, btn),
+      h("small", { class: "muted hint" }, "Ctrl+Enter posts"),
+    );
+    const update = () => {
+      const n = enc.encode(ta.value).length;
+      const over = n - maxBytes;
+      counter.textContent = over > 0 ? `${n} / ${maxBytes} bytes: ${over} too many` : `${n} / ${maxBytes} bytes`;
+      counter.classList.toggle("over", over > 0);
+      btn.disabled = over > 0 || ta.value.trim() === "";
+    };
+    ta.addEventListener("input", update);
+    ta.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        ev.preventDefault();
+        if (!btn.disabled) form.requestSubmit(btn);
+      }
+    });
+    form.addEventListener("settled", update);
+    onSubmit(form, async () => {
+      const body = { text: ta.value, audience: audience.value };
+      if (replyTo) body.reply_to = replyTo;
+      const p = await api("POST", "/posts", body);
+      ta.value = "";
+      onPosted(p);
+      note(replyTo ? "Replied." : "Posted.");
+    });
+    update();
+    return form;
+  }
+
+  // ---- pages ----
+
+  function pageLogin(view) {
+    if (me) return go("#/");
+    view.classList.add("narrow");
+    const form = h(
+      "form",
+      { id: "login-form", class: "card" },
+      field("Name", h("input", { name: "name", autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true })),
+      field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
+      h("button", { type: "submit", class: "primary" }, "Log in"),
+    );
+    onSubmit(form, async (fd) => {
+      const r = await api("POST", "/session", { name: String(fd.get("name")).trim(), password: fd.get("password") });
+      me = r.user;
+      try {
+        applySession(await api("GET", "/session"));
+      } catch (_) {
+        applySession({ user: r.user });
+      }
+      const next = wanted && wanted !== "#/login" ? wanted : "#/";
+      wanted = null;
+      go(me.must_change_password ? "#/password" : next);
+    });
+    view.append(
+      h("h1", { tabindex: -1, class: "brand-big" }, "msm"),
+      form,
+      h("p", { class: "muted" }, "The owner of this node makes the accounts. Your address is name@this-node's-domain."),
+    );
+  }
+
+  async function pageHome(view) {
+    unseen = 0;
+    renderBadge();
+    const tl = feed("timeline", "Timeline");
+    live = tl;
+    view.append(
+      h("h1", { tabindex: -1, class: "sr-only" }, "Home"),
+      composer({ onPosted: (p) => addPost(tl, p, "top") }),
+      tl,
+      h("p", { class: "empty muted" }, "Nothing here yet. ", h("a", { href: "#/people" }, "Follow someone"), " or write the first post."),
+    );
+    const load = async (before) => {
+      const r = await api("GET", "/timeline?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+      for (const p of r.posts || []) addPost(tl, p, "end");
+      return r.next_before;
+    };
+    const next = await load(null);
+    if (view.isConnected) view.append(pager(load, next));
+  }
+
+  async function pageThread(view, author, seq) {
+    const id = author + "/" + seq;
+    view.append(heading("Post"));
+    const r = await api("GET", "/thread/" + enc1(author) + "/" + seq);
+    const replies = feed("replies", "Replies");
+    if (!r.post) {
+      view.append(h("p", { class: "muted" }, "This post is not known on this node, or it was deleted."));
+    } else {
+      view.append(postEl(r.post));
+      view.append(composer({ replyTo: id, onPosted: (p) => addPost(replies, p, "end") }));
+    }
+    view.append(h("h2", {}, "Replies"), replies, h("p", { class: "empty muted" }, "No replies here yet."));
+    for (const p of r.replies || []) addPost(replies, p, "end");
+  }
+
+  async function pageProfile(view, addr) {
+    addr = addr.trim();
+    const card = h("div", { class: "card profile" });
+    view.append(card);
+    let prof = null;
+    try {
+      prof = await api("GET", "/users/" + enc1(addr));
+    } catch (e) {
+      if (e.status !== 404 && e.status !== 405) throw e;
+    }
+    const name = (prof && prof.display_name) || addr;
+    card.append(heading(name));
+    if (name !== addr) card.append(h("p", { class: "addr" }, addr));
+    if (prof && prof.bio) card.append(h("p", { class: "bio" }, prof.bio));
+    if (prof) card.append(h("p", { class: "muted" }, prof.local ? "On this node." : "On another node."));
+    if (addr !== (me && me.address)) {
+      let followed = prof ? !!prof.followed : await isFollowing(addr);
+      const fb = button("", async () => {
+        if (followed) {
+          await api("DELETE", "/follows/" + enc1(addr));
+          followed = false;
+          note("You no longer follow " + addr + ".");
+        } else {
+          const r = await api("POST", "/follows", { address: addr });
+          followed = true;
+          note(r.state === "active" ? "You follow " + addr + "." : r.note || "Pending: the node keeps trying.");
+          setTimeout(() => view.isConnected && loadPosts(), 1500);
+        }
+        label();
+      }, "primary");
+      const label = () => {
+        fb.textContent = followed ? "Unfollow" : "Follow";
+        fb.classList.toggle("primary", !followed);
+      };
+      label();
+      card.append(fb);
+    } else {
+      card.append(h("a", { href: "#/settings", class: "act" }, "Edit profile"));
+    }
+    const box = h("div", {});
+    view.append(h("h2", {}, "Posts"), box);
+    const loadPosts = async () => {
+      const posts = feed("posts", "Posts of " + addr);
+      const load = async (before) => {
+        const r = await api("GET", "/users/" + enc1(addr) + "/posts?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+        for (const p of r.posts || []) addPost(posts, p, "end");
+        return r.next_before;
+      };
+      try {
+        const next = await load(null);
+        box.replaceChildren(posts, h("p", { class: "empty muted" }, "No posts you can see."), pager(load, next));
+      } catch (e) {
+        if (e.status !== 404) throw e;
+        box.replaceChildren(h("p", { class: "muted" }, "Nothing is known here from " + addr + " yet. Follow them to receive their posts."));
+      }
+    };
+    await loadPosts();
+  }
+
+  async function isFollowing(addr) {
+    const r = await api("GET", "/follows");
+    return (r.follows || []).some((f) => f.address === addr);
+  }
+
+  async function pagePeople(view) {
+    const input = h("input", {
+      name: "address",
+      type: "text",
+      inputmode: "email",
+      placeholder: "name@their.domain",
+      autocapitalize: "none",
+      autocomplete: "off",
+      spellcheck: "false",
+      required: true,
+    });
+    const form = h(
+      "form",
+      { id: "follow-form", class: "card" },
+      field("Follow someone by address", input),
+      h("button", { type: "submit", class: "primary" }, "Follow"),
+    );
+    const following = h("ul", { class: "people", id: "following" });
+    const followers = h("div", { id: "followers" });
+    onSubmit(form, async (fd) => {
+      const r = await api("POST", "/follows", { address: String(fd.get("address")).trim() });
+      note(r.state === "active" ? "You follow " + r.address + "." : r.address + " is pending: " + (r.note || "the node keeps trying."));
+      form.reset();
+      await loadLists();
+    });
+    view.append(heading("People"), form, h("h2", {}, "Following"), following, h("h2", {}, "Followers"), followers);
+    const loadLists = async () => {
+      const [f, fl] = await Promise.all([api("GET", "/follows"), api("GET", "/followers")]);
+      following.replaceChildren(
+        ...(f.follows || []).map((x) =>
+          h(
+            "li",
+            {},
+            h("a", { href: profileHref(x.address) }, x.address),
+            x.state !== "active" ? h("span", { class: "tag" }, x.state) : null,
+            x.error ? h("small", { class: "muted" }, x.error) : null,
+            button("Unfollow", async () => {
+              await api("DELETE", "/follows/" + enc1(x.address));
+              note("You no longer follow " + x.address + ".");
+              await loadLists();
+            }, "act"),
+          ),
+        ),
+      );
+      if (!following.children.length) following.append(h("li", { class: "muted" }, "You follow nobody yet."));
+      const local = fl.local || [];
+      const servers = fl.servers || [];
+      followers.replaceChildren(
+        h("ul", { class: "people" }, ...local.map((a) => h("li", {}, h("a", { href: profileHref(a) }, a)))),
+        servers.length
+          ? h("p", { class: "muted" }, "Followers on other nodes (each node subscribes once for all its people): " + servers.join(", "))
+          : null,
+      );
+      if (!local.length && !servers.length) followers.append(h("p", { class: "muted" }, "Nobody follows you yet."));
+    };
+    await loadLists();
+  }
+
+  async function pageSearch(view, q) {
+    q = q || "";
+    const input = h("input", { name: "q", type: "search", value: q, "aria-label": "Search posts", placeholder: "words, \"a phrase\", prefix*" });
+    const form = h("form", { class: "card search", role: "search" }, h("div", { class: "row" }, input, h("button", { type: "submit", class: "primary" }, "Search")));
+    onSubmit(form, async (fd) => go("#/search/" + enc1(String(fd.get("q")).trim())));
+    view.append(
+      heading("Search"),
+      form,
+      h("p", { class: "muted" }, "Whole words match; \"quotes\" match a phrase; a trailing * matches the start of a word."),
+    );
+    if (!q) return input.focus();
+    const results = feed("results", "Results");
+    view.append(results, h("p", { class: "empty muted" }, "No posts match."));
+    const load = async (offset) => {
+      const r = await api("GET", "/search?q=" + enc1(q) + "&limit=" + PAGE + (offset ? "&offset=" + offset : ""));
+      for (const p of r.posts || []) addPost(results, p, "end");
+      return r.next_offset;
+    };
+    const next = await load(0);
+    if (view.isConnected) view.append(pager(load, next));
+  }
+
+  function passwordForm(onDone) {
+    const pw = (name, label, ac) => field(label, h("input", { name, type: "password", autocomplete: ac, required: true }));
+    const form = h(
+      "form",
+      { class: "card", id: "password-form" },
+      pw("old_password", "Current password", "current-password"),
+      pw("new_password", "New password", "new-password"),
+      pw("again", "New password again", "new-password"),
+      h("button", { type: "submit", class: "primary" }, "Change password"),
+    );
+    return onSubmit(form, async (fd) => {
+      if (fd.get("new_password") !== fd.get("again")) throw new Error("The two new passwords differ.");
+      const r = await api("POST", "/account/password", { old_password: fd.get("old_password"), new_password: fd.get("new_password") });
+      form.reset();
+      // The old sessions ended; this answer started a new one.
+      applySession({ user: r.user || me });
+      note("Password changed.");
+      onDone();
+    });
+  }
+
+  function pagePassword(view) {
+    view.classList.add("narrow");
+    view.append(heading("Choose your password"));
+    if (me.must_change_password) {
+      view.append(h("p", {}, "You logged in with a one-time password. Choose your own before going on."));
+    }
+    view.append(passwordForm(() => go("#/")));
+  }
+
+  async function pageSettings(view) {
+    const dn = h("input", { name: "display_name", autocomplete: "nickname" });
+    const bio = h("textarea", { name: "bio", rows: 3 });
+    const form = h(
+      "form",
+      { class: "card", id: "profile-form" },
+      field("Display name", dn, "Shown beside your address; empty shows the address."),
+      field("Bio", bio),
+      h("button", { type: "submit", class: "primary" }, "Save profile"),
+    );
+    onSubmit(form, async () => {
+      await api("PUT", "/profile", { display_name: dn.value.trim(), bio: bio.value.trim() });
+      note("Profile saved; it travels to your followers.");
+    });
+    view.append(
+      heading("Settings"),
+      h("h2", {}, "Profile"),
+      form,
+      h("h2", {}, "Password"),
+      passwordForm(() => {}),
+      h("h2", {}, "Session"),
+      h(
+        "div",
+        { class: "card" },
+        h("p", {}, "Logged in as ", h("b", {}, me.address), me.role === "owner" ? " (owner of this node)" : ""),
+        button("Log out", async () => {
+          try {
+            await api("DELETE", "/session");
+          } finally {
+            endSession();
+            go("#/login");
+          }
+        }),
+      ),
+    );
+    try {
+      const p = await api("GET", "/users/" + enc1(me.address));
+      dn.value = p.display_name || "";
+      bio.value = p.bio || "";
+    } catch (_) {
+      // no profile yet: the fields stay empty
+    }
+  }
+
+  async function pageAdmin(view) {
+    view.append(heading("Users"));
+    if (me.role !== "owner") return view.append(h("p", {}, "Only the owner of this node manages its users."));
+    const list = h("ul", { class: "people", id: "users" });
+    const result = h("div", { id: "new-user" });
+    const form = h(
+      "form",
+      { class: "card", id: "add-user-form" },
+      field("Name", h("input", { name: "name", autocapitalize: "none", spellcheck: "false", autocomplete: "off", required: true }), "Their address will be name@" + me.address.split("@")[1]),
+      field("Role", h("select", { name: "role" }, h("option", { value: "member" }, "Member"), h("option", { value: "owner" }, "Owner"))),
+      h("button", { type: "submit", class: "primary" }, "Add user"),
+    );
+    onSubmit(form, async (fd) => {
+      const r = await api("POST", "/admin/users", { name: String(fd.get("name")).trim(), role: fd.get("role") });
+      form.reset();
+      result.replaceChildren(
+        h(
+          "div",
+          { class: "card otp" },
+          h("p", {}, "Give ", h("b", {}, r.user.address), " this one-time password. It is shown only once; they choose their own when they first log in."),
+          h("code", {}, r.one_time_password),
+        ),
+      );
+      await load();
+    });
+    const load = async () => {
+      const r = await api("GET", "/admin/users");
+      list.replaceChildren(
+        ...(r.users || []).map((u) =>
+          h(
+            "li",
+            {},
+            h("a", { href: profileHref(u.address) }, u.address),
+            h("span", { class: "tag" }, u.role),
+            u.must_change_password ? h("span", { class: "tag" }, "one-time password") : null,
+            u.name === me.name
+              ? null
+              : button("Remove", async () => {
+                  if (!confirm("Remove " + u.address + "? Their posts stay; the name stays reserved.")) return;
+                  await api("DELETE", "/admin/users/" + enc1(u.name));
+                  note("Removed " + u.address + ".");
+                  await load();
+                }, "act danger"),
+          ),
+        ),
+      );
+    };
+    view.append(form, result, h("h2", {}, "Everyone on this node"), list);
+    await load();
+  }
+
+  // ---- start ----
+
+  async function boot() {
+    try {
+      applySession(await api("GET", "/session"));
+    } catch (e) {
+      if (e.status !== 401) carry = e.message;
+    }
+    window.addEventListener("hashchange", route);
+    route();
+  }
+
+  boot();
+})();

@@ -45,6 +45,9 @@ pub enum StoreError {
         /// The bound.
         max: i64,
     },
+    /// A search query that the full-text index cannot parse.
+    #[error("bad search query: {0}")]
+    BadQuery(String),
     /// The user does not follow that address.
     #[error("not following {0}")]
     NotFollowing(String),

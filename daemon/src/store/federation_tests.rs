@@ -60,7 +60,7 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
         .add_subscriber(&Address::parse("nobody@smith.family").unwrap(), "b.test", 1)
         .unwrap()
         .is_none());
-    let w = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let w = PostWriter::start(s.reopen().unwrap(), Default::default()).unwrap();
     let h = w.handle();
     for i in 0..3 {
         h.post(
@@ -106,7 +106,7 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
 fn ranges_respect_audience() {
     let (_d, mut s) = store_with_node();
     let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
-    let w = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let w = PostWriter::start(s.reopen().unwrap(), Default::default()).unwrap();
     let h = w.handle();
     for aud in [Audience::Public, Audience::Followers, Audience::Public] {
         h.post(

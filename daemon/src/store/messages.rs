@@ -45,6 +45,9 @@ pub struct PostView {
     pub text: Option<String>,
     /// What a reply answers or a repost repeats, as `author/seq`.
     pub refers_to: Option<String>,
+    /// The author's display name, when known.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub display_name: String,
 }
 
 fn audience_str(a: Audience) -> &'static str {
@@ -72,6 +75,7 @@ impl PostView {
             audience: audience_str(m.audience).into(),
             text: m.body.text().map(str::to_string),
             refers_to,
+            display_name: String::new(),
         }
     }
 }
@@ -226,53 +230,6 @@ impl Store {
         let fresh = store_message(&tx, &signed, now_ms)?;
         tx.commit()?;
         Ok(fresh)
-    }
-
-    /// Posts by `author`, newest first, with seq below `before` (all when `None`), at most
-    /// `limit` (capped at [`MAX_PAGE`]). Deleted posts and followers-only posts the viewer may
-    /// not read are left out; `viewer` is the local user asking, if logged in.
-    pub fn posts_by(
-        &self,
-        author: &Address,
-        viewer: Option<i64>,
-        before: Option<u64>,
-        limit: u32,
-    ) -> Result<Vec<PostView>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, m.ref_author, m.ref_seq
-             FROM messages m JOIN authors a ON a.id = m.author_id
-             WHERE a.address = ?1 AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')
-               AND m.seq < ?2
-               AND (m.audience = 'public' OR a.local_user = ?3
-                    OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?3 AND f.address = a.address))
-             ORDER BY m.seq DESC LIMIT ?4",
-        )?;
-        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
-        let rows = stmt.query_map(
-            params![
-                author.as_str(),
-                before,
-                viewer.unwrap_or(-1),
-                limit.min(MAX_PAGE)
-            ],
-            |r| {
-                let author: String = r.get(0)?;
-                let seq: i64 = r.get(1)?;
-                let ref_author: Option<String> = r.get(6)?;
-                let ref_seq: Option<i64> = r.get(7)?;
-                Ok(PostView {
-                    id: format!("{author}/{seq}"),
-                    author,
-                    seq: seq as u64,
-                    time_ms: r.get::<_, i64>(2)? as u64,
-                    kind: r.get(3)?,
-                    audience: r.get(4)?,
-                    text: r.get(5)?,
-                    refers_to: ref_author.zip(ref_seq).map(|(a, s)| format!("{a}/{s}")),
-                })
-            },
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// The seqs of every message stored for `author`, ascending (for checks and backfill).

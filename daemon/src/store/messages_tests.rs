@@ -189,7 +189,7 @@ fn bad_post_changes_nothing() {
 fn writer_batches_concurrent_posts_without_gaps() {
     let (_d, mut s) = store_with_node();
     let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
-    let writer = PostWriter::start(s.reopen().unwrap()).unwrap();
+    let writer = PostWriter::start(s.reopen().unwrap(), Default::default()).unwrap();
     let threads: Vec<_> = (0..8)
         .map(|t| {
             let h = writer.handle();

@@ -13,14 +13,17 @@
 //!
 //! - [`schema`]: tables and migrations.
 //! - [`users`]: accounts, roles, keys, log-in sessions.
-//! - [`messages`]: storing and reading messages, timelines.
+//! - [`messages`]: storing messages.
+//! - [`timeline`]: reading them: timelines, profiles, threads, search.
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`writer`]: the group-commit writer for own posts.
 
 mod error;
 pub mod federation;
 pub mod messages;
+pub mod pulse;
 pub mod schema;
+pub mod timeline;
 pub mod users;
 pub mod writer;
 

@@ -13,8 +13,10 @@
 //! [`PostWriter::finish`]; the thread drains the queue, commits and exits.
 
 use super::messages::{sign_own, store_message, PostView};
+use super::pulse::Pulse;
 use super::{NewPost, Store, StoreError};
 use crate::proto::{Limits, SignedMessage};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
 
@@ -67,11 +69,12 @@ pub struct WriterHandle {
 
 impl PostWriter {
     /// Starts the writer on its own connection.
-    pub fn start(store: Store) -> std::io::Result<Self> {
+    /// `pulse` is bumped after every commit.
+    pub fn start(store: Store, pulse: Arc<Pulse>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx))?;
+            .spawn(move || run(store, rx, &pulse))?;
         Ok(PostWriter {
             handle: WriterHandle { tx },
             thread,
@@ -191,7 +194,7 @@ impl Done {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse) {
     let mut stopping = false;
     while let Some(first) = rx.blocking_recv() {
         if matches!(first, Job::Stop) {
@@ -211,7 +214,10 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>) {
         let n = batch.len();
         let mut done = Vec::with_capacity(n);
         match commit_batch(&mut store, batch, &mut done) {
-            Ok(()) => done.into_iter().for_each(Done::send),
+            Ok(()) => {
+                pulse.bump();
+                done.into_iter().for_each(Done::send);
+            }
             Err(e) => {
                 tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
                 done.into_iter().for_each(Done::fail);

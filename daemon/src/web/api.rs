@@ -8,11 +8,29 @@
 //! | DELETE | `/api/v1/session` | log out |
 //! | POST | `/api/v1/account/password` | `{"old_password", "new_password"}` → new session |
 //! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?}` → the stored post |
+//! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
+//! | DELETE | `/api/v1/posts/{seq}` | delete one's own post |
+//! | GET | `/api/v1/timeline` | `?before=CURSOR&limit=N` → home timeline, newest first |
+//! | GET | `/api/v1/stream` | the home timeline live, Server-Sent Events ([`super::stream`]) |
+//! | GET | `/api/v1/users/{address}` | profile: display name, bio, followed |
 //! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
+//! | GET | `/api/v1/thread/{author}/{seq}` | a post and the replies stored here |
+//! | GET | `/api/v1/search` | `?q=QUERY&limit=N&offset=K` → full-text search, best first |
+//! | PUT | `/api/v1/profile` | `{"display_name"?, "bio"?}` |
+//! | POST, GET | `/api/v1/follows` | follow `{"address"}`; list |
+//! | DELETE | `/api/v1/follows/{address}` | unfollow |
+//! | GET | `/api/v1/followers` | local followers and following servers |
+//! | GET, POST | `/api/v1/admin/users` | owner only: list; add `{"name", "role"?}` |
+//! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
+//! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
+//! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
+//! | GET | `/`, `/app.js`, `/app.css` | the web client ([`super::assets`]) |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::federation as fed;
-use super::io::{error_response, json, query_param, read_json, static_header, JsonResponse};
+use super::io::{error_response, json, read_json, static_header, JsonResponse};
+use super::reading as rd;
+use super::{admin, assets, public};
 use super::{WebError, MAX_REQUEST_BODY};
 use crate::identity;
 use crate::net::Net;
@@ -49,6 +67,14 @@ pub struct Context {
     pub runtime: tokio::runtime::Handle,
     /// `links.listen`, published in `/.well-known/msm`.
     pub links_listen: String,
+    /// Bumped by the writer after each commit; live streams wait on it.
+    pub pulse: Arc<crate::store::pulse::Pulse>,
+    /// Live streams open now.
+    pub streams: AtomicUsize,
+    /// Most live streams at once.
+    pub max_streams: usize,
+    /// Mark the session cookie `Secure`.
+    pub secure_cookies: bool,
 }
 
 /// Answers one request.
@@ -82,19 +108,48 @@ fn route(
         (["api", "v1", "session"], Method::Post) => log_in(ctx, store, req, now),
         (["api", "v1", "session"], Method::Get) => {
             let s = auth::require(store, req, now, true)?;
-            Ok(json(200, &json!({ "user": user_json(&s.user) })))
+            let limits = json!({ "max_post_bytes": ctx.max_text.load(Ordering::Relaxed) });
+            Ok(json(
+                200,
+                &json!({ "user": user_json(&s.user), "limits": limits }),
+            ))
         }
         (["api", "v1", "session"], Method::Delete) => {
             let s = auth::require(store, req, now, true)?;
             store.delete_session(&s.token_hash)?;
-            Ok(json(200, &json!({ "logged_out": true })).with_header(session_cookie("", 0)))
+            Ok(json(200, &json!({ "logged_out": true })).with_header(session_cookie(ctx, "", 0)))
         }
         (["api", "v1", "account", "password"], Method::Post) => {
             change_password(ctx, store, req, now)
         }
         (["api", "v1", "posts"], Method::Post) => create_post(ctx, store, req, now),
+        (["api", "v1", "reposts"], Method::Post) => repost(ctx, store, req, now),
+        (["api", "v1", "timeline"], Method::Get) => rd::timeline(store, req, query, now),
+        (["api", "v1", "users", who], Method::Get) => rd::profile(ctx, store, req, who, now),
         (["api", "v1", "users", who, "posts"], Method::Get) => {
             user_posts(ctx, store, req, who, query, now)
+        }
+        (["api", "v1", "thread", who, seq], Method::Get) => {
+            rd::thread(ctx, store, req, who, seq, now)
+        }
+        (["api", "v1", "search"], Method::Get) => rd::search(store, req, query, now),
+        (["api", "v1", "admin", "users"], Method::Get) => admin::list(store, req, now),
+        (["api", "v1", "admin", "users"], Method::Post) => admin::add(ctx, store, req, now),
+        (["api", "v1", "admin", "users", name], Method::Delete) => {
+            admin::remove(store, req, name, now)
+        }
+        ([".well-known", "webfinger"], Method::Get) => public::webfinger(ctx, store, req, query),
+        ([at], Method::Get) if at.starts_with('@') => {
+            public::profile_page(ctx, store, req, &at[1..], None, query)
+        }
+        ([at, "feed.atom"], Method::Get) if at.starts_with('@') => {
+            public::atom(ctx, store, req, &at[1..])
+        }
+        ([at, seq], Method::Get) if at.starts_with('@') => {
+            public::profile_page(ctx, store, req, &at[1..], Some(seq), query)
+        }
+        ([""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"], Method::Get) => {
+            assets::serve(path, req)
         }
         (["api", "v1", "posts", seq], Method::Delete) => {
             fed::delete_post(ctx, store, req, seq, now)
@@ -109,7 +164,15 @@ fn route(
         | (["api", "v1", "session"], _)
         | (["api", "v1", "account", "password"], _)
         | (["api", "v1", "posts"], _)
+        | (["api", "v1", "reposts"], _)
+        | (["api", "v1", "timeline"], _)
+        | (["api", "v1", "users", _], _)
         | (["api", "v1", "users", _, "posts"], _)
+        | (["api", "v1", "thread", _, _], _)
+        | (["api", "v1", "search"], _)
+        | (["api", "v1", "admin", "users"], _)
+        | (["api", "v1", "admin", "users", _], _)
+        | ([".well-known", "webfinger"], _)
         | (["api", "v1", "posts", _], _)
         | (["api", "v1", "profile"], _)
         | (["api", "v1", "follows"], _)
@@ -137,7 +200,8 @@ fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
     ))
 }
 
-fn user_json(u: &User) -> serde_json::Value {
+/// A user as the API shows it.
+pub fn user_json(u: &User) -> serde_json::Value {
     json!({
         "name": u.name,
         "address": u.address.as_str(),
@@ -147,11 +211,12 @@ fn user_json(u: &User) -> serde_json::Value {
     })
 }
 
-fn session_cookie(token: &str, max_age_s: u64) -> tiny_http::Header {
+fn session_cookie(ctx: &Context, token: &str, max_age_s: u64) -> tiny_http::Header {
+    let secure = if ctx.secure_cookies { "; Secure" } else { "" };
     static_header(
         "Set-Cookie",
         &format!(
-            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}"
+            "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
         ),
     )
 }
@@ -229,7 +294,7 @@ fn new_session(
         status,
         &json!({ "token": token, "expires_ms": expires, "user": user_json(user) }),
     )
-    .with_header(session_cookie(&token, ctx.session_ttl_ms / 1000)))
+    .with_header(session_cookie(ctx, &token, ctx.session_ttl_ms / 1000)))
 }
 
 #[derive(Deserialize)]
@@ -315,14 +380,52 @@ fn create_post(
             text: body.text,
         },
     };
+    publish(ctx, &s.user, audience, post_body)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Repost {
+    of: String,
+}
+
+fn repost(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let body: Repost = read_json(req, MAX_CREDENTIALS_BODY)?;
+    let of = parse_message_id(&body.of)?;
+    if store
+        .thread(&of.author, of.seq, Some(s.user.id))?
+        .0
+        .is_none()
+    {
+        return Err(WebError::NotFound(format!(
+            "no post {} here to repost",
+            body.of
+        )));
+    }
+    publish(ctx, &s.user, Audience::Public, Body::Repost { of })
+}
+
+/// Signs, stores and queues a post of `user`; answers 201 with it.
+fn publish(
+    ctx: &Context,
+    user: &User,
+    audience: Audience,
+    body: Body,
+) -> Result<JsonResponse, WebError> {
     let limits = Limits {
         max_text: ctx.max_text.load(Ordering::Relaxed),
     };
     let view = ctx.writer.post(
         NewPost {
-            user_id: s.user.id,
+            user_id: user.id,
             audience,
-            body: post_body,
+            body,
         },
         limits,
     )?;
@@ -344,32 +447,10 @@ fn user_posts(
     query: &str,
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    let who = super::io::percent_decode(who);
-    let address = if who.contains('@') {
-        Address::parse(&who)?
-    } else {
-        Address::new(&who, &ctx.domain)?
-    };
+    let address = rd::address_in_path(ctx, who)?;
     let viewer = auth::optional(store, req, now).map(|u| u.id);
-    let before = match query_param(query, "before") {
-        None => None,
-        Some(b) => Some(
-            b.parse::<u64>()
-                .map_err(|_| WebError::BadRequest("before must be a seq number".into()))?,
-        ),
-    };
-    let limit = match query_param(query, "limit") {
-        None => DEFAULT_PAGE,
-        Some(l) => match l.parse::<u32>() {
-            Ok(n @ 1..=crate::store::messages::MAX_PAGE) => n,
-            _ => {
-                return Err(WebError::BadRequest(format!(
-                    "limit must be 1 to {}",
-                    crate::store::messages::MAX_PAGE
-                )))
-            }
-        },
-    };
+    let before = rd::number_param(query, "before")?;
+    let limit = rd::page_limit(query)?;
     if !store.author_known(&address)? {
         return Err(WebError::NotFound(format!("no posts known from {address}")));
     }

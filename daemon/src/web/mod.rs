@@ -7,17 +7,27 @@
 //! - [`server`]: the listener, the workers, graceful stop.
 //! - [`api`]: routes and handlers of `/healthz` and `/api/v1/...`.
 //! - [`federation`]: follows, followers, deleting posts, profile, `/.well-known/msm`.
+//! - [`reading`]: timeline, profiles, threads, search.
+//! - [`admin`]: the owner's user administration.
+//! - [`public`]: pages without log-in: `/@user`, its Atom feed, WebFinger.
+//! - [`assets`]: the embedded web client.
 //! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
 //! - [`io`]: bounded body reading, JSON answers, query strings.
+//! - [`stream`]: the live timeline as Server-Sent Events.
 //!
 //! Invariants: a request body is never read past its limit; a handler that fails has changed
 //! nothing; every error is a JSON `{"error": "..."}` with a 4xx/5xx status, never a panic.
 
+pub mod admin;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod federation;
 pub mod io;
+pub mod public;
+pub mod reading;
 pub mod server;
+pub mod stream;
 
 use crate::proto::ProtoError;
 use crate::store::StoreError;
@@ -46,6 +56,9 @@ pub enum WebError {
     /// 405: the path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// 409: the thing exists already.
+    #[error("{0}")]
+    Conflict(String),
     /// 413: the body or a field is over its limit.
     #[error("{0}")]
     TooLarge(String),
@@ -61,6 +74,9 @@ pub enum WebError {
     /// 503: the node is shutting down.
     #[error("shutting down")]
     Unavailable,
+    /// 503: a bounded resource is in use to its limit.
+    #[error("{0}")]
+    Busy(&'static str),
     /// 500: something broke inside; logged, not detailed to the client.
     #[error("internal error")]
     Internal(String),
@@ -75,11 +91,12 @@ impl WebError {
             WebError::Forbidden(_) => 403,
             WebError::NotFound(_) => 404,
             WebError::MethodNotAllowed => 405,
+            WebError::Conflict(_) => 409,
             WebError::TooLarge(_) => 413,
             WebError::UnsupportedMediaType => 415,
             WebError::TooManyRequests => 429,
             WebError::BadGateway(_) => 502,
-            WebError::Unavailable => 503,
+            WebError::Unavailable | WebError::Busy(_) => 503,
             WebError::Internal(_) => 500,
         }
     }
@@ -99,6 +116,9 @@ impl From<StoreError> for WebError {
         match e {
             StoreError::Proto(p) => p.into(),
             StoreError::NoSuchUser(u) => WebError::NotFound(format!("no user {u}")),
+            e @ StoreError::NameTaken(_) => WebError::Conflict(e.to_string()),
+            e @ StoreError::BadQuery(_) => WebError::BadRequest(e.to_string()),
+            e @ StoreError::NotFollowing(_) => WebError::NotFound(e.to_string()),
             StoreError::ShuttingDown => WebError::Unavailable,
             other => WebError::Internal(other.to_string()),
         }

@@ -3,8 +3,14 @@
 //! Workers poll the listener with a short timeout so that [`HttpServer::stop`] can end them:
 //! each finishes the request it is answering (a post in flight is committed and acknowledged),
 //! then exits; the listener closes when the last worker is gone.
+//!
+//! The listener is tiny_http with the bounds of `vendor/tiny_http/PATCHES.md`: at most
+//! `http.max_connections` connections (one more is answered 503 and closed), request heads of
+//! at most 16 KiB, and `http.timeout_s` for a stalled read or write. A live stream request is
+//! handed to a thread of its own ([`stream`]) so that it never holds a worker.
 
 use super::api::{handle, Context};
+use super::stream;
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,10 +36,13 @@ impl HttpServer {
     pub fn start(
         listen: SocketAddr,
         workers: usize,
+        bounds: tiny_http::Bounds,
         ctx: Arc<Context>,
         store: &Store,
     ) -> anyhow::Result<Self> {
-        let server = tiny_http::Server::http(listen)
+        let listener = std::net::TcpListener::bind(listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+        let server = tiny_http::Server::from_listener_bounded(listener, None, bounds)
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
         let addr = server
             .server_addr()
@@ -75,7 +84,7 @@ impl HttpServer {
     }
 }
 
-fn work(server: &tiny_http::Server, ctx: &Context, store: &mut Store, stopping: &AtomicBool) {
+fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         let mut req = match server.recv_timeout(POLL_INTERVAL) {
             Ok(Some(r)) => r,
@@ -89,6 +98,10 @@ fn work(server: &tiny_http::Server, ctx: &Context, store: &mut Store, stopping: 
         let span =
             tracing::info_span!("http", peer = ?peer, method = %req.method(), path = %req.url());
         let _guard = span.enter();
+        if stream::is_stream(&req) {
+            stream::open(ctx, store, req);
+            continue;
+        }
         let response = handle(ctx, store, &mut req);
         let status = response.status_code().0;
         if let Err(e) = req.respond(response) {

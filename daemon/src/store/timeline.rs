@@ -1,0 +1,250 @@
+//! Reading what people see: home timelines (also the source of the live stream), profiles,
+//! threads and full-text search.
+//!
+//! A timeline entry's cursor is the stored message's row id: it grows with every message the
+//! node stores, so "entries after cursor N" is exactly what a live stream missed while it was
+//! away, and "before N" pages back in time. Visibility is one rule everywhere ([`VISIBLE`]): a
+//! public post, or the viewer's own, or one by an author the viewer follows.
+
+use super::messages::{PostView, MAX_PAGE};
+use super::{Store, StoreError};
+use crate::proto::Address;
+use rusqlite::{params, OptionalExtension, Row};
+use serde::Serialize;
+
+/// Columns read for a [`PostView`], from `messages m JOIN authors a`.
+const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
+     m.ref_author, m.ref_seq, a.display_name, m.id";
+
+/// Posts, replies and reposts that are not deleted.
+const SHOWN: &str = "m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')";
+
+/// Who may read `m` by `a`: the viewer is `?V` (-1 for nobody logged in).
+const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
+     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V AND f.address = a.address))";
+
+/// Longest search query accepted, in bytes.
+pub const MAX_QUERY_BYTES: usize = 256;
+/// Deepest a search may page (offset), so a query never scans without end.
+pub const MAX_SEARCH_OFFSET: u32 = 1000;
+
+/// A timeline entry: a post and its cursor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    /// Position in the node's store (the stream's event id).
+    pub cursor: i64,
+    /// The post.
+    #[serde(flatten)]
+    pub post: PostView,
+}
+
+/// What a profile shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Profile {
+    /// The address.
+    pub address: String,
+    /// Display name ('' when none).
+    pub display_name: String,
+    /// Bio ('' when none).
+    pub bio: String,
+    /// A user of this node.
+    pub local: bool,
+    /// The viewer follows this address.
+    pub followed: bool,
+}
+
+/// Reads a row of [`VIEW_COLUMNS`].
+pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
+    let author: String = r.get(0)?;
+    let seq: i64 = r.get(1)?;
+    let ref_author: Option<String> = r.get(6)?;
+    let ref_seq: Option<i64> = r.get(7)?;
+    Ok(Entry {
+        cursor: r.get(9)?,
+        post: PostView {
+            id: format!("{author}/{seq}"),
+            author,
+            seq: seq as u64,
+            time_ms: r.get::<_, i64>(2)? as u64,
+            kind: r.get(3)?,
+            audience: r.get(4)?,
+            text: r.get(5)?,
+            refers_to: ref_author.zip(ref_seq).map(|(a, s)| format!("{a}/{s}")),
+            display_name: r.get(8)?,
+        },
+    })
+}
+
+/// `SELECT ... FROM messages m JOIN authors a ... WHERE <shown> AND <visible> AND <rest>`.
+pub(crate) fn select_views(rest: &str) -> String {
+    format!(
+        "SELECT {VIEW_COLUMNS} FROM messages m JOIN authors a ON a.id = m.author_id \
+         WHERE {SHOWN} AND {} AND {rest}",
+        VISIBLE.replace("?V", "?1")
+    )
+}
+
+impl Store {
+    /// A page of `user_id`'s home timeline, newest first, older than `before` (a cursor).
+    pub fn timeline(
+        &self,
+        user_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let sql = select_views(
+            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id < ?2) \
+             ORDER BY m.id DESC LIMIT ?3",
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![user_id, before.unwrap_or(i64::MAX), limit.min(MAX_PAGE)],
+            entry_of,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Entries of `user_id`'s timeline stored after cursor `after`, oldest first.
+    pub fn timeline_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let sql = select_views(
+            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id > ?2) \
+             ORDER BY m.id LIMIT ?3",
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(params![user_id, after, limit.min(MAX_PAGE)], entry_of)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest cursor in `user_id`'s timeline (0 when empty).
+    pub fn timeline_head(&self, user_id: i64) -> Result<i64, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT coalesce(max(message_id), 0) FROM timeline WHERE user_id = ?1",
+            [user_id],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// A page of `author`'s posts that `viewer` may read, newest first, below seq `before`.
+    pub fn posts_by(
+        &self,
+        author: &Address,
+        viewer: Option<i64>,
+        before: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<PostView>, StoreError> {
+        let sql = select_views("a.address = ?2 AND m.seq < ?3 ORDER BY m.seq DESC LIMIT ?4");
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let rows = stmt.query_map(
+            params![
+                viewer.unwrap_or(-1),
+                author.as_str(),
+                before,
+                limit.min(MAX_PAGE)
+            ],
+            |r| entry_of(r).map(|e| e.post),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One post (if `viewer` may read it) and the replies to it stored here, oldest first.
+    pub fn thread(
+        &self,
+        author: &Address,
+        seq: u64,
+        viewer: Option<i64>,
+    ) -> Result<(Option<PostView>, Vec<PostView>), StoreError> {
+        let viewer = viewer.unwrap_or(-1);
+        let post = self
+            .conn()
+            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
+            .query_row(params![viewer, author.as_str(), seq as i64], entry_of)
+            .optional()?
+            .map(|e| e.post);
+        let mut stmt = self.conn().prepare_cached(&select_views(
+            "m.kind = 'reply' AND m.ref_author = ?2 AND m.ref_seq = ?3 ORDER BY m.time_ms, m.id LIMIT ?4",
+        ))?;
+        let rows = stmt.query_map(
+            params![viewer, author.as_str(), seq as i64, MAX_PAGE],
+            |r| entry_of(r).map(|e| e.post),
+        )?;
+        Ok((post, rows.collect::<Result<_, _>>()?))
+    }
+
+    /// What is known of `address`, as `viewer` sees it; `None` if nothing is.
+    pub fn profile(
+        &self,
+        address: &Address,
+        viewer: Option<i64>,
+    ) -> Result<Option<Profile>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT display_name, bio, local_user IS NOT NULL,
+                        EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?2 AND f.address = ?1)
+                 FROM authors WHERE address = ?1",
+                params![address.as_str(), viewer.unwrap_or(-1)],
+                |r| {
+                    Ok(Profile {
+                        address: address.to_string(),
+                        display_name: r.get(0)?,
+                        bio: r.get(1)?,
+                        local: r.get(2)?,
+                        followed: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// Full-text search (SQLite FTS5 syntax: words, `"phrases"`, `prefix*`, AND/OR/NOT) over the
+    /// posts `viewer` may read, best match first.
+    pub fn search(
+        &self,
+        query: &str,
+        viewer: Option<i64>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<PostView>, StoreError> {
+        if query.trim().is_empty() {
+            return Err(StoreError::BadQuery("the query is empty".into()));
+        }
+        if query.len() > MAX_QUERY_BYTES {
+            return Err(StoreError::BadQuery(format!(
+                "the query is longer than {MAX_QUERY_BYTES} bytes"
+            )));
+        }
+        if offset > MAX_SEARCH_OFFSET {
+            return Err(StoreError::BadQuery(format!(
+                "offset must be at most {MAX_SEARCH_OFFSET}"
+            )));
+        }
+        let sql = format!(
+            "SELECT {VIEW_COLUMNS} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
+             JOIN authors a ON a.id = m.author_id \
+             WHERE messages_fts MATCH ?2 AND {SHOWN} AND {} ORDER BY rank LIMIT ?3 OFFSET ?4",
+            VISIBLE.replace("?V", "?1")
+        );
+        let mut stmt = self.conn().prepare_cached(&sql)?;
+        let rows = stmt.query_map(
+            params![viewer.unwrap_or(-1), query, limit.min(MAX_PAGE), offset],
+            |r| entry_of(r).map(|e| e.post),
+        );
+        let collect = rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
+        // A query the index cannot parse fails as a plain SQLITE_ERROR when it runs ("fts5:
+        // syntax error near ...", "no such column: x" for an unknown `x:` filter).
+        collect.map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, Some(msg))
+                if f.code == rusqlite::ErrorCode::Unknown =>
+            {
+                StoreError::BadQuery(msg.trim_start_matches("fts5: ").to_string())
+            }
+            other => other.into(),
+        })
+    }
+}

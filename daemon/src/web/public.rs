@@ -1,0 +1,377 @@
+//! Pages anyone may read, without logging in, for posts whose audience is public:
+//! `/@alice` (profile and history rendered on the server, readable without JavaScript and by
+//! search engines, paged by `?before=SEQ`), `/@alice/{seq}` (one post and its replies),
+//! `/@alice/feed.atom` (Atom 1.0, RFC 4287) and `/.well-known/webfinger` (RFC 7033) for this
+//! node's accounts and for the node itself (`acct:<domain>@<domain>`, which other nodes ask
+//! when the domain has no SRV record).
+//!
+//! Every piece of text from a post or profile is escaped for HTML/XML ([`escape`]); pages carry
+//! a Content-Security-Policy without any script.
+
+use super::api::Context;
+use super::io::{header, query_param, static_header, JsonResponse};
+use super::reading::number_param;
+use super::WebError;
+use crate::discover::jrd;
+use crate::proto::Address;
+use crate::store::{PostView, Store};
+use serde_json::json;
+use std::fmt::Write;
+use tiny_http::{Request, Response};
+
+/// Posts on one page of a public profile.
+pub const PAGE: u32 = 20;
+/// Entries in an Atom feed.
+pub const FEED_ENTRIES: u32 = 50;
+/// Content-Security-Policy of server-rendered pages: no script at all.
+pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'";
+/// Style of server-rendered pages (inline: one request per page).
+const STYLE: &str =
+    "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:auto;padding:1rem}\
+     article{border-bottom:1px solid #ddd;padding:.75rem 0}p{white-space:pre-wrap;margin:.25rem 0}\
+     time,small{color:#666;font-size:.85rem}";
+
+/// Escapes text for HTML and XML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            // Control characters other than tab and newline are not allowed in XML 1.0.
+            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Unix milliseconds as RFC 3339 UTC (`2026-11-22T10:04:05Z`).
+pub fn rfc3339(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// `scheme://host` this request reached the node by (the Host header when it is a plain host
+/// name or address, else the node's domain).
+fn base_url(ctx: &Context, req: &Request) -> String {
+    let host = header(req, "Host")
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 255
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .unwrap_or(&ctx.domain);
+    let scheme = if ctx.secure_cookies { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+fn html_page(status: u16, title: &str, body: &str, head: &str) -> JsonResponse {
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title>{head}<style>{STYLE}</style></head><body>{body}</body></html>",
+        escape(title)
+    );
+    Response::from_data(page.into_bytes())
+        .with_status_code(status)
+        .with_header(static_header("Content-Type", "text/html; charset=utf-8"))
+        .with_header(static_header("Content-Security-Policy", PAGE_CSP))
+        .with_header(static_header("X-Content-Type-Options", "nosniff"))
+}
+
+/// A local user's address and profile, or 404.
+fn local_user(
+    ctx: &Context,
+    store: &Store,
+    name: &str,
+) -> Result<(Address, crate::store::timeline::Profile), WebError> {
+    let name = super::io::percent_decode(name);
+    let address = Address::new(&name, &ctx.domain)
+        .map_err(|_| WebError::NotFound(format!("no user {name} here")))?;
+    match store.profile(&address, None)? {
+        Some(p) if p.local => Ok((address, p)),
+        _ => Err(WebError::NotFound(format!("no user {name} here"))),
+    }
+}
+
+fn shown_name(p: &crate::store::timeline::Profile) -> String {
+    if p.display_name.is_empty() {
+        p.address.clone()
+    } else {
+        format!("{} ({})", p.display_name, p.address)
+    }
+}
+
+fn render_post(out: &mut String, base: &str, p: &PostView) {
+    let user = p.author.split('@').next().unwrap_or_default();
+    let _ = write!(
+        out,
+        "<article><p>{}</p><small><a href=\"{base}/@{}/{}\"><time datetime=\"{t}\">{t}</time></a>",
+        escape(p.text.as_deref().unwrap_or("")),
+        escape(user),
+        p.seq,
+        t = rfc3339(p.time_ms)
+    );
+    if let Some(r) = &p.refers_to {
+        let what = if p.kind == "repost" {
+            "repost of"
+        } else {
+            "reply to"
+        };
+        let _ = write!(out, " · {what} {}", escape(r));
+    }
+    out.push_str("</small></article>");
+}
+
+/// `GET /@user` and `GET /@user/{seq}`.
+pub fn profile_page(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    name: &str,
+    seq: Option<&str>,
+    query: &str,
+) -> Result<JsonResponse, WebError> {
+    let page = |e: WebError| {
+        html_page(
+            e.status(),
+            "msm",
+            &format!("<p>{}</p>", escape(&e.to_string())),
+            "",
+        )
+    };
+    let (address, profile) = match local_user(ctx, store, name) {
+        Ok(x) => x,
+        Err(e) => return Ok(page(e)),
+    };
+    let base = base_url(ctx, req);
+    let user = address.user();
+    let feed = format!("{base}/@{user}/feed.atom");
+    let head = format!(
+        "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\">",
+        escape(&feed)
+    );
+    let mut body = format!(
+        "<header><h1>{}</h1><p>{}</p><small>{} · <a href=\"{}\">Atom feed</a></small></header><main>",
+        escape(&shown_name(&profile)),
+        escape(&profile.bio),
+        escape(address.as_str()),
+        escape(&feed)
+    );
+    if let Some(seq) = seq {
+        let seq: u64 = match seq.parse() {
+            Ok(s) => s,
+            Err(_) => return Ok(page(WebError::NotFound("no such post".into()))),
+        };
+        let (post, replies) = store.thread(&address, seq, None)?;
+        let Some(post) = post else {
+            return Ok(page(WebError::NotFound("no such public post".into())));
+        };
+        render_post(&mut body, &base, &post);
+        if !replies.is_empty() {
+            body.push_str("<h2>Replies</h2>");
+            for r in &replies {
+                render_post(&mut body, &base, r);
+            }
+        }
+        body.push_str("</main>");
+        return Ok(html_page(200, &shown_name(&profile), &body, &head));
+    }
+    let before = match number_param(query, "before") {
+        Ok(b) => b,
+        Err(e) => return Ok(page(e)),
+    };
+    let posts = store.posts_by(&address, None, before, PAGE)?;
+    if posts.is_empty() {
+        body.push_str("<p>No public posts here.</p>");
+    }
+    for p in &posts {
+        render_post(&mut body, &base, p);
+    }
+    body.push_str("</main>");
+    if posts.len() as u32 == PAGE {
+        if let Some(last) = posts.last() {
+            let _ = write!(
+                body,
+                "<nav><a rel=\"next\" href=\"{base}/@{}?before={}\">Older posts</a></nav>",
+                escape(user),
+                last.seq
+            );
+        }
+    }
+    Ok(html_page(200, &shown_name(&profile), &body, &head))
+}
+
+/// `GET /@user/feed.atom`: the newest public posts as an Atom 1.0 feed.
+pub fn atom(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    name: &str,
+) -> Result<JsonResponse, WebError> {
+    let (address, profile) = local_user(ctx, store, name)?;
+    let base = base_url(ctx, req);
+    let user = address.user();
+    let posts = store.posts_by(&address, None, None, FEED_ENTRIES)?;
+    let updated = posts.first().map_or(0, |p| p.time_ms);
+    let author_name = if profile.display_name.is_empty() {
+        address.to_string()
+    } else {
+        profile.display_name.clone()
+    };
+    let mut x = String::with_capacity(1024 + posts.len() * 512);
+    let _ = write!(
+        x,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+         <id>{base}/@{u}</id><title>{title}</title><subtitle>{bio}</subtitle>\
+         <link rel=\"alternate\" type=\"text/html\" href=\"{base}/@{u}\"/>\
+         <link rel=\"self\" type=\"application/atom+xml\" href=\"{base}/@{u}/feed.atom\"/>\
+         <updated>{updated}</updated><author><name>{name}</name><uri>{base}/@{u}</uri></author>\
+         <generator version=\"{v}\">msmd</generator>",
+        u = escape(user),
+        title = escape(&shown_name(&profile)),
+        bio = escape(&profile.bio),
+        updated = rfc3339(updated),
+        name = escape(&author_name),
+        v = env!("CARGO_PKG_VERSION"),
+    );
+    for p in &posts {
+        let text = p.text.as_deref().unwrap_or("");
+        let first_line = text.lines().next().unwrap_or("");
+        let mut title: String = first_line.chars().take(80).collect();
+        if title.len() < first_line.len() || text.lines().nth(1).is_some() {
+            title.push('…');
+        }
+        if title.is_empty() {
+            title = format!("{} {}", p.kind, p.seq);
+        }
+        let _ = write!(
+            x,
+            "<entry><id>{base}/@{u}/{seq}</id><title type=\"text\">{title}</title>\
+             <link rel=\"alternate\" type=\"text/html\" href=\"{base}/@{u}/{seq}\"/>\
+             <published>{t}</published><updated>{t}</updated>\
+             <content type=\"text\">{text}</content></entry>",
+            u = escape(user),
+            seq = p.seq,
+            title = escape(&title),
+            t = rfc3339(p.time_ms),
+            text = escape(text),
+        );
+    }
+    x.push_str("</feed>\n");
+    Ok(Response::from_data(x.into_bytes())
+        .with_header(static_header(
+            "Content-Type",
+            "application/atom+xml; charset=utf-8",
+        ))
+        .with_header(static_header("X-Content-Type-Options", "nosniff")))
+}
+
+/// `GET /.well-known/webfinger?resource=acct:user@domain`
+pub fn webfinger(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    query: &str,
+) -> Result<JsonResponse, WebError> {
+    let resource = query_param(query, "resource")
+        .ok_or_else(|| WebError::BadRequest("resource is missing".into()))?;
+    let acct = resource
+        .strip_prefix("acct:")
+        .ok_or_else(|| WebError::NotFound(format!("{resource} is not an acct: resource here")))?;
+    let address = Address::parse(acct)
+        .map_err(|_| WebError::NotFound(format!("{resource} is not an account here")))?;
+    if address.domain() != ctx.domain {
+        return Err(WebError::NotFound(format!(
+            "{resource} is not an account here"
+        )));
+    }
+    let base = base_url(ctx, req);
+    let href = node_href(ctx, req);
+    let key = ctx.net.key().public();
+    let node_itself = address.user() == ctx.domain;
+    let doc = if node_itself {
+        jrd::document(&format!("acct:{address}"), &href, &key, None)
+    } else {
+        let (_, _) = local_user(ctx, store, address.user())?;
+        let profile = format!("{base}/@{}", address.user());
+        let mut d = jrd::document(&format!("acct:{address}"), &href, &key, Some(&profile));
+        d["aliases"] = json!([profile]);
+        if let Some(links) = d["links"].as_array_mut() {
+            links.push(json!({
+                "rel": "http://schemas.google.com/g/2010#updates-from",
+                "type": "application/atom+xml",
+                "href": format!("{profile}/feed.atom"),
+            }));
+        }
+        d
+    };
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_header(static_header("Content-Type", jrd::JRD_TYPE))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// `msm://host:port` of this node's links: the listen address, or the host this request came to
+/// when the node listens on every address.
+fn node_href(ctx: &Context, req: &Request) -> String {
+    let listen: std::net::SocketAddr = match ctx.links_listen.parse() {
+        Ok(a) => a,
+        Err(_) => return jrd::node_href(&ctx.domain, crate::config::DEFAULT_LINK_PORT),
+    };
+    if !listen.ip().is_unspecified() {
+        return jrd::node_href(&listen.ip().to_string(), listen.port());
+    }
+    let base = base_url(ctx, req);
+    let host = base.split("://").nth(1).unwrap_or(&ctx.domain);
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    jrd::node_href(
+        host.trim_start_matches('[').trim_end_matches(']'),
+        listen.port(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_349_045_123), "2026-11-22T10:04:05Z");
+    }
+
+    #[test]
+    fn escaping_leaves_no_markup() {
+        assert_eq!(
+            escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
+        assert_eq!(escape("a\u{0}b\nc"), "a\u{fffd}b\nc");
+    }
+}

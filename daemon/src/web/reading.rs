@@ -1,0 +1,122 @@
+//! Handlers that read: the home timeline, profiles, threads and search.
+
+use super::api::{Context, DEFAULT_PAGE};
+use super::auth;
+use super::io::{json, percent_decode, query_param, JsonResponse};
+use super::WebError;
+use crate::proto::Address;
+use crate::store::messages::MAX_PAGE;
+use crate::store::Store;
+use serde_json::json;
+use tiny_http::Request;
+
+/// `?limit=N` (default [`DEFAULT_PAGE`], 1 to [`MAX_PAGE`]).
+pub fn page_limit(query: &str) -> Result<u32, WebError> {
+    match query_param(query, "limit") {
+        None => Ok(DEFAULT_PAGE),
+        Some(l) => match l.parse::<u32>() {
+            Ok(n @ 1..=MAX_PAGE) => Ok(n),
+            _ => Err(WebError::BadRequest(format!(
+                "limit must be 1 to {MAX_PAGE}"
+            ))),
+        },
+    }
+}
+
+/// `?name=N` as a non-negative number, if present.
+pub fn number_param(query: &str, name: &str) -> Result<Option<u64>, WebError> {
+    match query_param(query, name) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n <= i64::MAX as u64)
+            .map(Some)
+            .ok_or_else(|| WebError::BadRequest(format!("{name} must be a number"))),
+    }
+}
+
+/// An address from a path segment: `alice@domain`, or `alice` for a user of this node.
+pub fn address_in_path(ctx: &Context, segment: &str) -> Result<Address, WebError> {
+    let who = percent_decode(segment);
+    Ok(if who.contains('@') {
+        Address::parse(&who)?
+    } else {
+        Address::new(&who, &ctx.domain)?
+    })
+}
+
+/// `GET /api/v1/timeline?before=CURSOR&limit=N`
+pub fn timeline(
+    store: &Store,
+    req: &Request,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let before = number_param(query, "before")?.map(|b| b as i64);
+    let limit = page_limit(query)?;
+    let posts = store.timeline(s.user.id, before, limit)?;
+    let next = (posts.len() as u32 == limit)
+        .then(|| posts.last().map(|p| p.cursor))
+        .flatten();
+    Ok(json(200, &json!({ "posts": posts, "next_before": next })))
+}
+
+/// `GET /api/v1/users/{address}`
+pub fn profile(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    who: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let address = address_in_path(ctx, who)?;
+    let viewer = auth::optional(store, req, now).map(|u| u.id);
+    match store.profile(&address, viewer)? {
+        Some(p) => Ok(json(200, &p)),
+        None => Err(WebError::NotFound(format!("nothing known of {address}"))),
+    }
+}
+
+/// `GET /api/v1/thread/{author}/{seq}`
+pub fn thread(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    who: &str,
+    seq: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let author = address_in_path(ctx, who)?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| WebError::BadRequest(format!("{seq:?} is not a seq number")))?;
+    let viewer = auth::optional(store, req, now).map(|u| u.id);
+    let (post, replies) = store.thread(&author, seq, viewer)?;
+    if post.is_none() && replies.is_empty() {
+        return Err(WebError::NotFound(format!("no post {author}/{seq} here")));
+    }
+    Ok(json(200, &json!({ "post": post, "replies": replies })))
+}
+
+/// `GET /api/v1/search?q=...&limit=N&offset=K`
+pub fn search(
+    store: &Store,
+    req: &Request,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let viewer = auth::optional(store, req, now).map(|u| u.id);
+    let q = query_param(query, "q").ok_or_else(|| WebError::BadRequest("q is missing".into()))?;
+    let limit = page_limit(query)?;
+    let offset = number_param(query, "offset")?
+        .unwrap_or(0)
+        .min(u64::from(u32::MAX)) as u32;
+    let posts = store.search(&q, viewer, offset, limit)?;
+    let next = (posts.len() as u32 == limit).then_some(offset + limit);
+    Ok(json(
+        200,
+        &json!({ "query": q, "posts": posts, "next_offset": next }),
+    ))
+}

@@ -1,0 +1,170 @@
+//! `GET /api/v1/stream`: the home timeline pushed live as Server-Sent Events.
+//!
+//! Each event is `id: <cursor>`, `event: post`, `data: <entry JSON>`. A client that reconnects
+//! with `Last-Event-ID: N` (browsers send it by themselves; `?last_event_id=N` works too) first
+//! gets every entry stored after N, oldest first, then live ones: nothing missed, nothing twice.
+//! Without it, the stream starts at the present.
+//!
+//! The database is the buffer: a stream thread holds only its cursor and reads the next
+//! [`BATCH`] entries when the writer's [`Pulse`] moves, so a stream costs a small thread, a
+//! database connection and one socket whatever the client does. At most `http.max_streams` are
+//! open; one more gets 503. A client that stops reading blocks a write until the socket timeout
+//! (`http.timeout_s`) and is dropped. Every [`PING`] the stream sends a comment and checks that
+//! its session is still valid (a logged-out or expired session ends the stream).
+
+use super::api::Context;
+use super::auth;
+use super::io::{error_response, header, query_param};
+use super::WebError;
+use crate::store::pulse::Pulse;
+use crate::store::Store;
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tiny_http::Request;
+
+/// Time between keep-alive comments (and session checks) on an idle stream.
+pub const PING: Duration = Duration::from_secs(15);
+/// Entries read and sent at once.
+pub const BATCH: u32 = 50;
+/// Stack of a stream thread: it formats JSON and calls SQLite, whose buffers are on the heap.
+pub const STREAM_STACK: usize = 128 * 1024;
+
+/// Is this request for the stream?
+pub fn is_stream(req: &Request) -> bool {
+    let url = req.url();
+    let path = url.split_once('?').map_or(url, |(p, _)| p);
+    path.trim_end_matches('/') == "/api/v1/stream"
+}
+
+/// Takes over a stream request: checks it, answers the head and hands the connection to a
+/// thread of its own; a refused request is answered with the reason.
+pub fn open(ctx: &Arc<Context>, store: &Store, req: Request) {
+    let (session, start, conn) = match check(store, &req) {
+        Ok(x) => x,
+        Err(e) => {
+            tracing::debug!(status = e.status(), error = %e, "stream refused");
+            let _ = req.respond(error_response(&e));
+            return;
+        }
+    };
+    let max = ctx.max_streams;
+    if ctx
+        .streams
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .is_err()
+    {
+        tracing::warn!(max, "live stream refused: all in use");
+        let e = WebError::Busy("too many live streams open; try again later");
+        let _ = req.respond(error_response(&e));
+        return;
+    }
+    let mut out = req.into_writer();
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
+                Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
+                retry: 3000\n\n";
+    let ctx2 = ctx.clone();
+    let spawned = std::thread::Builder::new()
+        .name("stream".into())
+        .stack_size(STREAM_STACK)
+        .spawn(move || {
+            let user = &session.user;
+            if out
+                .write_all(head.as_bytes())
+                .and_then(|()| out.flush())
+                .is_ok()
+            {
+                tracing::debug!(user = %user.address, start, "live stream opened");
+                let end = run(
+                    &ctx2.pulse,
+                    &conn,
+                    &mut out,
+                    user.id,
+                    start,
+                    &session.token_hash,
+                );
+                tracing::debug!(user = %user.address, why = end, "live stream closed");
+            }
+            ctx2.streams.fetch_sub(1, Ordering::SeqCst);
+        });
+    if spawned.is_err() {
+        ctx.streams.fetch_sub(1, Ordering::SeqCst);
+        tracing::error!("could not start a stream thread");
+    }
+}
+
+/// Who asks, from which cursor, and a database connection for the stream.
+fn check(store: &Store, req: &Request) -> Result<(auth::Session, i64, Store), WebError> {
+    let session = auth::require(store, req, crate::now_ms(), false)?;
+    if *req.method() != tiny_http::Method::Get {
+        return Err(WebError::MethodNotAllowed);
+    }
+    let url = req.url();
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let last = header(req, "Last-Event-ID")
+        .map(str::to_string)
+        .or_else(|| query_param(query, "last_event_id"));
+    let start = match last.as_deref().map(str::trim) {
+        None | Some("") => store.timeline_head(session.user.id)?,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => n,
+            _ => {
+                return Err(WebError::BadRequest(format!(
+                    "Last-Event-ID {v:?} is not an event id"
+                )))
+            }
+        },
+    };
+    Ok((session, start, store.reopen()?))
+}
+
+/// Sends entries after `cursor` as they are stored, until the client or the session goes.
+fn run(
+    pulse: &Pulse,
+    store: &Store,
+    out: &mut dyn Write,
+    user_id: i64,
+    mut cursor: i64,
+    token_hash: &[u8; 32],
+) -> &'static str {
+    loop {
+        let seen = pulse.now();
+        let entries = match store.timeline_after(user_id, cursor, BATCH) {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "live stream cannot read the timeline");
+                return "database error";
+            }
+        };
+        for e in &entries {
+            let data = serde_json::to_string(e).unwrap_or_default();
+            if write!(out, "id: {}\nevent: post\ndata: {data}\n\n", e.cursor).is_err() {
+                return "client gone";
+            }
+            cursor = e.cursor;
+        }
+        if out.flush().is_err() {
+            return "client gone";
+        }
+        if entries.len() as u32 == BATCH {
+            continue;
+        }
+        if pulse.wait(seen, PING) == seen {
+            match store.session_user(token_hash, crate::now_ms()) {
+                Ok(Some(_)) => {}
+                Ok(None) => return "session ended",
+                Err(_) => return "database error",
+            }
+            if out
+                .write_all(b": ping\n\n")
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return "client gone";
+            }
+        }
+    }
+}
