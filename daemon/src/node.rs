@@ -104,7 +104,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     let node_key = info.key;
     let pulse = Arc::new(crate::store::pulse::Pulse::default());
     let writer = PostWriter::start(store.reopen()?, pulse.clone())?;
-    let net = runtime.block_on(async {
+    let (net, links_bound) = runtime.block_on(async {
         let discovery = Discovery::new(DiscoverySettings {
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
             default_port: config.discovery.default_port,
@@ -133,12 +133,13 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         let listener = tokio::net::TcpListener::bind(links_addr)
             .await
             .with_context(|| format!("cannot listen for links on {links_addr}"))?;
-        tracing::info!(addr = %listener.local_addr()?, "links listening");
+        let bound = listener.local_addr()?;
+        tracing::info!(addr = %bound, "links listening");
         tokio::spawn(crate::net::link::listen(net.clone(), listener));
         tokio::spawn(crate::net::outbox::run(net.clone()));
         tokio::spawn(net.clone().subscription_loop());
         tokio::spawn(net.clone().announce());
-        anyhow::Ok(net)
+        anyhow::Ok((net, bound))
     })?;
 
     let ctx = Arc::new(Context {
@@ -149,7 +150,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         limiter: LoginLimiter::default(),
         net: net.clone(),
         runtime: runtime.handle().clone(),
-        links_listen: config.links.listen.clone(),
+        links_listen: links_bound.to_string(),
         pulse,
         streams: Default::default(),
         max_streams: config.http.max_streams,

@@ -59,7 +59,9 @@
     showAlert(e && e.message ? e.message : String(e));
   }
   let noteTimer = 0;
+  let noteAt = 0;
   function note(msg) {
+    noteAt = Date.now();
     $("note").textContent = msg;
     clearTimeout(noteTimer);
     noteTimer = setTimeout(() => ($("note").textContent = ""), 6000);
@@ -241,7 +243,7 @@
     $("top").hidden = !me;
     nav.replaceChildren();
     $("whoami").textContent = me ? me.address : "";
-    if (!me) return;
+    if (!me || me.must_change_password) return;
     const links = [
       ["#/", "Home"],
       ["#/people", "People"],
@@ -298,6 +300,8 @@
   async function route() {
     const hash = location.hash || "#/";
     clearAlert();
+    // A note outlives a page change only when the change came with it (e.g. "Password changed.").
+    if (Date.now() - noteAt > 1000) $("note").textContent = "";
     if (carry) showAlert(carry);
     carry = null;
     if (!me && hash !== "#/login") {
@@ -370,7 +374,7 @@
     if (p.cursor != null) a.dataset.cursor = p.cursor;
     a.append(h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))));
     if (p.kind === "reply" && p.refers_to) {
-      a.append(h("p", { class: "context" }, "↩ in reply to ", h("a", { href: threadHref(p.refers_to) }, p.refers_to)));
+      a.append(h("p", { class: "context" }, "↩ in reply to ", h("a", { href: threadHref(p.refers_to) }, p.refers_to.slice(0, p.refers_to.lastIndexOf("/")))));
     }
     if (p.kind === "repost" && p.refers_to) {
       const q = h("blockquote", { class: "quoted" }, h("span", { class: "muted" }, "Loading " + p.refers_to));
@@ -496,7 +500,7 @@
       "select",
       { name: "audience", "aria-label": "Who sees it" },
       h("option", { value: "public" }, "Public"),
-      h("option", { value: "followers" }, "Followers only"),
+      h("option", { value: "followers" }, "Followers"),
     );
     const btn = h("button", { type: "submit", id: "post-button", class: "primary" }, replyTo ? "Reply" : "Post");
     const form = h(
@@ -710,12 +714,10 @@
       if (!following.children.length) following.append(h("li", { class: "muted" }, "You follow nobody yet."));
       const local = fl.local || [];
       const servers = fl.servers || [];
-      followers.replaceChildren(
-        h("ul", { class: "people" }, ...local.map((a) => h("li", {}, h("a", { href: profileHref(a) }, a)))),
-        servers.length
-          ? h("p", { class: "muted" }, "Followers on other nodes (each node subscribes once for all its people): " + servers.join(", "))
-          : null,
-      );
+      followers.replaceChildren(h("ul", { class: "people" }, ...local.map((a) => h("li", {}, h("a", { href: profileHref(a) }, a)))));
+      if (servers.length) {
+        followers.append(h("p", { class: "muted" }, "Followers on other nodes (each node subscribes once for all its people): " + servers.join(", ")));
+      }
       if (!local.length && !servers.length) followers.append(h("p", { class: "muted" }, "Nobody follows you yet."));
     };
     await loadLists();
@@ -733,14 +735,13 @@
     );
     if (!q) return input.focus();
     const results = feed("results", "Results");
-    view.append(results, h("p", { class: "empty muted" }, "No posts match."));
     const load = async (offset) => {
       const r = await api("GET", "/search?q=" + enc1(q) + "&limit=" + PAGE + (offset ? "&offset=" + offset : ""));
       for (const p of r.posts || []) addPost(results, p, "end");
       return r.next_offset;
     };
     const next = await load(0);
-    if (view.isConnected) view.append(pager(load, next));
+    view.append(results, h("p", { class: "empty muted" }, "No posts match."), pager(load, next));
   }
 
   function passwordForm(onDone) {
@@ -810,8 +811,8 @@
     );
     try {
       const p = await api("GET", "/users/" + enc1(me.address));
-      dn.value = p.display_name || "";
-      bio.value = p.bio || "";
+      if (!dn.value) dn.value = p.display_name || "";
+      if (!bio.value) bio.value = p.bio || "";
     } catch (_) {
       // no profile yet: the fields stay empty
     }

@@ -380,7 +380,7 @@ fn create_post(
             text: body.text,
         },
     };
-    publish(ctx, &s.user, audience, post_body)
+    publish(ctx, s.user.id, audience, post_body)
 }
 
 #[derive(Deserialize)]
@@ -408,13 +408,13 @@ fn repost(
             body.of
         )));
     }
-    publish(ctx, &s.user, Audience::Public, Body::Repost { of })
+    publish(ctx, s.user.id, Audience::Public, Body::Repost { of })
 }
 
-/// Signs, stores and queues a post of `user`; answers 201 with it.
-fn publish(
+/// Signs, stores and queues a message of local user `user_id`; answers 201 with it.
+pub fn publish(
     ctx: &Context,
-    user: &User,
+    user_id: i64,
     audience: Audience,
     body: Body,
 ) -> Result<JsonResponse, WebError> {
@@ -423,7 +423,7 @@ fn publish(
     };
     let view = ctx.writer.post(
         NewPost {
-            user_id: user.id,
+            user_id,
             audience,
             body,
         },

@@ -1,16 +1,15 @@
 //! Handlers for following, followers, deleting posts, profile updates and `/.well-known/msm`.
 
-use super::api::Context;
+use super::api::{publish, Context};
 use super::auth;
 use super::io::{json, percent_decode, read_json, JsonResponse};
 use super::WebError;
 use crate::discover::DiscoverError;
 use crate::net::{FollowState, NetError};
-use crate::proto::{Address, Audience, Body, Limits};
-use crate::store::{NewPost, Store};
+use crate::proto::{Address, Audience, Body};
+use crate::store::Store;
 use serde::Deserialize;
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use tiny_http::Request;
 
 /// Largest body of a follow or profile request.
@@ -127,14 +126,16 @@ pub fn delete_post(
     if store.message_wire(&s.user.address, target)?.is_none() {
         return Err(WebError::NotFound(format!("you have no post {target}")));
     }
-    publish(ctx, s.user.id, Body::Delete { target })
+    publish(ctx, s.user.id, Audience::Public, Body::Delete { target })
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
-    display_name: String,
-    bio: String,
+    #[serde(default)]
+    display_name: Option<String>,
+    #[serde(default)]
+    bio: Option<String>,
 }
 
 /// `PUT /api/v1/profile`: publishes a profile update.
@@ -146,30 +147,14 @@ pub fn update_profile(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let b: ProfileBody = read_json(req, MAX_SMALL_BODY)?;
-    publish(
-        ctx,
-        s.user.id,
-        Body::Profile {
-            display_name: b.display_name,
-            bio: b.bio,
-        },
-    )
-}
-
-fn publish(ctx: &Context, user_id: i64, body: Body) -> Result<JsonResponse, WebError> {
-    let limits = Limits {
-        max_text: ctx.max_text.load(Ordering::Relaxed),
+    // A field left out keeps its value.
+    let now_shown = store.profile(&s.user.address, Some(s.user.id))?;
+    let (name, bio) = now_shown.map_or((String::new(), String::new()), |p| (p.display_name, p.bio));
+    let body = Body::Profile {
+        display_name: b.display_name.unwrap_or(name),
+        bio: b.bio.unwrap_or(bio),
     };
-    let view = ctx.writer.post(
-        NewPost {
-            user_id,
-            audience: Audience::Public,
-            body,
-        },
-        limits,
-    )?;
-    ctx.net.wake_outbox();
-    Ok(json(201, &view))
+    publish(ctx, s.user.id, Audience::Public, body)
 }
 
 /// `GET /.well-known/msm`: the node's key and link endpoint.

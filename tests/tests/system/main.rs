@@ -2,8 +2,10 @@
 //! signals. One test binary with a module per area (it links once, which is faster).
 
 mod api;
+mod browser;
 mod cli;
 mod config;
 mod durability;
 mod federation;
 mod lifecycle;
+mod web;

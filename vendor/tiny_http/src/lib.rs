@@ -192,6 +192,34 @@ impl Default for Bounds {
 const BUSY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
+/// msm patch: one thread that closes refused connections gently: it stops writing, reads and
+/// drops what the client sends for a moment, then closes. At most `REAPER_QUEUE` wait; more
+/// are closed at once.
+fn reaper() -> mpsc::SyncSender<Connection> {
+    const REAPER_QUEUE: usize = 64;
+    const LINGER: Duration = Duration::from_millis(200);
+    let (tx, rx) = mpsc::sync_channel::<Connection>(REAPER_QUEUE);
+    let _ = thread::Builder::new()
+        .name("http-reaper".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            use std::io::Read;
+            let mut sink = [0u8; 1024];
+            for mut c in rx {
+                let _ = c.set_timeouts(Some(LINGER));
+                let _ = c.shutdown(Shutdown::Write);
+                let mut left = 16 * 1024;
+                while left > 0 {
+                    match c.read(&mut sink) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => left -= n.min(left),
+                    }
+                }
+            }
+        });
+    tx
+}
+
 /// msm patch: counts a connection's thread as open until it ends.
 struct OpenGuard(Arc<std::sync::atomic::AtomicUsize>);
 
@@ -288,6 +316,7 @@ impl Server {
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let refused = reaper();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
 
@@ -341,6 +370,9 @@ impl Server {
                             use std::io::Write;
                             let _ = sock.write_all(BUSY);
                             log::warn!("connection refused: {} open", bounds.max_connections);
+                            // Closed by the reaper after the client's request is read, so
+                            // that the client gets the 503 and not a reset.
+                            let _ = refused.try_send(sock);
                             continue;
                         }
                         if sock.set_timeouts(bounds.io_timeout).is_err() {
