@@ -8,7 +8,7 @@
 //! 1       1      kind: 1 Data, 2 Heartbeat, 3 Announce, 4 BigAnnounce
 //! 2       8|32   stream key: its 8-byte id (SHA-256(key)[..8]); Announce carries the whole 32-byte key
 //! +0      4      epoch, u32 big-endian (the sender's start; a restart takes a higher epoch)
-//! +4      8      seq, u64 big-endian (see below)
+//! +4      8      seq, u64 big-endian, at most MAX_SEQ = 2^62 (see below)
 //! +12     n      payload
 //! end-64  64     Ed25519 signature by the stream key over  b"msm-stream-v1\0" ++ bytes 0..end-64
 //! ```
@@ -56,6 +56,9 @@ pub const ENTRY_PREFIX: usize = 2;
 pub const MAX_ENTRY: usize = MAX_DATA_PAYLOAD - ENTRY_PREFIX;
 /// Largest message the stream carries at all: one signed message at its highest text cap.
 pub const MAX_LARGE_MESSAGE: usize = crate::proto::message::MAX_ENCODED_MESSAGE;
+/// Highest seq a datagram may carry or report. A million messages a second would take over
+/// 100,000 years to get there, and the headroom keeps every `seq + window` sum from overflowing.
+pub const MAX_SEQ: u64 = 1 << 62;
 /// Length of a BigAnnounce hash (SHA-256).
 pub const HASH_LEN: usize = 32;
 
@@ -221,6 +224,9 @@ impl<'a> Packet<'a> {
         };
         let epoch = u32::from_be_bytes(to_array(&header[OFF_KEY + key_len..OFF_KEY + key_len + 4]));
         let seq = u64::from_be_bytes(to_array(&header[OFF_KEY + key_len + 4..]));
+        if seq > MAX_SEQ {
+            return Err(StreamError::Malformed("seq above MAX_SEQ"));
+        }
         let payload = decode_payload(kind, seq, payload)?;
         Ok(Packet {
             key,
@@ -297,8 +303,9 @@ fn decode_payload(kind: Kind, seq: u64, p: &[u8]) -> Result<Payload<'_>, StreamE
                 return Err(StreamError::Malformed("data seqs count from 1"));
             }
             let count = count_entries(p)?;
-            seq.checked_add(count - 1)
-                .ok_or(StreamError::Malformed("seq overflows"))?;
+            if seq + (count - 1) > MAX_SEQ {
+                return Err(StreamError::Malformed("seq above MAX_SEQ"));
+            }
             Ok(Payload::Data(Entries { bytes: p, count }))
         }
         Kind::Heartbeat | Kind::Announce => {

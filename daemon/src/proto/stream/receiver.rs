@@ -18,7 +18,8 @@
 //! held but noted as missing; the reorder buffer and undelivered events share
 //! [`ReceiverLimits::max_held_bytes`]; at most [`super::gaps::MAX_GAPS`] gaps are timed.
 
-use super::event::{Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason, MAX_NACK_RANGES};
+use super::event::MAX_NACK_RANGES;
+pub use super::event::{Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
 use super::gaps::{GapTimers, MAX_GAPS};
 use super::packet::{Kind, LargeRef, Packet, Payload};
 use super::rng::SplitMix64;
@@ -28,6 +29,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 /// Bookkeeping per held message or event, counted into the byte bound (map node, Vec header).
 const HELD_OVERHEAD: usize = 64;
+/// NACK events waiting for `poll_event`. They do not count into the byte bound (a full reorder
+/// buffer is exactly when a NACK is needed); a driver that lags needs only the latest few, and
+/// a NACK not emitted is due again after the repeat interval.
+pub const MAX_PENDING_NACKS: usize = 4;
 
 enum Slot {
     Message(Vec<u8>),
@@ -85,6 +90,7 @@ pub struct Receiver {
     following: Option<Following>,
     events: VecDeque<(Event, usize)>,
     held_bytes: usize,
+    pending_nacks: usize,
     stats: ReceiverStats,
 }
 
@@ -98,6 +104,7 @@ impl Receiver {
             following: None,
             events: VecDeque::new(),
             held_bytes: 0,
+            pending_nacks: 0,
             stats: ReceiverStats::default(),
         }
     }
@@ -145,6 +152,9 @@ impl Receiver {
     pub fn poll_event(&mut self) -> Option<Event> {
         let (event, cost) = self.events.pop_front()?;
         self.held_bytes -= cost;
+        if let Event::Nack { .. } = event {
+            self.pending_nacks -= 1;
+        }
         Some(event)
     }
 
@@ -184,11 +194,10 @@ impl Receiver {
             .due_nacks(now, limits.nack_repeat_ms, MAX_NACK_RANGES);
         if !ranges.is_empty() {
             let epoch = f.epoch;
-            let cost = HELD_OVERHEAD + ranges.len() * 16;
-            // A NACK not emitted now is due again after the repeat interval.
-            if self.held_bytes + cost <= limits.max_held_bytes {
+            if self.pending_nacks < MAX_PENDING_NACKS {
+                self.pending_nacks += 1;
                 self.stats.nacks += 1;
-                self.push_event(Event::Nack { epoch, ranges }, cost);
+                self.events.push_back((Event::Nack { epoch, ranges }, 0));
             }
         }
     }
