@@ -30,6 +30,11 @@ pub mod sender;
 pub mod wan;
 pub mod window;
 
+#[cfg(test)]
+mod sim;
+#[cfg(test)]
+mod sim_tests;
+
 pub use error::StreamError;
 pub use event::{Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
 pub use packet::{Kind, LargeRef, Packet, Payload, MAX_DATAGRAM};
