@@ -207,7 +207,11 @@ impl Sender {
         }
         match self.window.find(seq).filter(|_| epoch == self.epoch) {
             Some(s) => Some(Repair::Resend(Datagram {
-                kind: Kind::from_u8(s.datagram.get(1).copied().unwrap_or(0)).unwrap_or(Kind::Data),
+                kind: if s.large.is_some() {
+                    Kind::BigAnnounce
+                } else {
+                    Kind::Data
+                },
                 bytes: s.datagram.clone(),
             })),
             None => Some(Repair::Gone {

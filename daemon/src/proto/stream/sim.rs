@@ -66,8 +66,12 @@ pub struct Node {
 }
 
 enum Flight {
-    /// A datagram for node `to`; `tcp` if by the reliable path.
-    Datagram { to: usize, bytes: Vec<u8> },
+    /// A datagram for node `to`; `mcast` if by multicast, else by the reliable path.
+    Datagram {
+        to: usize,
+        bytes: Vec<u8>,
+        mcast: bool,
+    },
     /// A NACK from node `from`.
     Nack {
         from: usize,
@@ -146,6 +150,20 @@ impl Net {
         }
     }
 
+    /// Schedules one message at `at`.
+    pub fn add_message(&mut self, at: u64, message: Vec<u8>) {
+        let i = self.workload.partition_point(|w| w.0 <= at);
+        self.workload.insert(i, (at, message));
+    }
+
+    /// The sender restarts with a new epoch and an empty window (messages already queued in the
+    /// workload go to the new sender); returns the old sender's newest seq.
+    pub fn restart_sender(&mut self, epoch: u32, window: WindowLimits) -> u64 {
+        let old = std::mem::replace(&mut self.sender, Sender::new(stream_key(), epoch, window));
+        self.sent.clear();
+        old.newest()
+    }
+
     fn send(&mut self, at: u64, f: Flight) {
         self.order += 1;
         self.flights.push(Reverse((at, self.order)));
@@ -154,7 +172,14 @@ impl Net {
 
     /// Hands `bytes` to node `to` after `delay`, by the reliable path.
     pub fn inject(&mut self, to: usize, delay: u64, bytes: Vec<u8>) {
-        self.send(self.now + delay, Flight::Datagram { to, bytes });
+        self.send(
+            self.now + delay,
+            Flight::Datagram {
+                to,
+                bytes,
+                mcast: false,
+            },
+        );
     }
 
     fn next_time(&self) -> Option<u64> {
@@ -240,6 +265,7 @@ impl Net {
                     Flight::Datagram {
                         to,
                         bytes: bytes.clone(),
+                        mcast: false,
                     },
                 );
             }
@@ -267,6 +293,7 @@ impl Net {
                     Flight::Datagram {
                         to,
                         bytes: bytes.clone(),
+                        mcast: true,
                     },
                 );
             }
@@ -276,10 +303,12 @@ impl Net {
     fn arrive(&mut self, f: Flight) {
         let now = self.now;
         match f {
-            Flight::Datagram { to, bytes } => {
+            Flight::Datagram { to, bytes, mcast } => {
                 let n = &mut self.nodes[to];
                 let res = n.rx.handle_datagram(now, &bytes);
-                if let (Ok(Kind::Announce | Kind::Heartbeat), Some(p)) = (&res, n.path.as_mut()) {
+                // only what comes by multicast tells the path selector that multicast works
+                let status = matches!(res, Ok(Kind::Announce | Kind::Heartbeat));
+                if let (true, true, Some(p)) = (status, mcast, n.path.as_mut()) {
                     if let Ok(pkt) = Packet::decode(&bytes) {
                         p.announce_seen(now, pkt.seq);
                     }
@@ -298,6 +327,7 @@ impl Net {
                         Flight::Datagram {
                             to: from,
                             bytes: d.bytes,
+                            mcast: false,
                         },
                     );
                 }
@@ -312,7 +342,14 @@ impl Net {
                     let at = now + self.nodes[to].tcp_ms;
                     let epoch = self.sender.epoch();
                     for d in self.sender.repair_ranges(epoch, &[cursor..=newest]) {
-                        self.send(at, Flight::Datagram { to, bytes: d.bytes });
+                        self.send(
+                            at,
+                            Flight::Datagram {
+                                to,
+                                bytes: d.bytes,
+                                mcast: false,
+                            },
+                        );
                     }
                 }
                 self.drain(to);
@@ -336,6 +373,15 @@ impl Net {
                             ranges,
                         },
                     );
+                }
+                Event::FetchLarge { seq, large, .. } => {
+                    // the driver fetches the body over TCP and checks it against the reference
+                    let body = self.sender.large(seq).unwrap_or_default();
+                    assert!(
+                        large.matches(body),
+                        "node {i}: large message {seq} does not match"
+                    );
+                    self.nodes[i].log.push((now, e));
                 }
                 e => self.nodes[i].log.push((now, e)),
             }

@@ -218,6 +218,69 @@ fn switching_multicast_to_relay_and_back_loses_and_repeats_nothing() {
     assert_eq!(net.delivered(0), count);
 }
 
+#[test]
+fn large_messages_are_announced_repaired_and_fetched_in_place() {
+    let mut net = Net::new(8, 2, Link::lossy(0.3), WindowLimits::ROUTER);
+    net.add_workload(0, 300, 5, 200);
+    for k in 0..10u64 {
+        net.add_message(k * 150 + 1, vec![b'L'; 2_000 + k as usize * 1_000]);
+    }
+    net.drive(15_000);
+    for i in 0..2 {
+        assert!(net.check_exactly_once(i, 310).is_empty());
+        let fetched = net.nodes[i]
+            .log
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::FetchLarge { .. }))
+            .count();
+        assert_eq!(fetched, 10);
+    }
+}
+
+#[test]
+fn a_sender_restart_closes_the_old_epoch_and_follows_the_new_one_from_one() {
+    let mut net = Net::new(9, 2, Link::CLEAN, WindowLimits::ROUTER);
+    net.add_workload(0, 200, 3, 200);
+    // node 0 misses a stretch of epoch 1; the sender restarts before the NACK is answered
+    net.nodes[0].outages.push((150, 250));
+    net.drive(251);
+    let old_newest = net.restart_sender(2, WindowLimits::ROUTER);
+    net.drive(20_000);
+    for (i, node) in net.nodes.iter().enumerate() {
+        let mut epoch = 0;
+        let mut covered: [Vec<u64>; 3] = Default::default();
+        let mut backfilled = Vec::new();
+        for (_, e) in &node.log {
+            match e {
+                Event::Started { epoch: e, after } => {
+                    assert!(*e > epoch && *after == 0, "node {i}: {e} after {epoch}");
+                    epoch = *e;
+                }
+                Event::Deliver { seq, .. } => covered[epoch as usize].push(*seq),
+                Event::Backfill {
+                    epoch: e,
+                    range,
+                    reason,
+                } => {
+                    assert_eq!((*e, *reason), (1, super::SkipReason::EpochEnded));
+                    covered[1].extend(range.clone());
+                    backfilled.push(range.clone());
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(epoch, 2);
+        assert_eq!(
+            covered[1],
+            (1..=covered[1].len() as u64).collect::<Vec<_>>()
+        );
+        assert!(covered[1].len() as u64 >= old_newest - 1, "node {i}");
+        let new_newest = net.sender.newest();
+        assert_eq!(covered[2], (1..=new_newest).collect::<Vec<_>>(), "node {i}");
+        assert_eq!(backfilled.is_empty(), i == 1, "node {i}: {backfilled:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
