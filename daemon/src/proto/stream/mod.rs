@@ -6,6 +6,7 @@
 //! byte vectors out. `net/` moves the bytes.
 //!
 //! - [`packet`]: the signed datagram format, its strict decoder and its encoders.
+//! - [`encode`]: building and signing datagrams.
 //! - [`window`]: the sender's [`RepairWindow`] of recently sent datagrams, bounded by count and bytes.
 //! - [`sender`]: batching, flush timer, heartbeats, announcements, answers to NACKs.
 //! - [`gaps`]: the receiver's per-gap NACK timers (random backoff, repeat, give up).
@@ -19,6 +20,7 @@
 //! stale or duplicate seqs come first and change nothing); every buffer, queue and list has a
 //! named bound; no input, however hostile, panics or allocates beyond those bounds.
 
+pub mod encode;
 pub mod error;
 pub mod event;
 pub mod gaps;

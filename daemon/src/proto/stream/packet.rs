@@ -27,10 +27,12 @@
 //!
 //! Every field is fixed-width or exactly delimited, so there is one encoding per value:
 //! [`Packet::unsigned_bytes`] re-emits exactly the signed bytes of any datagram that decodes.
-//! The decoder looks at no more than [`MAX_DATAGRAM`] bytes and allocates nothing.
+//! The decoder looks at no more than [`MAX_DATAGRAM`] bytes and allocates nothing. The encoders
+//! are in [`super::encode`].
 
+use super::encode::{push_entry, push_large, start};
 use super::StreamError;
-use crate::proto::keys::{NodeKey, PublicKey, SIGNATURE_LEN};
+use crate::proto::keys::{PublicKey, SIGNATURE_LEN};
 use sha2::{Digest, Sha256};
 
 /// First byte of a version-1 datagram.
@@ -201,11 +203,10 @@ impl<'a> Packet<'a> {
                 max: MAX_DATAGRAM,
             });
         }
-        let (&version, &kind_byte) = match bytes {
-            [v, k, ..] => (v, k),
-            _ => return Err(StreamError::Truncated("header")),
+        let (Some(&version), Some(&kind_byte)) = (bytes.get(OFF_VERSION), bytes.get(OFF_KIND))
+        else {
+            return Err(StreamError::Truncated("header"));
         };
-        debug_assert_eq!((OFF_VERSION, OFF_KIND), (0, 1));
         if version != STREAM_VERSION {
             return Err(StreamError::UnknownVersion(version));
         }
@@ -375,7 +376,8 @@ fn to_array<const N: usize>(s: &[u8]) -> [u8; N] {
     a
 }
 
-fn signing_input(signed: &[u8]) -> Vec<u8> {
+/// What the stream key signs: the context, then the datagram up to the signature.
+pub(crate) fn signing_input(signed: &[u8]) -> Vec<u8> {
     let mut v = Vec::with_capacity(SIGNING_CONTEXT.len() + signed.len());
     v.extend_from_slice(SIGNING_CONTEXT);
     v.extend_from_slice(signed);
@@ -385,95 +387,6 @@ fn signing_input(signed: &[u8]) -> Vec<u8> {
 /// The 8-byte id of a stream key.
 pub fn key_id(key: &PublicKey) -> [u8; KEY_ID_LEN] {
     to_array(&Sha256::digest(key.to_bytes()))
-}
-
-/// Starts a datagram: the header, ready for a payload.
-pub(crate) fn start(kind: Kind, key: KeyField, epoch: u32, seq: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MAX_DATAGRAM);
-    out.push(STREAM_VERSION);
-    out.push(kind as u8);
-    match key {
-        KeyField::Id(id) => out.extend_from_slice(&id),
-        KeyField::Full(k) => out.extend_from_slice(&k),
-    }
-    out.extend_from_slice(&epoch.to_be_bytes());
-    out.extend_from_slice(&seq.to_be_bytes());
-    out
-}
-
-/// Appends one Data entry; the caller keeps `entry` within 1..=[`MAX_ENTRY`] bytes.
-pub(crate) fn push_entry(out: &mut Vec<u8>, entry: &[u8]) {
-    let len = u16::try_from(entry.len()).unwrap_or(u16::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(entry);
-}
-
-fn push_large(out: &mut Vec<u8>, r: &LargeRef) {
-    out.extend_from_slice(&r.len.to_be_bytes());
-    out.extend_from_slice(&r.hash);
-}
-
-/// Appends the stream key's signature, completing the datagram.
-pub(crate) fn seal(key: &NodeKey, mut datagram: Vec<u8>) -> Vec<u8> {
-    let sig = key.sign(&signing_input(&datagram));
-    datagram.extend_from_slice(&sig);
-    datagram
-}
-
-/// A signed Heartbeat (or, with `announce`, an Announce) of `newest` and `oldest`.
-pub fn encode_status(
-    key: &NodeKey,
-    announce: bool,
-    epoch: u32,
-    newest: u64,
-    oldest: u64,
-) -> Vec<u8> {
-    let public = key.public();
-    let (kind, field) = if announce {
-        (Kind::Announce, KeyField::Full(public.to_bytes()))
-    } else {
-        (Kind::Heartbeat, KeyField::Id(key_id(&public)))
-    };
-    let mut out = start(kind, field, epoch, newest);
-    out.extend_from_slice(&oldest.to_be_bytes());
-    seal(key, out)
-}
-
-/// A signed BigAnnounce of `large` at `seq`.
-pub fn encode_big(key: &NodeKey, epoch: u32, seq: u64, large: &LargeRef) -> Vec<u8> {
-    let mut out = start(
-        Kind::BigAnnounce,
-        KeyField::Id(key_id(&key.public())),
-        epoch,
-        seq,
-    );
-    push_large(&mut out, large);
-    seal(key, out)
-}
-
-/// A signed Data datagram of `entries` from `seq`; refuses what the format cannot carry.
-pub fn encode_data(
-    key: &NodeKey,
-    epoch: u32,
-    seq: u64,
-    entries: &[&[u8]],
-) -> Result<Vec<u8>, StreamError> {
-    let mut out = start(Kind::Data, KeyField::Id(key_id(&key.public())), epoch, seq);
-    for e in entries {
-        if e.is_empty() {
-            return Err(StreamError::EmptyMessage);
-        }
-        push_entry(&mut out, e);
-    }
-    if out.len() + SIGNATURE_LEN > MAX_DATAGRAM {
-        return Err(StreamError::DatagramTooLarge {
-            got: out.len() + SIGNATURE_LEN,
-            max: MAX_DATAGRAM,
-        });
-    }
-    let sealed = seal(key, out);
-    Packet::decode(&sealed)?;
-    Ok(sealed)
 }
 
 #[cfg(test)]

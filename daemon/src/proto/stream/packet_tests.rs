@@ -1,6 +1,8 @@
 //! Tests of the datagram format: round trips, canonical form, and refusal of every malformation.
 
 use super::*;
+use crate::proto::keys::NodeKey;
+use crate::proto::stream::encode::{encode_big, encode_data, encode_status};
 use proptest::prelude::*;
 
 fn key() -> NodeKey {

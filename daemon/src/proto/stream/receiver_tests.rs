@@ -3,8 +3,9 @@
 
 use super::*;
 use crate::proto::keys::NodeKey;
+use crate::proto::stream::encode::{encode_big, encode_data, encode_status};
 use crate::proto::stream::event::{GIVE_UP_MS, NACK_BACKOFF_MAX_MS, NACK_REPEAT_MS};
-use crate::proto::stream::packet::{encode_big, encode_data, encode_status, MAX_ENTRY, MAX_SEQ};
+use crate::proto::stream::packet::{MAX_ENTRY, MAX_SEQ};
 use std::ops::RangeInclusive;
 
 fn key() -> NodeKey {

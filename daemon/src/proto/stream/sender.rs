@@ -10,6 +10,7 @@
 //! that lost the last datagram learns of it; any new data restarts the sequence. An announcement
 //! with the full key goes out every [`ANNOUNCE_MS`], the first at the first poll.
 
+use super::encode;
 use super::packet::{self, KeyField, Kind, LargeRef, MAX_ENTRY, MAX_LARGE_MESSAGE};
 use super::window::{RepairWindow, Sent, WindowLimits};
 use super::StreamError;
@@ -133,7 +134,7 @@ impl Sender {
         if message.len() > MAX_ENTRY {
             self.flush(now);
             let large = LargeRef::of(message);
-            let bytes = packet::encode_big(&self.key, self.epoch, seq, &large);
+            let bytes = encode::encode_big(&self.key, self.epoch, seq, &large);
             self.next_seq += 1;
             self.sealed(
                 now,
@@ -157,10 +158,10 @@ impl Sender {
         let batch = self.batch.get_or_insert_with(|| Batch {
             first: seq,
             count: 0,
-            buf: packet::start(Kind::Data, key_field, epoch, seq),
+            buf: encode::start(Kind::Data, key_field, epoch, seq),
             deadline: now + FLUSH_MS,
         });
-        packet::push_entry(&mut batch.buf, message);
+        encode::push_entry(&mut batch.buf, message);
         batch.count += 1;
         self.next_seq += 1;
         // Full when not even a one-byte entry fits any more.
@@ -266,7 +267,7 @@ impl Sender {
             } else {
                 Kind::Heartbeat
             },
-            bytes: packet::encode_status(
+            bytes: encode::encode_status(
                 &self.key,
                 announce,
                 self.epoch,
@@ -278,7 +279,7 @@ impl Sender {
 
     fn flush(&mut self, now: u64) {
         if let Some(b) = self.batch.take() {
-            let bytes = packet::seal(&self.key, b.buf);
+            let bytes = encode::seal(&self.key, b.buf);
             self.sealed(now, b.first, b.first + b.count - 1, bytes, Kind::Data, None);
         }
     }

@@ -2,7 +2,8 @@
 //! late joins and path switches, each checked for "every message exactly once, in order, or
 //! inside a Backfill range". Run with `--nocapture` to see the repair delays.
 
-use super::packet::{encode_data, encode_status, Packet};
+use super::encode::{encode_data, encode_status};
+use super::packet::Packet;
 use super::sim::{percentile, stream_key, Link, Net};
 use super::window::WindowLimits;
 use super::{Event, PathSelector, PathState};
