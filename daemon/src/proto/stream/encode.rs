@@ -1,6 +1,6 @@
 //! Building signed stream datagrams (the layout is documented in [`super::packet`]).
 //!
-//! The sender builds Data datagrams incrementally ([`start`], [`push_entry`], [`seal`]); the
+//! The sender builds Data datagrams incrementally (`start`, `push_entry`, `seal`); the
 //! `encode_*` functions build whole datagrams, for status messages and for tests.
 
 use super::packet::{

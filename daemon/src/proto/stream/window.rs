@@ -23,7 +23,7 @@ impl WindowLimits {
         max_bytes: 1024 * 1024,
     };
     /// A hub multicasting the firehose for many nodes: 64 MiB covers the 30 s repair horizon
-    /// ([`super::receiver::GIVE_UP_MS`]) of a ~2 MB/s firehose.
+    /// ([`super::event::GIVE_UP_MS`]) of a ~2 MB/s firehose.
     pub const HUB: WindowLimits = WindowLimits {
         max_datagrams: 64 * 1024,
         max_bytes: 64 * 1024 * 1024,
