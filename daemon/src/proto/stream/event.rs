@@ -16,6 +16,15 @@ pub const NACK_BACKOFF_MAX_MS: u64 = 200;
 /// Most ranges in one NACK event; a NACK fits a small control frame (32 × 16 B).
 pub const MAX_NACK_RANGES: usize = 32;
 
+/// Where a receiver stands in a stream: a relay session resumes from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The epoch followed.
+    pub epoch: u32,
+    /// The next seq wanted (everything below has been delivered or skipped).
+    pub next: u64,
+}
+
 /// Something the driver must act on, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {

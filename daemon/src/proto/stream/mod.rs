@@ -38,7 +38,7 @@ mod sim;
 mod sim_tests;
 
 pub use error::StreamError;
-pub use event::{Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
+pub use event::{Cursor, Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
 pub use packet::{Kind, LargeRef, Packet, Payload, MAX_DATAGRAM};
 pub use path::{Action, PathSelector, PathState};
 pub use receiver::Receiver;

@@ -20,6 +20,7 @@
 //! No message is lost or shown twice across a switch because both paths feed one
 //! [`super::Receiver`], whose seq tracking drops duplicates and NACKs holes.
 
+use super::event::Cursor;
 use super::rng::SplitMix64;
 use std::collections::VecDeque;
 
@@ -45,10 +46,12 @@ pub enum Action {
     JoinMulticast,
     /// Leave the multicast group.
     LeaveMulticast,
-    /// Open a relay session to the upstream hub, starting at this seq (the next one wanted).
+    /// Open a relay session to the upstream hub, resuming at the cursor (none yet: start at
+    /// the stream's current seq, like any late joiner).
     OpenRelay {
-        /// The receiver's next wanted seq when the action was decided.
-        resume_cursor: u64,
+        /// The receiver's cursor when the action was decided. A hub that restarted since sees
+        /// an old epoch and answers with a heartbeat of its new one.
+        resume_cursor: Option<Cursor>,
     },
     /// Close the relay session.
     CloseRelay,
@@ -90,7 +93,7 @@ pub struct PathSelector {
     joined: bool,
     wan_global: bool,
     last_announce: u64,
-    cursor: u64,
+    cursor: Option<Cursor>,
     relay_backoff: u64,
     rng: SplitMix64,
     actions: VecDeque<Action>,
@@ -105,7 +108,7 @@ impl PathSelector {
             joined: false,
             wan_global: false,
             last_announce: 0,
-            cursor: 1,
+            cursor: None,
             relay_backoff: RELAY_RETRY_MIN_MS,
             rng: SplitMix64::new(rng_seed),
             actions: VecDeque::new(),
@@ -158,9 +161,9 @@ impl PathSelector {
         }
     }
 
-    /// The receiver's next wanted seq (see [`super::Receiver::cursor`]); call after its events.
-    pub fn set_cursor(&mut self, next_wanted: u64) {
-        self.cursor = next_wanted;
+    /// The receiver's cursor (see [`super::Receiver::cursor`]); call after handling its events.
+    pub fn set_cursor(&mut self, cursor: Cursor) {
+        self.cursor = Some(cursor);
         self.check_handover();
     }
 
@@ -280,7 +283,7 @@ impl PathSelector {
 
     fn check_handover(&mut self) {
         if let Mode::Multicast { handover: Some(h) } = self.mode {
-            if self.cursor > h {
+            if self.cursor.is_some_and(|c| c.next > h) {
                 self.mode = Mode::Multicast { handover: None };
                 self.close_relay();
             }

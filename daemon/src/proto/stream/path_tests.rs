@@ -2,6 +2,10 @@
 
 use super::*;
 
+fn at(next: u64) -> Cursor {
+    Cursor { epoch: 1, next }
+}
+
 fn actions(p: &mut PathSelector) -> Vec<Action> {
     std::iter::from_fn(|| p.poll_action()).collect()
 }
@@ -24,11 +28,13 @@ fn global_wan_with_announcements_stays_on_multicast() {
 #[test]
 fn private_wan_goes_to_the_relay_at_the_cursor_and_never_tries_multicast() {
     let mut p = PathSelector::new(1);
-    p.set_cursor(77);
+    p.set_cursor(at(77));
     p.wan_address_is_global(0, false);
     assert_eq!(
         actions(&mut p),
-        vec![Action::OpenRelay { resume_cursor: 77 }]
+        vec![Action::OpenRelay {
+            resume_cursor: Some(at(77))
+        }]
     );
     p.relay_connected(10);
     assert_eq!(p.state(), PathState::Relay);
@@ -44,12 +50,14 @@ fn silent_multicast_falls_back_after_the_join_timeout_and_retries_after_hold_dow
     actions(&mut p);
     p.handle_timeout(JOIN_TIMEOUT_MS - 1);
     assert!(actions(&mut p).is_empty());
-    p.set_cursor(5);
+    p.set_cursor(at(5));
     p.handle_timeout(JOIN_TIMEOUT_MS);
     assert_eq!(
         actions(&mut p),
         vec![
-            Action::OpenRelay { resume_cursor: 5 },
+            Action::OpenRelay {
+                resume_cursor: Some(at(5))
+            },
             Action::LeaveMulticast
         ]
     );
@@ -95,13 +103,13 @@ fn back_to_multicast_is_make_before_break() {
     let retry = p.poll_timeout().unwrap();
     p.handle_timeout(retry);
     assert_eq!(actions(&mut p), vec![Action::JoinMulticast]);
-    p.set_cursor(100);
+    p.set_cursor(at(100));
     p.announce_seen(retry + 1_000, 120);
     assert_eq!(p.state(), PathState::Multicast);
     // the relay stays until the receiver has everything up to what multicast announced
-    p.set_cursor(120);
+    p.set_cursor(at(120));
     assert!(actions(&mut p).is_empty());
-    p.set_cursor(121);
+    p.set_cursor(at(121));
     assert_eq!(actions(&mut p), vec![Action::CloseRelay]);
 }
 
@@ -111,11 +119,13 @@ fn multicast_going_silent_opens_the_relay_before_leaving() {
     p.wan_address_is_global(0, true);
     p.announce_seen(1_000, 0);
     actions(&mut p);
-    p.set_cursor(40);
+    p.set_cursor(at(40));
     p.handle_timeout(1_000 + SILENCE_TIMEOUT_MS);
     assert_eq!(
         actions(&mut p),
-        vec![Action::OpenRelay { resume_cursor: 40 }]
+        vec![Action::OpenRelay {
+            resume_cursor: Some(at(40))
+        }]
     );
     p.relay_connected(17_000);
     assert_eq!(actions(&mut p), vec![Action::LeaveMulticast]);

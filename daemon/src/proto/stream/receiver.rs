@@ -19,7 +19,7 @@
 //! [`ReceiverLimits::max_held_bytes`]; at most [`super::gaps::MAX_GAPS`] gaps are timed.
 
 use super::event::MAX_NACK_RANGES;
-pub use super::event::{Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
+pub use super::event::{Cursor, Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
 use super::gaps::{GapTimers, MAX_GAPS};
 use super::packet::{Kind, LargeRef, Packet, Payload};
 use super::rng::SplitMix64;
@@ -114,10 +114,13 @@ impl Receiver {
         &self.stats
     }
 
-    /// `(epoch, next seq wanted)` once following: the resume cursor for a relay session.
-    pub fn cursor(&self) -> Option<(u32, u64)> {
+    /// Where the receiver stands, once following: the resume cursor for a relay session.
+    pub fn cursor(&self) -> Option<Cursor> {
         let f = self.following.as_ref()?;
-        Some((f.epoch, f.tracker.contiguous().saturating_add(1)))
+        Some(Cursor {
+            epoch: f.epoch,
+            next: f.tracker.contiguous().saturating_add(1),
+        })
     }
 
     /// Bytes held in the reorder buffer and undelivered events.
@@ -181,7 +184,7 @@ impl Receiver {
             let before = f.tracker.contiguous();
             self.skip_missing_below(end.saturating_add(1), SkipReason::Timeout);
             self.refresh_gaps(now);
-            if self.cursor().map(|(_, next)| next - 1) == Some(before) {
+            if self.cursor().map(|c| c.next - 1) == Some(before) {
                 break; // no progress: the gap list is stale; never spin
             }
         }

@@ -170,7 +170,13 @@ fn late_joiner_starts_at_the_current_seq_and_never_rewinds() {
     let mut r = receiver();
     r.handle_datagram(0, &encode_status(&key(), true, 3, 100, 1))
         .unwrap();
-    assert_eq!(r.cursor(), Some((3, 101)));
+    assert_eq!(
+        r.cursor(),
+        Some(Cursor {
+            epoch: 3,
+            next: 101
+        })
+    );
     assert_eq!(
         r.handle_datagram(1, &data(3, 99, 2)),
         Err(Dropped::Duplicate)

@@ -9,7 +9,7 @@ use super::path::{Action, PathSelector};
 use super::rng::SplitMix64;
 use super::sender::Sender;
 use super::window::WindowLimits;
-use super::{Event, Receiver, ReceiverLimits};
+use super::{Cursor, Event, Receiver, ReceiverLimits};
 use crate::proto::keys::NodeKey;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
@@ -79,7 +79,7 @@ enum Flight {
         ranges: Vec<RangeInclusive<u64>>,
     },
     /// The relay session of node `to` is up: send the backlog from `cursor`.
-    RelayUp { to: usize, cursor: u64 },
+    RelayUp { to: usize, cursor: Option<Cursor> },
 }
 
 /// The whole simulated network.
@@ -337,11 +337,11 @@ impl Net {
                     p.relay_connected(now);
                 }
                 self.nodes[to].relay_open = true;
-                let newest = self.sender.newest();
-                if cursor <= newest {
+                // the hub replays its window from the cursor (nothing without one: live from now)
+                if let Some(c) = cursor {
                     let at = now + self.nodes[to].tcp_ms;
-                    let epoch = self.sender.epoch();
-                    for d in self.sender.repair_ranges(epoch, &[cursor..=newest]) {
+                    let newest = self.sender.newest().max(c.next);
+                    for d in self.sender.repair_ranges(c.epoch, &[c.next..=newest]) {
                         self.send(
                             at,
                             Flight::Datagram {
@@ -386,7 +386,7 @@ impl Net {
                 e => self.nodes[i].log.push((now, e)),
             }
         }
-        let cursor = self.nodes[i].rx.cursor().map(|c| c.1);
+        let cursor = self.nodes[i].rx.cursor();
         let Some(p) = self.nodes[i].path.as_mut() else {
             return;
         };
