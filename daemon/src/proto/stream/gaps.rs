@@ -60,7 +60,7 @@ impl GapTimers {
                     }))
                 });
             let (since, nack_at) =
-                inherited.unwrap_or_else(|| (now, now + rng.between(0, backoff_max)));
+                inherited.unwrap_or_else(|| (now, now.saturating_add(rng.between(0, backoff_max))));
             next.push(Gap {
                 range,
                 since,
@@ -76,7 +76,7 @@ impl GapTimers {
         let mut out = Vec::new();
         for g in self.gaps.iter_mut().filter(|g| g.nack_at <= now).take(max) {
             out.push(g.range.clone());
-            g.nack_at = now + repeat;
+            g.nack_at = now.saturating_add(repeat);
         }
         out
     }

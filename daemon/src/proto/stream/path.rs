@@ -134,7 +134,7 @@ impl PathSelector {
             (Mode::Trying { .. } | Mode::Multicast { .. }, false) => self.fall_back(now, false),
             (Mode::Relay { retry_at: None }, true) => {
                 self.mode = Mode::Relay {
-                    retry_at: Some(now + self.hold_down()),
+                    retry_at: Some(now.saturating_add(self.hold_down())),
                 }
             }
             (Mode::Relay { .. }, false) => self.mode = Mode::Relay { retry_at: None },
@@ -192,7 +192,7 @@ impl PathSelector {
         if let Mode::Multicast { handover } = &mut self.mode {
             *handover = None; // multicast is confirmed; the receiver NACKs any hole
         }
-        let reopen_at = needed.then_some(now + self.relay_backoff);
+        let reopen_at = needed.then_some(now.saturating_add(self.relay_backoff));
         if needed {
             self.relay_backoff = (self.relay_backoff * 2).min(RELAY_RETRY_MAX_MS);
         }
@@ -203,7 +203,9 @@ impl PathSelector {
     pub fn handle_timeout(&mut self, now: u64) {
         match self.mode {
             Mode::Trying { deadline } if now >= deadline => self.fall_back(now, true),
-            Mode::Multicast { .. } if now >= self.last_announce + SILENCE_TIMEOUT_MS => {
+            Mode::Multicast { .. }
+                if now >= self.last_announce.saturating_add(SILENCE_TIMEOUT_MS) =>
+            {
                 self.fall_back(now, false)
             }
             Mode::Relay { retry_at: Some(t) } if now >= t && self.wan_global => self.join(now),
@@ -220,7 +222,7 @@ impl PathSelector {
     pub fn poll_timeout(&self) -> Option<u64> {
         let mode = match self.mode {
             Mode::Trying { deadline } => Some(deadline),
-            Mode::Multicast { .. } => Some(self.last_announce + SILENCE_TIMEOUT_MS),
+            Mode::Multicast { .. } => Some(self.last_announce.saturating_add(SILENCE_TIMEOUT_MS)),
             Mode::Relay { retry_at } => retry_at,
             Mode::Undecided => None,
         };
@@ -242,7 +244,7 @@ impl PathSelector {
             self.act(Action::JoinMulticast);
         }
         self.mode = Mode::Trying {
-            deadline: now + JOIN_TIMEOUT_MS,
+            deadline: now.saturating_add(JOIN_TIMEOUT_MS),
         };
     }
 
@@ -255,7 +257,9 @@ impl PathSelector {
 
     /// Goes to the relay; multicast is left now if `leave_now`, else once the relay is up.
     fn fall_back(&mut self, now: u64, leave_now: bool) {
-        let retry_at = self.wan_global.then(|| now + self.hold_down());
+        let retry_at = self
+            .wan_global
+            .then(|| now.saturating_add(self.hold_down()));
         self.mode = Mode::Relay { retry_at };
         match self.relay {
             Relay::Closed { .. } => self.open_relay(),

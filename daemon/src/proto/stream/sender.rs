@@ -159,7 +159,7 @@ impl Sender {
             first: seq,
             count: 0,
             buf: encode::start(Kind::Data, key_field, epoch, seq),
-            deadline: now + FLUSH_MS,
+            deadline: now.saturating_add(FLUSH_MS),
         });
         encode::push_entry(&mut batch.buf, message);
         batch.count += 1;
@@ -181,11 +181,11 @@ impl Sender {
         }
         if self.heartbeat_at.is_some_and(|t| t <= now) {
             self.heartbeat_gap = (self.heartbeat_gap * 2).min(HEARTBEAT_MAX_MS);
-            self.heartbeat_at = Some(now + self.heartbeat_gap);
+            self.heartbeat_at = Some(now.saturating_add(self.heartbeat_gap));
             return Some(self.status(false));
         }
         if self.announce_at.is_none_or(|t| t <= now) {
-            self.announce_at = Some(now + ANNOUNCE_MS);
+            self.announce_at = Some(now.saturating_add(ANNOUNCE_MS));
             return Some(self.status(true));
         }
         None
@@ -302,7 +302,7 @@ impl Sender {
         self.queue.push_back(Datagram { kind, bytes });
         self.newest_sent = last;
         self.heartbeat_gap = HEARTBEAT_MIN_MS;
-        self.heartbeat_at = Some(now + HEARTBEAT_MIN_MS);
+        self.heartbeat_at = Some(now.saturating_add(HEARTBEAT_MIN_MS));
     }
 }
 

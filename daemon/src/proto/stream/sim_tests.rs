@@ -6,7 +6,7 @@ use super::encode::{encode_data, encode_status};
 use super::packet::Packet;
 use super::sim::{percentile, stream_key, Link, Net};
 use super::window::WindowLimits;
-use super::{Event, PathSelector, PathState};
+use super::{Event, PathSelector, PathState, Receiver, ReceiverLimits};
 use crate::proto::keys::NodeKey;
 use proptest::prelude::*;
 
@@ -283,7 +283,7 @@ fn a_sender_restart_closes_the_old_epoch_and_follows_the_new_one_from_one() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     /// Any seed and link: every message exactly once in order, or inside a Backfill range.
     #[test]
@@ -294,11 +294,16 @@ proptest! {
         reorder in 0.0f64..0.5,
         jitter in 1u64..200,
         outage in proptest::option::of((0u64..600, 1u64..3_000)),
+        window_datagrams in 2usize..128,
+        held in 4_096usize..256_000,
+        max_len in 20usize..1_500,
     ) {
         let link = Link { loss, dup, reorder, delay_ms: 15, jitter_ms: jitter };
-        let window = WindowLimits { max_datagrams: 64, max_bytes: 1 << 20 };
+        let window = WindowLimits { max_datagrams: window_datagrams, max_bytes: 1 << 20 };
         let mut net = Net::new(seed, 2, link, window);
-        net.add_workload(0, 200, 3, 400);
+        let limits = ReceiverLimits { max_held_bytes: held, ..ReceiverLimits::ROUTER };
+        net.nodes[0].rx = Receiver::new(stream_key().public(), limits, seed);
+        net.add_workload(0, 200, 3, max_len);
         if let Some((a, len)) = outage {
             net.nodes[0].outages.push((a, a + len));
         }
