@@ -37,6 +37,28 @@ pub fn frame(data: &[u8]) {
     }
 }
 
+/// Stream datagram decoder: whatever decodes is canonical; a receiver fed the bytes (as they
+/// are, and as the last half of a well-formed datagram) drops them without panicking and holds
+/// nothing.
+pub fn stream_packet(data: &[u8]) {
+    use crate::proto::stream::{Packet, Receiver, ReceiverLimits};
+    if let Ok(p) = Packet::decode(data) {
+        assert_eq!(
+            p.unsigned_bytes(),
+            p.signed_bytes(),
+            "datagram is not canonical"
+        );
+    }
+    let key = crate::proto::NodeKey::from_bytes(&[9; 32]).map(|k| k.public());
+    if let Ok(key) = key {
+        let mut r = Receiver::new(key, ReceiverLimits::ROUTER, 0);
+        let _ = r.handle_datagram(0, data);
+        r.handle_timeout(u64::MAX / 2);
+        while r.poll_event().is_some() {}
+        assert_eq!(r.held_bytes(), 0);
+    }
+}
+
 /// Address parser: a parsed address is canonical and parses to itself.
 pub fn address(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -94,6 +116,7 @@ mod tests {
             frame(c);
             address(c);
             config(c);
+            stream_packet(c);
         }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! # Layout
 //!
-//! - [`proto`]: the sans-IO protocol core: addresses, signed messages, frames, sequence tracking.
-//!   No sockets, no clock, no database.
+//! - [`proto`]: the sans-IO protocol core: addresses, signed messages, frames, sequence tracking,
+//!   the multicast firehose stream and its path choice. No sockets, no clock, no database.
 //! - [`store`]: SQLite: schema and migrations, users and keys, messages, timelines, follows,
 //!   subscribers, outbox, peer cache, full-text index; the group-commit writer.
 //! - [`discover`]: domain to node through DNS SRV/TXT, with a bounded cache.

@@ -7,6 +7,7 @@
 //! - [`message`]: signed messages, their canonical byte layout and verification.
 //! - [`frame`]: length-prefixed frames for node links, checked before any allocation.
 //! - [`seq`]: per-stream sequence tracking (author seqs, later the multicast stream).
+//! - [`stream`]: the multicast firehose: signed datagrams, sender, receiver, path choice.
 //! - [`keys`]: Ed25519 key pairs and their text form.
 //! - [`link`]: node-to-node link handshake, control payloads, keep-alive.
 //!
@@ -20,6 +21,7 @@ pub mod keys;
 pub mod link;
 pub mod message;
 pub mod seq;
+pub mod stream;
 
 pub use address::Address;
 pub use error::ProtoError;
