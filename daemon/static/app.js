@@ -136,7 +136,7 @@
     }
     if (r.ok) return data || {};
     const msg = (data && typeof data.error === "string" && data.error) || `The node answered ${r.status}.`;
-    if (r.status === 401 && me && path !== "/session") {
+    if (r.status === 401 && me && !(method === "POST" && path === "/session")) {
       endSession();
       carry = "Your session ended: " + msg;
       go("#/login");
@@ -339,6 +339,8 @@
 
   function timeEl(ms) {
     const d = new Date(ms);
+    // A remote node's clock is not trusted: a time a Date cannot hold shows as unknown.
+    if (isNaN(d.getTime())) return h("time", {}, "unknown time");
     const today = d.toDateString() === new Date().toDateString();
     const text = today
       ? d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" })
