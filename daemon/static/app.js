@@ -453,12 +453,11 @@
   function addPost(feed, p, where) {
     if (!p || typeof p.id !== "string") return;
     const had = feed.ids.get(p.id);
-    if (had) {
-      if (p.cursor != null && !had.dataset.cursor) had.dataset.cursor = p.cursor;
-      return;
-    }
-    const el = postEl(p);
+    const el = had && (p.cursor == null || had.dataset.cursor) ? null : postEl(p);
+    if (!el) return;
     feed.ids.set(p.id, el);
+    // The timeline's copy (with cursor and display name) replaces the answer to a post.
+    if (had) return had.replaceWith(el);
     if (where === "end") return feed.append(el);
     // Newest first: before the first post with an older cursor. A post without a cursor (one
     // just written here) counts as newest until the stream names its cursor.

@@ -86,6 +86,26 @@ fn prepare() {
     }
 }
 
+/// The binary embeds the client at build time, and `cargo test` does not rebuild it: make sure
+/// the node serves the files in `daemon/static/`, not an older build of them.
+fn served_client_is_current(node: &Node) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../daemon/static");
+    for (path, file) in [
+        ("/", "index.html"),
+        ("/app.js", "app.js"),
+        ("/app.css", "app.css"),
+    ] {
+        let r = node.http("GET", path, &[], None);
+        assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+        let on_disk = std::fs::read(dir.join(file)).expect("static file");
+        assert!(
+            r.body == on_disk,
+            "{} serves another {file} than daemon/static/{file}: rebuild it (cargo build -p msmd)",
+            msm_tests::msmd_bin().display()
+        );
+    }
+}
+
 /// The last `n` lines of a log.
 fn tail(log: &str, n: usize) -> String {
     let lines: Vec<&str> = log.lines().collect();
@@ -102,6 +122,8 @@ fn two_people_in_two_browsers_see_posts_live_and_safely() {
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
     let _dns = Dns::start(dns_port, &records);
+
+    served_client_is_current(&na);
 
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-shots");
     std::fs::create_dir_all(&shots).unwrap();

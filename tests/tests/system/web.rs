@@ -593,10 +593,19 @@ fn http_heads_connections_and_stalls_are_bounded() {
     let cfg = dir.path().join("msmd.toml");
     std::fs::write(
         &cfg,
-        "[http]\nworkers = 2\nmax_connections = 4\nmax_streams = 1\ntimeout_s = 5\n",
+        "[http]\nworkers = 2\nmax_connections = 4\nmax_streams = 1\ntimeout_s = 5\nsecure_cookies = true\n",
     )
     .unwrap();
     let node = Node::start(dir.path(), &["--config", cfg.to_str().unwrap()]);
+    let r = node.post_json(
+        "/api/v1/session",
+        None,
+        &json!({"name": "alice", "password": PW}),
+    );
+    let cookie = r.header("set-cookie").unwrap();
+    for attr in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(cookie.contains(attr), "{cookie}");
+    }
     let long_line = format!(
         "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
         "a".repeat(9000)
@@ -641,4 +650,60 @@ fn http_heads_connections_and_stalls_are_bounded() {
         assert!(t0.elapsed() < Duration::from_secs(5), "{}", r.status);
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+#[test]
+fn a_stalled_stream_is_dropped_and_frees_its_slot() {
+    let dir = data_dir("a.test", &[("alice", PW, true)]);
+    let cfg = dir.path().join("msmd.toml");
+    std::fs::write(
+        &cfg,
+        "[http]\nworkers = 2\nmax_connections = 8\nmax_streams = 1\ntimeout_s = 5\n\
+         [limits]\nmax_post_bytes = 65536\n",
+    )
+    .unwrap();
+    let node = Node::start(dir.path(), &["--config", cfg.to_str().unwrap()]);
+    let alice = node.login("alice", PW);
+    let stalled = Stream::open(&node, &alice, None).unwrap(); // never read again
+    assert!(Stream::open(&node, &alice, None)
+        .err()
+        .unwrap()
+        .contains("503"));
+    // Far more than loopback socket buffers hold (a few MB each side): the stream's writes
+    // block, and after timeout_s the node gives up on it.
+    let text = "z".repeat(60_000);
+    for _ in 0..250 {
+        let (s, _) = send(
+            &node,
+            "POST",
+            "/api/v1/posts",
+            &alice,
+            &json!({ "text": text }),
+        );
+        assert_eq!(s, 201);
+    }
+    let t0 = Instant::now();
+    let mut fresh = loop {
+        match Stream::open(&node, &alice, None) {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(e.contains("503"), "{e}");
+                assert!(
+                    t0.elapsed() < Duration::from_secs(30),
+                    "stalled stream kept its slot"
+                );
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    };
+    drop(stalled);
+    let (s, _) = send(
+        &node,
+        "POST",
+        "/api/v1/posts",
+        &alice,
+        &json!({"text": "after"}),
+    );
+    assert_eq!(s, 201);
+    assert_eq!(fresh.next().1["text"], "after");
 }
