@@ -176,13 +176,20 @@ impl Store {
         Ok((post, rows.collect::<Result<_, _>>()?))
     }
 
-    /// What is known of `address`, as `viewer` sees it; `None` if nothing is.
+    /// Is `address` a user of this node?
+    pub fn is_local_user(&self, address: &Address) -> Result<bool, StoreError> {
+        Ok(address.domain() == self.node_info()?.domain
+            && self.user_by_name(address.user())?.is_some())
+    }
+
+    /// What is known of `address`, as `viewer` sees it; `None` if nothing is. A user of this
+    /// node who has not posted yet has an empty profile.
     pub fn profile(
         &self,
         address: &Address,
         viewer: Option<i64>,
     ) -> Result<Option<Profile>, StoreError> {
-        Ok(self
+        let known = self
             .conn()
             .query_row(
                 "SELECT display_name, bio, local_user IS NOT NULL,
@@ -199,7 +206,22 @@ impl Store {
                     })
                 },
             )
-            .optional()?)
+            .optional()?;
+        if known.is_some() || !self.is_local_user(address)? {
+            return Ok(known);
+        }
+        let followed: bool = self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE user_id = ?2 AND address = ?1)",
+            params![address.as_str(), viewer.unwrap_or(-1)],
+            |r| r.get(0),
+        )?;
+        Ok(Some(Profile {
+            address: address.to_string(),
+            display_name: String::new(),
+            bio: String::new(),
+            local: true,
+            followed,
+        }))
     }
 
     /// Full-text search (SQLite FTS5 syntax: words, `"phrases"`, `prefix*`, AND/OR/NOT) over the

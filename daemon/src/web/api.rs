@@ -148,9 +148,10 @@ fn route(
         ([at, seq], Method::Get) if at.starts_with('@') => {
             public::profile_page(ctx, store, req, &at[1..], Some(seq), query)
         }
-        ([""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"], Method::Get) => {
-            assets::serve(path, req)
-        }
+        (
+            [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"],
+            Method::Get | Method::Head,
+        ) => assets::serve(path, req),
         (["api", "v1", "posts", seq], Method::Delete) => {
             fed::delete_post(ctx, store, req, seq, now)
         }
@@ -451,7 +452,7 @@ fn user_posts(
     let viewer = auth::optional(store, req, now).map(|u| u.id);
     let before = rd::number_param(query, "before")?;
     let limit = rd::page_limit(query)?;
-    if !store.author_known(&address)? {
+    if !store.author_known(&address)? && !store.is_local_user(&address)? {
         return Err(WebError::NotFound(format!("no posts known from {address}")));
     }
     let posts = store.posts_by(&address, viewer, before, limit)?;

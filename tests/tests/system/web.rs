@@ -295,6 +295,14 @@ fn replies_reposts_profiles_search_and_admin() {
     assert_eq!(s, 201, "{v}");
     let otp = v["one_time_password"].as_str().unwrap().to_string();
     assert_eq!(v["user"]["must_change_password"], true);
+    let (s, p) = get(&node, "/api/v1/users/carol", None);
+    assert_eq!(
+        (s, p["local"].as_bool()),
+        (200, Some(true)),
+        "a user who never posted"
+    );
+    let (s, p) = get(&node, "/api/v1/users/carol/posts", None);
+    assert_eq!((s, p["posts"].as_array().map(Vec::len)), (200, Some(0)));
     let carol = node.login("carol", &otp);
     assert_eq!(
         get(&node, "/api/v1/timeline", Some(&carol)).0,
@@ -571,6 +579,8 @@ fn web_client_files_are_embedded_gzipped_and_nothing_else_is_served() {
             .status,
         304
     );
+    let head = node.http("HEAD", "/", &[], None);
+    assert_eq!((head.status, head.body.len()), (200, 0));
     let js = node.http("GET", "/app.js", &[], None);
     assert!(js
         .header("content-type")
