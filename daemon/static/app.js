@@ -170,7 +170,7 @@
     closeStream();
     const es = new EventSource("/api/v1/stream");
     stream = es;
-    es.addEventListener("post", (ev) => {
+    const onEvent = (ev) => {
       let entry;
       try {
         entry = JSON.parse(ev.data);
@@ -178,7 +178,9 @@
         return;
       }
       onLive(entry);
-    });
+    };
+    es.addEventListener("post", onEvent);
+    es.addEventListener("delete", onEvent);
     es.onopen = () => {
       retryMs = 2000;
       setLive(true);

@@ -120,6 +120,8 @@ pub fn store_message(
     let (ref_author, ref_seq) = match &m.body {
         Body::Reply { to, .. } => (Some(to.author.as_str().to_string()), Some(to.seq as i64)),
         Body::Repost { of } => (Some(of.author.as_str().to_string()), Some(of.seq as i64)),
+        // One's own post: the target is a seq of the same author.
+        Body::Delete { target } => (Some(m.author.as_str().to_string()), Some(*target as i64)),
         _ => (None, None),
     };
     let inserted = conn.execute(

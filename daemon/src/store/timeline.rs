@@ -120,13 +120,36 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Deletes stored after cursor `after` of posts that may be in `user_id`'s timeline (their
+    /// author is the user or someone the user follows), oldest first: `(cursor, "author/seq")`.
+    pub fn deletes_after(
+        &self,
+        user_id: i64,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT m.id, m.ref_author || '/' || m.ref_seq FROM messages m
+             JOIN authors a ON a.id = m.author_id
+             WHERE m.id > ?2 AND m.kind = 'delete' AND m.ref_author IS NOT NULL
+               AND (a.local_user = ?1
+                    OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?1 AND f.address = a.address))
+             ORDER BY m.id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![user_id, after, limit.min(MAX_PAGE)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The newest cursor in `user_id`'s timeline (0 when empty).
-    pub fn timeline_head(&self, user_id: i64) -> Result<i64, StoreError> {
-        Ok(self.conn().query_row(
-            "SELECT coalesce(max(message_id), 0) FROM timeline WHERE user_id = ?1",
-            [user_id],
-            |r| r.get(0),
-        )?)
+    pub fn timeline_head(&self, _user_id: i64) -> Result<i64, StoreError> {
+        // Every stored message moves the cursor (timeline entries and deletes share it).
+        Ok(self
+            .conn()
+            .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// A page of `author`'s posts that `viewer` may read, newest first, below seq `before`.

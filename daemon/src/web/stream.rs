@@ -1,6 +1,8 @@
 //! `GET /api/v1/stream`: the home timeline pushed live as Server-Sent Events.
 //!
-//! Each event is `id: <cursor>`, `event: post`, `data: <entry JSON>`. A client that reconnects
+//! Each event is `id: <cursor>`, `event: post`, `data: <entry JSON>`, or `event: delete`,
+//! `data: {"cursor", "kind": "delete", "id", "refers_to": "author/seq"}` when a post that may be shown is
+//! deleted. A client that reconnects
 //! with `Last-Event-ID: N` (browsers send it by themselves; `?last_event_id=N` works too) first
 //! gets every entry stored after N, oldest first, then live ones: nothing missed, nothing twice.
 //! Without it, the stream starts at the present.
@@ -132,24 +134,59 @@ fn run(
 ) -> &'static str {
     loop {
         let seen = pulse.now();
-        let entries = match store.timeline_after(user_id, cursor, BATCH) {
-            Ok(e) => e,
+        let read = store
+            .timeline_after(user_id, cursor, BATCH)
+            .and_then(|posts| Ok((posts, store.deletes_after(user_id, cursor, BATCH)?)));
+        let (posts, deletes) = match read {
+            Ok(x) => x,
             Err(e) => {
                 tracing::error!(error = %e, "live stream cannot read the timeline");
                 return "database error";
             }
         };
-        for e in &entries {
-            let data = serde_json::to_string(e).unwrap_or_default();
-            if write!(out, "id: {}\nevent: post\ndata: {data}\n\n", e.cursor).is_err() {
+        // Both lists are in cursor order; a full list may have more beyond its last cursor,
+        // so this round sends only up to the smaller of those.
+        let full = |n: usize, last: Option<i64>| (n as u32 == BATCH).then_some(last).flatten();
+        let bound = [
+            full(posts.len(), posts.last().map(|e| e.cursor)),
+            full(deletes.len(), deletes.last().map(|d| d.0)),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(i64::MAX);
+        let mut events: Vec<(i64, String, String)> = posts
+            .iter()
+            .map(|e| {
+                (
+                    e.cursor,
+                    "post",
+                    serde_json::to_string(e).unwrap_or_default(),
+                )
+            })
+            .chain(deletes.iter().map(|(c, id)| {
+                let data =
+                    serde_json::json!({ "cursor": c, "kind": "delete", "id": id, "refers_to": id });
+                (*c, "delete", data.to_string())
+            }))
+            .filter(|(c, _, _)| *c <= bound)
+            .map(|(c, kind, data)| (c, kind.to_string(), data))
+            .collect();
+        events.sort_by_key(|e| e.0);
+        let more = bound != i64::MAX;
+        for (c, kind, data) in &events {
+            if write!(out, "id: {c}\nevent: {kind}\ndata: {data}\n\n").is_err() {
                 return "client gone";
             }
-            cursor = e.cursor;
+            cursor = *c;
+        }
+        if more {
+            cursor = cursor.max(bound);
         }
         if out.flush().is_err() {
             return "client gone";
         }
-        if entries.len() as u32 == BATCH {
+        if more {
             continue;
         }
         if pulse.wait(seen, PING) == seen {

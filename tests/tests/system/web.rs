@@ -62,6 +62,13 @@ impl Stream {
 
     /// The next `post` event: (id, data).
     fn next(&mut self) -> (i64, Value) {
+        let (id, event, data) = self.next_event();
+        assert_eq!(event, "post", "{data}");
+        (id, data)
+    }
+
+    /// The next event: (id, event, data).
+    fn next_event(&mut self) -> (i64, String, Value) {
         let (mut id, mut event) = (None, String::new());
         loop {
             let mut l = String::new();
@@ -72,10 +79,9 @@ impl Stream {
             } else if let Some(v) = l.strip_prefix("event: ") {
                 event = v.to_string();
             } else if let Some(v) = l.strip_prefix("data: ") {
-                assert_eq!(event, "post");
                 let data: Value = serde_json::from_str(v).unwrap();
                 assert_eq!(data["cursor"].as_i64(), id, "event id is the cursor");
-                return (id.unwrap(), data);
+                return (id.unwrap(), event, data);
             }
         }
     }
@@ -152,6 +158,14 @@ fn timeline_and_live_stream_resume_without_loss_or_repeat() {
         .map(|_| back.next().1["text"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(again, ["three", "four", "five"]);
+    // A delete of a post in the timeline travels as its own event.
+    let (s, v) = send(&node, "DELETE", "/api/v1/posts/1", &bob, &json!({}));
+    assert_eq!(s, 201, "{v}");
+    let (_, event, data) = back.next_event();
+    assert_eq!(
+        (event.as_str(), data["refers_to"].as_str()),
+        ("delete", Some("bob@a.test/1"))
+    );
     assert_eq!(
         Stream::open(&node, &alice, Some(-1))
             .err()
@@ -175,7 +189,7 @@ fn timeline_and_live_stream_resume_without_loss_or_repeat() {
         .chain(page2["posts"].as_array().unwrap())
         .map(|p| p["text"].as_str().unwrap())
         .collect();
-    assert_eq!(all, ["five", "four", "three", "two", "one"]);
+    assert_eq!(all, ["five", "four", "three", "two"], "\"one\" was deleted");
     assert!(page2["next_before"].is_null());
     assert_eq!(get(&node, "/api/v1/timeline", None).0, 401);
     assert_eq!(get(&node, "/api/v1/timeline?limit=0", Some(&alice)).0, 400);
