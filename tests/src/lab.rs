@@ -260,3 +260,60 @@ impl Peer {
         }
     }
 }
+
+/// One node of a lab: a data directory with its users (the first is the owner, all with
+/// `password`), a config naming the lab's DNS (plus `extra_config` in `[discovery]`), and a
+/// fixed link port for its SRV record.
+pub struct LabNode {
+    /// The data directory.
+    pub dir: tempfile::TempDir,
+    /// Its link port.
+    pub port: u16,
+    /// Its configuration file.
+    pub config: std::path::PathBuf,
+}
+
+impl LabNode {
+    /// A node of `domain` with `users`, asking the DNS on `dns_port`.
+    pub fn new(
+        domain: &str,
+        users: &[&str],
+        password: &str,
+        dns_port: u16,
+        extra_config: &str,
+    ) -> LabNode {
+        let list: Vec<(&str, &str, bool)> = users
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (*u, password, i == 0))
+            .collect();
+        let dir = crate::data_dir(domain, &list);
+        let config = dir.path().join("msmd.toml");
+        std::fs::write(
+            &config,
+            format!("[discovery]\nnameservers = [\"127.0.0.1:{dns_port}\"]\n{extra_config}"),
+        )
+        .unwrap();
+        LabNode {
+            dir,
+            port: free_port(),
+            config,
+        }
+    }
+
+    /// Starts it, with `extra` arguments.
+    pub fn start_with(&self, extra: &[&str]) -> crate::Node {
+        let links = format!("127.0.0.1:{}", self.port);
+        let mut args = vec!["--config", self.config.to_str().unwrap(), "--links", &links];
+        args.extend_from_slice(extra);
+        crate::Node::start(self.dir.path(), &args)
+    }
+}
+
+/// A node's key, from its `/.well-known/msm`.
+pub fn key_of(node: &crate::Node) -> String {
+    node.http("GET", "/.well-known/msm", &[], None).json()["key"]
+        .as_str()
+        .expect("key")
+        .to_string()
+}

@@ -5,8 +5,8 @@
 //! Chromium and node are required: `tests/run` installs them, and a machine without them fails
 //! this test with a message rather than skipping it.
 
-use msm_tests::lab::{free_port, node_records, Dns};
-use msm_tests::{data_dir, Node};
+use msm_tests::lab::{free_port, key_of, node_records, Dns, LabNode};
+use msm_tests::Node;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,46 +19,6 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
 /// Screenshots the script must leave.
 const SHOTS: [&str; 3] = ["alice-timeline.png", "bob-compose.png", "alice-phone.png"];
-
-/// One node of the lab: data directory with one owner, a config naming the lab's DNS, and a
-/// fixed link port for its SRV record.
-struct LabNode {
-    dir: tempfile::TempDir,
-    port: u16,
-    config: PathBuf,
-}
-
-impl LabNode {
-    fn new(domain: &str, user: &str, dns_port: u16) -> LabNode {
-        let dir = data_dir(domain, &[(user, PW, true)]);
-        let config = dir.path().join("msmd.toml");
-        std::fs::write(
-            &config,
-            format!("[discovery]\nnameservers = [\"127.0.0.1:{dns_port}\"]\n"),
-        )
-        .unwrap();
-        LabNode {
-            dir,
-            port: free_port(),
-            config,
-        }
-    }
-
-    fn start(&self) -> Node {
-        let links = format!("127.0.0.1:{}", self.port);
-        Node::start(
-            self.dir.path(),
-            &["--config", self.config.to_str().unwrap(), "--links", &links],
-        )
-    }
-}
-
-fn key_of(node: &Node) -> String {
-    node.http("GET", "/.well-known/msm", &[], None).json()["key"]
-        .as_str()
-        .expect("key")
-        .to_string()
-}
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
@@ -116,9 +76,9 @@ fn tail(log: &str, n: usize) -> String {
 fn two_people_in_two_browsers_see_posts_live_and_safely() {
     prepare();
     let dns_port = free_port();
-    let a = LabNode::new("a.test", "alice", dns_port);
-    let b = LabNode::new("b.test", "bob", dns_port);
-    let (na, nb) = (a.start(), b.start());
+    let a = LabNode::new("a.test", &["alice"], PW, dns_port, "");
+    let b = LabNode::new("b.test", &["bob"], PW, dns_port, "");
+    let (na, nb) = (a.start_with(&[]), b.start_with(&[]));
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
     let _dns = Dns::start(dns_port, &records);

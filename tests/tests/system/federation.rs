@@ -1,8 +1,8 @@
 //! Federation between real nodes: three `msmd` processes on loopback, found through a private
 //! dnsmasq serving SRV and TXT records.
 
-use msm_tests::lab::{free_port, node_records, Dns, DropProxy, Peer};
-use msm_tests::{data_dir, Node};
+use msm_tests::lab::{free_port, key_of, node_records, Dns, DropProxy, LabNode, Peer};
+use msm_tests::Node;
 use msmd::proto::link::{self as wire, AckStatus};
 use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey};
 use serde_json::{json, Value};
@@ -15,55 +15,14 @@ fn outbox_ack_timeout() -> Duration {
     msmd::net::outbox::ACK_TIMEOUT
 }
 
-/// One node of the lab: its data, its fixed link port, its config.
-struct LabNode {
-    dir: tempfile::TempDir,
-    port: u16,
-    config: std::path::PathBuf,
+/// One node of the lab, with the lab's password.
+fn lab_node(domain: &str, users: &[&str], dns_port: u16, extra_config: &str) -> LabNode {
+    LabNode::new(domain, users, PW, dns_port, extra_config)
 }
 
-impl LabNode {
-    fn new(domain: &str, users: &[&str], dns_port: u16, extra_config: &str) -> LabNode {
-        let list: Vec<(&str, &str, bool)> = users
-            .iter()
-            .enumerate()
-            .map(|(i, u)| (*u, PW, i == 0))
-            .collect();
-        let dir = data_dir(domain, &list);
-        let config = dir.path().join("msmd.toml");
-        std::fs::write(
-            &config,
-            format!("[discovery]\nnameservers = [\"127.0.0.1:{dns_port}\"]\n{extra_config}"),
-        )
-        .unwrap();
-        LabNode {
-            dir,
-            port: free_port(),
-            config,
-        }
-    }
-
-    fn start(&self) -> Node {
-        let links = format!("127.0.0.1:{}", self.port);
-        Node::start(
-            self.dir.path(),
-            &[
-                "--config",
-                self.config.to_str().unwrap(),
-                "--links",
-                &links,
-                "--log",
-                "info,msmd::net=debug,msmd::discover=debug",
-            ],
-        )
-    }
-}
-
-fn key_of(node: &Node) -> String {
-    node.http("GET", "/.well-known/msm", &[], None).json()["key"]
-        .as_str()
-        .unwrap()
-        .to_string()
+/// Starts a lab node with federation logs on.
+fn start(n: &LabNode) -> Node {
+    n.start_with(&["--log", "info,msmd::net=debug,msmd::discover=debug"])
 }
 
 fn counter(node: &Node, name: &str) -> u64 {
@@ -121,9 +80,9 @@ fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
 /// a.test (users `a_users`) and b.test (bob), both running and TXT-pinned in a fresh dnsmasq.
 fn pinned_pair(a_users: &[&str]) -> (LabNode, LabNode, Node, Node, Dns) {
     let dns_port = free_port();
-    let a = LabNode::new("a.test", a_users, dns_port, "");
-    let b = LabNode::new("b.test", &["bob"], dns_port, "");
-    let (na, nb) = (a.start(), b.start());
+    let a = lab_node("a.test", a_users, dns_port, "");
+    let b = lab_node("b.test", &["bob"], dns_port, "");
+    let (na, nb) = (start(&a), start(&b));
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
     let dns = Dns::start(dns_port, &records);
@@ -190,7 +149,7 @@ fn follow_deliver_once_per_server_and_survive_kill_9() {
     for i in 0..20 {
         post(&nb, &bob, &format!("while a was down {i}"));
     }
-    let na = a.start();
+    let na = start(&a);
     let posts = wait_posts(&na, "bob@b.test", &alice, 23);
     let mut seqs: Vec<u64> = posts.iter().map(|p| p["seq"].as_u64().unwrap()).collect();
     seqs.reverse();
@@ -378,9 +337,9 @@ fn hostile_input_is_refused_counted_and_not_stored() {
 #[test]
 fn a_dropped_delivery_is_healed_by_backfill() {
     let dns_port = free_port();
-    let a = LabNode::new("a.test", &["alice"], dns_port, "");
-    let b = LabNode::new("b.test", &["bob"], dns_port, "");
-    let (na, nb) = (a.start(), b.start());
+    let a = lab_node("a.test", &["alice"], dns_port, "");
+    let b = lab_node("b.test", &["bob"], dns_port, "");
+    let (na, nb) = (start(&a), start(&b));
     // b.test reaches a.test through a proxy that drops bob's message 2 on its way.
     let proxy = DropProxy::start(
         free_port(),
@@ -429,17 +388,17 @@ fn a_dropped_delivery_is_healed_by_backfill() {
 fn discovery_falls_back_and_explains_failures() {
     let dns_port = free_port();
     let d_port = free_port();
-    let a = LabNode::new(
+    let a = lab_node(
         "a.test",
         &["alice"],
         dns_port,
         &format!("default_port = {d_port}\n"),
     );
-    let b = LabNode::new("b.test", &["bob"], dns_port, "");
-    let c = LabNode::new("c.test", &["carol"], dns_port, "");
-    let mut d = LabNode::new("d.test", &["dan"], dns_port, "");
+    let b = lab_node("b.test", &["bob"], dns_port, "");
+    let c = lab_node("c.test", &["carol"], dns_port, "");
+    let mut d = lab_node("d.test", &["dan"], dns_port, "");
     d.port = d_port;
-    let (na, _nb, nc, nd) = (a.start(), b.start(), c.start(), d.start());
+    let (na, _nb, nc, nd) = (start(&a), start(&b), start(&c), start(&d));
     let wrong = NodeKey::generate().unwrap().public().to_text();
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     records.extend(node_records("b.test", b.port, None));
@@ -552,10 +511,10 @@ fn webfinger_names_the_node_of_a_domain_without_srv() {
         site.addr.port(),
         site.ca_file().display()
     );
-    let a = LabNode::new("a.test", &["alice"], dns_port, &wf);
-    let w = LabNode::new("w.test", &["bob"], dns_port, "");
-    let v = LabNode::new("v.test", &["vic"], dns_port, "");
-    let (na, nw, _nv) = (a.start(), w.start(), v.start());
+    let a = lab_node("a.test", &["alice"], dns_port, &wf);
+    let w = lab_node("w.test", &["bob"], dns_port, "");
+    let v = lab_node("v.test", &["vic"], dns_port, "");
+    let (na, nw, _nv) = (start(&a), start(&w), start(&v));
     let mut records = node_records("a.test", a.port, Some(&key_of(&na)));
     // w.test, v.test and u.test have an address but no SRV record: their web site names the node.
     for d in ["w.test", "v.test", "u.test"] {

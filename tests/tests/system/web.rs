@@ -323,94 +323,21 @@ fn replies_reposts_profiles_search_and_admin() {
         403,
         "one-time password first"
     );
-    assert_eq!(
-        send(
-            &node,
-            "POST",
-            "/api/v1/admin/users",
-            &alice,
-            &json!({"name": "carol"})
-        )
-        .0,
-        409
-    );
-    assert_eq!(
-        send(
-            &node,
-            "POST",
-            "/api/v1/admin/users",
-            &alice,
-            &json!({"name": "Bad Name!"})
-        )
-        .0,
-        400
-    );
-    assert_eq!(
-        send(
-            &node,
-            "POST",
-            "/api/v1/admin/users",
-            &alice,
-            &json!({"name": "d", "role": "god"})
-        )
-        .0,
-        400
-    );
-    assert_eq!(
-        send(
-            &node,
-            "POST",
-            "/api/v1/admin/users",
-            &bob,
-            &json!({"name": "eve"})
-        )
-        .0,
-        403
-    );
-    assert_eq!(
-        send(
-            &node,
-            "DELETE",
-            "/api/v1/admin/users/carol",
-            &bob,
-            &json!({})
-        )
-        .0,
-        403
-    );
-    assert_eq!(
-        send(
-            &node,
-            "DELETE",
-            "/api/v1/admin/users/carol",
-            &alice,
-            &json!({})
-        )
-        .0,
-        200
-    );
-    assert_eq!(
-        send(
-            &node,
-            "DELETE",
-            "/api/v1/admin/users/carol",
-            &alice,
-            &json!({})
-        )
-        .0,
-        404
-    );
-    assert_eq!(
-        send(
-            &node,
-            "DELETE",
-            "/api/v1/admin/users/alice",
-            &alice,
-            &json!({})
-        )
-        .0,
-        400
-    );
+    let cases: [(&str, &str, &str, Value, u16); 8] = [
+        ("POST", "", &alice, json!({"name": "carol"}), 409),
+        ("POST", "", &alice, json!({"name": "Bad Name!"}), 400),
+        ("POST", "", &alice, json!({"name": "d", "role": "god"}), 400),
+        ("POST", "", &bob, json!({"name": "eve"}), 403),
+        ("DELETE", "/carol", &bob, json!({}), 403),
+        ("DELETE", "/carol", &alice, json!({}), 200),
+        ("DELETE", "/carol", &alice, json!({}), 404),
+        ("DELETE", "/alice", &alice, json!({}), 400),
+    ];
+    for (method, rest, token, body, want) in cases {
+        let path = format!("/api/v1/admin/users{rest}");
+        let (s, v) = send(&node, method, &path, token, &body);
+        assert_eq!(s, want, "{method} {path} {body}: {v}");
+    }
     let r = node.http(
         "POST",
         "/api/v1/admin/users",
