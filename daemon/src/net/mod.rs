@@ -270,7 +270,24 @@ impl Net {
             return Ok(FollowState::Local);
         }
         if needs == FollowNeeds::Nothing {
-            return Ok(FollowState::Active);
+            // The node is subscribed already, or still trying: say which.
+            let a = author.clone();
+            let state = self
+                .pool
+                .run(move |s| {
+                    Ok(s.following(user_id)?
+                        .into_iter()
+                        .find(|(addr, _, _)| *addr == a.as_str()))
+                })
+                .await?;
+            return Ok(match state {
+                Some((_, Some(st), err)) if st != "active" => {
+                    FollowState::Pending(err.unwrap_or_else(|| {
+                        format!("the subscription at {} is {st}", author.domain())
+                    }))
+                }
+                _ => FollowState::Active,
+            });
         }
         match self.subscribe(&author).await {
             Ok(()) => Ok(FollowState::Active),

@@ -471,6 +471,9 @@ fn discovery_falls_back_and_explains_failures() {
     assert_eq!(status, 202, "{v}");
     assert!(v["note"].as_str().unwrap().contains("TXT pin"), "{v}");
     assert!(counter(&na, "key_mismatches") >= 1);
+    // Following again while the subscription is still failing says so, not "active".
+    let (status, v) = follow(&na, &alice, "carol@c.test");
+    assert_eq!((status, v["state"].as_str()), (202, Some("pending")), "{v}");
     let follows = na
         .http(
             "GET",
