@@ -157,7 +157,7 @@ firehose_counters! {
     relay_opened,
     /// Milliseconds from firehose start to the first relay session up (node; 0: never).
     relay_after_ms,
-    /// Relay sessions open now (hub).
+    /// Live relay sessions open now (hub; NACK-only connections not counted).
     relay_sessions,
     /// Relay sessions dropped for being too slow (hub).
     relay_slow_dropped,

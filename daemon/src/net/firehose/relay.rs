@@ -60,13 +60,10 @@ pub async fn listen(
         let id = u64::from(next_id.fetch_add(1, Ordering::Relaxed));
         let (net, to_hub) = (net.clone(), to_hub.clone());
         tokio::spawn(async move {
-            let c = &net.firehose;
-            FirehoseCounters::bump(&c.relay_sessions);
             if let Err(e) = serve(&net, stream, peer, id, &to_hub).await {
                 tracing::info!(%peer, session = id, error = %e, "relay session ended");
             }
             let _ = to_hub.send(ToHub::Unregister { id }).await;
-            c.relay_sessions.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
     }
@@ -99,6 +96,7 @@ async fn serve(
     };
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);
+    let _live = open.live.then(|| LiveGauge::up(net));
     let (tx, rx) = mpsc::channel(RELAY_SESSION_QUEUE);
     to_hub
         .send(ToHub::Register { id, open, tx })
@@ -134,6 +132,25 @@ async fn serve(
     };
     writer.abort();
     result
+}
+
+/// Counts a live session in `relay_sessions` while it lives (NACK-only ones are not counted).
+struct LiveGauge(Arc<Net>);
+
+impl LiveGauge {
+    fn up(net: &Arc<Net>) -> Self {
+        FirehoseCounters::bump(&net.firehose.relay_sessions);
+        LiveGauge(net.clone())
+    }
+}
+
+impl Drop for LiveGauge {
+    fn drop(&mut self) {
+        self.0
+            .firehose
+            .relay_sessions
+            .fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Writes queued datagrams until the queue is dropped (the hub dropped the session) or a
