@@ -150,7 +150,7 @@ async fn run(
                 None => return,
             },
             s = from_sessions.recv() => match s {
-                Some(s) => hub.from_session(s),
+                Some(s) => hub.handle_session(s),
                 None => return,
             },
             _ = sleep_until(wake) => {}
@@ -214,7 +214,7 @@ impl Hub {
         }
     }
 
-    fn from_session(&mut self, m: ToHub) {
+    fn handle_session(&mut self, m: ToHub) {
         match m {
             ToHub::Register { id, open, tx } => {
                 if let Some(c) = open.cursor() {

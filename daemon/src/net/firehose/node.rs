@@ -110,7 +110,7 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
                 Err(e) => tracing::debug!(error = %e, "firehose: multicast receive failed"),
             },
             e = from_hub.recv() => match e {
-                Some(e) => node.from_hub(e),
+                Some(e) => node.handle_hub(e),
                 None => return,
             },
             _ = sleep_until(wake) => {
@@ -162,7 +162,7 @@ impl Node {
         }
     }
 
-    fn from_hub(&mut self, e: FromHub) {
+    fn handle_hub(&mut self, e: FromHub) {
         let now = self.now();
         let is_relay = |id| self.relay.as_ref().is_some_and(|r| r.id == id);
         match e {
