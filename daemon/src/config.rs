@@ -79,6 +79,58 @@ pub struct Config {
     pub discovery: DiscoveryConfig,
     /// Delivering posts to followers' servers.
     pub delivery: DeliveryConfig,
+    /// The firehose of public posts: multicast, relay sessions, hub mode.
+    pub firehose: FirehoseConfig,
+}
+
+/// Most relay sessions a hub may be configured to hold (each costs a task, a socket and a
+/// bounded queue of shared datagrams).
+pub const MAX_RELAY_SESSIONS: usize = 20_000;
+/// Most `firehose.global_prefixes` entries.
+pub const MAX_GLOBAL_PREFIXES: usize = 64;
+
+/// `[firehose]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FirehoseConfig {
+    /// `node` (receive the firehose) or `hub` (send it, take relay sessions).
+    pub role: String,
+    /// Multicast group and port, `ip:port` (IPv4 ASM, or an IPv6 ff15::/ff3e:: group).
+    pub group: String,
+    /// Interface to multicast on; empty: the WAN interface (the default route's, else the first
+    /// up non-loopback interface with an IPv4 address).
+    pub interface: String,
+    /// Multicast TTL (hops) of the hub's datagrams.
+    pub ttl: u32,
+    /// The upstream hub's relay address, `host:port` (nodes).
+    pub hub: String,
+    /// The upstream hub's stream key, `ed25519:...` (nodes); empty: no firehose.
+    pub hub_key: String,
+    /// Where a hub takes relay sessions.
+    pub relay_listen: String,
+    /// Most relay sessions a hub holds at once.
+    pub max_relay_sessions: usize,
+    /// Prefixes to treat as global WAN addresses (labs).
+    pub global_prefixes: Vec<String>,
+    /// Seconds after joining the group within which an announcement must arrive.
+    pub announce_timeout_s: u64,
+}
+
+impl Default for FirehoseConfig {
+    fn default() -> Self {
+        FirehoseConfig {
+            role: "node".into(),
+            group: "239.255.77.1:7451".into(),
+            interface: String::new(),
+            ttl: 8,
+            hub: String::new(),
+            hub_key: String::new(),
+            relay_listen: "0.0.0.0:7452".into(),
+            max_relay_sessions: 1000,
+            global_prefixes: Vec::new(),
+            announce_timeout_s: 15,
+        }
+    }
 }
 
 /// `[links]`
@@ -199,6 +251,7 @@ impl Default for Config {
             links: LinksConfig::default(),
             discovery: DiscoveryConfig::default(),
             delivery: DeliveryConfig::default(),
+            firehose: FirehoseConfig::default(),
         }
     }
 }
@@ -372,6 +425,9 @@ impl Config {
                 format!("must be 0 to {MAX_BACKFILL_ON_FOLLOW}"),
             );
         }
+        if let Err((key, why)) = self.firehose.check() {
+            return invalid(key, why);
+        }
         Ok(())
     }
 
@@ -420,6 +476,93 @@ impl Config {
         crate::proto::Limits {
             max_text: self.limits.max_post_bytes,
         }
+    }
+}
+
+impl FirehoseConfig {
+    /// True for `role = "hub"`.
+    pub fn is_hub(&self) -> bool {
+        self.role == "hub"
+    }
+
+    /// `group` as a multicast socket address.
+    pub fn group_addr(&self) -> Result<SocketAddr, String> {
+        let a = SocketAddr::from_str(&self.group).map_err(|_| {
+            format!(
+                "{:?} is not a group:port such as 239.255.77.1:7451",
+                self.group
+            )
+        })?;
+        let ok = match a.ip() {
+            std::net::IpAddr::V4(v4) => v4.is_multicast(),
+            std::net::IpAddr::V6(v6) => v6.is_multicast(),
+        };
+        if !ok || a.port() == 0 {
+            return Err(format!(
+                "{} is not a multicast group with a port",
+                self.group
+            ));
+        }
+        Ok(a)
+    }
+
+    /// `hub_key` as a key, if set.
+    pub fn hub_key(&self) -> Result<Option<crate::proto::PublicKey>, String> {
+        if self.hub_key.is_empty() {
+            return Ok(None);
+        }
+        crate::proto::PublicKey::from_text(&self.hub_key)
+            .map(Some)
+            .map_err(|e| format!("{:?}: {e}", self.hub_key))
+    }
+
+    /// `global_prefixes` parsed.
+    pub fn prefixes(&self) -> Result<Vec<crate::proto::stream::Prefix>, String> {
+        self.global_prefixes
+            .iter()
+            .map(|p| crate::proto::stream::Prefix::parse(p).map_err(|e| format!("{p:?}: {e}")))
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), (&'static str, String)> {
+        if !matches!(self.role.as_str(), "node" | "hub") {
+            return Err(("firehose.role", "must be \"node\" or \"hub\"".into()));
+        }
+        self.group_addr().map_err(|e| ("firehose.group", e))?;
+        if self.interface.len() > 15 || self.interface.contains(['/', ' ']) {
+            return Err(("firehose.interface", "is not an interface name".into()));
+        }
+        if !(1..=255).contains(&self.ttl) {
+            return Err(("firehose.ttl", "must be 1 to 255".into()));
+        }
+        if !self.hub.is_empty() && !self.hub.contains(':') {
+            return Err(("firehose.hub", format!("{:?} is not host:port", self.hub)));
+        }
+        self.hub_key().map_err(|e| ("firehose.hub_key", e))?;
+        if SocketAddr::from_str(&self.relay_listen).is_err() {
+            return Err((
+                "firehose.relay_listen",
+                format!("{:?} is not an address:port", self.relay_listen),
+            ));
+        }
+        if !(1..=MAX_RELAY_SESSIONS).contains(&self.max_relay_sessions) {
+            return Err((
+                "firehose.max_relay_sessions",
+                format!("must be 1 to {MAX_RELAY_SESSIONS}"),
+            ));
+        }
+        if self.global_prefixes.len() > MAX_GLOBAL_PREFIXES {
+            return Err((
+                "firehose.global_prefixes",
+                format!("at most {MAX_GLOBAL_PREFIXES} prefixes"),
+            ));
+        }
+        self.prefixes()
+            .map_err(|e| ("firehose.global_prefixes", e))?;
+        if !(5..=600).contains(&self.announce_timeout_s) {
+            return Err(("firehose.announce_timeout_s", "must be 5 to 600".into()));
+        }
+        Ok(())
     }
 }
 

@@ -103,7 +103,14 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     ));
     let node_key = info.key;
     let pulse = Arc::new(crate::store::pulse::Pulse::default());
-    let writer = PostWriter::start(store.reopen()?, pulse.clone())?;
+    let firehose = &config.firehose;
+    let (tap, tapped) = if firehose.is_hub() {
+        let (tx, rx) = tokio::sync::mpsc::channel(crate::net::firehose::TAP_QUEUE);
+        (Some(tx), Some(rx))
+    } else {
+        (None, None)
+    };
+    let writer = PostWriter::start_with_tap(store.reopen()?, pulse.clone(), tap)?;
     let (net, links_bound) = runtime.block_on(async {
         let discovery = Discovery::new(DiscoverySettings {
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
@@ -139,6 +146,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         tokio::spawn(crate::net::outbox::run(net.clone()));
         tokio::spawn(net.clone().subscription_loop());
         tokio::spawn(net.clone().announce());
+        start_firehose(&net, firehose, tapped).await?;
         anyhow::Ok((net, bound))
     })?;
 
@@ -172,6 +180,43 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     drop(net);
     writer.finish();
     tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// Starts the hub's sender and relay listener, or a node's receiver when `hub_key` is set.
+async fn start_firehose(
+    net: &Arc<Net>,
+    f: &crate::config::FirehoseConfig,
+    tapped: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+) -> anyhow::Result<()> {
+    use crate::net::firehose::{hub, node};
+    let group = f.group_addr().map_err(anyhow::Error::msg)?;
+    if let Some(tap) = tapped {
+        let settings = hub::HubSettings {
+            group,
+            interface: f.interface.clone(),
+            ttl: f.ttl,
+            relay_listen: f
+                .relay_listen
+                .parse()
+                .map_err(|_| anyhow::anyhow!("firehose.relay_listen is not an address"))?,
+            max_sessions: f.max_relay_sessions,
+        };
+        let bound = hub::start(net.clone(), settings, tap)
+            .await
+            .with_context(|| format!("cannot listen for relay sessions on {}", f.relay_listen))?;
+        tracing::info!(addr = %bound, "relay listening");
+    } else if let Some(hub_key) = f.hub_key().map_err(anyhow::Error::msg)? {
+        let settings = node::NodeSettings {
+            group,
+            interface: f.interface.clone(),
+            hub: f.hub.clone(),
+            hub_key,
+            global_prefixes: f.prefixes().map_err(anyhow::Error::msg)?,
+            announce_timeout: std::time::Duration::from_secs(f.announce_timeout_s),
+        };
+        tokio::spawn(node::run(net.clone(), settings));
+    }
     Ok(())
 }
 

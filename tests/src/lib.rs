@@ -6,6 +6,7 @@
 
 pub mod https;
 pub mod lab;
+pub mod netns;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -69,12 +70,25 @@ pub struct Node {
     /// Where it takes links from other nodes.
     pub links: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// The network namespace it runs in (HTTP requests are made from inside it).
+    netns: Option<String>,
 }
 
 impl Node {
     /// Starts `msmd run --data DIR --listen 127.0.0.1:0 EXTRA...` and waits until it listens.
     pub fn start(data: &Path, extra: &[&str]) -> Node {
-        let mut child = Command::new(msmd_bin())
+        Self::spawn(Command::new(msmd_bin()), None, data, extra)
+    }
+
+    /// Like [`Node::start`], inside network namespace `ns` (`ip netns exec NS msmd run ...`).
+    pub fn start_in(ns: &str, data: &Path, extra: &[&str]) -> Node {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns]).arg(msmd_bin());
+        Self::spawn(cmd, Some(ns.to_string()), data, extra)
+    }
+
+    fn spawn(mut cmd: Command, netns: Option<String>, data: &Path, extra: &[&str]) -> Node {
+        let mut child = cmd
             .arg("run")
             .arg("--data")
             .arg(data)
@@ -114,6 +128,7 @@ impl Node {
                     addr,
                     links,
                     log,
+                    netns,
                 };
             }
             if let Ok(Some(status)) = child.try_wait() {
@@ -204,7 +219,25 @@ impl Node {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Resp {
-        request(self.addr, method, path, headers, body.map(str::as_bytes)).expect("HTTP request")
+        let Some(ns) = &self.netns else {
+            return request(self.addr, method, path, headers, body.map(str::as_bytes))
+                .expect("HTTP request");
+        };
+        let (addr, ns) = (self.addr, ns.clone());
+        let (method, path) = (method.to_string(), path.to_string());
+        let headers: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let body = body.map(|b| b.as_bytes().to_vec());
+        netns::in_netns(&ns, move || {
+            let h: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            request(addr, &method, &path, &h, body.as_deref())
+        })
+        .expect("HTTP request in a network namespace")
     }
 
     /// Logs in; returns the bearer token.

@@ -70,6 +70,13 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
             what: "link",
             why: "handshake frame after the handshake".into(),
         })),
+        FrameType::StreamOpen
+        | FrameType::StreamData
+        | FrameType::StreamRepair
+        | FrameType::StreamNack => Err(NetError::Proto(ProtoError::Malformed {
+            what: "link",
+            why: "firehose frame on a node link (relay sessions use their own port)".into(),
+        })),
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`outbox`]: delivers each new post once per subscribed server, with retries.
 //! - [`pool`]: database connections for async code.
 //! - [`counters`]: what happened, for `/healthz` and tests.
+//! - [`firehose`]: the multicast firehose, relay sessions and hub mode.
 //!
 //! Trust: a link proves possession of a node key. The key counts for a domain only when DNS
 //! pins it (`TXT _msm.<domain>`) or when this node dialled that domain (found through DNS)
@@ -17,6 +18,7 @@
 //! dropped when its queue stays full for [`link::SEND_TIMEOUT`].
 
 pub mod counters;
+pub mod firehose;
 pub mod inbound;
 pub mod link;
 pub mod outbox;
@@ -124,6 +126,8 @@ pub struct Net {
     pub pool: Arc<StorePool>,
     /// What happened.
     pub counters: Counters,
+    /// What the firehose did.
+    pub firehose: firehose::FirehoseCounters,
     /// The group-commit writer (received messages, outbox bookkeeping).
     pub writer: crate::store::writer::WriterHandle,
     /// Cap on post text (shared with the web side, changed by SIGHUP).
@@ -166,6 +170,7 @@ impl Net {
             discovery,
             pool: Arc::new(pool),
             counters: Counters::default(),
+            firehose: Default::default(),
             writer,
             max_text,
             slots: Arc::new(Semaphore::new(settings.max_links)),

@@ -46,6 +46,14 @@ pub enum FrameType {
     Close = 10,
     /// Answer to Subscribe: the author's key and newest seq.
     Subscribed = 11,
+    /// Relay session, node to hub: open the firehose (live or NACK-only) at a resume cursor.
+    StreamOpen = 12,
+    /// Relay session, hub to node: one live firehose datagram, exactly as multicast carries it.
+    StreamData = 13,
+    /// Relay session, hub to node: a firehose datagram sent again (NACK answer or resume).
+    StreamRepair = 14,
+    /// Relay session, node to hub: firehose seqs missing, to be sent again.
+    StreamNack = 15,
 }
 
 impl FrameType {
@@ -64,6 +72,10 @@ impl FrameType {
             9 => Backfill,
             10 => Close,
             11 => Subscribed,
+            12 => StreamOpen,
+            13 => StreamData,
+            14 => StreamRepair,
+            15 => StreamNack,
             _ => return None,
         })
     }

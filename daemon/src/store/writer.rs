@@ -11,11 +11,15 @@
 //! The queue is bounded ([`QUEUE_DEPTH`]): when the disk is slower than the input, callers wait
 //! instead of piling up memory. Shutdown: drop every [`WriterHandle`] and call
 //! [`PostWriter::finish`]; the thread drains the queue, commits and exits.
+//!
+//! A hub also hands every public message it newly stores (own users' posts and received ones)
+//! to the firehose through a [`PublicTap`], after the commit; a full tap drops (and logs)
+//! rather than slowing the writer.
 
 use super::messages::{sign_own, store_message, PostView};
 use super::pulse::Pulse;
 use super::{NewPost, Store, StoreError};
-use crate::proto::{Limits, SignedMessage};
+use crate::proto::{Audience, Limits, SignedMessage};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
@@ -25,6 +29,10 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 128;
 /// Jobs that may wait for the writer before senders block.
 pub const QUEUE_DEPTH: usize = 256;
+
+/// Where a hub's writer hands the wire form of each public message it newly stored (bounded by
+/// the channel's capacity; see `net::firehose::TAP_QUEUE`).
+pub type PublicTap = mpsc::Sender<Vec<u8>>;
 
 /// What storing a received message came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,10 +79,19 @@ impl PostWriter {
     /// Starts the writer on its own connection.
     /// `pulse` is bumped after every commit.
     pub fn start(store: Store, pulse: Arc<Pulse>) -> std::io::Result<Self> {
+        Self::start_with_tap(store, pulse, None)
+    }
+
+    /// Starts the writer; every public message newly stored also goes to `tap` (a hub's firehose).
+    pub fn start_with_tap(
+        store: Store,
+        pulse: Arc<Pulse>,
+        tap: Option<PublicTap>,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("writer".into())
-            .spawn(move || run(store, rx, &pulse))?;
+            .spawn(move || run(store, rx, &pulse, tap.as_ref()))?;
         Ok(PostWriter {
             handle: WriterHandle { tx },
             thread,
@@ -194,7 +211,7 @@ impl Done {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse) {
+fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option<&PublicTap>) {
     let mut stopping = false;
     while let Some(first) = rx.blocking_recv() {
         if matches!(first, Job::Stop) {
@@ -213,10 +230,18 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse) {
         }
         let n = batch.len();
         let mut done = Vec::with_capacity(n);
-        match commit_batch(&mut store, batch, &mut done) {
+        let mut public = Vec::new();
+        match commit_batch(&mut store, batch, &mut done, &mut public) {
             Ok(()) => {
                 pulse.bump();
                 done.into_iter().for_each(Done::send);
+                if let Some(tap) = tap {
+                    for wire in public {
+                        if tap.try_send(wire).is_err() {
+                            tracing::warn!("firehose tap full: a public message is not streamed");
+                        }
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
@@ -234,6 +259,7 @@ fn commit_batch(
     store: &mut Store,
     batch: Vec<Job>,
     done: &mut Vec<Done>,
+    public: &mut Vec<Vec<u8>>,
 ) -> Result<(), StoreError> {
     let now = crate::now_ms();
     let mut tx = store
@@ -249,6 +275,9 @@ fn commit_batch(
             } => {
                 let r = sign_own(&sp, &post, now, &limits).and_then(|signed| {
                     store_message(&sp, &signed, now)?;
+                    if signed.message.audience == Audience::Public {
+                        public.push(signed.encode());
+                    }
                     Ok(PostView::from_signed(&signed))
                 });
                 (r.is_ok(), Done::Post(reply, r))
@@ -260,6 +289,9 @@ fn commit_batch(
                         [msg.message.author.as_str()],
                         |r| r.get(0),
                     )?;
+                    if fresh && msg.message.audience == Audience::Public {
+                        public.push(msg.encode());
+                    }
                     Ok(Received {
                         fresh,
                         contiguous: contiguous as u64,

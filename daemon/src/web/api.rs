@@ -197,6 +197,7 @@ fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
             "outbox": outbox,
             "links": ctx.net.link_count(),
             "counters": ctx.net.counters.snapshot(),
+            "firehose": ctx.net.firehose.snapshot(),
         }),
     ))
 }

@@ -7,5 +7,6 @@ mod cli;
 mod config;
 mod durability;
 mod federation;
+mod firehose;
 mod lifecycle;
 mod web;

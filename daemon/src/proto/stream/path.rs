@@ -97,6 +97,8 @@ pub struct PathSelector {
     relay_backoff: u64,
     rng: SplitMix64,
     actions: VecDeque<Action>,
+    join_timeout_ms: u64,
+    silence_timeout_ms: u64,
 }
 
 impl PathSelector {
@@ -112,7 +114,18 @@ impl PathSelector {
             relay_backoff: RELAY_RETRY_MIN_MS,
             rng: SplitMix64::new(rng_seed),
             actions: VecDeque::new(),
+            join_timeout_ms: JOIN_TIMEOUT_MS,
+            silence_timeout_ms: SILENCE_TIMEOUT_MS,
         }
+    }
+
+    /// The same selector with other announcement timeouts (a configured `announce_timeout_s`):
+    /// how long after joining an announcement must arrive, and how long multicast may be
+    /// silent before it counts as broken. Both at least one announce interval.
+    pub fn with_timeouts(mut self, join_timeout_ms: u64, silence_timeout_ms: u64) -> Self {
+        self.join_timeout_ms = join_timeout_ms.max(super::sender::ANNOUNCE_MS);
+        self.silence_timeout_ms = silence_timeout_ms.max(super::sender::ANNOUNCE_MS);
+        self
     }
 
     /// The current path.
@@ -204,7 +217,7 @@ impl PathSelector {
         match self.mode {
             Mode::Trying { deadline } if now >= deadline => self.fall_back(now, true),
             Mode::Multicast { .. }
-                if now >= self.last_announce.saturating_add(SILENCE_TIMEOUT_MS) =>
+                if now >= self.last_announce.saturating_add(self.silence_timeout_ms) =>
             {
                 self.fall_back(now, false)
             }
@@ -222,7 +235,9 @@ impl PathSelector {
     pub fn poll_timeout(&self) -> Option<u64> {
         let mode = match self.mode {
             Mode::Trying { deadline } => Some(deadline),
-            Mode::Multicast { .. } => Some(self.last_announce.saturating_add(SILENCE_TIMEOUT_MS)),
+            Mode::Multicast { .. } => {
+                Some(self.last_announce.saturating_add(self.silence_timeout_ms))
+            }
             Mode::Relay { retry_at } => retry_at,
             Mode::Undecided => None,
         };
@@ -244,7 +259,7 @@ impl PathSelector {
             self.act(Action::JoinMulticast);
         }
         self.mode = Mode::Trying {
-            deadline: now.saturating_add(JOIN_TIMEOUT_MS),
+            deadline: now.saturating_add(self.join_timeout_ms),
         };
     }
 

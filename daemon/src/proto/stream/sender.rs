@@ -255,6 +255,12 @@ impl Sender {
         out
     }
 
+    /// A heartbeat of the current state (newest and oldest repairable seq), for a receiver
+    /// that joins now, such as a new relay session without a cursor.
+    pub fn heartbeat(&self) -> Datagram {
+        self.status(false)
+    }
+
     /// The body of the large message at `seq`, while it is in the repair window.
     pub fn large(&self, seq: u64) -> Option<&[u8]> {
         self.window.find(seq)?.large.as_deref()

@@ -1,0 +1,91 @@
+//! Messages the stream delivered: decoded as [`SignedMessage`], kept only for authors someone
+//! here follows, verified with the author's key learned by following, and stored through the
+//! writer (`Receive` jobs, one commit per run). The stream is authentic as a whole, but only
+//! the author's own signature makes a message worth storing.
+
+use super::FirehoseCounters;
+use crate::net::Net;
+use crate::proto::{Address, PublicKey, SignedMessage};
+use crate::store::StoreError;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Delivered messages waiting to be stored; past this the stream's messages are dropped (and
+/// counted refused) rather than held: about a second of a busy firehose.
+pub const STORE_QUEUE: usize = 256;
+/// Most messages checked and committed together.
+pub const STORE_BATCH: usize = 64;
+
+/// Starts the storing task; returns where to send delivered message bytes.
+pub fn spawn(net: Arc<Net>) -> mpsc::Sender<Vec<u8>> {
+    let (tx, mut rx) = mpsc::channel::<Vec<u8>>(STORE_QUEUE);
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < STORE_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            if let Err(e) = store(&net, batch).await {
+                tracing::warn!(error = %e, "firehose: storing delivered messages failed");
+            }
+        }
+    });
+    tx
+}
+
+async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
+    let c = &net.firehose;
+    let mut decoded = Vec::with_capacity(batch.len());
+    for bytes in batch {
+        match SignedMessage::decode(&bytes, &net.limits()) {
+            Ok(m) => decoded.push(m),
+            Err(e) => {
+                FirehoseCounters::bump(&c.refused);
+                tracing::debug!(error = %e, "firehose: malformed message");
+            }
+        }
+    }
+    let mut authors: Vec<Address> = decoded.iter().map(|m| m.message.author.clone()).collect();
+    authors.sort();
+    authors.dedup();
+    let keys = net
+        .pool
+        .run(
+            move |s| -> Result<HashMap<Address, Option<PublicKey>>, StoreError> {
+                let mut out = HashMap::new();
+                for a in authors {
+                    if s.is_followed(&a)? {
+                        let k = s.author_key(&a)?;
+                        out.insert(a, k);
+                    }
+                }
+                Ok(out)
+            },
+        )
+        .await?;
+    let mut pending = Vec::new();
+    for m in decoded {
+        match keys.get(&m.message.author) {
+            Some(Some(k)) if m.verify(k).is_ok() => {
+                pending.push(net.writer.queue_receive(m).await?);
+            }
+            Some(Some(_)) => {
+                FirehoseCounters::bump(&c.refused);
+                tracing::info!(author = %m.message.author, "firehose: bad author signature");
+            }
+            Some(None) => FirehoseCounters::bump(&c.refused), // followed, key not known yet
+            None => FirehoseCounters::bump(&c.unfollowed),
+        }
+    }
+    for rx in pending {
+        let r = rx.await.map_err(|_| StoreError::ShuttingDown)??;
+        if r.fresh {
+            FirehoseCounters::bump(&c.stored);
+        }
+    }
+    Ok(())
+}

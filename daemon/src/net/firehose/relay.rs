@@ -1,0 +1,169 @@
+//! The hub's relay listener: authenticated TCP sessions, at most `firehose.max_relay_sessions`
+//! at once, each with a queue of [`RELAY_SESSION_QUEUE`] datagrams (shared bytes, so a
+//! session's own cost is that many pointers). A [`RelaySession`] writes what the hub task
+//! queues for it and passes its NACKs back.
+
+use super::hub::{Out, ToHub};
+use super::session::{self, FrameReader, Nack, Open};
+use super::{FirehoseCounters, FirehoseError};
+use crate::net::Net;
+use crate::proto::link::{self as wire, Role};
+use crate::proto::{FrameType, ProtoError};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+
+/// Datagrams queued for one session before it counts as too slow and is dropped: about a
+/// second of a busy firehose, and the whole replay a resume may bring
+/// ([`crate::proto::stream::sender::MAX_REPAIR_DATAGRAMS`]).
+pub const RELAY_SESSION_QUEUE: usize = 512;
+/// A write to a session may take this long before the session is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One relay session, as the hub sees it.
+pub struct RelaySession {
+    /// The hub's id for it.
+    pub id: u64,
+    /// The node's address.
+    pub peer: SocketAddr,
+    /// The node's domain (from its proven Hello).
+    pub domain: String,
+}
+
+/// Accepts relay sessions until the process ends.
+pub async fn listen(
+    net: Arc<Net>,
+    listener: TcpListener,
+    max_sessions: usize,
+    to_hub: mpsc::Sender<ToHub>,
+) {
+    let slots = Arc::new(Semaphore::new(max_sessions));
+    // u32 ids: no 64-bit atomics on MIPS; wrapping after 4 billion sessions is harmless
+    let next_id = AtomicU32::new(1);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(x) => x,
+            Err(e) => {
+                tracing::warn!(error = %e, "accepting a relay session failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, "relay session refused: too many sessions");
+            continue;
+        };
+        let id = u64::from(next_id.fetch_add(1, Ordering::Relaxed));
+        let (net, to_hub) = (net.clone(), to_hub.clone());
+        tokio::spawn(async move {
+            if let Err(e) = serve(&net, stream, peer, id, &to_hub).await {
+                tracing::info!(%peer, session = id, error = %e, "relay session ended");
+            }
+            let _ = to_hub.send(ToHub::Unregister { id }).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve(
+    net: &Arc<Net>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    id: u64,
+    to_hub: &mpsc::Sender<ToHub>,
+) -> Result<(), FirehoseError> {
+    let _ = stream.set_nodelay(true);
+    let (r, mut w) = stream.into_split();
+    let mut reader = FrameReader::new(r);
+    let opened = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
+        let (hello, _key) =
+            session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
+        let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
+        let open: Open = wire::decode("stream open", &f.payload)?;
+        Ok::<_, FirehoseError>((hello, open))
+    })
+    .await
+    .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    let (hello, open) = opened;
+    let s = RelaySession {
+        id,
+        peer,
+        domain: hello.domain,
+    };
+    tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
+    FirehoseCounters::bump(&net.firehose.relay_opened);
+    let _live = open.live.then(|| LiveGauge::up(net));
+    let (tx, rx) = mpsc::channel(RELAY_SESSION_QUEUE);
+    to_hub
+        .send(ToHub::Register { id, open, tx })
+        .await
+        .map_err(|_| FirehoseError::Closed("hub stopped"))?;
+    let mut writer = tokio::spawn(write_loop(w, rx));
+    let result = loop {
+        tokio::select! {
+            f = reader.next() => {
+                let f = match f {
+                    Ok(f) => f,
+                    Err(e) => break Err(e),
+                };
+                match f.kind {
+                    FrameType::StreamNack => {
+                        let nack = Nack::decode(&f.payload)?;
+                        // a full hub queue drops the NACK: the node repeats it
+                        let _ = to_hub.try_send(ToHub::Nack { id, nack });
+                    }
+                    FrameType::Ping | FrameType::Pong => {}
+                    FrameType::Close => break Ok(()),
+                    other => {
+                        break Err(ProtoError::Malformed {
+                            what: "relay session",
+                            why: format!("unexpected {other:?} from the node"),
+                        }
+                        .into())
+                    }
+                }
+            }
+            _ = &mut writer => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+        }
+    };
+    writer.abort();
+    result
+}
+
+/// Counts a live session in `relay_sessions` while it lives (NACK-only ones are not counted).
+struct LiveGauge(Arc<Net>);
+
+impl LiveGauge {
+    fn up(net: &Arc<Net>) -> Self {
+        FirehoseCounters::bump(&net.firehose.relay_sessions);
+        LiveGauge(net.clone())
+    }
+}
+
+impl Drop for LiveGauge {
+    fn drop(&mut self) {
+        self.0
+            .firehose
+            .relay_sessions
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Writes queued datagrams until the queue is dropped (the hub dropped the session) or a
+/// write fails or stalls.
+async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>) {
+    while let Some(out) = rx.recv().await {
+        let (kind, bytes) = match &out {
+            Out::Data(b) => (FrameType::StreamData, b),
+            Out::Repair(b) => (FrameType::StreamRepair, b),
+        };
+        match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, bytes)).await {
+            Ok(Ok(())) => {}
+            _ => return,
+        }
+    }
+}

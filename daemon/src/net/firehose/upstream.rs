@@ -1,0 +1,178 @@
+//! A node's TCP connection to its hub's relay port: a live relay session (every datagram) or a
+//! NACK-only one (while on multicast). It dials, proves keys (the hub's must be
+//! `firehose.hub_key`), sends `StreamOpen`, then passes datagrams to the node task and NACKs
+//! to the hub. Dropping the [`Upstream`] closes it.
+
+use super::session::{self, FrameReader, Nack, Open};
+use super::FirehoseError;
+use crate::net::Net;
+use crate::proto::link::{self as wire, Role};
+use crate::proto::{FrameType, PublicKey};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// NACKs waiting to be written: the receiver emits at most a few at a time.
+pub const NACK_QUEUE: usize = 16;
+/// How long dialling the hub may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// A live session that brings nothing for this long is dead: the hub sends a heartbeat or an
+/// announcement at least every 5 s.
+pub const LIVE_SILENCE: Duration = Duration::from_secs(20);
+/// A NACK-only session is closed after this long without a NACK.
+pub const NACK_IDLE: Duration = Duration::from_secs(60);
+/// Pings keep a NAT mapping of a quiet session open.
+pub const PING_EVERY: Duration = Duration::from_secs(30);
+
+/// What a connection tells the node task.
+#[derive(Debug)]
+pub enum FromHub {
+    /// Connected and opened.
+    Up {
+        /// The connection's id.
+        id: u64,
+    },
+    /// A datagram.
+    Datagram {
+        /// The connection's id.
+        id: u64,
+        /// Its bytes.
+        bytes: Vec<u8>,
+        /// True if sent again (NACK answer or resume replay).
+        repair: bool,
+    },
+    /// Closed or failed.
+    Down {
+        /// The connection's id.
+        id: u64,
+    },
+}
+
+/// One connection to the hub.
+pub struct Upstream {
+    /// Its id.
+    pub id: u64,
+    /// True for a live relay session.
+    pub live: bool,
+    nacks: mpsc::Sender<Nack>,
+    task: JoinHandle<()>,
+}
+
+impl Upstream {
+    /// Dials `hub` and opens the stream as `open` asks; events go to `events`.
+    pub fn open(
+        net: Arc<Net>,
+        hub: String,
+        hub_key: PublicKey,
+        open: Open,
+        id: u64,
+        events: mpsc::Sender<FromHub>,
+    ) -> Upstream {
+        let (nacks, nack_rx) = mpsc::channel(NACK_QUEUE);
+        let live = open.live;
+        let task = tokio::spawn(async move {
+            if let Err(e) = run(&net, &hub, hub_key, open, id, &events, nack_rx).await {
+                tracing::info!(%hub, error = %e, live, "connection to the hub ended");
+            }
+            let _ = events.send(FromHub::Down { id }).await;
+        });
+        Upstream {
+            id,
+            live,
+            nacks,
+            task,
+        }
+    }
+
+    /// Queues a NACK; false if the queue is full or the connection gone (the receiver repeats).
+    pub fn nack(&self, n: Nack) -> bool {
+        self.nacks.try_send(n).is_ok()
+    }
+
+    /// True while the connection task runs.
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(
+    net: &Arc<Net>,
+    hub: &str,
+    hub_key: PublicKey,
+    open: Open,
+    id: u64,
+    events: &mpsc::Sender<FromHub>,
+    mut nacks: mpsc::Receiver<Nack>,
+) -> Result<(), FirehoseError> {
+    let addr = tokio::net::lookup_host(hub)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| FirehoseError::HubAddress(hub.to_string()))?;
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| FirehoseError::Closed("connect timed out"))??;
+    let _ = stream.set_nodelay(true);
+    let (r, mut w) = stream.into_split();
+    let mut reader = FrameReader::new(r);
+    let live = open.live;
+    tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
+        let (_, key) =
+            session::handshake(&net.domain, net.key(), Role::Dialer, &mut reader, &mut w).await?;
+        if key != hub_key {
+            return Err(FirehoseError::WrongHubKey {
+                got: key.to_text(),
+                expected: hub_key.to_text(),
+            });
+        }
+        session::write_frame(&mut w, FrameType::StreamOpen, &wire::encode(&open)).await
+    })
+    .await
+    .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    tracing::info!(%hub, live, "connected to the hub");
+    events
+        .send(FromHub::Up { id })
+        .await
+        .map_err(|_| FirehoseError::Closed("node task stopped"))?;
+    let quiet = if live { LIVE_SILENCE } else { NACK_IDLE };
+    let mut last_rx = tokio::time::Instant::now();
+    let mut last_nack = last_rx;
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        let deadline = if live { last_rx } else { last_nack } + quiet;
+        tokio::select! {
+            f = reader.next() => {
+                let f = f?;
+                last_rx = tokio::time::Instant::now();
+                let repair = match f.kind {
+                    FrameType::StreamData => false,
+                    FrameType::StreamRepair => true,
+                    FrameType::Close => return Err(FirehoseError::Closed("hub closed")),
+                    _ => continue,
+                };
+                events
+                    .send(FromHub::Datagram { id, bytes: f.payload, repair })
+                    .await
+                    .map_err(|_| FirehoseError::Closed("node task stopped"))?;
+            }
+            n = nacks.recv() => {
+                let Some(n) = n else { return Ok(()) };
+                last_nack = tokio::time::Instant::now();
+                session::write_frame(&mut w, FrameType::StreamNack, &wire::encode(&n)).await?;
+            }
+            _ = ping.tick() => session::write_frame(&mut w, FrameType::Ping, &[]).await?,
+            _ = tokio::time::sleep_until(deadline) => {
+                return Err(FirehoseError::Closed(if live { "hub silent" } else { "idle" }));
+            }
+        }
+    }
+}
