@@ -371,6 +371,46 @@ EOF
 }
 check "init script: quoting, tuning options and ujail" init_tuned
 
+init_firehose() {
+  local c data key='ed25519:11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo='
+  c=$(new_case firehose)
+  data="$c/srv/msmd"
+  cat >"$c/config/msmd" <<EOF
+config msmd 'main'
+	option enabled '1'
+	option domain 'smith.family'
+	option data_dir '$data'
+	option hub 'hub.example.net:7452'
+	option hub_key '$key'
+	option multicast_group '239.255.77.77:7451'
+	option multicast_iface 'lo'
+EOF
+  run_init "$c" || { cat "$c/out"; return 1; }
+  local toml="$c/var/etc/msmd/msmd.toml"
+  cat "$toml"
+  sed -n '/^\[firehose\]/,$p' "$toml" >"$c/firehose.toml"
+  cat >"$c/expected.toml" <<EOF
+[firehose]
+role = "node"
+group = "239.255.77.77:7451"
+interface = "lo"
+hub = "hub.example.net:7452"
+hub_key = "$key"
+EOF
+  diff -u "$c/expected.toml" "$c/firehose.toml" || { echo "unexpected [firehose]"; return 1; }
+  [ -n "$HOST_MSMD" ] || return 1
+  "$HOST_MSMD" --config "$toml" init --domain smith.family || return 1
+  # A role that is not node or hub is refused before anything is written.
+  c=$(new_case firehose-bad)
+  printf "config msmd 'main'\n\toption enabled '1'\n\toption domain 'a.example'\n\toption data_dir '%s'\n\toption role 'relay'\n" "$c/d" >"$c/config/msmd"
+  if run_init "$c" || ! grep -q "role must be" "$c/out"; then
+    cat "$c/out"
+    echo "bad role accepted"
+    return 1
+  fi
+}
+check "init script: firehose options become [firehose] and msmd accepts them" init_firehose
+
 init_refuses() {
   local c
   c=$(new_case disabled)

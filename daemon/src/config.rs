@@ -120,7 +120,7 @@ impl Default for FirehoseConfig {
     fn default() -> Self {
         FirehoseConfig {
             role: "node".into(),
-            group: "239.255.77.1:7451".into(),
+            group: "239.255.77.77:7451".into(),
             interface: String::new(),
             ttl: 8,
             hub: String::new(),
@@ -489,7 +489,7 @@ impl FirehoseConfig {
     pub fn group_addr(&self) -> Result<SocketAddr, String> {
         let a = SocketAddr::from_str(&self.group).map_err(|_| {
             format!(
-                "{:?} is not a group:port such as 239.255.77.1:7451",
+                "{:?} is not a group:port such as 239.255.77.77:7451",
                 self.group
             )
         })?;
