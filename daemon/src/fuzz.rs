@@ -37,6 +37,37 @@ pub fn frame(data: &[u8]) {
     }
 }
 
+/// Link control payloads (handshake, acks, subscriptions, backfill, the firehose session's
+/// open and NACK): every decoder refuses or accepts without panicking, and what it accepts
+/// encodes to bytes that decode again (these payloads are not signed, so a longer encoding of
+/// the same value is harmless and not refused).
+pub fn link_payload(data: &[u8]) {
+    use crate::net::firehose::session::{Nack, Open};
+    use crate::proto::link::{
+        self as wire, Ack, Backfill, Close, Hello, Subscribe, Subscribed, Unsubscribe,
+    };
+    fn same<T: serde::Serialize + serde::de::DeserializeOwned>(data: &[u8]) {
+        if let Ok(v) = wire::decode::<T>("fuzz", data) {
+            let again = wire::encode(&v);
+            assert!(again.len() <= data.len(), "re-encoding grew");
+            assert!(
+                wire::decode::<T>("fuzz", &again).is_ok(),
+                "re-encoding does not decode"
+            );
+        }
+    }
+    let _ = Hello::decode(data);
+    let _ = Nack::decode(data);
+    same::<Ack>(data);
+    same::<Subscribe>(data);
+    same::<Subscribed>(data);
+    same::<Unsubscribe>(data);
+    same::<Backfill>(data);
+    same::<Close>(data);
+    same::<Open>(data);
+    same::<Nack>(data);
+}
+
 /// Stream datagram decoder: whatever decodes is canonical; a receiver fed the bytes (as they
 /// are, and as the last half of a well-formed datagram) drops them without panicking and holds
 /// nothing.
@@ -117,6 +148,7 @@ mod tests {
             address(c);
             config(c);
             stream_packet(c);
+            link_payload(c);
         }
     }
 }
