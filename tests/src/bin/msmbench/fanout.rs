@@ -289,7 +289,7 @@ fn saturation(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, a: &
         "fan-out n={n}: saturation {sat:?}, {ahead} posts ahead"
     ));
     let base = stats.delivered.load(Relaxed);
-    let posted = AtomicU64::new(0);
+    let (posted, taken) = (AtomicU64::new(0), AtomicU64::new(0));
     let cpu0 = bench.cpu_secs();
     let (t0, start_us) = (Instant::now(), now_us());
     std::thread::scope(|s| {
@@ -305,11 +305,13 @@ fn saturation(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, a: &
                     }
                     std::thread::sleep(Duration::from_micros(200));
                 }
-                post(bench.node.addr, token, TAG_SAT, now_us());
+                if post(bench.node.addr, token, TAG_SAT, now_us()) {
+                    taken.fetch_add(1, Relaxed);
+                }
             });
         }
     });
-    let posts = posted.load(Relaxed);
+    let posts = taken.load(Relaxed);
     let got = wait_delivered(stats, base + posts * n as u64, PHASE_TIMEOUT) - base;
     let (_, last) = samples_of(stats, TAG_SAT);
     let dur = last.saturating_sub(start_us) as f64 / 1e6;
@@ -343,7 +345,7 @@ fn latency(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, load: u
         "fan-out n={n}: {load} deliveries/s offered ({rate:.0} posts/s)"
     ));
     let base = stats.delivered.load(Relaxed);
-    let next = AtomicU64::new(0);
+    let (next, taken) = (AtomicU64::new(0), AtomicU64::new(0));
     let interval_us = 1e6 / rate;
     let (t0, start_us) = (Instant::now(), now_us());
     let give_up = Duration::from_secs(lat_secs) + LATE_GRACE;
@@ -367,7 +369,7 @@ fn latency(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, load: u
             });
         }
     });
-    let made = next.load(Relaxed).min(posts);
+    let made = taken.load(Relaxed);
     let got = wait_delivered(stats, base + made * n as u64, PHASE_TIMEOUT) - base;
     let (lat, last) = samples_of(stats, tag);
     let dur = last.saturating_sub(start_us) as f64 / 1e6;

@@ -16,8 +16,9 @@ use tokio::sync::Semaphore;
 
 /// How long a freshly started node is left alone before its idle memory is read.
 const SETTLE: Duration = Duration::from_secs(3);
-/// Handshakes the generator runs at once (the node's handshake timeout is 10 s).
-const CONCURRENT_HANDSHAKES: usize = 128;
+/// Handshakes the generator runs at once by default (the node's handshake timeout is 10 s;
+/// `conc=` lowers it for a node slowed down by a profiler).
+const CONCURRENT_HANDSHAKES: u64 = 128;
 /// Where the idle peers' static discovery entries point: nothing listens there, and an inbound
 /// link never dials back, so they are never used.
 const NOWHERE: &str = "127.0.0.1:9";
@@ -40,12 +41,13 @@ pub fn run(a: &Args) {
         crate::node::proc_field(&format!("/proc/{}/smaps_rollup", bench.node.pid()), "Pss"),
     );
     drop(bench);
+    let conc = a.num("conc", CONCURRENT_HANDSHAKES) as usize;
     for n in a.list("links", &[1000, 10000]) {
-        links(n as usize);
+        links(n as usize, conc);
     }
 }
 
-fn links(n: usize) {
+fn links(n: usize, conc: usize) {
     progress(&format!("idle links: {n}"));
     let nowhere: SocketAddr = NOWHERE.parse().expect("address");
     let domains: Vec<String> = (0..n).map(|i| format!("i{i}.test")).collect();
@@ -55,7 +57,7 @@ fn links(n: usize) {
     let before = bench.status_kb("RssAnon");
     let addr = bench.node.links;
     let rt = crate::runtime();
-    let gate = Arc::new(Semaphore::new(CONCURRENT_HANDSHAKES));
+    let gate = Arc::new(Semaphore::new(conc));
     let t0 = Instant::now();
     for d in domains {
         let gate = gate.clone();
