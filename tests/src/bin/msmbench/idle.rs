@@ -42,12 +42,13 @@ pub fn run(a: &Args) {
     );
     drop(bench);
     let conc = a.num("conc", CONCURRENT_HANDSHAKES) as usize;
+    let hold = Duration::from_secs(a.num("hold", 0));
     for n in a.list("links", &[1000, 10000]) {
-        links(n as usize, conc);
+        links(n as usize, conc, hold);
     }
 }
 
-fn links(n: usize, conc: usize) {
+fn links(n: usize, conc: usize, hold: Duration) {
     progress(&format!("idle links: {n}"));
     let nowhere: SocketAddr = NOWHERE.parse().expect("address");
     let domains: Vec<String> = (0..n).map(|i| format!("i{i}.test")).collect();
@@ -109,6 +110,8 @@ fn links(n: usize, conc: usize) {
     if let Some(per) = (after.saturating_sub(before) * 1024).checked_div(held) {
         out(&format!("msm_links_{n}_anon_bytes_per_link"), per);
     }
+    // `hold=` keeps the links open for a profiler's snapshot.
+    std::thread::sleep(hold);
     drop(bench);
     rt.shutdown_timeout(Duration::from_secs(1));
 }

@@ -4,7 +4,7 @@
 //! link). It prints `name: value` lines on stdout; progress goes to stderr.
 //!
 //! ```text
-//! msmbench idle     [links=1000,10000] [conc=128]  idle memory; memory per idle node link
+//! msmbench idle     [links=1000,10000] [conc=128] [hold=0]  idle memory; memory per idle node link
 //! msmbench fanout   n=100 [sat_secs=4] [loads=2000,20000] [lat_secs=2] [window=4000] [quick=1]
 //! msmbench ingest   [authors=50] [secs=8]      verified durable posts/s; flash writes
 //! ```
