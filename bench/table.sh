@@ -8,6 +8,7 @@ FNR == 1 { file++ }
 /^[a-z0-9_]+: / { k = $1; sub(":", "", k); v = $0; sub(/^[^:]*: /, "", v); if (file == 1) m[k] = v; else q[k] = v }
 function g(a, k) { return (k in a) ? a[k] : "–" }
 function kb(v) { return (v == "–") ? v : sprintf("%.0f", v / 1024) }
+function per(v) { return (v == "–") ? v : sprintf("%.0f", v / 1000) }
 function ms(v) { return (v == "–" || v == "nan" || v == "NaN") ? "–" : sprintf("%.2f", v / 1000) }
 function row(name, a, b, goal) { printf "| %s | %s | %s | %s |\n", name, a, b, goal }
 END {
@@ -35,9 +36,9 @@ END {
     }
   }
   row("ingest: verified durable posts/s (50 remote authors)", g(m, "msm_ingest_posts_per_s"), "– (nostr-rs-relay 1.35–1.42k, anchors README)", "≥ 15,000")
-  row("flash writes per received post, burst (bytes)", sprintf("%.0f", g(m, "msm_flash_burst_write_bytes_per_1000_received") / 1000), "– (persistence off)", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
-  row("flash writes per received post, one at a time (bytes)", sprintf("%.0f", g(m, "msm_flash_write_bytes_per_1000_received") / 1000), "–", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
-  row("flash writes per own post, one at a time (bytes)", sprintf("%.0f", g(m, "msm_flash_write_bytes_per_1000_own") / 1000), "–", "")
+  row("flash writes per received post, burst (bytes)", per(g(m, "msm_flash_burst_write_bytes_per_1000_received")), "– (persistence off)", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
+  row("flash writes per received post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_received")), "–", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
+  row("flash writes per own post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_own")), "–", "")
   row("flash writes while idle (KiB per hour, extrapolated from " g(m, "msm_flash_idle_secs") " s)", kb(g(m, "msm_flash_idle_write_bytes_per_hour_extrapolated")), "–", "")
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
