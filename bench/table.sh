@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# bench/table.sh MSM_OUT MOSQUITTO_OUT — the summary table of bench/run (Markdown), msm beside
+# mosquitto, from the `name: value` outputs of msmbench and mosquitto_bench.sh of one run.
+# A figure that a run did not produce shows as "–".
+set -euo pipefail
+awk '
+FNR == 1 { file++ }
+/^[a-z0-9_]+: / { k = $1; sub(":", "", k); v = $0; sub(/^[^:]*: /, "", v); if (file == 1) m[k] = v; else q[k] = v }
+function g(a, k) { return (k in a) ? a[k] : "–" }
+function kb(v) { return (v == "–") ? v : sprintf("%.0f", v / 1024) }
+function per(v) { return (v == "–") ? v : sprintf("%.0f", v / 1000) }
+function ms(v) { return (v == "–" || v == "nan" || v == "NaN") ? "–" : sprintf("%.2f", v / 1000) }
+function row(name, a, b, goal) { printf "| %s | %s | %s | %s |\n", name, a, b, goal }
+END {
+  print "| figure | msm | mosquitto (as shipped / nodelay) | goal |"
+  print "|---|---|---|---|"
+  row("binary, stripped (bytes)", g(m, "msm_binary_bytes") " (x86_64 musl static)", g(q, "binary_bytes") " (+ shared libs)", "aarch64 ≤ 3 MiB")
+  row("idle VmRSS (KiB)", g(m, "msm_idle_vmrss_kib"), g(q, "idle_vmrss_kib"), "")
+  row("idle RssAnon (KiB)", g(m, "msm_idle_rssanon_kib"), g(q, "idle_rssanon_kib"), "≤ 1.5 MB")
+  for (i = 1; i <= 2; i++) {
+    n = (i == 1) ? 1000 : 10000
+    row("private memory per idle node link / subscriber, " n " held (B)", g(m, "msm_links_" n "_anon_bytes_per_link"), g(q, "idle_" n "_broker_anon_bytes_per_conn"), "≤ 1 KB per relay session")
+  }
+  split("1 100 1000", ns, " ")
+  for (i = 1; i <= 3; i++) {
+    n = ns[i]
+    row("fan-out deliveries/s at saturation, N=" n, g(m, "msm_fan_n" n "_sat_deliveries_per_s"), g(q, "fan_default_n" n "_sat_delivered_msg_s") " / " g(q, "fan_nodelay_n" n "_sat_delivered_msg_s"), (n == 1) ? "" : "≥ mosquitto")
+  }
+  split("2000 20000", loads, " ")
+  for (j = 1; j <= 2; j++) {
+    for (i = 1; i <= 3; i++) {
+      n = ns[i]; l = loads[j]; k = "msm_fan_n" n "_load" l
+      msm = g(m, k "_lat_p50_ms") " / " g(m, k "_lat_p99_ms") " ms (reached " g(m, k "_achieved_deliveries_per_s") "/s)"
+      mq = ms(g(q, "fan_default_n" n "_load" l "_lat_p50_us")) " / " ms(g(q, "fan_default_n" n "_load" l "_lat_p99_us")) " ms; " ms(g(q, "fan_nodelay_n" n "_load" l "_lat_p50_us")) " / " ms(g(q, "fan_nodelay_n" n "_load" l "_lat_p99_us")) " ms"
+      row("p50 / p99 latency at " l " deliveries/s offered, N=" n, msm, mq, (l == 20000) ? "p99 < mosquitto" : "")
+    }
+  }
+  row("ingest: verified durable posts/s (50 remote authors)", g(m, "msm_ingest_posts_per_s"), "– (nostr-rs-relay 1.35–1.42k, anchors README)", "≥ 15,000")
+  row("flash writes per received post, burst (bytes)", per(g(m, "msm_flash_burst_write_bytes_per_1000_received")), "– (persistence off)", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
+  row("flash writes per received post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_received")), "–", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
+  row("flash writes per own post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_own")), "–", "")
+  row("flash writes while idle (KiB per hour, extrapolated from " g(m, "msm_flash_idle_secs") " s)", kb(g(m, "msm_flash_idle_write_bytes_per_hour_extrapolated")), "–", "")
+  split("1 10 100", ws, " ")
+  for (i = 1; i <= 3; i++) {
+    n = ws[i]
+    row("TCP bytes per post per receiver (frames, N=" n ")", g(m, "msm_fan_n" n "_wire_bytes_per_post_per_receiver"), "–", "multicast: issue 5")
+  }
+}' "$1" "$2"

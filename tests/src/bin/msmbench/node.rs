@@ -1,0 +1,98 @@
+//! The node under test: a real `msmd run` with its own data directory and a configuration
+//! that maps the generator's domains to loopback ports, plus what the benchmark reads from
+//! `/proc` about it (memory, bytes written).
+
+use msm_tests::{data_dir, Node};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+/// Users every node under test has (the first one posts or follows).
+pub const USERS: [&str; 3] = ["bob", "carol", "dave"];
+/// `links.max_links` for the node under test: the default (256) is below the link counts the
+/// benchmark opens; this is the configuration's own upper bound.
+pub const MAX_LINKS: usize = 20_000;
+/// Where discovery would ask DNS: a loopback port nobody serves, so that nothing leaves the
+/// machine even for a domain without a static entry.
+const NO_DNS: &str = "127.0.0.1:9";
+
+/// A running node and its data directory.
+pub struct Bench {
+    /// The process.
+    pub node: Node,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    /// Initialises `domain` with [`USERS`] and starts it with `statics` as discovery entries.
+    pub fn start(domain: &str, statics: &[(String, SocketAddr)]) -> Bench {
+        let users: Vec<(&str, &str, bool)> = USERS
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (*u, crate::PASSWORD, i == 0))
+            .collect();
+        let dir = data_dir(domain, &users);
+        let mut cfg = String::new();
+        cfg.push_str("[log]\nfilter = \"warn,msmd::node=info,msmd::web::server=info\"\n");
+        let _ = write!(cfg, "[links]\nmax_links = {MAX_LINKS}\n");
+        let _ = write!(cfg, "[discovery]\nnameservers = [\"{NO_DNS}\"]\n");
+        cfg.push_str("[discovery.static]\n");
+        for (d, a) in statics {
+            let _ = writeln!(cfg, "\"{d}\" = \"{a}\"");
+        }
+        let path = dir.path().join("msmd.toml");
+        std::fs::write(&path, cfg).expect("write config");
+        let node = Node::start(
+            dir.path(),
+            &["--config", path.to_str().expect("utf-8 path")],
+        );
+        Bench { node, _dir: dir }
+    }
+
+    /// A field of `/proc/PID/status`, in kB.
+    pub fn status_kb(&self, field: &str) -> u64 {
+        proc_field(&format!("/proc/{}/status", self.node.pid()), field)
+    }
+
+    /// `write_bytes` of `/proc/PID/io`: bytes this process caused to be written to storage.
+    pub fn write_bytes(&self) -> u64 {
+        proc_field(&format!("/proc/{}/io", self.node.pid()), "write_bytes")
+    }
+
+    /// User + system CPU time of the process so far, in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.node.pid())).unwrap_or_default();
+        let after = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = after.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the command name.
+        (ticks(11) + ticks(12)) as f64 / CLOCK_TICKS
+    }
+
+    /// Open links, from `/healthz`.
+    pub fn links(&self) -> u64 {
+        self.node.http("GET", "/healthz", &[], None).json()["links"]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
+/// `sysconf(_SC_CLK_TCK)` on Linux.
+const CLOCK_TICKS: f64 = 100.0;
+
+/// The number after `field` (followed by `:`) in a `/proc` key-value file, 0 if absent.
+pub fn proc_field(path: &str, field: &str) -> u64 {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Microseconds since the Unix epoch (one clock for the generator and the node: one machine).
+pub fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
