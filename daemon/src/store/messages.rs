@@ -124,10 +124,8 @@ pub fn store_message(
         Body::Delete { target } => (Some(m.author.as_str().to_string()), Some(*target as i64)),
         _ => (None, None),
     };
-    let inserted = conn.execute(
-        "INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
+    let inserted = conn.prepare_cached("INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(params![
             author_id,
             m.seq as i64,
             m.time_ms as i64,
@@ -138,78 +136,66 @@ pub fn store_message(
             m.body.text(),
             signed.encode(),
             received_ms as i64
-        ],
-    )?;
+        ])?;
     if inserted == 0 {
         return Ok(false);
     }
     let message_id = conn.last_insert_rowid();
     match &m.body {
         Body::Delete { target } => {
-            conn.execute(
+            conn.prepare_cached(
                 "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
-                params![author_id, *target as i64],
-            )?;
+            )?
+            .execute(params![author_id, *target as i64])?;
         }
         Body::Profile { display_name, bio } => {
-            conn.execute(
-                "UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3",
-                params![display_name, bio, author_id],
-            )?;
+            conn.prepare_cached("UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3")?
+                .execute(params![display_name, bio, author_id])?;
         }
         _ => {}
     }
     // Advance the contiguous seq over this message and any stored after a gap.
-    conn.execute(
-        "UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1",
-        params![author_id, m.seq as i64],
-    )?;
+    conn.prepare_cached("UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1")?
+        .execute(params![author_id, m.seq as i64])?;
     advance_contiguous(conn, author_id)?;
     if matches!(
         m.body,
         Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. }
     ) {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT OR IGNORE INTO timeline(user_id, message_id)
              SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
              UNION SELECT user_id, ?2 FROM follows WHERE address = ?3",
-            params![author_id, message_id, m.author.as_str()],
-        )?;
+        )?
+        .execute(params![author_id, message_id, m.author.as_str()])?;
     }
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
          SELECT s.server, ?2, ?3, ?3 FROM subscribers s JOIN authors a ON a.id = s.author_id
          WHERE s.author_id = ?1 AND a.local_user IS NOT NULL",
-        params![author_id, message_id, received_ms as i64],
-    )?;
+    )?
+    .execute(params![author_id, message_id, received_ms as i64])?;
     Ok(true)
 }
 
 /// Moves an author's contiguous seq over every message stored right after it.
 pub fn advance_contiguous(conn: &Connection, author_id: i64) -> Result<(), StoreError> {
-    conn.execute(
-        "WITH RECURSIVE run(s) AS (
+    conn.prepare_cached("WITH RECURSIVE run(s) AS (
              SELECT last_seq FROM authors WHERE id = ?1
              UNION ALL
              SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
          )
-         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1",
-        [author_id],
-    )?;
+         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1")?.execute([author_id])?;
     Ok(())
 }
 
 /// The author's row id, creating the row for an author seen for the first time.
 fn author_id(conn: &Connection, author: &Address) -> Result<i64, StoreError> {
-    conn.execute(
-        "INSERT OR IGNORE INTO authors(address) VALUES (?1)",
-        [author.as_str()],
-    )?;
-    Ok(conn.query_row(
-        "SELECT id FROM authors WHERE address = ?1",
-        [author.as_str()],
-        |r| r.get(0),
-    )?)
+    conn.prepare_cached("INSERT OR IGNORE INTO authors(address) VALUES (?1)")?
+        .execute([author.as_str()])?;
+    Ok(conn
+        .prepare_cached("SELECT id FROM authors WHERE address = ?1")?
+        .query_row([author.as_str()], |r| r.get(0))?)
 }
 
 impl Store {

@@ -43,6 +43,9 @@ pub const DB_FILE: &str = "msm.db";
 /// is only reached when something is badly wrong.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite page cache per connection, in KiB. Small on purpose: the OS page cache does the rest,
+/// Prepared statements kept per connection: every query on the hot paths (storing a message,
+/// the outbox, timelines) stays parsed (a few KB each).
+pub const STATEMENT_CACHE: usize = 48;
 /// and a router has little RAM to spare.
 pub const PAGE_CACHE_KIB: i64 = 256;
 
@@ -88,6 +91,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
