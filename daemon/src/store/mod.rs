@@ -43,11 +43,11 @@ pub const DB_FILE: &str = "msm.db";
 /// is only reached when something is badly wrong.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite page cache per connection, in KiB. Small on purpose: the OS page cache does the rest,
+/// and a router has little RAM to spare.
+pub const PAGE_CACHE_KIB: i64 = 256;
 /// Prepared statements kept per connection: every query on the hot paths (storing a message,
 /// the outbox, timelines) stays parsed (a few KB each).
 pub const STATEMENT_CACHE: usize = 48;
-/// and a router has little RAM to spare.
-pub const PAGE_CACHE_KIB: i64 = 256;
 
 /// A connection to the node's database.
 pub struct Store {
