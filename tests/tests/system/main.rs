@@ -8,5 +8,7 @@ mod config;
 mod durability;
 mod federation;
 mod firehose;
+mod firehose_repair;
+mod firehose_switch;
 mod lifecycle;
 mod web;
