@@ -44,15 +44,7 @@ fn main() {
         ),
     )
     .expect("config");
-    let hub = Node::start(
-        dir.path(),
-        &[
-            "--config",
-            config.to_str().expect("path"),
-            "--log",
-            "warn,msmd::node=info",
-        ],
-    );
+    let hub = Node::start(dir.path(), &["--config", config.to_str().expect("path")]);
     let addr: std::net::SocketAddr = hub
         .log_value("relay listening addr=")
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
@@ -98,9 +90,9 @@ fn main() {
             break;
         }
         assert!(t1.elapsed() < WAIT, "the hub counts only {live} sessions");
-        rt.block_on(tokio::time::sleep(Duration::from_millis(100)));
+        rt.block_on(async { tokio::time::sleep(Duration::from_millis(100)).await });
     }
-    rt.block_on(tokio::time::sleep(SETTLE));
+    rt.block_on(async { tokio::time::sleep(SETTLE).await });
     let (rss1, anon1) = (status_kb(pid, "VmRSS"), status_kb(pid, "RssAnon"));
     println!("hub with {n} sessions: VmRSS {rss1} kB, RssAnon {anon1} kB");
     println!(
