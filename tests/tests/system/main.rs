@@ -10,6 +10,7 @@ mod federation;
 mod firehose;
 mod firehose_relay;
 mod firehose_repair;
+mod firehose_slow;
 mod firehose_switch;
 mod lifecycle;
 mod web;

@@ -131,7 +131,7 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
     node.path.wan_address_is_global(now, global);
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     loop {
-        node.act();
+        node.act().await;
         let sweep = (!node.fetching.is_empty()).then_some(node.next_sweep);
         let wake = [node.rx.poll_timeout(), node.path.poll_timeout(), sweep]
             .into_iter()
@@ -262,9 +262,9 @@ impl Node {
     }
 
     /// Takes the receiver's events and the selector's actions, and carries them out.
-    fn act(&mut self) {
+    async fn act(&mut self) {
         while let Some(e) = self.rx.poll_event() {
-            self.event(e);
+            self.event(e).await;
         }
         if let Some(c) = self.rx.cursor() {
             self.path.set_cursor(c);
@@ -280,7 +280,7 @@ impl Node {
         });
     }
 
-    fn event(&mut self, e: Event) {
+    async fn event(&mut self, e: Event) {
         let c = &self.net.firehose;
         match e {
             Event::Started { epoch, after } => {
@@ -288,9 +288,11 @@ impl Node {
             }
             Event::Deliver { message, .. } => {
                 FirehoseCounters::bump(&c.delivered);
-                if self.store.try_send(message).is_err() {
-                    FirehoseCounters::bump(&c.refused);
-                    tracing::warn!("firehose: store queue full; a message is left to backfill");
+                // waits while the store is busy: the relay session and the hub's queue for it
+                // hold the rest (back-pressure), and multicast loss meanwhile is NACKed later
+                if self.store.send(message).await.is_err() {
+                    FirehoseCounters::bump(&self.net.firehose.refused);
+                    tracing::warn!("firehose: the store task stopped; a message is not stored");
                 }
             }
             Event::Nack { epoch, ranges } => {
