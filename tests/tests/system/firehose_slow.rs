@@ -4,9 +4,7 @@
 //! stores every post exactly once. Small TCP buffers in both namespaces make the queue fill
 //! after a few hundred posts rather than many thousands.
 
-use super::firehose::{
-    firehose, internet, report, start_hub, start_node, wait_posts, wait_until, PW,
-};
+use super::firehose::{firehose, internet, start_hub, start_node, wait_posts, wait_until, PW};
 use msm_tests::netns::Lab;
 use serde_json::json;
 
