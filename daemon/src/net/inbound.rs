@@ -208,7 +208,8 @@ fn refresh_key_later(net: &Arc<Net>, author: &Address) {
     });
 }
 
-async fn ask_backfill(
+/// Asks `link`'s node for `author`'s messages `from..=to` (capped), once per range and link.
+pub(crate) async fn ask_backfill(
     net: &Arc<Net>,
     link: &Arc<Link>,
     author: &Address,

@@ -1,6 +1,6 @@
 //! Hub mode: one [`Sender`] keyed by the hub's node key. Every public message the writer
 //! stores is pushed; each datagram goes to the multicast group and to every live relay
-//! session; NACKs from sessions are answered from the repair window.
+//! session; NACKs and fetches by stream seq from sessions are answered from the repair window.
 //!
 //! One task owns the sender; sessions talk to it through [`ToHub`] messages and receive
 //! datagrams through their own bounded queue. A session whose queue is full is dropped: a

@@ -11,8 +11,8 @@
 //! for [`crate::proto::stream::event::GIVE_UP_MS`] (`Backfill`). The hub answers from its repair
 //! window. Decision: a range the hub no longer holds (or that never came) is logged and counted
 //! `lost`, not fetched by per-author link backfill: that needs (author, seq), and a stream seq
-//! says neither; the writer's own gap detection asks the author's node when the author's next
-//! message arrives.
+//! says neither. Instead [`deliver`] asks the author's node for the missing author seqs when
+//! that author's next message is stored and shows the gap.
 
 use super::iface::{self, Wan};
 use super::session::{Fetch, Fetched, Nack, Open, MAX_FETCH_SEQS};
