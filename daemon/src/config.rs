@@ -86,6 +86,8 @@ pub struct Config {
 /// Most relay sessions a hub may be configured to hold (each costs a task, a socket and a
 /// bounded queue of shared datagrams).
 pub const MAX_RELAY_SESSIONS: usize = 20_000;
+/// Longest configurable multicast retry hold-down: a day.
+pub const MAX_MULTICAST_RETRY_S: u64 = 24 * 3600;
 /// Most `firehose.global_prefixes` entries.
 pub const MAX_GLOBAL_PREFIXES: usize = 64;
 
@@ -114,6 +116,9 @@ pub struct FirehoseConfig {
     pub global_prefixes: Vec<String>,
     /// Seconds after joining the group within which an announcement must arrive.
     pub announce_timeout_s: u64,
+    /// Seconds on the relay before multicast is tried again; 0: a random hold-down of 3 to
+    /// 10 minutes (DESIGN.md), so a hub's nodes do not all retry at once. Labs set a few seconds.
+    pub multicast_retry_s: u64,
 }
 
 impl Default for FirehoseConfig {
@@ -129,6 +134,7 @@ impl Default for FirehoseConfig {
             max_relay_sessions: 1000,
             global_prefixes: Vec::new(),
             announce_timeout_s: 15,
+            multicast_retry_s: 0,
         }
     }
 }
@@ -561,6 +567,12 @@ impl FirehoseConfig {
             .map_err(|e| ("firehose.global_prefixes", e))?;
         if !(5..=600).contains(&self.announce_timeout_s) {
             return Err(("firehose.announce_timeout_s", "must be 5 to 600".into()));
+        }
+        if self.multicast_retry_s > MAX_MULTICAST_RETRY_S {
+            return Err((
+                "firehose.multicast_retry_s",
+                format!("must be 0 (random 3 to 10 min) to {MAX_MULTICAST_RETRY_S}"),
+            ));
         }
         Ok(())
     }

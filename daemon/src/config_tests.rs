@@ -68,6 +68,10 @@ fn bad_values_are_refused_by_key() {
         ),
         ("[log]\nfilter = \"loud\"", "log.filter"),
         ("data_dir = \"\"", "data_dir"),
+        (
+            "[firehose]\nmulticast_retry_s = 100000",
+            "firehose.multicast_retry_s",
+        ),
     ] {
         let e = err(text);
         assert!(e.contains(key), "{text:?} gave {e}");
@@ -75,6 +79,8 @@ fn bad_values_are_refused_by_key() {
     let e = err("[http]\nworkers = \"four\"");
     assert!(e.contains("workers"), "{e}");
     assert!(err("data_dir = ").contains("config"));
+    let c = Config::parse("[firehose]\nmulticast_retry_s = 3").unwrap();
+    assert_eq!(c.firehose.multicast_retry_s, 3);
 }
 
 #[test]

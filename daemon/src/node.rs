@@ -214,6 +214,8 @@ async fn start_firehose(
             hub_key,
             global_prefixes: f.prefixes().map_err(anyhow::Error::msg)?,
             announce_timeout: std::time::Duration::from_secs(f.announce_timeout_s),
+            multicast_retry: (f.multicast_retry_s > 0)
+                .then(|| std::time::Duration::from_secs(f.multicast_retry_s)),
         };
         tokio::spawn(node::run(net.clone(), settings));
     }

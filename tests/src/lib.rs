@@ -7,6 +7,7 @@
 pub mod https;
 pub mod lab;
 pub mod netns;
+pub mod relay;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

@@ -184,12 +184,32 @@ impl Lab {
     /// Drops a random tenth of UDP datagrams to `port` that `ns` receives (nft numgen; the
     /// kernel here has no netem).
     pub fn udp_loss_tenth(&self, ns: &str, port: u16) {
+        self.udp_loss(ns, port, 1);
+    }
+
+    /// Drops a random `tenths`/10 of UDP datagrams to `port` that `ns` receives.
+    pub fn udp_loss(&self, ns: &str, port: u16, tenths: u32) {
         self.nft(
             ns,
             &format!(
-                "table inet msmloss {{\n  chain input {{ type filter hook input priority 0; policy accept;\n    udp dport {port} numgen random mod 10 == 0 counter drop\n  }}\n}}\n"
+                "table inet msmloss {{\n  chain input {{ type filter hook input priority 0; policy accept;\n    udp dport {port} numgen random mod 10 < {tenths} counter drop\n  }}\n}}\n"
             ),
         );
+    }
+
+    /// Drops every UDP datagram to `port` that `ns` receives, until [`Lab::unblock_udp`].
+    pub fn block_udp(&self, ns: &str, port: u16) {
+        self.nft(
+            ns,
+            &format!(
+                "table inet msmblock {{\n  chain input {{ type filter hook input priority 0; policy accept;\n    udp dport {port} counter drop\n  }}\n}}\n"
+            ),
+        );
+    }
+
+    /// Removes the rule of [`Lab::block_udp`].
+    pub fn unblock_udp(&self, ns: &str) {
+        self.exec(ns, &["nft", "delete", "table", "inet", "msmblock"]);
     }
 
     /// Counters of the loss rule: packets dropped.

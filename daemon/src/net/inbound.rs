@@ -73,7 +73,9 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         FrameType::StreamOpen
         | FrameType::StreamData
         | FrameType::StreamRepair
-        | FrameType::StreamNack => Err(NetError::Proto(ProtoError::Malformed {
+        | FrameType::StreamNack
+        | FrameType::StreamFetch
+        | FrameType::StreamFetched => Err(NetError::Proto(ProtoError::Malformed {
             what: "link",
             why: "firehose frame on a node link (relay sessions use their own port)".into(),
         })),
@@ -206,7 +208,8 @@ fn refresh_key_later(net: &Arc<Net>, author: &Address) {
     });
 }
 
-async fn ask_backfill(
+/// Asks `link`'s node for `author`'s messages `from..=to` (capped), once per range and link.
+pub(crate) async fn ask_backfill(
     net: &Arc<Net>,
     link: &Arc<Link>,
     author: &Address,

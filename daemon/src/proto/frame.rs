@@ -54,6 +54,11 @@ pub enum FrameType {
     StreamRepair = 14,
     /// Relay session, node to hub: firehose seqs missing, to be sent again.
     StreamNack = 15,
+    /// Relay session, node to hub: firehose messages wanted by stream seq (a large message,
+    /// or a range the stream gave up on).
+    StreamFetch = 16,
+    /// Relay session, hub to node: the messages of a `StreamFetch` that the hub still holds.
+    StreamFetched = 17,
 }
 
 impl FrameType {
@@ -76,6 +81,8 @@ impl FrameType {
             13 => StreamData,
             14 => StreamRepair,
             15 => StreamNack,
+            16 => StreamFetch,
+            17 => StreamFetched,
             _ => return None,
         })
     }

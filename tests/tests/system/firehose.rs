@@ -12,18 +12,18 @@ use msm_tests::{data_dir, Node};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const PW: &str = "a long password";
+pub(super) const PW: &str = "a long password";
 const HUB_IP: &str = "198.51.100.1";
 /// Posts per test.
-const N: u64 = 30;
+pub(super) const N: u64 = 30;
 /// Longest wait for a path or for the posts.
-const WAIT: Duration = Duration::from_secs(60);
+pub(super) const WAIT: Duration = Duration::from_secs(60);
 
-fn firehose(node: &Node) -> Value {
+pub(super) fn firehose(node: &Node) -> Value {
     node.http("GET", "/healthz", &[], None).json()["firehose"].clone()
 }
 
-fn wait_until(what: &str, node: &Node, mut ok: impl FnMut() -> bool) -> Duration {
+pub(super) fn wait_until(what: &str, node: &Node, mut ok: impl FnMut() -> bool) -> Duration {
     let t0 = Instant::now();
     while !ok() {
         assert!(
@@ -36,18 +36,21 @@ fn wait_until(what: &str, node: &Node, mut ok: impl FnMut() -> bool) -> Duration
     t0.elapsed()
 }
 
-const LOG: &str = "info,msmd::net::firehose=debug";
+pub(super) const LOG: &str = "info,msmd::net::firehose=debug";
 
-/// Starts the hub (user alice) in `ns`; returns it and its stream key.
-fn start_hub(ns: &str) -> (Node, tempfile::TempDir, String) {
+/// Starts the hub (user alice) in `ns` (`extra`: more config after its `[firehose]` keys);
+/// returns it and its stream key.
+pub(super) fn start_hub(ns: &str, extra: &str) -> (Node, tempfile::TempDir, String) {
     let dir = data_dir("hub.test", &[("alice", PW, true)]);
     let config = dir.path().join("msmd.toml");
     std::fs::write(
         &config,
-        "[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
-         [discovery.static]\n\"pub.test\" = \"198.51.100.99:7450\"\n\
-         \"home.test\" = \"198.51.100.99:7450\"\n\"lossy.test\" = \"198.51.100.99:7450\"\n\
-         [firehose]\nrole = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
+        format!(
+            "[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
+             [discovery.static]\n\"pub.test\" = \"198.51.100.99:7450\"\n\
+             \"home.test\" = \"198.51.100.99:7450\"\n\"lossy.test\" = \"198.51.100.99:7450\"\n\
+             [firehose]\nrole = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n{extra}"
+        ),
     )
     .unwrap();
     let hub = Node::start_in(
@@ -69,8 +72,9 @@ fn start_hub(ns: &str) -> (Node, tempfile::TempDir, String) {
     (hub, dir, key)
 }
 
-/// Starts a node for `domain` (user bob) in `ns`, following alice@hub.test by the firehose.
-fn start_node(
+/// Starts a node for `domain` (user bob) in `ns`, following alice@hub.test by the firehose
+/// (`extra`: more config after its `[firehose]` keys).
+pub(super) fn start_node(
     hub: &Node,
     ns: &str,
     domain: &str,
@@ -118,7 +122,7 @@ fn start_node(
 }
 
 /// Alice posts `N` public posts on the hub.
-fn post_all(hub: &Node) {
+pub(super) fn post_all(hub: &Node) {
     let alice = hub.login("alice", PW);
     for i in 0..N {
         let r = hub.post_json(
@@ -131,19 +135,24 @@ fn post_all(hub: &Node) {
 }
 
 /// Waits until `node` holds all N posts of alice, and checks each is there exactly once.
-fn wait_all_posts(node: &Node) {
+pub(super) fn wait_all_posts(node: &Node) {
+    wait_posts(node, N);
+}
+
+/// Waits until `node` holds alice's posts 1..=n, and checks each is there exactly once.
+pub(super) fn wait_posts(node: &Node, n: u64) {
     let bob = node.login("bob", PW);
     wait_until("all posts", node, || {
-        node.all_posts("alice@hub.test", Some(&bob)).len() as u64 >= N
+        node.all_posts("alice@hub.test", Some(&bob)).len() as u64 >= n
     });
     let posts = node.all_posts("alice@hub.test", Some(&bob));
     let mut seqs: Vec<u64> = posts.iter().map(|p| p["seq"].as_u64().unwrap()).collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (1..=N).collect::<Vec<_>>(), "each post exactly once");
+    assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "each post exactly once");
 }
 
 /// The simulated internet: a bridge with the hub on it.
-fn internet(lab: &mut Lab) -> (String, String) {
+pub(super) fn internet(lab: &mut Lab) -> (String, String) {
     let sw = lab.ns("sw");
     lab.bridge(&sw);
     let hub = lab.ns("hub");
@@ -151,7 +160,7 @@ fn internet(lab: &mut Lab) -> (String, String) {
     (sw, hub)
 }
 
-fn report(name: &str, hub: &Node, node: &Node) {
+pub(super) fn report(name: &str, hub: &Node, node: &Node) {
     let (h, n) = (firehose(hub), firehose(node));
     eprintln!("{name}: hub firehose {h}\n{name}: node firehose {n}");
     let sent = h["datagrams_sent"].as_u64().unwrap_or(0);
@@ -169,7 +178,7 @@ fn firehose_by_multicast_on_a_public_segment() {
     let (sw, hub_ns) = internet(&mut lab);
     let pub_ns = lab.ns("pub");
     lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
-    let (hub, _hd, key) = start_hub(&hub_ns);
+    let (hub, _hd, key) = start_hub(&hub_ns, "");
     let (node, _nd) = start_node(
         &hub,
         &pub_ns,
@@ -206,7 +215,7 @@ fn firehose_falls_back_to_the_relay_behind_nat() {
         "100.64.1.1/24",
         "100.64.1.2/24",
     );
-    let (hub, _hd, key) = start_hub(&hub_ns);
+    let (hub, _hd, key) = start_hub(&hub_ns, "");
     // The node is told its carrier-NAT address is global, so it tries multicast first and
     // must notice that no announcement comes through the NAT.
     let t0 = Instant::now();
@@ -241,50 +250,8 @@ fn firehose_falls_back_to_the_relay_behind_nat() {
     rss("hub with one relay session", &hub);
 }
 
-#[test]
-fn firehose_repairs_ten_percent_loss() {
-    let mut lab = Lab::new();
-    let (sw, hub_ns) = internet(&mut lab);
-    let pub_ns = lab.ns("lossy");
-    lab.attach(&sw, "lossy-p", &pub_ns, "eth0", "198.51.100.4/24");
-    let (hub, _hd, key) = start_hub(&hub_ns);
-    let (node, _nd) = start_node(
-        &hub,
-        &pub_ns,
-        "lossy.test",
-        &key,
-        "global_prefixes = [\"198.51.100.0/24\"]\n",
-    );
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
-    lab.udp_loss_tenth(&pub_ns, 7451);
-    // Posts one at a time, so that each goes in its own datagram and loss hits some of them.
-    let alice = hub.login("alice", PW);
-    for i in 0..N {
-        let r = hub.post_json(
-            "/api/v1/posts",
-            Some(&alice),
-            &json!({ "text": format!("lossy post {i}") }),
-        );
-        assert_eq!(r.status, 201);
-        std::thread::sleep(Duration::from_millis(30));
-    }
-    wait_all_posts(&node);
-    let f = firehose(&node);
-    report("loss", &hub, &node);
-    eprintln!("loss: nft dropped {} datagrams", lab.loss_dropped(&pub_ns));
-    assert_eq!(f["stored"].as_u64(), Some(N), "{f}");
-    assert!(
-        lab.loss_dropped(&pub_ns) > 0,
-        "the loss rule dropped nothing"
-    );
-    assert!(f["repairs"].as_u64().unwrap() > 0, "{f}");
-    assert!(f["nacks_sent"].as_u64().unwrap() > 0, "{f}");
-}
-
 /// Logs the resident set size of a node's process.
-fn rss(what: &str, node: &Node) {
+pub(super) fn rss(what: &str, node: &Node) {
     let status =
         std::fs::read_to_string(format!("/proc/{}/status", node.pid())).unwrap_or_default();
     let rss = status

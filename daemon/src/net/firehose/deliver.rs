@@ -2,6 +2,10 @@
 //! here follows, verified with the author's key learned by following, and stored through the
 //! writer (`Receive` jobs, one commit per run). The stream is authentic as a whole, but only
 //! the author's own signature makes a message worth storing.
+//!
+//! A stored message that leaves a gap in its author's seqs (something the stream skipped and
+//! could not fetch, or history not yet backfilled) makes the node ask the author's node for
+//! the missing range over a link, as a link delivery with a gap does.
 
 use super::FirehoseCounters;
 use crate::net::Net;
@@ -71,7 +75,8 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
     for m in decoded {
         match keys.get(&m.message.author) {
             Some(Some(k)) if m.verify(k).is_ok() => {
-                pending.push(net.writer.queue_receive(m).await?);
+                let (author, seq) = (m.message.author.clone(), m.message.seq);
+                pending.push((author, seq, net.writer.queue_receive(m).await?));
             }
             Some(Some(_)) => {
                 FirehoseCounters::bump(&c.refused);
@@ -81,11 +86,33 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
             None => FirehoseCounters::bump(&c.unfollowed),
         }
     }
-    for rx in pending {
+    let mut gaps: HashMap<Address, (u64, u64)> = HashMap::new();
+    for (author, seq, rx) in pending {
         let r = rx.await.map_err(|_| StoreError::ShuttingDown)??;
         if r.fresh {
             FirehoseCounters::bump(&c.stored);
         }
+        if r.contiguous + 1 < seq {
+            let g = gaps.entry(author).or_insert((r.contiguous + 1, seq - 1));
+            *g = (g.0.min(r.contiguous + 1), g.1.max(seq - 1));
+        }
+    }
+    for (author, (from, to)) in gaps {
+        ask_backfill(net.clone(), author, from, to);
     }
     Ok(())
+}
+
+/// Asks `author`'s node for `from..=to` over a link, in the background (dialling may take a
+/// while; the link dedups repeated asks).
+fn ask_backfill(net: Arc<Net>, author: Address, from: u64, to: u64) {
+    tokio::spawn(async move {
+        let asked = match net.link_to(author.domain()).await {
+            Ok(link) => crate::net::inbound::ask_backfill(&net, &link, &author, from, to).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = asked {
+            tracing::info!(%author, from, to, error = %e, "firehose: gap backfill not asked");
+        }
+    });
 }

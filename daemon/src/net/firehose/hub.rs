@@ -1,6 +1,6 @@
 //! Hub mode: one [`Sender`] keyed by the hub's node key. Every public message the writer
 //! stores is pushed; each datagram goes to the multicast group and to every live relay
-//! session; NACKs from sessions are answered from the repair window.
+//! session; NACKs and fetches by stream seq from sessions are answered from the repair window.
 //!
 //! One task owns the sender; sessions talk to it through [`ToHub`] messages and receive
 //! datagrams through their own bounded queue. A session whose queue is full is dropped: a
@@ -8,7 +8,7 @@
 
 use super::iface;
 use super::relay;
-use super::session::{Nack, Open};
+use super::session::{Fetch, Fetched, Nack, Open};
 use super::{socket, FirehoseCounters, FirehoseError, PathShown};
 use crate::net::Net;
 use crate::proto::stream::{Datagram, Sender, WindowLimits};
@@ -45,6 +45,8 @@ pub enum Out {
     Data(Arc<[u8]>),
     /// A datagram sent again (`StreamRepair`).
     Repair(Arc<[u8]>),
+    /// Fetched messages (`StreamFetched`).
+    Fetched(Arc<Fetched>),
 }
 
 /// What a relay session tells the hub task.
@@ -70,6 +72,13 @@ pub enum ToHub {
         id: u64,
         /// What.
         nack: Nack,
+    },
+    /// It fetches messages by stream seq.
+    Fetch {
+        /// Its id.
+        id: u64,
+        /// What.
+        fetch: Fetch,
     },
 }
 
@@ -240,6 +249,19 @@ impl Hub {
                 if let Some(tx) = self.sessions.get(&id).map(|s| s.tx.clone()) {
                     self.repair(&tx, answer);
                 }
+            }
+            ToHub::Fetch { id, fetch } => self.fetch(id, fetch),
+        }
+    }
+
+    fn fetch(&self, id: u64, fetch: Fetch) {
+        let Some(tx) = self.sessions.get(&id).map(|s| s.tx.clone()) else {
+            return;
+        };
+        for answer in Fetched::answer(fetch, |seq| self.sender.message(fetch.epoch, seq)) {
+            FirehoseCounters::add(&self.net.firehose.fetched, answer.messages.len());
+            if tx.try_send(Out::Fetched(Arc::new(answer))).is_err() {
+                return; // the node counts what is not answered as lost
             }
         }
     }

@@ -143,8 +143,14 @@ firehose_counters! {
     nacks_sent,
     /// Datagrams received again in answer to a NACK or a resume (node), sent so (hub).
     repairs,
-    /// Ranges the stream gave up on (to be fetched by backfill).
+    /// Ranges the stream gave up on (fetched from the hub by stream seq).
     backfills,
+    /// Messages fetched by stream seq: large ones and given-up ranges (node: stored from a
+    /// fetch; hub: sent in answer to one).
+    fetched,
+    /// Seqs given up on that the hub no longer held, or whose fetch failed (node): left to
+    /// per-author link backfill when the author's next message shows the gap.
+    lost,
     /// Messages the stream delivered.
     delivered,
     /// Delivered messages stored (new here).

@@ -5,17 +5,26 @@
 //! receiver's cursor. NACKs go over the relay session, or over a NACK-only connection to the
 //! hub's relay port while on multicast. Both paths feed the one receiver, so a switch neither
 //! loses nor repeats a message.
+//!
+//! Fetches by stream seq go over the same connection: a large message (`FetchLarge`, checked
+//! against its announced length and hash) and a range the stream gave up on after NACKing it
+//! for [`crate::proto::stream::event::GIVE_UP_MS`] (`Backfill`). The hub answers from its repair
+//! window. Decision: a range the hub no longer holds (or that never came) is logged and counted
+//! `lost`, not fetched by per-author link backfill: that needs (author, seq), and a stream seq
+//! says neither. Instead [`deliver`] asks the author's node for the missing author seqs when
+//! that author's next message is stored and shows the gap.
 
 use super::iface::{self, Wan};
-use super::session::{Nack, Open};
+use super::session::{Fetch, Fetched, Nack, Open, MAX_FETCH_SEQS};
 use super::upstream::{FromHub, Upstream};
 use super::{deliver, socket, FirehoseCounters, PathShown};
 use crate::net::Net;
 use crate::proto::stream::{
-    is_global, Action, Dropped, Event, Kind, Packet, PathSelector, PathState, Prefix, Receiver,
-    ReceiverLimits, MAX_DATAGRAM,
+    is_global, Action, Dropped, Event, Kind, LargeRef, Packet, PathSelector, PathState, Prefix,
+    Receiver, ReceiverLimits, SkipReason, MAX_DATAGRAM,
 };
 use crate::proto::PublicKey;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +35,14 @@ use tokio::time::Instant;
 /// Events from connections to the hub waiting for the node task: a burst of relayed
 /// datagrams (a resume replay is at most 256).
 pub const UPSTREAM_QUEUE: usize = 512;
+/// Seqs being fetched from the hub at once (large messages and given-up ranges): a give-up
+/// of 16 NACK ranges' worth; past it a given-up seq is counted lost at once.
+pub const MAX_FETCHING: usize = 1024;
+/// A fetch not answered within this is counted lost (the connection died, or the hub's queue
+/// was full).
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often unanswered fetches are checked.
+const FETCH_SWEEP: Duration = Duration::from_secs(1);
 
 /// What a node's firehose needs from the configuration.
 #[derive(Debug, Clone)]
@@ -42,6 +59,17 @@ pub struct NodeSettings {
     pub global_prefixes: Vec<Prefix>,
     /// Announcement timeout.
     pub announce_timeout: Duration,
+    /// Fixed hold-down before multicast is tried again (`firehose.multicast_retry_s`);
+    /// None: random, 3 to 10 min.
+    pub multicast_retry: Option<Duration>,
+}
+
+/// A seq being fetched from the hub.
+struct Fetching {
+    /// Set for a large message: what the fetched body must match.
+    large: Option<LargeRef>,
+    /// When it was asked for (ms of the node's clock).
+    asked_at: u64,
 }
 
 struct Node {
@@ -57,6 +85,8 @@ struct Node {
     events: mpsc::Sender<FromHub>,
     store: mpsc::Sender<Vec<u8>>,
     start: Instant,
+    fetching: BTreeMap<(u32, u64), Fetching>,
+    next_sweep: u64,
 }
 
 /// Runs the node's firehose until the process ends.
@@ -77,10 +107,14 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
     let seed = u64::from_le_bytes(seed);
     let timeout = s.announce_timeout.as_millis() as u64;
     let (events, mut from_hub) = mpsc::channel(UPSTREAM_QUEUE);
+    let mut path = PathSelector::new(seed ^ 0x9e37_79b9).with_timeouts(timeout, timeout);
+    if let Some(h) = s.multicast_retry {
+        path = path.with_hold_down(h.as_millis() as u64);
+    }
     let mut node = Node {
         store: deliver::spawn(net.clone()),
         rx: Receiver::new(s.hub_key, ReceiverLimits::ROUTER, seed),
-        path: PathSelector::new(seed ^ 0x9e37_79b9).with_timeouts(timeout, timeout),
+        path,
         net,
         s,
         wan,
@@ -90,13 +124,16 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
         next_id: 1,
         events,
         start: Instant::now(),
+        fetching: BTreeMap::new(),
+        next_sweep: 0,
     };
     let now = node.now();
     node.path.wan_address_is_global(now, global);
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     loop {
-        node.act();
-        let wake = [node.rx.poll_timeout(), node.path.poll_timeout()]
+        node.act().await;
+        let sweep = (!node.fetching.is_empty()).then_some(node.next_sweep);
+        let wake = [node.rx.poll_timeout(), node.path.poll_timeout(), sweep]
             .into_iter()
             .flatten()
             .min()
@@ -117,6 +154,7 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
                 let now = node.now();
                 node.rx.handle_timeout(now);
                 node.path.handle_timeout(now);
+                node.sweep_fetches(now);
             }
         }
     }
@@ -141,7 +179,8 @@ impl Node {
         self.start.elapsed().as_millis() as u64
     }
 
-    fn datagram(&mut self, bytes: &[u8], mcast: bool) {
+    /// Hands a datagram to the receiver; true if it brought new data.
+    fn datagram(&mut self, bytes: &[u8], mcast: bool) -> bool {
         let c = &self.net.firehose;
         FirehoseCounters::bump(&c.datagrams_received);
         FirehoseCounters::add(&c.bytes_received, bytes.len());
@@ -154,11 +193,21 @@ impl Node {
                 if let Ok(p) = Packet::decode(bytes) {
                     self.path.announce_seen(now, p.seq);
                 }
+                false
             }
-            Ok(_) => {}
-            Err(Dropped::Forged) => FirehoseCounters::bump(&c.forged_dropped),
-            Err(Dropped::Duplicate) => FirehoseCounters::bump(&c.duplicates),
-            Err(d) => tracing::debug!(?d, "firehose: datagram dropped"),
+            Ok(k) => matches!(k, Kind::Data | Kind::BigAnnounce),
+            Err(Dropped::Forged) => {
+                FirehoseCounters::bump(&c.forged_dropped);
+                false
+            }
+            Err(Dropped::Duplicate) => {
+                FirehoseCounters::bump(&c.duplicates);
+                false
+            }
+            Err(d) => {
+                tracing::debug!(?d, "firehose: datagram dropped");
+                false
+            }
         }
     }
 
@@ -183,7 +232,21 @@ impl Node {
                     if repair {
                         FirehoseCounters::bump(&self.net.firehose.repairs);
                     }
-                    self.datagram(&bytes, false);
+                    if self.datagram(&bytes, false) && repair {
+                        if let Ok(p) = Packet::decode(&bytes) {
+                            tracing::debug!(
+                                first = p.seq,
+                                last = p.last_seq(),
+                                "firehose: repaired seqs"
+                            );
+                        }
+                    }
+                }
+            }
+            FromHub::Fetched { id, fetched } => {
+                let known = is_relay(id) || self.nack_only.as_ref().is_some_and(|r| r.id == id);
+                if known {
+                    self.fetched(fetched);
                 }
             }
             FromHub::Down { id } if is_relay(id) => {
@@ -199,9 +262,9 @@ impl Node {
     }
 
     /// Takes the receiver's events and the selector's actions, and carries them out.
-    fn act(&mut self) {
+    async fn act(&mut self) {
         while let Some(e) = self.rx.poll_event() {
-            self.event(e);
+            self.event(e).await;
         }
         if let Some(c) = self.rx.cursor() {
             self.path.set_cursor(c);
@@ -217,7 +280,7 @@ impl Node {
         });
     }
 
-    fn event(&mut self, e: Event) {
+    async fn event(&mut self, e: Event) {
         let c = &self.net.firehose;
         match e {
             Event::Started { epoch, after } => {
@@ -225,40 +288,160 @@ impl Node {
             }
             Event::Deliver { message, .. } => {
                 FirehoseCounters::bump(&c.delivered);
-                if self.store.try_send(message).is_err() {
-                    FirehoseCounters::bump(&c.refused);
-                    tracing::warn!("firehose: store queue full; a message is left to backfill");
+                // waits while the store is busy: the relay session and the hub's queue for it
+                // hold the rest (back-pressure), and multicast loss meanwhile is NACKed later
+                if self.store.send(message).await.is_err() {
+                    FirehoseCounters::bump(&self.net.firehose.refused);
+                    tracing::warn!("firehose: the store task stopped; a message is not stored");
                 }
             }
             Event::Nack { epoch, ranges } => {
                 FirehoseCounters::bump(&c.nacks_sent);
                 self.nack(Nack::new(epoch, &ranges));
             }
-            Event::Backfill { range, reason, .. } => {
+            Event::Backfill {
+                epoch,
+                range,
+                reason,
+            } => {
                 FirehoseCounters::bump(&c.backfills);
-                tracing::warn!(
+                let n = (range.end() - range.start() + 1) as usize;
+                if reason != SkipReason::Timeout {
+                    // out of the hub's window, or of an epoch the hub has left
+                    FirehoseCounters::add(&c.lost, n);
+                    tracing::warn!(
+                        ?range,
+                        ?reason,
+                        "firehose: gave up on a range the hub no longer holds (lost to the stream)"
+                    );
+                    return;
+                }
+                tracing::info!(
                     ?range,
-                    ?reason,
-                    "firehose: gave up on a range (left to link backfill)"
+                    "firehose: gave up NACKing a range; fetching it by seq"
                 );
+                let mut first = *range.start();
+                while first <= *range.end() {
+                    let last = (first + MAX_FETCH_SEQS - 1).min(*range.end());
+                    self.fetch(epoch, first, last, None);
+                    first = last + 1;
+                }
             }
-            Event::FetchLarge { seq, .. } => {
-                FirehoseCounters::bump(&c.backfills);
-                tracing::warn!(
-                    seq,
-                    "firehose: large message not fetched (left to link backfill)"
-                );
+            Event::FetchLarge { epoch, seq, large } => {
+                tracing::debug!(seq, len = large.len, "firehose: fetching a large message");
+                self.fetch(epoch, seq, seq, Some(large));
             }
         }
     }
 
-    fn nack(&mut self, n: Nack) {
-        if let Some(r) = self.relay.as_ref().filter(|r| r.is_running()) {
-            r.nack(n);
+    /// Asks the hub for `first..=last` (at most [`MAX_FETCH_SEQS`]) of `epoch`.
+    fn fetch(&mut self, epoch: u32, first: u64, last: u64, large: Option<LargeRef>) {
+        let now = self.now();
+        let mut asked = 0;
+        for seq in first..=last {
+            if self.fetching.len() >= MAX_FETCHING {
+                break;
+            }
+            self.fetching.insert(
+                (epoch, seq),
+                Fetching {
+                    large,
+                    asked_at: now,
+                },
+            );
+            asked += 1;
+        }
+        let unasked = (last - first + 1) as usize - asked;
+        if unasked > 0 {
+            FirehoseCounters::add(&self.net.firehose.lost, unasked);
+            tracing::warn!(
+                first,
+                last,
+                unasked,
+                "firehose: too many fetches at once; seqs lost"
+            );
+        }
+        if asked > 0 {
+            let f = Fetch {
+                epoch,
+                first,
+                last: first + asked as u64 - 1,
+            };
+            if let Some(u) = self.upstream() {
+                u.fetch(f); // not queued: the sweep counts it lost
+            }
+        }
+    }
+
+    /// Takes fetched messages: those asked for (and, if large, matching their reference) go
+    /// to the store; asked-for seqs not in the answer are counted lost.
+    fn fetched(&mut self, f: Fetched) {
+        let c = &self.net.firehose;
+        let mut messages = f.messages.into_iter().peekable();
+        for seq in f.first..=f.last {
+            let m = match messages.peek() {
+                Some((s, _)) if *s == seq => messages.next().map(|(_, m)| m),
+                _ => None,
+            };
+            let Some(w) = self.fetching.remove(&(f.epoch, seq)) else {
+                continue; // not asked for, or already counted lost
+            };
+            match m {
+                Some(m) if w.large.is_none_or(|l| l.matches(&m)) => {
+                    FirehoseCounters::bump(&c.fetched);
+                    if self.store.try_send(m).is_err() {
+                        FirehoseCounters::bump(&c.refused);
+                        tracing::warn!("firehose: store queue full; a fetched message is dropped");
+                    }
+                }
+                Some(_) => {
+                    FirehoseCounters::bump(&c.lost);
+                    tracing::warn!(
+                        seq,
+                        "firehose: fetched message does not match its announcement"
+                    );
+                }
+                None => {
+                    FirehoseCounters::bump(&c.lost);
+                    tracing::warn!(
+                        seq,
+                        "firehose: the hub no longer holds a fetched seq; lost to the stream"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Counts fetches unanswered for [`FETCH_TIMEOUT`] as lost.
+    fn sweep_fetches(&mut self, now: u64) {
+        if now < self.next_sweep {
             return;
         }
+        self.next_sweep = now + FETCH_SWEEP.as_millis() as u64;
+        let timeout = FETCH_TIMEOUT.as_millis() as u64;
+        let before = self.fetching.len();
+        self.fetching.retain(|_, w| now < w.asked_at + timeout);
+        let expired = before - self.fetching.len();
+        if expired > 0 {
+            FirehoseCounters::add(&self.net.firehose.lost, expired);
+            tracing::warn!(expired, "firehose: fetches unanswered; seqs lost");
+        }
+    }
+
+    fn nack(&mut self, n: Nack) {
+        if let Some(u) = self.upstream() {
+            u.nack(n);
+        }
+    }
+
+    /// The connection NACKs and fetches go over: the live relay session, else a NACK-only one
+    /// (opened if needed); None without `firehose.hub`.
+    fn upstream(&mut self) -> Option<&Upstream> {
+        if self.relay.as_ref().is_some_and(|r| r.is_running()) {
+            return self.relay.as_ref();
+        }
         if self.s.hub.is_empty() {
-            return;
+            return None;
         }
         if !self.nack_only.as_ref().is_some_and(|r| r.is_running()) {
             self.nack_only = Some(self.open(Open {
@@ -266,9 +449,7 @@ impl Node {
                 cursor: None,
             }));
         }
-        if let Some(r) = &self.nack_only {
-            r.nack(n);
-        }
+        self.nack_only.as_ref()
     }
 
     fn open(&mut self, open: Open) -> Upstream {

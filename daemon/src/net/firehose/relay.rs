@@ -4,7 +4,7 @@
 //! queues for it and passes its NACKs back.
 
 use super::hub::{Out, ToHub};
-use super::session::{self, FrameReader, Nack, Open};
+use super::session::{self, Fetch, FrameReader, Nack, Open};
 use super::{FirehoseCounters, FirehoseError};
 use crate::net::Net;
 use crate::proto::link::{self as wire, Role};
@@ -116,6 +116,11 @@ async fn serve(
                         // a full hub queue drops the NACK: the node repeats it
                         let _ = to_hub.try_send(ToHub::Nack { id, nack });
                     }
+                    FrameType::StreamFetch => {
+                        let fetch = Fetch::decode(&f.payload)?;
+                        // a full hub queue drops it: the node counts the seqs as lost
+                        let _ = to_hub.try_send(ToHub::Fetch { id, fetch });
+                    }
                     FrameType::Ping | FrameType::Pong => {}
                     FrameType::Close => break Ok(()),
                     other => {
@@ -157,9 +162,14 @@ impl Drop for LiveGauge {
 /// write fails or stalls.
 async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>) {
     while let Some(out) = rx.recv().await {
-        let (kind, bytes) = match &out {
+        let fetched;
+        let (kind, bytes): (_, &[u8]) = match &out {
             Out::Data(b) => (FrameType::StreamData, b),
             Out::Repair(b) => (FrameType::StreamRepair, b),
+            Out::Fetched(f) => {
+                fetched = wire::encode(f.as_ref());
+                (FrameType::StreamFetched, &fetched)
+            }
         };
         match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, bytes)).await {
             Ok(Ok(())) => {}

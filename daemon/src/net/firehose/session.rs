@@ -5,9 +5,11 @@
 //! and `Auth` both ways: each side proves its node key), then:
 //!
 //! - node → hub: one `StreamOpen` ([`Open`]: live or NACK-only, resume cursor), then
-//!   `StreamNack` frames ([`Nack`]) and `Ping`s that keep a NAT mapping open;
-//! - hub → node: `StreamData` (live datagrams, exactly as multicast carries them) and
-//!   `StreamRepair` (datagrams sent again: NACK answers and the replay from the cursor).
+//!   `StreamNack` frames ([`Nack`]), `StreamFetch` frames ([`Fetch`]: messages by stream seq)
+//!   and `Ping`s that keep a NAT mapping open;
+//! - hub → node: `StreamData` (live datagrams, exactly as multicast carries them),
+//!   `StreamRepair` (datagrams sent again: NACK answers and the replay from the cursor) and
+//!   `StreamFetched` ([`Fetched`]: the fetched messages the hub still holds).
 
 use super::FirehoseError;
 use crate::proto::frame::{self, FrameDecoder, OwnedFrame};
@@ -80,6 +82,115 @@ impl Nack {
     /// The ranges as the stream core has them.
     pub fn ranges(&self) -> Vec<RangeInclusive<u64>> {
         self.ranges.iter().map(|(a, b)| *a..=*b).collect()
+    }
+}
+
+/// Most seqs one `StreamFetch` may ask for: a give-up range is fetched in pieces this big.
+pub const MAX_FETCH_SEQS: u64 = 64;
+/// Most message bytes in one `StreamFetched` frame: well under the frame cap
+/// ([`frame::MAX_FRAME_LEN`]) with room for the encoding; a larger answer is split.
+pub const MAX_FETCHED_BYTES: usize = 64 * 1024;
+
+/// `StreamFetch`: the messages of `epoch` at stream seqs `first..=last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fetch {
+    /// The epoch.
+    pub epoch: u32,
+    /// First seq wanted.
+    pub first: u64,
+    /// Last seq wanted (at most [`MAX_FETCH_SEQS`] from `first`).
+    pub last: u64,
+}
+
+impl Fetch {
+    /// Decodes and checks a fetch: not reversed, at most [`MAX_FETCH_SEQS`] seqs.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let f: Fetch = wire::decode("stream fetch", bytes)?;
+        if f.first > f.last || f.last - f.first >= MAX_FETCH_SEQS {
+            return Err(ProtoError::Malformed {
+                what: "stream fetch",
+                why: "reversed, or too many seqs".into(),
+            });
+        }
+        Ok(f)
+    }
+}
+
+/// `StreamFetched`: the answer to a [`Fetch`] for `first..=last` (or a piece of it): the
+/// messages the hub still holds; a seq of the range not listed is not held any more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fetched {
+    /// The epoch.
+    pub epoch: u32,
+    /// First seq this answer covers.
+    pub first: u64,
+    /// Last seq this answer covers.
+    pub last: u64,
+    /// (stream seq, message bytes), seqs within `first..=last`, ascending.
+    pub messages: Vec<(u64, Vec<u8>)>,
+}
+
+impl Fetched {
+    /// The answers to `f`: as few frames as keep each under [`MAX_FETCHED_BYTES`];
+    /// `message(seq)` looks a message up.
+    pub fn answer(f: Fetch, mut message: impl FnMut(u64) -> Option<Vec<u8>>) -> Vec<Fetched> {
+        let mut out = Vec::new();
+        let mut cur = Fetched {
+            epoch: f.epoch,
+            first: f.first,
+            last: f.first,
+            messages: Vec::new(),
+        };
+        let mut bytes = 0;
+        for seq in f.first..=f.last {
+            let m = message(seq);
+            let len = m.as_ref().map_or(0, Vec::len);
+            if bytes + len > MAX_FETCHED_BYTES && !cur.messages.is_empty() {
+                let next = Fetched {
+                    epoch: f.epoch,
+                    first: seq,
+                    last: seq,
+                    messages: Vec::new(),
+                };
+                out.push(std::mem::replace(&mut cur, next));
+                bytes = 0;
+            }
+            bytes += len;
+            cur.last = seq;
+            if let Some(m) = m {
+                cur.messages.push((seq, m));
+            }
+        }
+        out.push(cur);
+        out
+    }
+
+    /// Decodes and checks an answer: range not reversed and bounded, seqs inside it.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        // carries messages, so larger than a control payload: bounded by the frame cap only
+        let (f, rest): (Fetched, _) =
+            postcard::take_from_bytes(bytes).map_err(|e| ProtoError::Malformed {
+                what: "stream fetched",
+                why: e.to_string(),
+            })?;
+        if !rest.is_empty() {
+            return Err(ProtoError::Malformed {
+                what: "stream fetched",
+                why: "trailing bytes".into(),
+            });
+        }
+        let bad = f.first > f.last
+            || f.last - f.first >= MAX_FETCH_SEQS
+            || f.messages
+                .iter()
+                .any(|(s, _)| !(f.first..=f.last).contains(s));
+        if bad {
+            return Err(ProtoError::Malformed {
+                what: "stream fetched",
+                why: "reversed or oversized range, or a seq outside it".into(),
+            });
+        }
+        Ok(f)
     }
 }
 
@@ -197,6 +308,43 @@ mod tests {
         };
         assert!(Nack::decode(&wire::encode(&many)).is_err());
         assert!(Nack::decode(b"\xff\xff\xff").is_err());
+    }
+
+    #[test]
+    fn fetch_answers_split_by_size_and_bad_ones_are_refused() {
+        let f = Fetch {
+            epoch: 3,
+            first: 10,
+            last: 10 + MAX_FETCH_SEQS - 1,
+        };
+        assert_eq!(Fetch::decode(&wire::encode(&f)).unwrap(), f);
+        let too_many = Fetch {
+            last: f.last + 1,
+            ..f
+        };
+        assert!(Fetch::decode(&wire::encode(&too_many)).is_err());
+        // every other seq held, 5000 bytes each: 32 × 5000 B does not fit one frame
+        let answers = Fetched::answer(f, |s| (s % 2 == 0).then(|| vec![1u8; 5000]));
+        assert!(answers.len() > 1);
+        assert_eq!(answers[0].first, 10);
+        assert_eq!(answers.last().unwrap().last, f.last);
+        for w in answers.windows(2) {
+            assert_eq!(w[0].last + 1, w[1].first, "pieces cover the range");
+        }
+        let held: usize = answers.iter().map(|a| a.messages.len()).sum();
+        assert_eq!(held, 32);
+        for a in &answers {
+            let enc = wire::encode(a);
+            assert!(enc.len() < frame::MAX_FRAME_LEN);
+            assert_eq!(&Fetched::decode(&enc).unwrap(), a);
+        }
+        let outside = Fetched {
+            epoch: 3,
+            first: 1,
+            last: 2,
+            messages: vec![(5, vec![1])],
+        };
+        assert!(Fetched::decode(&wire::encode(&outside)).is_err());
     }
 
     #[tokio::test]

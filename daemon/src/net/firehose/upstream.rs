@@ -1,9 +1,9 @@
 //! A node's TCP connection to its hub's relay port: a live relay session (every datagram) or a
 //! NACK-only one (while on multicast). It dials, proves keys (the hub's must be
-//! `firehose.hub_key`), sends `StreamOpen`, then passes datagrams to the node task and NACKs
-//! to the hub. Dropping the [`Upstream`] closes it.
+//! `firehose.hub_key`), sends `StreamOpen`, then passes datagrams and fetched messages to the
+//! node task, and NACKs and fetches to the hub. Dropping the [`Upstream`] closes it.
 
-use super::session::{self, FrameReader, Nack, Open};
+use super::session::{self, Fetch, Fetched, FrameReader, Nack, Open};
 use super::FirehoseError;
 use crate::net::Net;
 use crate::proto::link::{self as wire, Role};
@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// NACKs waiting to be written: the receiver emits at most a few at a time.
+/// NACKs and fetches waiting to be written: the receiver emits at most a few at a time.
 pub const NACK_QUEUE: usize = 16;
 /// How long dialling the hub may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -43,6 +43,13 @@ pub enum FromHub {
         /// True if sent again (NACK answer or resume replay).
         repair: bool,
     },
+    /// Messages fetched by stream seq.
+    Fetched {
+        /// The connection's id.
+        id: u64,
+        /// The answer.
+        fetched: Fetched,
+    },
     /// Closed or failed.
     Down {
         /// The connection's id.
@@ -56,8 +63,15 @@ pub struct Upstream {
     pub id: u64,
     /// True for a live relay session.
     pub live: bool,
-    nacks: mpsc::Sender<Nack>,
+    requests: mpsc::Sender<Request>,
     task: JoinHandle<()>,
+}
+
+/// What the node asks the hub over a connection.
+#[derive(Debug)]
+enum Request {
+    Nack(Nack),
+    Fetch(Fetch),
 }
 
 impl Upstream {
@@ -70,10 +84,10 @@ impl Upstream {
         id: u64,
         events: mpsc::Sender<FromHub>,
     ) -> Upstream {
-        let (nacks, nack_rx) = mpsc::channel(NACK_QUEUE);
+        let (requests, request_rx) = mpsc::channel(NACK_QUEUE);
         let live = open.live;
         let task = tokio::spawn(async move {
-            if let Err(e) = run(&net, &hub, hub_key, open, id, &events, nack_rx).await {
+            if let Err(e) = run(&net, &hub, hub_key, open, id, &events, request_rx).await {
                 tracing::info!(%hub, error = %e, live, "connection to the hub ended");
             }
             let _ = events.send(FromHub::Down { id }).await;
@@ -81,14 +95,19 @@ impl Upstream {
         Upstream {
             id,
             live,
-            nacks,
+            requests,
             task,
         }
     }
 
     /// Queues a NACK; false if the queue is full or the connection gone (the receiver repeats).
     pub fn nack(&self, n: Nack) -> bool {
-        self.nacks.try_send(n).is_ok()
+        self.requests.try_send(Request::Nack(n)).is_ok()
+    }
+
+    /// Queues a fetch; false if the queue is full or the connection gone.
+    pub fn fetch(&self, f: Fetch) -> bool {
+        self.requests.try_send(Request::Fetch(f)).is_ok()
     }
 
     /// True while the connection task runs.
@@ -110,7 +129,7 @@ async fn run(
     open: Open,
     id: u64,
     events: &mpsc::Sender<FromHub>,
-    mut nacks: mpsc::Receiver<Nack>,
+    mut requests: mpsc::Receiver<Request>,
 ) -> Result<(), FirehoseError> {
     let addr = tokio::net::lookup_host(hub)
         .await
@@ -156,6 +175,14 @@ async fn run(
                 let repair = match f.kind {
                     FrameType::StreamData => false,
                     FrameType::StreamRepair => true,
+                    FrameType::StreamFetched => {
+                        let fetched = Fetched::decode(&f.payload)?;
+                        events
+                            .send(FromHub::Fetched { id, fetched })
+                            .await
+                            .map_err(|_| FirehoseError::Closed("node task stopped"))?;
+                        continue;
+                    }
                     FrameType::Close => return Err(FirehoseError::Closed("hub closed")),
                     _ => continue,
                 };
@@ -164,10 +191,14 @@ async fn run(
                     .await
                     .map_err(|_| FirehoseError::Closed("node task stopped"))?;
             }
-            n = nacks.recv() => {
-                let Some(n) = n else { return Ok(()) };
+            r = requests.recv() => {
+                let Some(r) = r else { return Ok(()) };
                 last_nack = tokio::time::Instant::now();
-                session::write_frame(&mut w, FrameType::StreamNack, &wire::encode(&n)).await?;
+                let (kind, payload) = match r {
+                    Request::Nack(n) => (FrameType::StreamNack, wire::encode(&n)),
+                    Request::Fetch(f) => (FrameType::StreamFetch, wire::encode(&f)),
+                };
+                session::write_frame(&mut w, kind, &payload).await?;
             }
             _ = ping.tick() => session::write_frame(&mut w, FrameType::Ping, &[]).await?,
             _ = tokio::time::sleep_until(deadline) => {

@@ -99,6 +99,7 @@ pub struct PathSelector {
     actions: VecDeque<Action>,
     join_timeout_ms: u64,
     silence_timeout_ms: u64,
+    hold_down_ms: (u64, u64),
 }
 
 impl PathSelector {
@@ -116,7 +117,16 @@ impl PathSelector {
             actions: VecDeque::new(),
             join_timeout_ms: JOIN_TIMEOUT_MS,
             silence_timeout_ms: SILENCE_TIMEOUT_MS,
+            hold_down_ms: (HOLD_DOWN_MIN_MS, HOLD_DOWN_MAX_MS),
         }
+    }
+
+    /// The same selector with a fixed multicast retry hold-down (a configured
+    /// `multicast_retry_s`, for labs) instead of the random [`HOLD_DOWN_MIN_MS`]..=
+    /// [`HOLD_DOWN_MAX_MS`].
+    pub fn with_hold_down(mut self, hold_down_ms: u64) -> Self {
+        self.hold_down_ms = (hold_down_ms, hold_down_ms);
+        self
     }
 
     /// The same selector with other announcement timeouts (a configured `announce_timeout_s`):
@@ -310,7 +320,7 @@ impl PathSelector {
     }
 
     fn hold_down(&mut self) -> u64 {
-        self.rng.between(HOLD_DOWN_MIN_MS, HOLD_DOWN_MAX_MS)
+        self.rng.between(self.hold_down_ms.0, self.hold_down_ms.1)
     }
 
     fn act(&mut self, action: Action) {

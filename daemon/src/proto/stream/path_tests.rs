@@ -155,3 +155,26 @@ fn a_dropped_relay_is_reopened_with_doubling_backoff() {
     p.relay_lost(t + 1);
     assert_eq!(p.poll_timeout(), Some(t + 1 + RELAY_RETRY_MIN_MS));
 }
+
+#[test]
+fn a_configured_hold_down_retries_multicast_then_hands_over() {
+    let mut p = PathSelector::new(3).with_hold_down(3_000);
+    p.wan_address_is_global(0, true);
+    actions(&mut p);
+    p.handle_timeout(JOIN_TIMEOUT_MS);
+    assert_eq!(p.state(), PathState::Relay);
+    actions(&mut p);
+    p.relay_connected(JOIN_TIMEOUT_MS + 10);
+    assert_eq!(p.poll_timeout(), Some(JOIN_TIMEOUT_MS + 3_000));
+    p.handle_timeout(JOIN_TIMEOUT_MS + 3_000);
+    assert_eq!(actions(&mut p), vec![Action::JoinMulticast]);
+    p.announce_seen(JOIN_TIMEOUT_MS + 4_000, 50);
+    assert_eq!(p.state(), PathState::Multicast);
+    p.set_cursor(at(50));
+    assert!(
+        actions(&mut p).is_empty(),
+        "the relay stays until seq 50 is in"
+    );
+    p.set_cursor(at(51));
+    assert_eq!(actions(&mut p), vec![Action::CloseRelay]);
+}

@@ -266,6 +266,23 @@ impl Sender {
         self.window.find(seq)?.large.as_deref()
     }
 
+    /// The message at `seq` of `epoch` (inline or large), while it is in the repair window:
+    /// the answer to a fetch by stream seq.
+    pub fn message(&self, epoch: u32, seq: u64) -> Option<Vec<u8>> {
+        if epoch != self.epoch {
+            return None;
+        }
+        let sent = self.window.find(seq)?;
+        if let Some(large) = &sent.large {
+            return Some(large.clone());
+        }
+        let index = usize::try_from(seq - sent.first).ok()?;
+        match packet::Packet::decode(&sent.datagram).ok()?.payload {
+            packet::Payload::Data(entries) => entries.iter().nth(index).map(<[u8]>::to_vec),
+            _ => None,
+        }
+    }
+
     fn status(&self, announce: bool) -> Datagram {
         Datagram {
             kind: if announce {

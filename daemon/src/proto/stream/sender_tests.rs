@@ -147,3 +147,18 @@ fn announces_every_interval() {
     }
     assert_eq!(at, vec![0, ANNOUNCE_MS, 2 * ANNOUNCE_MS, 3 * ANNOUNCE_MS]);
 }
+
+#[test]
+fn messages_are_fetched_by_seq_inline_and_large() {
+    let mut s = sender(WindowLimits::ROUTER);
+    s.push(0, b"a").unwrap();
+    s.push(0, b"bb").unwrap();
+    let big = vec![7u8; MAX_ENTRY + 100];
+    assert_eq!(s.push(0, &big).unwrap(), 3);
+    drain(&mut s, FLUSH_MS);
+    assert_eq!(s.message(9, 1).as_deref(), Some(&b"a"[..]));
+    assert_eq!(s.message(9, 2).as_deref(), Some(&b"bb"[..]));
+    assert_eq!(s.message(9, 3), Some(big));
+    assert_eq!(s.message(9, 4), None, "never sent");
+    assert_eq!(s.message(8, 1), None, "another epoch");
+}

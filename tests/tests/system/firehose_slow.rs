@@ -1,0 +1,89 @@
+//! A relay consumer too slow for the hub, in network namespaces: the node behind NAT is
+//! stopped (SIGSTOP) while alice posts, so its session's queue at the hub fills and the hub
+//! drops the session; continued (SIGCONT), the node reopens the session at its cursor and
+//! stores every post exactly once. Small TCP buffers in both namespaces make the queue fill
+//! after a few hundred posts rather than many thousands.
+
+use super::firehose::{firehose, internet, start_hub, start_node, wait_posts, wait_until, PW};
+use msm_tests::netns::Lab;
+use serde_json::json;
+
+/// Most posts made while the node is stopped before the test gives up waiting for the drop:
+/// the session queue (512 datagrams) plus a few small socket buffers.
+const MAX_POSTS: u64 = 2000;
+/// TCP buffer sizes (min, default, max) in both namespaces.
+const TCP_MEM: &str = "4096 4096 4096";
+
+#[test]
+fn firehose_slow_relay_consumer_is_dropped_and_resumes_by_cursor() {
+    let mut lab = Lab::new();
+    let (sw, hub_ns) = internet(&mut lab);
+    let rtr = lab.ns("rtr");
+    let home = lab.ns("home");
+    lab.nat_router(
+        &sw,
+        &rtr,
+        &home,
+        "198.51.100.3/24",
+        "100.64.1.1/24",
+        "100.64.1.2/24",
+    );
+    lab.exec(
+        &hub_ns,
+        &["sysctl", "-qw", &format!("net.ipv4.tcp_wmem={TCP_MEM}")],
+    );
+    lab.exec(
+        &home,
+        &["sysctl", "-qw", &format!("net.ipv4.tcp_rmem={TCP_MEM}")],
+    );
+    let (hub, _hd, key) = start_hub(&hub_ns, "");
+    let (node, _nd) = start_node(&hub, &home, "home.test", &key, "");
+    wait_until("relay up", &node, || {
+        firehose(&node)["relay_after_ms"].as_u64() > Some(0)
+    });
+    let alice = hub.login("alice", PW);
+    let post = |i: u64| {
+        let r = hub.post_json(
+            "/api/v1/posts",
+            Some(&alice),
+            &json!({ "text": format!("slow consumer post {i}") }),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    };
+    for i in 0..5 {
+        post(i);
+    }
+    wait_posts(&node, 5);
+    node.signal(nix::sys::signal::Signal::SIGSTOP);
+    let mut n = 5;
+    let dropped = |hub: &msm_tests::Node| firehose(hub)["relay_slow_dropped"].as_u64() > Some(0);
+    while !dropped(&hub) {
+        assert!(
+            n < MAX_POSTS,
+            "the hub never dropped the stopped node's session"
+        );
+        for _ in 0..25 {
+            post(n);
+            n += 1;
+        }
+    }
+    println!(
+        "slow: the hub dropped the session after {} posts while the node was stopped",
+        n - 5
+    );
+    for _ in 0..5 {
+        post(n);
+        n += 1;
+    }
+    node.signal(nix::sys::signal::Signal::SIGCONT);
+    wait_posts(&node, n);
+    let f = firehose(&node);
+    eprintln!(
+        "slow: hub firehose {}\nslow: node firehose {f}",
+        firehose(&hub)
+    );
+    assert_eq!(f["stored"].as_u64(), Some(n), "{f}");
+    assert_eq!(f["lost"].as_u64(), Some(0), "{f}");
+    assert!(f["relay_opened"].as_u64() >= Some(2), "reopened: {f}");
+    assert_eq!(firehose(&hub)["relay_sessions"].as_u64(), Some(1));
+}
