@@ -141,6 +141,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // msm patch: connections open now
+    open: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 enum Message {
@@ -357,6 +360,7 @@ impl Server {
         let messages = MessagesQueue::with_capacity(8);
 
         let inside_close_trigger = close_trigger.clone();
+        let server_open = open.clone();
         let inside_messages = messages.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
@@ -441,6 +445,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            open: server_open,
         })
     }
 
@@ -460,8 +465,8 @@ impl Server {
 
     /// Returns the number of clients currently connected to the server.
     pub fn num_connections(&self) -> usize {
-        unimplemented!()
-        //self.requests_receiver.lock().len()
+        // msm patch: counted by the accept loop (upstream left this unimplemented).
+        self.open.load(Relaxed)
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.
