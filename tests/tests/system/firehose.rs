@@ -36,6 +36,29 @@ pub(super) fn wait_until(what: &str, node: &Node, mut ok: impl FnMut() -> bool) 
     t0.elapsed()
 }
 
+/// A home namespace behind a NAT router namespace (nft masquerade) on the internet segment
+/// `sw`: carrier NAT addresses (100.64.1.0/24) inside, 198.51.100.3 outside.
+pub(super) fn home_behind_nat(lab: &mut Lab, sw: &str) -> String {
+    let rtr = lab.ns("rtr");
+    let home = lab.ns("home");
+    lab.nat_router(
+        sw,
+        &rtr,
+        &home,
+        "198.51.100.3/24",
+        "100.64.1.1/24",
+        "100.64.1.2/24",
+    );
+    home
+}
+
+/// A namespace with a public address (198.51.100.2) on the internet segment `sw`.
+pub(super) fn public_host(lab: &mut Lab, sw: &str) -> String {
+    let pub_ns = lab.ns("pub");
+    lab.attach(sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    pub_ns
+}
+
 pub(super) const LOG: &str = "info,msmd::net::firehose=debug";
 
 /// Starts the hub (user alice) in `ns` (`extra`: more config after its `[firehose]` keys);
@@ -176,8 +199,7 @@ pub(super) fn report(name: &str, hub: &Node, node: &Node) {
 fn firehose_by_multicast_on_a_public_segment() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let pub_ns = lab.ns("pub");
-    lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    let pub_ns = public_host(&mut lab, &sw);
     let (hub, _hd, key) = start_hub(&hub_ns, "");
     let (node, _nd) = start_node(
         &hub,
@@ -205,16 +227,7 @@ fn firehose_by_multicast_on_a_public_segment() {
 fn firehose_falls_back_to_the_relay_behind_nat() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let rtr = lab.ns("rtr");
-    let home = lab.ns("home");
-    lab.nat_router(
-        &sw,
-        &rtr,
-        &home,
-        "198.51.100.3/24",
-        "100.64.1.1/24",
-        "100.64.1.2/24",
-    );
+    let home = home_behind_nat(&mut lab, &sw);
     let (hub, _hd, key) = start_hub(&hub_ns, "");
     // The node is told its carrier-NAT address is global, so it tries multicast first and
     // must notice that no announcement comes through the NAT.

@@ -8,7 +8,7 @@
 //! epoch whose seqs were all delivered already is a `duplicates` drop *before* any signature
 //! check, so a payload bit flip of an old captured Data datagram counts there, not as forged.
 
-use super::firehose::{firehose, start_hub, start_node, wait_posts, wait_until, PW};
+use super::firehose::{firehose, public_host, start_hub, start_node, wait_posts, wait_until, PW};
 use msm_tests::netns::{in_netns, Lab};
 use msmd::proto::stream::packet::{key_id, Kind, HEADER_LEN, SIGNING_CONTEXT};
 use msmd::proto::{NodeKey, PublicKey};
@@ -115,8 +115,7 @@ fn firehose_forged_packets_are_dropped_counted_and_cause_no_repair_storm() {
     let t_start = Instant::now();
     let mut lab = Lab::new();
     let (sw, hub_ns) = super::firehose::internet(&mut lab);
-    let pub_ns = lab.ns("pub");
-    lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    let pub_ns = public_host(&mut lab, &sw);
     let evil = lab.ns("evil");
     lab.attach(&sw, "evil-p", &evil, "eth0", &format!("{EVIL_IP}/24"));
     let (hub, _hd, key) = start_hub(&hub_ns, "");

@@ -3,7 +3,7 @@
 //! fetched from the hub by stream seq. Helpers and lab layout are those of [`super::firehose`].
 
 use super::firehose::{
-    firehose, internet, report, start_hub, start_node, wait_posts, wait_until, PW,
+    firehose, internet, public_host, report, start_hub, start_node, wait_posts, wait_until, PW,
 };
 use msm_tests::netns::Lab;
 use serde_json::json;
@@ -144,8 +144,7 @@ fn firehose_repairs_thirty_percent_loss() {
 fn firehose_fetches_a_large_message_from_the_hub() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let pub_ns = lab.ns("pub");
-    lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    let pub_ns = public_host(&mut lab, &sw);
     let limits = "[limits]\nmax_post_bytes = 4000\n";
     let (hub, _hd, key) = start_hub(&hub_ns, limits);
     let (node, _nd) = start_node(
@@ -182,8 +181,7 @@ fn firehose_fetches_a_large_message_from_the_hub() {
 fn firehose_gap_after_a_hub_restart_is_backfilled_over_a_link() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let pub_ns = lab.ns("pub");
-    lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    let pub_ns = public_host(&mut lab, &sw);
     let (hub, hd, key) = start_hub(&hub_ns, "");
     let (node, _nd) = start_node(
         &hub,

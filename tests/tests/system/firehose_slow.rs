@@ -4,7 +4,9 @@
 //! stores every post exactly once. Small TCP buffers in both namespaces make the queue fill
 //! after a few hundred posts rather than many thousands.
 
-use super::firehose::{firehose, internet, start_hub, start_node, wait_posts, wait_until, PW};
+use super::firehose::{
+    firehose, home_behind_nat, internet, start_hub, start_node, wait_posts, wait_until, PW,
+};
 use msm_tests::netns::Lab;
 use serde_json::json;
 
@@ -18,16 +20,7 @@ const TCP_MEM: &str = "4096 4096 4096";
 fn firehose_slow_relay_consumer_is_dropped_and_resumes_by_cursor() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let rtr = lab.ns("rtr");
-    let home = lab.ns("home");
-    lab.nat_router(
-        &sw,
-        &rtr,
-        &home,
-        "198.51.100.3/24",
-        "100.64.1.1/24",
-        "100.64.1.2/24",
-    );
+    let home = home_behind_nat(&mut lab, &sw);
     lab.exec(
         &hub_ns,
         &["sysctl", "-qw", &format!("net.ipv4.tcp_wmem={TCP_MEM}")],

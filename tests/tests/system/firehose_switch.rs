@@ -5,7 +5,7 @@
 //! stored exactly once.
 
 use super::firehose::{
-    firehose, internet, report, start_hub, start_node, wait_posts, wait_until, PW,
+    firehose, internet, public_host, report, start_hub, start_node, wait_posts, wait_until, PW,
 };
 use msm_tests::netns::Lab;
 use serde_json::json;
@@ -21,8 +21,7 @@ const GROUP_PORT: u16 = 7451;
 fn firehose_returns_from_the_relay_to_multicast() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
-    let pub_ns = lab.ns("pub");
-    lab.attach(&sw, "pub-p", &pub_ns, "eth0", "198.51.100.2/24");
+    let pub_ns = public_host(&mut lab, &sw);
     lab.block_udp(&pub_ns, GROUP_PORT);
     let (hub, _hd, key) = start_hub(&hub_ns, "");
     let (node, _nd) = start_node(
