@@ -61,6 +61,13 @@ pub(super) fn public_host(lab: &mut Lab, sw: &str) -> String {
 
 pub(super) const LOG: &str = "info,msmd::net::firehose=debug";
 
+/// Starts `msmd run` in `ns` on `data` with the config file `config`, links on every address.
+fn start_configured(ns: &str, data: &std::path::Path, config: &std::path::Path) -> Node {
+    let config = config.to_str().unwrap();
+    let args = ["--config", config, "--links", "0.0.0.0:7450", "--log", LOG];
+    Node::start_in(ns, data, &args)
+}
+
 /// Starts the hub (user alice) in `ns` (`extra`: more config after its `[firehose]` keys);
 /// returns it and its stream key.
 pub(super) fn start_hub(ns: &str, extra: &str) -> (Node, tempfile::TempDir, String) {
@@ -76,18 +83,7 @@ pub(super) fn start_hub(ns: &str, extra: &str) -> (Node, tempfile::TempDir, Stri
         ),
     )
     .unwrap();
-    let hub = Node::start_in(
-        ns,
-        dir.path(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--links",
-            "0.0.0.0:7450",
-            "--log",
-            LOG,
-        ],
-    );
+    let hub = start_configured(ns, dir.path(), &config);
     let key = hub.http("GET", "/.well-known/msm", &[], None).json()["key"]
         .as_str()
         .unwrap()
@@ -115,18 +111,7 @@ pub(super) fn start_node(
         ),
     )
     .unwrap();
-    let node = Node::start_in(
-        ns,
-        dir.path(),
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--links",
-            "0.0.0.0:7450",
-            "--log",
-            LOG,
-        ],
-    );
+    let node = start_configured(ns, dir.path(), &config);
     let bob = node.login("bob", PW);
     let r = node.post_json(
         "/api/v1/follows",
