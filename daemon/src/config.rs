@@ -88,6 +88,10 @@ pub struct Config {
 pub const MAX_RELAY_SESSIONS: usize = 20_000;
 /// Longest configurable multicast retry hold-down: a day.
 pub const MAX_MULTICAST_RETRY_S: u64 = 24 * 3600;
+/// Default `firehose.discover_keep`: a few hundred posts, small for a router's flash.
+pub const DEFAULT_DISCOVER_KEEP: usize = 300;
+/// Most `firehose.discover_keep`.
+pub const MAX_DISCOVER_KEEP: usize = 100_000;
 /// Most `firehose.global_prefixes` entries.
 pub const MAX_GLOBAL_PREFIXES: usize = 64;
 
@@ -119,6 +123,15 @@ pub struct FirehoseConfig {
     /// Seconds on the relay before multicast is tried again; 0: a random hold-down of 3 to
     /// 10 minutes (DESIGN.md), so a hub's nodes do not all retry at once. Labs set a few seconds.
     pub multicast_retry_s: u64,
+    /// Public posts of authors nobody here follows kept from the firehose for the discover
+    /// view and search (oldest dropped first); 0: none.
+    pub discover_keep: usize,
+    /// Nodes: ask the hub to multicast this node's public posts (the hub subscribes to its
+    /// users like any follower server and streams what they post).
+    pub publish: bool,
+    /// Nodes that nobody can dial (carrier NAT): keep a session to the hub open, and take the
+    /// links other nodes open to this domain through it (the domain's SRV names the hub).
+    pub via_hub: bool,
 }
 
 impl Default for FirehoseConfig {
@@ -135,6 +148,9 @@ impl Default for FirehoseConfig {
             global_prefixes: Vec::new(),
             announce_timeout_s: 15,
             multicast_retry_s: 0,
+            discover_keep: DEFAULT_DISCOVER_KEEP,
+            publish: false,
+            via_hub: false,
         }
     }
 }
@@ -572,6 +588,22 @@ impl FirehoseConfig {
             return Err((
                 "firehose.multicast_retry_s",
                 format!("must be 0 (random 3 to 10 min) to {MAX_MULTICAST_RETRY_S}"),
+            ));
+        }
+        if self.discover_keep > MAX_DISCOVER_KEEP {
+            return Err((
+                "firehose.discover_keep",
+                format!("must be 0 to {MAX_DISCOVER_KEEP}"),
+            ));
+        }
+        if (self.publish || self.via_hub) && (self.hub.is_empty() || self.hub_key.is_empty()) {
+            return Err((
+                if self.publish {
+                    "firehose.publish"
+                } else {
+                    "firehose.via_hub"
+                },
+                "needs firehose.hub and firehose.hub_key".into(),
             ));
         }
         Ok(())

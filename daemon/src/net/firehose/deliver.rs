@@ -22,7 +22,7 @@ pub const STORE_QUEUE: usize = 256;
 pub const STORE_BATCH: usize = 64;
 
 /// Starts the storing task; returns where to send delivered message bytes.
-pub fn spawn(net: Arc<Net>) -> mpsc::Sender<Vec<u8>> {
+pub fn spawn(net: Arc<Net>, _discover_keep: usize) -> mpsc::Sender<Vec<u8>> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(STORE_QUEUE);
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {

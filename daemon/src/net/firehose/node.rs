@@ -62,6 +62,12 @@ pub struct NodeSettings {
     /// Fixed hold-down before multicast is tried again (`firehose.multicast_retry_s`);
     /// None: random, 3 to 10 min.
     pub multicast_retry: Option<Duration>,
+    /// Unfollowed public posts kept for the discover view (`firehose.discover_keep`).
+    pub discover_keep: usize,
+    /// Ask the hub to multicast this node's public posts (`firehose.publish`).
+    pub publish: bool,
+    /// Take links through the hub (`firehose.via_hub`).
+    pub via_hub: bool,
 }
 
 /// A seq being fetched from the hub.
@@ -112,7 +118,7 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
         path = path.with_hold_down(h.as_millis() as u64);
     }
     let mut node = Node {
-        store: deliver::spawn(net.clone()),
+        store: deliver::spawn(net.clone(), s.discover_keep),
         rx: Receiver::new(s.hub_key, ReceiverLimits::ROUTER, seed),
         path,
         net,
