@@ -146,7 +146,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         tokio::spawn(crate::net::outbox::run(net.clone()));
         tokio::spawn(net.clone().subscription_loop());
         tokio::spawn(net.clone().announce());
-        start_firehose(&net, firehose, tapped).await?;
+        start_firehose(&net, firehose, tapped, bound).await?;
         anyhow::Ok((net, bound))
     })?;
 
@@ -188,6 +188,7 @@ async fn start_firehose(
     net: &Arc<Net>,
     f: &crate::config::FirehoseConfig,
     tapped: Option<tokio::sync::mpsc::Receiver<Vec<u8>>>,
+    links: std::net::SocketAddr,
 ) -> anyhow::Result<()> {
     use crate::net::firehose::{hub, node};
     let group = f.group_addr().map_err(anyhow::Error::msg)?;
@@ -219,10 +220,22 @@ async fn start_firehose(
             discover_keep: f.discover_keep,
             publish: f.publish,
             via_hub: f.via_hub,
+            local_links: local_address(links),
         };
         tokio::spawn(node::run(net.clone(), settings));
     }
     Ok(())
+}
+
+/// Where this node reaches its own link listener bound at `bound` (loopback for a wildcard).
+fn local_address(bound: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match bound.ip() {
+        IpAddr::V4(a) if a.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(a) if a.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, bound.port())
 }
 
 async fn wait_for_signals(

@@ -28,10 +28,7 @@ pub async fn open_live(
     let (r, mut writer) = stream.into_split();
     let mut reader = FrameReader::new(r);
     session::handshake(domain, key, Role::Dialer, &mut reader, &mut writer).await?;
-    let open = Open {
-        live: true,
-        cursor: None,
-    };
+    let open = Open::live(None);
     session::write_frame(&mut writer, FrameType::StreamOpen, &wire::encode(&open)).await?;
     Ok(RelayClient { reader, writer })
 }

@@ -75,7 +75,10 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         | FrameType::StreamRepair
         | FrameType::StreamNack
         | FrameType::StreamFetch
-        | FrameType::StreamFetched => Err(NetError::Proto(ProtoError::Malformed {
+        | FrameType::StreamFetched
+        | FrameType::TunnelOpen
+        | FrameType::TunnelData
+        | FrameType::TunnelClose => Err(NetError::Proto(ProtoError::Malformed {
             what: "link",
             why: "firehose frame on a node link (relay sessions use their own port)".into(),
         })),

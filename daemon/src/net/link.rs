@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
@@ -148,7 +148,16 @@ pub async fn dial(net: Arc<Net>, domain: &str) -> Result<Arc<Link>, NetError> {
             pinned: record.pinned_key,
             addr: *addr,
         };
-        return establish(net, stream, Role::Dialer, Some(expect), permit).await;
+        let _ = stream.set_nodelay(true);
+        let peer_addr = stream.peer_addr()?;
+        let (r, w) = stream.into_split();
+        let parts = Parts {
+            reader: FrameReader::new(r),
+            w,
+            peer_addr,
+            first: None,
+        };
+        return establish(net, parts, Role::Dialer, Some(expect), permit).await;
     }
     Err(NetError::Unreachable {
         domain: domain.to_string(),
@@ -173,11 +182,58 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
         };
         let net = net.clone();
         tokio::spawn(async move {
-            if let Err(e) = establish(net, stream, Role::Listener, None, permit).await {
+            if let Err(e) = accept(net, stream, permit).await {
                 tracing::info!(%peer, error = %e, "inbound link failed");
             }
         });
     }
+}
+
+/// An accepted connection: reads the dialler's Hello first. A Hello for a domain this node
+/// carries links for (a hub standing in for a node behind carrier NAT) goes down that node's
+/// relay session; any other goes on to the handshake.
+async fn accept(
+    net: Arc<Net>,
+    stream: TcpStream,
+    permit: OwnedSemaphorePermit,
+) -> Result<(), NetError> {
+    let _ = stream.set_nodelay(true);
+    let peer_addr = stream.peer_addr()?;
+    let (r, w) = stream.into_split();
+    let mut reader = FrameReader::new(r);
+    let first = tokio::time::timeout(HANDSHAKE_TIMEOUT, reader.next())
+        .await
+        .map_err(|_| NetError::LinkLost(peer_addr.to_string()))??;
+    if first.kind == FrameType::Hello {
+        if let Ok(h) = Hello::decode(&first.payload) {
+            if !h.to.is_empty() && h.to != net.domain {
+                let Some(r) = reader.into_inner() else {
+                    return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
+                        what: "handshake",
+                        why: "bytes after the Hello before the answer".into(),
+                    }));
+                };
+                return super::firehose::tunnel::carry(&net, &h.to, r, w, first, permit).await;
+            }
+        }
+    }
+    let parts = Parts {
+        reader,
+        w,
+        peer_addr,
+        first: Some(first),
+    };
+    establish(net, parts, Role::Listener, None, permit)
+        .await
+        .map(|_| ())
+}
+
+/// A connection before the handshake: its halves, and the dialler's Hello if already read.
+struct Parts {
+    reader: FrameReader,
+    w: OwnedWriteHalf,
+    peer_addr: SocketAddr,
+    first: Option<frame::OwnedFrame>,
 }
 
 /// What a dialler expects of the node it dialled.
@@ -219,6 +275,11 @@ impl FrameReader {
         }
     }
 
+    /// The socket half back, if no bytes wait in the decoder.
+    fn into_inner(self) -> Option<OwnedReadHalf> {
+        self.dec.is_empty().then_some(self.r)
+    }
+
     /// A frame already buffered, if any (no waiting).
     fn buffered(&mut self) -> Option<frame::OwnedFrame> {
         self.dec.next_frame().ok().flatten()
@@ -230,27 +291,27 @@ async fn write_frame(
     kind: FrameType,
     payload: &[u8],
 ) -> Result<(), NetError> {
-    let mut out = Vec::with_capacity(payload.len() + frame::HEADER_LEN);
-    frame::encode(kind, payload, &mut out)?;
-    w.write_all(&out).await?;
-    Ok(())
+    super::write_frame(w, kind, payload).await
 }
 
 /// Runs the handshake, checks identity, registers the link and spawns its tasks.
 async fn establish(
     net: Arc<Net>,
-    stream: TcpStream,
+    parts: Parts,
     role: Role,
     expect: Option<Expect>,
     permit: OwnedSemaphorePermit,
 ) -> Result<Arc<Link>, NetError> {
-    let peer_addr = stream.peer_addr()?;
-    let _ = stream.set_nodelay(true);
-    let (r, mut w) = stream.into_split();
-    let mut reader = FrameReader::new(r);
+    let Parts {
+        mut reader,
+        mut w,
+        peer_addr,
+        first,
+    } = parts;
+    let to = expect.as_ref().map_or("", |e| e.domain.as_str());
     let hs = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
-        handshake(&net, role, &mut reader, &mut w),
+        handshake(&net, role, to, first, &mut reader, &mut w),
     )
     .await;
     let (peer_hello, peer_key) = match hs {
@@ -319,18 +380,30 @@ async fn establish(
     Ok(link)
 }
 
+/// The link handshake: the dialler's Hello (naming the domain `to` it dialled) goes first;
+/// the listener answers once it has read it (`first`, if the caller read it already).
 async fn handshake(
     net: &Net,
     role: Role,
+    to: &str,
+    first: Option<frame::OwnedFrame>,
     reader: &mut FrameReader,
     w: &mut OwnedWriteHalf,
 ) -> Result<(Hello, PublicKey), NetError> {
     let mut nonce = [0u8; 32];
     getrandom::getrandom(&mut nonce)
         .map_err(|e| NetError::Io(std::io::Error::other(e.to_string())))?;
-    let mine = wire::encode(&Hello::new(&net.domain, net.key(), nonce));
-    write_frame(w, FrameType::Hello, &mine).await?;
-    let f = reader.next().await?;
+    let mine = wire::encode(&Hello::new(&net.domain, net.key(), nonce).to(to));
+    if role == Role::Dialer {
+        write_frame(w, FrameType::Hello, &mine).await?;
+    }
+    let f = match first {
+        Some(f) => f,
+        None => reader.next().await?,
+    };
+    if role == Role::Listener {
+        write_frame(w, FrameType::Hello, &mine).await?;
+    }
     if f.kind != FrameType::Hello {
         return Err(NetError::Proto(crate::proto::ProtoError::Malformed {
             what: "handshake",

@@ -128,6 +128,8 @@ pub struct Net {
     pub counters: Counters,
     /// What the firehose did.
     pub firehose: firehose::FirehoseCounters,
+    /// Domains whose links this hub carries through their relay sessions.
+    pub routes: firehose::tunnel::Routes,
     /// The group-commit writer (received messages, outbox bookkeeping).
     pub writer: crate::store::writer::WriterHandle,
     /// Cap on post text (shared with the web side, changed by SIGHUP).
@@ -171,6 +173,7 @@ impl Net {
             pool: Arc::new(pool),
             counters: Counters::default(),
             firehose: Default::default(),
+            routes: Default::default(),
             writer,
             max_text,
             slots: Arc::new(Semaphore::new(settings.max_links)),
@@ -313,6 +316,24 @@ impl Net {
         }
     }
 
+    /// Hub: streams `author`'s public posts from now on (their small node asked), subscribing
+    /// at their node like a follower; a failed subscription is retried in the background.
+    pub async fn stream_author(self: &Arc<Self>, author: Address) -> Result<(), NetError> {
+        let a = author.clone();
+        let needs = self
+            .pool
+            .run(move |s| s.stream_author(&a, crate::now_ms()))
+            .await?;
+        if needs == FollowNeeds::Nothing {
+            return Ok(());
+        }
+        if let Err(e) = self.subscribe(&author).await {
+            tracing::info!(%author, error = %e, "streaming: subscription failed; will retry");
+            self.subscription_failed(&author, &e.to_string(), 0).await;
+        }
+        Ok(())
+    }
+
     /// Stops `user_id` following `author`; the last local follower's unfollow unsubscribes.
     pub async fn unfollow(self: &Arc<Self>, user_id: i64, author: Address) -> Result<(), NetError> {
         let a = author.clone();
@@ -432,6 +453,19 @@ impl Net {
             });
         }
     }
+}
+
+/// Writes one frame (links, relay sessions and tunnels all frame alike).
+pub async fn write_frame<W, E>(w: &mut W, kind: FrameType, payload: &[u8]) -> Result<(), E>
+where
+    W: tokio::io::AsyncWrite + Unpin,
+    E: From<ProtoError> + From<std::io::Error>,
+{
+    use tokio::io::AsyncWriteExt;
+    let mut out = Vec::with_capacity(payload.len() + crate::proto::frame::HEADER_LEN);
+    crate::proto::frame::encode(kind, payload, &mut out)?;
+    w.write_all(&out).await?;
+    Ok(())
 }
 
 /// Capped exponential backoff with ±25% jitter.

@@ -59,6 +59,13 @@ pub enum FrameType {
     StreamFetch = 16,
     /// Relay session, hub to node: the messages of a `StreamFetch` that the hub still holds.
     StreamFetched = 17,
+    /// Relay session, hub to node: a link for the node's domain came in at the hub; the
+    /// tunnel's bytes follow as `TunnelData`.
+    TunnelOpen = 18,
+    /// Relay session, both ways: bytes of a tunnelled link.
+    TunnelData = 19,
+    /// Relay session, both ways: a tunnelled link ended.
+    TunnelClose = 20,
 }
 
 impl FrameType {
@@ -83,6 +90,9 @@ impl FrameType {
             15 => StreamNack,
             16 => StreamFetch,
             17 => StreamFetched,
+            18 => TunnelOpen,
+            19 => TunnelData,
+            20 => TunnelClose,
             _ => return None,
         })
     }
@@ -199,6 +209,11 @@ impl FrameDecoder {
         }
         self.buf.extend_from_slice(bytes);
         Ok(())
+    }
+
+    /// True when no bytes wait in the decoder (no partial or unread frame).
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == self.start
     }
 
     /// The next whole frame, `Ok(None)` if more bytes are needed.

@@ -2,8 +2,10 @@
 //!
 //! # Handshake
 //!
-//! Right after the TCP connection opens, each side sends a `Hello` (protocol version, its
-//! domain, its node key, 32 random bytes). When a side holds both Hellos it sends `Auth`: an
+//! Right after the TCP connection opens, the dialler sends a `Hello` (protocol version, its
+//! domain, its node key, 32 random bytes, and the domain it dialled); the listener reads it
+//! before answering with its own, so a hub can carry a link for a domain it stands in for
+//! (see `net::firehose::tunnel`). When a side holds both Hellos it sends `Auth`: an
 //! Ed25519 signature by its node key over
 //!
 //! ```text
@@ -49,6 +51,9 @@ pub struct Hello {
     pub key: Vec<u8>,
     /// 32 fresh random bytes.
     pub nonce: Vec<u8>,
+    /// The domain the dialler wants (like TLS SNI), so that a hub can carry the link to a node
+    /// behind carrier NAT whose SRV record names the hub; empty in a listener's Hello.
+    pub to: String,
 }
 
 /// Which end of the TCP connection a side is.
@@ -164,7 +169,14 @@ impl Hello {
             domain: domain.to_string(),
             key: key.public().to_bytes().to_vec(),
             nonce: nonce.to_vec(),
+            to: String::new(),
         }
+    }
+
+    /// This Hello, addressed to the node of `domain` (a dialler's).
+    pub fn to(mut self, domain: &str) -> Self {
+        self.to = domain.to_string();
+        self
     }
 
     /// Decodes and checks a peer's Hello: version, domain syntax, key, nonce length.
@@ -179,6 +191,9 @@ impl Hello {
         let domain = super::address::canonical_domain(&h.domain)?;
         if domain != h.domain {
             return Err(ProtoError::NotCanonical("hello domain"));
+        }
+        if !h.to.is_empty() && super::address::canonical_domain(&h.to)? != h.to {
+            return Err(ProtoError::NotCanonical("hello to"));
         }
         PublicKey::from_bytes(&h.key)?;
         if h.nonce.len() != 32 {

@@ -42,9 +42,16 @@ fn hello_decoding_checks_every_field() {
     let mut bad = h.clone();
     bad.nonce = vec![0; 31];
     assert!(Hello::decode(&encode(&bad)).is_err());
-    let mut bad = h;
+    let mut bad = h.clone();
     bad.key = vec![0; 31];
     assert!(Hello::decode(&encode(&bad)).is_err());
+    let to = h.clone().to("c.test");
+    assert_eq!(Hello::decode(&encode(&to)).unwrap().to, "c.test");
+    let bad = h.to("C.test");
+    assert!(
+        Hello::decode(&encode(&bad)).is_err(),
+        "a non-canonical `to`"
+    );
     let mut trailing = ha.clone();
     trailing.push(0);
     assert!(Hello::decode(&trailing).is_err());

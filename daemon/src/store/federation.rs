@@ -95,7 +95,8 @@ impl Store {
             return Err(StoreError::NotFollowing(author.to_string()));
         }
         let others: bool = tx.query_row(
-            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)",
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)
+                 OR EXISTS(SELECT 1 FROM streamed WHERE author = ?1)",
             [author.as_str()],
             |r| r.get(0),
         )?;
@@ -135,10 +136,37 @@ impl Store {
         Ok((local, servers))
     }
 
-    /// True if some local user follows `author`.
+    /// Records that this hub streams `author`'s public posts (a small node asked it to): it
+    /// subscribes like a follower would. Needs a subscription unless one exists already.
+    pub fn stream_author(
+        &mut self,
+        author: &Address,
+        now_ms: u64,
+    ) -> Result<FollowNeeds, StoreError> {
+        let tx = self
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO streamed(author, created_ms) VALUES (?1, ?2)",
+            params![author.as_str(), now_ms as i64],
+        )?;
+        let added = tx.execute(
+            "INSERT OR IGNORE INTO subscriptions(author, state, next_attempt_ms) VALUES (?1, 'pending', ?2)",
+            params![author.as_str(), now_ms as i64],
+        )?;
+        tx.commit()?;
+        Ok(if added > 0 {
+            FollowNeeds::Subscription
+        } else {
+            FollowNeeds::Nothing
+        })
+    }
+
+    /// True if some local user follows `author`, or this hub streams them.
     pub fn is_followed(&self, author: &Address) -> Result<bool, StoreError> {
         Ok(self.conn().query_row(
-            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)",
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)
+                 OR EXISTS(SELECT 1 FROM streamed WHERE author = ?1)",
             [author.as_str()],
             |r| r.get(0),
         )?)
@@ -225,6 +253,7 @@ impl Store {
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute("DELETE FROM follows WHERE address = ?1", [author.as_str()])?;
+        tx.execute("DELETE FROM streamed WHERE author = ?1", [author.as_str()])?;
         tx.execute(
             "DELETE FROM subscriptions WHERE author = ?1",
             [author.as_str()],

@@ -132,6 +132,13 @@ pub const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX outbox_by_server ON outbox(server, next_attempt_ms);
     "#,
+    // 3: hub: authors of small nodes this hub subscribes to so as to multicast their posts.
+    r#"
+    CREATE TABLE streamed(
+        author     TEXT PRIMARY KEY,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -10,6 +10,8 @@
 //! - [`deliver`]: delivered messages, verified and stored for the authors followed here.
 //! - [`session`]: the relay session's wire: handshake, frames, payloads.
 //! - [`socket`]: multicast sockets (socket2).
+//! - [`publish`]: a hub streams the posts of small nodes that ask it to.
+//! - [`tunnel`]: links carried through the hub for nodes nobody can dial.
 //! - [`iface`]: which interface is the WAN one, and its address.
 //!
 //! Trust: datagrams are authentic when the stream key's signature verifies (the receiver checks
@@ -25,9 +27,11 @@ pub mod deliver;
 pub mod hub;
 pub mod iface;
 pub mod node;
+pub mod publish;
 pub mod relay;
 pub mod session;
 pub mod socket;
+pub mod tunnel;
 pub mod upstream;
 
 use serde::Serialize;
@@ -68,6 +72,9 @@ pub enum FirehoseError {
     /// A database error.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// A session asked the hub to carry links for a domain it may not stand for.
+    #[error("links for {0} are not carried: {1}")]
+    NotCarried(String, String),
 }
 
 /// Which path the firehose takes, as `/healthz` shows it.
@@ -173,6 +180,10 @@ firehose_counters! {
     bytes_sent,
     /// Messages pushed into the stream (hub).
     pushed,
+    /// Domains whose links are carried through their relay sessions now (hub).
+    carried_domains,
+    /// Links carried through a relay session (hub), or taken through the hub (node).
+    tunnels,
 }
 
 impl FirehoseCounters {

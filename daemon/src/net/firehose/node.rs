@@ -15,7 +15,7 @@
 //! that author's next message is stored and shows the gap.
 
 use super::iface::{self, Wan};
-use super::session::{Fetch, Fetched, Nack, Open, MAX_FETCH_SEQS};
+use super::session::{Fetch, Fetched, Nack, Open, MAX_FETCH_SEQS, MAX_PUBLISH_AUTHORS};
 use super::upstream::{FromHub, Upstream};
 use super::{deliver, socket, FirehoseCounters, PathShown};
 use crate::net::Net;
@@ -68,7 +68,14 @@ pub struct NodeSettings {
     pub publish: bool,
     /// Take links through the hub (`firehose.via_hub`).
     pub via_hub: bool,
+    /// This node's own link listener, where links taken through the hub are piped.
+    pub local_links: SocketAddr,
 }
+
+/// The first wait before the service connection is dialled again; it doubles per failure...
+const SERVICE_RETRY_MIN: Duration = Duration::from_secs(1);
+/// ...up to this.
+const SERVICE_RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// A seq being fetched from the hub.
 struct Fetching {
@@ -87,6 +94,17 @@ struct Node {
     mcast: Option<UdpSocket>,
     relay: Option<Upstream>,
     nack_only: Option<Upstream>,
+    /// The connection that asks the hub to publish this node's authors and carries links for
+    /// it (`publish`, `via_hub`).
+    service: Option<Upstream>,
+    /// When to dial the service connection again (ms of the node's clock).
+    service_retry: Option<u64>,
+    /// Its failures in a row.
+    service_failures: u32,
+    /// True once it was up (a publish request got through).
+    service_was_up: bool,
+    /// The authors to publish.
+    publish: Vec<crate::proto::Address>,
     next_id: u64,
     events: mpsc::Sender<FromHub>,
     store: mpsc::Sender<Vec<u8>>,
@@ -127,6 +145,11 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
         mcast: None,
         relay: None,
         nack_only: None,
+        service: None,
+        service_retry: None,
+        service_failures: 0,
+        service_was_up: false,
+        publish: Vec::new(),
         next_id: 1,
         events,
         start: Instant::now(),
@@ -135,15 +158,26 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
     };
     let now = node.now();
     node.path.wan_address_is_global(now, global);
+    if node.s.publish {
+        node.publish = local_authors(&node.net).await;
+    }
+    if node.s.publish || node.s.via_hub {
+        node.service_retry = Some(now);
+    }
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
     loop {
         node.act().await;
         let sweep = (!node.fetching.is_empty()).then_some(node.next_sweep);
-        let wake = [node.rx.poll_timeout(), node.path.poll_timeout(), sweep]
-            .into_iter()
-            .flatten()
-            .min()
-            .map(|t| node.start + Duration::from_millis(t));
+        let wake = [
+            node.rx.poll_timeout(),
+            node.path.poll_timeout(),
+            sweep,
+            node.service_retry,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|t| node.start + Duration::from_millis(t));
         tokio::select! {
             r = recv(&node.mcast, &mut buf) => match r {
                 Ok(n) => {
@@ -161,9 +195,28 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
                 node.rx.handle_timeout(now);
                 node.path.handle_timeout(now);
                 node.sweep_fetches(now);
+                node.service_due(now);
             }
         }
     }
+}
+
+/// This node's users' addresses (at most [`MAX_PUBLISH_AUTHORS`]).
+async fn local_authors(net: &Arc<Net>) -> Vec<crate::proto::Address> {
+    let domain = net.domain.clone();
+    let users = net.pool.run(|s| s.list_users()).await.unwrap_or_default();
+    if users.len() > MAX_PUBLISH_AUTHORS {
+        tracing::warn!(
+            users = users.len(),
+            max = MAX_PUBLISH_AUTHORS,
+            "firehose.publish: only the first users are published"
+        );
+    }
+    users
+        .iter()
+        .filter_map(|u| crate::proto::Address::parse(&format!("{}@{domain}", u.name)).ok())
+        .take(MAX_PUBLISH_AUTHORS)
+        .collect()
 }
 
 async fn recv(s: &Option<UdpSocket>, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -231,6 +284,15 @@ impl Node {
                 }
                 tracing::info!(after_ms = now, "firehose: relay session up");
             }
+            FromHub::Up { id } if self.is_service(id) => {
+                self.service_failures = 0;
+                self.service_was_up = true;
+                tracing::info!(
+                    links = self.s.via_hub,
+                    publish = self.publish.len(),
+                    "firehose: service connection to the hub up"
+                );
+            }
             FromHub::Up { .. } => {}
             FromHub::Datagram { id, bytes, repair } => {
                 let known = is_relay(id) || self.nack_only.as_ref().is_some_and(|r| r.id == id);
@@ -258,6 +320,17 @@ impl Node {
             FromHub::Down { id } if is_relay(id) => {
                 self.relay = None;
                 self.path.relay_lost(now);
+            }
+            FromHub::Down { id } if self.is_service(id) => {
+                self.service = None;
+                // links need the connection always; a publish request only until it got through
+                if self.s.via_hub || !self.service_was_up {
+                    let wait = SERVICE_RETRY_MIN
+                        .saturating_mul(1 << self.service_failures.min(6))
+                        .min(SERVICE_RETRY_MAX);
+                    self.service_retry = Some(now + wait.as_millis() as u64);
+                }
+                self.service_failures = self.service_failures.saturating_add(1);
             }
             FromHub::Down { id } => {
                 if self.nack_only.as_ref().is_some_and(|r| r.id == id) {
@@ -450,12 +523,26 @@ impl Node {
             return None;
         }
         if !self.nack_only.as_ref().is_some_and(|r| r.is_running()) {
-            self.nack_only = Some(self.open(Open {
-                live: false,
-                cursor: None,
-            }));
+            self.nack_only = Some(self.open(Open::nack_only()));
         }
         self.nack_only.as_ref()
+    }
+
+    fn is_service(&self, id: u64) -> bool {
+        self.service.as_ref().is_some_and(|r| r.id == id)
+    }
+
+    /// Dials the service connection when its time has come.
+    fn service_due(&mut self, now: u64) {
+        if self.service_retry.is_some_and(|t| t <= now) {
+            self.service_retry = None;
+            let open = Open {
+                links: self.s.via_hub,
+                publish: self.publish.clone(),
+                ..Open::nack_only()
+            };
+            self.service = Some(self.open(open));
+        }
     }
 
     fn open(&mut self, open: Open) -> Upstream {
@@ -468,6 +555,7 @@ impl Node {
             open,
             id,
             self.events.clone(),
+            self.s.local_links,
         )
     }
 
@@ -488,11 +576,7 @@ impl Node {
                     tracing::warn!("firehose: multicast does not work and firehose.hub is empty");
                     return;
                 }
-                let open = Open {
-                    live: true,
-                    cursor: resume_cursor.map(|c| (c.epoch, c.next)),
-                };
-                self.relay = Some(self.open(open));
+                self.relay = Some(self.open(Open::live(resume_cursor)));
             }
             Action::CloseRelay => self.relay = None,
         }

@@ -5,6 +5,7 @@
 
 use super::hub::{Out, ToHub};
 use super::session::{self, Fetch, FrameReader, Nack, Open};
+use super::tunnel::{self, TunnelOut, Tunnels};
 use super::{FirehoseCounters, FirehoseError};
 use crate::net::Net;
 use crate::proto::link::{self as wire, Role};
@@ -80,15 +81,15 @@ async fn serve(
     let (r, mut w) = stream.into_split();
     let mut reader = FrameReader::new(r);
     let opened = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
-        let (hello, _key) =
+        let (hello, key) =
             session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
         let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
-        let open: Open = wire::decode("stream open", &f.payload)?;
-        Ok::<_, FirehoseError>((hello, open))
+        let open = Open::decode(&f.payload)?;
+        Ok::<_, FirehoseError>((hello, key, open))
     })
     .await
     .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
-    let (hello, open) = opened;
+    let (hello, key, open) = opened;
     let s = RelaySession {
         id,
         peer,
@@ -97,12 +98,30 @@ async fn serve(
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);
     let _live = open.live.then(|| LiveGauge::up(net));
+    let tunnels = Tunnels::default();
+    let (tunnel_tx, tunnel_rx) = mpsc::channel(tunnel::SESSION_TUNNEL_QUEUE);
+    let _carried = if open.links {
+        if let Err(e) = tunnel::check_carried(net, &s.domain, &key).await {
+            tracing::warn!(domain = %s.domain, session = id, error = %e, "relay session refused");
+            let reason = wire::encode(&wire::Close {
+                reason: e.to_string(),
+            });
+            let _ = session::write_frame(&mut w, FrameType::Close, &reason).await;
+            return Err(e);
+        }
+        Some(Carried::up(net, &s, tunnel_tx.clone(), tunnels.clone()))
+    } else {
+        None
+    };
+    if !open.publish.is_empty() {
+        super::publish::spawn(net.clone(), s.domain.clone(), key, open.publish.clone());
+    }
     let (tx, rx) = mpsc::channel(RELAY_SESSION_QUEUE);
     to_hub
         .send(ToHub::Register { id, open, tx })
         .await
         .map_err(|_| FirehoseError::Closed("hub stopped"))?;
-    let mut writer = tokio::spawn(write_loop(w, rx));
+    let mut writer = tokio::spawn(write_loop(w, rx, tunnel_rx));
     let result = loop {
         tokio::select! {
             f = reader.next() => {
@@ -121,7 +140,18 @@ async fn serve(
                         // a full hub queue drops it: the node counts the seqs as lost
                         let _ = to_hub.try_send(ToHub::Fetch { id, fetch });
                     }
-                    FrameType::Ping | FrameType::Pong => {}
+                    FrameType::TunnelData | FrameType::TunnelClose => {
+                        let (tid, data) = tunnel::decode(f.kind, &f.payload)?;
+                        let open = f.kind == FrameType::TunnelData
+                            && tunnel::deliver(&tunnels, tid, data).await;
+                        if !open {
+                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
+                        }
+                    }
+                    FrameType::Ping => {
+                        let _ = tunnel_tx.try_send(TunnelOut::Pong);
+                    }
+                    FrameType::Pong => {}
                     FrameType::Close => break Ok(()),
                     other => {
                         break Err(ProtoError::Malformed {
@@ -158,10 +188,66 @@ impl Drop for LiveGauge {
     }
 }
 
-/// Writes queued datagrams until the queue is dropped (the hub dropped the session) or a
-/// write fails or stalls.
-async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>) {
-    while let Some(out) = rx.recv().await {
+/// Carries the session's domain in [`crate::net::Net::routes`] while it lives, counted in
+/// `carried_domains`.
+struct Carried {
+    net: Arc<Net>,
+    domain: String,
+    id: u64,
+    tunnels: Tunnels,
+}
+
+impl Carried {
+    fn up(net: &Arc<Net>, s: &RelaySession, q: mpsc::Sender<TunnelOut>, tunnels: Tunnels) -> Self {
+        net.routes.add(&s.domain, s.id, q, tunnels.clone());
+        FirehoseCounters::bump(&net.firehose.carried_domains);
+        tracing::info!(domain = %s.domain, session = s.id, "carrying links for the domain");
+        Carried {
+            net: net.clone(),
+            domain: s.domain.clone(),
+            id: s.id,
+            tunnels,
+        }
+    }
+}
+
+impl Drop for Carried {
+    fn drop(&mut self) {
+        self.net.routes.remove(&self.domain, self.id);
+        // dropping the queues ends the carried links' writers
+        self.tunnels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+        self.net
+            .firehose
+            .carried_domains
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Writes queued datagrams and tunnel frames until the datagram queue is dropped (the hub
+/// dropped the session) or a write fails or stalls.
+async fn write_loop(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Out>,
+    mut tunnel_rx: mpsc::Receiver<TunnelOut>,
+) {
+    loop {
+        let out = tokio::select! {
+            biased;
+            out = rx.recv() => match out {
+                Some(out) => out,
+                None => return,
+            },
+            Some(t) = tunnel_rx.recv() => {
+                let (kind, payload) = t.encode();
+                match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, &payload)).await {
+                    Ok(Ok(())) => continue,
+                    _ => return,
+                }
+            }
+        };
         let fetched;
         let (kind, bytes): (_, &[u8]) = match &out {
             Out::Data(b) => (FrameType::StreamData, b),

@@ -12,14 +12,14 @@
 //!   `StreamFetched` ([`Fetched`]: the fetched messages the hub still holds).
 
 use super::FirehoseError;
-use crate::proto::frame::{self, FrameDecoder, OwnedFrame};
+use crate::proto::frame::{FrameDecoder, OwnedFrame};
 use crate::proto::link::{self as wire, Hello, Role};
 use crate::proto::stream::Cursor;
 use crate::proto::{FrameType, NodeKey, ProtoError, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
 /// The whole handshake and the `StreamOpen` must arrive within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -29,6 +29,10 @@ const READ_CHUNK: usize = 4 * 1024;
 /// [`crate::proto::stream::event::MAX_NACK_RANGES`]).
 pub const MAX_NACK_RANGES: usize = crate::proto::stream::event::MAX_NACK_RANGES;
 
+/// Most authors one `StreamOpen` may ask the hub to publish: a household's users, and well
+/// under the control payload cap ([`wire::MAX_CONTROL_PAYLOAD`]).
+pub const MAX_PUBLISH_AUTHORS: usize = 32;
+
 /// `StreamOpen`: what the node wants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Open {
@@ -36,9 +40,46 @@ pub struct Open {
     pub live: bool,
     /// Resume here: (epoch, next seq wanted). None: start live now.
     pub cursor: Option<(u32, u64)>,
+    /// True: carry links for the node's domain over this session (`firehose.via_hub`: nobody
+    /// can dial the node; its SRV record names the hub).
+    pub links: bool,
+    /// Authors of the node's domain whose public posts the hub should multicast
+    /// (`firehose.publish`): the hub follows them like any other server. At most
+    /// [`MAX_PUBLISH_AUTHORS`].
+    pub publish: Vec<crate::proto::Address>,
 }
 
 impl Open {
+    /// A live session resumed at `cursor` (None: from now).
+    pub fn live(cursor: Option<Cursor>) -> Self {
+        Open {
+            live: true,
+            cursor: cursor.map(|c| (c.epoch, c.next)),
+            links: false,
+            publish: Vec::new(),
+        }
+    }
+
+    /// A session for NACKs and fetches only.
+    pub fn nack_only() -> Self {
+        Open {
+            live: false,
+            ..Open::live(None)
+        }
+    }
+
+    /// Decodes and checks an open: bounded publish list.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
+        let o: Open = wire::decode("stream open", bytes)?;
+        if o.publish.len() > MAX_PUBLISH_AUTHORS {
+            return Err(ProtoError::Malformed {
+                what: "stream open",
+                why: format!("more than {MAX_PUBLISH_AUTHORS} authors to publish"),
+            });
+        }
+        Ok(o)
+    }
+
     /// The cursor as the stream core has it.
     pub fn cursor(&self) -> Option<Cursor> {
         self.cursor.map(|(epoch, next)| Cursor { epoch, next })
@@ -233,10 +274,7 @@ pub async fn write_frame<W: AsyncWrite + Unpin>(
     kind: FrameType,
     payload: &[u8],
 ) -> Result<(), FirehoseError> {
-    let mut out = Vec::with_capacity(payload.len() + frame::HEADER_LEN);
-    frame::encode(kind, payload, &mut out)?;
-    w.write_all(&out).await?;
-    Ok(())
+    crate::net::write_frame(w, kind, payload).await
 }
 
 /// Runs the link handshake as `role`; returns the peer's Hello and proved key.

@@ -4,6 +4,7 @@
 //! node task, and NACKs and fetches to the hub. Dropping the [`Upstream`] closes it.
 
 use super::session::{self, Fetch, Fetched, FrameReader, Nack, Open};
+use super::tunnel::{self, TunnelOut, Tunnels};
 use super::FirehoseError;
 use crate::net::Net;
 use crate::proto::link::{self as wire, Role};
@@ -25,6 +26,9 @@ pub const LIVE_SILENCE: Duration = Duration::from_secs(20);
 pub const NACK_IDLE: Duration = Duration::from_secs(60);
 /// Pings keep a NAT mapping of a quiet session open.
 pub const PING_EVERY: Duration = Duration::from_secs(30);
+/// A session that carries links (`Open::links`) and hears nothing, not even a `Pong`, for
+/// this long is dead.
+pub const LINKS_SILENCE: Duration = Duration::from_secs(95);
 
 /// What a connection tells the node task.
 #[derive(Debug)]
@@ -75,7 +79,8 @@ enum Request {
 }
 
 impl Upstream {
-    /// Dials `hub` and opens the stream as `open` asks; events go to `events`.
+    /// Dials `hub` and opens the stream as `open` asks; events go to `events`. Links the hub
+    /// carries (`open.links`) are piped to this node's link listener at `local`.
     pub fn open(
         net: Arc<Net>,
         hub: String,
@@ -83,11 +88,20 @@ impl Upstream {
         open: Open,
         id: u64,
         events: mpsc::Sender<FromHub>,
+        local: std::net::SocketAddr,
     ) -> Upstream {
         let (requests, request_rx) = mpsc::channel(NACK_QUEUE);
         let live = open.live;
         let task = tokio::spawn(async move {
-            if let Err(e) = run(&net, &hub, hub_key, open, id, &events, request_rx).await {
+            let conn = Conn {
+                net: &net,
+                hub: &hub,
+                hub_key,
+                id,
+                events: &events,
+                local,
+            };
+            if let Err(e) = run(conn, open, request_rx).await {
                 tracing::info!(%hub, error = %e, live, "connection to the hub ended");
             }
             let _ = events.send(FromHub::Down { id }).await;
@@ -122,15 +136,29 @@ impl Drop for Upstream {
     }
 }
 
-async fn run(
-    net: &Arc<Net>,
-    hub: &str,
+/// Who a connection is for.
+struct Conn<'a> {
+    net: &'a Arc<Net>,
+    hub: &'a str,
     hub_key: PublicKey,
-    open: Open,
     id: u64,
-    events: &mpsc::Sender<FromHub>,
+    events: &'a mpsc::Sender<FromHub>,
+    local: std::net::SocketAddr,
+}
+
+async fn run(
+    conn: Conn<'_>,
+    open: Open,
     mut requests: mpsc::Receiver<Request>,
 ) -> Result<(), FirehoseError> {
+    let Conn {
+        net,
+        hub,
+        hub_key,
+        id,
+        events,
+        local,
+    } = conn;
     let addr = tokio::net::lookup_host(hub)
         .await
         .ok()
@@ -142,7 +170,7 @@ async fn run(
     let _ = stream.set_nodelay(true);
     let (r, mut w) = stream.into_split();
     let mut reader = FrameReader::new(r);
-    let live = open.live;
+    let (live, links) = (open.live, open.links);
     tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
         let (_, key) =
             session::handshake(&net.domain, net.key(), Role::Dialer, &mut reader, &mut w).await?;
@@ -161,18 +189,40 @@ async fn run(
         .send(FromHub::Up { id })
         .await
         .map_err(|_| FirehoseError::Closed("node task stopped"))?;
-    let quiet = if live { LIVE_SILENCE } else { NACK_IDLE };
     let mut last_rx = tokio::time::Instant::now();
     let mut last_nack = last_rx;
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let tunnels = Tunnels::default();
+    let (tunnel_tx, mut tunnel_rx) = mpsc::channel(tunnel::SESSION_TUNNEL_QUEUE);
     loop {
-        let deadline = if live { last_rx } else { last_nack } + quiet;
+        let deadline = match (live, links) {
+            (true, _) => last_rx + LIVE_SILENCE,
+            (false, true) => last_rx + LINKS_SILENCE,
+            (false, false) => last_nack + NACK_IDLE,
+        };
         tokio::select! {
             f = reader.next() => {
                 let f = f?;
                 last_rx = tokio::time::Instant::now();
                 let repair = match f.kind {
+                    FrameType::TunnelOpen if links => {
+                        let (tid, _) = tunnel::decode(f.kind, &f.payload)?;
+                        if !tunnel::take(net, local, tid, &tunnels, &tunnel_tx) {
+                            let (kind, p) = TunnelOut::Close(tid).encode();
+                            session::write_frame(&mut w, kind, &p).await?;
+                        }
+                        continue;
+                    }
+                    FrameType::TunnelData | FrameType::TunnelClose if links => {
+                        let (tid, data) = tunnel::decode(f.kind, &f.payload)?;
+                        let open = f.kind == FrameType::TunnelData
+                            && tunnel::deliver(&tunnels, tid, data).await;
+                        if !open {
+                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
+                        }
+                        continue;
+                    }
                     FrameType::StreamData => false,
                     FrameType::StreamRepair => true,
                     FrameType::StreamFetched => {
@@ -198,6 +248,10 @@ async fn run(
                     Request::Nack(n) => (FrameType::StreamNack, wire::encode(&n)),
                     Request::Fetch(f) => (FrameType::StreamFetch, wire::encode(&f)),
                 };
+                session::write_frame(&mut w, kind, &payload).await?;
+            }
+            Some(t) = tunnel_rx.recv() => {
+                let (kind, payload) = t.encode();
                 session::write_frame(&mut w, kind, &payload).await?;
             }
             _ = ping.tick() => session::write_frame(&mut w, FrameType::Ping, &[]).await?,

@@ -1,0 +1,393 @@
+//! Links carried through a hub for nodes that nobody can dial (carrier NAT).
+//!
+//! Such a node sets `firehose.via_hub`; its domain's SRV record names the hub's link port and
+//! its TXT record pins the node's own key. It keeps a relay session open with `links` set in
+//! its [`Open`](super::session::Open). A dialler sends its `Hello` first, naming the domain it
+//! dialled (`Hello::to`); the hub's link listener sees a domain it carries and, instead of
+//! answering, hands the connection to that domain's session: `TunnelOpen`, then the bytes both
+//! ways as `TunnelData`, then `TunnelClose`. The node pipes each tunnel into its own link
+//! listener on loopback, so the handshake runs end to end: the dialler checks the node's key
+//! against the DNS pin, and the hub can neither read nor forge what the link carries.
+//!
+//! Decisions:
+//! - The hub stores nothing for the node. While the node's session is down, a dialler's link
+//!   fails and its outbox keeps the deliveries and retries them (store-and-forward at the
+//!   sender, which already holds every post durably), so a post is never lost and the hub's
+//!   flash is spared a second copy.
+//! - The hub carries a domain only for a session whose proven node key is the key the
+//!   domain's DNS TXT record pins. Without a pin the hub cannot tell the domain's node from a
+//!   node that merely claims the domain (it cannot dial it: the SRV names the hub itself).
+//!
+//! Bounds: [`MAX_TUNNELS`] tunnels per session, [`TUNNEL_QUEUE`] chunks of at most
+//! [`TUNNEL_CHUNK`] bytes queued per tunnel and direction; a tunnel whose queue stays full for
+//! [`TUNNEL_STALL`] is closed (the link above it fails, and its sender retries).
+
+use super::FirehoseError;
+use crate::net::{write_frame, Net, NetError};
+use crate::proto::frame::{self, OwnedFrame};
+use crate::proto::{link as wire, FrameType, ProtoError, PublicKey};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
+
+/// Most links one session carries at once.
+pub const MAX_TUNNELS: usize = 32;
+/// Most bytes of one `TunnelData` frame.
+pub const TUNNEL_CHUNK: usize = 16 * 1024;
+/// Chunks queued per tunnel and direction.
+pub const TUNNEL_QUEUE: usize = 16;
+/// Tunnel frames queued towards one session (all its tunnels together).
+pub const SESSION_TUNNEL_QUEUE: usize = 64;
+/// A tunnel whose queue stays full this long is closed.
+pub const TUNNEL_STALL: Duration = Duration::from_secs(10);
+
+/// A tunnel frame for the session's writer.
+#[derive(Debug)]
+pub enum TunnelOut {
+    /// `TunnelOpen`.
+    Open(u32),
+    /// `TunnelData`.
+    Data(u32, Vec<u8>),
+    /// `TunnelClose`.
+    Close(u32),
+    /// A `Pong` to the node's `Ping` (hub; rides the same queue), so that a node whose
+    /// session carries only links can tell a dead hub from a quiet one.
+    Pong,
+}
+
+impl TunnelOut {
+    /// The frame type and payload.
+    pub fn encode(&self) -> (FrameType, Vec<u8>) {
+        match self {
+            TunnelOut::Open(id) => (FrameType::TunnelOpen, id.to_be_bytes().to_vec()),
+            TunnelOut::Close(id) => (FrameType::TunnelClose, id.to_be_bytes().to_vec()),
+            TunnelOut::Pong => (FrameType::Pong, Vec::new()),
+            TunnelOut::Data(id, bytes) => {
+                let mut p = Vec::with_capacity(4 + bytes.len());
+                p.extend_from_slice(&id.to_be_bytes());
+                p.extend_from_slice(bytes);
+                (FrameType::TunnelData, p)
+            }
+        }
+    }
+}
+
+/// Splits a tunnel frame's payload into its id and data (empty for open and close), checking
+/// that open and close carry nothing else and that data is not oversized.
+pub fn decode(kind: FrameType, payload: &[u8]) -> Result<(u32, &[u8]), ProtoError> {
+    let bad = |why: &str| ProtoError::Malformed {
+        what: "tunnel frame",
+        why: why.into(),
+    };
+    if payload.len() < 4 {
+        return Err(bad("shorter than its id"));
+    }
+    let (id, rest) = payload.split_at(4);
+    let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
+    match kind {
+        FrameType::TunnelData if rest.is_empty() || rest.len() > TUNNEL_CHUNK => {
+            Err(bad("empty or oversized data"))
+        }
+        FrameType::TunnelData => Ok((id, rest)),
+        FrameType::TunnelOpen | FrameType::TunnelClose if rest.is_empty() => Ok((id, rest)),
+        _ => Err(bad("not a tunnel frame, or trailing bytes")),
+    }
+}
+
+/// Where each open tunnel's bytes go: its id → the queue of the task writing them out.
+pub type Tunnels = Arc<Mutex<HashMap<u32, mpsc::Sender<Vec<u8>>>>>;
+
+/// One carried domain: the session carrying it.
+#[derive(Clone)]
+struct Route {
+    session: u64,
+    to_node: mpsc::Sender<TunnelOut>,
+    tunnels: Tunnels,
+    next_id: Arc<AtomicU32>,
+}
+
+/// A hub's table of the domains it carries links for.
+#[derive(Default)]
+pub struct Routes {
+    map: Mutex<HashMap<String, Route>>,
+}
+
+impl Routes {
+    /// Carries `domain` over session `session` from now on (replacing an older session of it).
+    pub fn add(
+        &self,
+        domain: &str,
+        session: u64,
+        to_node: mpsc::Sender<TunnelOut>,
+        tunnels: Tunnels,
+    ) {
+        let route = Route {
+            session,
+            to_node,
+            tunnels,
+            next_id: Arc::new(AtomicU32::new(1)),
+        };
+        self.lock().insert(domain.to_string(), route);
+    }
+
+    /// Stops carrying `domain` if session `session` still carries it.
+    pub fn remove(&self, domain: &str, session: u64) {
+        let mut map = self.lock();
+        if map.get(domain).is_some_and(|r| r.session == session) {
+            map.remove(domain);
+        }
+    }
+
+    /// Number of domains carried.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True if no domain is carried.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn get(&self, domain: &str) -> Option<Route> {
+        self.lock().get(domain).cloned()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Route>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Checks that `key` is the key DNS pins for `domain`: only then may a session carry it.
+pub async fn check_carried(net: &Net, domain: &str, key: &PublicKey) -> Result<(), FirehoseError> {
+    let record = net
+        .discovery
+        .find(domain)
+        .await
+        .map_err(|e| FirehoseError::NotCarried(domain.to_string(), e.to_string()))?;
+    match record.pinned_key {
+        Some(k) if &k == key => Ok(()),
+        Some(k) => Err(FirehoseError::NotCarried(
+            domain.to_string(),
+            format!(
+                "DNS pins {}, the session proved {}",
+                k.to_text(),
+                key.to_text()
+            ),
+        )),
+        None => Err(FirehoseError::NotCarried(
+            domain.to_string(),
+            "its DNS has no TXT key pin".into(),
+        )),
+    }
+}
+
+/// Hub side: carries an accepted link whose Hello (`hello`, already read) names `domain`,
+/// down that domain's session, until either end closes. `permit` is the link slot it holds.
+pub async fn carry<R, W>(
+    net: &Arc<Net>,
+    domain: &str,
+    mut r: R,
+    mut w: W,
+    hello: OwnedFrame,
+    permit: OwnedSemaphorePermit,
+) -> Result<(), NetError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let _permit = permit;
+    let refuse = |why: String| wire::encode(&wire::Close { reason: why });
+    let Some(route) = net.routes.get(domain) else {
+        let why =
+            format!("this node does not serve {domain}, and {domain} is not connected through it");
+        let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
+        return Err(NetError::Unreachable {
+            domain: domain.into(),
+            why: "not connected to this hub".into(),
+        });
+    };
+    let (tx, rx) = mpsc::channel(TUNNEL_QUEUE);
+    let id = {
+        let mut tunnels = route.tunnels.lock().unwrap_or_else(|p| p.into_inner());
+        (tunnels.len() < MAX_TUNNELS).then(|| {
+            let id = route.next_id.fetch_add(1, Ordering::Relaxed);
+            tunnels.insert(id, tx);
+            id
+        })
+    };
+    let Some(id) = id else {
+        let why = format!("too many links to {domain} at once");
+        let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
+        return Err(NetError::TooManyLinks);
+    };
+    let mut first = Vec::with_capacity(frame::HEADER_LEN + hello.payload.len());
+    frame::encode(FrameType::Hello, &hello.payload, &mut first)?;
+    super::FirehoseCounters::bump(&net.firehose.tunnels);
+    tracing::info!(%domain, tunnel = id, "carrying a link through the relay session");
+    let opened = send(&route.to_node, TunnelOut::Open(id)).await
+        && send(&route.to_node, TunnelOut::Data(id, first)).await;
+    if opened {
+        pipe(
+            &mut r,
+            w,
+            rx,
+            |bytes| TunnelOut::Data(id, bytes),
+            &route.to_node,
+        )
+        .await;
+    }
+    route
+        .tunnels
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&id);
+    let _ = send(&route.to_node, TunnelOut::Close(id)).await;
+    Ok(())
+}
+
+/// Node side: takes tunnel `id` the hub opened: pipes it into this node's own link listener
+/// at `local`, where the ordinary handshake runs. False if too many tunnels are open.
+pub fn take(
+    net: &Arc<Net>,
+    local: std::net::SocketAddr,
+    id: u32,
+    tunnels: &Tunnels,
+    to_hub: &mpsc::Sender<TunnelOut>,
+) -> bool {
+    let (tx, rx) = mpsc::channel(TUNNEL_QUEUE);
+    {
+        let mut map = tunnels.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_TUNNELS {
+            return false;
+        }
+        map.insert(id, tx);
+    }
+    super::FirehoseCounters::bump(&net.firehose.tunnels);
+    let (tunnels, to_hub) = (tunnels.clone(), to_hub.clone());
+    tokio::spawn(async move {
+        match tokio::net::TcpStream::connect(local).await {
+            Ok(s) => {
+                tracing::info!(tunnel = id, "taking a link through the hub");
+                let (mut r, w) = s.into_split();
+                pipe(&mut r, w, rx, |b| TunnelOut::Data(id, b), &to_hub).await;
+            }
+            Err(e) => {
+                tracing::warn!(%local, error = %e, "cannot reach this node's own link listener")
+            }
+        }
+        tunnels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+        let _ = send(&to_hub, TunnelOut::Close(id)).await;
+    });
+    true
+}
+
+/// Queues `out`, waiting at most [`TUNNEL_STALL`]; false if the queue stayed full or closed.
+pub async fn send(q: &mpsc::Sender<TunnelOut>, out: TunnelOut) -> bool {
+    matches!(
+        tokio::time::timeout(TUNNEL_STALL, q.send(out)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Hands bytes from the session to a tunnel's writer; false if the tunnel is gone or stalled
+/// (the caller closes it).
+pub async fn deliver(tunnels: &Tunnels, id: u32, bytes: &[u8]) -> bool {
+    let q = tunnels
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&id)
+        .cloned();
+    match q {
+        Some(q) => matches!(
+            tokio::time::timeout(TUNNEL_STALL, q.send(bytes.to_vec())).await,
+            Ok(Ok(()))
+        ),
+        None => false,
+    }
+}
+
+/// Copies `r` into the session (as `wrap` makes frames of it) and what `rx` brings into `w`,
+/// until either side ends or stalls.
+pub async fn pipe<R, W>(
+    r: &mut R,
+    mut w: W,
+    mut rx: mpsc::Receiver<Vec<u8>>,
+    wrap: impl Fn(Vec<u8>) -> TunnelOut,
+    to_session: &mpsc::Sender<TunnelOut>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let writer = tokio::spawn(async move {
+        while let Some(bytes) = rx.recv().await {
+            match tokio::time::timeout(TUNNEL_STALL, w.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                _ => return,
+            }
+        }
+        let _ = w.shutdown().await;
+    });
+    let mut buf = vec![0u8; TUNNEL_CHUNK];
+    let reading = async {
+        loop {
+            match r.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if !send(to_session, wrap(buf[..n].to_vec())).await {
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    let watch = async {
+        while !writer.is_finished() {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::select! {
+        _ = reading => {}
+        _ = watch => {}
+    }
+    writer.abort();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnel_frames_round_trip_and_bad_ones_are_refused() {
+        for out in [
+            TunnelOut::Open(7),
+            TunnelOut::Close(u32::MAX),
+            TunnelOut::Data(3, vec![1, 2, 3]),
+        ] {
+            let (kind, p) = out.encode();
+            let (id, data) = decode(kind, &p).unwrap();
+            match out {
+                TunnelOut::Open(i) | TunnelOut::Close(i) => assert_eq!((id, data), (i, &[][..])),
+                TunnelOut::Data(i, b) => assert_eq!((id, data), (i, &b[..])),
+                TunnelOut::Pong => unreachable!(),
+            }
+        }
+        assert!(decode(FrameType::TunnelOpen, &[0, 0, 1]).is_err(), "short");
+        assert!(
+            decode(FrameType::TunnelClose, &[0, 0, 0, 1, 9]).is_err(),
+            "trailing"
+        );
+        assert!(
+            decode(FrameType::TunnelData, &[0, 0, 0, 1]).is_err(),
+            "empty data"
+        );
+        let big = TunnelOut::Data(1, vec![0; TUNNEL_CHUNK + 1]).encode().1;
+        assert!(decode(FrameType::TunnelData, &big).is_err(), "oversized");
+        assert!(decode(FrameType::Ping, &[0, 0, 0, 1]).is_err());
+    }
+}
