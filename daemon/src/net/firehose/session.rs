@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(held, 32);
         for a in &answers {
             let enc = wire::encode(a);
-            assert!(enc.len() < frame::MAX_FRAME_LEN);
+            assert!(enc.len() < crate::proto::frame::MAX_FRAME_LEN);
             assert_eq!(&Fetched::decode(&enc).unwrap(), a);
         }
         let outside = Fetched {
