@@ -39,11 +39,48 @@ impl Dns {
     /// `--srv-host=_msm._tcp.a.test,node-a.test,7000,10,5`. Names under `test` that no record
     /// names are NXDOMAIN.
     pub fn start(port: u16, records: &[String]) -> Dns {
-        let bin = ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
+        let dns = Self::spawn(Command::new(Self::bin()), "127.0.0.1", port, records);
+        let t0 = Instant::now();
+        while TcpStream::connect(dns.addr).is_err() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "dnsmasq did not start on {}",
+                dns.addr
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        dns
+    }
+
+    /// Starts dnsmasq inside network namespace `ns`, on `ip`:`port`.
+    pub fn start_in(ns: &str, ip: &str, port: u16, records: &[String]) -> Dns {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, Self::bin()]);
+        let dns = Self::spawn(cmd, ip, port, records);
+        let addr = dns.addr;
+        let up = crate::netns::in_netns(ns, move || {
+            let t0 = Instant::now();
+            while TcpStream::connect(addr).is_err() {
+                if t0.elapsed() > Duration::from_secs(10) {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            true
+        });
+        assert!(up, "dnsmasq did not start on {addr} in {ns}");
+        dns
+    }
+
+    fn bin() -> &'static str {
+        ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
-            .expect("dnsmasq is not installed (tests/run installs dnsmasq-base)");
-        let child = Command::new(bin)
+            .expect("dnsmasq is not installed (tests/run installs dnsmasq-base)")
+    }
+
+    fn spawn(mut cmd: Command, ip: &str, port: u16, records: &[String]) -> Dns {
+        let child = cmd
             .args([
                 "--keep-in-foreground",
                 "--conf-file=/dev/null",
@@ -51,7 +88,7 @@ impl Dns {
                 "--no-hosts",
                 "--bind-interfaces",
             ])
-            .arg("--listen-address=127.0.0.1")
+            .arg(format!("--listen-address={ip}"))
             .arg(format!("--port={port}"))
             .arg("--local=/test/")
             .arg("--log-facility=-")
@@ -61,15 +98,7 @@ impl Dns {
             .stderr(Stdio::null())
             .spawn()
             .expect("start dnsmasq");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let t0 = Instant::now();
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "dnsmasq did not start on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
         Dns { child, addr }
     }
 }
@@ -83,9 +112,14 @@ impl Drop for Dns {
 
 /// dnsmasq options for a node of `domain` on 127.0.0.1:`port`, pinned to `key` if given.
 pub fn node_records(domain: &str, port: u16, key: Option<&str>) -> Vec<String> {
+    node_records_at(domain, "127.0.0.1", port, key)
+}
+
+/// dnsmasq options for a node of `domain` at `ip`:`port`, pinned to `key` if given.
+pub fn node_records_at(domain: &str, ip: &str, port: u16, key: Option<&str>) -> Vec<String> {
     let host = format!("node.{domain}");
     let mut r = vec![
-        format!("--host-record={host},127.0.0.1"),
+        format!("--host-record={host},{ip}"),
         format!("--srv-host=_msm._tcp.{domain},{host},{port},10,5"),
     ];
     if let Some(k) = key {

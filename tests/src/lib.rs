@@ -409,10 +409,23 @@ fn dechunk(mut b: &[u8]) -> Option<Vec<u8>> {
 
 /// A fresh data directory, initialised for `domain`, with `users` as (name, password, owner).
 pub fn data_dir(domain: &str, users: &[(&str, &str, bool)]) -> tempfile::TempDir {
+    keyed_data_dir(domain, users).0
+}
+
+/// [`data_dir`], and the node key `msmd init` made (`ed25519:...`), for DNS pins made before
+/// the node starts.
+pub fn keyed_data_dir(domain: &str, users: &[(&str, &str, bool)]) -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().unwrap();
     let o = msmd(&["init", "--data", d, "--domain", domain], "");
     assert!(o.status.success(), "init: {}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let key = out
+        .split("(node key ")
+        .nth(1)
+        .and_then(|k| k.split(')').next())
+        .unwrap_or_else(|| panic!("no node key in {out:?}"))
+        .to_string();
     for (name, pw, owner) in users {
         let mut args = vec!["user", "add", name, "--data", d, "--password-stdin"];
         if *owner {
@@ -421,5 +434,5 @@ pub fn data_dir(domain: &str, users: &[(&str, &str, bool)]) -> tempfile::TempDir
         let o = msmd(&args, &format!("{pw}\n"));
         assert!(o.status.success(), "user add {name}: {}", text(&o));
     }
-    dir
+    (dir, key)
 }

@@ -1,0 +1,175 @@
+//! What a hub does for small nodes, in network namespaces, with every domain found through a
+//! real dnsmasq (SRV and TXT key pins) running in the hub's namespace:
+//! - lab test 6: a small node asks the hub to publish its posts (`firehose.publish`); the hub
+//!   subscribes to its users and its posts go out in the multicast stream;
+//! - lab test 7: a node behind carrier NAT (`firehose.via_hub`), whose SRV record names the
+//!   hub, receives a follow and deliveries from a third node through the hub, also after it
+//!   was down for a while; a node that only claims its domain is refused.
+
+use super::firehose::{firehose, home_behind_nat, internet, public_host, wait_until, PW};
+use msm_tests::lab::{node_records_at, Dns};
+use msm_tests::netns::Lab;
+use msm_tests::{keyed_data_dir, Node};
+use serde_json::{json, Value};
+use std::path::Path;
+
+const HUB_IP: &str = "198.51.100.1";
+const DNS_PORT: u16 = 5353;
+const LINKS: u16 = 7450;
+
+/// Starts `msmd run` for `data` in `ns` with `[discovery]` on the lab's dnsmasq and the
+/// `[firehose]` keys `firehose`; links on `links_port` of every address.
+fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
+    let config = data.join("msmd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[discovery]\nnameservers = [\"{HUB_IP}:{DNS_PORT}\"]\nwebfinger = false\n\
+             [firehose]\n{firehose}"
+        ),
+    )
+    .unwrap();
+    let links = format!("0.0.0.0:{links_port}");
+    let args = [
+        "--config",
+        config.to_str().unwrap(),
+        "--links",
+        &links,
+        "--log",
+        "info,msmd::net=debug",
+    ];
+    Node::start_in(ns, data, &args)
+}
+
+/// `[firehose]` keys of a node whose hub is the lab's hub.
+fn node_firehose(hub_key: &str, extra: &str) -> String {
+    format!("hub = \"{HUB_IP}:7452\"\nhub_key = \"{hub_key}\"\n{extra}")
+}
+
+fn post(node: &Node, token: &str, text: &str) {
+    let r = node.post_json("/api/v1/posts", Some(token), &json!({ "text": text }));
+    assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
+}
+
+fn follow(node: &Node, token: &str, address: &str) -> Value {
+    let r = node.post_json(
+        "/api/v1/follows",
+        Some(token),
+        &json!({ "address": address }),
+    );
+    assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
+    r.json()
+}
+
+/// Texts of `author`'s posts on `node` as `token` sees them, sorted.
+fn texts(node: &Node, author: &str, token: &str) -> Vec<String> {
+    let known = node
+        .http(
+            "GET",
+            &format!("/api/v1/users/{author}/posts?limit=1"),
+            &[],
+            None,
+        )
+        .status
+        == 200;
+    if !known {
+        return Vec::new();
+    }
+    let mut t: Vec<String> = node
+        .all_posts(author, Some(token))
+        .iter()
+        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+#[test]
+fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
+    let mut lab = Lab::new();
+    let (sw, hub_ns) = internet(&mut lab);
+    let pub_ns = public_host(&mut lab, &sw);
+    let home = home_behind_nat(&mut lab, &sw);
+    let (hd, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
+    let (pd, pub_key) = keyed_data_dir("pub.test", &[("carol", PW, true)]);
+    let (cd, home_key) = keyed_data_dir("home.test", &[("bob", PW, true)]);
+    // home.test's SRV names the hub's link port; its TXT pins the home node's own key
+    let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
+    records.extend(node_records_at(
+        "pub.test",
+        "198.51.100.2",
+        LINKS,
+        Some(&pub_key),
+    ));
+    records.extend(node_records_at("home.test", HUB_IP, LINKS, Some(&home_key)));
+    let _dns = Dns::start_in(&hub_ns, HUB_IP, DNS_PORT, &records);
+    let hub = start(
+        &hub_ns,
+        hd.path(),
+        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
+        LINKS,
+    );
+    let via_hub = node_firehose(&hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
+    let mut home_node = start(&home, cd.path(), &via_hub, LINKS);
+    let pub_node = start(&pub_ns, pd.path(), "", LINKS);
+    wait_until("the hub carries home.test", &hub, || {
+        firehose(&hub)["carried_domains"] == 1
+    });
+
+    // A node on the internet that claims home.test with another key is refused by the hub.
+    let (ed, _) = keyed_data_dir("home.test", &[("eve", PW, true)]);
+    let impostor = start(&pub_ns, ed.path(), &via_hub, 7460);
+    wait_until("the impostor refused", &hub, || {
+        hub.log().contains("links for home.test are not carried")
+    });
+    drop(impostor);
+    assert_eq!(firehose(&hub)["carried_domains"], 1);
+
+    // carol@pub.test follows bob@home.test: pub.test dials home.test, which DNS gives as the
+    // hub; the hub carries the link to the home node, which proves the pinned key.
+    let carol = pub_node.login("carol", PW);
+    let bob = home_node.login("bob", PW);
+    let f = follow(&pub_node, &carol, "bob@home.test");
+    assert_eq!(f["state"], "active", "{f}\n{}", hub.log());
+    // bob follows carol: the home node dials out (carrier NAT lets it).
+    let f = follow(&home_node, &bob, "carol@pub.test");
+    assert_eq!(f["state"], "active", "{f}\n{}", home_node.log());
+
+    // carol's posts reach bob by delivery: pub.test dials home.test, i.e. the hub, again.
+    for i in 0..5 {
+        post(&pub_node, &carol, &format!("carol to home {i}"));
+    }
+    wait_until("carol's posts at home", &home_node, || {
+        texts(&home_node, "carol@pub.test", &bob).len() >= 5
+    });
+    let want: Vec<String> = (0..5).map(|i| format!("carol to home {i}")).collect();
+    assert_eq!(texts(&home_node, "carol@pub.test", &bob), want);
+    // and bob's reach carol (the home node dials pub.test itself)
+    post(&home_node, &bob, "bob from behind carrier NAT");
+    wait_until("bob's post at pub.test", &pub_node, || {
+        texts(&pub_node, "bob@home.test", &carol).len() == 1
+    });
+    let (h, c) = (firehose(&hub), firehose(&home_node));
+    eprintln!("hub firehose {h}\nhome firehose {c}");
+    assert!(h["tunnels"].as_u64() >= Some(1), "{h}");
+    assert!(c["tunnels"].as_u64() >= Some(1), "{c}");
+    let log = home_node.log();
+    assert!(log.contains("taking a link through the hub"), "{log}");
+
+    // The home node goes down: carol's next posts wait in pub.test's outbox (the hub refuses
+    // the links meanwhile), and arrive once the home node is back.
+    home_node.kill9();
+    wait_until("the hub drops home.test", &hub, || {
+        firehose(&hub)["carried_domains"] == 0
+    });
+    for i in 5..8 {
+        post(&pub_node, &carol, &format!("carol to home {i}"));
+    }
+    home_node = start(&home, cd.path(), &via_hub, LINKS);
+    let bob = home_node.login("bob", PW);
+    wait_until("carol's later posts at home", &home_node, || {
+        texts(&home_node, "carol@pub.test", &bob).len() >= 8
+    });
+    let want: Vec<String> = (0..8).map(|i| format!("carol to home {i}")).collect();
+    assert_eq!(texts(&home_node, "carol@pub.test", &bob), want, "each once");
+}
