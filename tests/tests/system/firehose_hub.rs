@@ -173,3 +173,71 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
     let want: Vec<String> = (0..8).map(|i| format!("carol to home {i}")).collect();
     assert_eq!(texts(&home_node, "carol@pub.test", &bob), want, "each once");
 }
+
+#[test]
+fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
+    let mut lab = Lab::new();
+    let (sw, hub_ns) = internet(&mut lab);
+    let small_ns = public_host(&mut lab, &sw);
+    let rcv_ns = lab.ns("rcv");
+    lab.attach(&sw, "rcv-p", &rcv_ns, "eth0", "198.51.100.4/24");
+    let (hd, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
+    let (sd, small_key) = keyed_data_dir("small.test", &[("sam", PW, true)]);
+    let (rd, rcv_key) = keyed_data_dir("rcv.test", &[("dave", PW, true)]);
+    let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
+    records.extend(node_records_at(
+        "small.test",
+        "198.51.100.2",
+        LINKS,
+        Some(&small_key),
+    ));
+    records.extend(node_records_at(
+        "rcv.test",
+        "198.51.100.4",
+        LINKS,
+        Some(&rcv_key),
+    ));
+    let _dns = Dns::start_in(&hub_ns, HUB_IP, DNS_PORT, &records);
+    let hub = start(
+        &hub_ns,
+        hd.path(),
+        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
+        LINKS,
+    );
+    let global = "global_prefixes = [\"198.51.100.0/24\"]\nannounce_timeout_s = 6\n";
+    let small = start(
+        &small_ns,
+        sd.path(),
+        &node_firehose(&hub_key, &format!("publish = true\n{global}")),
+        LINKS,
+    );
+    let rcv = start(&rcv_ns, rd.path(), &node_firehose(&hub_key, global), LINKS);
+    // the hub follows sam like any server would: small.test counts it as a subscriber
+    wait_until("the hub subscribed to sam", &small, || {
+        small.log().contains("subscriber added") && small.log().contains("hub.test")
+    });
+    wait_until("the receiver on multicast", &rcv, || {
+        firehose(&rcv)["path"] == "multicast"
+    });
+    let sam = small.login("sam", PW);
+    let want: Vec<String> = (0..5).map(|i| format!("sam to everyone {i}")).collect();
+    for t in &want {
+        post(&small, &sam, t);
+    }
+    // the hub stores them (delivered once to it) and streams them
+    let alice = hub.login("alice", PW);
+    wait_until("sam's posts on the hub", &hub, || {
+        texts(&hub, "sam@small.test", &alice).len() >= 5
+    });
+    assert_eq!(texts(&hub, "sam@small.test", &alice), want);
+    wait_until("the stream carried them", &rcv, || {
+        firehose(&rcv)["delivered"].as_u64() >= Some(5)
+    });
+    let (h, r) = (firehose(&hub), firehose(&rcv));
+    eprintln!("hub firehose {h}\nreceiver firehose {r}");
+    assert!(h["pushed"].as_u64() >= Some(5), "{h}");
+    assert_eq!(r["path"], "multicast", "{r}");
+    assert!(r["multicast_received"].as_u64() > Some(0), "{r}");
+    // nobody on the receiver follows sam: no link to small.test was ever needed
+    assert!(!rcv.log().contains("small.test"), "{}", rcv.log());
+}
