@@ -101,7 +101,8 @@ pub const MAX_GLOBAL_PREFIXES: usize = 64;
 pub struct FirehoseConfig {
     /// `node` (receive the firehose) or `hub` (send it, take relay sessions).
     pub role: String,
-    /// Multicast group and port, `ip:port` (IPv4 ASM, or an IPv6 ff15::/ff3e:: group).
+    /// Multicast group and port, `ip:port`: IPv4 ASM (239/8), IPv4 SSM (232/8, joined for
+    /// the hub's address only), or an IPv6 ff15::/ff3e:: group.
     pub group: String,
     /// Interface to multicast on; empty: the WAN interface (the default route's, else the first
     /// up non-loopback interface with an IPv4 address).
@@ -594,6 +595,16 @@ impl FirehoseConfig {
             return Err((
                 "firehose.discover_keep",
                 format!("must be 0 to {MAX_DISCOVER_KEEP}"),
+            ));
+        }
+        let ssm = self
+            .group_addr()
+            .is_ok_and(|g| crate::net::firehose::socket::is_ssm_v4(g.ip()));
+        if ssm && !self.is_hub() && !self.hub_key.is_empty() && self.hub.is_empty() {
+            return Err((
+                "firehose.group",
+                "a source-specific group (232/8) needs firehose.hub: its address is the source"
+                    .into(),
             ));
         }
         if (self.publish || self.via_hub) && (self.hub.is_empty() || self.hub_key.is_empty()) {

@@ -9,6 +9,7 @@ mod durability;
 mod federation;
 mod firehose;
 mod firehose_forged;
+mod firehose_groups;
 mod firehose_hub;
 mod firehose_relay;
 mod firehose_repair;

@@ -105,6 +105,8 @@ struct Node {
     service_was_up: bool,
     /// The authors to publish.
     publish: Vec<crate::proto::Address>,
+    /// The hub's address, the source of an SSM group's datagrams.
+    source: Option<std::net::Ipv4Addr>,
     next_id: u64,
     events: mpsc::Sender<FromHub>,
     store: mpsc::Sender<Vec<u8>>,
@@ -150,6 +152,7 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
         service_failures: 0,
         service_was_up: false,
         publish: Vec::new(),
+        source: None,
         next_id: 1,
         events,
         start: Instant::now(),
@@ -160,6 +163,10 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
     node.path.wan_address_is_global(now, global);
     if node.s.publish {
         node.publish = local_authors(&node.net).await;
+    }
+    if socket::is_ssm_v4(node.s.group.ip()) {
+        node.source = hub_source(&node.s.hub).await;
+        tracing::info!(group = %node.s.group, source = ?node.source, "firehose: source-specific group");
     }
     if node.s.publish || node.s.via_hub {
         node.service_retry = Some(now);
@@ -199,6 +206,15 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
             }
         }
     }
+}
+
+/// The IPv4 address `firehose.hub` resolves to: where an SSM group's datagrams come from.
+async fn hub_source(hub: &str) -> Option<std::net::Ipv4Addr> {
+    let addrs = tokio::net::lookup_host(hub).await.ok()?;
+    addrs.into_iter().find_map(|a| match a.ip() {
+        std::net::IpAddr::V4(v4) => Some(v4),
+        std::net::IpAddr::V6(_) => None,
+    })
 }
 
 /// This node's users' addresses (at most [`MAX_PUBLISH_AUTHORS`]).
@@ -563,7 +579,10 @@ impl Node {
         tracing::info!(?a, "firehose: path action");
         match a {
             Action::JoinMulticast => {
-                let joined = self.wan.as_ref().map(|w| socket::receiver(self.s.group, w));
+                let joined = self
+                    .wan
+                    .as_ref()
+                    .map(|w| socket::receiver(self.s.group, w, self.source));
                 match joined {
                     Some(Ok(s)) => self.mcast = Some(s),
                     Some(Err(e)) => tracing::warn!(error = %e, "firehose: cannot join the group"),
