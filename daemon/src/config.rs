@@ -124,6 +124,9 @@ pub struct FirehoseConfig {
     /// Seconds on the relay before multicast is tried again; 0: a random hold-down of 3 to
     /// 10 minutes (DESIGN.md), so a hub's nodes do not all retry at once. Labs set a few seconds.
     pub multicast_retry_s: u64,
+    /// Milliseconds a node NACKs a gap before it gives up and fetches the seqs from the hub
+    /// by stream seq instead (labs set it short to exercise that path).
+    pub give_up_ms: u64,
     /// Public posts of authors nobody here follows kept from the firehose for the discover
     /// view and search (oldest dropped first); 0: none.
     pub discover_keep: usize,
@@ -149,6 +152,7 @@ impl Default for FirehoseConfig {
             global_prefixes: Vec::new(),
             announce_timeout_s: 15,
             multicast_retry_s: 0,
+            give_up_ms: crate::proto::stream::event::GIVE_UP_MS,
             discover_keep: DEFAULT_DISCOVER_KEEP,
             publish: false,
             via_hub: false,
@@ -590,6 +594,9 @@ impl FirehoseConfig {
                 "firehose.multicast_retry_s",
                 format!("must be 0 (random 3 to 10 min) to {MAX_MULTICAST_RETRY_S}"),
             ));
+        }
+        if !(10..=600_000).contains(&self.give_up_ms) {
+            return Err(("firehose.give_up_ms", "must be 10 to 600000".into()));
         }
         if self.discover_keep > MAX_DISCOVER_KEEP {
             return Err((

@@ -217,6 +217,7 @@ async fn start_firehose(
             announce_timeout: std::time::Duration::from_secs(f.announce_timeout_s),
             multicast_retry: (f.multicast_retry_s > 0)
                 .then(|| std::time::Duration::from_secs(f.multicast_retry_s)),
+            give_up_ms: f.give_up_ms,
             discover_keep: f.discover_keep,
             publish: f.publish,
             via_hub: f.via_hub,

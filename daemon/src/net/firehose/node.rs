@@ -62,6 +62,8 @@ pub struct NodeSettings {
     /// Fixed hold-down before multicast is tried again (`firehose.multicast_retry_s`);
     /// None: random, 3 to 10 min.
     pub multicast_retry: Option<Duration>,
+    /// How long a gap is NACKed before it is fetched by seq (`firehose.give_up_ms`).
+    pub give_up_ms: u64,
     /// Unfollowed public posts kept for the discover view (`firehose.discover_keep`).
     pub discover_keep: usize,
     /// Ask the hub to multicast this node's public posts (`firehose.publish`).
@@ -139,7 +141,14 @@ pub async fn run(net: Arc<Net>, s: NodeSettings) {
     }
     let mut node = Node {
         store: deliver::spawn(net.clone(), s.discover_keep),
-        rx: Receiver::new(s.hub_key, ReceiverLimits::ROUTER, seed),
+        rx: Receiver::new(
+            s.hub_key,
+            ReceiverLimits {
+                give_up_ms: s.give_up_ms,
+                ..ReceiverLimits::ROUTER
+            },
+            seed,
+        ),
         path,
         net,
         s,
