@@ -384,6 +384,8 @@ config msmd 'main'
 	option hub_key '$key'
 	option multicast_group '239.255.77.77:7451'
 	option multicast_iface 'lo'
+	option discover_keep '100'
+	option via_hub '1'
 EOF
   run_init "$c" || { cat "$c/out"; return 1; }
   local toml="$c/var/etc/msmd/msmd.toml"
@@ -396,6 +398,8 @@ group = "239.255.77.77:7451"
 interface = "lo"
 hub = "hub.example.net:7452"
 hub_key = "$key"
+discover_keep = 100
+via_hub = true
 EOF
   diff -u "$c/expected.toml" "$c/firehose.toml" || { echo "unexpected [firehose]"; return 1; }
   [ -n "$HOST_MSMD" ] || return 1
