@@ -38,7 +38,7 @@ pub fn frame(data: &[u8]) {
 }
 
 /// Link control payloads (handshake, acks, subscriptions, backfill, the firehose session's
-/// open and NACK): every decoder refuses or accepts without panicking, and what it accepts
+/// open and NACK, tunnel frames): every decoder refuses or accepts without panicking, and what it accepts
 /// encodes to bytes that decode again (these payloads are not signed, so a longer encoding of
 /// the same value is harmless and not refused).
 pub fn link_payload(data: &[u8]) {
@@ -66,6 +66,20 @@ pub fn link_payload(data: &[u8]) {
     same::<Close>(data);
     same::<Open>(data);
     same::<Nack>(data);
+    let _ = Open::decode(data);
+    // tunnel frames: what decodes re-encodes to the same payload
+    use crate::net::firehose::tunnel::{self, TunnelOut};
+    use crate::proto::FrameType;
+    for kind in [FrameType::TunnelOpen, FrameType::TunnelData, FrameType::TunnelClose] {
+        if let Ok((id, bytes)) = tunnel::decode(kind, data) {
+            let out = match kind {
+                FrameType::TunnelOpen => TunnelOut::Open(id),
+                FrameType::TunnelClose => TunnelOut::Close(id),
+                _ => TunnelOut::Data(id, bytes.to_vec()),
+            };
+            assert_eq!(out.encode(), (kind, data.to_vec()), "tunnel frame not canonical");
+        }
+    }
 }
 
 /// Stream datagram decoder: whatever decodes is canonical; a receiver fed the bytes (as they
