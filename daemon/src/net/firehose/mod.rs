@@ -155,8 +155,11 @@ firehose_counters! {
     delivered,
     /// Delivered messages stored (new here).
     stored,
-    /// Delivered messages of authors nobody here follows (not kept).
+    /// Delivered messages of authors nobody here follows (not kept in timelines).
     unfollowed,
+    /// Of those, public posts and replies newly kept in the discover window
+    /// (`firehose.discover_keep`; later pruning does not subtract).
+    discovered,
     /// Delivered messages refused (malformed, unknown author key, bad signature).
     refused,
     /// Relay sessions opened (node) or accepted (hub).
