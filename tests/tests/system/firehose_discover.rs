@@ -130,9 +130,8 @@ fn firehose_discover_keeps_the_newest_unfollowed_posts() {
         .iter()
         .map(|p| p.get("via").is_some())
         .collect();
-    let expected: Vec<bool> = std::iter::repeat(false)
-        .take(alice_posts as usize)
-        .chain(std::iter::repeat(true).take(KEEP as usize))
+    let expected: Vec<bool> = std::iter::repeat_n(false, alice_posts as usize)
+        .chain(std::iter::repeat_n(true, KEEP as usize))
         .collect();
     assert_eq!(via, expected, "stored posts first, then discover: {says}");
     let only = get(&node, "/api/v1/search?q=says&scope=discover", Some(&bob));
