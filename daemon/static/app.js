@@ -248,6 +248,7 @@
     if (!me || me.must_change_password) return;
     const links = [
       ["#/", "Home"],
+      ["#/discover", "Discover"],
       ["#/people", "People"],
       ["#/search", "Search"],
       [profileHref(me.address), "Profile"],
@@ -291,6 +292,7 @@
     [/^#\/?$/, pageHome, "Home"],
     [/^#\/post\/([^/]+)\/(\d+)$/, pageThread, "Post"],
     [/^#\/u\/([^/]+)$/, pageProfile, "Profile"],
+    [/^#\/discover$/, pageDiscover, "Discover"],
     [/^#\/people$/, pagePeople, "People"],
     [/^#\/search(?:\/(.*))?$/, pageSearch, "Search"],
     [/^#\/settings$/, pageSettings, "Settings"],
@@ -376,7 +378,10 @@
   function postEl(p) {
     const a = h("article", { class: "post " + (p.kind || "post"), "data-id": p.id });
     if (p.cursor != null) a.dataset.cursor = p.cursor;
-    a.append(h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))));
+    // A discover post (from the firehose, not stored as a message here) has no thread page.
+    const discovered = p.via === "firehose";
+    const when = discovered ? h("span", { class: "when" }, timeEl(p.time_ms)) : h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms));
+    a.append(h("header", {}, authorEl(p), when));
     if (p.kind === "reply" && p.refers_to) {
       a.append(h("p", { class: "context" }, "↩ in reply to ", h("a", { href: threadHref(p.refers_to) }, p.refers_to.slice(0, p.refers_to.lastIndexOf("/")))));
     }
@@ -386,6 +391,10 @@
       fillQuoted(q, p.refers_to);
     }
     if (typeof p.text === "string") a.append(textEl(p.text));
+    if (discovered) {
+      a.append(discoverActs(p));
+      return a;
+    }
     const acts = h("div", { class: "actions" });
     if (p.audience === "followers") acts.append(h("span", { class: "tag" }, "followers only"));
     const target = p.kind === "repost" && p.refers_to ? p.refers_to : p.id;
@@ -419,6 +428,23 @@
     }
     a.append(acts);
     return a;
+  }
+
+  /** A discover post's actions: where it came from, and following its author. */
+  function discoverActs(p) {
+    const acts = h("div", { class: "actions" });
+    const title = "Kept from the hub's public stream; " + (p.verified ? "the author's signature was checked here." : "not checked against the author's key.");
+    acts.append(h("span", { class: "tag", title }, p.verified ? "via firehose" : "via firehose · unverified"));
+    if (me && p.author !== me.address) {
+      acts.append(
+        button("Follow " + p.author, async (b) => {
+          const r = await api("POST", "/follows", { address: p.author });
+          note(r.state === "active" ? "You follow " + p.author + "." : p.author + " is pending: " + (r.note || "the node keeps trying."));
+          b.replaceWith(h("span", { class: "tag" }, "Following"));
+        }, "act follow"),
+      );
+    }
+    return acts;
   }
 
   function fillQuoted(q, id) {
@@ -585,6 +611,23 @@
     const load = async (before) => {
       const r = await api("GET", "/timeline?limit=" + PAGE + (before == null ? "" : "&before=" + before));
       for (const p of r.posts || []) addPost(tl, p, "end");
+      return r.next_before;
+    };
+    const next = await load(null);
+    if (view.isConnected) view.append(pager(load, next));
+  }
+
+  async function pageDiscover(view) {
+    const list = feed("discover", "Discover");
+    view.append(
+      heading("Discover"),
+      h("p", { class: "muted" }, "Public posts of people nobody here follows, as the hub's stream brought them. Only the newest are kept."),
+      list,
+      h("p", { class: "empty muted" }, "Nothing yet: this node keeps no posts from the public stream, or none came."),
+    );
+    const load = async (before) => {
+      const r = await api("GET", "/discover?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+      for (const p of r.posts || []) addPost(list, p, "end");
       return r.next_before;
     };
     const next = await load(null);

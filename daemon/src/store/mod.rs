@@ -15,9 +15,12 @@
 //! - [`users`]: accounts, roles, keys, log-in sessions.
 //! - [`messages`]: storing messages.
 //! - [`timeline`]: reading them: timelines, profiles, threads, search.
+//! - [`discover`]: the firehose's discover window (unfollowed public posts, not
+//!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
-//! - [`writer`]: the group-commit writer for own posts.
+//! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 
+pub mod discover;
 mod error;
 pub mod federation;
 pub mod messages;

@@ -139,6 +139,34 @@ pub const MIGRATIONS: &[&str] = &[
         created_ms INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 4: the firehose's discover window: public posts of authors nobody here follows, vouched
+    // for only by the hub's stream signature (see `store::discover`), so kept apart from
+    // `messages`. Rows are inserted and deleted, never updated.
+    r#"
+    CREATE TABLE discover(
+        id          INTEGER PRIMARY KEY,
+        author      TEXT NOT NULL,
+        seq         INTEGER NOT NULL,
+        time_ms     INTEGER NOT NULL,
+        kind        TEXT NOT NULL CHECK (kind IN ('post', 'reply')),
+        ref_author  TEXT,
+        ref_seq     INTEGER,
+        text        TEXT NOT NULL,
+        verified    INTEGER NOT NULL DEFAULT 0,
+        received_ms INTEGER NOT NULL,
+        UNIQUE (author, seq)
+    );
+
+    CREATE VIRTUAL TABLE discover_fts USING fts5(
+        text, content = 'discover', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER discover_fts_insert AFTER INSERT ON discover BEGIN
+        INSERT INTO discover_fts(rowid, text) VALUES (new.id, new.text);
+    END;
+    CREATE TRIGGER discover_fts_delete AFTER DELETE ON discover BEGIN
+        INSERT INTO discover_fts(discover_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -12,14 +12,20 @@
 //! instead of piling up memory. Shutdown: drop every [`WriterHandle`] and call
 //! [`PostWriter::finish`]; the thread drains the queue, commits and exits.
 //!
+//! Discover batches (public posts of unfollowed authors from the firehose, see
+//! [`super::discover`]) are one job each: insert, deletes and prune to the window's size in one
+//! savepoint, so a burst of the firehose costs one commit, not one per post. A delete stored
+//! through `Receive` also removes its target from the discover window.
+//!
 //! A hub also hands every public message it newly stores (own users' posts and received ones)
 //! to the firehose through a [`PublicTap`], after the commit; a full tap drops (and logs)
 //! rather than slowing the writer.
 
+use super::discover::{self, DiscoverBatch};
 use super::messages::{sign_own, store_message, PostView};
 use super::pulse::Pulse;
 use super::{NewPost, Store, StoreError};
-use crate::proto::{Audience, Limits, SignedMessage};
+use crate::proto::{Audience, Body, Limits, SignedMessage};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::{mpsc, oneshot};
@@ -58,6 +64,10 @@ enum Job {
         retry: Vec<i64>,
         retry_at: u64,
         reply: oneshot::Sender<Result<(), StoreError>>,
+    },
+    Discover {
+        batch: DiscoverBatch,
+        reply: oneshot::Sender<Result<usize, StoreError>>,
     },
     /// Commit what came before, then stop (jobs sent later get `ShuttingDown`).
     Stop,
@@ -175,6 +185,28 @@ impl WriterHandle {
             .map_err(|_| StoreError::ShuttingDown)?;
         answer.await.map_err(|_| StoreError::ShuttingDown)?
     }
+
+    /// Queues a discover batch (see [`discover::apply_batch`]) and returns the answer to wait
+    /// for: how many of its posts were new in the window.
+    pub async fn queue_discover(
+        &self,
+        batch: DiscoverBatch,
+    ) -> Result<oneshot::Receiver<Result<usize, StoreError>>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job::Discover { batch, reply })
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?;
+        Ok(answer)
+    }
+
+    /// Applies a discover batch; returns once durable, with how many posts were new.
+    pub async fn discover(&self, batch: DiscoverBatch) -> Result<usize, StoreError> {
+        self.queue_discover(batch)
+            .await?
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?
+    }
 }
 
 /// A job's answer, kept until the commit.
@@ -191,6 +223,10 @@ enum Done {
         oneshot::Sender<Result<(), StoreError>>,
         Result<(), StoreError>,
     ),
+    Discover(
+        oneshot::Sender<Result<usize, StoreError>>,
+        Result<usize, StoreError>,
+    ),
 }
 
 impl Done {
@@ -199,6 +235,7 @@ impl Done {
             Done::Post(tx, r) => drop(tx.send(r)),
             Done::Receive(tx, r) => drop(tx.send(r)),
             Done::Outbox(tx, r) => drop(tx.send(r)),
+            Done::Discover(tx, r) => drop(tx.send(r)),
         }
     }
 
@@ -207,6 +244,7 @@ impl Done {
             Done::Post(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
             Done::Receive(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
             Done::Outbox(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
+            Done::Discover(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
         }
     }
 }
@@ -292,6 +330,9 @@ fn commit_batch(
                     if fresh && msg.message.audience == Audience::Public {
                         public.push(msg.encode());
                     }
+                    if let (true, Body::Delete { target }) = (fresh, &msg.message.body) {
+                        discover::delete(&sp, &msg.message.author, *target)?;
+                    }
                     Ok(Received {
                         fresh,
                         contiguous: contiguous as u64,
@@ -307,6 +348,10 @@ fn commit_batch(
             } => {
                 let r = outbox_update(&sp, &delivered, &retry, retry_at);
                 (r.is_ok(), Done::Outbox(reply, r))
+            }
+            Job::Discover { batch, reply } => {
+                let r = discover::apply_batch(&sp, &batch, now);
+                (r.is_ok(), Done::Discover(reply, r))
             }
             Job::Stop => continue,
         };

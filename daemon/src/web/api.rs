@@ -11,11 +11,12 @@
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
 //! | DELETE | `/api/v1/posts/{seq}` | delete one's own post |
 //! | GET | `/api/v1/timeline` | `?before=CURSOR&limit=N` → home timeline, newest first |
+//! | GET | `/api/v1/discover` | `?before=CURSOR&limit=N` → the discover window, newest first |
 //! | GET | `/api/v1/stream` | the home timeline live, Server-Sent Events ([`super::stream`]) |
 //! | GET | `/api/v1/users/{address}` | profile: display name, bio, followed |
 //! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
 //! | GET | `/api/v1/thread/{author}/{seq}` | a post and the replies stored here |
-//! | GET | `/api/v1/search` | `?q=QUERY&limit=N&offset=K` → full-text search, best first |
+//! | GET | `/api/v1/search` | `?q=QUERY&limit=N&offset=K&scope=S` → full-text search, best first |
 //! | PUT | `/api/v1/profile` | `{"display_name"?, "bio"?}` |
 //! | POST, GET | `/api/v1/follows` | follow `{"address"}`; list |
 //! | DELETE | `/api/v1/follows/{address}` | unfollow |
@@ -125,6 +126,7 @@ fn route(
         (["api", "v1", "posts"], Method::Post) => create_post(ctx, store, req, now),
         (["api", "v1", "reposts"], Method::Post) => repost(ctx, store, req, now),
         (["api", "v1", "timeline"], Method::Get) => rd::timeline(store, req, query, now),
+        (["api", "v1", "discover"], Method::Get) => rd::discover(store, req, query, now),
         (["api", "v1", "users", who], Method::Get) => rd::profile(ctx, store, req, who, now),
         (["api", "v1", "users", who, "posts"], Method::Get) => {
             user_posts(ctx, store, req, who, query, now)
@@ -167,6 +169,7 @@ fn route(
         | (["api", "v1", "posts"], _)
         | (["api", "v1", "reposts"], _)
         | (["api", "v1", "timeline"], _)
+        | (["api", "v1", "discover"], _)
         | (["api", "v1", "users", _], _)
         | (["api", "v1", "users", _, "posts"], _)
         | (["api", "v1", "thread", _, _], _)

@@ -1,10 +1,19 @@
-//! Handlers that read: the home timeline, profiles, threads and search.
+//! Handlers that read: the home timeline, the discover window, profiles, threads and search.
+//!
+//! Search looks in the stored messages and, for a logged-in viewer, in the discover window
+//! ([`crate::store::discover`]): `scope=all` (the default) lists the stored matches first, best
+//! first, then the discover matches, best first, with `offset` counting over both (the two
+//! rankings are not comparable, and author-verified posts deserve the top); `scope=posts` and
+//! `scope=discover` look in one only. Discover results carry `"via": "firehose"`. Anonymous
+//! visitors search the stored public posts only: the window holds what the hub vouches for, not
+//! what this node verified, so it is shown to the node's own users.
 
 use super::api::{Context, DEFAULT_PAGE};
 use super::auth;
 use super::io::{json, percent_decode, query_param, JsonResponse};
 use super::WebError;
 use crate::proto::Address;
+use crate::store::discover::SearchScope;
 use crate::store::messages::MAX_PAGE;
 use crate::store::Store;
 use serde_json::json;
@@ -63,6 +72,23 @@ pub fn timeline(
     Ok(json(200, &json!({ "posts": posts, "next_before": next })))
 }
 
+/// `GET /api/v1/discover?before=CURSOR&limit=N`
+pub fn discover(
+    store: &Store,
+    req: &Request,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    auth::require(store, req, now, false)?;
+    let before = number_param(query, "before")?.map(|b| b as i64);
+    let limit = page_limit(query)?;
+    let posts = store.discover(before, limit)?;
+    let next = (posts.len() as u32 == limit)
+        .then(|| posts.last().map(|p| p.cursor))
+        .flatten();
+    Ok(json(200, &json!({ "posts": posts, "next_before": next })))
+}
+
 /// `GET /api/v1/users/{address}`
 pub fn profile(
     ctx: &Context,
@@ -100,7 +126,19 @@ pub fn thread(
     Ok(json(200, &json!({ "post": post, "replies": replies })))
 }
 
-/// `GET /api/v1/search?q=...&limit=N&offset=K`
+/// `?scope=all|posts|discover` (default `all`).
+fn search_scope(query: &str) -> Result<SearchScope, WebError> {
+    match query_param(query, "scope").as_deref() {
+        None | Some("all") => Ok(SearchScope::All),
+        Some("posts") => Ok(SearchScope::Posts),
+        Some("discover") => Ok(SearchScope::Discover),
+        Some(other) => Err(WebError::BadRequest(format!(
+            "scope {other:?} is not \"all\", \"posts\" or \"discover\""
+        ))),
+    }
+}
+
+/// `GET /api/v1/search?q=...&limit=N&offset=K&scope=S`
 pub fn search(
     store: &Store,
     req: &Request,
@@ -113,7 +151,12 @@ pub fn search(
     let offset = number_param(query, "offset")?
         .unwrap_or(0)
         .min(u64::from(u32::MAX)) as u32;
-    let posts = store.search(&q, viewer, offset, limit)?;
+    let scope = match (search_scope(query)?, viewer) {
+        (SearchScope::Discover, None) => return Err(WebError::Unauthorized("log in first")),
+        (_, None) => SearchScope::Posts,
+        (scope, Some(_)) => scope,
+    };
+    let posts = store.search_scoped(&q, viewer, scope, offset, limit)?;
     let next = (posts.len() as u32 == limit).then_some(offset + limit);
     Ok(json(
         200,

@@ -71,7 +71,16 @@ fn start_configured(ns: &str, data: &std::path::Path, config: &std::path::Path) 
 /// Starts the hub (user alice) in `ns` (`extra`: more config after its `[firehose]` keys);
 /// returns it and its stream key.
 pub(super) fn start_hub(ns: &str, extra: &str) -> (Node, tempfile::TempDir, String) {
-    let dir = data_dir("hub.test", &[("alice", PW, true)]);
+    start_hub_with(ns, extra, &[("alice", PW, true)])
+}
+
+/// [`start_hub`] with these users (name, password, owner) instead of alice alone.
+pub(super) fn start_hub_with(
+    ns: &str,
+    extra: &str,
+    users: &[(&str, &str, bool)],
+) -> (Node, tempfile::TempDir, String) {
+    let dir = data_dir("hub.test", users);
     let config = dir.path().join("msmd.toml");
     std::fs::write(
         &config,

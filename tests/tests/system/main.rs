@@ -8,6 +8,7 @@ mod config;
 mod durability;
 mod federation;
 mod firehose;
+mod firehose_discover;
 mod firehose_forged;
 mod firehose_groups;
 mod firehose_hub;

@@ -1,7 +1,19 @@
-//! Messages the stream delivered: decoded as [`SignedMessage`], kept only for authors someone
-//! here follows, verified with the author's key learned by following, and stored through the
-//! writer (`Receive` jobs, one commit per run). The stream is authentic as a whole, but only
-//! the author's own signature makes a message worth storing.
+//! Messages the stream delivered: decoded as [`SignedMessage`], and then by author:
+//!
+//! - someone here follows the author: verified with the author's key learned by following, and
+//!   stored through the writer (`Receive` jobs, one commit per run). The stream is authentic as
+//!   a whole, but only the author's own signature makes a message worth storing in timelines.
+//! - nobody here follows the author (counted `unfollowed`): when `firehose.discover_keep` is
+//!   above 0, public posts and replies go to the discover window ([`crate::store::discover`]),
+//!   vouched for by the hub's stream signature only; a delete removes its target there. The
+//!   whole run is one `Discover` writer job (insert, deletes, prune: one commit, queued before
+//!   the run's `Receive` jobs are awaited, so they share it). When the author's key happens to
+//!   be known here (an earlier follow), the signature is checked too and a bad one refused.
+//!   Posts of a user of this node never go there (they are stored already).
+//!
+//! A followed author's message never enters the window. When a user starts following an
+//! author, the author's earlier discover rows stay until they age out; listings hide those also
+//! stored as messages.
 //!
 //! A stored message that leaves a gap in its author's seqs (something the stream skipped and
 //! could not fetch, or history not yet backfilled) makes the node ask the author's node for
@@ -9,8 +21,9 @@
 
 use super::FirehoseCounters;
 use crate::net::Net;
-use crate::proto::{Address, PublicKey, SignedMessage};
-use crate::store::StoreError;
+use crate::proto::{Address, Body, MessageId, PublicKey, SignedMessage};
+use crate::store::discover::{DiscoverBatch, DiscoverPost};
+use crate::store::{Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -21,10 +34,19 @@ pub const STORE_QUEUE: usize = 256;
 /// Most messages checked and committed together.
 pub const STORE_BATCH: usize = 64;
 
-/// Starts the storing task; returns where to send delivered message bytes.
-pub fn spawn(net: Arc<Net>, _discover_keep: usize) -> mpsc::Sender<Vec<u8>> {
+/// Starts the storing task; returns where to send delivered message bytes. `discover_keep`
+/// is the size of the discover window (0: keep no unfollowed posts).
+pub fn spawn(net: Arc<Net>, discover_keep: usize) -> mpsc::Sender<Vec<u8>> {
     let (tx, mut rx) = mpsc::channel::<Vec<u8>>(STORE_QUEUE);
     tokio::spawn(async move {
+        // A window made smaller (or 0) since the last run shrinks now, not at the next post.
+        let trim = DiscoverBatch {
+            keep: discover_keep,
+            ..Default::default()
+        };
+        if let Err(e) = net.writer.discover(trim).await {
+            tracing::warn!(error = %e, "firehose: trimming the discover window failed");
+        }
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
             while batch.len() < STORE_BATCH {
@@ -33,7 +55,7 @@ pub fn spawn(net: Arc<Net>, _discover_keep: usize) -> mpsc::Sender<Vec<u8>> {
                     Err(_) => break,
                 }
             }
-            if let Err(e) = store(&net, batch).await {
+            if let Err(e) = store(&net, batch, discover_keep).await {
                 tracing::warn!(error = %e, "firehose: storing delivered messages failed");
             }
         }
@@ -41,7 +63,39 @@ pub fn spawn(net: Arc<Net>, _discover_keep: usize) -> mpsc::Sender<Vec<u8>> {
     tx
 }
 
-async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
+/// What the node makes of a delivered message's author.
+enum Author {
+    /// Someone here follows them: verify with this key (`None`: not learned yet) and store.
+    Followed(Option<PublicKey>),
+    /// Nobody here follows them: the discover window; the key when one happens to be known.
+    Unfollowed(Option<PublicKey>),
+    /// A user of this node (not followed here): its messages are stored already.
+    Local,
+}
+
+fn classify(
+    s: &mut Store,
+    authors: Vec<Address>,
+    domain: &str,
+    discover: bool,
+) -> Result<HashMap<Address, Author>, StoreError> {
+    let mut out = HashMap::new();
+    for a in authors {
+        let kind = if s.is_followed(&a)? {
+            Author::Followed(s.author_key(&a)?)
+        } else if a.domain() == domain {
+            Author::Local
+        } else if discover {
+            Author::Unfollowed(s.author_key(&a)?)
+        } else {
+            Author::Unfollowed(None)
+        };
+        out.insert(a, kind);
+    }
+    Ok(out)
+}
+
+async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>, keep: usize) -> Result<(), StoreError> {
     let c = &net.firehose;
     let mut decoded = Vec::with_capacity(batch.len());
     for bytes in batch {
@@ -56,36 +110,45 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
     let mut authors: Vec<Address> = decoded.iter().map(|m| m.message.author.clone()).collect();
     authors.sort();
     authors.dedup();
-    let keys = net
+    let domain = net.domain.clone();
+    let kinds = net
         .pool
-        .run(
-            move |s| -> Result<HashMap<Address, Option<PublicKey>>, StoreError> {
-                let mut out = HashMap::new();
-                for a in authors {
-                    if s.is_followed(&a)? {
-                        let k = s.author_key(&a)?;
-                        out.insert(a, k);
-                    }
-                }
-                Ok(out)
-            },
-        )
+        .run(move |s| classify(s, authors, &domain, keep > 0))
         .await?;
     let mut pending = Vec::new();
+    let mut discover = DiscoverBatch {
+        keep,
+        ..Default::default()
+    };
     for m in decoded {
-        match keys.get(&m.message.author) {
-            Some(Some(k)) if m.verify(k).is_ok() => {
+        match kinds.get(&m.message.author) {
+            Some(Author::Followed(Some(k))) if m.verify(k).is_ok() => {
                 let (author, seq) = (m.message.author.clone(), m.message.seq);
                 pending.push((author, seq, net.writer.queue_receive(m).await?));
             }
-            Some(Some(_)) => {
+            Some(Author::Followed(Some(_))) => {
                 FirehoseCounters::bump(&c.refused);
                 tracing::info!(author = %m.message.author, "firehose: bad author signature");
             }
-            Some(None) => FirehoseCounters::bump(&c.refused), // followed, key not known yet
-            None => FirehoseCounters::bump(&c.unfollowed),
+            Some(Author::Followed(None)) => FirehoseCounters::bump(&c.refused), // key not known yet
+            Some(Author::Unfollowed(Some(k))) if m.verify(k).is_err() => {
+                FirehoseCounters::bump(&c.refused);
+                tracing::info!(author = %m.message.author, "firehose: bad author signature");
+            }
+            Some(Author::Unfollowed(key)) => {
+                FirehoseCounters::bump(&c.unfollowed);
+                if keep > 0 {
+                    to_discover(&mut discover, &m, key.is_some());
+                }
+            }
+            Some(Author::Local) | None => FirehoseCounters::bump(&c.unfollowed),
         }
     }
+    let discovered = if discover.posts.is_empty() && discover.deletes.is_empty() {
+        None
+    } else {
+        Some(net.writer.queue_discover(discover).await?)
+    };
     let mut gaps: HashMap<Address, (u64, u64)> = HashMap::new();
     for (author, seq, rx) in pending {
         let r = rx.await.map_err(|_| StoreError::ShuttingDown)??;
@@ -100,7 +163,24 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>) -> Result<(), StoreError> {
     for (author, (from, to)) in gaps {
         ask_backfill(net.clone(), author, from, to);
     }
+    if let Some(rx) = discovered {
+        let fresh = rx.await.map_err(|_| StoreError::ShuttingDown)??;
+        FirehoseCounters::add(&c.discovered, fresh);
+    }
     Ok(())
+}
+
+/// Adds an unfollowed author's message to the discover batch: a public post or reply, or a
+/// delete of one; anything else is not kept.
+fn to_discover(batch: &mut DiscoverBatch, m: &SignedMessage, verified: bool) {
+    if let Body::Delete { target } = m.message.body {
+        batch.deletes.push(MessageId {
+            author: m.message.author.clone(),
+            seq: target,
+        });
+    } else if let Some(p) = DiscoverPost::from_signed(m, verified) {
+        batch.posts.push(p);
+    }
 }
 
 /// Asks `author`'s node for `from..=to` over a link, in the background (dialling may take a

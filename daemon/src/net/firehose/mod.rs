@@ -7,7 +7,9 @@
 //! - [`node`]: a node's [`crate::proto::stream::Receiver`] and
 //!   [`crate::proto::stream::PathSelector`]: multicast when it works, else a relay session.
 //! - [`upstream`]: a node's TCP connection to its hub (live relay session, or NACKs only).
-//! - [`deliver`]: delivered messages, verified and stored for the authors followed here.
+//! - [`deliver`]: delivered messages, verified and stored for the authors followed here;
+//!   public posts of unfollowed authors kept in the discover window on the stream's signature
+//!   alone (see [`crate::store::discover`]).
 //! - [`session`]: the relay session's wire: handshake, frames, payloads.
 //! - [`socket`]: multicast sockets (socket2).
 //! - [`publish`]: a hub streams the posts of small nodes that ask it to.
@@ -162,8 +164,11 @@ firehose_counters! {
     delivered,
     /// Delivered messages stored (new here).
     stored,
-    /// Delivered messages of authors nobody here follows (not kept).
+    /// Delivered messages of authors nobody here follows (not kept in timelines).
     unfollowed,
+    /// Of those, public posts and replies newly kept in the discover window
+    /// (`firehose.discover_keep`; later pruning does not subtract).
+    discovered,
     /// Delivered messages refused (malformed, unknown author key, bad signature).
     refused,
     /// Relay sessions opened (node) or accepted (hub).
