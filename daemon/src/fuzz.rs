@@ -70,14 +70,22 @@ pub fn link_payload(data: &[u8]) {
     // tunnel frames: what decodes re-encodes to the same payload
     use crate::net::firehose::tunnel::{self, TunnelOut};
     use crate::proto::FrameType;
-    for kind in [FrameType::TunnelOpen, FrameType::TunnelData, FrameType::TunnelClose] {
+    for kind in [
+        FrameType::TunnelOpen,
+        FrameType::TunnelData,
+        FrameType::TunnelClose,
+    ] {
         if let Ok((id, bytes)) = tunnel::decode(kind, data) {
             let out = match kind {
                 FrameType::TunnelOpen => TunnelOut::Open(id),
                 FrameType::TunnelClose => TunnelOut::Close(id),
                 _ => TunnelOut::Data(id, bytes.to_vec()),
             };
-            assert_eq!(out.encode(), (kind, data.to_vec()), "tunnel frame not canonical");
+            assert_eq!(
+                out.encode(),
+                (kind, data.to_vec()),
+                "tunnel frame not canonical"
+            );
         }
     }
 }

@@ -238,6 +238,21 @@ fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
     assert!(h["pushed"].as_u64() >= Some(5), "{h}");
     assert_eq!(r["path"], "multicast", "{r}");
     assert!(r["multicast_received"].as_u64() > Some(0), "{r}");
-    // nobody on the receiver follows sam: no link to small.test was ever needed
+    // nobody on the receiver follows sam: no link to small.test was ever needed, and the
+    // posts are in its discover window, newest first
     assert!(!rcv.log().contains("small.test"), "{}", rcv.log());
+    let dave = rcv.login("dave", PW);
+    let auth = format!("Bearer {dave}");
+    let d = rcv
+        .http("GET", "/api/v1/discover", &[("Authorization", &auth)], None)
+        .json();
+    let mut shown: Vec<String> = d["posts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{d}"))
+        .iter()
+        .filter(|p| p["author"] == "sam@small.test")
+        .map(|p| p["text"].as_str().unwrap_or_default().to_string())
+        .collect();
+    shown.reverse();
+    assert_eq!(shown, want, "{d}");
 }
