@@ -84,46 +84,73 @@ fn texts(node: &Node, author: &str, token: &str) -> Vec<String> {
     t
 }
 
+/// The lab's domains: the hub (user alice) and `nodes` (domain, its one user, the address its
+/// SRV record names), each with a data dir and a TXT key pin in a dnsmasq in the hub's
+/// namespace; the hub is started. Returns the hub, its key, and each node's data dir.
+fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)]) -> Domains {
+    let (hub_dir, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
+    let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
+    let mut dirs = Vec::new();
+    for (domain, user, srv_ip) in nodes {
+        let (dir, key) = keyed_data_dir(domain, &[(user, PW, true)]);
+        records.extend(node_records_at(domain, srv_ip, LINKS, Some(&key)));
+        dirs.push(dir);
+    }
+    let dns = Dns::start_in(hub_ns, HUB_IP, DNS_PORT, &records);
+    let hub = start(
+        hub_ns,
+        hub_dir.path(),
+        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
+        LINKS,
+    );
+    Domains {
+        hub,
+        hub_key,
+        dirs,
+        _dns: dns,
+        _hub_dir: hub_dir,
+    }
+}
+
+/// What [`hub_with_domains`] made (the DNS server and data dirs live as long as this).
+struct Domains {
+    hub: Node,
+    hub_key: String,
+    dirs: Vec<tempfile::TempDir>,
+    _dns: Dns,
+    _hub_dir: tempfile::TempDir,
+}
+
 #[test]
 fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
     let pub_ns = public_host(&mut lab, &sw);
     let home = home_behind_nat(&mut lab, &sw);
-    let (hd, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
-    let (pd, pub_key) = keyed_data_dir("pub.test", &[("carol", PW, true)]);
-    let (cd, home_key) = keyed_data_dir("home.test", &[("bob", PW, true)]);
     // home.test's SRV names the hub's link port; its TXT pins the home node's own key
-    let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
-    records.extend(node_records_at(
-        "pub.test",
-        "198.51.100.2",
-        LINKS,
-        Some(&pub_key),
-    ));
-    records.extend(node_records_at("home.test", HUB_IP, LINKS, Some(&home_key)));
-    let _dns = Dns::start_in(&hub_ns, HUB_IP, DNS_PORT, &records);
-    let hub = start(
+    let d = hub_with_domains(
         &hub_ns,
-        hd.path(),
-        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
-        LINKS,
+        &[
+            ("pub.test", "carol", "198.51.100.2"),
+            ("home.test", "bob", HUB_IP),
+        ],
     );
-    let via_hub = node_firehose(&hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
+    let (hub, hub_key, pd, cd) = (&d.hub, &d.hub_key, &d.dirs[0], &d.dirs[1]);
+    let via_hub = node_firehose(hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
     let mut home_node = start(&home, cd.path(), &via_hub, LINKS);
     let pub_node = start(&pub_ns, pd.path(), "", LINKS);
-    wait_until("the hub carries home.test", &hub, || {
-        firehose(&hub)["carried_domains"] == 1
+    wait_until("the hub carries home.test", hub, || {
+        firehose(hub)["carried_domains"] == 1
     });
 
     // A node on the internet that claims home.test with another key is refused by the hub.
     let (ed, _) = keyed_data_dir("home.test", &[("eve", PW, true)]);
     let impostor = start(&pub_ns, ed.path(), &via_hub, 7460);
-    wait_until("the impostor refused", &hub, || {
+    wait_until("the impostor refused", hub, || {
         hub.log().contains("links for home.test are not carried")
     });
     drop(impostor);
-    assert_eq!(firehose(&hub)["carried_domains"], 1);
+    assert_eq!(firehose(hub)["carried_domains"], 1);
 
     // carol@pub.test follows bob@home.test: pub.test dials home.test, which DNS gives as the
     // hub; the hub carries the link to the home node, which proves the pinned key.
@@ -149,7 +176,7 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
     wait_until("bob's post at pub.test", &pub_node, || {
         texts(&pub_node, "bob@home.test", &carol).len() == 1
     });
-    let (h, c) = (firehose(&hub), firehose(&home_node));
+    let (h, c) = (firehose(hub), firehose(&home_node));
     eprintln!("hub firehose {h}\nhome firehose {c}");
     assert!(h["tunnels"].as_u64() >= Some(1), "{h}");
     assert!(c["tunnels"].as_u64() >= Some(1), "{c}");
@@ -159,8 +186,8 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
     // The home node goes down: carol's next posts wait in pub.test's outbox (the hub refuses
     // the links meanwhile), and arrive once the home node is back.
     home_node.kill9();
-    wait_until("the hub drops home.test", &hub, || {
-        firehose(&hub)["carried_domains"] == 0
+    wait_until("the hub drops home.test", hub, || {
+        firehose(hub)["carried_domains"] == 0
     });
     for i in 5..8 {
         post(&pub_node, &carol, &format!("carol to home {i}"));
@@ -181,37 +208,22 @@ fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
     let small_ns = public_host(&mut lab, &sw);
     let rcv_ns = lab.ns("rcv");
     lab.attach(&sw, "rcv-p", &rcv_ns, "eth0", "198.51.100.4/24");
-    let (hd, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
-    let (sd, small_key) = keyed_data_dir("small.test", &[("sam", PW, true)]);
-    let (rd, rcv_key) = keyed_data_dir("rcv.test", &[("dave", PW, true)]);
-    let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
-    records.extend(node_records_at(
-        "small.test",
-        "198.51.100.2",
-        LINKS,
-        Some(&small_key),
-    ));
-    records.extend(node_records_at(
-        "rcv.test",
-        "198.51.100.4",
-        LINKS,
-        Some(&rcv_key),
-    ));
-    let _dns = Dns::start_in(&hub_ns, HUB_IP, DNS_PORT, &records);
-    let hub = start(
+    let d = hub_with_domains(
         &hub_ns,
-        hd.path(),
-        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
-        LINKS,
+        &[
+            ("small.test", "sam", "198.51.100.2"),
+            ("rcv.test", "dave", "198.51.100.4"),
+        ],
     );
+    let (hub, hub_key, sd, rd) = (&d.hub, &d.hub_key, &d.dirs[0], &d.dirs[1]);
     let global = "global_prefixes = [\"198.51.100.0/24\"]\nannounce_timeout_s = 6\n";
     let small = start(
         &small_ns,
         sd.path(),
-        &node_firehose(&hub_key, &format!("publish = true\n{global}")),
+        &node_firehose(hub_key, &format!("publish = true\n{global}")),
         LINKS,
     );
-    let rcv = start(&rcv_ns, rd.path(), &node_firehose(&hub_key, global), LINKS);
+    let rcv = start(&rcv_ns, rd.path(), &node_firehose(hub_key, global), LINKS);
     // the hub follows sam like any server would: small.test counts it as a subscriber
     wait_until("the hub subscribed to sam", &small, || {
         small.log().contains("subscriber added") && small.log().contains("hub.test")
@@ -226,14 +238,14 @@ fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
     }
     // the hub stores them (delivered once to it) and streams them
     let alice = hub.login("alice", PW);
-    wait_until("sam's posts on the hub", &hub, || {
-        texts(&hub, "sam@small.test", &alice).len() >= 5
+    wait_until("sam's posts on the hub", hub, || {
+        texts(hub, "sam@small.test", &alice).len() >= 5
     });
-    assert_eq!(texts(&hub, "sam@small.test", &alice), want);
+    assert_eq!(texts(hub, "sam@small.test", &alice), want);
     wait_until("the stream carried them", &rcv, || {
         firehose(&rcv)["delivered"].as_u64() >= Some(5)
     });
-    let (h, r) = (firehose(&hub), firehose(&rcv));
+    let (h, r) = (firehose(hub), firehose(&rcv));
     eprintln!("hub firehose {h}\nreceiver firehose {r}");
     assert!(h["pushed"].as_u64() >= Some(5), "{h}");
     assert_eq!(r["path"], "multicast", "{r}");

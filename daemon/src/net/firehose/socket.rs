@@ -68,24 +68,13 @@ pub fn receiver(
                     "{g} is a source-specific group and the hub's address is unknown"
                 ))
             })?;
-            let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-            s.set_reuse_address(true)?;
-            s.bind(&SockAddr::from(SocketAddr::new(
-                IpAddr::V4(g),
-                group.port(),
-            )))?;
+            let s = bound_to_group(g, group.port())?;
             s.join_ssm_v4(&src, &g, &ip)?;
             s
         }
         IpAddr::V4(g) => {
             let ip = wan.v4.ok_or_else(|| no_interface(wan))?;
-            let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-            s.set_reuse_address(true)?;
-            // bound to the group, not INADDR_ANY: only this group's datagrams arrive
-            s.bind(&SockAddr::from(SocketAddr::new(
-                IpAddr::V4(g),
-                group.port(),
-            )))?;
+            let s = bound_to_group(g, group.port())?;
             s.join_multicast_v4(&g, &ip)?;
             s
         }
@@ -104,4 +93,13 @@ pub fn receiver(
     let _ = s.set_recv_buffer_size(RECV_BUFFER);
     s.set_nonblocking(true)?;
     Ok(UdpSocket::from_std(s.into())?)
+}
+
+/// An IPv4 UDP socket bound to `group`:`port`, not INADDR_ANY, so that only this group's
+/// datagrams arrive (`SO_REUSEADDR`: several receivers on one host).
+fn bound_to_group(group: Ipv4Addr, port: u16) -> Result<Socket, FirehoseError> {
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.bind(&SockAddr::from(SocketAddr::new(IpAddr::V4(group), port)))?;
+    Ok(s)
 }
