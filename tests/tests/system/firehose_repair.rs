@@ -99,7 +99,6 @@ fn loss_run(name: &str, tenths: u32, extra: &str) -> (serde_json::Value, usize) 
     let f = firehose(&node);
     report(name, &hub, &node);
     let dropped = lab.loss_dropped(&pub_ns);
-    assert_eq!(f["stored"].as_u64(), Some(LOSS_POSTS), "{f}");
     assert!(dropped > 0, "the loss rule dropped nothing");
     assert_eq!(f["lost"].as_u64(), Some(0), "{f}");
     let times = post_times(&nd.path().join("msm.db"));
@@ -134,6 +133,7 @@ fn loss_run(name: &str, tenths: u32, extra: &str) -> (serde_json::Value, usize) 
 #[test]
 fn firehose_repairs_ten_percent_loss() {
     let (f, fixed) = loss_run("loss10", 1, "");
+    assert_eq!(f["stored"].as_u64(), Some(LOSS_POSTS), "{f}");
     assert!(f["repairs"].as_u64().unwrap() > 0, "{f}");
     assert!(fixed > 0, "no post was repaired: {f}");
 }
@@ -141,12 +141,16 @@ fn firehose_repairs_ten_percent_loss() {
 #[test]
 fn firehose_repairs_thirty_percent_loss() {
     let (f, fixed) = loss_run("loss30", 3, "");
+    assert_eq!(f["stored"].as_u64(), Some(LOSS_POSTS), "{f}");
     assert!(f["repairs"].as_u64().unwrap() > 0, "{f}");
     assert!(fixed > 0, "no post was repaired: {f}");
 }
 
 /// With a give-up shorter than the first NACK's backoff, gaps are given up at once and
-/// fetched from the hub by stream seq: the path a gap takes after 30 s of vain NACKs.
+/// fetched from the hub by stream seq: the path a gap takes after 30 s of vain NACKs. (Posts
+/// after a given-up gap are stored first, so the author's node may also be asked for the gap
+/// over a link, and a post may be stored by that backfill rather than by the fetch: every
+/// post is still there exactly once, which `loss_run` checks.)
 #[test]
 fn firehose_gives_up_on_gaps_and_fetches_them_by_seq() {
     let (f, _) = loss_run("giveup", 3, "give_up_ms = 10\n");
