@@ -155,7 +155,8 @@ pub fn encode(kind: FrameType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
 
 /// Collects bytes from a stream and hands out whole frames. Holds at most one frame's worth
 /// (`HEADER_LEN + MAX_FRAME_LEN` bytes) plus what one `push` brings; a bad header poisons the
-/// decoder (the link must be closed: framing is lost).
+/// decoder (the link must be closed: framing is lost). Its buffer is freed whenever the last
+/// whole frame in it is taken, so an idle link holds no buffer.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
     buf: Vec<u8>,
@@ -201,6 +202,16 @@ impl FrameDecoder {
         Ok(())
     }
 
+    /// Bytes held that are not handed out yet (part of a frame, or whole frames).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Bytes the buffer holds room for (0 when nothing is pending: no allocation).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// The next whole frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<OwnedFrame>, ProtoError> {
         if let Some(e) = &self.failed {
@@ -213,6 +224,11 @@ impl FrameDecoder {
                     payload: f.payload.to_vec(),
                 };
                 self.start += used;
+                if self.start == self.buf.len() {
+                    // drained: free the buffer (an idle link holds none)
+                    self.buf = Vec::new();
+                    self.start = 0;
+                }
                 Ok(Some(frame))
             }
             Ok(None) => Ok(None),

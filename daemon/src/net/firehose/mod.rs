@@ -8,6 +8,7 @@
 //!   [`crate::proto::stream::PathSelector`]: multicast when it works, else a relay session.
 //! - [`upstream`]: a node's TCP connection to its hub (live relay session, or NACKs only).
 //! - [`deliver`]: delivered messages, verified and stored for the authors followed here.
+//! - [`queue`]: a relay session's queue, allocated only while something is queued.
 //! - [`session`]: the relay session's wire: handshake, frames, payloads.
 //! - [`socket`]: multicast sockets (socket2).
 //! - [`iface`]: which interface is the WAN one, and its address.
@@ -25,6 +26,7 @@ pub mod deliver;
 pub mod hub;
 pub mod iface;
 pub mod node;
+pub mod queue;
 pub mod relay;
 pub mod session;
 pub mod socket;

@@ -1,9 +1,11 @@
 //! The hub's relay listener: authenticated TCP sessions, at most `firehose.max_relay_sessions`
 //! at once, each with a queue of [`RELAY_SESSION_QUEUE`] datagrams (shared bytes, so a
-//! session's own cost is that many pointers). A [`RelaySession`] writes what the hub task
-//! queues for it and passes its NACKs back.
+//! session's own cost is that many pointers, and only while they are queued). A
+//! [`RelaySession`] is one task: it writes what the hub task queues for it and passes its
+//! NACKs back. Idle, it holds no buffer (see [`crate::net::scratch`] and [`super::queue`]).
 
 use super::hub::{Out, ToHub};
+use super::queue::queue;
 use super::session::{self, Fetch, FrameReader, Nack, Open};
 use super::{FirehoseCounters, FirehoseError};
 use crate::net::Net;
@@ -13,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::AsyncWrite;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -79,15 +81,17 @@ async fn serve(
     let _ = stream.set_nodelay(true);
     let (r, mut w) = stream.into_split();
     let mut reader = FrameReader::new(r);
-    let opened = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
+    let handshake = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
         let (hello, _key) =
             session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
         let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
         let open: Open = wire::decode("stream open", &f.payload)?;
         Ok::<_, FirehoseError>((hello, open))
-    })
-    .await
-    .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    });
+    // boxed: the handshake's state is freed once it is done, not kept by the idle session
+    let opened = Box::pin(handshake)
+        .await
+        .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
     let (hello, open) = opened;
     let s = RelaySession {
         id,
@@ -97,13 +101,12 @@ async fn serve(
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);
     let _live = open.live.then(|| LiveGauge::up(net));
-    let (tx, rx) = mpsc::channel(RELAY_SESSION_QUEUE);
+    let (tx, mut rx) = queue(RELAY_SESSION_QUEUE);
     to_hub
         .send(ToHub::Register { id, open, tx })
         .await
         .map_err(|_| FirehoseError::Closed("hub stopped"))?;
-    let mut writer = tokio::spawn(write_loop(w, rx));
-    let result = loop {
+    loop {
         tokio::select! {
             f = reader.next() => {
                 let f = match f {
@@ -132,11 +135,14 @@ async fn serve(
                     }
                 }
             }
-            _ = &mut writer => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+            // the write is awaited here, in the arm, never cancelled half-way by a read;
+            // a closed queue (the hub dropped the session as slow) ends it too
+            out = rx.recv() => match out {
+                Some(out) if write_out(&mut w, &out).await => {}
+                _ => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+            },
         }
-    };
-    writer.abort();
-    result
+    }
 }
 
 /// Counts a live session in `relay_sessions` while it lives (NACK-only ones are not counted).
@@ -158,22 +164,17 @@ impl Drop for LiveGauge {
     }
 }
 
-/// Writes queued datagrams until the queue is dropped (the hub dropped the session) or a
-/// write fails or stalls.
-async fn write_loop(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>) {
-    while let Some(out) = rx.recv().await {
-        let fetched;
-        let (kind, bytes): (_, &[u8]) = match &out {
-            Out::Data(b) => (FrameType::StreamData, b),
-            Out::Repair(b) => (FrameType::StreamRepair, b),
-            Out::Fetched(f) => {
-                fetched = wire::encode(f.as_ref());
-                (FrameType::StreamFetched, &fetched)
-            }
-        };
-        match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, bytes)).await {
-            Ok(Ok(())) => {}
-            _ => return,
+/// Writes one queued datagram; false when the write failed or stalled (the session ends).
+async fn write_out<W: AsyncWrite + Unpin>(w: &mut W, out: &Out) -> bool {
+    let fetched;
+    let (kind, bytes): (_, &[u8]) = match out {
+        Out::Data(b) => (FrameType::StreamData, b),
+        Out::Repair(b) => (FrameType::StreamRepair, b),
+        Out::Fetched(f) => {
+            fetched = wire::encode(f.as_ref());
+            (FrameType::StreamFetched, &fetched)
         }
-    }
+    };
+    let write = session::write_frame(w, kind, bytes);
+    matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())))
 }
