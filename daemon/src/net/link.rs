@@ -301,15 +301,8 @@ async fn establish(
     }
     tracing::info!(peer = %peer_addr, domain = %link.peer_domain, ?role, verified, "link up");
     let span = tracing::info_span!("link", peer = %peer_addr, domain = %link.peer_domain);
-    let task_link = link.clone();
     tokio::spawn(tracing::Instrument::instrument(
-        async move {
-            run(net.clone(), task_link.clone(), reader, w, rx).await;
-            task_link.mark_closed();
-            net.unregister(&task_link);
-            drop(permit);
-            tracing::info!("link down");
-        },
+        run(net, link.clone(), reader, w, rx, permit),
         span,
     ));
     Ok(link)
@@ -415,78 +408,87 @@ async fn check_identity(
     }
 }
 
-/// Runs an established link until it closes: one task reads frames, writes the send queue
-/// and keeps the link alive (no writer task of its own, nothing that wakes while idle but
-/// the keep-alive timer).
-async fn run(
+/// Runs an established link until it closes, then unregisters it and frees its slot: one task
+/// reads frames, writes the send queue and keeps the link alive (no writer task of its own,
+/// nothing that wakes while idle but the keep-alive timer). Not an `async fn`: an async block
+/// uses its captures in place, where an `async fn` keeps a second copy of its arguments in
+/// every idle link's task.
+#[allow(clippy::manual_async_fn)]
+fn run(
     net: Arc<Net>,
     link: Arc<Link>,
     mut reader: FrameReader,
     mut w: OwnedWriteHalf,
     mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
-) {
-    let mut keep = KeepAlive::new(crate::now_ms());
-    loop {
-        let deadline = keep.next_deadline();
-        let wait =
-            Duration::from_millis(deadline.saturating_sub(crate::now_ms())).max(KEEPALIVE_MIN_WAIT);
-        tokio::select! {
-            f = reader.next() => match f {
-                Ok(f) => {
-                    keep.received(crate::now_ms());
-                    // Frames that are already buffered are handled together, so that a run of
-                    // messages is stored in one commit instead of one fsync each.
-                    let mut frames = vec![f];
-                    while frames.len() < RUN {
-                        match reader.buffered() {
-                            Some(g) => frames.push(g),
-                            None => break,
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        let mut keep = KeepAlive::new(crate::now_ms());
+        loop {
+            let deadline = keep.next_deadline();
+            let wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()))
+                .max(KEEPALIVE_MIN_WAIT);
+            tokio::select! {
+                f = reader.next() => match f {
+                    Ok(f) => {
+                        keep.received(crate::now_ms());
+                        // Frames that are already buffered are handled together, so that a run of
+                        // messages is stored in one commit instead of one fsync each.
+                        let mut frames = vec![f];
+                        while frames.len() < RUN {
+                            match reader.buffered() {
+                                Some(g) => frames.push(g),
+                                None => break,
+                            }
+                        }
+                        if let Err(e) = Box::pin(handle_writing(&net, &link, frames, &mut w, &mut rx, &mut keep)).await {
+                            tracing::info!(error = %e, "closing link");
+                            break;
                         }
                     }
-                    if let Err(e) = handle_writing(&net, &link, frames, &mut w, &mut rx, &mut keep).await {
-                        tracing::info!(error = %e, "closing link");
-                        break;
-                    }
-                }
-                Err(e) => {
-                    if !matches!(&e, NetError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
-                        if matches!(e, NetError::Proto(_)) {
-                            Counters::bump(&net.counters.malformed);
+                    Err(e) => {
+                        if !matches!(&e, NetError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
+                            if matches!(e, NetError::Proto(_)) {
+                                Counters::bump(&net.counters.malformed);
+                            }
+                            tracing::info!(error = %e, "link read ended");
                         }
-                        tracing::info!(error = %e, "link read ended");
-                    }
-                    break;
-                }
-            },
-            // cancel-safe: a frame is taken only when recv returns it, and written in the arm
-            next = rx.recv() => match next {
-                Some((kind, payload)) => {
-                    if write_kept(&mut w, &mut keep, kind, &payload).await.is_err() {
                         break;
                     }
-                }
-                None => break,
-            },
-            _ = tokio::time::sleep(wait) => match keep.poll(crate::now_ms()) {
-                KeepAliveAction::Wait => {}
-                KeepAliveAction::Ping => {
-                    if write_kept(&mut w, &mut keep, FrameType::Ping, &[]).await.is_err() {
+                },
+                // cancel-safe: a frame is taken only when recv returns it, and written in the arm
+                next = rx.recv() => match next {
+                    Some((kind, payload)) => {
+                        if write_kept(&mut w, &mut keep, kind, &payload).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep(wait) => match keep.poll(crate::now_ms()) {
+                    KeepAliveAction::Wait => {}
+                    KeepAliveAction::Ping => {
+                        if write_kept(&mut w, &mut keep, FrameType::Ping, &[]).await.is_err() {
+                            break;
+                        }
+                    }
+                    KeepAliveAction::Dead => {
+                        tracing::info!("peer silent too long");
                         break;
                     }
-                }
-                KeepAliveAction::Dead => {
-                    tracing::info!("peer silent too long");
-                    break;
-                }
-            },
+                },
+            }
         }
+        link.mark_closed();
+        net.unregister(&link);
+        drop(permit);
+        tracing::info!("link down");
     }
-    link.mark_closed();
 }
 
 /// Handles a run of frames while writing what the send queue holds meanwhile: a handler may
-/// queue more than fits (a backfill answer) and wait for room that only this task makes. The
-/// handlers' future is boxed, so an idle link's task does not carry their state.
+/// queue more than fits (a backfill answer) and wait for room that only this task makes.
+/// `run` boxes this future, so an idle link's task does not carry the handlers' state.
 async fn handle_writing(
     net: &Arc<Net>,
     link: &Arc<Link>,
@@ -495,7 +497,7 @@ async fn handle_writing(
     rx: &mut mpsc::Receiver<(FrameType, Vec<u8>)>,
     keep: &mut KeepAlive,
 ) -> Result<(), NetError> {
-    let mut handling = Box::pin(super::inbound::handle_all(net, link, frames));
+    let mut handling = std::pin::pin!(super::inbound::handle_all(net, link, frames));
     loop {
         tokio::select! {
             r = &mut handling => return r,

@@ -161,7 +161,8 @@ pub fn encode(kind: FrameType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
 pub struct FrameDecoder {
     buf: Vec<u8>,
     start: usize,
-    failed: Option<ProtoError>,
+    /// Boxed: set once, just before the link closes; a pointer keeps every idle reader small.
+    failed: Option<Box<ProtoError>>,
 }
 
 /// A frame that owns its payload, as [`FrameDecoder`] hands them out.
@@ -215,7 +216,7 @@ impl FrameDecoder {
     /// The next whole frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<OwnedFrame>, ProtoError> {
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(ProtoError::clone(e));
         }
         match parse(&self.buf[self.start..]) {
             Ok(Some((f, used))) => {
@@ -233,7 +234,7 @@ impl FrameDecoder {
             }
             Ok(None) => Ok(None),
             Err(e) => {
-                self.failed = Some(e.clone());
+                self.failed = Some(Box::new(e.clone()));
                 Err(e)
             }
         }

@@ -8,18 +8,31 @@
 //! is how the hub drops a slow session.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::Notify;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 struct Shared<T> {
-    items: Mutex<VecDeque<T>>,
+    state: Mutex<State<T>>,
     /// Most items queued at once.
     cap: usize,
     /// Live senders; 0 closes the queue.
     senders: AtomicUsize,
-    /// Woken when an item arrives or the last sender goes.
-    ready: Notify,
+    /// The receiver is gone: sends fail, as they would on a closed channel.
+    receiver_gone: AtomicBool,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    /// The receiver, waiting for an item or for the last sender to go.
+    waker: Option<Waker>,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// The sending end; clone it to send from several places.
@@ -31,25 +44,31 @@ pub struct QueueReceiver<T>(Arc<Shared<T>>);
 /// A queue of at most `cap` items.
 pub fn queue<T>(cap: usize) -> (QueueSender<T>, QueueReceiver<T>) {
     let shared = Arc::new(Shared {
-        items: Mutex::new(VecDeque::new()),
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            waker: None,
+        }),
         cap,
         senders: AtomicUsize::new(1),
-        ready: Notify::new(),
+        receiver_gone: AtomicBool::new(false),
     });
     (QueueSender(shared.clone()), QueueReceiver(shared))
 }
 
 impl<T> QueueSender<T> {
-    /// Queues `item`, or gives it back if the queue is full.
+    /// Queues `item`, or gives it back if the queue is full or the receiver is gone.
     pub fn try_send(&self, item: T) -> Result<(), T> {
-        {
-            let mut items = self.0.items.lock().unwrap_or_else(|p| p.into_inner());
-            if items.len() >= self.0.cap {
+        let waker = {
+            let mut state = self.0.lock();
+            if state.items.len() >= self.0.cap || self.0.receiver_gone.load(Ordering::Relaxed) {
                 return Err(item);
             }
-            items.push_back(item);
+            state.items.push_back(item);
+            state.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
         }
-        self.0.ready.notify_one();
         Ok(())
     }
 }
@@ -64,7 +83,10 @@ impl<T> Clone for QueueSender<T> {
 impl<T> Drop for QueueSender<T> {
     fn drop(&mut self) {
         if self.0.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.ready.notify_one();
+            let waker = self.0.lock().waker.take();
+            if let Some(w) = waker {
+                w.wake();
+            }
         }
     }
 }
@@ -79,30 +101,36 @@ impl<T> std::fmt::Debug for QueueSender<T> {
 
 impl<T> QueueReceiver<T> {
     /// The next item; `None` once the queue is empty and every sender is gone. Cancel-safe:
-    /// an item is taken only when this returns it.
+    /// an item is taken only in the poll that returns it.
     pub async fn recv(&mut self) -> Option<T> {
-        loop {
-            if let Some(item) = self.pop() {
-                return Some(item);
+        poll_fn(|cx| {
+            let mut state = self.0.lock();
+            if let Some(item) = state.items.pop_front() {
+                if state.items.is_empty() {
+                    // drained: free the slots (an idle session holds none)
+                    state.items = VecDeque::new();
+                }
+                return Poll::Ready(Some(item));
             }
+            // checked under the lock the last sender takes to wake us: no wake is missed
             if self.0.senders.load(Ordering::Acquire) == 0 {
-                // a last item may have come just before the last sender went
-                return self.pop();
+                return Poll::Ready(None);
             }
-            // notify_one keeps a permit when no one waits, so nothing sent between the pop
-            // above and this wait is missed
-            self.0.ready.notified().await;
-        }
+            match &mut state.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
     }
+}
 
-    fn pop(&self) -> Option<T> {
-        let mut items = self.0.items.lock().unwrap_or_else(|p| p.into_inner());
-        let item = items.pop_front();
-        if items.is_empty() && items.capacity() > 0 {
-            // drained: free the slots (an idle session holds none)
-            *items = VecDeque::new();
-        }
-        item
+impl<T> Drop for QueueReceiver<T> {
+    fn drop(&mut self) {
+        self.0.receiver_gone.store(true, Ordering::Relaxed);
+        // what was queued goes now, not when the last sender does
+        self.0.lock().items = VecDeque::new();
     }
 }
 
@@ -122,11 +150,7 @@ mod tests {
         for i in 0..3 {
             assert_eq!(rx.recv().await, Some(i));
         }
-        assert_eq!(
-            rx.0.items.lock().unwrap().capacity(),
-            0,
-            "drained: no slots held"
-        );
+        assert_eq!(rx.0.lock().items.capacity(), 0, "drained: no slots held");
         tx2.try_send(4).unwrap();
         drop(tx);
         assert_eq!(rx.recv().await, Some(4));
@@ -134,6 +158,14 @@ mod tests {
         assert!(wait.await.is_err(), "one sender left: still open");
         drop(tx2);
         assert_eq!(rx.recv().await, None);
+    }
+
+    #[test]
+    fn sends_fail_once_the_receiver_is_gone() {
+        let (tx, rx) = queue(4);
+        tx.try_send(1).unwrap();
+        drop(rx);
+        assert_eq!(tx.try_send(2), Err(2));
     }
 
     #[tokio::test]

@@ -86,24 +86,20 @@ async fn serve(
             session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
         let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
         let open: Open = wire::decode("stream open", &f.payload)?;
-        Ok::<_, FirehoseError>((hello, open))
+        Ok::<_, FirehoseError>((hello.domain, open))
     });
     // boxed: the handshake's state is freed once it is done, not kept by the idle session
     let opened = Box::pin(handshake)
         .await
         .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
-    let (hello, open) = opened;
-    let s = RelaySession {
-        id,
-        peer,
-        domain: hello.domain,
-    };
+    let (domain, open) = opened;
+    let s = RelaySession { id, peer, domain };
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);
     let _live = open.live.then(|| LiveGauge::up(net));
     let (tx, mut rx) = queue(RELAY_SESSION_QUEUE);
-    to_hub
-        .send(ToHub::Register { id, open, tx })
+    // boxed, like the handshake: the idle session does not keep the send's state
+    Box::pin(to_hub.send(ToHub::Register { id, open, tx }))
         .await
         .map_err(|_| FirehoseError::Closed("hub stopped"))?;
     loop {
@@ -135,10 +131,11 @@ async fn serve(
                     }
                 }
             }
-            // the write is awaited here, in the arm, never cancelled half-way by a read;
-            // a closed queue (the hub dropped the session as slow) ends it too
+            // the write is awaited here, in the arm, never cancelled half-way by a read (and
+            // boxed: its state is not kept while idle); a closed queue (the hub dropped the
+            // session as slow) ends the session too
             out = rx.recv() => match out {
-                Some(out) if write_out(&mut w, &out).await => {}
+                Some(out) if Box::pin(write_out(&mut w, &out)).await => {}
                 _ => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
             },
         }
