@@ -73,13 +73,14 @@ pub async fn listen(
 
 async fn serve(
     net: &Arc<Net>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     id: u64,
     to_hub: &mpsc::Sender<ToHub>,
 ) -> Result<(), FirehoseError> {
     let _ = stream.set_nodelay(true);
-    let (r, mut w) = stream.into_split();
+    // borrowed halves: one task holds both, so no shared allocation to split the socket
+    let (r, mut w) = stream.split();
     let mut reader = FrameReader::new(r);
     let handshake = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
         let (hello, _key) =
