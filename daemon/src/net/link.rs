@@ -1,7 +1,7 @@
 //! One link: handshake, identity check, then a reader (frames in order) and a writer (a
 //! bounded queue), with keep-alive.
 
-use super::{Counters, Net, NetError, CONNECT_TIMEOUT};
+use super::{scratch, Counters, Net, NetError, CONNECT_TIMEOUT};
 use crate::proto::frame::{self, FrameDecoder};
 use crate::proto::link::{self as wire, Hello, KeepAlive, KeepAliveAction, Role};
 use crate::proto::{Address, FrameType, PublicKey};
@@ -10,7 +10,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
@@ -23,8 +22,8 @@ pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most frames handled as one run (see `run`).
 const RUN: usize = 64;
-/// Bytes read from the socket at a time; held by every link for its whole life.
-const READ_CHUNK: usize = 4 * 1024;
+/// Shortest wait between two keep-alive checks.
+const KEEPALIVE_MIN_WAIT: Duration = Duration::from_millis(10);
 
 type SubscribeAnswer = oneshot::Sender<Result<(), NetError>>;
 
@@ -243,12 +242,12 @@ struct Expect {
     addr: SocketAddr,
 }
 
-/// The reading side of a link: the socket half, the frame decoder and one read buffer that
-/// lives as long as the link (no allocation per frame).
+/// The reading side of a link: the socket half and the frame decoder. No read buffer of its
+/// own: reads go through the thread's scratch buffer ([`scratch`]), and the decoder holds
+/// bytes only while a frame is in progress, so an idle link holds no buffer.
 struct FrameReader {
     r: OwnedReadHalf,
     dec: FrameDecoder,
-    buf: Box<[u8; READ_CHUNK]>,
 }
 
 impl FrameReader {
@@ -256,7 +255,6 @@ impl FrameReader {
         FrameReader {
             r,
             dec: FrameDecoder::new(),
-            buf: Box::new([0u8; READ_CHUNK]),
         }
     }
 
@@ -266,12 +264,9 @@ impl FrameReader {
             if let Some(f) = self.dec.next_frame()? {
                 return Ok(f);
             }
-            let room = self.dec.room().min(READ_CHUNK);
-            let n = self.r.read(&mut self.buf[..room]).await?;
-            if n == 0 {
+            if scratch::read_into(&mut self.r, &mut self.dec).await? == 0 {
                 return Err(NetError::Io(std::io::ErrorKind::UnexpectedEof.into()));
             }
-            self.dec.push(&self.buf[..n])?;
         }
     }
 
@@ -366,15 +361,8 @@ async fn establish(
     }
     tracing::info!(peer = %peer_addr, domain = %link.peer_domain, ?role, verified, "link up");
     let span = tracing::info_span!("link", peer = %peer_addr, domain = %link.peer_domain);
-    let task_link = link.clone();
     tokio::spawn(tracing::Instrument::instrument(
-        async move {
-            run(net.clone(), task_link.clone(), reader, w, rx).await;
-            task_link.mark_closed();
-            net.unregister(&task_link);
-            drop(permit);
-            tracing::info!("link down");
-        },
+        run(net, link.clone(), reader, w, rx, permit),
         span,
     ));
     Ok(link)
@@ -492,89 +480,115 @@ async fn check_identity(
     }
 }
 
-async fn run(
+/// Runs an established link until it closes, then unregisters it and frees its slot: one task
+/// reads frames, writes the send queue and keeps the link alive (no writer task of its own,
+/// nothing that wakes while idle but the keep-alive timer). Not an `async fn`: an async block
+/// uses its captures in place, where an `async fn` keeps a second copy of its arguments in
+/// every idle link's task.
+#[allow(clippy::manual_async_fn)]
+fn run(
     net: Arc<Net>,
     link: Arc<Link>,
     mut reader: FrameReader,
     mut w: OwnedWriteHalf,
     mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
-) {
-    let keep = Arc::new(Mutex::new(KeepAlive::new(crate::now_ms())));
-    let writer_keep = keep.clone();
-    let writer = tokio::spawn(async move {
+    permit: OwnedSemaphorePermit,
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        let mut keep = KeepAlive::new(crate::now_ms());
         loop {
-            let deadline = writer_keep
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .next_deadline();
-            let wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()).max(10));
-            let next = tokio::time::timeout(wait, rx.recv()).await;
-            let (kind, payload) = match next {
-                Ok(Some(f)) => f,
-                Ok(None) => return,
-                Err(_) => {
-                    let action = writer_keep
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .poll(crate::now_ms());
-                    match action {
-                        KeepAliveAction::Wait => continue,
-                        KeepAliveAction::Ping => (FrameType::Ping, Vec::new()),
-                        KeepAliveAction::Dead => {
-                            tracing::info!("peer silent too long");
-                            return;
+            let deadline = keep.next_deadline();
+            let wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()))
+                .max(KEEPALIVE_MIN_WAIT);
+            tokio::select! {
+                f = reader.next() => match f {
+                    Ok(f) => {
+                        keep.received(crate::now_ms());
+                        // Frames that are already buffered are handled together, so that a run of
+                        // messages is stored in one commit instead of one fsync each.
+                        let mut frames = vec![f];
+                        while frames.len() < RUN {
+                            match reader.buffered() {
+                                Some(g) => frames.push(g),
+                                None => break,
+                            }
+                        }
+                        if let Err(e) = Box::pin(handle_writing(&net, &link, frames, &mut w, &mut rx, &mut keep)).await {
+                            tracing::info!(error = %e, "closing link");
+                            break;
                         }
                     }
-                }
-            };
-            if let Err(e) = write_frame(&mut w, kind, &payload).await {
-                tracing::debug!(error = %e, "write failed");
-                return;
-            }
-            writer_keep
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .sent(crate::now_ms());
-        }
-    });
-    loop {
-        tokio::select! {
-            f = reader.next() => match f {
-                Ok(f) => {
-                    keep.lock().unwrap_or_else(|p| p.into_inner()).received(crate::now_ms());
-                    // Frames that are already buffered are handled together, so that a run of
-                    // messages is stored in one commit instead of one fsync each.
-                    let mut frames = vec![f];
-                    while frames.len() < RUN {
-                        match reader.buffered() {
-                            Some(g) => frames.push(g),
-                            None => break,
+                    Err(e) => {
+                        if !matches!(&e, NetError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
+                            if matches!(e, NetError::Proto(_)) {
+                                Counters::bump(&net.counters.malformed);
+                            }
+                            tracing::info!(error = %e, "link read ended");
                         }
-                    }
-                    if let Err(e) = super::inbound::handle_all(&net, &link, frames).await {
-                        tracing::info!(error = %e, "closing link");
                         break;
                     }
-                }
-                Err(e) => {
-                    if !matches!(&e, NetError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof) {
-                        if matches!(e, NetError::Proto(_)) {
-                            Counters::bump(&net.counters.malformed);
+                },
+                // cancel-safe: a frame is taken only when recv returns it, and written in the arm
+                next = rx.recv() => match next {
+                    Some((kind, payload)) => {
+                        if write_kept(&mut w, &mut keep, kind, &payload).await.is_err() {
+                            break;
                         }
-                        tracing::info!(error = %e, "link read ended");
                     }
-                    break;
-                }
-            },
-            _ = wait_finished(&writer) => break,
+                    None => break,
+                },
+                _ = tokio::time::sleep(wait) => match keep.poll(crate::now_ms()) {
+                    KeepAliveAction::Wait => {}
+                    KeepAliveAction::Ping => {
+                        if write_kept(&mut w, &mut keep, FrameType::Ping, &[]).await.is_err() {
+                            break;
+                        }
+                    }
+                    KeepAliveAction::Dead => {
+                        tracing::info!("peer silent too long");
+                        break;
+                    }
+                },
+            }
         }
+        link.mark_closed();
+        net.unregister(&link);
+        drop(permit);
+        tracing::info!("link down");
     }
-    link.mark_closed();
-    writer.abort();
 }
 
-async fn wait_finished(h: &tokio::task::JoinHandle<()>) {
-    while !h.is_finished() {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+/// Handles a run of frames while writing what the send queue holds meanwhile: a handler may
+/// queue more than fits (a backfill answer) and wait for room that only this task makes.
+/// `run` boxes this future, so an idle link's task does not carry the handlers' state.
+async fn handle_writing(
+    net: &Arc<Net>,
+    link: &Arc<Link>,
+    frames: Vec<frame::OwnedFrame>,
+    w: &mut OwnedWriteHalf,
+    rx: &mut mpsc::Receiver<(FrameType, Vec<u8>)>,
+    keep: &mut KeepAlive,
+) -> Result<(), NetError> {
+    let mut handling = std::pin::pin!(super::inbound::handle_all(net, link, frames));
+    loop {
+        tokio::select! {
+            r = &mut handling => return r,
+            Some((kind, payload)) = rx.recv() => write_kept(w, keep, kind, &payload).await?,
+        }
     }
+}
+
+/// Writes one frame and notes it for keep-alive.
+async fn write_kept(
+    w: &mut OwnedWriteHalf,
+    keep: &mut KeepAlive,
+    kind: FrameType,
+    payload: &[u8],
+) -> Result<(), NetError> {
+    if let Err(e) = write_frame(w, kind, payload).await {
+        tracing::debug!(error = %e, "write failed");
+        return Err(e);
+    }
+    keep.sent(crate::now_ms());
+    Ok(())
 }

@@ -5,6 +5,7 @@
 //! - [`outbox`]: delivers each new post once per subscribed server, with retries.
 //! - [`pool`]: database connections for async code.
 //! - [`counters`]: what happened, for `/healthz` and tests.
+//! - [`scratch`]: reads into one buffer per thread, so an idle connection holds none.
 //! - [`firehose`]: the multicast firehose, relay sessions and hub mode.
 //!
 //! Trust: a link proves possession of a node key. The key counts for a domain only when DNS
@@ -23,6 +24,7 @@ pub mod inbound;
 pub mod link;
 pub mod outbox;
 pub mod pool;
+pub mod scratch;
 
 use crate::discover::{DiscoverError, Discovery};
 use crate::proto::{link as wire, Address, FrameType, NodeKey, ProtoError};

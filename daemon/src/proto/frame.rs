@@ -165,12 +165,14 @@ pub fn encode(kind: FrameType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), 
 
 /// Collects bytes from a stream and hands out whole frames. Holds at most one frame's worth
 /// (`HEADER_LEN + MAX_FRAME_LEN` bytes) plus what one `push` brings; a bad header poisons the
-/// decoder (the link must be closed: framing is lost).
+/// decoder (the link must be closed: framing is lost). Its buffer is freed whenever the last
+/// whole frame in it is taken, so an idle link holds no buffer.
 #[derive(Debug, Default)]
 pub struct FrameDecoder {
     buf: Vec<u8>,
     start: usize,
-    failed: Option<ProtoError>,
+    /// Boxed: set once, just before the link closes; a pointer keeps every idle reader small.
+    failed: Option<Box<ProtoError>>,
 }
 
 /// A frame that owns its payload, as [`FrameDecoder`] hands them out.
@@ -216,10 +218,20 @@ impl FrameDecoder {
         self.buf.len() == self.start
     }
 
+    /// Bytes held that are not handed out yet (part of a frame, or whole frames).
+    pub fn pending(&self) -> usize {
+        self.buf.len() - self.start
+    }
+
+    /// Bytes the buffer holds room for (0 when nothing is pending: no allocation).
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// The next whole frame, `Ok(None)` if more bytes are needed.
     pub fn next_frame(&mut self) -> Result<Option<OwnedFrame>, ProtoError> {
         if let Some(e) = &self.failed {
-            return Err(e.clone());
+            return Err(ProtoError::clone(e));
         }
         match parse(&self.buf[self.start..]) {
             Ok(Some((f, used))) => {
@@ -228,11 +240,16 @@ impl FrameDecoder {
                     payload: f.payload.to_vec(),
                 };
                 self.start += used;
+                if self.start == self.buf.len() {
+                    // drained: free the buffer (an idle link holds none)
+                    self.buf = Vec::new();
+                    self.start = 0;
+                }
                 Ok(Some(frame))
             }
             Ok(None) => Ok(None),
             Err(e) => {
-                self.failed = Some(e.clone());
+                self.failed = Some(Box::new(e.clone()));
                 Err(e)
             }
         }

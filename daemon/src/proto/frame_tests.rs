@@ -88,6 +88,8 @@ proptest! {
             while let Some(f) = d.next_frame().unwrap() {
                 got.push((f.kind as u8, f.payload));
             }
+            // between frames, the decoder holds no buffer
+            prop_assert!(d.pending() > 0 || d.capacity() == 0);
         }
         prop_assert_eq!(got, frames);
     }

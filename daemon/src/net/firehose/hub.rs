@@ -7,6 +7,7 @@
 //! slow reader must not hold the hub's memory, and it resumes by cursor.
 
 use super::iface;
+use super::queue::QueueSender;
 use super::relay;
 use super::session::{Fetch, Fetched, Nack, Open};
 use super::{socket, FirehoseCounters, FirehoseError, PathShown};
@@ -59,7 +60,7 @@ pub enum ToHub {
         /// What it asked for.
         open: Open,
         /// Its datagram queue.
-        tx: mpsc::Sender<Out>,
+        tx: QueueSender<Out>,
     },
     /// It closed.
     Unregister {
@@ -84,7 +85,7 @@ pub enum ToHub {
 
 struct Session {
     live: bool,
-    tx: mpsc::Sender<Out>,
+    tx: QueueSender<Out>,
 }
 
 /// Binds the relay listener and starts the hub task; returns the relay address bound.
@@ -266,7 +267,7 @@ impl Hub {
         }
     }
 
-    fn repair(&self, tx: &mpsc::Sender<Out>, datagrams: Vec<Datagram>) {
+    fn repair(&self, tx: &QueueSender<Out>, datagrams: Vec<Datagram>) {
         for d in datagrams {
             if tx.try_send(Out::Repair(d.bytes.into())).is_err() {
                 return; // the receiver asks again after its repeat interval

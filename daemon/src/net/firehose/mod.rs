@@ -10,6 +10,7 @@
 //! - [`deliver`]: delivered messages, verified and stored for the authors followed here;
 //!   public posts of unfollowed authors kept in the discover window on the stream's signature
 //!   alone (see [`crate::store::discover`]).
+//! - [`queue`]: a relay session's queue, allocated only while something is queued.
 //! - [`session`]: the relay session's wire: handshake, frames, payloads.
 //! - [`socket`]: multicast sockets (socket2).
 //! - [`publish`]: a hub streams the posts of small nodes that ask it to.
@@ -30,6 +31,7 @@ pub mod hub;
 pub mod iface;
 pub mod node;
 pub mod publish;
+pub mod queue;
 pub mod relay;
 pub mod session;
 pub mod socket;

@@ -1,9 +1,11 @@
 //! The hub's relay listener: authenticated TCP sessions, at most `firehose.max_relay_sessions`
 //! at once, each with a queue of [`RELAY_SESSION_QUEUE`] datagrams (shared bytes, so a
-//! session's own cost is that many pointers). A [`RelaySession`] writes what the hub task
-//! queues for it and passes its NACKs back.
+//! session's own cost is that many pointers, and only while they are queued). A
+//! [`RelaySession`] is one task: it writes what the hub task queues for it and passes its
+//! NACKs back. Idle, it holds no buffer (see [`crate::net::scratch`] and [`super::queue`]).
 
 use super::hub::{Out, ToHub};
+use super::queue::queue;
 use super::session::{self, Fetch, FrameReader, Nack, Open};
 use super::tunnel::{self, TunnelOut, Tunnels};
 use super::{FirehoseCounters, FirehoseError};
@@ -14,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::io::AsyncWrite;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -72,36 +74,35 @@ pub async fn listen(
 
 async fn serve(
     net: &Arc<Net>,
-    stream: TcpStream,
+    mut stream: TcpStream,
     peer: SocketAddr,
     id: u64,
     to_hub: &mpsc::Sender<ToHub>,
 ) -> Result<(), FirehoseError> {
     let _ = stream.set_nodelay(true);
-    let (r, mut w) = stream.into_split();
+    // borrowed halves: one task holds both, so no shared allocation to split the socket
+    let (r, mut w) = stream.split();
     let mut reader = FrameReader::new(r);
-    let opened = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
+    let handshake = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
         let (hello, key) =
             session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
         let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
         let open = Open::decode(&f.payload)?;
-        Ok::<_, FirehoseError>((hello, key, open))
-    })
-    .await
-    .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
-    let (hello, key, open) = opened;
-    let s = RelaySession {
-        id,
-        peer,
-        domain: hello.domain,
-    };
+        Ok::<_, FirehoseError>((hello.domain, key, open))
+    });
+    // boxed: the handshake's state is freed once it is done, not kept by the idle session
+    let opened = Box::pin(handshake)
+        .await
+        .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    let (domain, key, open) = opened;
+    let s = RelaySession { id, peer, domain };
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);
     let _live = open.live.then(|| LiveGauge::up(net));
-    let tunnels = Tunnels::default();
-    let (tunnel_tx, tunnel_rx) = mpsc::channel(tunnel::SESSION_TUNNEL_QUEUE);
-    let _carried = if open.links {
-        if let Err(e) = tunnel::check_carried(net, &s.domain, &key).await {
+    // only a session that carries links has tunnel state (an idle relay session stays small)
+    let mut carried = None;
+    if open.links {
+        if let Err(e) = Box::pin(tunnel::check_carried(net, &s.domain, &key)).await {
             tracing::warn!(domain = %s.domain, session = id, error = %e, "relay session refused");
             let reason = wire::encode(&wire::Close {
                 reason: e.to_string(),
@@ -109,20 +110,17 @@ async fn serve(
             let _ = session::write_frame(&mut w, FrameType::Close, &reason).await;
             return Err(e);
         }
-        Some(Carried::up(net, &s, tunnel_tx.clone(), tunnels.clone()))
-    } else {
-        None
-    };
+        carried = Some(Carried::up(net, &s));
+    }
     if !open.publish.is_empty() {
         super::publish::spawn(net.clone(), s.domain.clone(), key, open.publish.clone());
     }
-    let (tx, rx) = mpsc::channel(RELAY_SESSION_QUEUE);
-    to_hub
-        .send(ToHub::Register { id, open, tx })
+    let (tx, mut rx) = queue(RELAY_SESSION_QUEUE);
+    // boxed, like the handshake: the idle session does not keep the send's state
+    Box::pin(to_hub.send(ToHub::Register { id, open, tx }))
         .await
         .map_err(|_| FirehoseError::Closed("hub stopped"))?;
-    let mut writer = tokio::spawn(write_loop(w, rx, tunnel_rx));
-    let result = loop {
+    loop {
         tokio::select! {
             f = reader.next() => {
                 let f = match f {
@@ -140,16 +138,19 @@ async fn serve(
                         // a full hub queue drops it: the node counts the seqs as lost
                         let _ = to_hub.try_send(ToHub::Fetch { id, fetch });
                     }
-                    FrameType::TunnelData | FrameType::TunnelClose => {
+                    FrameType::TunnelData | FrameType::TunnelClose if carried.is_some() => {
+                        let tunnels = &carried.as_ref().expect("carried").tunnels;
                         let (tid, data) = tunnel::decode(f.kind, &f.payload)?;
                         let open = f.kind == FrameType::TunnelData
-                            && tunnel::deliver(&tunnels, tid, data).await;
+                            && tunnel::deliver(tunnels, tid, data).await;
                         if !open {
                             tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
                         }
                     }
                     FrameType::Ping => {
-                        let _ = tunnel_tx.try_send(TunnelOut::Pong);
+                        if let Some(c) = &carried {
+                            let _ = c.tx.try_send(TunnelOut::Pong);
+                        }
                     }
                     FrameType::Pong => {}
                     FrameType::Close => break Ok(()),
@@ -162,11 +163,22 @@ async fn serve(
                     }
                 }
             }
-            _ = &mut writer => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+            // the write is awaited here, in the arm, never cancelled half-way by a read (and
+            // boxed: its state is not kept while idle); a closed queue (the hub dropped the
+            // session as slow) ends the session too
+            out = rx.recv() => match out {
+                Some(out) if Box::pin(write_out(&mut w, &out)).await => {}
+                _ => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+            },
+            Some(t) = tunnel_out(&mut carried) => {
+                let (kind, payload) = t.encode();
+                let write = session::write_frame(&mut w, kind, &payload);
+                if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
+                    break Err(FirehoseError::Closed("writer ended (slow or gone)"));
+                }
+            }
         }
-    };
-    writer.abort();
-    result
+    }
 }
 
 /// Counts a live session in `relay_sessions` while it lives (NACK-only ones are not counted).
@@ -188,18 +200,30 @@ impl Drop for LiveGauge {
     }
 }
 
-/// Carries the session's domain in [`crate::net::Net::routes`] while it lives, counted in
-/// `carried_domains`.
+/// Tunnel frames queued for a session that carries links, whatever its tunnels send.
+async fn tunnel_out(carried: &mut Option<Carried>) -> Option<TunnelOut> {
+    match carried {
+        Some(c) => c.rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A session's domain carried in [`crate::net::Net::routes`] while it lives (counted in
+/// `carried_domains`), with its tunnels and their queue of frames to the node.
 struct Carried {
     net: Arc<Net>,
     domain: String,
     id: u64,
     tunnels: Tunnels,
+    tx: mpsc::Sender<TunnelOut>,
+    rx: mpsc::Receiver<TunnelOut>,
 }
 
 impl Carried {
-    fn up(net: &Arc<Net>, s: &RelaySession, q: mpsc::Sender<TunnelOut>, tunnels: Tunnels) -> Self {
-        net.routes.add(&s.domain, s.id, q, tunnels.clone());
+    fn up(net: &Arc<Net>, s: &RelaySession) -> Self {
+        let tunnels = Tunnels::default();
+        let (tx, rx) = mpsc::channel(tunnel::SESSION_TUNNEL_QUEUE);
+        net.routes.add(&s.domain, s.id, tx.clone(), tunnels.clone());
         FirehoseCounters::bump(&net.firehose.carried_domains);
         tracing::info!(domain = %s.domain, session = s.id, "carrying links for the domain");
         Carried {
@@ -207,6 +231,8 @@ impl Carried {
             domain: s.domain.clone(),
             id: s.id,
             tunnels,
+            tx,
+            rx,
         }
     }
 }
@@ -226,40 +252,17 @@ impl Drop for Carried {
     }
 }
 
-/// Writes queued datagrams and tunnel frames until the datagram queue is dropped (the hub
-/// dropped the session) or a write fails or stalls.
-async fn write_loop(
-    mut w: OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Out>,
-    mut tunnel_rx: mpsc::Receiver<TunnelOut>,
-) {
-    loop {
-        let out = tokio::select! {
-            biased;
-            out = rx.recv() => match out {
-                Some(out) => out,
-                None => return,
-            },
-            Some(t) = tunnel_rx.recv() => {
-                let (kind, payload) = t.encode();
-                match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, &payload)).await {
-                    Ok(Ok(())) => continue,
-                    _ => return,
-                }
-            }
-        };
-        let fetched;
-        let (kind, bytes): (_, &[u8]) = match &out {
-            Out::Data(b) => (FrameType::StreamData, b),
-            Out::Repair(b) => (FrameType::StreamRepair, b),
-            Out::Fetched(f) => {
-                fetched = wire::encode(f.as_ref());
-                (FrameType::StreamFetched, &fetched)
-            }
-        };
-        match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(&mut w, kind, bytes)).await {
-            Ok(Ok(())) => {}
-            _ => return,
+/// Writes one queued datagram; false when the write failed or stalled (the session ends).
+async fn write_out<W: AsyncWrite + Unpin>(w: &mut W, out: &Out) -> bool {
+    let fetched;
+    let (kind, bytes): (_, &[u8]) = match out {
+        Out::Data(b) => (FrameType::StreamData, b),
+        Out::Repair(b) => (FrameType::StreamRepair, b),
+        Out::Fetched(f) => {
+            fetched = wire::encode(f.as_ref());
+            (FrameType::StreamFetched, &fetched)
         }
-    }
+    };
+    let write = session::write_frame(w, kind, bytes);
+    matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())))
 }

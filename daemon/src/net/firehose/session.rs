@@ -12,6 +12,7 @@
 //!   `StreamFetched` ([`Fetched`]: the fetched messages the hub still holds).
 
 use super::FirehoseError;
+use crate::net::scratch;
 use crate::proto::frame::{FrameDecoder, OwnedFrame};
 use crate::proto::link::{self as wire, Hello, Role};
 use crate::proto::stream::Cursor;
@@ -19,12 +20,10 @@ use crate::proto::{FrameType, NodeKey, ProtoError, PublicKey};
 use serde::{Deserialize, Serialize};
 use std::ops::RangeInclusive;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// The whole handshake and the `StreamOpen` must arrive within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Bytes read from the socket at a time.
-const READ_CHUNK: usize = 4 * 1024;
 /// Most ranges one NACK frame may carry (the receiver emits at most
 /// [`crate::proto::stream::event::MAX_NACK_RANGES`]).
 pub const MAX_NACK_RANGES: usize = crate::proto::stream::event::MAX_NACK_RANGES;
@@ -235,11 +234,12 @@ impl Fetched {
     }
 }
 
-/// Reads whole frames from a stream with one bounded buffer.
+/// Reads whole frames from a stream. Holds no read buffer: reads go through the thread's
+/// scratch buffer ([`crate::net::scratch`]) into the decoder, which holds bytes only while a
+/// frame is in progress.
 pub struct FrameReader<R> {
     r: R,
     dec: FrameDecoder,
-    buf: Box<[u8; READ_CHUNK]>,
 }
 
 impl<R: AsyncRead + Unpin> FrameReader<R> {
@@ -248,7 +248,6 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         FrameReader {
             r,
             dec: FrameDecoder::new(),
-            buf: Box::new([0u8; READ_CHUNK]),
         }
     }
 
@@ -258,12 +257,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             if let Some(f) = self.dec.next_frame()? {
                 return Ok(f);
             }
-            let room = self.dec.room().min(READ_CHUNK);
-            let n = self.r.read(&mut self.buf[..room]).await?;
-            if n == 0 {
+            if scratch::read_into(&mut self.r, &mut self.dec).await? == 0 {
                 return Err(FirehoseError::Closed("end of stream"));
             }
-            self.dec.push(&self.buf[..n])?;
         }
     }
 }
