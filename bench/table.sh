@@ -43,6 +43,11 @@ END {
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
     n = ws[i]
-    row("TCP bytes per post per receiver (frames, N=" n ")", g(m, "msm_fan_n" n "_wire_bytes_per_post_per_receiver"), "–", "multicast: issue 5")
+    row("TCP bytes per post per receiver (frames, N=" n ")", g(m, "msm_fan_n" n "_wire_bytes_per_post_per_receiver"), "–", "")
+  }
+  for (i = 1; i <= 3; i++) {
+    n = ws[i]; mc = "msm_wire_multicast_n" n; tc = "msm_wire_tcp_n" n
+    msm = "multicast " g(m, mc "_sender_bytes_per_post") " (" g(m, mc "_receivers_with_every_post") " receivers got all) / per-server TCP " g(m, tc "_sender_bytes_per_post") " (" g(m, tc "_delivered") " delivered)"
+    row("bytes on the sender'"'"'s link per post, IP packets, N=" n " (netns)", msm, "–", "multicast: one copy for any N")
   }
 }' "$1" "$2"

@@ -46,8 +46,9 @@ const TAG_LOAD: u32 = 10;
 
 /// What the receiving servers saw.
 #[derive(Default)]
-struct Stats {
-    delivered: AtomicU64,
+pub struct Stats {
+    /// Messages acknowledged.
+    pub delivered: AtomicU64,
     links: AtomicU64,
     message_frame_bytes: AtomicU64,
     ack_frame_bytes: AtomicU64,
@@ -135,7 +136,7 @@ fn wire_bytes(p: &str, stats: &Stats) {
 }
 
 /// Accepts the author's delivery links for one domain.
-async fn accept(listener: TcpListener, domain: String, key: Arc<NodeKey>, stats: Arc<Stats>) {
+pub async fn accept(listener: TcpListener, domain: String, key: Arc<NodeKey>, stats: Arc<Stats>) {
     while let Ok((stream, _)) = listener.accept().await {
         let (d, k, s) = (domain.clone(), key.clone(), stats.clone());
         tokio::spawn(async move {
@@ -194,7 +195,7 @@ async fn receive(c: &mut Conn, stats: &Stats) -> std::io::Result<()> {
 }
 
 /// Every server subscribes to `author` over a link it dials, then closes that link.
-async fn subscribe_all(
+pub async fn subscribe_all(
     links: SocketAddr,
     servers: &[(String, SocketAddr)],
     keys: &[Arc<NodeKey>],
@@ -232,18 +233,23 @@ async fn subscribe_all(
 
 /// One post through the HTTP API; false if the node did not take it.
 fn post(http: SocketAddr, token: &str, tag: u32, due_us: u64) -> bool {
-    let mut text = format!("{tag} {due_us} ");
-    text.extend(std::iter::repeat_n(
-        'x',
-        POST_BYTES.saturating_sub(text.len()),
-    ));
-    let body = json!({ "text": text }).to_string();
+    let body = json!({ "text": post_text(tag, due_us) }).to_string();
     let auth = format!("Bearer {token}");
     let h = [
         ("Content-Type", "application/json"),
         ("Authorization", auth.as_str()),
     ];
     matches!(msm_tests::request(http, "POST", "/api/v1/posts", &h, Some(body.as_bytes())), Ok(r) if r.status == 201)
+}
+
+/// A post's text: [`POST_BYTES`] bytes starting with its run tag and due time.
+pub fn post_text(tag: u32, due_us: u64) -> String {
+    let mut text = format!("{tag} {due_us} ");
+    text.extend(std::iter::repeat_n(
+        'x',
+        POST_BYTES.saturating_sub(text.len()),
+    ));
+    text
 }
 
 fn parse_text(text: &str) -> Option<(u32, u64)> {
@@ -253,7 +259,7 @@ fn parse_text(text: &str) -> Option<(u32, u64)> {
 
 /// Waits until `total` deliveries arrived, or until nothing arrives for [`DRAIN_STALL`] or
 /// `limit` passes; returns what arrived.
-fn wait_delivered(stats: &Stats, total: u64, limit: Duration) -> u64 {
+pub fn wait_delivered(stats: &Stats, total: u64, limit: Duration) -> u64 {
     let t0 = Instant::now();
     let (mut last, mut moved) = (0, Instant::now());
     loop {

@@ -7,13 +7,16 @@
 //! msmbench idle     [links=1000,10000] [conc=128] [hold=0]  idle memory; memory per idle node link
 //! msmbench fanout   n=100 [sat_secs=4] [loads=2000,20000] [lat_secs=2] [window=4000] [quick=1]
 //! msmbench ingest   [authors=50] [secs=8]      verified durable posts/s; flash writes
+//! msmbench wire     [n=1,10,100] [posts=50]    bytes on the wire per post: multicast vs TCP
 //! ```
 //!
-//! Not part of the test suite: loopback only, every phase bounded in time.
+//! Not part of the test suite: loopback only (`wire`: network namespaces, root), every phase
+//! bounded in time.
 
 mod fanout;
 mod idle;
 mod ingest;
+mod multicast;
 mod node;
 mod wire;
 
@@ -93,7 +96,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(phase) = args.first() else {
-        eprintln!("usage: msmbench idle|fanout|ingest [key=value ...]");
+        eprintln!("usage: msmbench idle|fanout|ingest|wire [key=value ...]");
         std::process::exit(2);
     };
     let a = Args::parse(&args[1..]);
@@ -101,6 +104,7 @@ fn main() {
         "idle" => idle::run(&a),
         "fanout" => fanout::run(&a),
         "ingest" => ingest::run(&a),
+        "wire" => multicast::run(&a),
         other => {
             eprintln!("unknown phase {other}");
             std::process::exit(2);

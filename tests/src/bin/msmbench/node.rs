@@ -25,6 +25,17 @@ pub struct Bench {
 impl Bench {
     /// Initialises `domain` with [`USERS`] and starts it with `statics` as discovery entries.
     pub fn start(domain: &str, statics: &[(String, SocketAddr)]) -> Bench {
+        Self::start_in(None, domain, statics, &[])
+    }
+
+    /// Like [`Bench::start`], inside network namespace `ns` if given, with `extra` arguments
+    /// after the configuration (e.g. `--links 0.0.0.0:7450`).
+    pub fn start_in(
+        ns: Option<&str>,
+        domain: &str,
+        statics: &[(String, SocketAddr)],
+        extra: &[&str],
+    ) -> Bench {
         let users: Vec<(&str, &str, bool)> = USERS
             .iter()
             .enumerate()
@@ -41,10 +52,12 @@ impl Bench {
         }
         let path = dir.path().join("msmd.toml");
         std::fs::write(&path, cfg).expect("write config");
-        let node = Node::start(
-            dir.path(),
-            &["--config", path.to_str().expect("utf-8 path")],
-        );
+        let mut args = vec!["--config", path.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        let node = match ns {
+            Some(ns) => Node::start_in(ns, dir.path(), &args),
+            None => Node::start(dir.path(), &args),
+        };
         Bench { node, _dir: dir }
     }
 
