@@ -81,8 +81,9 @@ triple_of() {
 
 # Targets whose std is built from source with nightly: those the rustup mirror does not ship
 # (armv7, mipsel musl), and aarch64 musl, whose shipped std is built for speed: built with the
-# release profile (opt-level "z") the binary is 128 KB smaller (3,263,456 → 3,135,344 B,
-# under the 3 MiB goal), and ingest on x86_64 built the same way was no slower (BENCHMARKS.md).
+# release profile (opt-level "z") and std's `optimize_for_size` feature the binary is ~200 KB
+# smaller (3,207,880 → 3,055,720 B with the discover window and hub services; the 3 MiB goal is
+# 3,145,728 B), and ingest on x86_64 built the same way was no slower (BENCHMARKS.md).
 needs_build_std() {
   case "$1" in
     aarch64-unknown-linux-musl | armv7-unknown-linux-musleabihf | mipsel-unknown-linux-musl) return 0 ;;
@@ -180,7 +181,7 @@ build_one() {
     # std built here (with the abort-only panic runtime the release profile asks for).
     # link-self-contained=no: zig supplies musl's crt objects (rustc has none for some targets).
     cargo=(cargo "+$NIGHTLY")
-    extra=("-Zbuild-std=std,panic_abort")
+    extra=("-Zbuild-std=std,panic_abort" "-Zbuild-std-features=optimize_for_size")
     flags="-C link-self-contained=no"
   fi
   # mipsel: a static-pie binary crashes at start, so link it as a plain static executable.
