@@ -39,8 +39,10 @@ use serde::Serialize;
 pub const VIA_FIREHOSE: &str = "firehose";
 
 /// Columns read for a [`DiscoverEntry`], from `discover d LEFT JOIN authors a`.
-const ENTRY_COLUMNS: &str = "d.id, d.author, d.seq, d.time_ms, d.kind, d.text, d.ref_author, \
-     d.ref_seq, coalesce(a.display_name, ''), d.verified";
+/// In the order of the timeline's columns (so [`super::timeline::entry_of`] reads them), then
+/// `verified`.
+const ENTRY_COLUMNS: &str = "d.author, d.seq, d.time_ms, d.kind, 'public', d.text, d.ref_author, \
+     d.ref_seq, coalesce(a.display_name, ''), d.id, d.verified";
 
 /// Discover rows not also stored as author-verified messages (those show from `messages`).
 const NOT_IN_MESSAGES: &str =
@@ -197,25 +199,12 @@ pub fn prune(conn: &Connection, keep: usize) -> Result<usize, StoreError> {
 
 /// Reads a row of [`ENTRY_COLUMNS`].
 fn entry_of(r: &Row<'_>) -> rusqlite::Result<DiscoverEntry> {
-    let author: String = r.get(1)?;
-    let seq: i64 = r.get(2)?;
-    let ref_author: Option<String> = r.get(6)?;
-    let ref_seq: Option<i64> = r.get(7)?;
+    let e = super::timeline::entry_of(r)?;
     Ok(DiscoverEntry {
-        cursor: r.get(0)?,
-        post: PostView {
-            id: format!("{author}/{seq}"),
-            author,
-            seq: seq as u64,
-            time_ms: r.get::<_, i64>(3)? as u64,
-            kind: r.get(4)?,
-            audience: "public".into(),
-            text: r.get(5)?,
-            refers_to: ref_author.zip(ref_seq).map(|(a, s)| format!("{a}/{s}")),
-            display_name: r.get(8)?,
-        },
+        cursor: e.cursor,
+        post: e.post,
         via: VIA_FIREHOSE,
-        verified: r.get(9)?,
+        verified: r.get(10)?,
     })
 }
 
