@@ -29,7 +29,7 @@
 //! then replayed by the stream (a repair) could come back; it ages out like the rest.
 
 use super::messages::{PostView, MAX_PAGE};
-use super::timeline::{select_views, MAX_QUERY_BYTES, MAX_SEARCH_OFFSET};
+use super::timeline::{check_query, query_error, select_views};
 use super::{Store, StoreError};
 use crate::proto::{Address, Audience, Body, MessageId, SignedMessage};
 use rusqlite::{params, Connection, Row};
@@ -206,36 +206,6 @@ fn entry_of(r: &Row<'_>) -> rusqlite::Result<DiscoverEntry> {
         via: VIA_FIREHOSE,
         verified: r.get(10)?,
     })
-}
-
-/// Refuses an empty or over-long query and an offset past [`MAX_SEARCH_OFFSET`], with the
-/// words of `Store::search`.
-fn check_query(query: &str, offset: u32) -> Result<(), StoreError> {
-    if query.trim().is_empty() {
-        return Err(StoreError::BadQuery("the query is empty".into()));
-    }
-    if query.len() > MAX_QUERY_BYTES {
-        return Err(StoreError::BadQuery(format!(
-            "the query is longer than {MAX_QUERY_BYTES} bytes"
-        )));
-    }
-    if offset > MAX_SEARCH_OFFSET {
-        return Err(StoreError::BadQuery(format!(
-            "offset must be at most {MAX_SEARCH_OFFSET}"
-        )));
-    }
-    Ok(())
-}
-
-/// A query the index cannot parse fails as a plain SQLITE_ERROR when it runs: that is the
-/// client's [`StoreError::BadQuery`], anything else the database's.
-fn query_error(e: rusqlite::Error) -> StoreError {
-    match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::Unknown => {
-            StoreError::BadQuery(msg.trim_start_matches("fts5: ").to_string())
-        }
-        other => other.into(),
-    }
 }
 
 impl Store {

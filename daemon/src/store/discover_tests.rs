@@ -3,6 +3,7 @@
 use super::*;
 use crate::proto::{Limits, Message, NodeKey};
 use crate::store::messages::store_message;
+use crate::store::timeline::{MAX_QUERY_BYTES, MAX_SEARCH_OFFSET};
 use crate::store::users::tests::store_with_node;
 use crate::store::writer::PostWriter;
 

@@ -256,19 +256,7 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<PostView>, StoreError> {
-        if query.trim().is_empty() {
-            return Err(StoreError::BadQuery("the query is empty".into()));
-        }
-        if query.len() > MAX_QUERY_BYTES {
-            return Err(StoreError::BadQuery(format!(
-                "the query is longer than {MAX_QUERY_BYTES} bytes"
-            )));
-        }
-        if offset > MAX_SEARCH_OFFSET {
-            return Err(StoreError::BadQuery(format!(
-                "offset must be at most {MAX_SEARCH_OFFSET}"
-            )));
-        }
+        check_query(query, offset)?;
         let sql = format!(
             "SELECT {VIEW_COLUMNS} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
              JOIN authors a ON a.id = m.author_id \
@@ -280,16 +268,37 @@ impl Store {
             params![viewer.unwrap_or(-1), query, limit.min(MAX_PAGE), offset],
             |r| entry_of(r).map(|e| e.post),
         );
-        let collect = rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>());
-        // A query the index cannot parse fails as a plain SQLITE_ERROR when it runs ("fts5:
-        // syntax error near ...", "no such column: x" for an unknown `x:` filter).
-        collect.map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, Some(msg))
-                if f.code == rusqlite::ErrorCode::Unknown =>
-            {
-                StoreError::BadQuery(msg.trim_start_matches("fts5: ").to_string())
-            }
-            other => other.into(),
-        })
+        rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(query_error)
+    }
+}
+
+/// Refuses an empty or over-long query and an offset past [`MAX_SEARCH_OFFSET`], for both searches
+/// (stored posts and the discover window).
+pub(crate) fn check_query(query: &str, offset: u32) -> Result<(), StoreError> {
+    if query.trim().is_empty() {
+        return Err(StoreError::BadQuery("the query is empty".into()));
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(StoreError::BadQuery(format!(
+            "the query is longer than {MAX_QUERY_BYTES} bytes"
+        )));
+    }
+    if offset > MAX_SEARCH_OFFSET {
+        return Err(StoreError::BadQuery(format!(
+            "offset must be at most {MAX_SEARCH_OFFSET}"
+        )));
+    }
+    Ok(())
+}
+
+/// A query the index cannot parse fails as a plain SQLITE_ERROR when it runs ("fts5: syntax
+/// error near ...", "no such column: x" for an unknown `x:` filter): that is the client's [`StoreError::BadQuery`], anything else the database's.
+pub(crate) fn query_error(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::Unknown => {
+            StoreError::BadQuery(msg.trim_start_matches("fts5: ").to_string())
+        }
+        other => other.into(),
     }
 }
