@@ -1,6 +1,6 @@
 //! A relay consumer too slow for the hub, in network namespaces: the node behind NAT is
-//! stopped (SIGSTOP) while alice posts, so its session's queue at the hub fills and the hub
-//! drops the session; continued (SIGCONT), the node reopens the session at its cursor and
+//! stopped (SIGSTOP) while alice posts, so the hub's writes to it stall or its session's
+//! queue at the hub fills, and the hub drops the session as too slow; continued (SIGCONT), the node reopens the session at its cursor and
 //! stores every post exactly once. Small TCP buffers in both namespaces make the queue fill
 //! after a few hundred posts rather than many thousands.
 

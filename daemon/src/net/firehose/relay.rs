@@ -167,14 +167,18 @@ async fn serve(
             // boxed: its state is not kept while idle); a closed queue (the hub dropped the
             // session as slow) ends the session too
             out = rx.recv() => match out {
-                Some(out) if Box::pin(write_out(&mut w, &out)).await => {}
-                _ => break Err(FirehoseError::Closed("writer ended (slow or gone)")),
+                Some(out) => {
+                    let (kind, bytes) = frame_of(&out);
+                    if let Err(e) = Box::pin(write_timed(net, id, &mut w, kind, &bytes)).await {
+                        break Err(e);
+                    }
+                }
+                None => break Err(FirehoseError::Closed("dropped by the hub (too slow)")),
             },
             Some(t) = tunnel_out(&mut carried) => {
                 let (kind, payload) = t.encode();
-                let write = session::write_frame(&mut w, kind, &payload);
-                if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
-                    break Err(FirehoseError::Closed("writer ended (slow or gone)"));
+                if let Err(e) = Box::pin(write_timed(net, id, &mut w, kind, &payload)).await {
+                    break Err(e);
                 }
             }
         }
@@ -252,17 +256,34 @@ impl Drop for Carried {
     }
 }
 
-/// Writes one queued datagram; false when the write failed or stalled (the session ends).
-async fn write_out<W: AsyncWrite + Unpin>(w: &mut W, out: &Out) -> bool {
-    let fetched;
-    let (kind, bytes): (_, &[u8]) = match out {
-        Out::Data(b) => (FrameType::StreamData, b),
-        Out::Repair(b) => (FrameType::StreamRepair, b),
-        Out::Fetched(f) => {
-            fetched = wire::encode(f.as_ref());
-            (FrameType::StreamFetched, &fetched)
+/// The frame that carries `out`.
+fn frame_of(out: &Out) -> (FrameType, std::borrow::Cow<'_, [u8]>) {
+    match out {
+        Out::Data(b) => (FrameType::StreamData, b.as_ref().into()),
+        Out::Repair(b) => (FrameType::StreamRepair, b.as_ref().into()),
+        Out::Fetched(f) => (FrameType::StreamFetched, wire::encode(f.as_ref()).into()),
+    }
+}
+
+/// Writes one frame to session `id`. A write that stalls for [`WRITE_TIMEOUT`] means a node
+/// too slow for the stream, like a full queue: counted in `relay_slow_dropped`, and the
+/// session ends (the node resumes by cursor).
+async fn write_timed<W: AsyncWrite + Unpin>(
+    net: &Net,
+    id: u64,
+    w: &mut W,
+    kind: FrameType,
+    bytes: &[u8],
+) -> Result<(), FirehoseError> {
+    match tokio::time::timeout(WRITE_TIMEOUT, session::write_frame(w, kind, bytes)).await {
+        Ok(r) => r,
+        Err(_) => {
+            FirehoseCounters::bump(&net.firehose.relay_slow_dropped);
+            tracing::info!(
+                session = id,
+                "relay session too slow (write stalled): dropped"
+            );
+            Err(FirehoseError::Closed("write stalled (too slow)"))
         }
-    };
-    let write = session::write_frame(w, kind, bytes);
-    matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())))
+    }
 }
