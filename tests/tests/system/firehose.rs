@@ -138,6 +138,22 @@ pub(super) fn start_node(
     (node, dir)
 }
 
+/// Starts pub.test (user bob, following alice@hub.test) in `ns` with a WAN address treated as
+/// global (`extra`: more `[firehose]` keys), and waits until it takes the firehose by multicast.
+pub(super) fn start_public_node(
+    hub: &Node,
+    ns: &str,
+    hub_key: &str,
+    extra: &str,
+) -> (Node, tempfile::TempDir) {
+    let config = format!("global_prefixes = [\"198.51.100.0/24\"]\n{extra}");
+    let (node, dir) = start_node(hub, ns, "pub.test", hub_key, &config);
+    wait_until("path multicast", &node, || {
+        firehose(&node)["path"] == "multicast"
+    });
+    (node, dir)
+}
+
 /// Alice posts `N` public posts on the hub.
 pub(super) fn post_all(hub: &Node) {
     let alice = hub.login("alice", PW);

@@ -8,7 +8,9 @@
 //! epoch whose seqs were all delivered already is a `duplicates` drop *before* any signature
 //! check, so a payload bit flip of an old captured Data datagram counts there, not as forged.
 
-use super::firehose::{firehose, public_host, start_hub, start_node, wait_posts, wait_until, PW};
+use super::firehose::{
+    firehose, public_host, start_hub, start_public_node, wait_posts, wait_until, PW,
+};
 use msm_tests::netns::{in_netns, Lab};
 use msmd::proto::stream::packet::{key_id, Kind, HEADER_LEN, SIGNING_CONTEXT};
 use msmd::proto::{NodeKey, PublicKey};
@@ -121,16 +123,7 @@ fn firehose_forged_packets_are_dropped_counted_and_cause_no_repair_storm() {
     let (hub, _hd, key) = start_hub(&hub_ns, "");
     let hub_key = PublicKey::from_text(&key).expect("hub key");
     let hub_id = key_id(&hub_key);
-    let (node, _nd) = start_node(
-        &hub,
-        &pub_ns,
-        "pub.test",
-        &key,
-        "global_prefixes = [\"198.51.100.0/24\"]\n",
-    );
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
+    let (node, _nd) = start_public_node(&hub, &pub_ns, &key, "");
 
     // Genuine traffic, captured by the evil namespace as it flies by.
     let stop = Arc::new(AtomicBool::new(false));

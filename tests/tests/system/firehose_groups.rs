@@ -3,11 +3,9 @@
 //! stranger's datagrams before msmd sees them) and an IPv6 group.
 
 use super::firehose::{
-    firehose, internet, post_all, public_host, start_hub, start_node, wait_all_posts, wait_until, N,
+    firehose, internet, post_all, public_host, start_hub, start_public_node, wait_all_posts, N,
 };
 use msm_tests::netns::Lab;
-
-const GLOBAL: &str = "global_prefixes = [\"198.51.100.0/24\"]\n";
 
 #[test]
 fn firehose_on_a_source_specific_group() {
@@ -18,10 +16,7 @@ fn firehose_on_a_source_specific_group() {
     lab.attach(&sw, "strg-p", &stranger, "eth0", "198.51.100.5/24");
     let group = "group = \"232.7.7.7:7451\"\n";
     let (hub, _hd, key) = start_hub(&hub_ns, group);
-    let (node, _nd) = start_node(&hub, &pub_ns, "pub.test", &key, &format!("{group}{GLOBAL}"));
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
+    let (node, _nd) = start_public_node(&hub, &pub_ns, &key, group);
     assert!(
         node.log().contains("source-specific group"),
         "{}",
@@ -62,10 +57,7 @@ fn firehose_on_an_ipv6_group() {
     let pub_ns = public_host(&mut lab, &sw);
     let group = "group = \"[ff15::77]:7451\"\n";
     let (hub, _hd, key) = start_hub(&hub_ns, group);
-    let (node, _nd) = start_node(&hub, &pub_ns, "pub.test", &key, &format!("{group}{GLOBAL}"));
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
+    let (node, _nd) = start_public_node(&hub, &pub_ns, &key, group);
     post_all(&hub);
     wait_all_posts(&node);
     let f = firehose(&node);

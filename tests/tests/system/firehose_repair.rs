@@ -3,7 +3,8 @@
 //! fetched from the hub by stream seq. Helpers and lab layout are those of [`super::firehose`].
 
 use super::firehose::{
-    firehose, internet, public_host, report, start_hub, start_node, wait_posts, wait_until, PW,
+    firehose, internet, public_host, report, start_hub, start_node, start_public_node, wait_posts,
+    wait_until, PW,
 };
 use msm_tests::netns::Lab;
 use serde_json::json;
@@ -167,16 +168,7 @@ fn firehose_fetches_a_large_message_from_the_hub() {
     let pub_ns = public_host(&mut lab, &sw);
     let limits = "[limits]\nmax_post_bytes = 4000\n";
     let (hub, _hd, key) = start_hub(&hub_ns, limits);
-    let (node, _nd) = start_node(
-        &hub,
-        &pub_ns,
-        "pub.test",
-        &key,
-        &format!("global_prefixes = [\"198.51.100.0/24\"]\n{limits}"),
-    );
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
+    let (node, _nd) = start_public_node(&hub, &pub_ns, &key, limits);
     let alice = hub.login("alice", PW);
     let big = "x".repeat(3000);
     for text in ["before the large one", big.as_str(), "after the large one"] {
@@ -203,16 +195,7 @@ fn firehose_gap_after_a_hub_restart_is_backfilled_over_a_link() {
     let (sw, hub_ns) = internet(&mut lab);
     let pub_ns = public_host(&mut lab, &sw);
     let (hub, hd, key) = start_hub(&hub_ns, "");
-    let (node, _nd) = start_node(
-        &hub,
-        &pub_ns,
-        "pub.test",
-        &key,
-        "global_prefixes = [\"198.51.100.0/24\"]\n",
-    );
-    wait_until("path multicast", &node, || {
-        firehose(&node)["path"] == "multicast"
-    });
+    let (node, _nd) = start_public_node(&hub, &pub_ns, &key, "");
     let post = |hub: &msm_tests::Node, text: &str| {
         let alice = hub.login("alice", PW);
         let r = hub.post_json("/api/v1/posts", Some(&alice), &json!({ "text": text }));
