@@ -331,7 +331,11 @@
     } catch (e) {
       if (view.isConnected) showError(e);
     }
-    if (view.isConnected) main.setAttribute("aria-busy", "false");
+    if (view.isConnected) {
+      // Which page is shown, for scripts: the hash changes before its page is rendered.
+      main.dataset.route = hash;
+      main.setAttribute("aria-busy", "false");
+    }
     if (!firstRoute && view.isConnected) {
       const h1 = view.querySelector("h1");
       if (h1 && !view.contains(document.activeElement)) h1.focus({ preventScroll: true });

@@ -73,7 +73,11 @@ async function logIn(page, url, name, password) {
 /** Waits until the page shows `hash` and has finished loading it. */
 async function ready(page, hash) {
   await page.waitForFunction(
-    (h) => location.hash === h && document.getElementById("main").getAttribute("aria-busy") === "false",
+    // the hash changes before the page for it is rendered: wait for the page that says it is h
+    (h) => {
+      const main = document.getElementById("main");
+      return location.hash === h && main.dataset.route === h && main.getAttribute("aria-busy") === "false";
+    },
     hash,
   );
 }
@@ -216,7 +220,10 @@ async function main() {
       `live 1 from bob ${stamp}`,
     );
     await bobPost(2).getByRole("link", { name: "Reply" }).click();
-    await alice.waitForFunction(() => location.hash.startsWith("#/post/") && document.getElementById("main").getAttribute("aria-busy") === "false");
+    await alice.waitForFunction(() => {
+      const main = document.getElementById("main");
+      return location.hash.startsWith("#/post/") && main.dataset.route === location.hash && main.getAttribute("aria-busy") === "false";
+    });
     const reply = "Welcome to the neighbourhood, Bob!";
     await alice.fill("#compose", reply);
     await alice.press("#compose", "Control+Enter");

@@ -6,6 +6,7 @@ use super::firehose::{
     firehose, internet, post_all, public_host, start_hub, start_public_node, wait_all_posts, N,
 };
 use msm_tests::netns::Lab;
+use std::time::Duration;
 
 #[test]
 fn firehose_on_a_source_specific_group() {
@@ -17,11 +18,7 @@ fn firehose_on_a_source_specific_group() {
     let group = "group = \"232.7.7.7:7451\"\n";
     let (hub, _hd, key) = start_hub(&hub_ns, group);
     let (node, _nd) = start_public_node(&hub, &pub_ns, &key, group);
-    assert!(
-        node.log().contains("source-specific group"),
-        "{}",
-        node.log()
-    );
+    node.wait_for_log("source-specific group", Duration::from_secs(10));
     // a stranger on the segment sends to the group: a source-specific join never delivers it
     lab.exec(
         &stranger,

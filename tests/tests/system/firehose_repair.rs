@@ -104,6 +104,12 @@ fn loss_run(name: &str, tenths: u32, extra: &str) -> (serde_json::Value, usize) 
     assert_eq!(f["lost"].as_u64(), Some(0), "{f}");
     let times = post_times(&nd.path().join("msm.db"));
     assert_eq!(times.len() as u64, LOSS_POSTS);
+    // the log is read from the node's stderr by another thread: give it time to catch up
+    // (a repair datagram that was a duplicate is counted but never logged, so this may not come)
+    let t0 = std::time::Instant::now();
+    while !node.log().contains("firehose: repaired seqs") && t0.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let repaired = repaired_seqs(&node.log());
     let mut all: Vec<i64> = times.iter().map(|(_, t, r)| r - t).collect();
     let mut fixed: Vec<i64> = times
