@@ -29,6 +29,7 @@
 //! then replayed by the stream (a repair) could come back; it ages out like the rest.
 
 use super::messages::{PostView, MAX_PAGE};
+use super::search_index::{Indexed, Unindexed};
 use super::timeline::{check_query, query_error, select_views};
 use super::{Store, StoreError};
 use crate::proto::{Address, Audience, Body, MessageId, SignedMessage};
@@ -140,7 +141,9 @@ pub fn apply_batch(
     batch: &DiscoverBatch,
     received_ms: u64,
 ) -> Result<usize, StoreError> {
+    let mut unindexed = Unindexed::start(conn, Indexed::Discover)?;
     let fresh = insert(conn, &batch.posts, received_ms)?;
+    unindexed.index(conn)?;
     for id in &batch.deletes {
         delete(conn, &id.author, id.seq)?;
     }

@@ -7,6 +7,7 @@
 //! row per subscribed server. [`sign_own`] assigns the next seq and signs; the writer runs both in
 //! one transaction.
 
+use super::search_index::{Indexed, Unindexed};
 use super::{Store, StoreError};
 use crate::proto::{Address, Audience, Body, Limits, Message, SignedMessage};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -109,11 +110,26 @@ pub fn sign_own(
     Ok(message.sign(&key, limits)?)
 }
 
-/// Stores a verified message (see the module doc). Returns `Ok(false)` if it was already there.
+/// Stores a verified message (see the module doc) and indexes it for search. Returns `Ok(false)`
+/// if it was already there.
 pub fn store_message(
     conn: &Connection,
     signed: &SignedMessage,
     received_ms: u64,
+) -> Result<bool, StoreError> {
+    let mut unindexed = Unindexed::start(conn, Indexed::Messages)?;
+    let fresh = store_message_batched(conn, signed, received_ms, &mut unindexed)?;
+    unindexed.index(conn)?;
+    Ok(fresh)
+}
+
+/// [`store_message`] for one of many in a transaction: the message is left to `unindexed`,
+/// whose [`Unindexed::index`] the caller runs once before the commit.
+pub fn store_message_batched(
+    conn: &Connection,
+    signed: &SignedMessage,
+    received_ms: u64,
+    unindexed: &mut Unindexed,
 ) -> Result<bool, StoreError> {
     let m = &signed.message;
     let author_id = author_id(conn, &m.author)?;
@@ -143,6 +159,8 @@ pub fn store_message(
     let message_id = conn.last_insert_rowid();
     match &m.body {
         Body::Delete { target } => {
+            // the target may be one of this batch's, not yet indexed: FTS5 unindexes it below
+            unindexed.index(conn)?;
             conn.prepare_cached(
                 "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
             )?

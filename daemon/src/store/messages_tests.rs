@@ -290,3 +290,63 @@ fn received_messages_are_verified_before_anything_is_stored() {
     );
     assert_eq!(s.message_count().unwrap(), 1);
 }
+
+#[test]
+fn a_batch_is_indexed_once_and_a_delete_in_it_unindexes_its_target() {
+    use crate::store::search_index::{Indexed, Unindexed};
+    let (_d, mut s) = store_with_node();
+    let k = NodeKey::from_bytes(&[9; 32]).unwrap();
+    let bob = Address::parse("bob@b.test").unwrap();
+    let msg = |seq, body| {
+        Message {
+            author: bob.clone(),
+            seq,
+            time_ms: 5,
+            audience: Audience::Public,
+            body,
+        }
+        .sign(&k, &Limits::default())
+        .unwrap()
+    };
+    let segments = |s: &Store| -> i64 {
+        s.conn()
+            .query_row("SELECT count(*) FROM messages_fts_data", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = segments(&s);
+    let tx = s.conn_mut().transaction().unwrap();
+    let mut unindexed = Unindexed::start(&tx, Indexed::Messages).unwrap();
+    for (seq, word) in [(1, "wombat"), (2, "quokka"), (3, "numbat")] {
+        assert!(store_message_batched(&tx, &msg(seq, text(word)), 1, &mut unindexed).unwrap());
+    }
+    // the delete's target is still unindexed: it must be indexed before FTS5 unindexes it
+    let delete = msg(4, Body::Delete { target: 2 });
+    assert!(store_message_batched(&tx, &delete, 1, &mut unindexed).unwrap());
+    for (seq, word) in [(5, "bilby"), (6, "wombat again")] {
+        assert!(store_message_batched(&tx, &msg(seq, text(word)), 1, &mut unindexed).unwrap());
+    }
+    unindexed.index(&tx).unwrap();
+    tx.commit().unwrap();
+    s.conn()
+        .execute(
+            "INSERT INTO messages_fts(messages_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("the index matches the table");
+    let found = |q: &str| -> Vec<u64> {
+        s.search(q, None, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|p| p.seq)
+            .collect()
+    };
+    let mut wombats = found("wombat");
+    wombats.sort_unstable();
+    assert_eq!(wombats, [1, 6]);
+    assert_eq!(found("numbat"), [3]);
+    assert_eq!(found("bilby"), [5]);
+    assert!(found("quokka").is_empty(), "the deleted post is not found");
+    // two flushes (before the delete and at the end), each a few pages: not one per message
+    let written = segments(&s) - before;
+    assert!(written <= 4, "{written} index rows written for one batch");
+}

@@ -14,6 +14,7 @@
 //! - [`schema`]: tables and migrations.
 //! - [`users`]: accounts, roles, keys, log-in sessions.
 //! - [`messages`]: storing messages.
+//! - [`search_index`]: full-text indexing, one statement per commit.
 //! - [`timeline`]: reading them: timelines, profiles, threads, search.
 //! - [`discover`]: the firehose's discover window (unfollowed public posts, not
 //!   author-verified, kept apart from messages).
@@ -26,6 +27,7 @@ pub mod federation;
 pub mod messages;
 pub mod pulse;
 pub mod schema;
+pub mod search_index;
 pub mod timeline;
 pub mod users;
 pub mod writer;
@@ -48,6 +50,14 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite page cache per connection, in KiB. Small on purpose: the OS page cache does the rest,
 /// and a router has little RAM to spare.
 pub const PAGE_CACHE_KIB: i64 = 256;
+/// Database page size for a new database, in bytes. A commit writes every page it touched,
+/// whole, to the WAL, and the checkpoint writes it again: a message stored touches a dozen
+/// pages (its row, the indexes, the search index, its author), so smaller pages mean fewer
+/// bytes written to flash per message. A database created with another page size keeps it.
+pub const PAGE_SIZE: i64 = 1024;
+/// WAL size, in KiB, at which a commit checkpoints it into the database: small, as a router's
+/// flash and RAM want, but a page written again before then is copied to the database once.
+pub const WAL_CHECKPOINT_KIB: i64 = 1024;
 /// Prepared statements kept per connection: every query on the hot paths (storing a message,
 /// the outbox, timelines) stays parsed (a few KB each).
 pub const STATEMENT_CACHE: usize = 48;
@@ -95,12 +105,18 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // only takes effect on a new, empty database (before WAL mode writes its header)
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
-        // Keep the WAL small on flash: checkpoint every ~256 pages (1 MiB at 4 KiB pages).
-        conn.pragma_update(None, "wal_autocheckpoint", 256)?;
+        let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        conn.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            WAL_CHECKPOINT_KIB * 1024 / page_size,
+        )?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),

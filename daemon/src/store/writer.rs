@@ -2,9 +2,9 @@
 //!
 //! One thread owns a write connection. Callers send it jobs and wait: own posts (from request
 //! threads), messages received from other nodes (from link tasks), and outbox bookkeeping. The
-//! thread takes every job waiting at that moment (up to [`MAX_BATCH`]), runs each in its own
-//! savepoint (a job that fails rolls back alone), commits once (one WAL fsync for the batch,
-//! not one per message), and only then answers each caller. So a post is acknowledged to its
+//! thread takes every job waiting at that moment (up to [`MAX_BATCH`]), runs them in one
+//! transaction (a job that fails is undone alone, see [`commit_batch`]), commits once (one WAL
+//! fsync for the batch, not one per message), and only then answers each caller. So a post is acknowledged to its
 //! author, and a received message to its sender, only once it is on disk; a crash loses
 //! nothing acknowledged. A commit that fails fails the whole batch and acknowledges none of it.
 //!
@@ -22,8 +22,9 @@
 //! rather than slowing the writer.
 
 use super::discover::{self, DiscoverBatch};
-use super::messages::{sign_own, store_message, PostView};
+use super::messages::{sign_own, store_message_batched, PostView};
 use super::pulse::Pulse;
+use super::search_index::{Indexed, Unindexed};
 use super::{NewPost, Store, StoreError};
 use crate::proto::{Audience, Body, Limits, SignedMessage};
 use std::sync::Arc;
@@ -209,42 +210,46 @@ impl WriterHandle {
     }
 }
 
-/// A job's answer, kept until the commit.
-enum Done {
-    Post(
-        oneshot::Sender<Result<PostView, StoreError>>,
-        Result<PostView, StoreError>,
-    ),
-    Receive(
-        oneshot::Sender<Result<Received, StoreError>>,
-        Result<Received, StoreError>,
-    ),
-    Outbox(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-    Discover(
-        oneshot::Sender<Result<usize, StoreError>>,
-        Result<usize, StoreError>,
-    ),
+/// A job's answer, sent to its caller once the batch is committed.
+enum Answer {
+    Post(Result<PostView, StoreError>),
+    Receive(Result<Received, StoreError>),
+    Outbox(Result<(), StoreError>),
+    Discover(Result<usize, StoreError>),
 }
 
-impl Done {
-    fn send(self) {
+impl Answer {
+    fn is_ok(&self) -> bool {
         match self {
-            Done::Post(tx, r) => drop(tx.send(r)),
-            Done::Receive(tx, r) => drop(tx.send(r)),
-            Done::Outbox(tx, r) => drop(tx.send(r)),
-            Done::Discover(tx, r) => drop(tx.send(r)),
+            Answer::Post(r) => r.is_ok(),
+            Answer::Receive(r) => r.is_ok(),
+            Answer::Outbox(r) => r.is_ok(),
+            Answer::Discover(r) => r.is_ok(),
+        }
+    }
+}
+
+impl Job {
+    /// Sends `answer` (the answer this job's own work gave) to the caller.
+    fn reply(self, answer: Answer) {
+        match (self, answer) {
+            (Job::Post { reply, .. }, Answer::Post(r)) => drop(reply.send(r)),
+            (Job::Receive { reply, .. }, Answer::Receive(r)) => drop(reply.send(r)),
+            (Job::Outbox { reply, .. }, Answer::Outbox(r)) => drop(reply.send(r)),
+            (Job::Discover { reply, .. }, Answer::Discover(r)) => drop(reply.send(r)),
+            (job, _) => job.fail(),
         }
     }
 
+    /// Tells the caller its job was not committed.
     fn fail(self) {
+        let e = || StoreError::Corrupt("commit failed");
         match self {
-            Done::Post(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
-            Done::Receive(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
-            Done::Outbox(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
-            Done::Discover(tx, _) => drop(tx.send(Err(StoreError::Corrupt("commit failed")))),
+            Job::Post { reply, .. } => drop(reply.send(Err(e()))),
+            Job::Receive { reply, .. } => drop(reply.send(Err(e()))),
+            Job::Outbox { reply, .. } => drop(reply.send(Err(e()))),
+            Job::Discover { reply, .. } => drop(reply.send(Err(e()))),
+            Job::Stop => {}
         }
     }
 }
@@ -267,12 +272,10 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
             }
         }
         let n = batch.len();
-        let mut done = Vec::with_capacity(n);
-        let mut public = Vec::new();
-        match commit_batch(&mut store, batch, &mut done, &mut public) {
-            Ok(()) => {
+        match commit_batch(&mut store, &batch) {
+            Ok((answers, public)) => {
                 pulse.bump();
-                done.into_iter().for_each(Done::send);
+                batch.into_iter().zip(answers).for_each(|(j, a)| j.reply(a));
                 if let Some(tap) = tap {
                     for wire in public {
                         if tap.try_send(wire).is_err() {
@@ -283,7 +286,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
             }
             Err(e) => {
                 tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
-                done.into_iter().for_each(Done::fail);
+                batch.into_iter().for_each(Job::fail);
             }
         }
         tracing::debug!(jobs = n, "committed post batch");
@@ -293,77 +296,124 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
     }
 }
 
-fn commit_batch(
-    store: &mut Store,
-    batch: Vec<Job>,
-    done: &mut Vec<Done>,
-    public: &mut Vec<Vec<u8>>,
-) -> Result<(), StoreError> {
+/// What a committed batch gives back: each job's answer, in order, and the wire form of every
+/// public message it newly stored (for the tap).
+type Committed = (Vec<Answer>, Vec<Vec<u8>>);
+
+/// Runs the batch in one transaction and commits it.
+///
+/// First all jobs run straight in the transaction, and new messages are indexed for search in
+/// one statement at the end (see [`super::search_index`]): FTS5 writes an index segment at every
+/// savepoint and every statement that writes it, so a savepoint or a trigger per job would
+/// write (and later merge) one segment per message. Jobs almost never fail; if one does, the
+/// transaction is rolled back and the batch runs again with a savepoint per job, so the failing
+/// job is undone alone and the others still commit.
+fn commit_batch(store: &mut Store, batch: &[Job]) -> Result<Committed, StoreError> {
     let now = crate::now_ms();
+    {
+        let tx = store
+            .conn_mut()
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut unindexed = Unindexed::start(&tx, Indexed::Messages)?;
+        let mut public = Vec::new();
+        let mut answers = Vec::with_capacity(batch.len());
+        for job in batch {
+            let answer = apply(&tx, job, now, &mut unindexed, &mut public)?;
+            if !answer.is_ok() {
+                break;
+            }
+            answers.push(answer);
+        }
+        if answers.len() == batch.len() {
+            unindexed.index(&tx)?;
+            tx.commit()?;
+            return Ok((answers, public));
+        }
+        // dropping `tx` rolls the whole batch back
+        tracing::debug!(
+            jobs = batch.len(),
+            failed = answers.len(),
+            "a job failed: the batch runs again with a savepoint per job"
+        );
+    }
     let mut tx = store
         .conn_mut()
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut public = Vec::new();
+    let mut answers = Vec::with_capacity(batch.len());
     for job in batch {
         let mut sp = tx.savepoint()?;
-        let (ok, answer) = match job {
-            Job::Post {
-                post,
-                limits,
-                reply,
-            } => {
-                let r = sign_own(&sp, &post, now, &limits).and_then(|signed| {
-                    store_message(&sp, &signed, now)?;
-                    if signed.message.audience == Audience::Public {
-                        public.push(signed.encode());
-                    }
-                    Ok(PostView::from_signed(&signed))
-                });
-                (r.is_ok(), Done::Post(reply, r))
-            }
-            Job::Receive { msg, reply } => {
-                let r = store_message(&sp, &msg, now).and_then(|fresh| {
-                    let contiguous: i64 = sp.query_row(
-                        "SELECT last_seq FROM authors WHERE address = ?1",
-                        [msg.message.author.as_str()],
-                        |r| r.get(0),
-                    )?;
-                    if fresh && msg.message.audience == Audience::Public {
-                        public.push(msg.encode());
-                    }
-                    if let (true, Body::Delete { target }) = (fresh, &msg.message.body) {
-                        discover::delete(&sp, &msg.message.author, *target)?;
-                    }
-                    Ok(Received {
-                        fresh,
-                        contiguous: contiguous as u64,
-                    })
-                });
-                (r.is_ok(), Done::Receive(reply, r))
-            }
-            Job::Outbox {
-                delivered,
-                retry,
-                retry_at,
-                reply,
-            } => {
-                let r = outbox_update(&sp, &delivered, &retry, retry_at);
-                (r.is_ok(), Done::Outbox(reply, r))
-            }
-            Job::Discover { batch, reply } => {
-                let r = discover::apply_batch(&sp, &batch, now);
-                (r.is_ok(), Done::Discover(reply, r))
-            }
-            Job::Stop => continue,
-        };
-        if ok {
+        // taken anew in each savepoint: a rolled-back job's row ids are given out again
+        let mut unindexed = Unindexed::start(&sp, Indexed::Messages)?;
+        let mut theirs = Vec::new();
+        let answer = apply(&sp, job, now, &mut unindexed, &mut theirs)?;
+        if answer.is_ok() {
+            unindexed.index(&sp)?;
             sp.commit()?;
+            public.append(&mut theirs);
         } else {
             sp.rollback()?;
         }
-        done.push(answer);
+        answers.push(answer);
     }
     tx.commit()?;
-    Ok(())
+    Ok((answers, public))
+}
+
+/// Does one job's work on `conn` (the batch's transaction or a savepoint in it); messages it
+/// stores are left to `unindexed`. The job's own failure is its answer; `Err` only for a
+/// `Stop` (never in a batch).
+fn apply(
+    conn: &rusqlite::Connection,
+    job: &Job,
+    now: u64,
+    unindexed: &mut Unindexed,
+    public: &mut Vec<Vec<u8>>,
+) -> Result<Answer, StoreError> {
+    Ok(match job {
+        Job::Post { post, limits, .. } => {
+            Answer::Post(sign_own(conn, post, now, limits).and_then(|signed| {
+                store_message_batched(conn, &signed, now, unindexed)?;
+                if signed.message.audience == Audience::Public {
+                    public.push(signed.encode());
+                }
+                Ok(PostView::from_signed(&signed))
+            }))
+        }
+        Job::Receive { msg, .. } => Answer::Receive(receive(conn, msg, now, unindexed, public)),
+        Job::Outbox {
+            delivered,
+            retry,
+            retry_at,
+            ..
+        } => Answer::Outbox(outbox_update(conn, delivered, retry, *retry_at)),
+        Job::Discover { batch, .. } => Answer::Discover(discover::apply_batch(conn, batch, now)),
+        Job::Stop => return Err(StoreError::ShuttingDown),
+    })
+}
+
+/// Stores a received message; the author's contiguous seq after it.
+fn receive(
+    conn: &rusqlite::Connection,
+    msg: &SignedMessage,
+    now: u64,
+    unindexed: &mut Unindexed,
+    public: &mut Vec<Vec<u8>>,
+) -> Result<Received, StoreError> {
+    let fresh = store_message_batched(conn, msg, now, unindexed)?;
+    let contiguous: i64 = conn
+        .prepare_cached("SELECT last_seq FROM authors WHERE address = ?1")?
+        .query_row([msg.message.author.as_str()], |r| r.get(0))?;
+    if fresh && msg.message.audience == Audience::Public {
+        public.push(msg.encode());
+    }
+    if let (true, Body::Delete { target }) = (fresh, &msg.message.body) {
+        discover::delete(conn, &msg.message.author, *target)?;
+    }
+    Ok(Received {
+        fresh,
+        contiguous: contiguous as u64,
+    })
 }
 
 fn outbox_update(
