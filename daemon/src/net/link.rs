@@ -41,6 +41,8 @@ pub struct Link {
     open: AtomicBool,
     closed: tokio::sync::Notify,
     acks: Mutex<HashMap<(String, u64), oneshot::Sender<wire::AckStatus>>>,
+    /// Woken (one permit kept) whenever an awaited Ack arrives: the delivery to this peer.
+    acked: tokio::sync::Notify,
     subscribes: Mutex<HashMap<String, SubscribeAnswer>>,
     pub(crate) backfill_asked: Mutex<HashMap<String, u64>>,
 }
@@ -96,7 +98,14 @@ impl Link {
             .remove(&(ack.author.to_string(), ack.seq))
         {
             let _ = tx.send(ack.status);
+            self.acked.notify_one();
         }
+    }
+
+    /// Resolves once an Ack awaited through [`Link::expect_ack`] has arrived since the last
+    /// time this resolved (an Ack that arrived in between is not missed).
+    pub async fn ack_arrived_since(&self) {
+        self.acked.notified().await;
     }
 
     /// Registers interest in the Subscribed answer for `author`.
@@ -343,6 +352,7 @@ async fn establish(
         open: AtomicBool::new(true),
         closed: tokio::sync::Notify::new(),
         acks: Mutex::new(HashMap::new()),
+        acked: tokio::sync::Notify::new(),
         subscribes: Mutex::new(HashMap::new()),
         backfill_asked: Mutex::new(HashMap::new()),
     });

@@ -141,6 +141,8 @@ pub struct Net {
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     slots: Arc<Semaphore>,
     outbox_wake: Notify,
+    /// Wakes every delivery in progress when something is queued (they top up their window).
+    outbox_queued: Notify,
     outbox_generation: AtomicUsize,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
@@ -183,6 +185,7 @@ impl Net {
             links: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
+            outbox_queued: Notify::new(),
             outbox_generation: AtomicUsize::new(0),
             subscriptions_wake: Notify::new(),
             subscribing: Mutex::new(HashSet::new()),
@@ -206,6 +209,12 @@ impl Net {
         self.outbox_generation
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.outbox_wake.notify_one();
+        self.outbox_queued.notify_waiters();
+    }
+
+    /// Resolves at the next [`Net::wake_outbox`] after it was first polled (or enabled).
+    pub fn outbox_queued(&self) -> tokio::sync::futures::Notified<'_> {
+        self.outbox_queued.notified()
     }
 
     /// Changes whenever something was queued in the outbox (deliveries in progress top up).

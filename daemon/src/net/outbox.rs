@@ -49,31 +49,58 @@ pub async fn run(net: Arc<Net>) {
                 Err(e) => tracing::warn!(error = %e, "expiring the outbox"),
             }
         }
-        let due = match net.pool.run(|s| s.due_servers(crate::now_ms(), 256)).await {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::warn!(error = %e, "reading the outbox");
-                continue;
-            }
-        };
-        for server in due {
-            if !active
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(server.clone())
+        // Page through every due server: the longest waiting come first, and they are mostly
+        // the ones with a delivery in progress already (their rows stay due until acked), so
+        // one page would leave the others waiting for the next pass.
+        let now = crate::now_ms();
+        let mut offset = 0;
+        while offset < MAX_SERVERS_PER_PASS {
+            let due = match net
+                .pool
+                .run(move |s| s.due_servers(now, SERVERS_PER_QUERY, offset))
+                .await
             {
-                continue;
+                Ok(d) => d,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the outbox");
+                    break;
+                }
+            };
+            let full = due.len() == SERVERS_PER_QUERY as usize;
+            for server in due {
+                start_delivery(&net, &active, server);
             }
-            let (net, active) = (net.clone(), active.clone());
-            tokio::spawn(async move {
-                deliver(&net, &server).await;
-                active
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&server);
-            });
+            if !full {
+                break;
+            }
+            offset += SERVERS_PER_QUERY;
         }
     }
+}
+
+/// Servers one outbox query returns.
+const SERVERS_PER_QUERY: u32 = 256;
+/// Most due servers one outbox pass looks at (a pass on a hub with very many subscribed
+/// servers stays bounded; the rest come in later passes).
+const MAX_SERVERS_PER_PASS: u32 = 16_384;
+
+/// Starts delivering to `server` unless a delivery to it is in progress.
+fn start_delivery(net: &Arc<Net>, active: &Arc<Mutex<HashSet<String>>>, server: String) {
+    if !active
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(server.clone())
+    {
+        return;
+    }
+    let (net, active) = (net.clone(), active.clone());
+    tokio::spawn(async move {
+        deliver(&net, &server).await;
+        active
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&server);
+    });
 }
 
 /// One delivery sent and not yet acknowledged.
@@ -84,8 +111,9 @@ struct InFlight {
     rx: tokio::sync::oneshot::Receiver<AckStatus>,
 }
 
-/// How often a delivery in progress looks at its acks and at newly queued posts.
-const POLL: Duration = Duration::from_millis(20);
+/// Longest a delivery in progress waits without an ack, a newly queued post or a closed link
+/// before it looks again (for acks overdue by [`ACK_TIMEOUT`]).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Delivers what is due to one server through a sliding window: up to [`WINDOW`] deliveries
 /// in flight, topped up as acks come back or new posts are queued, so one lost delivery does
@@ -129,9 +157,19 @@ async fn deliver(net: &Arc<Net>, server: &str) {
         if inflight.is_empty() {
             return;
         }
-        tokio::select! {
-            _ = tokio::time::sleep(POLL) => {}
-            _ = link.wait_closed() => {}
+        // woken by an ack or a newly queued post, not by a timer: at low load a post goes out,
+        // and its window slot comes back, as soon as it can; under load the outbox write
+        // below (one commit) gathers the acks that arrive meanwhile
+        let queued = net.outbox_queued();
+        tokio::pin!(queued);
+        queued.as_mut().enable();
+        if net.outbox_generation() == seen {
+            tokio::select! {
+                _ = link.ack_arrived_since() => {}
+                _ = &mut queued => {}
+                _ = tokio::time::sleep(IDLE_CHECK) => {}
+                _ = link.wait_closed() => {}
+            }
         }
         let (mut done, mut again, mut unwanted) = (Vec::new(), Vec::new(), HashSet::new());
         let open = link.is_open();

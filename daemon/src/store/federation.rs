@@ -372,12 +372,19 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Servers with deliveries due now.
-    pub fn due_servers(&self, now_ms: u64, limit: u32) -> Result<Vec<String>, StoreError> {
+    /// Servers with deliveries due now, longest waiting first: `limit` of them after the first
+    /// `offset`.
+    pub fn due_servers(
+        &self,
+        now_ms: u64,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT server FROM outbox WHERE next_attempt_ms <= ?1 GROUP BY server ORDER BY min(next_attempt_ms) LIMIT ?2",
+            "SELECT server FROM outbox WHERE next_attempt_ms <= ?1 GROUP BY server
+             ORDER BY min(next_attempt_ms), server LIMIT ?2 OFFSET ?3",
         )?;
-        let rows = stmt.query_map(params![now_ms as i64, limit], |r| r.get(0))?;
+        let rows = stmt.query_map(params![now_ms as i64, limit, offset], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

@@ -79,9 +79,15 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
     w.finish();
     assert_eq!(s.outbox_len().unwrap(), 6, "3 posts x 2 servers");
     let now = crate::now_ms() + 1;
-    let mut servers = s.due_servers(now, 10).unwrap();
+    let mut servers = s.due_servers(now, 10, 0).unwrap();
     servers.sort();
     assert_eq!(servers, ["b.test", "c.test"]);
+    // paged: one server a page, each once
+    let mut paged = s.due_servers(now, 1, 0).unwrap();
+    paged.extend(s.due_servers(now, 1, 1).unwrap());
+    paged.sort();
+    assert_eq!(paged, servers);
+    assert!(s.due_servers(now, 1, 2).unwrap().is_empty());
     let due = s.due_deliveries("b.test", now, 10).unwrap();
     assert_eq!(due.iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
     s.delivered(&[due[0].id]).unwrap();
