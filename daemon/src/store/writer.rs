@@ -314,20 +314,19 @@ fn commit_batch(store: &mut Store, batch: &[Job]) -> Result<Committed, StoreErro
         let tx = store
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let mut unindexed = Unindexed::start(&tx, Indexed::Messages)?;
-        let mut public = Vec::new();
+        let mut shared = Shared::start(&tx, now)?;
         let mut answers = Vec::with_capacity(batch.len());
         for job in batch {
-            let answer = apply(&tx, job, now, &mut unindexed, &mut public)?;
+            let answer = apply(&tx, job, &mut shared)?;
             if !answer.is_ok() {
                 break;
             }
             answers.push(answer);
         }
         if answers.len() == batch.len() {
-            unindexed.index(&tx)?;
+            shared.unindexed.index(&tx)?;
             tx.commit()?;
-            return Ok((answers, public));
+            return Ok((answers, shared.public));
         }
         // dropping `tx` rolls the whole batch back
         tracing::debug!(
@@ -343,14 +342,13 @@ fn commit_batch(store: &mut Store, batch: &[Job]) -> Result<Committed, StoreErro
     let mut answers = Vec::with_capacity(batch.len());
     for job in batch {
         let mut sp = tx.savepoint()?;
-        // taken anew in each savepoint: a rolled-back job's row ids are given out again
-        let mut unindexed = Unindexed::start(&sp, Indexed::Messages)?;
-        let mut theirs = Vec::new();
-        let answer = apply(&sp, job, now, &mut unindexed, &mut theirs)?;
+        // started anew in each savepoint: a rolled-back job's row ids are given out again
+        let mut shared = Shared::start(&sp, now)?;
+        let answer = apply(&sp, job, &mut shared)?;
         if answer.is_ok() {
-            unindexed.index(&sp)?;
+            shared.unindexed.index(&sp)?;
             sp.commit()?;
-            public.append(&mut theirs);
+            public.append(&mut shared.public);
         } else {
             sp.rollback()?;
         }
@@ -360,27 +358,45 @@ fn commit_batch(store: &mut Store, batch: &[Job]) -> Result<Committed, StoreErro
     Ok((answers, public))
 }
 
-/// Does one job's work on `conn` (the batch's transaction or a savepoint in it); messages it
-/// stores are left to `unindexed`. The job's own failure is its answer; `Err` only for a
-/// `Stop` (never in a batch).
+/// What the jobs run in one transaction (or savepoint) share.
+struct Shared {
+    /// The time they are stored at.
+    now: u64,
+    /// The messages they stored, for the search index before the commit.
+    unindexed: Unindexed,
+    /// The wire form of every public message they newly stored, for the tap.
+    public: Vec<Vec<u8>>,
+}
+
+impl Shared {
+    fn start(conn: &rusqlite::Connection, now: u64) -> Result<Self, StoreError> {
+        Ok(Shared {
+            now,
+            unindexed: Unindexed::start(conn, Indexed::Messages)?,
+            public: Vec::new(),
+        })
+    }
+}
+
+/// Does one job's work on `conn` (the batch's transaction or a savepoint in it). The job's
+/// own failure is its answer; `Err` only for a `Stop` (never in a batch).
 fn apply(
     conn: &rusqlite::Connection,
     job: &Job,
-    now: u64,
-    unindexed: &mut Unindexed,
-    public: &mut Vec<Vec<u8>>,
+    shared: &mut Shared,
 ) -> Result<Answer, StoreError> {
+    let now = shared.now;
     Ok(match job {
         Job::Post { post, limits, .. } => {
             Answer::Post(sign_own(conn, post, now, limits).and_then(|signed| {
-                store_message_batched(conn, &signed, now, unindexed)?;
+                store_message_batched(conn, &signed, now, &mut shared.unindexed)?;
                 if signed.message.audience == Audience::Public {
-                    public.push(signed.encode());
+                    shared.public.push(signed.encode());
                 }
                 Ok(PostView::from_signed(&signed))
             }))
         }
-        Job::Receive { msg, .. } => Answer::Receive(receive(conn, msg, now, unindexed, public)),
+        Job::Receive { msg, .. } => Answer::Receive(receive(conn, msg, shared)),
         Job::Outbox {
             delivered,
             retry,
@@ -396,16 +412,14 @@ fn apply(
 fn receive(
     conn: &rusqlite::Connection,
     msg: &SignedMessage,
-    now: u64,
-    unindexed: &mut Unindexed,
-    public: &mut Vec<Vec<u8>>,
+    shared: &mut Shared,
 ) -> Result<Received, StoreError> {
-    let fresh = store_message_batched(conn, msg, now, unindexed)?;
+    let fresh = store_message_batched(conn, msg, shared.now, &mut shared.unindexed)?;
     let contiguous: i64 = conn
         .prepare_cached("SELECT last_seq FROM authors WHERE address = ?1")?
         .query_row([msg.message.author.as_str()], |r| r.get(0))?;
     if fresh && msg.message.audience == Audience::Public {
-        public.push(msg.encode());
+        shared.public.push(msg.encode());
     }
     if let (true, Body::Delete { target }) = (fresh, &msg.message.body) {
         discover::delete(conn, &msg.message.author, *target)?;
