@@ -5,7 +5,7 @@
 //! NACKs back. Idle, it holds no buffer (see [`crate::net::scratch`] and [`super::queue`]).
 
 use super::hub::{Out, ToHub};
-use super::queue::queue;
+use super::queue::{queue, QueueReceiver};
 use super::session::{self, Fetch, FrameReader, Nack, Open};
 use super::tunnel::{self, TunnelOut, Tunnels};
 use super::{FirehoseCounters, FirehoseError};
@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWrite;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -83,43 +84,13 @@ async fn serve(
     // borrowed halves: one task holds both, so no shared allocation to split the socket
     let (r, mut w) = stream.split();
     let mut reader = FrameReader::new(r);
-    let handshake = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
-        let (hello, key) =
-            session::handshake(&net.domain, net.key(), Role::Listener, &mut reader, &mut w).await?;
-        let f = session::expect(&mut reader, FrameType::StreamOpen).await?;
-        let open = Open::decode(&f.payload)?;
-        Ok::<_, FirehoseError>((hello.domain, key, open))
-    });
-    // boxed: the handshake's state is freed once it is done, not kept by the idle session
-    let opened = Box::pin(handshake)
-        .await
-        .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
-    let (domain, key, open) = opened;
-    let s = RelaySession { id, peer, domain };
-    tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
-    FirehoseCounters::bump(&net.firehose.relay_opened);
-    let _live = open.live.then(|| LiveGauge::up(net));
-    // only a session that carries links has tunnel state (an idle relay session stays small)
-    let mut carried = None;
-    if open.links {
-        if let Err(e) = Box::pin(tunnel::check_carried(net, &s.domain, &key)).await {
-            tracing::warn!(domain = %s.domain, session = id, error = %e, "relay session refused");
-            let reason = wire::encode(&wire::Close {
-                reason: e.to_string(),
-            });
-            let _ = session::write_frame(&mut w, FrameType::Close, &reason).await;
-            return Err(e);
-        }
-        carried = Some(Carried::up(net, &s));
-    }
-    if !open.publish.is_empty() {
-        super::publish::spawn(net.clone(), s.domain.clone(), key, open.publish.clone());
-    }
-    let (tx, mut rx) = queue(RELAY_SESSION_QUEUE);
-    // boxed, like the handshake: the idle session does not keep the send's state
-    Box::pin(to_hub.send(ToHub::Register { id, open, tx }))
-        .await
-        .map_err(|_| FirehoseError::Closed("hub stopped"))?;
+    // boxed: the opening's state (handshake, `Open`, checks) is freed once it is done, not
+    // kept by the idle session
+    let Opened {
+        live: _live,
+        mut carried,
+        mut rx,
+    } = Box::pin(open_session(net, &mut reader, &mut w, peer, id, to_hub)).await?;
     loop {
         tokio::select! {
             f = reader.next() => {
@@ -141,8 +112,9 @@ async fn serve(
                     FrameType::TunnelData | FrameType::TunnelClose if carried.is_some() => {
                         let tunnels = &carried.as_ref().expect("carried").tunnels;
                         let (tid, data) = tunnel::decode(f.kind, &f.payload)?;
+                        // boxed: a tunnel's delivery state is not kept by every idle session
                         let open = f.kind == FrameType::TunnelData
-                            && tunnel::deliver(tunnels, tid, data).await;
+                            && Box::pin(tunnel::deliver(tunnels, tid, data)).await;
                         if !open {
                             tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
                         }
@@ -185,6 +157,61 @@ async fn serve(
     }
 }
 
+/// What an opened session keeps while it runs.
+struct Opened {
+    live: Option<LiveGauge>,
+    carried: Option<Box<Carried>>,
+    rx: QueueReceiver<Out>,
+}
+
+/// The session's opening: the handshake, the node's `Open`, the checks of a session that
+/// carries links, and the registration with the hub.
+async fn open_session(
+    net: &Arc<Net>,
+    reader: &mut FrameReader<ReadHalf<'_>>,
+    w: &mut WriteHalf<'_>,
+    peer: SocketAddr,
+    id: u64,
+    to_hub: &mpsc::Sender<ToHub>,
+) -> Result<Opened, FirehoseError> {
+    let handshake = tokio::time::timeout(session::HANDSHAKE_TIMEOUT, async {
+        let (hello, key) =
+            session::handshake(&net.domain, net.key(), Role::Listener, reader, w).await?;
+        let f = session::expect(reader, FrameType::StreamOpen).await?;
+        let open = Open::decode(&f.payload)?;
+        Ok::<_, FirehoseError>((hello.domain, key, open))
+    });
+    let (domain, key, open) = handshake
+        .await
+        .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    let s = RelaySession { id, peer, domain };
+    tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
+    FirehoseCounters::bump(&net.firehose.relay_opened);
+    let live = open.live.then(|| LiveGauge::up(net));
+    // only a session that carries links has tunnel state (an idle relay session stays small)
+    let mut carried = None;
+    if open.links {
+        if let Err(e) = tunnel::check_carried(net, &s.domain, &key).await {
+            tracing::warn!(domain = %s.domain, session = id, error = %e, "relay session refused");
+            let reason = wire::encode(&wire::Close {
+                reason: e.to_string(),
+            });
+            let _ = session::write_frame(w, FrameType::Close, &reason).await;
+            return Err(e);
+        }
+        carried = Some(Box::new(Carried::up(net, &s)));
+    }
+    if !open.publish.is_empty() {
+        super::publish::spawn(net.clone(), s.domain.clone(), key, open.publish.clone());
+    }
+    let (tx, rx) = queue(RELAY_SESSION_QUEUE);
+    to_hub
+        .send(ToHub::Register { id, open, tx })
+        .await
+        .map_err(|_| FirehoseError::Closed("hub stopped"))?;
+    Ok(Opened { live, carried, rx })
+}
+
 /// Counts a live session in `relay_sessions` while it lives (NACK-only ones are not counted).
 struct LiveGauge(Arc<Net>);
 
@@ -205,7 +232,7 @@ impl Drop for LiveGauge {
 }
 
 /// Tunnel frames queued for a session that carries links, whatever its tunnels send.
-async fn tunnel_out(carried: &mut Option<Carried>) -> Option<TunnelOut> {
+async fn tunnel_out(carried: &mut Option<Box<Carried>>) -> Option<TunnelOut> {
     match carried {
         Some(c) => c.rx.recv().await,
         None => std::future::pending().await,
