@@ -3,9 +3,9 @@
 //! FTS5 keeps new terms in memory until a commit, but it also writes them out as a new index
 //! segment whenever a statement that writes the index begins inside a transaction (its
 //! `xSavepoint` flushes). Indexing each row with its own statement (an `AFTER INSERT` trigger)
-//! therefore wrote one small segment per message, and merged them later: most of the bytes a
-//! received post cost on flash, and a fifth of the writer's time. So new rows are not indexed
-//! as they are inserted: an [`Unindexed`] remembers the highest row id at the start of a batch,
+//! therefore wrote one small segment per message, and merged them later (`fts5IndexFlush` was
+//! the writer's hottest path in `perf`; BENCHMARKS.md run 7 measures the change). So new rows
+//! are not indexed as they are inserted: an [`Unindexed`] remembers the highest row id at the start of a batch,
 //! and [`Unindexed::index`] indexes every row after it in one statement before the commit
 //! (and before anything unindexes a row: FTS5 must never be asked to delete a row it lacks).
 //! The triggers that unindex a row whose text changes or that is deleted stay.
