@@ -1,0 +1,91 @@
+//! Shared pieces of the hostile-peer harness: memory figures read from `/proc`, and a memory
+//! watch that samples a process while a flood runs, so each flood test can assert its bound and
+//! print its peak and after-idle figures the same way.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use crate::relay::status_kb;
+
+/// How often a [`MemoryWatch`] samples VmRSS.
+pub const SAMPLE_EVERY: Duration = Duration::from_millis(50);
+
+/// Samples a process's VmRSS in the background and keeps the highest value seen.
+pub struct MemoryWatch {
+    pid: i32,
+    peak_kb: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    /// VmRSS when the watch started, in kB.
+    pub baseline_kb: u64,
+}
+
+impl MemoryWatch {
+    /// Starts sampling `pid`.
+    pub fn start(pid: i32) -> MemoryWatch {
+        let baseline_kb = status_kb(pid, "VmRSS");
+        let peak_kb = Arc::new(AtomicU64::new(baseline_kb));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (peak_kb.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(status_kb(pid, "VmRSS"), Ordering::Relaxed);
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        });
+        MemoryWatch {
+            pid,
+            peak_kb,
+            stop,
+            thread: Some(thread),
+            baseline_kb,
+        }
+    }
+
+    /// The highest VmRSS seen so far, in kB.
+    pub fn peak_kb(&self) -> u64 {
+        self.peak_kb
+            .load(Ordering::Relaxed)
+            .max(status_kb(self.pid, "VmRSS"))
+    }
+
+    /// VmRSS now, in kB.
+    pub fn now_kb(&self) -> u64 {
+        status_kb(self.pid, "VmRSS")
+    }
+
+    /// Waits up to `within` for VmRSS to come back to at most `limit_kb`; returns the last
+    /// figure read.
+    pub fn settle(&self, limit_kb: u64, within: Duration) -> u64 {
+        let until = Instant::now() + within;
+        loop {
+            let kb = self.now_kb();
+            if kb <= limit_kb || Instant::now() >= until {
+                return kb;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Prints `flood NAME: baseline, peak, after` in kB (the figures the issue notes quote) and
+    /// returns (peak, after).
+    pub fn report(&self, name: &str, after_kb: u64) -> (u64, u64) {
+        let peak = self.peak_kb();
+        eprintln!(
+            "flood {name}: VmRSS baseline {} kB, peak {peak} kB, after idle {after_kb} kB",
+            self.baseline_kb
+        );
+        (peak, after_kb)
+    }
+}
+
+impl Drop for MemoryWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
