@@ -29,6 +29,21 @@ pub const MAX_LINKS: usize = 20_000;
 pub const MAX_BACKFILL_ON_FOLLOW: u32 = 1000;
 /// Longest a log-in session may be configured to last, in days.
 pub const MAX_SESSION_DAYS: u32 = 365;
+/// Posts one person may publish at once by default (`limits.post_burst`): a thread of replies
+/// in a lively conversation, not a flood.
+pub const DEFAULT_POST_BURST: u32 = 30;
+/// Posts one person may publish per hour by default (`limits.posts_per_hour`), Mastodon's rate
+/// (300 per 3 hours). Every post is delivered to every follower server, so this also bounds
+/// what one account can make this node send.
+pub const DEFAULT_POSTS_PER_HOUR: u32 = 100;
+/// Bytes of post text one person may publish in 24 hours by default (`limits.daily_post_bytes`):
+/// 64 posts at the default size cap, or thousands of ordinary ones; a router's flash and its
+/// followers' flash are what it protects.
+pub const DEFAULT_DAILY_POST_BYTES: usize = 1024 * 1024;
+/// Highest `limits.post_burst` and `limits.posts_per_hour`.
+pub const MAX_POST_RATE: u32 = 100_000;
+/// Highest `limits.daily_post_bytes`.
+pub const MAX_DAILY_POST_BYTES: usize = 1 << 30;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -249,6 +264,10 @@ pub struct HttpConfig {
     pub timeout_s: u64,
     /// Mark the session cookie `Secure` (set when a TLS proxy serves the node as https).
     pub secure_cookies: bool,
+    /// The node's web address as people reach it (`https://smith.family`), used for the links
+    /// in pages, feeds and WebFinger; empty: `http(s)://<domain>` (with the listen port unless
+    /// it is 80 or 443). Never taken from a request's Host header, which any client sets.
+    pub public_url: String,
 }
 
 /// `[limits]`
@@ -257,6 +276,13 @@ pub struct HttpConfig {
 pub struct LimitsConfig {
     /// Cap on a post's text, in bytes.
     pub max_post_bytes: usize,
+    /// Posts (replies, reposts, deletes and profile updates too) one person may publish in a
+    /// burst before the hourly rate applies.
+    pub post_burst: u32,
+    /// Posts one person may publish per hour once the burst is spent.
+    pub posts_per_hour: u32,
+    /// Bytes of post text one person may publish in 24 hours.
+    pub daily_post_bytes: usize,
 }
 
 /// `[log]`
@@ -293,6 +319,7 @@ impl Default for HttpConfig {
             max_streams: 16,
             timeout_s: 30,
             secure_cookies: false,
+            public_url: String::new(),
         }
     }
 }
@@ -301,6 +328,9 @@ impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_post_bytes: crate::proto::message::DEFAULT_MAX_TEXT,
+            post_burst: DEFAULT_POST_BURST,
+            posts_per_hour: DEFAULT_POSTS_PER_HOUR,
+            daily_post_bytes: DEFAULT_DAILY_POST_BYTES,
         }
     }
 }
@@ -415,6 +445,26 @@ impl Config {
                 "limits.max_post_bytes",
                 format!("must be 1 to {MAX_TEXT_LIMIT}"),
             );
+        }
+        if !(1..=MAX_POST_RATE).contains(&self.limits.post_burst) {
+            return invalid("limits.post_burst", format!("must be 1 to {MAX_POST_RATE}"));
+        }
+        if !(1..=MAX_POST_RATE).contains(&self.limits.posts_per_hour) {
+            return invalid(
+                "limits.posts_per_hour",
+                format!("must be 1 to {MAX_POST_RATE}"),
+            );
+        }
+        if !(self.limits.max_post_bytes..=MAX_DAILY_POST_BYTES)
+            .contains(&self.limits.daily_post_bytes)
+        {
+            return invalid(
+                "limits.daily_post_bytes",
+                format!("must be limits.max_post_bytes to {MAX_DAILY_POST_BYTES}"),
+            );
+        }
+        if let Err(e) = public_url(&self.http.public_url) {
+            return invalid("http.public_url", e);
         }
         if let Err(e) = log_targets(&self.log.filter) {
             return invalid("log.filter", e);
@@ -630,6 +680,31 @@ impl FirehoseConfig {
 
 /// Log levels a filter may name.
 const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+
+/// Checks `http.public_url`: empty, or `http://` / `https://` and a host (optionally a port),
+/// with no path, query or anything a page could be tricked with.
+pub fn public_url(url: &str) -> Result<(), String> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("{url:?} must start with http:// or https://"))?;
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let ok = !rest.is_empty()
+        && rest.len() <= 255
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{url:?} must be a scheme and a host, such as https://smith.family"
+        ))
+    }
+}
 
 /// Parses a log filter: `level` or `level,target=level,...` (levels: off, error, warn, info,
 /// debug, trace). Stricter than `Targets` itself, which would take a typo for a target name.

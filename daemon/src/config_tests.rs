@@ -67,6 +67,14 @@ fn bad_values_are_refused_by_key() {
             "limits.max_post_bytes",
         ),
         ("[log]\nfilter = \"loud\"", "log.filter"),
+        ("[limits]\nposts_per_hour = 0", "limits.posts_per_hour"),
+        ("[limits]\npost_burst = 0", "limits.post_burst"),
+        ("[limits]\ndaily_post_bytes = 10", "limits.daily_post_bytes"),
+        (
+            "[http]\npublic_url = \"https://a.test/x?<script>\"",
+            "http.public_url",
+        ),
+        ("[http]\npublic_url = \"ftp://a.test\"", "http.public_url"),
         ("data_dir = \"\"", "data_dir"),
         (
             "[firehose]\nmulticast_retry_s = 100000",

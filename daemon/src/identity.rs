@@ -2,15 +2,18 @@
 //!
 //! Passwords are hashed with argon2id, `m = 12 MiB, t = 3, p = 1` (OWASP's recommended
 //! low-memory setting, equivalent in cost to its 19 MiB / t = 2 one). A router has ~128 MB shared
-//! with everything else, so at most one hash runs at a time ([`HASH_LOCK`]): log-in bursts queue
-//! instead of multiplying memory. The parameters are stored in each PHC hash string, so they can
-//! change later without breaking existing passwords.
+//! with everything else, so at most one hash runs at a time, in one block of memory that every
+//! hash reuses ([`HASH_MEMORY`]): a flood of log-ins queues and costs that one block, never a
+//! fresh 12 MiB allocation per attempt (which glibc's allocator kept, hundreds of MB of it, after
+//! a flood). The block is made on the first hash and kept, zeroed after each use. The parameters
+//! are stored in each PHC hash string, so they can change later without breaking existing
+//! passwords; a stored hash asking for more than [`MAX_ARGON2_M_KIB`] is refused as unreadable.
 //!
 //! Session tokens are 32 random bytes (hex, 64 characters); the store keeps only their SHA-256,
 //! so a copy of the database does not give anyone a session.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
 use thiserror::Error;
@@ -28,8 +31,15 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Characters of a generated one-time password (base32 without look-alikes, ~80 bits).
 pub const ONE_TIME_PASSWORD_LEN: usize = 16;
 
-/// One password hash at a time: each takes [`ARGON2_M_KIB`] of memory.
-static HASH_LOCK: Mutex<()> = Mutex::new(());
+/// Largest memory cost a stored hash may ask for: a hash from a future or hand-edited database
+/// must not make a log-in allocate without bound.
+pub const MAX_ARGON2_M_KIB: u32 = 64 * 1024;
+/// Length of a computed hash, in bytes (argon2's default).
+pub const HASH_LEN: usize = 32;
+
+/// One password hash at a time, in this block of memory (grown to [`ARGON2_M_KIB`] on the
+/// first hash, then reused).
+static HASH_MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
 /// What can go wrong with identities.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -49,10 +59,41 @@ pub enum IdentityError {
     Random,
 }
 
-fn argon2() -> Argon2<'static> {
+fn params() -> Params {
     // The constants above are valid parameters; Params::new only fails for out-of-range values.
-    let params = Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).unwrap_or_default();
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Params::new(ARGON2_M_KIB, ARGON2_T, ARGON2_P, None).unwrap_or_default()
+}
+
+/// Computes argon2 of `password` and `salt` into `out`, in the shared block of memory.
+fn hash_into(
+    hasher: &Argon2<'_>,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), IdentityError> {
+    if params.m_cost() > MAX_ARGON2_M_KIB {
+        return Err(IdentityError::BadHash);
+    }
+    let mut memory = HASH_MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::new());
+    }
+    let result = hasher.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]);
+    // Nothing derived from a password stays behind; a block grown for an old, larger hash
+    // goes back to the standard size.
+    memory.iter_mut().for_each(|b| *b = Block::new());
+    let standard = params_block_count();
+    if memory.len() > standard {
+        memory.truncate(standard);
+        memory.shrink_to_fit();
+    }
+    result.map_err(|_| IdentityError::BadHash)
+}
+
+fn params_block_count() -> usize {
+    params().block_count()
 }
 
 /// Checks a new password against the length rules.
@@ -71,12 +112,19 @@ pub fn hash_password(password: &str) -> Result<String, IdentityError> {
     check_new_password(password)?;
     let mut salt = [0u8; 16];
     getrandom::getrandom(&mut salt).map_err(|_| IdentityError::Random)?;
-    let salt = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Random)?;
-    let _one_at_a_time = HASH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|_| IdentityError::BadHash)
+    let salt_b64 = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Random)?;
+    let params = params();
+    let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut out = [0u8; HASH_LEN];
+    hash_into(&hasher, &params, password.as_bytes(), &salt, &mut out)?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|_| IdentityError::BadHash)?,
+        salt: Some(salt_b64.as_salt()),
+        hash: Some(Output::new(&out).map_err(|_| IdentityError::BadHash)?),
+    };
+    Ok(phc.to_string())
 }
 
 /// True if `password` matches the PHC string `hash`. Over-long input never matches.
@@ -84,11 +132,29 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, IdentityError
     if password.len() > MAX_PASSWORD_LEN {
         return Ok(false);
     }
-    let parsed = PasswordHash::new(hash).map_err(|_| IdentityError::BadHash)?;
-    let _one_at_a_time = HASH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    Ok(argon2()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok())
+    let bad = |_| IdentityError::BadHash;
+    let parsed = PasswordHash::new(hash).map_err(bad)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(bad)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|_| IdentityError::BadHash)?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(bad)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(IdentityError::BadHash);
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(bad)?;
+    let mut out = [0u8; 64];
+    let out = out
+        .get_mut(..expected.len())
+        .ok_or(IdentityError::BadHash)?;
+    let hasher = Argon2::new(algorithm, version, params.clone());
+    hash_into(&hasher, &params, password.as_bytes(), salt, out)?;
+    // Output's equality is constant-time.
+    Ok(Output::new(out).map_err(bad)? == expected)
 }
 
 /// A random one-time password for a first log-in.
@@ -131,6 +197,35 @@ mod tests {
             Err(IdentityError::BadHash)
         );
         assert!(!verify_password(&"x".repeat(MAX_PASSWORD_LEN + 1), &h).unwrap());
+    }
+
+    #[test]
+    fn hashes_made_by_the_argon2_crate_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("correct horse", &old).unwrap());
+        assert!(!verify_password("correct horsf", &old).unwrap());
+        // A hash with other (smaller) parameters verifies too; the shared block stays one size.
+        let small = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_password("correct horse", &small).unwrap());
+        assert_eq!(HASH_MEMORY.lock().unwrap().len(), params_block_count());
+        // A stored hash that asks for more memory than allowed is unreadable, not allocated.
+        let huge = small.replace("m=4096", "m=1048576");
+        assert_eq!(
+            verify_password("correct horse", &huge),
+            Err(IdentityError::BadHash)
+        );
     }
 
     #[test]

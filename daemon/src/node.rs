@@ -62,6 +62,46 @@ pub fn open_store(config: &Config, init_if_new: bool) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Refuses to start on a damaged database ([`crate::store::integrity`]).
+fn check_store(store: &Store) -> anyhow::Result<()> {
+    use crate::store::integrity::{Checked, CHECK_BUDGET};
+    match store.quick_check(CHECK_BUDGET)? {
+        Checked::Sound => tracing::debug!("database check: sound"),
+        Checked::Partly(took) => tracing::warn!(
+            seconds = took.as_secs(),
+            "database check stopped at its time budget; the part checked is sound"
+        ),
+    }
+    Ok(())
+}
+
+/// `scheme://host[:port]` of the node's pages: `http.public_url`, else the domain with the
+/// listen port (left out when it is the scheme's own).
+pub fn public_url(config: &Config, domain: &str, listen: std::net::SocketAddr) -> String {
+    let configured = config.http.public_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    let scheme = if config.http.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    match (scheme, listen.port()) {
+        ("http", 80) | ("https", 443) => format!("{scheme}://{domain}"),
+        (_, port) => format!("{scheme}://{domain}:{port}"),
+    }
+}
+
+/// The posting limits of `[limits]`.
+fn post_limits(config: &Config) -> crate::web::post_limits::PostLimits {
+    crate::web::post_limits::PostLimits {
+        burst: config.limits.post_burst,
+        per_hour: config.limits.posts_per_hour,
+        daily_bytes: config.limits.daily_post_bytes,
+    }
+}
+
 /// Creates the owner account with a one-time password if the node has no users yet.
 fn first_run(store: &mut Store, http: std::net::SocketAddr) -> anyhow::Result<()> {
     if !store.list_users()?.is_empty() {
@@ -80,7 +120,9 @@ fn first_run(store: &mut Store, http: std::net::SocketAddr) -> anyhow::Result<()
 
 /// Runs the node until SIGTERM or SIGINT.
 pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Result<()> {
+    let _lock = crate::store::lock::DataDirLock::take(&config.data_dir)?;
     let mut store = open_store(&config, true)?;
+    check_store(&store)?;
     let info = store.node_info()?;
     tracing::info!(domain = %info.domain, node_key = %info.key.public(), data = %config.data_dir.display(), "msmd {} starting", env!("CARGO_PKG_VERSION"));
     let listen = config.listen_addr().map_err(anyhow::Error::msg)?;
@@ -163,12 +205,19 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         streams: Default::default(),
         max_streams: config.http.max_streams,
         secure_cookies: config.http.secure_cookies,
+        post_limits: crate::web::post_limits::PostLimiter::new(post_limits(&config)),
+        user_streams: Default::default(),
+        password_failures: Default::default(),
+        public_url: Default::default(),
     });
     let bounds = tiny_http::Bounds {
         max_connections: config.http.max_connections,
         io_timeout: Some(std::time::Duration::from_secs(config.http.timeout_s)),
     };
     let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
+    let _ = ctx
+        .public_url
+        .set(public_url(&config, &info.domain, http.addr()));
     first_run(&mut store, http.addr())?;
 
     runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;
@@ -274,6 +323,7 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
     log.set_filter(&fresh.log.filter);
     ctx.max_text
         .store(fresh.limits.max_post_bytes, Ordering::Relaxed);
+    ctx.post_limits.set_limits(post_limits(&fresh));
     tracing::info!(
         max_post_bytes = fresh.limits.max_post_bytes,
         "SIGHUP: configuration reloaded"

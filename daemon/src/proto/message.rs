@@ -240,14 +240,38 @@ fn check_len(what: &'static str, s: &str, max: usize) -> Result<(), ProtoError> 
     Ok(())
 }
 
-/// Text may hold any Unicode but control characters other than tab, newline and carriage return.
+/// Text may hold any Unicode but control characters other than tab, newline and carriage return,
+/// and noncharacters (U+FDD0–U+FDEF and the last two code points of every plane, such as
+/// U+FFFE and U+FFFF), which XML 1.0 forbids and which would break every Atom feed showing the
+/// post. (A carriage return stays valid for messages signed before this rule; posting turns line
+/// breaks into `\n` first, see [`normalize_line_breaks`].)
 fn check_chars(s: &str) -> Result<(), ProtoError> {
     if s.chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
         return Err(ProtoError::InvalidMessage("text holds a control character"));
     }
+    if s.chars().any(is_noncharacter) {
+        return Err(ProtoError::InvalidMessage(
+            "text holds a Unicode noncharacter (such as U+FFFE or U+FFFF)",
+        ));
+    }
     Ok(())
+}
+
+/// True for a Unicode noncharacter: U+FDD0–U+FDEF, and U+nFFFE and U+nFFFF of every plane.
+pub fn is_noncharacter(c: char) -> bool {
+    let c = c as u32;
+    (0xFDD0..=0xFDEF).contains(&c) || c & 0xFFFE == 0xFFFE
+}
+
+/// Line breaks as posted (`\r\n` from browsers and Windows, a lone `\r` from old Macs) turned
+/// into `\n`, the one line break msm stores.
+pub fn normalize_line_breaks(text: &str) -> String {
+    if !text.contains('\r') {
+        return text.to_string();
+    }
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 fn check_text(text: &str, max: usize) -> Result<(), ProtoError> {

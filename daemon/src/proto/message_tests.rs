@@ -228,3 +228,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn noncharacters_are_refused_and_line_breaks_normalised() {
+    for bad in [
+        "a\u{fffe}",
+        "b\u{ffff}",
+        "c\u{fdd0}",
+        "d\u{1fffe}",
+        "e\u{10ffff}",
+    ] {
+        assert!(
+            post("a@b.test", 1, bad)
+                .sign(&key(), &Limits::default())
+                .is_err(),
+            "{bad:?}"
+        );
+    }
+    for good in ["\u{fffd}", "\u{fdcf}", "\u{fdf0}", "\u{1f98a}", "tab\there"] {
+        post("a@b.test", 1, good)
+            .sign(&key(), &Limits::default())
+            .unwrap();
+    }
+    assert_eq!(normalize_line_breaks("a\r\nb\rc\n"), "a\nb\nc\n");
+}

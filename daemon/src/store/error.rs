@@ -1,15 +1,34 @@
-//! The store layer's error type.
+//! The store layer's error type, and the process-wide "database damaged" flag.
+//!
+//! Every SQLite error passes through [`From<rusqlite::Error>`] here: a full disk becomes
+//! [`StoreError::DiskFull`] (so clients hear "storage full", not "internal error"), and a
+//! corrupt or unreadable file ([`rusqlite::ErrorCode::DatabaseCorrupt`], `NotADatabase`)
+//! raises [`damaged`], which `/healthz` reports as 503 until the node is restarted and its
+//! start-up check passes.
 
 use crate::proto::ProtoError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use thiserror::Error;
+
+static DAMAGED: AtomicBool = AtomicBool::new(false);
+
+/// True once any connection of this process has read a damaged database.
+pub fn damaged() -> bool {
+    DAMAGED.load(Ordering::Relaxed)
+}
 
 /// Why a store operation failed. A failed operation has rolled back: nothing was changed.
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum StoreError {
-    /// SQLite reported an error (I/O, corruption, a full disk, a locked database).
+    /// SQLite reported an error (I/O, corruption, a locked database).
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+    /// The disk holding the database is full: nothing was written.
+    #[error(
+        "disk full: the database could not be written (free space on the data directory's disk)"
+    )]
+    DiskFull,
     /// The database was written by a newer msmd.
     #[error(
         "database schema version {found} is newer than this msmd knows ({known}); upgrade msmd"
@@ -60,12 +79,26 @@ pub enum StoreError {
     /// A stored value is not what this build expects (a damaged or hand-edited database).
     #[error("corrupt store: {0}")]
     Corrupt(&'static str),
+    /// The start-up check found the database file damaged.
+    #[error("the database file is damaged ({0}): {recovery}", recovery = super::integrity::RECOVERY)]
+    Damaged(String),
     /// The writer thread is gone (the node is shutting down).
     #[error("the store is shutting down")]
     ShuttingDown,
+    /// A helper thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(std::io::Error),
     /// The operating system's random source failed.
     #[error("random source: {0}")]
     Random(String),
+    /// Another msmd runs on this data directory.
+    #[error("data directory {path} is in use by another msmd (PID {pid}); stop it first")]
+    InUse {
+        /// The directory.
+        path: String,
+        /// What the other process wrote in the lock file.
+        pid: String,
+    },
     /// Creating the data directory failed.
     #[error("data directory {path}: {source}")]
     DataDir {
@@ -74,4 +107,30 @@ pub enum StoreError {
         /// The I/O error.
         source: std::io::Error,
     },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                if !DAMAGED.swap(true, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "the database is damaged: stop msmd and restore it (see `msmd run` at start for how)");
+                }
+                StoreError::Sqlite(e)
+            }
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+impl StoreError {
+    /// True for an error that says the database file itself is damaged.
+    pub fn is_damage(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        ))
+    }
 }

@@ -20,10 +20,14 @@
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
+//! - [`integrity`]: the start-up check of the database file.
+//! - [`lock`]: one running msmd per data directory.
 
 pub mod discover;
 mod error;
 pub mod federation;
+pub mod integrity;
+pub mod lock;
 pub mod messages;
 pub mod pulse;
 pub mod schema;
@@ -32,7 +36,7 @@ pub mod timeline;
 pub mod users;
 pub mod writer;
 
-pub use error::StoreError;
+pub use error::{damaged, StoreError};
 pub use messages::{NewPost, PostView};
 pub use users::{Role, User};
 

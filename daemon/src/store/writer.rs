@@ -237,13 +237,19 @@ impl Job {
             (Job::Receive { reply, .. }, Answer::Receive(r)) => drop(reply.send(r)),
             (Job::Outbox { reply, .. }, Answer::Outbox(r)) => drop(reply.send(r)),
             (Job::Discover { reply, .. }, Answer::Discover(r)) => drop(reply.send(r)),
-            (job, _) => job.fail(),
+            (job, _) => job.fail(false),
         }
     }
 
-    /// Tells the caller its job was not committed.
-    fn fail(self) {
-        let e = || StoreError::Corrupt("commit failed");
+    /// Tells the caller its job was not committed (`disk_full`: because the disk is full).
+    fn fail(self, disk_full: bool) {
+        let e = || {
+            if disk_full {
+                StoreError::DiskFull
+            } else {
+                StoreError::Corrupt("commit failed")
+            }
+        };
         match self {
             Job::Post { reply, .. } => drop(reply.send(Err(e()))),
             Job::Receive { reply, .. } => drop(reply.send(Err(e()))),
@@ -285,8 +291,13 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
                 }
             }
             Err(e) => {
-                tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
-                batch.into_iter().for_each(Job::fail);
+                let full = matches!(e, StoreError::DiskFull);
+                if full {
+                    tracing::error!(jobs = n, "disk full: the batch could not be committed; nothing acknowledged (free space on the data directory's disk)");
+                } else {
+                    tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
+                }
+                batch.into_iter().for_each(|j| j.fail(full));
             }
         }
         tracing::debug!(jobs = n, "committed post batch");

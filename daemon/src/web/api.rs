@@ -30,6 +30,7 @@
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::federation as fed;
 use super::io::{error_response, json, read_json, static_header, JsonResponse};
+use super::post_limits::{PostLimiter, Refusal};
 use super::reading as rd;
 use super::{admin, assets, public};
 use super::{WebError, MAX_REQUEST_BODY};
@@ -74,8 +75,18 @@ pub struct Context {
     pub streams: AtomicUsize,
     /// Most live streams at once.
     pub max_streams: usize,
+    /// Live streams open now per user (at most [`super::stream::STREAMS_PER_USER`] each; the
+    /// map holds only users with a stream open, so at most `max_streams` entries).
+    pub user_streams: std::sync::Mutex<std::collections::HashMap<i64, usize>>,
     /// Mark the session cookie `Secure`.
     pub secure_cookies: bool,
+    /// How much each person may publish.
+    pub post_limits: PostLimiter,
+    /// Failed password checks per session (password change).
+    pub password_failures: auth::SessionFailures,
+    /// `scheme://host[:port]` of the node's pages, from `http.public_url` or the domain (set
+    /// once the listener is bound, so a port 0 listener gets its real port).
+    pub public_url: std::sync::OnceLock<String>,
 }
 
 /// Answers one request.
@@ -89,7 +100,13 @@ pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonRespon
             } else {
                 tracing::debug!(status = e.status(), error = %e, "request refused");
             }
-            error_response(&e)
+            let response = error_response(&e);
+            match e {
+                WebError::RateLimited { retry_after_s, .. } => {
+                    response.with_header(static_header("Retry-After", &retry_after_s.to_string()))
+                }
+                _ => response,
+            }
         }
     }
 }
@@ -140,15 +157,15 @@ fn route(
         (["api", "v1", "admin", "users", name], Method::Delete) => {
             admin::remove(store, req, name, now)
         }
-        ([".well-known", "webfinger"], Method::Get) => public::webfinger(ctx, store, req, query),
+        ([".well-known", "webfinger"], Method::Get) => Ok(public::webfinger(ctx, store, query)),
         ([at], Method::Get) if at.starts_with('@') => {
-            public::profile_page(ctx, store, req, &at[1..], None, query)
+            public::profile_page(ctx, store, &at[1..], None, query)
         }
         ([at, "feed.atom"], Method::Get) if at.starts_with('@') => {
-            public::atom(ctx, store, req, &at[1..])
+            public::atom(ctx, store, &at[1..])
         }
         ([at, seq], Method::Get) if at.starts_with('@') => {
-            public::profile_page(ctx, store, req, &at[1..], Some(seq), query)
+            public::profile_page(ctx, store, &at[1..], Some(seq), query)
         }
         (
             [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"],
@@ -187,9 +204,24 @@ fn route(
     }
 }
 
+/// `GET /healthz`: 200 `ok`, or 503 `damaged` once any read or write of this process has met
+/// a damaged database (the node keeps answering what it can; its owner must restore the file).
 fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
-    let messages = store.message_count()?;
-    let outbox = store.outbox_len()?;
+    let counts = store
+        .message_count()
+        .and_then(|m| Ok((m, store.outbox_len()?)));
+    if crate::store::damaged() || counts.as_ref().is_err_and(|e| e.is_damage()) {
+        return Ok(json(
+            503,
+            &json!({
+                "status": "damaged",
+                "error": WebError::StoreDamaged.to_string(),
+                "version": env!("CARGO_PKG_VERSION"),
+                "domain": ctx.domain,
+            }),
+        ));
+    }
+    let (messages, outbox) = counts?;
     Ok(json(
         200,
         &json!({
@@ -239,10 +271,7 @@ fn log_in(
     req: &mut Request,
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    let ip = req
-        .remote_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    let ip = client_ip(req);
     if !ctx.limiter.allow(ip, Instant::now()) {
         tracing::warn!(%ip, "log-in rate limit reached");
         return Err(WebError::TooManyRequests);
@@ -281,6 +310,13 @@ fn log_in(
     new_session(ctx, store, &user, now, 200)
 }
 
+/// The address a request came from (unspecified if unknown).
+fn client_ip(req: &Request) -> std::net::IpAddr {
+    req.remote_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into())
+}
+
 /// A valid argon2id hash of a random string, used to equalise timing for unknown names.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$Qx5g4nH9VvC8lNMbMlbBhjvSkVU9yGdzZfNOj7FKa2U";
 
@@ -316,12 +352,25 @@ fn change_password(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, true)?;
+    let ip = client_ip(req);
+    if !ctx.limiter.allow(ip, Instant::now()) {
+        tracing::warn!(%ip, user = %s.user.address, "password change rate limit reached");
+        return Err(WebError::TooManyRequests);
+    }
     let body: PasswordChange = read_json(req, MAX_CREDENTIALS_BODY)?;
     let ok = identity::verify_password(&body.old_password, &store.password_hash(s.user.id)?)
         .map_err(|e| WebError::Internal(e.to_string()))?;
     if !ok {
+        tracing::warn!(%ip, user = %s.user.address, "wrong old password in a password change");
+        if ctx.password_failures.fail(&s.token_hash) {
+            store.delete_session(&s.token_hash)?;
+            return Err(WebError::Unauthorized(
+                "old password is wrong; too many tries: this session has ended, log in again",
+            ));
+        }
         return Err(WebError::Unauthorized("old password is wrong"));
     }
+    ctx.password_failures.clear(&s.token_hash);
     if body.new_password == body.old_password {
         return Err(WebError::BadRequest(
             "the new password must differ from the old one".into(),
@@ -426,14 +475,31 @@ pub fn publish(
     let limits = Limits {
         max_text: ctx.max_text.load(Ordering::Relaxed),
     };
-    let view = ctx.writer.post(
-        NewPost {
-            user_id,
-            audience,
-            body,
-        },
-        limits,
-    )?;
+    let body = with_line_feeds(body);
+    let bytes = text_bytes(&body);
+    ctx.post_limits
+        .take(user_id, bytes, Instant::now())
+        .map_err(|r| {
+            tracing::info!(user_id, ?r, "posting limit reached");
+            WebError::RateLimited {
+                what: match r {
+                    Refusal::Rate { .. } => "posting too fast (limits.posts_per_hour)",
+                    Refusal::Bytes { .. } => "daily posting budget spent (limits.daily_post_bytes)",
+                },
+                retry_after_s: r.retry_after_s(),
+            }
+        })?;
+    let view = ctx
+        .writer
+        .post(
+            NewPost {
+                user_id,
+                audience,
+                body,
+            },
+            limits,
+        )
+        .inspect_err(|_| ctx.post_limits.give_back(user_id, bytes))?;
     tracing::info!(author = %view.author, seq = view.seq, "post stored");
     ctx.net.wake_outbox();
     let location = format!(
@@ -442,6 +508,32 @@ pub fn publish(
         view.seq + 1
     );
     Ok(json(201, &view).with_header(static_header("Location", &location)))
+}
+
+/// The body with its line breaks as `\n` (see [`crate::proto::message::normalize_line_breaks`]).
+fn with_line_feeds(body: Body) -> Body {
+    use crate::proto::message::normalize_line_breaks as lf;
+    match body {
+        Body::Post { text } => Body::Post { text: lf(&text) },
+        Body::Reply { to, text } => Body::Reply {
+            to,
+            text: lf(&text),
+        },
+        Body::Profile { display_name, bio } => Body::Profile {
+            display_name: lf(&display_name),
+            bio: lf(&bio),
+        },
+        other => other,
+    }
+}
+
+/// Bytes of text a message publishes, for the daily budget.
+fn text_bytes(body: &Body) -> usize {
+    match body {
+        Body::Post { text } | Body::Reply { text, .. } => text.len(),
+        Body::Profile { display_name, bio } => display_name.len() + bio.len(),
+        Body::Repost { .. } | Body::Delete { .. } => 0,
+    }
 }
 
 fn user_posts(

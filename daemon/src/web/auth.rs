@@ -7,7 +7,10 @@
 //!
 //! Log-in attempts are limited per client address with a token bucket ([`LOGIN_BURST`]
 //! attempts, then one per [`LOGIN_REFILL`]), tracked for at most [`MAX_TRACKED_CLIENTS`]
-//! addresses.
+//! addresses. An IPv6 client is keyed by its /64 (one household or phone holds a whole /64 and
+//! can pick any address in it). The same limiter guards the old-password check of a password
+//! change, and [`MAX_PASSWORD_FAILURES`] wrong old passwords end the session that sent them,
+//! so a stolen session cannot be used to guess the password.
 
 use super::io::{cookie, header};
 use super::WebError;
@@ -29,6 +32,10 @@ pub const LOGIN_BURST: f64 = 10.0;
 pub const LOGIN_REFILL: Duration = Duration::from_secs(6);
 /// Client addresses the limiter remembers; 1024 × ~40 bytes.
 pub const MAX_TRACKED_CLIENTS: usize = 1024;
+/// Wrong old passwords a session may send (password change) before it is ended.
+pub const MAX_PASSWORD_FAILURES: u8 = 3;
+/// Sessions whose failures are remembered; 1024 × ~40 bytes.
+pub const MAX_TRACKED_SESSIONS: usize = 1024;
 
 /// An authenticated request.
 #[derive(Debug, Clone)]
@@ -103,9 +110,60 @@ pub struct LoginLimiter {
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
 
+/// The key a client address is limited by: an IPv4 address (also when mapped into IPv6), or
+/// an IPv6 address's /64.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(octets))
+            }
+        },
+    }
+}
+
+/// Wrong old passwords per session, bounded.
+#[derive(Debug, Default)]
+pub struct SessionFailures {
+    counts: Mutex<HashMap<[u8; 32], u8>>,
+}
+
+impl SessionFailures {
+    /// Counts one failure of the session `token_hash`; true when it has reached
+    /// [`MAX_PASSWORD_FAILURES`] (the caller ends the session, and the count is forgotten).
+    pub fn fail(&self, token_hash: &[u8; 32]) -> bool {
+        let mut map = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        if !map.contains_key(token_hash) && map.len() >= MAX_TRACKED_SESSIONS {
+            // Keeps the bound; an attacker who cycles sessions still meets the address limiter.
+            map.clear();
+        }
+        let n = map.entry(*token_hash).or_insert(0);
+        *n += 1;
+        if *n >= MAX_PASSWORD_FAILURES {
+            map.remove(token_hash);
+            return true;
+        }
+        false
+    }
+
+    /// Forgets a session's failures (after a right password).
+    pub fn clear(&self, token_hash: &[u8; 32]) {
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(token_hash);
+    }
+}
+
 impl LoginLimiter {
-    /// Takes one attempt for `ip`; false when it has none left.
+    /// Takes one attempt for the client at `ip` (see [`client_key`]); false when it has none
+    /// left.
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+        let ip = client_key(ip);
         let mut map = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
         let refill = |b: &mut Bucket| {
             let gained =
@@ -162,6 +220,34 @@ mod tests {
         );
         assert!(l.allow(ip, t0 + LOGIN_REFILL));
         assert!(!l.allow(ip, t0 + LOGIN_REFILL));
+    }
+
+    #[test]
+    fn ipv6_clients_are_limited_by_their_64() {
+        let l = LoginLimiter::default();
+        let t0 = Instant::now();
+        for i in 0..LOGIN_BURST as u16 {
+            let ip: IpAddr = format!("2001:db8:1:2::{i:x}").parse().unwrap();
+            assert!(l.allow(ip, t0));
+        }
+        assert!(!l.allow("2001:db8:1:2:ffff::1".parse().unwrap(), t0));
+        assert!(l.allow("2001:db8:1:3::1".parse().unwrap(), t0));
+        assert_eq!(
+            client_key("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_few_password_failures_end_a_session() {
+        let f = SessionFailures::default();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        assert!(!f.fail(&a));
+        assert!(!f.fail(&b));
+        assert!(!f.fail(&a));
+        assert!(f.fail(&a), "the third failure ends the session");
+        f.clear(&b);
+        assert!(!f.fail(&b));
     }
 
     #[test]

@@ -47,6 +47,9 @@ pub fn follow(
     if author == s.user.address {
         return Err(WebError::BadRequest("you cannot follow yourself".into()));
     }
+    if author.domain() == ctx.domain && !store.is_local_user(&author)? {
+        return Err(WebError::NotFound(format!("no user {author} on this node")));
+    }
     let net = ctx.net.clone();
     let uid = s.user.id;
     let a = author.clone();

@@ -12,6 +12,7 @@
 //! - [`public`]: pages without log-in: `/@user`, its Atom feed, WebFinger.
 //! - [`assets`]: the embedded web client.
 //! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
+//! - [`post_limits`]: how much one person may publish (rate and daily bytes).
 //! - [`io`]: bounded body reading, JSON answers, query strings.
 //! - [`stream`]: the live timeline as Server-Sent Events.
 //!
@@ -24,6 +25,7 @@ pub mod assets;
 pub mod auth;
 pub mod federation;
 pub mod io;
+pub mod post_limits;
 pub mod public;
 pub mod reading;
 pub mod server;
@@ -68,6 +70,14 @@ pub enum WebError {
     /// 429: too many attempts; retry later.
     #[error("too many attempts; try again in a minute")]
     TooManyRequests,
+    /// 429 with `Retry-After`: a posting limit is reached.
+    #[error("{what}; try again in {retry_after_s} s")]
+    RateLimited {
+        /// Which limit, in words.
+        what: &'static str,
+        /// Seconds until the request would be taken.
+        retry_after_s: u64,
+    },
     /// 502: another node could not be reached or refused.
     #[error("{0}")]
     BadGateway(String),
@@ -77,6 +87,12 @@ pub enum WebError {
     /// 503: a bounded resource is in use to its limit.
     #[error("{0}")]
     Busy(&'static str),
+    /// 503: the database is damaged; the node needs its owner (see the log).
+    #[error("the node's database is damaged; the owner must restore it (see the log)")]
+    StoreDamaged,
+    /// 507: the disk holding the database is full; nothing was stored.
+    #[error("storage full: the node's disk has no space left; nothing was stored")]
+    StorageFull,
     /// 500: something broke inside; logged, not detailed to the client.
     #[error("internal error")]
     Internal(String),
@@ -94,9 +110,10 @@ impl WebError {
             WebError::Conflict(_) => 409,
             WebError::TooLarge(_) => 413,
             WebError::UnsupportedMediaType => 415,
-            WebError::TooManyRequests => 429,
+            WebError::TooManyRequests | WebError::RateLimited { .. } => 429,
             WebError::BadGateway(_) => 502,
-            WebError::Unavailable | WebError::Busy(_) => 503,
+            WebError::Unavailable | WebError::Busy(_) | WebError::StoreDamaged => 503,
+            WebError::StorageFull => 507,
             WebError::Internal(_) => 500,
         }
     }
@@ -120,6 +137,8 @@ impl From<StoreError> for WebError {
             e @ StoreError::BadQuery(_) => WebError::BadRequest(e.to_string()),
             e @ StoreError::NotFollowing(_) => WebError::NotFound(e.to_string()),
             StoreError::ShuttingDown => WebError::Unavailable,
+            StoreError::DiskFull => WebError::StorageFull,
+            ref e if e.is_damage() => WebError::StoreDamaged,
             other => WebError::Internal(other.to_string()),
         }
     }

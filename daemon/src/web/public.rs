@@ -9,7 +9,7 @@
 //! a Content-Security-Policy without any script.
 
 use super::api::Context;
-use super::io::{header, query_param, static_header, JsonResponse};
+use super::io::{error_response, query_param, static_header, JsonResponse};
 use super::reading::number_param;
 use super::WebError;
 use crate::discover::jrd;
@@ -17,7 +17,7 @@ use crate::proto::Address;
 use crate::store::{PostView, Store};
 use serde_json::json;
 use std::fmt::Write;
-use tiny_http::{Request, Response};
+use tiny_http::Response;
 
 /// Posts on one page of a public profile.
 pub const PAGE: u32 = 20;
@@ -35,15 +35,25 @@ const STYLE: &str =
 /// Escapes text for HTML and XML content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            // Control characters other than tab and newline are not allowed in XML 1.0.
-            c if c.is_control() && c != '\n' && c != '\t' => out.push('\u{fffd}'),
+            // A carriage return (in messages signed before posting normalised line breaks) is
+            // a line break: CR LF and a lone CR both become LF.
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' => out.push('\n'),
+            // Control characters other than tab and newline, and noncharacters, are not
+            // allowed in XML 1.0.
+            c if (c.is_control() && c != '\n' && c != '\t')
+                || crate::proto::message::is_noncharacter(c) =>
+            {
+                out.push('\u{fffd}')
+            }
             c => out.push(c),
         }
     }
@@ -72,19 +82,17 @@ pub fn rfc3339(ms: u64) -> String {
     )
 }
 
-/// `scheme://host` this request reached the node by (the Host header when it is a plain host
-/// name or address, else the node's domain).
-fn base_url(ctx: &Context, req: &Request) -> String {
-    let host = header(req, "Host")
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
-        })
-        .unwrap_or(&ctx.domain);
-    let scheme = if ctx.secure_cookies { "https" } else { "http" };
-    format!("{scheme}://{host}")
+/// `scheme://host[:port]` of this node's pages: `http.public_url`, or the domain. Never the
+/// request's Host header: any client sets that, and a page or feed cached with a forged host
+/// would send readers elsewhere.
+fn base_url(ctx: &Context) -> String {
+    match ctx.public_url.get() {
+        Some(u) => u.clone(),
+        None => {
+            let scheme = if ctx.secure_cookies { "https" } else { "http" };
+            format!("{scheme}://{}", ctx.domain)
+        }
+    }
 }
 
 fn html_page(status: u16, title: &str, body: &str, head: &str) -> JsonResponse {
@@ -149,7 +157,6 @@ fn render_post(out: &mut String, base: &str, p: &PostView) {
 pub fn profile_page(
     ctx: &Context,
     store: &Store,
-    req: &Request,
     name: &str,
     seq: Option<&str>,
     query: &str,
@@ -166,7 +173,7 @@ pub fn profile_page(
         Ok(x) => x,
         Err(e) => return Ok(page(e)),
     };
-    let base = base_url(ctx, req);
+    let base = base_url(ctx);
     let user = address.user();
     let feed = format!("{base}/@{user}/feed.atom");
     let head = format!(
@@ -225,14 +232,9 @@ pub fn profile_page(
 }
 
 /// `GET /@user/feed.atom`: the newest public posts as an Atom 1.0 feed.
-pub fn atom(
-    ctx: &Context,
-    store: &Store,
-    req: &Request,
-    name: &str,
-) -> Result<JsonResponse, WebError> {
+pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, WebError> {
     let (address, profile) = local_user(ctx, store, name)?;
-    let base = base_url(ctx, req);
+    let base = base_url(ctx);
     let user = address.user();
     let posts = store.posts_by(&address, None, None, FEED_ENTRIES)?;
     let updated = posts.first().map_or(0, |p| p.time_ms);
@@ -289,27 +291,44 @@ pub fn atom(
         .with_header(static_header("X-Content-Type-Options", "nosniff")))
 }
 
-/// `GET /.well-known/webfinger?resource=acct:user@domain`
-pub fn webfinger(
+/// `GET /.well-known/webfinger?resource=acct:user@domain`. Every answer, errors too, carries
+/// `Access-Control-Allow-Origin: *` (RFC 7033 §5); a missing or malformed resource is 400 and
+/// a well-formed one that is not an account here 404 (§4.2).
+pub fn webfinger(ctx: &Context, store: &Store, query: &str) -> JsonResponse {
+    let answer = match webfinger_document(ctx, store, query) {
+        Ok(doc) => Response::from_data(doc.to_string().into_bytes())
+            .with_header(static_header("Content-Type", jrd::JRD_TYPE)),
+        Err(e) => error_response(&e),
+    };
+    answer.with_header(static_header("Access-Control-Allow-Origin", "*"))
+}
+
+fn webfinger_document(
     ctx: &Context,
     store: &Store,
-    req: &Request,
     query: &str,
-) -> Result<JsonResponse, WebError> {
+) -> Result<serde_json::Value, WebError> {
     let resource = query_param(query, "resource")
+        .filter(|r| !r.is_empty())
         .ok_or_else(|| WebError::BadRequest("resource is missing".into()))?;
-    let acct = resource
-        .strip_prefix("acct:")
-        .ok_or_else(|| WebError::NotFound(format!("{resource} is not an acct: resource here")))?;
-    let address = Address::parse(acct)
-        .map_err(|_| WebError::NotFound(format!("{resource} is not an account here")))?;
+    let malformed = || WebError::BadRequest(format!("{resource:?} is not a well-formed resource"));
+    let (scheme, rest) = resource.split_once(':').ok_or_else(malformed)?;
+    if scheme.is_empty() || rest.is_empty() {
+        return Err(malformed());
+    }
+    if !scheme.eq_ignore_ascii_case("acct") {
+        return Err(WebError::NotFound(format!(
+            "{resource} is not an acct: resource here"
+        )));
+    }
+    let address = Address::parse(rest).map_err(|_| malformed())?;
     if address.domain() != ctx.domain {
         return Err(WebError::NotFound(format!(
             "{resource} is not an account here"
         )));
     }
-    let base = base_url(ctx, req);
-    let href = node_href(ctx, req);
+    let base = base_url(ctx);
+    let href = node_href(ctx);
     let key = ctx.net.key().public();
     let node_itself = address.user() == ctx.domain;
     let doc = if node_itself {
@@ -328,14 +347,12 @@ pub fn webfinger(
         }
         d
     };
-    Ok(Response::from_data(doc.to_string().into_bytes())
-        .with_header(static_header("Content-Type", jrd::JRD_TYPE))
-        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+    Ok(doc)
 }
 
 /// `msm://host:port` of this node's links: the listen address, or the host this request came to
 /// when the node listens on every address.
-fn node_href(ctx: &Context, req: &Request) -> String {
+fn node_href(ctx: &Context) -> String {
     let listen: std::net::SocketAddr = match ctx.links_listen.parse() {
         Ok(a) => a,
         Err(_) => return jrd::node_href(&ctx.domain, crate::config::DEFAULT_LINK_PORT),
@@ -343,7 +360,7 @@ fn node_href(ctx: &Context, req: &Request) -> String {
     if !listen.ip().is_unspecified() {
         return jrd::node_href(&listen.ip().to_string(), listen.port());
     }
-    let base = base_url(ctx, req);
+    let base = base_url(ctx);
     let host = base.split("://").nth(1).unwrap_or(&ctx.domain);
     let host = match host.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -373,5 +390,9 @@ mod tests {
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
         assert_eq!(escape("a\u{0}b\nc"), "a\u{fffd}b\nc");
+        assert_eq!(
+            escape("a\r\nb\rc\u{fffe}d\u{ffff}"),
+            "a\nb\nc\u{fffd}d\u{fffd}"
+        );
     }
 }

@@ -10,7 +10,8 @@
 //! The database is the buffer: a stream thread holds only its cursor and reads the next
 //! [`BATCH`] entries when the writer's [`Pulse`] moves, so a stream costs a small thread, a
 //! database connection and one socket whatever the client does. At most `http.max_streams` are
-//! open; one more gets 503. A client that stops reading blocks a write until the socket timeout
+//! open, and at most [`STREAMS_PER_USER`] of one person (so one member cannot hold them all);
+//! one more gets 503. A client that stops reading blocks a write until the socket timeout
 //! (`http.timeout_s`) and is dropped. Every [`PING`] the stream sends a comment and checks that
 //! its session is still valid (a logged-out or expired session ends the stream).
 
@@ -28,6 +29,8 @@ use tiny_http::Request;
 
 /// Time between keep-alive comments (and session checks) on an idle stream.
 pub const PING: Duration = Duration::from_secs(15);
+/// Live streams one person may hold at once: a phone, a laptop and a tablet, and a tab more.
+pub const STREAMS_PER_USER: usize = 4;
 /// Entries read and sent at once.
 pub const BATCH: u32 = 50;
 /// Stack of a stream thread: it formats JSON and calls SQLite, whose buffers are on the heap.
@@ -52,6 +55,13 @@ pub fn open(ctx: &Arc<Context>, store: &Store, req: Request) {
         }
     };
     let max = ctx.max_streams;
+    let user_id = session.user.id;
+    if !take_user_stream(ctx, user_id) {
+        tracing::warn!(user = %session.user.address, "live stream refused: this person holds {STREAMS_PER_USER}");
+        let e = WebError::Busy("you have too many live streams open; close one and try again");
+        let _ = req.respond(error_response(&e));
+        return;
+    }
     if ctx
         .streams
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
@@ -59,6 +69,7 @@ pub fn open(ctx: &Arc<Context>, store: &Store, req: Request) {
         })
         .is_err()
     {
+        give_back_user_stream(ctx, user_id);
         tracing::warn!(max, "live stream refused: all in use");
         let e = WebError::Busy("too many live streams open; try again later");
         let _ = req.respond(error_response(&e));
@@ -91,10 +102,33 @@ pub fn open(ctx: &Arc<Context>, store: &Store, req: Request) {
                 tracing::debug!(user = %user.address, why = end, "live stream closed");
             }
             ctx2.streams.fetch_sub(1, Ordering::SeqCst);
+            give_back_user_stream(&ctx2, user_id);
         });
     if spawned.is_err() {
         ctx.streams.fetch_sub(1, Ordering::SeqCst);
+        give_back_user_stream(ctx, user_id);
         tracing::error!("could not start a stream thread");
+    }
+}
+
+/// Counts one more stream of `user`; false if they hold [`STREAMS_PER_USER`] already.
+fn take_user_stream(ctx: &Context, user: i64) -> bool {
+    let mut map = ctx.user_streams.lock().unwrap_or_else(|p| p.into_inner());
+    let n = map.entry(user).or_insert(0);
+    if *n >= STREAMS_PER_USER {
+        return false;
+    }
+    *n += 1;
+    true
+}
+
+fn give_back_user_stream(ctx: &Context, user: i64) {
+    let mut map = ctx.user_streams.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(n) = map.get_mut(&user) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(&user);
+        }
     }
 }
 
