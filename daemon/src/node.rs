@@ -40,6 +40,10 @@ pub struct ConfigSource {
 /// Opens the store in the configured data directory and checks or sets its domain.
 pub fn open_store(config: &Config, init_if_new: bool) -> anyhow::Result<Store> {
     let mut store = Store::open(&config.data_dir)
+        .map_err(|e| match e {
+            e if e.is_damage() => StoreError::Damaged(e.to_string()),
+            e => e,
+        })
         .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;
     match store.node_info() {
         Ok(info) => {

@@ -7,6 +7,7 @@ mod cli;
 mod config;
 mod durability;
 mod federation;
+mod hostile_api;
 mod firehose;
 mod firehose_discover;
 mod firehose_forged;
