@@ -29,9 +29,9 @@ pub const MAX_LINKS: usize = 20_000;
 pub const MAX_BACKFILL_ON_FOLLOW: u32 = 1000;
 /// Longest a log-in session may be configured to last, in days.
 pub const MAX_SESSION_DAYS: u32 = 365;
-/// Posts one person may publish at once by default (`limits.post_burst`): a thread of replies
-/// in a lively conversation, not a flood.
-pub const DEFAULT_POST_BURST: u32 = 30;
+/// Posts one person may publish at once by default (`limits.post_burst`): Mastodon's window
+/// of 300 posts, so nobody who posts like a person ever meets it, and a script stops there.
+pub const DEFAULT_POST_BURST: u32 = 300;
 /// Posts one person may publish per hour by default (`limits.posts_per_hour`), Mastodon's rate
 /// (300 per 3 hours). Every post is delivered to every follower server, so this also bounds
 /// what one account can make this node send.

@@ -22,6 +22,11 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a node may take to stop after SIGTERM.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// A `[limits]` section that lifts the posting limits, for tests and benchmarks that post far
+/// more than a person would (the limits themselves are tested in `hostile_api`).
+pub const UNLIMITED_POSTING: &str =
+    "[limits]\npost_burst = 100000\nposts_per_hour = 100000\ndaily_post_bytes = 1073741824\n";
+
 /// Path of the msmd binary under test.
 pub fn msmd_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("MSMD_BIN") {

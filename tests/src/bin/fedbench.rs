@@ -67,7 +67,7 @@ fn run(n: usize) {
     }
     let cfg = |dir: &tempfile::TempDir| {
         let p = dir.path().join("msmd.toml");
-        std::fs::write(&p, format!("[log]\nfilter = \"warn,msmd::node=info,msmd::web::server=info\"\n[http]\nworkers = 2\n{statics}")).unwrap();
+        std::fs::write(&p, format!("{}[log]\nfilter = \"warn,msmd::node=info,msmd::web::server=info\"\n[http]\nworkers = 2\n{statics}", msm_tests::UNLIMITED_POSTING)).unwrap();
         p
     };
     let acfg = cfg(&author_dir);

@@ -1,7 +1,7 @@
 //! kill -9 at random moments during a stream of posts: no acknowledged post is lost and the
 //! author's seqs have no gap.
 
-use msm_tests::{data_dir, request, Node};
+use msm_tests::{data_dir, request, Node, UNLIMITED_POSTING};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,10 +16,13 @@ const CLIENTS: usize = 4;
 #[test]
 fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
     let dir = data_dir("smith.family", &[("alice", "alice-secret", true)]);
+    let cfg = dir.path().join("msmd.toml");
+    std::fs::write(&cfg, UNLIMITED_POSTING).unwrap();
+    let cfg = ["--config", cfg.to_str().unwrap()];
     let mut token = None;
     let mut acked = BTreeSet::new();
     for round in 0..ROUNDS {
-        let node = Node::start(dir.path(), &[]);
+        let node = Node::start(dir.path(), &cfg);
         // Sessions are stored too: the token from the first round still works after each crash.
         let t = token
             .get_or_insert_with(|| node.login("alice", "alice-secret"))
@@ -60,7 +63,7 @@ fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
             acked.extend(c.join().unwrap());
         }
     }
-    let node = Node::start(dir.path(), &[]);
+    let node = Node::start(dir.path(), &cfg);
     let stored: BTreeSet<u64> = node
         .all_posts("alice", None)
         .iter()

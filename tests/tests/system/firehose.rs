@@ -8,7 +8,7 @@
 //! firehose, never by per-server delivery.
 
 use msm_tests::netns::Lab;
-use msm_tests::{data_dir, Node};
+use msm_tests::{data_dir, Node, UNLIMITED_POSTING};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -85,7 +85,7 @@ pub(super) fn start_hub_with(
     std::fs::write(
         &config,
         format!(
-            "[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
+            "{UNLIMITED_POSTING}[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
              [discovery.static]\n\"pub.test\" = \"198.51.100.99:7450\"\n\
              \"home.test\" = \"198.51.100.99:7450\"\n\"lossy.test\" = \"198.51.100.99:7450\"\n\
              [firehose]\nrole = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n{extra}"

@@ -610,7 +610,7 @@ fn a_stalled_stream_is_dropped_and_frees_its_slot() {
     std::fs::write(
         &cfg,
         "[http]\nworkers = 2\nmax_connections = 8\nmax_streams = 1\ntimeout_s = 5\n\
-         [limits]\nmax_post_bytes = 65536\n",
+         [limits]\nmax_post_bytes = 65536\npost_burst = 1000\ndaily_post_bytes = 100000000\n",
     )
     .unwrap();
     let node = Node::start(dir.path(), &["--config", cfg.to_str().unwrap()]);

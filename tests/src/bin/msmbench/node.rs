@@ -43,6 +43,7 @@ impl Bench {
             .collect();
         let dir = data_dir(domain, &users);
         let mut cfg = String::new();
+        cfg.push_str(msm_tests::UNLIMITED_POSTING);
         cfg.push_str("[log]\nfilter = \"warn,msmd::node=info,msmd::web::server=info\"\n");
         let _ = write!(cfg, "[links]\nmax_links = {MAX_LINKS}\n");
         let _ = write!(cfg, "[discovery]\nnameservers = [\"{NO_DNS}\"]\n");
