@@ -82,10 +82,16 @@ pub(super) fn start_hub_with(
 ) -> (Node, tempfile::TempDir, String) {
     let dir = data_dir("hub.test", users);
     let config = dir.path().join("msmd.toml");
+    // Hubs of these tests post far more than a person would, unless the test sets its own limits.
+    let limits = if extra.contains("[limits]") {
+        ""
+    } else {
+        UNLIMITED_POSTING
+    };
     std::fs::write(
         &config,
         format!(
-            "{UNLIMITED_POSTING}[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
+            "{limits}[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
              [discovery.static]\n\"pub.test\" = \"198.51.100.99:7450\"\n\
              \"home.test\" = \"198.51.100.99:7450\"\n\"lossy.test\" = \"198.51.100.99:7450\"\n\
              [firehose]\nrole = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n{extra}"
