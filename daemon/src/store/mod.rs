@@ -19,8 +19,10 @@
 //! - [`discover`]: the firehose's discover window (unfollowed public posts, not
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
+//! - [`approvals`]: locked accounts, follow requests, who may read followers-only messages.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 
+pub mod approvals;
 pub mod discover;
 mod error;
 pub mod federation;
