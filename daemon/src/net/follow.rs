@@ -241,6 +241,26 @@ pub async fn ask(net: &Arc<Net>, follower: &Address, author: &Address) -> Result
     link.send(FrameType::FollowRequest, wire::encode(&r)).await
 }
 
+/// Longest a follow request in the API waits for the author's node to answer.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(3);
+
+/// Follower's side, for the API: waits up to [`ANSWER_WAIT`] while the author's node has not
+/// answered `user_id`'s follow of `author`; the follow's state if it is not accepted.
+pub fn wait_answer(
+    store: &crate::store::Store,
+    user_id: i64,
+    author: &Address,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let t0 = std::time::Instant::now();
+    loop {
+        let state = store.unapproved_follows(user_id)?.remove(author.as_str());
+        if state.as_deref() != Some("requested") || t0.elapsed() >= ANSWER_WAIT {
+            return Ok(state);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Follower's side: tells `author`'s node that `follower` stops following (best effort: the
 /// last follower's Unsubscribe removes every row of this server anyway).
 pub async fn undo(net: &Arc<Net>, follower: &Address, author: &Address) {

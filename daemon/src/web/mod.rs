@@ -23,6 +23,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod federation;
+pub mod follow_requests;
 pub mod io;
 pub mod public;
 pub mod reading;
