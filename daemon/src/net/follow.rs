@@ -241,6 +241,22 @@ pub async fn ask(net: &Arc<Net>, follower: &Address, author: &Address) -> Result
     link.send(FrameType::FollowRequest, wire::encode(&r)).await
 }
 
+/// Follower's side, when a subscription becomes active: names every local follower of
+/// `author` not answered yet.
+pub async fn ask_author(net: &Arc<Net>, author: &Address) {
+    let a = author.clone();
+    let followers = net
+        .pool
+        .run(move |s| s.unanswered_followers(&a))
+        .await
+        .unwrap_or_default();
+    for f in followers {
+        if let Err(e) = ask(net, &f, author).await {
+            tracing::debug!(follower = %f, %author, error = %e, "follow request not sent; will retry");
+        }
+    }
+}
+
 /// Longest a follow request in the API waits for the author's node to answer.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(3);
 

@@ -425,7 +425,10 @@ impl Net {
                 let net = self.clone();
                 tokio::spawn(async move {
                     match net.subscribe(&author).await {
-                        Ok(()) => tracing::info!(%author, "subscribed"),
+                        Ok(()) => {
+                            tracing::info!(%author, "subscribed");
+                            follow::ask_author(&net, &author).await;
+                        }
                         Err(
                             NetError::NoSuchUser(_)
                             | NetError::Discover(DiscoverError::NoSuchDomain(_)),

@@ -377,6 +377,19 @@ impl Store {
         Ok(out)
     }
 
+    /// Follower's side: local followers of `author` whose node has not answered them yet.
+    pub fn unanswered_followers(&self, author: &Address) -> Result<Vec<Address>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT a.address FROM follows f JOIN authors a ON a.local_user = f.user_id
+             WHERE f.address = ?1 AND f.state = 'requested' LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![author.as_str(), MAX_FOLLOWERS_PER_SERVER], |r| {
+            r.get::<_, String>(0)
+        })?;
+        rows.map(|a| Address::parse(&a?).map_err(|_| StoreError::Corrupt("follow address")))
+            .collect()
+    }
+
     /// Follower's side: marks the follow of `author` by the local `follower` asked now.
     pub fn follow_asked(
         &mut self,
