@@ -280,8 +280,7 @@ pub fn wait_answer(
 /// Follower's side: tells `author`'s node that `follower` stops following (best effort: the
 /// last follower's Unsubscribe removes every row of this server anyway).
 pub async fn undo(net: &Arc<Net>, follower: &Address, author: &Address) {
-    let Ok(Ok(link)) = tokio::time::timeout(SEND_WITHIN, net.link_to(author.domain())).await
-    else {
+    let Ok(Ok(link)) = tokio::time::timeout(SEND_WITHIN, net.link_to(author.domain())).await else {
         return;
     };
     if link.version >= FOLLOW_VERSION {

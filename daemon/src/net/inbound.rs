@@ -354,7 +354,10 @@ async fn serve_range(
         .pool
         .run(move |s| {
             let followers_too = verified && s.may_read_followers_only(&a, &server)?;
-            Ok((s.message_range(&a, from, to, MAX_BACKFILL, followers_too)?, followers_too))
+            Ok((
+                s.message_range(&a, from, to, MAX_BACKFILL, followers_too)?,
+                followers_too,
+            ))
         })
         .await?;
     let (wires, followers_too) = wires;

@@ -96,7 +96,10 @@ mod tests {
             author: addr("alice@a.test"),
         };
         let bytes = encode(&r);
-        assert_eq!(decode::<FollowRequest>("follow request", &bytes).unwrap(), r);
+        assert_eq!(
+            decode::<FollowRequest>("follow request", &bytes).unwrap(),
+            r
+        );
         let mut long = bytes.clone();
         long.push(0);
         assert!(decode::<FollowRequest>("follow request", &long).is_err());

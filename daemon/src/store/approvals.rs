@@ -67,7 +67,11 @@ fn local_author_id(tx: &rusqlite::Connection, author: &Address) -> Result<Option
         .optional()?)
 }
 
-fn count(tx: &rusqlite::Connection, sql: &str, p: impl rusqlite::Params) -> Result<i64, StoreError> {
+fn count(
+    tx: &rusqlite::Connection,
+    sql: &str,
+    p: impl rusqlite::Params,
+) -> Result<i64, StoreError> {
     Ok(tx.query_row(sql, p, |r| r.get(0))?)
 }
 
@@ -328,9 +332,7 @@ impl Store {
             "SELECT r.follower FROM remote_followers r JOIN authors a ON a.id = r.author_id
              WHERE a.address = ?1 AND r.state = 'accepted' AND r.follower <> '' ORDER BY 1 LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![author.as_str(), MAX_REMOTE_FOLLOWERS], |r| {
-            r.get(0)
-        })?;
+        let rows = stmt.query_map(params![author.as_str(), MAX_REMOTE_FOLLOWERS], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -445,7 +447,12 @@ impl Store {
 
     /// Follower's side: the author's node says its seqs `from..=to` not sent are not for this
     /// server; the contiguous seq moves over them if it had reached `from - 1`.
-    pub fn skip_withheld(&mut self, author: &Address, from: u64, to: u64) -> Result<(), StoreError> {
+    pub fn skip_withheld(
+        &mut self,
+        author: &Address,
+        from: u64,
+        to: u64,
+    ) -> Result<(), StoreError> {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;

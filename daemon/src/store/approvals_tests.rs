@@ -55,7 +55,13 @@ fn a_local_follower_of_a_locked_account_waits_for_approval() {
         "pending: public posts only"
     );
     assert_eq!(
-        texts(s.timeline(b.id, None, 50).unwrap().into_iter().map(|e| e.post).collect()),
+        texts(
+            s.timeline(b.id, None, 50)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.post)
+                .collect()
+        ),
         ["hello all"],
         "nor in the timeline"
     );
@@ -72,7 +78,13 @@ fn a_local_follower_of_a_locked_account_waits_for_approval() {
         Some(Decided::Local)
     );
     assert_eq!(
-        texts(s.timeline(b.id, None, 50).unwrap().into_iter().map(|e| e.post).collect()),
+        texts(
+            s.timeline(b.id, None, 50)
+                .unwrap()
+                .into_iter()
+                .map(|e| e.post)
+                .collect()
+        ),
         ["friends only", "hello all"]
     );
     assert_eq!(
@@ -121,7 +133,11 @@ fn followers_only_posts_go_to_servers_with_an_accepted_follower() {
     assert_eq!(outbox_to(&s, "c.test"), 0, "nobody there follows");
     assert_eq!(outbox_to(&s, "d.test"), 0, "pending");
     post(&mut s, a.id, Audience::Public, "hello all");
-    assert_eq!(outbox_to(&s, "c.test"), 1, "public posts go to every server");
+    assert_eq!(
+        outbox_to(&s, "c.test"),
+        1,
+        "public posts go to every server"
+    );
     assert!(s.may_read_followers_only(&a.address, "b.test").unwrap());
     assert!(!s.may_read_followers_only(&a.address, "d.test").unwrap());
 
@@ -130,7 +146,10 @@ fn followers_only_posts_go_to_servers_with_an_accepted_follower() {
         Some(Decided::Remote("d.test".into()))
     );
     assert!(s.may_read_followers_only(&a.address, "d.test").unwrap());
-    assert_eq!(s.remote_followers(&a.address).unwrap(), ["bob@b.test", "dan@d.test"]);
+    assert_eq!(
+        s.remote_followers(&a.address).unwrap(),
+        ["bob@b.test", "dan@d.test"]
+    );
 
     // the last accepted follower of b.test leaves: what was queued for it goes too
     s.follow_undo(&a.address, &bob, "b.test").unwrap();
@@ -206,7 +225,10 @@ fn follows_and_subscribers_from_before_approvals_keep_their_access() {
     }
     let mut s = Store::open(dir.path()).unwrap();
     s.init_node("smith.family").unwrap();
-    assert!(s.unapproved_follows(1).unwrap().is_empty(), "still accepted");
+    assert!(
+        s.unapproved_follows(1).unwrap().is_empty(),
+        "still accepted"
+    );
     let bob = addr("bob@smith.family");
     assert!(s.may_read_followers_only(&bob, "d.test").unwrap());
     s.set_locked(1, true).unwrap();
@@ -230,7 +252,9 @@ fn follower_side_answers_and_withheld_seqs() {
     let b = s.add_user("bob", Role::Member, "h", false, 1).unwrap();
     let carol = addr("carol@c.test");
     s.follow(b.id, &carol, 0, 1).unwrap();
-    let key = crate::proto::NodeKey::from_bytes(&[3; 32]).unwrap().public();
+    let key = crate::proto::NodeKey::from_bytes(&[3; 32])
+        .unwrap()
+        .public();
     s.subscription_active(&carol, &key, 4).unwrap();
     let ask = s.follows_to_ask(10, 10, 0, 8).unwrap();
     assert_eq!(ask, [(b.address.clone(), carol.clone())]);
@@ -251,8 +275,12 @@ fn follower_side_answers_and_withheld_seqs() {
         .unwrap();
     assert!(s.unapproved_follows(b.id).unwrap().is_empty());
     assert_eq!(
-        s.follow_answered(&addr("nobody@smith.family"), &carol, FollowAnswerState::Accepted)
-            .unwrap(),
+        s.follow_answered(
+            &addr("nobody@smith.family"),
+            &carol,
+            FollowAnswerState::Accepted
+        )
+        .unwrap(),
         None
     );
 

@@ -166,7 +166,9 @@ fn route(
         (["api", "v1", "follows", who], Method::Delete) => fed::unfollow(ctx, store, req, who, now),
         (["api", "v1", "followers"], Method::Get) => fed::followers(store, req, now),
         (["api", "v1", "account", "settings"], Method::Get) => fr::settings(store, req, now),
-        (["api", "v1", "account", "settings"], Method::Put) => fr::set_settings(ctx, store, req, now),
+        (["api", "v1", "account", "settings"], Method::Put) => {
+            fr::set_settings(ctx, store, req, now)
+        }
         (["api", "v1", "follow_requests"], Method::Get) => fr::list(store, req, now),
         (["api", "v1", "follow_requests", who, action], Method::Post) => {
             fr::decide(ctx, store, req, who, action, now)

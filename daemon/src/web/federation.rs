@@ -91,7 +91,9 @@ pub fn following(store: &Store, req: &Request, now: u64) -> Result<JsonResponse,
         .into_iter()
         .map(|(address, state, error)| {
             // "pending" too while the author has not accepted (store::approvals)
-            let approval = unapproved.remove(&address).map_or("accepted", |_| "pending");
+            let approval = unapproved
+                .remove(&address)
+                .map_or("accepted", |_| "pending");
             let state = match state {
                 _ if approval == "pending" => "pending".into(),
                 Some(st) => st,
@@ -114,7 +116,8 @@ pub fn unfollow(
     let s = auth::require(store, req, now, false)?;
     let author = Address::parse(&percent_decode(who))?;
     let (net, uid, a) = (ctx.net.clone(), s.user.id, author.clone());
-    if author.domain() != ctx.domain && store.following(uid)?.iter().any(|f| f.0 == author.as_str()) {
+    if author.domain() != ctx.domain && store.following(uid)?.iter().any(|f| f.0 == author.as_str())
+    {
         let (n, f, a) = (net.clone(), s.user.address.clone(), author.clone());
         ctx.runtime
             .block_on(async move { crate::net::follow::undo(&n, &f, &a).await });

@@ -48,7 +48,13 @@ pub fn set_settings(
     tracing::info!(user = %s.user.address, locked = b.locked, accepted = accepted.len(), "account settings");
     for (server, follower) in accepted {
         if let Ok(f) = Address::parse(&follower) {
-            tell(ctx, &server, f, &s.user.address, FollowAnswerState::Accepted);
+            tell(
+                ctx,
+                &server,
+                f,
+                &s.user.address,
+                FollowAnswerState::Accepted,
+            );
         }
     }
     Ok(json(200, &json!({ "locked": b.locked })))
@@ -97,7 +103,13 @@ pub fn decide(
 }
 
 /// Tells `server` the decision in the background (a slow node does not hold the request).
-fn tell(ctx: &Context, server: &str, follower: Address, author: &Address, state: FollowAnswerState) {
+fn tell(
+    ctx: &Context,
+    server: &str,
+    follower: Address,
+    author: &Address,
+    state: FollowAnswerState,
+) {
     let (net, server, author) = (ctx.net.clone(), server.to_string(), author.clone());
     ctx.runtime.spawn(async move {
         if let Err(e) = crate::net::follow::answer(&net, &server, follower, author, state).await {

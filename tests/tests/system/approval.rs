@@ -32,7 +32,11 @@ fn post(node: &Node, token: &str, text: &str, audience: &str) {
 }
 
 fn follow(node: &Node, token: &str, address: &str) -> (u16, Value) {
-    let r = node.post_json("/api/v1/follows", Some(token), &json!({ "address": address }));
+    let r = node.post_json(
+        "/api/v1/follows",
+        Some(token),
+        &json!({ "address": address }),
+    );
     (r.status, r.json())
 }
 
@@ -91,27 +95,47 @@ fn a_locked_account_reaches_only_the_followers_it_accepted() {
     let nodes = [&na, &nb];
 
     // bob requires approval; an unknown field or a bad value is refused
-    assert_eq!(get(&nb, &bob, "/api/v1/account/settings"), json!({"locked": false}));
+    assert_eq!(
+        get(&nb, &bob, "/api/v1/account/settings"),
+        json!({"locked": false})
+    );
     let put = |body: &str| {
         nb.http(
             "PUT",
             "/api/v1/account/settings",
-            &[("Authorization", &auth(&bob)), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", &auth(&bob)),
+                ("Content-Type", "application/json"),
+            ],
             Some(body),
         )
         .status
     };
     assert_eq!(put(r#"{"locked": "yes"}"#), 400);
     assert_eq!(put(r#"{"locked": true}"#), 200);
-    assert_eq!(get(&nb, &bob, "/api/v1/account/settings"), json!({"locked": true}));
+    assert_eq!(
+        get(&nb, &bob, "/api/v1/account/settings"),
+        json!({"locked": true})
+    );
     post(&nb, &bob, "p1", "public");
     post(&nb, &bob, "f1", "followers");
 
     // everyone asks; everyone waits
-    for (node, token, who) in [(&na, &alice, "alice"), (&na, &ann, "ann"), (&nb, &bea, "bea")] {
+    for (node, token, who) in [
+        (&na, &alice, "alice"),
+        (&na, &ann, "ann"),
+        (&nb, &bea, "bea"),
+    ] {
         let (status, body) = follow(node, token, "bob@b.test");
-        assert_eq!((status, &body["state"]), (202, &json!("pending")), "{who}: {body}");
-        assert_eq!(follow_state(node, token, "bob@b.test").as_deref(), Some("pending"));
+        assert_eq!(
+            (status, &body["state"]),
+            (202, &json!("pending")),
+            "{who}: {body}"
+        );
+        assert_eq!(
+            follow_state(node, token, "bob@b.test").as_deref(),
+            Some("pending")
+        );
     }
     let mut waiting: Vec<String> = get(&nb, &bob, "/api/v1/follow_requests")["requests"]
         .as_array()
@@ -120,7 +144,10 @@ fn a_locked_account_reaches_only_the_followers_it_accepted() {
         .map(|r| format!("{} {}", r["address"].as_str().unwrap(), r["local"]))
         .collect();
     waiting.sort();
-    assert_eq!(waiting, ["alice@a.test false", "ann@a.test false", "bea@b.test true"]);
+    assert_eq!(
+        waiting,
+        ["alice@a.test false", "ann@a.test false", "bea@b.test true"]
+    );
 
     // pending: public posts only, and a.test does not even hold the followers-only ones
     post(&nb, &bob, "p2", "public");
@@ -131,11 +158,19 @@ fn a_locked_account_reaches_only_the_followers_it_accepted() {
     });
     assert_eq!(texts(&na, "bob@b.test", &alice), ["p1", "p2", "p3"]);
     assert_eq!(texts(&nb, "bob@b.test", &bea), ["p1", "p2", "p3"]);
-    assert_eq!(na.message_count(), 3, "followers-only posts never left b.test");
+    assert_eq!(
+        na.message_count(),
+        3,
+        "followers-only posts never left b.test"
+    );
 
     // bob accepts alice: her node gets the followers-only history and what comes next
     assert_eq!(decide(&nb, &bob, "alice@a.test", "authorize"), 200);
-    assert_eq!(decide(&nb, &bob, "alice@a.test", "authorize"), 404, "decided already");
+    assert_eq!(
+        decide(&nb, &bob, "alice@a.test", "authorize"),
+        404,
+        "decided already"
+    );
     wait("alice accepted", nodes, || {
         follow_state(&na, &alice, "bob@b.test").as_deref() == Some("active")
     });
@@ -183,5 +218,8 @@ fn a_locked_account_reaches_only_the_followers_it_accepted() {
     wait("ann's follow removed", nodes, || {
         follow_state(&na, &ann, "bob@b.test").is_none()
     });
-    assert_eq!(get(&nb, &bob, "/api/v1/follow_requests")["requests"], json!([]));
+    assert_eq!(
+        get(&nb, &bob, "/api/v1/follow_requests")["requests"],
+        json!([])
+    );
 }
