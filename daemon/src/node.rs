@@ -191,6 +191,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         tokio::spawn(crate::net::link::listen(net.clone(), listener));
         tokio::spawn(crate::net::outbox::run(net.clone()));
         tokio::spawn(net.clone().subscription_loop());
+        tokio::spawn(crate::net::follow::ask_loop(net.clone()));
         tokio::spawn(net.clone().announce());
         start_firehose(&net, firehose, tapped, bound).await?;
         anyhow::Ok((net, bound))

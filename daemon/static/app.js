@@ -762,9 +762,10 @@
         ),
       );
       if (!following.children.length) following.append(h("li", { class: "muted" }, "You follow nobody yet."));
-      const local = fl.local || [];
+      const local = (fl.local || []).concat(fl.remote || []);
       const servers = fl.servers || [];
       followers.replaceChildren(h("ul", { class: "people" }, ...local.map((a) => h("li", {}, h("a", { href: profileHref(a) }, a)))));
+      followers.append(h("p", {}, h("a", { href: "#/settings", class: "act" }, "Follow requests and approval")));
       if (servers.length) {
         followers.append(h("p", { class: "muted" }, "Followers on other nodes (each node subscribes once for all its people): " + servers.join(", ")));
       }
@@ -824,6 +825,51 @@
     view.append(passwordForm(() => go("#/")));
   }
 
+  // Locked account: the setting, and the follow requests waiting with accept/refuse buttons.
+  async function approvalCard() {
+    const box = h("input", { type: "checkbox", id: "locked" });
+    const list = h("ul", { class: "people", id: "follow-requests" });
+    const load = async () => {
+      const r = await api("GET", "/follow_requests");
+      list.replaceChildren(
+        ...(r.requests || []).map((q) =>
+          h(
+            "li",
+            {},
+            h("a", { href: profileHref(q.address) }, q.address),
+            button("Accept", () => decide(q.address, "authorize"), "act"),
+            button("Refuse", () => decide(q.address, "reject"), "act"),
+          ),
+        ),
+      );
+      if (!list.children.length) list.append(h("li", { class: "muted" }, "No follow requests."));
+    };
+    const decide = async (addr, action) => {
+      await api("POST", "/follow_requests/" + enc1(addr) + "/" + action, {});
+      note(action === "authorize" ? addr + " follows you now." : "You refused " + addr + ".");
+      await load();
+    };
+    box.checked = !!(await api("GET", "/account/settings")).locked;
+    box.addEventListener("change", async () => {
+      try {
+        await api("PUT", "/account/settings", { locked: box.checked });
+        note(box.checked ? "New followers need your approval." : "Anyone may follow you; waiting requests were accepted.");
+        await load();
+      } catch (e) {
+        box.checked = !box.checked;
+        showError(e);
+      }
+    });
+    await load();
+    return h(
+      "div",
+      { class: "card" },
+      h("label", {}, box, " Require approval of followers (they read your followers-only posts once you accept)"),
+      h("h3", {}, "Follow requests"),
+      list,
+    );
+  }
+
   async function pageSettings(view) {
     const dn = h("input", { name: "display_name", autocomplete: "nickname" });
     const bio = h("textarea", { name: "bio", rows: 3 });
@@ -842,6 +888,8 @@
       heading("Settings"),
       h("h2", {}, "Profile"),
       form,
+      h("h2", { id: "followers-settings" }, "Followers"),
+      await approvalCard(),
       h("h2", {}, "Password"),
       passwordForm(() => {}),
       h("h2", {}, "Session"),

@@ -272,6 +272,31 @@ async function main() {
       console.log(`note: the API answered ${api.status} to the query ${bad}, so there is no error to show`);
     }
 
+    // Bob requires approval in Settings; Alice follows again and waits; Bob accepts her there.
+    await bob.click("nav a[href='#/settings']");
+    await ready(bob, "#/settings");
+    await bob.check("#locked");
+    await bob.waitForFunction(() => /need your approval/.test(document.getElementById("note").textContent));
+    const refollow = await alice.evaluate(async (addr) => {
+      const hdr = { "Content-Type": "application/json", "X-Msm-Csrf": "1" };
+      await fetch("/api/v1/follows/" + encodeURIComponent(addr), { method: "DELETE", headers: hdr, credentials: "same-origin" });
+      const r = await fetch("/api/v1/follows", { method: "POST", headers: hdr, credentials: "same-origin", body: JSON.stringify({ address: addr }) });
+      return (await r.json()).state;
+    }, bobAddr);
+    check(refollow === "pending", `Alice's new follow of a locked account is ${refollow}, not pending`);
+    await bob.click("nav a[href='#/']");
+    await ready(bob, "#/");
+    await bob.click("nav a[href='#/settings']");
+    await ready(bob, "#/settings");
+    const request = bob.locator("#follow-requests li", { hasText: aliceAddr });
+    await request.getByRole("button", { name: "Accept" }).click();
+    await bob.waitForFunction(() => /No follow requests/.test(document.getElementById("follow-requests").textContent));
+    await alice.waitForFunction(async (addr) => {
+      const r = await fetch("/api/v1/follows", { credentials: "same-origin" });
+      return (await r.json()).follows.some((f) => f.address === addr && f.state === "active");
+    }, bobAddr);
+    console.log("locked account: request listed in Settings, accepted, follow active");
+
     check(errors.length === 0, "errors in the pages:\n" + errors.join("\n"));
     for (const p of saved) console.log(`screenshot: ${p}`);
     console.log("browser checks passed");

@@ -66,6 +66,10 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
             tracing::info!(reason = %c.reason, "peer closed the link");
             Err(NetError::LinkLost(link.peer_domain.clone()))
         }
+        FrameType::FollowRequest
+        | FrameType::FollowAnswer
+        | FrameType::FollowUndo
+        | FrameType::Withheld => super::follow::handle(net, link, f).await,
         FrameType::Hello | FrameType::Auth => Err(NetError::Proto(ProtoError::Malformed {
             what: "link",
             why: "handshake frame after the handshake".into(),
@@ -336,7 +340,8 @@ async fn on_backfill(net: &Arc<Net>, link: &Arc<Link>, b: wire::Backfill) -> Res
 }
 
 /// Sends an author's messages `from..=to`, at most [`MAX_BACKFILL`] of them (the store query
-/// bounds it); followers-only ones only to a verified subscriber.
+/// bounds it); followers-only ones only to a verified server with an accepted follower (the
+/// others hear that they were withheld).
 async fn serve_range(
     net: &Arc<Net>,
     link: &Arc<Link>,
@@ -348,13 +353,17 @@ async fn serve_range(
     let wires = net
         .pool
         .run(move |s| {
-            let followers_too = verified && s.is_subscriber(&a, &server)?;
-            s.message_range(&a, from, to, MAX_BACKFILL, followers_too)
+            let followers_too = verified && s.may_read_followers_only(&a, &server)?;
+            Ok((
+                s.message_range(&a, from, to, MAX_BACKFILL, followers_too)?,
+                followers_too,
+            ))
         })
         .await?;
+    let (wires, followers_too) = wires;
     for w in wires {
         Counters::bump(&net.counters.backfill_served);
         link.send(FrameType::Message, w).await?;
     }
-    Ok(())
+    super::follow::after_range(link, author, from, to, followers_too).await
 }

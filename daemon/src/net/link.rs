@@ -35,6 +35,8 @@ pub struct Link {
     pub peer_key: PublicKey,
     /// True if that key is the domain's key (DNS pin, or remembered from dialling it).
     pub verified: bool,
+    /// Link protocol version both sides speak (the lower of the two Hellos).
+    pub version: u32,
     /// Which end this node is.
     pub role: Role,
     tx: mpsc::Sender<(FrameType, Vec<u8>)>,
@@ -347,6 +349,7 @@ async fn establish(
         peer_domain: peer_hello.domain.clone(),
         peer_key,
         verified,
+        version: peer_hello.version,
         role,
         tx,
         open: AtomicBool::new(true),
@@ -391,7 +394,8 @@ async fn handshake(
     let mut nonce = [0u8; 32];
     getrandom::getrandom(&mut nonce)
         .map_err(|e| NetError::Io(std::io::Error::other(e.to_string())))?;
-    let mine = wire::encode(&Hello::new(&net.domain, net.key(), nonce).to(to));
+    let mut hello = Hello::new(&net.domain, net.key(), nonce).to(to);
+    let mut mine = wire::encode(&hello);
     if role == Role::Dialer {
         write_frame(w, FrameType::Hello, &mine).await?;
     }
@@ -400,6 +404,11 @@ async fn handshake(
         None => reader.next().await?,
     };
     if role == Role::Listener {
+        // answer an older dialler in its own version (see `wire::LINK_VERSION`)
+        if let Some(v) = Hello::decode(&f.payload).ok().map(|p| p.version) {
+            hello.version = hello.version.min(v);
+            mine = wire::encode(&hello);
+        }
         write_frame(w, FrameType::Hello, &mine).await?;
     }
     if f.kind != FrameType::Hello {
@@ -408,7 +417,9 @@ async fn handshake(
             why: format!("expected Hello, got {:?}", f.kind),
         }));
     }
-    let peer = Hello::decode(&f.payload)?;
+    let mut peer = Hello::decode(&f.payload)?;
+    // the link speaks the lower version; `peer.version` carries it to the Link
+    peer.version = peer.version.min(hello.version);
     let peer_key = peer.public_key()?;
     let (dialer, listener) = match role {
         Role::Dialer => (&mine, &f.payload),

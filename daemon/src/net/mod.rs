@@ -2,6 +2,7 @@
 //!
 //! - [`link`]: one TCP link: handshake, identity check, reader and writer, keep-alive.
 //! - [`inbound`]: what a node does with each frame it receives.
+//! - [`follow`]: follow requests and answers (approval of followers), both sides.
 //! - [`outbox`]: delivers each new post once per subscribed server, with retries.
 //! - [`pool`]: database connections for async code.
 //! - [`counters`]: what happened, for `/healthz` and tests.
@@ -20,6 +21,7 @@
 
 pub mod counters;
 pub mod firehose;
+pub mod follow;
 pub mod inbound;
 pub mod link;
 pub mod outbox;
@@ -423,7 +425,10 @@ impl Net {
                 let net = self.clone();
                 tokio::spawn(async move {
                     match net.subscribe(&author).await {
-                        Ok(()) => tracing::info!(%author, "subscribed"),
+                        Ok(()) => {
+                            tracing::info!(%author, "subscribed");
+                            follow::ask_author(&net, &author).await;
+                        }
                         Err(
                             NetError::NoSuchUser(_)
                             | NetError::Discover(DiscoverError::NoSuchDomain(_)),

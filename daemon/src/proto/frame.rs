@@ -66,6 +66,14 @@ pub enum FrameType {
     TunnelData = 19,
     /// Relay session, both ways: a tunnelled link ended.
     TunnelClose = 20,
+    /// Link version 2: a person of the sending node asks to follow an author (`proto::follow`).
+    FollowRequest = 21,
+    /// Link version 2: the author's node says where a follow request stands.
+    FollowAnswer = 22,
+    /// Link version 2: a person of the sending node stops following an author.
+    FollowUndo = 23,
+    /// Link version 2: after a backfill, the author's seqs not sent are not for the receiver.
+    Withheld = 24,
 }
 
 impl FrameType {
@@ -93,6 +101,10 @@ impl FrameType {
             18 => TunnelOpen,
             19 => TunnelData,
             20 => TunnelClose,
+            21 => FollowRequest,
+            22 => FollowAnswer,
+            23 => FollowUndo,
+            24 => Withheld,
             _ => return None,
         })
     }

@@ -27,8 +27,13 @@ use super::{Address, ProtoError};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-/// Version spoken in Hello.
-pub const LINK_VERSION: u32 = 1;
+/// Version spoken in Hello. 2 added the follow frames of [`super::follow`] (types 21..=24);
+/// every version 1 frame is unchanged. A listener answers a dialler's Hello with the lower of
+/// the two versions, and a link speaks that one (a version 1 node refuses a version 2 Hello,
+/// so a version 2 node dialling it fails the handshake: upgrade authors' nodes first).
+pub const LINK_VERSION: u32 = 2;
+/// Oldest version this node still speaks.
+pub const MIN_LINK_VERSION: u32 = 1;
 /// Context string of the handshake signature.
 pub const AUTH_CONTEXT: &[u8] = b"msm-link-v1\0";
 /// A side that has not sent anything for this long gets a Ping.
@@ -182,7 +187,7 @@ impl Hello {
     /// Decodes and checks a peer's Hello: version, domain syntax, key, nonce length.
     pub fn decode(bytes: &[u8]) -> Result<Self, ProtoError> {
         let h: Hello = decode("hello", bytes)?;
-        if h.version != LINK_VERSION {
+        if !(MIN_LINK_VERSION..=LINK_VERSION).contains(&h.version) {
             return Err(ProtoError::Malformed {
                 what: "hello",
                 why: format!("unsupported version {}", h.version),

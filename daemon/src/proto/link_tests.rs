@@ -34,7 +34,12 @@ fn hello_decoding_checks_every_field() {
     let h = Hello::decode(&ha).unwrap();
     assert_eq!(h.public_key().unwrap(), a.public());
     let mut bad = h.clone();
-    bad.version = 2;
+    bad.version = LINK_VERSION + 1;
+    assert!(Hello::decode(&encode(&bad)).is_err());
+    let mut old = h.clone();
+    old.version = MIN_LINK_VERSION;
+    assert_eq!(Hello::decode(&encode(&old)).unwrap().version, 1);
+    bad.version = 0;
     assert!(Hello::decode(&encode(&bad)).is_err());
     let mut bad = h.clone();
     bad.domain = "A.test".into();

@@ -10,12 +10,14 @@
 //! - [`stream`]: the multicast firehose: signed datagrams, sender, receiver, path choice.
 //! - [`keys`]: Ed25519 key pairs and their text form.
 //! - [`link`]: node-to-node link handshake, control payloads, keep-alive.
+//! - [`follow`]: follow requests and answers between nodes (link version 2).
 //!
 //! Invariants: every decoder bounds its input before it allocates, never panics on any input, and
 //! accepts only the canonical encoding of a value (decode then encode gives the same bytes).
 
 pub mod address;
 pub mod error;
+pub mod follow;
 pub mod frame;
 pub mod keys;
 pub mod link;

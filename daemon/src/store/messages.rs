@@ -4,7 +4,8 @@
 //! inserts the message once per `(author, seq)`, applies its effect (a delete hides its target, a
 //! profile update changes the author's name and bio), advances the author's contiguous seq, puts
 //! it into the timelines of the author (if local) and of local followers, and queues one outbox
-//! row per subscribed server. [`sign_own`] assigns the next seq and signs; the writer runs both in
+//! row per subscribed server (for a followers-only message, per server with an accepted
+//! follower: see `approvals`). [`sign_own`] assigns the next seq and signs; the writer runs both in
 //! one transaction.
 
 use super::search_index::{Indexed, Unindexed};
@@ -190,9 +191,16 @@ pub fn store_message_batched(
     conn.prepare_cached(
         "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
          SELECT s.server, ?2, ?3, ?3 FROM subscribers s JOIN authors a ON a.id = s.author_id
-         WHERE s.author_id = ?1 AND a.local_user IS NOT NULL",
+         WHERE s.author_id = ?1 AND a.local_user IS NOT NULL
+           AND (?4 = 'public' OR EXISTS(SELECT 1 FROM remote_followers r WHERE r.author_id = ?1
+                AND r.server = s.server AND r.state = 'accepted'))",
     )?
-    .execute(params![author_id, message_id, received_ms as i64])?;
+    .execute(params![
+        author_id,
+        message_id,
+        received_ms as i64,
+        audience_str(m.audience)
+    ])?;
     Ok(true)
 }
 

@@ -19,10 +19,12 @@
 //! - [`discover`]: the firehose's discover window (unfollowed public posts, not
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
+//! - [`approvals`]: locked accounts, follow requests, who may read followers-only messages.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.
 
+pub mod approvals;
 pub mod discover;
 mod error;
 pub mod federation;

@@ -173,6 +173,44 @@ pub const MIGRATIONS: &[&str] = &[
     DROP TRIGGER messages_fts_insert;
     DROP TRIGGER discover_fts_insert;
     "#,
+    // 6: approval of followers (see `approvals`). `users.locked`: the account approves each
+    // follower. `follows.state`: 'accepted', 'pending' (the author has not decided) or
+    // 'requested' (a remote author's node has not answered yet); a new row's state is set by
+    // the trigger below, so every way of following gets it. Every follow existing now stays
+    // 'accepted': nobody loses what they could read. `remote_followers`: who follows a local
+    // author from which server; a follower '' stands for the followers of a server that was
+    // subscribed before this migration, so it keeps followers-only posts until it unsubscribes
+    // (and its people are accepted without asking the author again).
+    r#"
+    ALTER TABLE users ADD COLUMN locked INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE follows ADD COLUMN state TEXT NOT NULL DEFAULT 'accepted'
+        CHECK (state IN ('requested', 'pending', 'accepted'));
+    ALTER TABLE follows ADD COLUMN asked_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE TRIGGER follows_state AFTER INSERT ON follows BEGIN
+        UPDATE follows SET state = CASE
+            WHEN NOT EXISTS(SELECT 1 FROM authors WHERE address = new.address AND local_user IS NOT NULL)
+                THEN 'requested'
+            WHEN EXISTS(SELECT 1 FROM authors a JOIN users u ON u.id = a.local_user
+                        WHERE a.address = new.address AND u.locked = 1)
+                THEN 'pending'
+            ELSE 'accepted' END
+        WHERE user_id = new.user_id AND address = new.address;
+    END;
+
+    CREATE TABLE remote_followers(
+        author_id  INTEGER NOT NULL REFERENCES authors(id),
+        server     TEXT NOT NULL,
+        follower   TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted')),
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (author_id, server, follower)
+    ) WITHOUT ROWID;
+    INSERT INTO remote_followers(author_id, server, follower, state, created_ms)
+        SELECT author_id, server, '', 'accepted', created_ms FROM subscribers;
+    CREATE TRIGGER subscriber_gone AFTER DELETE ON subscribers BEGIN
+        DELETE FROM remote_followers WHERE author_id = old.author_id AND server = old.server;
+    END;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 //! A timeline entry's cursor is the stored message's row id: it grows with every message the
 //! node stores, so "entries after cursor N" is exactly what a live stream missed while it was
 //! away, and "before N" pages back in time. Visibility is one rule everywhere ([`VISIBLE`]): a
-//! public post, or the viewer's own, or one by an author the viewer follows.
+//! public post, or the viewer's own, or one by an author who accepted the viewer as a follower.
 
 use super::messages::{PostView, MAX_PAGE};
 use super::{Store, StoreError};
@@ -21,7 +21,8 @@ const SHOWN: &str = "m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')";
 
 /// Who may read `m` by `a`: the viewer is `?V` (-1 for nobody logged in).
 const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
-     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V AND f.address = a.address))";
+     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V AND f.address = a.address \
+               AND f.state = 'accepted'))";
 
 /// Longest search query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 256;

@@ -21,6 +21,8 @@
 //! | POST, GET | `/api/v1/follows` | follow `{"address"}`; list |
 //! | DELETE | `/api/v1/follows/{address}` | unfollow |
 //! | GET | `/api/v1/followers` | local followers and following servers |
+//! | GET, PUT | `/api/v1/account/settings` | `{"locked"}` ([`super::follow_requests`]) |
+//! | GET, POST | `/api/v1/follow_requests[/{address}/authorize\|reject]` | approve followers |
 //! | GET, POST | `/api/v1/admin/users` | owner only: list; add `{"name", "role"?}` |
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
@@ -29,6 +31,7 @@
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::federation as fed;
+use super::follow_requests as fr;
 use super::io::{error_response, json, read_json, static_header, JsonResponse};
 use super::post_limits::{PostLimiter, Refusal};
 use super::reading as rd;
@@ -179,6 +182,14 @@ fn route(
         (["api", "v1", "follows"], Method::Get) => fed::following(store, req, now),
         (["api", "v1", "follows", who], Method::Delete) => fed::unfollow(ctx, store, req, who, now),
         (["api", "v1", "followers"], Method::Get) => fed::followers(store, req, now),
+        (["api", "v1", "account", "settings"], Method::Get) => fr::settings(store, req, now),
+        (["api", "v1", "account", "settings"], Method::Put) => {
+            fr::set_settings(ctx, store, req, now)
+        }
+        (["api", "v1", "follow_requests"], Method::Get) => fr::list(store, req, now),
+        (["api", "v1", "follow_requests", who, action], Method::Post) => {
+            fr::decide(ctx, store, req, who, action, now)
+        }
         ([".well-known", "msm"], Method::Get) => Ok(fed::well_known(ctx)),
         (["healthz"], _)
         | (["api", "v1", "session"], _)
@@ -199,6 +210,9 @@ fn route(
         | (["api", "v1", "follows"], _)
         | (["api", "v1", "follows", _], _)
         | (["api", "v1", "followers"], _)
+        | (["api", "v1", "account", "settings"], _)
+        | (["api", "v1", "follow_requests"], _)
+        | (["api", "v1", "follow_requests", _, _], _)
         | ([".well-known", "msm"], _) => Err(WebError::MethodNotAllowed),
         _ => Err(WebError::NotFound(format!("no such path: {path}"))),
     }

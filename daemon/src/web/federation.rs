@@ -58,10 +58,25 @@ pub fn follow(
         .block_on(async move { tokio::time::timeout(FOLLOW_TIMEOUT, net.follow(uid, a)).await })
         .map_err(|_| WebError::BadGateway(format!("{} did not answer in time", author.domain())))?
         .map_err(net_error)?;
-    let (status, state, note) = match outcome {
+    let (status, state, note) = match &outcome {
         FollowState::Local => (201, "active", None),
         FollowState::Active => (201, "active", None),
         FollowState::Pending(why) => (202, "pending", Some(format!("{why}; msmd keeps trying"))),
+    };
+    // approval: name the follower to the author's node; say if the author must accept
+    if matches!(outcome, FollowState::Active) {
+        let (net, f, a) = (ctx.net.clone(), s.user.address.clone(), author.clone());
+        if let Err(e) = ctx.runtime.block_on(crate::net::follow::ask(&net, &f, &a)) {
+            tracing::info!(%author, error = %e, "follow request not sent yet; msmd keeps trying");
+        }
+    }
+    let approval = match outcome {
+        FollowState::Active => crate::net::follow::wait_answer(store, uid, &author)?,
+        _ => store.unapproved_follows(uid)?.remove(author.as_str()),
+    };
+    let (status, state, note) = match approval {
+        Some(_) if status == 201 => (202, "pending", Some("waiting for approval".to_string())),
+        _ => (status, state, note),
     };
     tracing::info!(user = %s.user.address, %author, state, "follow");
     Ok(json(
@@ -73,10 +88,22 @@ pub fn follow(
 /// `GET /api/v1/follows`
 pub fn following(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
+    let mut unapproved = store.unapproved_follows(s.user.id)?;
     let list: Vec<_> = store
         .following(s.user.id)?
         .into_iter()
-        .map(|(address, state, error)| json!({ "address": address, "state": state.unwrap_or_else(|| "active".into()), "error": error }))
+        .map(|(address, state, error)| {
+            // "pending" too while the author has not accepted (store::approvals)
+            let approval = unapproved
+                .remove(&address)
+                .map_or("accepted", |_| "pending");
+            let state = match state {
+                _ if approval == "pending" => "pending".into(),
+                Some(st) => st,
+                None => "active".into(),
+            };
+            json!({ "address": address, "state": state, "approval": approval, "error": error })
+        })
         .collect();
     Ok(json(200, &json!({ "follows": list })))
 }
@@ -92,6 +119,12 @@ pub fn unfollow(
     let s = auth::require(store, req, now, false)?;
     let author = Address::parse(&percent_decode(who))?;
     let (net, uid, a) = (ctx.net.clone(), s.user.id, author.clone());
+    if author.domain() != ctx.domain && store.following(uid)?.iter().any(|f| f.0 == author.as_str())
+    {
+        let (n, f, a) = (net.clone(), s.user.address.clone(), author.clone());
+        ctx.runtime
+            .block_on(async move { crate::net::follow::undo(&n, &f, &a).await });
+    }
     ctx.runtime
         .block_on(net.unfollow(uid, a))
         .map_err(|e| match e {
@@ -107,11 +140,15 @@ pub fn unfollow(
 }
 
 /// `GET /api/v1/followers`: local followers by address; remote ones by server (a server
-/// subscribes once for all its followers, so this node does not know them one by one).
+/// subscribes once for all its followers), and the accepted remote followers by address.
 pub fn followers(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let (local, servers) = store.followers(&s.user.address)?;
-    Ok(json(200, &json!({ "local": local, "servers": servers })))
+    let remote = store.remote_followers(&s.user.address)?;
+    Ok(json(
+        200,
+        &json!({ "local": local, "servers": servers, "remote": remote }),
+    ))
 }
 
 /// `DELETE /api/v1/posts/{seq}`: publishes a delete of one's own post.

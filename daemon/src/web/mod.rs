@@ -24,6 +24,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod federation;
+pub mod follow_requests;
 pub mod io;
 pub mod post_limits;
 pub mod public;

@@ -2,6 +2,7 @@
 //! signals. One test binary with a module per area (it links once, which is faster).
 
 mod api;
+mod approval;
 mod browser;
 mod cli;
 mod config;

@@ -1,0 +1,119 @@
+//! Approval of followers in the API: the account setting and the requests waiting for it.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET, PUT | `/api/v1/account/settings` | `{"locked"}`: followers need approval |
+//! | GET | `/api/v1/follow_requests` | `{"requests": [{"address", "local", "created_ms"}]}` |
+//! | POST | `/api/v1/follow_requests/{address}/authorize` | accept one |
+//! | POST | `/api/v1/follow_requests/{address}/reject` | refuse one (the follow is removed) |
+//!
+//! A decision on a remote follower is told to its server at once (best effort: the follower's
+//! node asks again while it sees the request pending, see `net::follow`).
+
+use super::api::Context;
+use super::auth;
+use super::federation::MAX_SMALL_BODY;
+use super::io::{json, percent_decode, read_json, JsonResponse};
+use super::WebError;
+use crate::proto::follow::FollowAnswerState;
+use crate::proto::Address;
+use crate::store::approvals::Decided;
+use crate::store::Store;
+use serde::Deserialize;
+use serde_json::json;
+use tiny_http::Request;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    locked: bool,
+}
+
+/// `GET /api/v1/account/settings`
+pub fn settings(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    Ok(json(200, &json!({ "locked": store.is_locked(s.user.id)? })))
+}
+
+/// `PUT /api/v1/account/settings`: unlocking accepts every waiting request.
+pub fn set_settings(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let b: SettingsBody = read_json(req, MAX_SMALL_BODY)?;
+    let accepted = store.set_locked(s.user.id, b.locked)?;
+    tracing::info!(user = %s.user.address, locked = b.locked, accepted = accepted.len(), "account settings");
+    for (server, follower) in accepted {
+        if let Ok(f) = Address::parse(&follower) {
+            tell(
+                ctx,
+                &server,
+                f,
+                &s.user.address,
+                FollowAnswerState::Accepted,
+            );
+        }
+    }
+    Ok(json(200, &json!({ "locked": b.locked })))
+}
+
+/// `GET /api/v1/follow_requests`
+pub fn list(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let requests = store.follow_requests(&s.user.address)?;
+    Ok(json(200, &json!({ "requests": requests })))
+}
+
+/// `POST /api/v1/follow_requests/{address}/authorize|reject`
+pub fn decide(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    who: &str,
+    action: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let accept = match action {
+        "authorize" => true,
+        "reject" => false,
+        _ => return Err(WebError::NotFound(format!("no such action: {action}"))),
+    };
+    let follower = Address::parse(&percent_decode(who))?;
+    let decided = store
+        .decide_follow(&s.user.address, &follower, accept)?
+        .ok_or_else(|| WebError::NotFound(format!("no request from {follower} waits")))?;
+    let state = if accept {
+        FollowAnswerState::Accepted
+    } else {
+        FollowAnswerState::Rejected
+    };
+    if let Decided::Remote(server) = decided {
+        tell(ctx, &server, follower.clone(), &s.user.address, state);
+    }
+    tracing::info!(user = %s.user.address, %follower, accept, "follow request decided");
+    let shown = if accept { "accepted" } else { "rejected" };
+    Ok(json(
+        200,
+        &json!({ "address": follower.as_str(), "state": shown }),
+    ))
+}
+
+/// Tells `server` the decision in the background (a slow node does not hold the request).
+fn tell(
+    ctx: &Context,
+    server: &str,
+    follower: Address,
+    author: &Address,
+    state: FollowAnswerState,
+) {
+    let (net, server, author) = (ctx.net.clone(), server.to_string(), author.clone());
+    ctx.runtime.spawn(async move {
+        if let Err(e) = crate::net::follow::answer(&net, &server, follower, author, state).await {
+            tracing::info!(%server, error = %e, "could not tell the follower's node; it will ask again");
+        }
+    });
+}
