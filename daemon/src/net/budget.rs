@@ -4,9 +4,12 @@
 //! - every link takes one of `links.max_links` slots;
 //! - inbound links take at most `max_links` minus [`dialled_reserve`]: links this node dials
 //!   (follows, deliveries, verifying a subscriber) always find room;
-//! - an inbound link counts as *unverified* from accept until its key is shown to be its
-//!   domain's (DNS pin or memory); unverified links have their own, smaller budget
-//!   (`links.max_unverified`) and at most `links.max_unverified_per_addr` from one address.
+//! - a connection in its handshake takes a handshake slot (as many as `links.max_unverified`);
+//! - a link whose key is not shown to be its domain's (DNS pin or memory) is *unverified* and
+//!   must then find room in its own, smaller budget (`links.max_unverified`), or is closed; so
+//!   links that proved their domain (a follower's deliveries) get in while unverified ones
+//!   hold their whole budget;
+//! - handshakes and unverified links count at most `links.max_unverified_per_addr` per address.
 //!
 //! A connection from this host itself (a hub's tunnel taken by a node behind carrier NAT
 //! arrives that way) is not held to the per-address cap; the tunnel count bounds those.
@@ -31,7 +34,7 @@ pub fn dialled_reserve(max_links: usize) -> usize {
 pub enum Refusal {
     /// Every inbound slot is taken.
     Inbound,
-    /// The unverified budget is spent.
+    /// Every handshake slot, or the unverified budget, is taken.
     Unverified,
     /// This address holds its share of unverified links.
     PerAddress,
@@ -43,6 +46,7 @@ pub struct LinkBudget {
     all: Arc<Semaphore>,
     inbound: Arc<Semaphore>,
     unverified: Arc<Semaphore>,
+    handshaking: Arc<Semaphore>,
     per_addr: Arc<Mutex<HashMap<IpAddr, usize>>>,
     max_per_addr: usize,
 }
@@ -51,6 +55,7 @@ pub struct LinkBudget {
 pub struct LinkSlot {
     all: OwnedSemaphorePermit,
     _inbound: Option<OwnedSemaphorePermit>,
+    handshake: Option<OwnedSemaphorePermit>,
     unverified: Option<OwnedSemaphorePermit>,
     addr: Option<AddrShare>,
 }
@@ -83,6 +88,7 @@ impl LinkBudget {
             all: Arc::new(Semaphore::new(max_links)),
             inbound: Arc::new(Semaphore::new(inbound)),
             unverified: Arc::new(Semaphore::new(max_unverified.min(inbound))),
+            handshaking: Arc::new(Semaphore::new(max_unverified.min(inbound))),
             per_addr: Arc::default(),
             max_per_addr,
         }
@@ -99,21 +105,22 @@ impl LinkBudget {
         Some(LinkSlot {
             all,
             _inbound: None,
+            handshake: None,
             unverified: None,
             addr: None,
         })
     }
 
-    /// A slot for an accepted connection from `peer` to `local`, unverified until
-    /// [`LinkSlot::verified`].
+    /// A slot for an accepted connection from `peer` to `local`, in its handshake until
+    /// [`LinkSlot::verified`] or [`LinkSlot::unverified`].
     pub fn inbound(&self, peer: IpAddr, local: IpAddr) -> Result<LinkSlot, Refusal> {
         let inbound = self
             .inbound
             .clone()
             .try_acquire_owned()
             .map_err(|_| Refusal::Inbound)?;
-        let unverified = self
-            .unverified
+        let handshake = self
+            .handshaking
             .clone()
             .try_acquire_owned()
             .map_err(|_| Refusal::Unverified)?;
@@ -131,8 +138,7 @@ impl LinkBudget {
                 map: self.per_addr.clone(),
             })
         };
-        // Cannot fail while an inbound permit is held: inbound <= all, and dialled links hold
-        // only `all` permits, of which the reserve is theirs.
+        // Fails only when dialled links took more than their reserve.
         let all = self
             .all
             .clone()
@@ -141,7 +147,8 @@ impl LinkBudget {
         Ok(LinkSlot {
             all,
             _inbound: Some(inbound),
-            unverified: Some(unverified),
+            handshake: Some(handshake),
+            unverified: None,
             addr,
         })
     }
@@ -150,14 +157,29 @@ impl LinkBudget {
 impl LinkSlot {
     /// The link proved its domain's key: it no longer counts against the unverified budgets.
     pub fn verified(&mut self) {
+        self.handshake = None;
         self.unverified = None;
         self.addr = None;
+    }
+
+    /// The handshake is done but proved no domain: the link moves to the unverified budget
+    /// (keeping its address share), or is refused if that is spent.
+    pub fn unverified(&mut self, budget: &LinkBudget) -> Result<(), Refusal> {
+        self.handshake = None;
+        let p = budget
+            .unverified
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Refusal::Unverified)?;
+        self.unverified = Some(p);
+        Ok(())
     }
 
     /// The connection is carried to a node behind this hub (which checks it end to end): it
     /// keeps its inbound and per-address shares but leaves the unverified budget. Returns the
     /// slot's own permit, for the carrier, and the shares to hold while it is carried.
-    pub fn carried(self) -> (OwnedSemaphorePermit, CarriedShare) {
+    pub fn carried(mut self) -> (OwnedSemaphorePermit, CarriedShare) {
+        self.handshake = None;
         let share = CarriedShare {
             _inbound: self._inbound,
             _addr: self.addr,
@@ -188,7 +210,17 @@ mod tests {
         for i in 0..4 {
             held.push(b.inbound(ip(10 + i / 2), local).unwrap());
         }
-        assert_eq!(b.inbound(ip(20), local).err(), Some(Refusal::Unverified));
+        assert_eq!(
+            b.inbound(ip(20), local).err(),
+            Some(Refusal::Unverified),
+            "4 handshakes at once"
+        );
+        for s in &mut held {
+            s.unverified(&b).unwrap();
+        }
+        let mut fifth = b.inbound(ip(20), local).expect("handshake slots are free again");
+        assert_eq!(fifth.unverified(&b).err(), Some(Refusal::Unverified));
+        drop(fifth);
         // a verified link frees its unverified share; inbound stops at 8 - 8/4 = 6
         for s in &mut held {
             s.verified();

@@ -214,7 +214,7 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
                 Counters::bump(&net.counters.links_refused);
                 let why = match why {
                     Refusal::Inbound => "every inbound link slot is taken",
-                    Refusal::Unverified => "the unverified links' budget is spent",
+                    Refusal::Unverified => "every handshake slot is taken",
                     Refusal::PerAddress => "this address holds its share of unverified links",
                 };
                 tracing::debug!(%peer, why, "link refused");
@@ -376,6 +376,16 @@ async fn establish(
             return Err(e);
         }
     };
+    if !verified && permit.unverified(&net.budget).is_err() {
+        Counters::bump(&net.counters.links_refused);
+        let reason = wire::encode(&wire::Close {
+            reason: "too many unverified links: prove your domain (DNS TXT pin) or try later"
+                .into(),
+        });
+        let _ = write_frame(&mut w, FrameType::Close, &reason).await;
+        tracing::debug!(peer = %peer_addr, domain = %peer_hello.domain, "unverified link refused");
+        return Err(NetError::TooManyLinks);
+    }
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let link = Arc::new(Link {
         peer_domain: peer_hello.domain.clone(),

@@ -8,7 +8,7 @@
 //! Until then the subscription waits in a small set ([`PendingSubscribers`]): at most
 //! [`MAX_PENDING_SERVERS`] servers, [`MAX_PENDING_AUTHORS`] authors each, for at most
 //! [`VERIFY_WINDOW`]. A domain that does not exist or names no node, or whose node proves
-//! another key, is dropped at once; an unreachable one is tried again every [`VERIFY_RETRY`].
+//! another key, serves another domain or refuses the handshake, is dropped at once; an unreachable one is tried again every [`VERIFY_RETRY`].
 
 use super::backfill::serve_range;
 use super::link::Link;
@@ -182,7 +182,8 @@ async fn verify(net: &Arc<Net>, server: &str) {
                 e @ (NetError::Discover(DiscoverError::NoSuchDomain(_))
                 | NetError::Discover(DiscoverError::NoNode(_))
                 | NetError::KeyMismatch { .. }
-                | NetError::WrongDomain { .. }),
+                | NetError::WrongDomain { .. }
+                | NetError::Proto(_)),
             ) => break Err(e.to_string()),
             Err(e) if tokio::time::Instant::now() + VERIFY_RETRY < until => {
                 tracing::debug!(%server, error = %e, "verifying a subscriber: will retry");
