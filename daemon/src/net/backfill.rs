@@ -4,8 +4,10 @@
 //! backfill costs a link at most one page and one queue, whatever its length, and a peer that
 //! does not read is dropped after [`super::link::SEND_TIMEOUT`] instead of holding it.
 //!
-//! For a subscribed server, what the outbox still owes it is left to the outbox and made due
-//! now (see [`crate::store::federation::guarded`]): no message goes out by both paths.
+//! For a subscribed server, what the outbox still owes it is made due now and left to the
+//! outbox, unless its delivery is in flight on this link: the peer saw a later seq on this
+//! ordered link, so that delivery was lost, and the backfill's copy answers its ack (see
+//! [`crate::store::federation::guarded`]). No message goes out by both paths.
 
 use super::link::Link;
 use super::{Counters, Net, NetError};
@@ -53,9 +55,12 @@ pub async fn serve_range(
                 st.backfill_page(&a, o.as_deref(), from, to, BACKFILL_PAGE_BYTES, subscribed)
             })
             .await?;
-        for w in page.wires {
+        for m in page.messages {
+            if m.owed && !link.awaits_ack(author.as_str(), m.seq) {
+                continue; // the outbox sends it
+            }
             Counters::bump(&net.counters.backfill_served);
-            link.send(FrameType::Message, w).await?;
+            link.send(FrameType::Message, m.wire).await?;
         }
         next = page.next;
     }

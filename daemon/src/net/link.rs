@@ -112,6 +112,14 @@ impl Link {
         rx
     }
 
+    /// True if a delivery of `(author, seq)` on this link waits for its Ack.
+    pub(crate) fn awaits_ack(&self, author: &str, seq: u64) -> bool {
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&(author.to_string(), seq))
+    }
+
     pub(crate) fn ack_arrived(&self, ack: &wire::Ack) {
         if let Some(tx) = self
             .acks

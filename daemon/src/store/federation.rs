@@ -11,7 +11,7 @@ use crate::proto::{Address, PublicKey};
 use rusqlite::{params, OptionalExtension};
 
 mod guarded;
-pub use guarded::{BackfillPage, Subscribing, MAX_SUBSCRIPTIONS_PER_SERVER};
+pub use guarded::{BackfillPage, PageMessage, Subscribing, MAX_SUBSCRIPTIONS_PER_SERVER};
 
 /// A delivery owed to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]

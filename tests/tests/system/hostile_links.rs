@@ -192,6 +192,7 @@ fn subscriptions_of_invented_domains_are_not_kept() {
     let (na, nb) = (start(&a), start(&b));
     let alice = na.login("alice", PW);
     let evil = NodeKey::generate().unwrap();
+    let watch = MemoryWatch::start(na.pid());
 
     let t0 = Instant::now();
     let mut claims: Vec<String> = (0..100).map(|i| format!("inv{i}.test")).collect();
@@ -204,6 +205,9 @@ fn subscriptions_of_invented_domains_are_not_kept() {
         p.recv_kind(FrameType::Pong).unwrap();
     }
     eprintln!("flood 7: {} invented subscriptions in {:?}", claims.len(), t0.elapsed());
+    let after = watch.settle(watch.baseline_kb + 4 * 1024, Duration::from_secs(10));
+    let (peak, after) = watch.report("7 (invented domains)", after);
+    assert!(peak <= FLOOD_LIMIT_KB && after <= watch.baseline_kb + 4 * 1024);
 
     // A real follower whose domain pins no key: kept once a.test has dialled b.test back.
     let bob = nb.login("bob", PW);
@@ -261,6 +265,7 @@ fn unverified_links_fill_their_budget_and_the_node_still_dials_out() {
     records.extend(node_records("b.test", b.port, None));
     let _dns = Dns::start(dns_port, &records);
     let (na, nb) = (start(&a), start(&b));
+    let alice = na.login("alice", PW); // before the watch: a log-in's hash is not the flood's
     let watch = MemoryWatch::start(na.pid());
     let key = NodeKey::generate().unwrap();
 
@@ -293,7 +298,6 @@ fn unverified_links_fill_their_budget_and_the_node_still_dials_out() {
     assert_eq!(holding.len(), 8, "the unverified budget");
     let t_full = Instant::now();
 
-    let alice = na.login("alice", PW);
     let r = na.post_json(
         "/api/v1/follows",
         Some(&alice),

@@ -4,8 +4,10 @@
 //! A backfill and an outbox retry must not carry the same message to one server: after a
 //! follower restarts, a newer post can reach it before older deliveries waiting for their
 //! retry; it sees the gap and asks for a backfill of them, and the retry then sent them again.
-//! So a backfill for a subscribed server skips what the outbox owes that server and makes those
-//! rows due now ([`Store::kick_owed`]): each message goes out once, by one path.
+//! So a backfill for a subscribed server marks what the outbox owes that server
+//! ([`PageMessage::owed`]) and makes those rows due now ([`Store::kick_owed`]); the link sends
+//! an owed one only if its delivery is in flight on that very link (then the backfill's copy
+//! answers the delivery's ack), else leaves it to the outbox: each goes out once.
 
 use crate::proto::{Address, PublicKey};
 use crate::store::{Store, StoreError};
@@ -27,11 +29,22 @@ pub enum Subscribing {
     Full,
 }
 
+/// One message of a backfill page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageMessage {
+    /// Its seq.
+    pub seq: u64,
+    /// The signed message.
+    pub wire: Vec<u8>,
+    /// The outbox owes it to the server asking.
+    pub owed: bool,
+}
+
 /// One page of a backfill.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BackfillPage {
-    /// Signed messages to send, oldest first.
-    pub wires: Vec<Vec<u8>>,
+    /// The messages, oldest first.
+    pub messages: Vec<PageMessage>,
     /// Where the next page starts, if the range goes on.
     pub next: Option<u64>,
 }
@@ -134,8 +147,8 @@ impl Store {
     }
 
     /// A page of the local `author`'s messages `from..=to`, oldest first, of at most about
-    /// `max_bytes` (at least one message), leaving out what the outbox owes `owed_to` (it
-    /// delivers those) and followers-only ones unless `followers_too`.
+    /// `max_bytes` (at least one message), marking what the outbox owes `owed_to`, without
+    /// followers-only ones unless `followers_too`.
     pub fn backfill_page(
         &self,
         author: &Address,
@@ -146,10 +159,11 @@ impl Store {
         followers_too: bool,
     ) -> Result<BackfillPage, StoreError> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT m.seq, m.wire FROM messages m JOIN authors a ON a.id = m.author_id
+            "SELECT m.seq, m.wire,
+                    EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id AND o.server = ?5)
+             FROM messages m JOIN authors a ON a.id = m.author_id
              WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq BETWEEN ?2 AND ?3
                AND (m.audience = 'public' OR ?4)
-               AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id AND o.server = ?5)
              ORDER BY m.seq",
         )?;
         let to_sql = to.min(i64::MAX as u64) as i64;
@@ -166,7 +180,8 @@ impl Store {
             let seq = r.get::<_, i64>(0)? as u64;
             let wire: Vec<u8> = r.get(1)?;
             bytes += wire.len();
-            page.wires.push(wire);
+            let owed = r.get(2)?;
+            page.messages.push(PageMessage { seq, wire, owed });
             if bytes >= max_bytes {
                 page.next = (seq < to).then_some(seq + 1);
                 break;
