@@ -132,7 +132,10 @@ fn link_budgets_parse_and_are_validated() {
         (8, 2, 5, 100)
     );
     for (text, key) in [
-        ("[links]\nmax_links = 10\nmax_unverified = 11", "links.max_unverified"),
+        (
+            "[links]\nmax_links = 10\nmax_unverified = 11",
+            "links.max_unverified",
+        ),
         ("[links]\nmax_unverified = 0", "links.max_unverified"),
         (
             "[links]\nmax_unverified = 4\nmax_unverified_per_addr = 5",

@@ -273,7 +273,10 @@ impl Peer {
         p.send(FrameType::Hello, &mine)?;
         let theirs = p.recv()?;
         if theirs.kind != FrameType::Hello {
-            return Err(std::io::Error::other(format!("got {:?}, not Hello", theirs.kind)));
+            return Err(std::io::Error::other(format!(
+                "got {:?}, not Hello",
+                theirs.kind
+            )));
         }
         p.send(
             FrameType::Auth,
@@ -281,7 +284,10 @@ impl Peer {
         )?;
         let auth = p.recv()?;
         if auth.kind != FrameType::Auth {
-            return Err(std::io::Error::other(format!("got {:?}, not Auth", auth.kind)));
+            return Err(std::io::Error::other(format!(
+                "got {:?}, not Auth",
+                auth.kind
+            )));
         }
         Ok(p)
     }

@@ -218,7 +218,9 @@ mod tests {
         for s in &mut held {
             s.unverified(&b).unwrap();
         }
-        let mut fifth = b.inbound(ip(20), local).expect("handshake slots are free again");
+        let mut fifth = b
+            .inbound(ip(20), local)
+            .expect("handshake slots are free again");
         assert_eq!(fifth.unverified(&b).err(), Some(Refusal::Unverified));
         drop(fifth);
         // a verified link frees its unverified share; inbound stops at 8 - 8/4 = 6

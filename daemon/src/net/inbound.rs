@@ -282,11 +282,11 @@ async fn on_subscribe(
             return Ok(());
         }
         Subscribing::NoSuchUser => {
-        let none = wire::Subscribed {
-            author: sub.author,
-            key: Vec::new(),
-            last_seq: 0,
-        };
+            let none = wire::Subscribed {
+                author: sub.author,
+                key: Vec::new(),
+                last_seq: 0,
+            };
             return link.send(FrameType::Subscribed, wire::encode(&none)).await;
         }
     };

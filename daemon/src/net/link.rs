@@ -3,6 +3,7 @@
 //! [`SEND_TIMEOUT`] closes the link, and an unverified inbound link that sends nothing but
 //! keep-alives for `links.unverified_idle_s` is closed (see [`super::budget`]).
 
+use super::budget::{LinkSlot, Refusal};
 use super::{scratch, Counters, Net, NetError, CONNECT_TIMEOUT};
 use crate::proto::frame::{self, FrameDecoder};
 use crate::proto::link::{self as wire, Hello, KeepAlive, KeepAliveAction, Role};
@@ -14,7 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use super::budget::{LinkSlot, Refusal};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// Frames a link may queue for sending (~64 messages).
@@ -241,11 +241,7 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
 /// An accepted connection: reads the dialler's Hello first. A Hello for a domain this node
 /// carries links for (a hub standing in for a node behind carrier NAT) goes down that node's
 /// relay session; any other goes on to the handshake.
-async fn accept(
-    net: Arc<Net>,
-    stream: TcpStream,
-    permit: LinkSlot,
-) -> Result<(), NetError> {
+async fn accept(net: Arc<Net>, stream: TcpStream, permit: LinkSlot) -> Result<(), NetError> {
     let _ = stream.set_nodelay(true);
     let peer_addr = stream.peer_addr()?;
     let (r, w) = stream.into_split();

@@ -97,7 +97,10 @@ impl PendingSubscribers {
 
     /// Servers waiting now.
     pub fn len(&self) -> usize {
-        self.by_server.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.by_server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
     }
 
     /// True if none waits.
@@ -272,7 +275,10 @@ mod tests {
         let more = Address::parse("more@a.test").unwrap();
         assert_eq!(p.add("x.test", &key(1), &more, 0), Queued::Refused);
         for i in 1..MAX_PENDING_SERVERS {
-            assert_eq!(p.add(&format!("s{i}.test"), &key(1), &alice, 0), Queued::New);
+            assert_eq!(
+                p.add(&format!("s{i}.test"), &key(1), &alice, 0),
+                Queued::New
+            );
         }
         assert_eq!(p.add("full.test", &key(1), &alice, 0), Queued::Refused);
         assert_eq!(p.len(), MAX_PENDING_SERVERS);

@@ -252,7 +252,11 @@ fn a_backfill_leaves_what_the_outbox_owes_to_the_outbox() {
         (1..=10).collect::<Vec<_>>()
     );
     let p = s.backfill_page(&a.address, None, 1, 10, 1, false).unwrap();
-    assert_eq!((p.messages.len(), p.next), (1, Some(2)), "a page holds one at least");
+    assert_eq!(
+        (p.messages.len(), p.next),
+        (1, Some(2)),
+        "a page holds one at least"
+    );
 }
 
 #[test]
@@ -261,9 +265,16 @@ fn subscribers_are_capped_in_all_and_per_server() {
     let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
     let b = s.add_user("bob", Role::Member, "h", false, 1).unwrap();
     let kept = |r: Subscribing| matches!(r, Subscribing::Kept(..));
-    assert!(kept(s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()));
-    assert!(kept(s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()), "idempotent");
-    assert!(kept(s.add_subscriber_within(&b.address, "y.test", 1, 2).unwrap()));
+    assert!(kept(
+        s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()
+    ));
+    assert!(
+        kept(s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()),
+        "idempotent"
+    );
+    assert!(kept(
+        s.add_subscriber_within(&b.address, "y.test", 1, 2).unwrap()
+    ));
     assert_eq!(
         s.add_subscriber_within(&a.address, "z.test", 1, 2).unwrap(),
         Subscribing::Full

@@ -77,8 +77,7 @@ fn preseed_posts(n: &LabNode, user: &str, count: usize, text_len: usize) {
 
 /// True if the link answers a Ping (it is held); false if it was closed or refused.
 fn held(p: &mut Peer) -> bool {
-    p.send(FrameType::Ping, &[]).is_ok()
-        && matches!(p.recv(), Ok(f) if f.kind == FrameType::Pong)
+    p.send(FrameType::Ping, &[]).is_ok() && matches!(p.recv(), Ok(f) if f.kind == FrameType::Pong)
 }
 
 /// How many posts of `author` the holder of `token` sees at `node` (0 while none is known).
@@ -142,7 +141,10 @@ fn non_reading_subscribers_are_dropped_and_memory_returns() {
     let admitted = 250 - counter(&na, "links_refused");
     eprintln!("flood 6: {admitted} of 250 links admitted in all, at most {most_open} open at once");
     // 32 unverified links and 32 handshakes (still checking the claimed domain's DNS)
-    assert!(most_open <= 64, "the link budgets hold: {most_open} links open");
+    assert!(
+        most_open <= 64,
+        "the link budgets hold: {most_open} links open"
+    );
     wait_until(Duration::from_secs(25), "non-reading links closed", || {
         healthz(&na)["links"].as_u64() == Some(0)
     });
@@ -204,7 +206,11 @@ fn subscriptions_of_invented_domains_are_not_kept() {
         p.send(FrameType::Ping, &[]).unwrap();
         p.recv_kind(FrameType::Pong).unwrap();
     }
-    eprintln!("flood 7: {} invented subscriptions in {:?}", claims.len(), t0.elapsed());
+    eprintln!(
+        "flood 7: {} invented subscriptions in {:?}",
+        claims.len(),
+        t0.elapsed()
+    );
     let after = watch.settle(watch.baseline_kb + 4 * 1024, Duration::from_secs(10));
     let (peak, after) = watch.report("7 (invented domains)", after);
     assert!(peak <= FLOOD_LIMIT_KB && after <= watch.baseline_kb + 4 * 1024);
@@ -221,7 +227,11 @@ fn subscriptions_of_invented_domains_are_not_kept() {
         counter(&na, "subscribers_verified") == 1
     });
     for i in 0..3 {
-        let r = na.post_json("/api/v1/posts", Some(&alice), &json!({"text": format!("p{i}")}));
+        let r = na.post_json(
+            "/api/v1/posts",
+            Some(&alice),
+            &json!({"text": format!("p{i}")}),
+        );
         assert_eq!(r.status, 201);
     }
     wait_until(Duration::from_secs(15), "alice's posts at b.test", || {
@@ -243,13 +253,20 @@ fn subscriptions_of_invented_domains_are_not_kept() {
         healthz(&na)["outbox"].as_u64() == Some(0)
     });
     assert_eq!(
-        db_count(&a, "SELECT count(*) FROM subscribers WHERE server <> 'b.test'"),
+        db_count(
+            &a,
+            "SELECT count(*) FROM subscribers WHERE server <> 'b.test'"
+        ),
         0,
         "no subscriber row for an unverified domain"
     );
     assert_eq!(db_count(&a, "SELECT count(*) FROM subscribers"), 1);
     assert_eq!(db_count(&a, "SELECT count(*) FROM outbox"), 0);
-    assert_eq!(counter(&na, "deliveries_sent"), 3, "one per post, to b.test only");
+    assert_eq!(
+        counter(&na, "deliveries_sent"),
+        3,
+        "one per post, to b.test only"
+    );
 }
 
 /// Item 8: unverified links take their own budget and no more (and an address its share);
@@ -286,15 +303,21 @@ fn unverified_links_fill_their_budget_and_the_node_still_dials_out() {
     }
     assert_eq!((holding.len(), refused), (4, 2), "per-address cap");
     for i in 0..60 {
-        if let Ok(mut p) =
-            Peer::connect_from(source(1 + i / 4), links_addr(&a), &format!("z{i}.test"), &key)
-        {
+        if let Ok(mut p) = Peer::connect_from(
+            source(1 + i / 4),
+            links_addr(&a),
+            &format!("z{i}.test"),
+            &key,
+        ) {
             if held(&mut p) {
                 holding.push(p);
             }
         }
     }
-    eprintln!("flood 8: {} unverified links held before refusal", holding.len());
+    eprintln!(
+        "flood 8: {} unverified links held before refusal",
+        holding.len()
+    );
     assert_eq!(holding.len(), 8, "the unverified budget");
     let t_full = Instant::now();
 
@@ -311,7 +334,11 @@ fn unverified_links_fill_their_budget_and_the_node_still_dials_out() {
         na.log()
     );
     let bob = nb.login("bob", PW);
-    let r = nb.post_json("/api/v1/posts", Some(&bob), &json!({"text": "still gets in"}));
+    let r = nb.post_json(
+        "/api/v1/posts",
+        Some(&bob),
+        &json!({"text": "still gets in"}),
+    );
     assert_eq!(r.status, 201);
     wait_until(Duration::from_secs(10), "bob's post at a.test", || {
         posts_known(&na, "bob@b.test", &alice) >= 1
@@ -388,5 +415,10 @@ fn forged_messages_refresh_a_key_once() {
     // the one refresh lands quickly; give more a chance to show
     wait_until(Duration::from_secs(10), "one refresh", || subscribes() >= 2);
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(subscribes(), 2, "one refresh for 21 forged frames\n{}", nb.log());
+    assert_eq!(
+        subscribes(),
+        2,
+        "one refresh for 21 forged frames\n{}",
+        nb.log()
+    );
 }

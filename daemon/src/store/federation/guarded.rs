@@ -118,8 +118,9 @@ impl Store {
     pub fn subscriber_count(&self) -> Result<u64, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT count(*) FROM subscribers", [], |r| r.get::<_, i64>(0))?
-            as u64)
+            .query_row("SELECT count(*) FROM subscribers", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     /// Makes what the outbox owes `server` of `author`'s seqs `from..=to` due now; returns how
