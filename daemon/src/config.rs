@@ -25,6 +25,8 @@ pub const DEFAULT_LINK_PORT: u16 = 7450;
 pub const MAX_HTTP_CONNECTIONS: usize = 4096;
 /// Most links a node may be configured to hold (each costs a task, buffers and a socket).
 pub const MAX_LINKS: usize = 20_000;
+/// Most subscriber rows a node may be configured to keep (each adds an outbox row per post).
+pub const MAX_SUBSCRIBERS: u64 = 1_000_000;
 /// Most posts fetched when following someone new.
 pub const MAX_BACKFILL_ON_FOLLOW: u32 = 1000;
 /// Longest a log-in session may be configured to last, in days.
@@ -183,6 +185,14 @@ pub struct LinksConfig {
     pub listen: String,
     /// Most links open at once (in and out).
     pub max_links: usize,
+    /// Most inbound links at once that have not proved their domain's key.
+    pub max_unverified: usize,
+    /// Most unverified inbound links from one address.
+    pub max_unverified_per_addr: usize,
+    /// Seconds an unverified link may send nothing but keep-alives before it is closed.
+    pub unverified_idle_s: u64,
+    /// Most remote subscriptions to this node's users, in all.
+    pub max_subscribers: u64,
 }
 
 /// `[discovery]`
@@ -220,6 +230,10 @@ impl Default for LinksConfig {
         LinksConfig {
             listen: "127.0.0.1:7450".into(),
             max_links: 256,
+            max_unverified: 32,
+            max_unverified_per_addr: 8,
+            unverified_idle_s: 60,
+            max_subscribers: 4096,
         }
     }
 }
@@ -480,6 +494,27 @@ impl Config {
         }
         if !(1..=MAX_LINKS).contains(&self.links.max_links) {
             return invalid("links.max_links", format!("must be 1 to {MAX_LINKS}"));
+        }
+        if !(1..=self.links.max_links).contains(&self.links.max_unverified) {
+            return invalid(
+                "links.max_unverified",
+                "must be 1 to links.max_links".into(),
+            );
+        }
+        if !(1..=self.links.max_unverified).contains(&self.links.max_unverified_per_addr) {
+            return invalid(
+                "links.max_unverified_per_addr",
+                "must be 1 to links.max_unverified".into(),
+            );
+        }
+        if !(1..=3600).contains(&self.links.unverified_idle_s) {
+            return invalid("links.unverified_idle_s", "must be 1 to 3600".into());
+        }
+        if !(1..=MAX_SUBSCRIBERS).contains(&self.links.max_subscribers) {
+            return invalid(
+                "links.max_subscribers",
+                format!("must be 1 to {MAX_SUBSCRIBERS}"),
+            );
         }
         if let Err(e) = self.nameservers() {
             return invalid("discovery.nameservers", e);

@@ -123,3 +123,36 @@ fn oversize_file_is_refused() {
         Err(ConfigError::Read { .. })
     ));
 }
+
+#[test]
+fn link_budgets_parse_and_are_validated() {
+    let c = Config::parse(
+        "[links]\nmax_links = 64\nmax_unverified = 8\nmax_unverified_per_addr = 2\nunverified_idle_s = 5\nmax_subscribers = 100",
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            c.links.max_unverified,
+            c.links.max_unverified_per_addr,
+            c.links.unverified_idle_s,
+            c.links.max_subscribers
+        ),
+        (8, 2, 5, 100)
+    );
+    for (text, key) in [
+        (
+            "[links]\nmax_links = 10\nmax_unverified = 11",
+            "links.max_unverified",
+        ),
+        ("[links]\nmax_unverified = 0", "links.max_unverified"),
+        (
+            "[links]\nmax_unverified = 4\nmax_unverified_per_addr = 5",
+            "links.max_unverified_per_addr",
+        ),
+        ("[links]\nunverified_idle_s = 0", "links.unverified_idle_s"),
+        ("[links]\nmax_subscribers = 0", "links.max_subscribers"),
+    ] {
+        let e = err(text);
+        assert!(e.contains(key), "{text:?} gave {e}");
+    }
+}

@@ -173,6 +173,10 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
             backfill_on_follow: config.delivery.backfill_on_follow,
             max_age_ms: u64::from(config.delivery.max_age_days) * 86_400_000,
             max_links: config.links.max_links,
+            max_unverified: config.links.max_unverified,
+            max_unverified_per_addr: config.links.max_unverified_per_addr,
+            unverified_idle: std::time::Duration::from_secs(config.links.unverified_idle_s),
+            max_subscribers: config.links.max_subscribers,
         };
         let net = Net::new(
             info.domain.clone(),

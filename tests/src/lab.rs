@@ -233,7 +233,37 @@ impl Peer {
     /// Dials `addr` and runs the handshake as `domain` with `key`. Returns the peer and
     /// whatever the other side sent if it closed instead of finishing.
     pub fn connect(addr: SocketAddr, domain: &str, key: &NodeKey) -> std::io::Result<Peer> {
-        let stream = TcpStream::connect(addr)?;
+        Self::handshake(TcpStream::connect(addr)?, domain, key)
+    }
+
+    /// [`Peer::connect`] from source address `from` (any of 127.0.0.0/8 on loopback), with a
+    /// small receive buffer, so that a peer that does not read stops the sender soon.
+    pub fn connect_from(
+        from: std::net::IpAddr,
+        addr: SocketAddr,
+        domain: &str,
+        key: &NodeKey,
+    ) -> std::io::Result<Peer> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        let stream = rt.block_on(async {
+            let sock = if from.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()?
+            } else {
+                tokio::net::TcpSocket::new_v6()?
+            };
+            sock.set_recv_buffer_size(4096)?;
+            sock.bind(SocketAddr::new(from, 0))?;
+            let s = sock.connect(addr).await?.into_std()?;
+            s.set_nonblocking(false)?;
+            Ok::<_, std::io::Error>(s)
+        })?;
+        Self::handshake(stream, domain, key)
+    }
+
+    /// Runs the handshake on `stream` as `domain` with `key`.
+    pub fn handshake(stream: TcpStream, domain: &str, key: &NodeKey) -> std::io::Result<Peer> {
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         let mut p = Peer {
             stream,
@@ -242,13 +272,23 @@ impl Peer {
         let mine = wire::encode(&Hello::new(domain, key, [42; 32]));
         p.send(FrameType::Hello, &mine)?;
         let theirs = p.recv()?;
-        assert_eq!(theirs.kind, FrameType::Hello);
+        if theirs.kind != FrameType::Hello {
+            return Err(std::io::Error::other(format!(
+                "got {:?}, not Hello",
+                theirs.kind
+            )));
+        }
         p.send(
             FrameType::Auth,
             &wire::auth(key, Role::Dialer, &mine, &theirs.payload),
         )?;
         let auth = p.recv()?;
-        assert_eq!(auth.kind, FrameType::Auth);
+        if auth.kind != FrameType::Auth {
+            return Err(std::io::Error::other(format!(
+                "got {:?}, not Auth",
+                auth.kind
+            )));
+        }
         Ok(p)
     }
 

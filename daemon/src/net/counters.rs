@@ -54,6 +54,14 @@ counters! {
     backfill_requests,
     /// Messages sent in answer to Subscribe or Backfill.
     backfill_served,
+    /// Inbound connections refused a slot (link budgets, see `net::budget`).
+    links_refused,
+    /// Subscriptions from unverified links kept after dialling their domain back.
+    subscribers_verified,
+    /// Subscriptions refused or dropped: domain unverifiable or a subscriber cap reached.
+    subscribers_refused,
+    /// Key refreshes started after a message failed its signature or came before the key.
+    key_refreshes,
 }
 
 impl Counters {

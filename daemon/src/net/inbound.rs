@@ -1,11 +1,13 @@
 //! What a node does with each frame after the handshake. Frames of one link are handled in
 //! order, so a Subscribed answer is stored before the backfilled messages behind it.
 
+use super::backfill::serve_range;
 use super::link::Link;
 use super::{Counters, Net, NetError};
 use crate::proto::frame::OwnedFrame;
 use crate::proto::link::{self as wire, AckStatus, MAX_BACKFILL};
 use crate::proto::{Address, FrameType, ProtoError, PublicKey, SignedMessage};
+use crate::store::federation::Subscribing;
 use crate::store::StoreError;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -198,8 +200,18 @@ enum Pending {
 }
 
 /// A message failed verification or came before the key: fetch the author's key again from
-/// their node (it may have rotated) through the subscription machinery.
+/// their node (it may have rotated) through the subscription machinery, at most once per
+/// author per [`super::refresh::KEY_REFRESH_INTERVAL`] (forged frames cost one refresh).
 fn refresh_key_later(net: &Arc<Net>, author: &Address) {
+    let due = net
+        .key_refresh
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .try_start(author.as_str(), crate::now_ms());
+    if !due {
+        return;
+    }
+    Counters::bump(&net.counters.key_refreshes);
     let (n, a) = (net.clone(), author.clone());
     tokio::spawn(async move {
         if n.pool
@@ -248,24 +260,39 @@ pub(crate) async fn ask_backfill(
     .await
 }
 
+/// A Subscribe: kept at once from a link that proved its domain (within the subscriber caps),
+/// else only after the domain is verified ([`super::verify`]).
 async fn on_subscribe(
     net: &Arc<Net>,
     link: &Arc<Link>,
     sub: wire::Subscribe,
 ) -> Result<(), NetError> {
+    if !link.verified {
+        return super::verify::on_unverified_subscribe(net, link, sub).await;
+    }
     let server = link.peer_domain.clone();
     let author = sub.author.clone();
+    let max = net.settings.max_subscribers;
     let answer = net
         .pool
-        .run(move |s| s.add_subscriber(&author, &server, crate::now_ms()))
+        .run(move |s| s.add_subscriber_within(&author, &server, crate::now_ms(), max))
         .await?;
-    let Some((key, last_seq)) = answer else {
-        let none = wire::Subscribed {
-            author: sub.author,
-            key: Vec::new(),
-            last_seq: 0,
-        };
-        return link.send(FrameType::Subscribed, wire::encode(&none)).await;
+    let (key, last_seq) = match answer {
+        Subscribing::Kept(key, last_seq) => (key, last_seq),
+        Subscribing::Full => {
+            // No answer: the follower's node tries again later.
+            Counters::bump(&net.counters.subscribers_refused);
+            tracing::warn!(server = %link.peer_domain, author = %sub.author, "subscription refused: subscriber cap reached");
+            return Ok(());
+        }
+        Subscribing::NoSuchUser => {
+            let none = wire::Subscribed {
+                author: sub.author,
+                key: Vec::new(),
+                last_seq: 0,
+            };
+            return link.send(FrameType::Subscribed, wire::encode(&none)).await;
+        }
     };
     tracing::info!(server = %link.peer_domain, author = %sub.author, verified = link.verified, "subscriber added");
     let yes = wire::Subscribed {
@@ -337,33 +364,4 @@ async fn on_backfill(net: &Arc<Net>, link: &Arc<Link>, b: wire::Backfill) -> Res
         .into());
     }
     serve_range(net, link, &b.author, b.from, b.to).await
-}
-
-/// Sends an author's messages `from..=to`, at most [`MAX_BACKFILL`] of them (the store query
-/// bounds it); followers-only ones only to a verified server with an accepted follower (the
-/// others hear that they were withheld).
-async fn serve_range(
-    net: &Arc<Net>,
-    link: &Arc<Link>,
-    author: &Address,
-    from: u64,
-    to: u64,
-) -> Result<(), NetError> {
-    let (a, server, verified) = (author.clone(), link.peer_domain.clone(), link.verified);
-    let wires = net
-        .pool
-        .run(move |s| {
-            let followers_too = verified && s.may_read_followers_only(&a, &server)?;
-            Ok((
-                s.message_range(&a, from, to, MAX_BACKFILL, followers_too)?,
-                followers_too,
-            ))
-        })
-        .await?;
-    let (wires, followers_too) = wires;
-    for w in wires {
-        Counters::bump(&net.counters.backfill_served);
-        link.send(FrameType::Message, w).await?;
-    }
-    super::follow::after_range(link, author, from, to, followers_too).await
 }

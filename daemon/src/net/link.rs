@@ -1,6 +1,9 @@
 //! One link: handshake, identity check, then a reader (frames in order) and a writer (a
-//! bounded queue), with keep-alive.
+//! queue bounded in frames and in bytes), with keep-alive. A write that makes no progress for
+//! [`SEND_TIMEOUT`] closes the link, and an unverified inbound link that sends nothing but
+//! keep-alives for `links.unverified_idle_s` is closed (see [`super::budget`]).
 
+use super::budget::{LinkSlot, Refusal};
 use super::{scratch, Counters, Net, NetError, CONNECT_TIMEOUT};
 use crate::proto::frame::{self, FrameDecoder};
 use crate::proto::link::{self as wire, Hello, KeepAlive, KeepAliveAction, Role};
@@ -12,11 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// Frames a link may queue for sending (~64 messages).
 pub const SEND_QUEUE: usize = 64;
-/// A peer whose queue stays full this long is dropped.
+/// Bytes of payload a link may queue for sending: 64 KiB, a window's worth of typical posts.
+/// A frame larger than this takes the whole budget. 256 links that all stop reading hold at
+/// most 16 MiB in queues, and the unverified ones (`links.max_unverified`) a fraction of it.
+pub const SEND_QUEUE_BYTES: usize = 64 * 1024;
+/// A peer whose queue stays full, or whose socket takes no bytes, this long is dropped.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The whole handshake must finish within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -40,6 +47,8 @@ pub struct Link {
     /// Which end this node is.
     pub role: Role,
     tx: mpsc::Sender<(FrameType, Vec<u8>)>,
+    /// Bytes still free in the send queue (see [`SEND_QUEUE_BYTES`]).
+    queue_room: Semaphore,
     open: AtomicBool,
     closed: tokio::sync::Notify,
     acks: Mutex<HashMap<(String, u64), oneshot::Sender<wire::AckStatus>>>,
@@ -71,15 +80,28 @@ impl Link {
         self.closed.notify_waiters();
     }
 
-    /// Queues a frame; waits at most [`SEND_TIMEOUT`] for room.
+    /// Queues a frame; waits at most [`SEND_TIMEOUT`] for room (in frames and in bytes).
     pub async fn send(&self, kind: FrameType, payload: Vec<u8>) -> Result<(), NetError> {
-        match tokio::time::timeout(SEND_TIMEOUT, self.tx.send((kind, payload))).await {
+        let queued = async {
+            self.queue_room
+                .acquire_many(queue_cost(payload.len()))
+                .await
+                .map_err(|_| ())?
+                .forget();
+            self.tx.send((kind, payload)).await.map_err(|_| ())
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, queued).await {
             Ok(Ok(())) => Ok(()),
             _ => {
                 self.mark_closed();
                 Err(NetError::LinkLost(self.peer_domain.clone()))
             }
         }
+    }
+
+    /// A queued frame of `len` payload bytes was written: its bytes are free again.
+    fn dequeued(&self, len: usize) {
+        self.queue_room.add_permits(queue_cost(len) as usize);
     }
 
     /// Registers interest in the Ack of `(author, seq)`.
@@ -90,6 +112,14 @@ impl Link {
             .unwrap_or_else(|p| p.into_inner())
             .insert((author.to_string(), seq), tx);
         rx
+    }
+
+    /// True if a delivery of `(author, seq)` on this link waits for its Ack.
+    pub(crate) fn awaits_ack(&self, author: &str, seq: u64) -> bool {
+        self.acks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&(author.to_string(), seq))
     }
 
     pub(crate) fn ack_arrived(&self, ack: &wire::Ack) {
@@ -132,16 +162,17 @@ impl Link {
     }
 }
 
+/// What a queued payload of `len` bytes costs of [`SEND_QUEUE_BYTES`] (at least 1, at most all).
+fn queue_cost(len: usize) -> u32 {
+    len.clamp(1, SEND_QUEUE_BYTES) as u32
+}
+
 /// Dials `domain`'s node (through discovery), trying each address in turn.
 pub async fn dial(net: Arc<Net>, domain: &str) -> Result<Arc<Link>, NetError> {
     let record = net.discovery.find(domain).await?;
     let mut last = String::from("no address");
     for addr in &record.addrs {
-        let permit = net
-            .slots
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| NetError::TooManyLinks)?;
+        let permit = net.budget.dialled().ok_or(NetError::TooManyLinks)?;
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
             Ok(Err(e)) => {
@@ -186,9 +217,19 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
                 continue;
             }
         };
-        let Ok(permit) = net.slots.clone().try_acquire_owned() else {
-            tracing::warn!(%peer, "link refused: too many links");
-            continue;
+        let local = stream.local_addr().map_or(peer.ip(), |a| a.ip());
+        let permit = match net.budget.inbound(peer.ip(), local) {
+            Ok(p) => p,
+            Err(why) => {
+                Counters::bump(&net.counters.links_refused);
+                let why = match why {
+                    Refusal::Inbound => "every inbound link slot is taken",
+                    Refusal::Unverified => "every handshake slot is taken",
+                    Refusal::PerAddress => "this address holds its share of unverified links",
+                };
+                tracing::debug!(%peer, why, "link refused");
+                continue;
+            }
         };
         let net = net.clone();
         tokio::spawn(async move {
@@ -202,11 +243,7 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
 /// An accepted connection: reads the dialler's Hello first. A Hello for a domain this node
 /// carries links for (a hub standing in for a node behind carrier NAT) goes down that node's
 /// relay session; any other goes on to the handshake.
-async fn accept(
-    net: Arc<Net>,
-    stream: TcpStream,
-    permit: OwnedSemaphorePermit,
-) -> Result<(), NetError> {
+async fn accept(net: Arc<Net>, stream: TcpStream, permit: LinkSlot) -> Result<(), NetError> {
     let _ = stream.set_nodelay(true);
     let peer_addr = stream.peer_addr()?;
     let (r, w) = stream.into_split();
@@ -223,6 +260,7 @@ async fn accept(
                         why: "bytes after the Hello before the answer".into(),
                     }));
                 };
+                let (permit, _share) = permit.carried();
                 return super::firehose::tunnel::carry(&net, &h.to, r, w, first, permit).await;
             }
         }
@@ -306,7 +344,7 @@ async fn establish(
     parts: Parts,
     role: Role,
     expect: Option<Expect>,
-    permit: OwnedSemaphorePermit,
+    mut permit: LinkSlot,
 ) -> Result<Arc<Link>, NetError> {
     let Parts {
         mut reader,
@@ -344,6 +382,16 @@ async fn establish(
             return Err(e);
         }
     };
+    if !verified && permit.unverified(&net.budget).is_err() {
+        Counters::bump(&net.counters.links_refused);
+        let reason = wire::encode(&wire::Close {
+            reason: "too many unverified links: prove your domain (DNS TXT pin) or try later"
+                .into(),
+        });
+        let _ = write_frame(&mut w, FrameType::Close, &reason).await;
+        tracing::debug!(peer = %peer_addr, domain = %peer_hello.domain, "unverified link refused");
+        return Err(NetError::TooManyLinks);
+    }
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
     let link = Arc::new(Link {
         peer_domain: peer_hello.domain.clone(),
@@ -352,6 +400,7 @@ async fn establish(
         version: peer_hello.version,
         role,
         tx,
+        queue_room: Semaphore::new(SEND_QUEUE_BYTES),
         open: AtomicBool::new(true),
         closed: tokio::sync::Notify::new(),
         acks: Mutex::new(HashMap::new()),
@@ -366,6 +415,7 @@ async fn establish(
     // Deliveries and subscriptions always use links this node dialled to the address DNS
     // gives; a verified inbound link only tells that the peer is back, so its deliveries are due.
     if verified {
+        permit.verified();
         if role == Role::Dialer {
             net.register(&link);
         }
@@ -513,14 +563,25 @@ fn run(
     mut reader: FrameReader,
     mut w: OwnedWriteHalf,
     mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
-    permit: OwnedSemaphorePermit,
+    permit: LinkSlot,
 ) -> impl std::future::Future<Output = ()> {
     async move {
         let mut keep = KeepAlive::new(crate::now_ms());
+        // An unverified link is closed when it has sent nothing but keep-alives this long.
+        let idle_limit = (!link.verified).then_some(net.settings.unverified_idle);
+        let mut last_useful = tokio::time::Instant::now();
         loop {
             let deadline = keep.next_deadline();
-            let wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()))
+            let mut wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()))
                 .max(KEEPALIVE_MIN_WAIT);
+            if let Some(limit) = idle_limit {
+                let left = limit.saturating_sub(last_useful.elapsed());
+                if left.is_zero() {
+                    tracing::info!("unverified link idle too long");
+                    break;
+                }
+                wait = wait.min(left);
+            }
             tokio::select! {
                 f = reader.next() => match f {
                     Ok(f) => {
@@ -533,6 +594,9 @@ fn run(
                                 Some(g) => frames.push(g),
                                 None => break,
                             }
+                        }
+                        if frames.iter().any(|f| !matches!(f.kind, FrameType::Ping | FrameType::Pong)) {
+                            last_useful = tokio::time::Instant::now();
                         }
                         if let Err(e) = Box::pin(handle_writing(&net, &link, frames, &mut w, &mut rx, &mut keep)).await {
                             tracing::info!(error = %e, "closing link");
@@ -555,6 +619,7 @@ fn run(
                         if write_kept(&mut w, &mut keep, kind, &payload).await.is_err() {
                             break;
                         }
+                        link.dequeued(payload.len());
                     }
                     None => break,
                 },
@@ -594,20 +659,32 @@ async fn handle_writing(
     loop {
         tokio::select! {
             r = &mut handling => return r,
-            Some((kind, payload)) = rx.recv() => write_kept(w, keep, kind, &payload).await?,
+            Some((kind, payload)) = rx.recv() => {
+                write_kept(w, keep, kind, &payload).await?;
+                link.dequeued(payload.len());
+            }
         }
     }
 }
 
-/// Writes one frame and notes it for keep-alive.
+/// Writes one frame and notes it for keep-alive; a peer that does not take the frame within
+/// [`SEND_TIMEOUT`] (it does not read) fails the write, which closes the link.
 async fn write_kept(
     w: &mut OwnedWriteHalf,
     keep: &mut KeepAlive,
     kind: FrameType,
     payload: &[u8],
 ) -> Result<(), NetError> {
-    if let Err(e) = write_frame(w, kind, payload).await {
-        tracing::debug!(error = %e, "write failed");
+    let written = tokio::time::timeout(SEND_TIMEOUT, write_frame(w, kind, payload))
+        .await
+        .unwrap_or_else(|_| {
+            Err(NetError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the peer took no bytes for SEND_TIMEOUT",
+            )))
+        });
+    if let Err(e) = written {
+        tracing::info!(error = %e, "write failed");
         return Err(e);
     }
     keep.sent(crate::now_ms());

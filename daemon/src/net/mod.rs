@@ -15,10 +15,17 @@
 //! Messages are trusted by their author's signature, with the author's key learned from the
 //! author's own node over a link this node dialled.
 //!
-//! Bounds: at most `links.max_links` links (a semaphore); each link queues at most
-//! [`link::SEND_QUEUE`] frames and buffers at most one frame; a peer that does not read is
-//! dropped when its queue stays full for [`link::SEND_TIMEOUT`].
+//! Bounds: at most `links.max_links` links, a share of them kept for links this node dials,
+//! and unverified inbound links in a budget of their own ([`budget`]); each link queues at
+//! most [`link::SEND_QUEUE`] frames and [`link::SEND_QUEUE_BYTES`] bytes and buffers at most
+//! one frame; a peer that does not read is dropped after [`link::SEND_TIMEOUT`]. Backfills are
+//! read and sent a page at a time ([`backfill`]). A subscription from a link that did not
+//! prove its domain is kept only once this node has dialled that domain and met the same key
+//! ([`verify`]); subscribers are capped in all and per server. A message that fails its
+//! signature refreshes its author's key at most once per [`refresh::KEY_REFRESH_INTERVAL`].
 
+pub mod backfill;
+pub mod budget;
 pub mod counters;
 pub mod firehose;
 pub mod follow;
@@ -26,7 +33,9 @@ pub mod inbound;
 pub mod link;
 pub mod outbox;
 pub mod pool;
+pub mod refresh;
 pub mod scratch;
+pub mod verify;
 
 use crate::discover::{DiscoverError, Discovery};
 use crate::proto::{link as wire, Address, FrameType, NodeKey, ProtoError};
@@ -40,7 +49,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 
 /// How long dialling one address may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -117,6 +126,14 @@ pub struct NetSettings {
     pub max_age_ms: u64,
     /// Most links.
     pub max_links: usize,
+    /// Most inbound links that have not proved their domain (`links.max_unverified`).
+    pub max_unverified: usize,
+    /// Most unverified links from one address (`links.max_unverified_per_addr`).
+    pub max_unverified_per_addr: usize,
+    /// An unverified link sending nothing but keep-alives this long is closed.
+    pub unverified_idle: Duration,
+    /// Most subscriber rows in all (`links.max_subscribers`).
+    pub max_subscribers: u64,
 }
 
 /// The network side of a node, shared by its tasks and the web workers.
@@ -141,13 +158,17 @@ pub struct Net {
     settings: NetSettings,
     links: Mutex<HashMap<String, Arc<Link>>>,
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    slots: Arc<Semaphore>,
+    budget: budget::LinkBudget,
     outbox_wake: Notify,
     /// Wakes every delivery in progress when something is queued (they top up their window).
     outbox_queued: Notify,
     outbox_generation: AtomicUsize,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
+    /// Subscriptions from unverified links, waiting for their domain's verification.
+    pub pending_subscribers: verify::PendingSubscribers,
+    /// When each author's key was last refreshed.
+    pub(crate) key_refresh: Mutex<refresh::RefreshGate>,
 }
 
 /// Outcome of a follow, for the person asking.
@@ -182,7 +203,11 @@ impl Net {
             routes: Default::default(),
             writer,
             max_text,
-            slots: Arc::new(Semaphore::new(settings.max_links)),
+            budget: budget::LinkBudget::new(
+                settings.max_links,
+                settings.max_unverified,
+                settings.max_unverified_per_addr,
+            ),
             settings,
             links: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
@@ -191,6 +216,8 @@ impl Net {
             outbox_generation: AtomicUsize::new(0),
             subscriptions_wake: Notify::new(),
             subscribing: Mutex::new(HashSet::new()),
+            pending_subscribers: Default::default(),
+            key_refresh: Default::default(),
         })
     }
 
@@ -269,7 +296,7 @@ impl Net {
 
     /// Number of open links.
     pub fn link_count(&self) -> usize {
-        self.settings.max_links - self.slots.available_permits()
+        self.budget.open()
     }
 
     /// `user_id` follows `author`: records it and, for a remote author this node is not yet

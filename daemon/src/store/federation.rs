@@ -10,6 +10,9 @@ use super::{Store, StoreError};
 use crate::proto::{Address, PublicKey};
 use rusqlite::{params, OptionalExtension};
 
+mod guarded;
+pub use guarded::{BackfillPage, PageMessage, Subscribing, MAX_SUBSCRIPTIONS_PER_SERVER};
+
 /// A delivery owed to a server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {

@@ -172,3 +172,125 @@ fn peer_keys_are_remembered() {
         .unwrap();
     assert_eq!(s.peer_key("b.test").unwrap(), Some(k));
 }
+
+/// `n` public posts by `user_id`, through the writer (which queues the outbox rows).
+fn posts(s: &Store, user_id: i64, n: usize) {
+    let w = PostWriter::start(s.reopen().unwrap(), Default::default()).unwrap();
+    let h = w.handle();
+    for i in 0..n {
+        h.post(
+            NewPost {
+                user_id,
+                audience: Audience::Public,
+                body: Body::Post {
+                    text: format!("post {i} {}", "x".repeat(100)),
+                },
+            },
+            Limits::default(),
+        )
+        .unwrap();
+    }
+    drop(h);
+    w.finish();
+}
+
+/// The seqs a backfill of `from..=to` would send (what the outbox owes `owed_to` is left to it)
+fn page_seqs(s: &Store, author: &Address, owed_to: Option<&str>, from: u64, to: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut next = Some(from);
+    while let Some(f) = next {
+        let p = s.backfill_page(author, owed_to, f, to, 300, false).unwrap();
+        assert!(!p.messages.is_empty() || p.next.is_none());
+        for m in p.messages.into_iter().filter(|m| !m.owed) {
+            let d = crate::proto::SignedMessage::decode(&m.wire, &Limits::default()).unwrap();
+            assert_eq!(d.message.seq, m.seq);
+            out.push(m.seq);
+        }
+        next = p.next;
+    }
+    out
+}
+
+/// Issue 12 item 19: after a follower restarts, a newer post reaches it before the older
+/// deliveries waiting for their retry; it asks for a backfill of the gap. The backfill must not
+/// send what the outbox owes (the retry would send it again): it leaves those to the outbox
+/// and makes them due now, so each message goes out once.
+#[test]
+fn a_backfill_leaves_what_the_outbox_owes_to_the_outbox() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    posts(&s, a.id, 4);
+    assert!(s.add_subscriber(&a.address, "b.test", 1).unwrap().is_some());
+    posts(&s, a.id, 6); // seqs 5..=10 owed to b.test
+    let now = crate::now_ms() + 1;
+    let owed: Vec<i64> = s
+        .due_deliveries("b.test", now, 100)
+        .unwrap()
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(owed.len(), 6);
+    // the link died: they wait for a retry later; seq 10 is delivered (and acked) first
+    s.retry_later(&owed[..5], now + 60_000).unwrap();
+    s.delivered(&owed[5..]).unwrap();
+    // the follower saw 10, asks 1..=9: the page skips 5..=9 (owed) and the kick makes them due
+    let served = page_seqs(&s, &a.address, Some("b.test"), 1, 9);
+    assert_eq!(served, [1, 2, 3, 4], "owed seqs are the outbox's to send");
+    assert_eq!(s.kick_owed(&a.address, "b.test", 1, 9, now).unwrap(), 5);
+    let due: Vec<u64> = s
+        .due_deliveries("b.test", now, 100)
+        .unwrap()
+        .iter()
+        .map(|d| d.seq)
+        .collect();
+    assert_eq!(due, [5, 6, 7, 8, 9], "the outbox sends them now, once");
+    // no seq goes by both paths
+    assert!(served.iter().all(|q| !due.contains(q)));
+    // an unverified asker (no owed_to) gets the whole public range, paged
+    assert_eq!(
+        page_seqs(&s, &a.address, None, 1, 10),
+        (1..=10).collect::<Vec<_>>()
+    );
+    let p = s.backfill_page(&a.address, None, 1, 10, 1, false).unwrap();
+    assert_eq!(
+        (p.messages.len(), p.next),
+        (1, Some(2)),
+        "a page holds one at least"
+    );
+}
+
+#[test]
+fn subscribers_are_capped_in_all_and_per_server() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let b = s.add_user("bob", Role::Member, "h", false, 1).unwrap();
+    let kept = |r: Subscribing| matches!(r, Subscribing::Kept(..));
+    assert!(kept(
+        s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()
+    ));
+    assert!(
+        kept(s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()),
+        "idempotent"
+    );
+    assert!(kept(
+        s.add_subscriber_within(&b.address, "y.test", 1, 2).unwrap()
+    ));
+    assert_eq!(
+        s.add_subscriber_within(&a.address, "z.test", 1, 2).unwrap(),
+        Subscribing::Full
+    );
+    assert_eq!(
+        s.add_subscriber_within(&b.address, "x.test", 1, 2).unwrap(),
+        Subscribing::Full
+    );
+    assert!(
+        kept(s.add_subscriber_within(&a.address, "x.test", 1, 2).unwrap()),
+        "an existing row is kept at the cap"
+    );
+    assert_eq!(s.subscriber_count().unwrap(), 2);
+    let nobody = Address::parse("nobody@smith.family").unwrap();
+    assert_eq!(
+        s.add_subscriber_within(&nobody, "x.test", 1, 9).unwrap(),
+        Subscribing::NoSuchUser
+    );
+}

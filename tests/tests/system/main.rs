@@ -18,5 +18,6 @@ mod firehose_relay;
 mod firehose_repair;
 mod firehose_slow;
 mod firehose_switch;
+mod hostile_links;
 mod lifecycle;
 mod web;
