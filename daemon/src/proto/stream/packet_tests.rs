@@ -38,17 +38,23 @@ fn status_and_big_round_trip() {
     let k = key();
     let hb = encode_status(&k, false, 1, 10, 3, 77);
     let p = Packet::decode(&hb).unwrap();
-    assert_eq!(p.payload, Payload::Heartbeat {
+    assert_eq!(
+        p.payload,
+        Payload::Heartbeat {
             oldest: 3,
             clock: 77
-        });
+        }
+    );
     assert_eq!(hb.len(), HEADER_LEN + STATUS_PAYLOAD_LEN + 64);
     let an = encode_status(&k, true, 1, 0, 1, 78);
     let p = Packet::decode(&an).unwrap();
-    assert_eq!(p.payload, Payload::Announce {
+    assert_eq!(
+        p.payload,
+        Payload::Announce {
             oldest: 1,
             clock: 78
-        });
+        }
+    );
     assert_eq!(p.key, KeyField::Full(k.public().to_bytes()));
     assert!(p.is_for(&k.public()));
     let body = vec![9u8; MAX_ENTRY + 1];

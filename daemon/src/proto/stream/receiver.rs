@@ -22,8 +22,8 @@
 //! [`ReceiverLimits::max_held_bytes`]; at most [`super::gaps::MAX_GAPS`] gaps are timed.
 
 use super::event::MAX_NACK_RANGES;
-use super::fresh::{Freshness, Status};
 pub use super::event::{Cursor, Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
+use super::fresh::{Freshness, Status};
 use super::gaps::{GapTimers, MAX_GAPS};
 use super::packet::{Kind, LargeRef, Packet, Payload};
 use super::rng::SplitMix64;

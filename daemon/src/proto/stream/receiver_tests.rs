@@ -287,7 +287,10 @@ fn a_status_replayed_by_multicast_is_counted_and_dropped_but_not_by_tcp() {
     let mut r = receiver();
     let hb = |newest, clock| encode_status(&key(), false, 1, newest, 1, clock);
     assert_eq!(r.handle_multicast(0, &hb(4, 1_000)), Ok(Kind::Heartbeat));
-    assert_eq!(r.handle_multicast(5_000, &hb(4, 6_000)), Ok(Kind::Heartbeat));
+    assert_eq!(
+        r.handle_multicast(5_000, &hb(4, 6_000)),
+        Ok(Kind::Heartbeat)
+    );
     // both again, as anyone on the segment could send them
     for (at, d) in [(6_000, hb(4, 1_000)), (7_000, hb(4, 6_000))] {
         assert_eq!(r.handle_multicast(at, &d), Err(Dropped::Replay));
@@ -300,6 +303,9 @@ fn a_status_replayed_by_multicast_is_counted_and_dropped_but_not_by_tcp() {
     assert_eq!(r.handle_multicast(8_000, &forged), Err(Dropped::Forged));
     // the same datagram by TCP comes from the hub itself: taken, as before
     assert_eq!(r.handle_datagram(8_000, &hb(4, 6_000)), Ok(Kind::Heartbeat));
-    assert_eq!(r.handle_multicast(9_000, &hb(5, 9_000)), Ok(Kind::Heartbeat));
+    assert_eq!(
+        r.handle_multicast(9_000, &hb(5, 9_000)),
+        Ok(Kind::Heartbeat)
+    );
     assert_eq!(r.stats().replays, 2);
 }

@@ -241,7 +241,10 @@ fn replayed_heartbeats_do_not_hold_a_node_on_a_dead_multicast_path() {
     let captured = std::mem::take(&mut net.captured);
     assert!(captured.len() >= 6, "{}", captured.len());
     let states = |net: &Net| -> Vec<Option<PathState>> {
-        net.nodes.iter().map(|n| n.path.as_ref().map(|p| p.state())).collect()
+        net.nodes
+            .iter()
+            .map(|n| n.path.as_ref().map(|p| p.state()))
+            .collect()
     };
     assert_eq!(states(&net), vec![Some(PathState::Multicast); 2]);
     let end = 1_000 + count as u64 * 1_000 + 20_000;
@@ -255,7 +258,11 @@ fn replayed_heartbeats_do_not_hold_a_node_on_a_dead_multicast_path() {
         net.drive(t);
     }
     assert_eq!(states(&net), vec![Some(PathState::Relay); 2]);
-    assert!(net.nodes[0].rx.stats().replays >= 10, "{:?}", net.nodes[0].rx.stats());
+    assert!(
+        net.nodes[0].rx.stats().replays >= 10,
+        "{:?}",
+        net.nodes[0].rx.stats()
+    );
     for i in 0..2 {
         assert!(net.check_exactly_once(i, count as u64).is_empty());
         assert_eq!(net.delivered(i), count, "node {i}");
