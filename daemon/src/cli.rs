@@ -243,7 +243,11 @@ pub fn execute(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Version => {
-            println!("msmd {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "msmd {} (SQLite {})",
+                env!("CARGO_PKG_VERSION"),
+                rusqlite::version()
+            );
             return Ok(());
         }
         _ => {}

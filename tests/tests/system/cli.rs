@@ -8,7 +8,11 @@ fn version_help_and_usage_errors() {
     assert!(v.status.success());
     assert_eq!(
         String::from_utf8_lossy(&v.stdout).trim(),
-        format!("msmd {}", env!("CARGO_PKG_VERSION"))
+        format!(
+            "msmd {} (SQLite {})",
+            env!("CARGO_PKG_VERSION"),
+            rusqlite::version()
+        )
     );
     let h = msmd(&["--help"], "");
     assert!(h.status.success());

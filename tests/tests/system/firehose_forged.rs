@@ -12,7 +12,7 @@ use super::firehose::{
     firehose, public_host, start_hub, start_public_node, wait_posts, wait_until, PW,
 };
 use msm_tests::netns::{in_netns, Lab};
-use msmd::proto::stream::packet::{key_id, Kind, HEADER_LEN, SIGNING_CONTEXT};
+use msmd::proto::stream::packet::{key_id, Kind, HEADER_LEN, SIGNING_CONTEXT, STREAM_VERSION};
 use msmd::proto::{NodeKey, PublicKey};
 use serde_json::{json, Value};
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
@@ -20,15 +20,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 77, 77);
-const PORT: u16 = 7451;
-const EVIL_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 66);
+pub(super) const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 77, 77);
+pub(super) const PORT: u16 = 7451;
+pub(super) const EVIL_IP: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 66);
 /// Genuine posts before the attack.
 const POSTS: u64 = 5;
 const SIG: usize = 64;
 
-/// Listens to the group inside `ns` until `stop`; returns every datagram seen.
-fn capture(ns: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
+/// Listens to the group inside `ns` (joined from [`EVIL_IP`]) until `stop`; returns every
+/// datagram seen.
+pub(super) fn capture(ns: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Vec<u8>>> {
     let path = format!("/run/netns/{ns}");
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let h = std::thread::spawn(move || {
@@ -54,7 +55,7 @@ fn capture(ns: &str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<Vec<Vec<u
 
 /// A datagram of `kind` naming `key` (id or full key), signed by `wrong`.
 fn forge(kind: Kind, key: &[u8], epoch: u32, seq: u64, payload: &[u8], wrong: &NodeKey) -> Vec<u8> {
-    let mut d = vec![1, kind as u8];
+    let mut d = vec![STREAM_VERSION, kind as u8];
     d.extend_from_slice(key);
     d.extend_from_slice(&epoch.to_be_bytes());
     d.extend_from_slice(&seq.to_be_bytes());
@@ -146,7 +147,7 @@ fn firehose_forged_packets_are_dropped_counted_and_cause_no_repair_storm() {
     let captured = spy.join().expect("capture");
     let ours: Vec<&Vec<u8>> = captured
         .iter()
-        .filter(|d| d.len() > HEADER_LEN + SIG && d[0] == 1)
+        .filter(|d| d.len() > HEADER_LEN + SIG && d[0] == STREAM_VERSION)
         .collect();
     let data: Vec<&Vec<u8>> = ours
         .iter()
@@ -213,7 +214,8 @@ fn firehose_forged_packets_are_dropped_counted_and_cause_no_repair_storm() {
     // (c) spoofed heartbeats and announcements claiming a huge newest seq, by a wrong key.
     for i in 0..200u64 {
         let newest = (1u64 << 62) - i * 1_000_003;
-        let oldest = 1u64.to_be_bytes();
+        // oldest repairable seq 1, and a clock far ahead
+        let oldest = [1u64.to_be_bytes(), u64::MAX.to_be_bytes()].concat();
         forged.push(if i % 2 == 0 {
             forge(Kind::Heartbeat, &hub_id, epoch, newest, &oldest, &wrong)
         } else {

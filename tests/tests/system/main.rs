@@ -18,6 +18,7 @@ mod firehose_relay;
 mod firehose_repair;
 mod firehose_slow;
 mod firehose_switch;
+mod hostile_firehose;
 mod hostile_links;
 mod lifecycle;
 mod web;

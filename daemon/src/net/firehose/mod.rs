@@ -150,6 +150,13 @@ firehose_counters! {
     forged_dropped,
     /// Datagrams that carried nothing new.
     duplicates,
+    /// Datagrams dropped as replays: heartbeats or announcements by multicast that moved the
+    /// stream nothing forward (captured ones sent again), and datagrams of an older epoch.
+    replays_dropped,
+    /// Datagrams dropped for naming another stream key.
+    foreign_dropped,
+    /// Datagrams dropped for not decoding (unknown version or kind, bad layout).
+    malformed_dropped,
     /// NACKs sent to the hub.
     nacks_sent,
     /// Datagrams received again in answer to a NACK or a resume (node), sent so (hub).

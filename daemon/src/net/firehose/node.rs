@@ -272,7 +272,13 @@ impl Node {
             FirehoseCounters::bump(&c.multicast_received);
         }
         let now = self.now();
-        match self.rx.handle_datagram(now, bytes) {
+        let handled = if mcast {
+            self.rx.handle_multicast(now, bytes)
+        } else {
+            self.rx.handle_datagram(now, bytes)
+        };
+        match handled {
+            // by multicast, `Ok` for a status means it was news: multicast is alive
             Ok(Kind::Announce | Kind::Heartbeat) if mcast => {
                 if let Ok(p) = Packet::decode(bytes) {
                     self.path.announce_seen(now, p.seq);
@@ -286,6 +292,19 @@ impl Node {
             }
             Err(Dropped::Duplicate) => {
                 FirehoseCounters::bump(&c.duplicates);
+                false
+            }
+            Err(Dropped::Replay | Dropped::StaleEpoch) => {
+                FirehoseCounters::bump(&c.replays_dropped);
+                false
+            }
+            Err(Dropped::Foreign) => {
+                FirehoseCounters::bump(&c.foreign_dropped);
+                false
+            }
+            Err(d @ Dropped::Malformed(_)) => {
+                FirehoseCounters::bump(&c.malformed_dropped);
+                tracing::debug!(?d, "firehose: datagram dropped");
                 false
             }
             Err(d) => {

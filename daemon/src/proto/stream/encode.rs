@@ -30,6 +30,12 @@ pub(crate) fn push_entry(out: &mut Vec<u8>, entry: &[u8]) {
     out.extend_from_slice(entry);
 }
 
+/// Appends a status payload: oldest repairable seq and the sender's clock.
+pub(crate) fn push_status(out: &mut Vec<u8>, oldest: u64, clock: u64) {
+    out.extend_from_slice(&oldest.to_be_bytes());
+    out.extend_from_slice(&clock.to_be_bytes());
+}
+
 pub(crate) fn push_large(out: &mut Vec<u8>, r: &LargeRef) {
     out.extend_from_slice(&r.len.to_be_bytes());
     out.extend_from_slice(&r.hash);
@@ -42,13 +48,15 @@ pub(crate) fn seal(key: &NodeKey, mut datagram: Vec<u8>) -> Vec<u8> {
     datagram
 }
 
-/// A signed Heartbeat (or, with `announce`, an Announce) of `newest` and `oldest`.
+/// A signed Heartbeat (or, with `announce`, an Announce) of `newest` and `oldest`, sent when
+/// the sender's clock read `clock` (ms).
 pub fn encode_status(
     key: &NodeKey,
     announce: bool,
     epoch: u32,
     newest: u64,
     oldest: u64,
+    clock: u64,
 ) -> Vec<u8> {
     let public = key.public();
     let (kind, field) = if announce {
@@ -57,7 +65,7 @@ pub fn encode_status(
         (Kind::Heartbeat, KeyField::Id(key_id(&public)))
     };
     let mut out = start(kind, field, epoch, newest);
-    out.extend_from_slice(&oldest.to_be_bytes());
+    push_status(&mut out, oldest, clock);
     seal(key, out)
 }
 

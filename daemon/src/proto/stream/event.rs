@@ -92,6 +92,9 @@ pub enum Dropped {
     Forged,
     /// It belongs to an older epoch (a replay, or a straggler from before a restart).
     StaleEpoch,
+    /// A status (heartbeat, announcement) by multicast that moves nothing forward: a captured
+    /// one sent again (see [`super::fresh`]). Not proof that multicast works.
+    Replay,
     /// Everything it carries was already received or delivered.
     Duplicate,
     /// Its seqs lie beyond the receive window; they count as missing and are NACKed in turn.
@@ -113,6 +116,8 @@ pub struct ReceiverStats {
     pub forged: u64,
     /// Dropped: older epoch.
     pub stale_epoch: u64,
+    /// Dropped: a status by multicast that moved nothing forward.
+    pub replays: u64,
     /// Dropped: nothing new.
     pub duplicates: u64,
     /// Dropped: beyond the receive window.

@@ -11,6 +11,7 @@
 //! - [`sender`]: batching, flush timer, heartbeats, announcements, answers to NACKs.
 //! - [`gaps`]: the receiver's per-gap NACK timers (random backoff, repeat, give up).
 //! - [`event`]: what the receiver reports: events, drop reasons, counters, limits.
+//! - [`fresh`]: which heartbeats and announcements by multicast are news (replays are not).
 //! - [`receiver`]: verification, dedup, reorder buffer, in-order delivery, NACK/backfill events.
 //! - [`wan`]: is a WAN address global (can multicast reach us)? With lab overrides.
 //! - [`path`]: the multicast-or-relay [`PathSelector`] state machine.
@@ -23,6 +24,7 @@
 pub mod encode;
 pub mod error;
 pub mod event;
+pub mod fresh;
 pub mod gaps;
 pub mod packet;
 pub mod path;

@@ -1,10 +1,10 @@
 //! Firehose datagrams: a fixed header, a payload, and the stream key's signature over both.
 //!
-//! # Byte layout (version 1)
+//! # Byte layout (version 2)
 //!
 //! ```text
 //! offset  size   field
-//! 0       1      version = 0x01
+//! 0       1      version = 0x02
 //! 1       1      kind: 1 Data, 2 Heartbeat, 3 Announce, 4 BigAnnounce
 //! 2       8|32   stream key: its 8-byte id (SHA-256(key)[..8]); Announce carries the whole 32-byte key
 //! +0      4      epoch, u32 big-endian (the sender's start; a restart takes a higher epoch)
@@ -18,8 +18,9 @@
 //! ```text
 //! Data         1.. entries, each u16 big-endian length (1..) ++ that many bytes (an opaque signed
 //!              message); seq is the first entry's stream seq, entry i has seq + i
-//! Heartbeat    oldest repairable seq, u64 BE; seq is the newest seq sent (0: none yet);
-//!              oldest <= newest + 1 (equal: the repair window is empty)
+//! Heartbeat    oldest repairable seq, u64 BE ++ clock, u64 BE; seq is the newest seq sent
+//!              (0: none yet); oldest <= newest + 1 (equal: the repair window is empty); clock is
+//!              the sender's clock in ms, higher in every status datagram it multicasts
 //! Announce     as Heartbeat, with the full key so a new listener can tell whose stream it is
 //! BigAnnounce  u32 BE length ++ SHA-256 of a message too large for a datagram; seq is its seq;
 //!              the receiver fetches it over TCP
@@ -29,14 +30,21 @@
 //! [`Packet::unsigned_bytes`] re-emits exactly the signed bytes of any datagram that decodes.
 //! The decoder looks at no more than [`MAX_DATAGRAM`] bytes and allocates nothing. The encoders
 //! are in [`super::encode`].
+//!
+//! Version 2 added the clock to Heartbeat and Announce. In version 1 a heartbeat repeated while
+//! nothing new was sent had the same bytes every time, so a captured one, multicast again by
+//! anyone, passed for a live sender and held receivers on a dead multicast path. The clock makes
+//! every status datagram distinct; [`super::fresh`] counts only forward ones as liveness.
+//! Version 1 datagrams are refused as [`StreamError::UnknownVersion`] (hub and nodes run the
+//! same release).
 
-use super::encode::{push_entry, push_large, start};
+use super::encode::{push_entry, push_large, push_status, start};
 use super::StreamError;
 use crate::proto::keys::{PublicKey, SIGNATURE_LEN};
 use sha2::{Digest, Sha256};
 
-/// First byte of a version-1 datagram.
-pub const STREAM_VERSION: u8 = 1;
+/// First byte of a version-2 datagram (version 1 had no clock in status datagrams).
+pub const STREAM_VERSION: u8 = 2;
 /// Domain separation: a stream signature can never pass for a message or link signature.
 pub const SIGNING_CONTEXT: &[u8] = b"msm-stream-v1\0";
 /// Largest datagram, header and signature included: fits the IPv6 minimum MTU (1280) with
@@ -63,6 +71,8 @@ pub const MAX_LARGE_MESSAGE: usize = crate::proto::message::MAX_ENCODED_MESSAGE;
 pub const MAX_SEQ: u64 = 1 << 62;
 /// Length of a BigAnnounce hash (SHA-256).
 pub const HASH_LEN: usize = 32;
+/// Length of a Heartbeat or Announce payload: oldest repairable seq and clock, u64 each.
+pub const STATUS_PAYLOAD_LEN: usize = 16;
 
 const OFF_VERSION: usize = 0;
 const OFF_KIND: usize = 1;
@@ -169,11 +179,15 @@ pub enum Payload<'a> {
     Heartbeat {
         /// Lowest seq the sender can still resend.
         oldest: u64,
+        /// The sender's clock (ms): higher in each status datagram it multicasts.
+        clock: u64,
     },
     /// As Heartbeat.
     Announce {
         /// Lowest seq the sender can still resend.
         oldest: u64,
+        /// The sender's clock (ms): higher in each status datagram it multicasts.
+        clock: u64,
     },
     /// A large message at the header's seq.
     BigAnnounce(LargeRef),
@@ -288,8 +302,8 @@ impl<'a> Packet<'a> {
                     push_entry(&mut out, entry);
                 }
             }
-            Payload::Heartbeat { oldest } | Payload::Announce { oldest } => {
-                out.extend_from_slice(&oldest.to_be_bytes())
+            Payload::Heartbeat { oldest, clock } | Payload::Announce { oldest, clock } => {
+                push_status(&mut out, oldest, clock)
             }
             Payload::BigAnnounce(r) => push_large(&mut out, &r),
         }
@@ -310,17 +324,18 @@ fn decode_payload(kind: Kind, seq: u64, p: &[u8]) -> Result<Payload<'_>, StreamE
             Ok(Payload::Data(Entries { bytes: p, count }))
         }
         Kind::Heartbeat | Kind::Announce => {
-            let oldest = u64::from_be_bytes(
-                p.try_into()
-                    .map_err(|_| StreamError::Malformed("heartbeat payload is 8 bytes"))?,
-            );
+            if p.len() != STATUS_PAYLOAD_LEN {
+                return Err(StreamError::Malformed("heartbeat payload is 16 bytes"));
+            }
+            let oldest = u64::from_be_bytes(to_array(&p[..8]));
+            let clock = u64::from_be_bytes(to_array(&p[8..]));
             if oldest == 0 || oldest - 1 > seq {
                 return Err(StreamError::Malformed("oldest must be in 1..=newest+1"));
             }
             Ok(if kind == Kind::Heartbeat {
-                Payload::Heartbeat { oldest }
+                Payload::Heartbeat { oldest, clock }
             } else {
-                Payload::Announce { oldest }
+                Payload::Announce { oldest, clock }
             })
         }
         Kind::BigAnnounce => {

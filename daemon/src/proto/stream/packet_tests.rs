@@ -36,13 +36,25 @@ fn data_round_trips_and_verifies() {
 #[test]
 fn status_and_big_round_trip() {
     let k = key();
-    let hb = encode_status(&k, false, 1, 10, 3);
+    let hb = encode_status(&k, false, 1, 10, 3, 77);
     let p = Packet::decode(&hb).unwrap();
-    assert_eq!(p.payload, Payload::Heartbeat { oldest: 3 });
-    assert_eq!(hb.len(), HEADER_LEN + 8 + 64);
-    let an = encode_status(&k, true, 1, 0, 1);
+    assert_eq!(
+        p.payload,
+        Payload::Heartbeat {
+            oldest: 3,
+            clock: 77
+        }
+    );
+    assert_eq!(hb.len(), HEADER_LEN + STATUS_PAYLOAD_LEN + 64);
+    let an = encode_status(&k, true, 1, 0, 1, 78);
     let p = Packet::decode(&an).unwrap();
-    assert_eq!(p.payload, Payload::Announce { oldest: 1 });
+    assert_eq!(
+        p.payload,
+        Payload::Announce {
+            oldest: 1,
+            clock: 78
+        }
+    );
     assert_eq!(p.key, KeyField::Full(k.public().to_bytes()));
     assert!(p.is_for(&k.public()));
     let body = vec![9u8; MAX_ENTRY + 1];
@@ -80,8 +92,17 @@ fn malformed_datagrams_are_refused() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (vec![], "empty"),
         (vec![1], "one byte"),
-        (vec![2, 1], "version"),
-        (vec![1, 9], "kind"),
+        (vec![3, 1], "version"),
+        (
+            {
+                // a version-1 heartbeat (no clock) is refused by its version byte
+                let mut v = encode_status(&k, false, 1, 5, 1, 9);
+                v[0] = 1;
+                v
+            },
+            "version 1",
+        ),
+        (vec![2, 9], "kind"),
         (good[..good.len() - 1].to_vec(), "short signature"),
         (
             {
@@ -142,8 +163,8 @@ fn malformed_datagrams_are_refused() {
         // heartbeat with oldest beyond newest + 1
         (
             {
-                let mut v = encode_status(&k, false, 1, 5, 1);
-                let at = v.len() - sig - 8;
+                let mut v = encode_status(&k, false, 1, 5, 1, 9);
+                let at = v.len() - sig - 16;
                 v[at..at + 8].copy_from_slice(&7u64.to_be_bytes());
                 v
             },
@@ -152,8 +173,8 @@ fn malformed_datagrams_are_refused() {
         // heartbeat with oldest 0
         (
             {
-                let mut v = encode_status(&k, false, 1, 5, 1);
-                let at = v.len() - sig - 8;
+                let mut v = encode_status(&k, false, 1, 5, 1, 9);
+                let at = v.len() - sig - 16;
                 v[at..at + 8].fill(0);
                 v
             },

@@ -1,13 +1,16 @@
 //! The stream receiver: verifies datagrams, drops forged and duplicate ones, buffers what comes
 //! out of order, delivers strictly in seq order, and asks for what is missing.
 //!
-//! Drive it like quinn: [`Receiver::handle_datagram`] for every datagram from multicast, a relay
-//! session or a repair answer (all the same format), [`Receiver::poll_event`] until `None`,
-//! [`Receiver::handle_timeout`] when [`Receiver::poll_timeout`] passes.
+//! Drive it like quinn: [`Receiver::handle_multicast`] for every datagram from multicast,
+//! [`Receiver::handle_datagram`] for those from a relay session or a repair answer (all the
+//! same format), [`Receiver::poll_event`] until `None`, [`Receiver::handle_timeout`] when
+//! [`Receiver::poll_timeout`] passes.
 //!
 //! Order of checks on a datagram, cheapest first: layout, key id, epoch, "all seqs already
-//! delivered"; only then the signature. So a flood of replays or stale duplicates costs no
-//! signature checks, and nothing unverified reaches the gap tracker.
+//! delivered", and for a status by multicast "nothing forward" ([`super::fresh`]); only then the
+//! signature. So a flood of replays or stale duplicates costs no signature checks, and nothing
+//! unverified reaches the gap tracker. `Ok` for a status by multicast means it was news: the
+//! driver counts only those as liveness of the multicast path.
 //!
 //! Joining: the first authentic datagram fixes the epoch and the start (a Data datagram's first
 //! seq, or a heartbeat's newest seq + 1); nothing before it is ever delivered. A higher epoch
@@ -20,6 +23,7 @@
 
 use super::event::MAX_NACK_RANGES;
 pub use super::event::{Cursor, Dropped, Event, ReceiverLimits, ReceiverStats, SkipReason};
+use super::fresh::{Freshness, Status};
 use super::gaps::{GapTimers, MAX_GAPS};
 use super::packet::{Kind, LargeRef, Packet, Payload};
 use super::rng::SplitMix64;
@@ -92,6 +96,7 @@ pub struct Receiver {
     held_bytes: usize,
     pending_nacks: usize,
     stats: ReceiverStats,
+    fresh: Freshness,
 }
 
 impl Receiver {
@@ -106,6 +111,7 @@ impl Receiver {
             held_bytes: 0,
             pending_nacks: 0,
             stats: ReceiverStats::default(),
+            fresh: Freshness::default(),
         }
     }
 
@@ -128,18 +134,38 @@ impl Receiver {
         self.held_bytes
     }
 
-    /// Takes one datagram from any path; `Ok(kind)` if it was authentic and moved something.
+    /// Takes one datagram from a TCP path (relay session, repair, resume); `Ok(kind)` if it was
+    /// authentic and moved something.
     pub fn handle_datagram(&mut self, now: u64, bytes: &[u8]) -> Result<Kind, Dropped> {
+        self.handle(now, bytes, false)
+    }
+
+    /// Takes one datagram from multicast, where anyone may replay a captured one: a status
+    /// (heartbeat, announcement) that does not move the stream forward is
+    /// [`Dropped::Replay`]; `Ok(Kind::Heartbeat | Kind::Announce)` means multicast is alive.
+    pub fn handle_multicast(&mut self, now: u64, bytes: &[u8]) -> Result<Kind, Dropped> {
+        self.handle(now, bytes, true)
+    }
+
+    fn handle(&mut self, now: u64, bytes: &[u8], mcast: bool) -> Result<Kind, Dropped> {
         self.stats.datagrams += 1;
-        let result = self
-            .check(bytes)
-            .and_then(|p| self.apply(&p).map(|()| p.kind()));
+        let result = self.check(now, bytes, mcast).and_then(|p| {
+            if let Some(s) = Status::of(&p) {
+                if mcast {
+                    self.fresh.advance(now, &s);
+                } else {
+                    self.fresh.reanchor(now, &s);
+                }
+            }
+            self.apply(&p).map(|()| p.kind())
+        });
         match &result {
             Ok(_) => self.settle(now),
             Err(Dropped::Malformed(_)) => self.stats.malformed += 1,
             Err(Dropped::Foreign) => self.stats.foreign += 1,
             Err(Dropped::Forged) => self.stats.forged += 1,
             Err(Dropped::StaleEpoch) => self.stats.stale_epoch += 1,
+            Err(Dropped::Replay) => self.stats.replays += 1,
             Err(Dropped::Duplicate) => self.stats.duplicates += 1,
             Err(Dropped::BeyondWindow) => self.stats.beyond_window += 1,
             Err(Dropped::Overflow) => self.stats.overflow += 1,
@@ -205,8 +231,8 @@ impl Receiver {
         }
     }
 
-    /// Layout, key, epoch, cheap duplicate check, then the signature.
-    fn check<'a>(&self, bytes: &'a [u8]) -> Result<Packet<'a>, Dropped> {
+    /// Layout, key, epoch, cheap duplicate and replay checks, then the signature.
+    fn check<'a>(&self, now: u64, bytes: &'a [u8], mcast: bool) -> Result<Packet<'a>, Dropped> {
         let p = Packet::decode(bytes).map_err(Dropped::Malformed)?;
         if !p.is_for(&self.key) {
             return Err(Dropped::Foreign);
@@ -219,6 +245,10 @@ impl Receiver {
             if carries && p.epoch == f.epoch && p.last_seq() <= f.tracker.contiguous() {
                 return Err(Dropped::Duplicate);
             }
+        }
+        let status = Status::of(&p).filter(|_| mcast);
+        if status.is_some_and(|s| !self.fresh.is_forward(now, &s)) {
+            return Err(Dropped::Replay);
         }
         p.verify(&self.key).map_err(|_| Dropped::Forged)?;
         Ok(p)
@@ -245,7 +275,7 @@ impl Receiver {
             Payload::BigAnnounce(large) => {
                 self.hold(p.seq, p.seq, std::iter::once(Incoming::Large(large)))
             }
-            Payload::Heartbeat { oldest } | Payload::Announce { oldest } => {
+            Payload::Heartbeat { oldest, .. } | Payload::Announce { oldest, .. } => {
                 if let Some(f) = self.following.as_mut() {
                     f.tracker.observe_highest(p.seq);
                     f.oldest = f.oldest.max(oldest);

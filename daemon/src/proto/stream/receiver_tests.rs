@@ -102,7 +102,7 @@ fn forged_foreign_and_stale_epoch_datagrams_change_nothing() {
 fn tail_loss_shows_by_heartbeat_is_nacked_after_backoff_and_repeated() {
     let mut r = receiver();
     r.handle_datagram(0, &data(1, 1, 1)).unwrap();
-    r.handle_datagram(10, &encode_status(&key(), false, 1, 4, 1))
+    r.handle_datagram(10, &encode_status(&key(), false, 1, 4, 1, 0))
         .unwrap();
     let due = r.poll_timeout().unwrap();
     assert!((10..=10 + NACK_BACKOFF_MAX_MS).contains(&due));
@@ -146,7 +146,7 @@ fn gone_heartbeat_turns_the_lost_part_into_backfill_at_once() {
     r.handle_datagram(1, &data(1, 4, 1)).unwrap();
     r.handle_datagram(2, &data(1, 8, 1)).unwrap();
     // sender: newest 9, oldest repairable 6
-    r.handle_datagram(3, &encode_status(&key(), false, 1, 9, 6))
+    r.handle_datagram(3, &encode_status(&key(), false, 1, 9, 6, 0))
         .unwrap();
     let ev = events(&mut r);
     let backfills: Vec<_> = ev
@@ -168,7 +168,7 @@ fn gone_heartbeat_turns_the_lost_part_into_backfill_at_once() {
 #[test]
 fn late_joiner_starts_at_the_current_seq_and_never_rewinds() {
     let mut r = receiver();
-    r.handle_datagram(0, &encode_status(&key(), true, 3, 100, 1))
+    r.handle_datagram(0, &encode_status(&key(), true, 3, 100, 1, 0))
         .unwrap();
     assert_eq!(
         r.cursor(),
@@ -280,4 +280,32 @@ fn a_large_message_is_fetched_in_its_place() {
             },
         ]
     );
+}
+
+#[test]
+fn a_status_replayed_by_multicast_is_counted_and_dropped_but_not_by_tcp() {
+    let mut r = receiver();
+    let hb = |newest, clock| encode_status(&key(), false, 1, newest, 1, clock);
+    assert_eq!(r.handle_multicast(0, &hb(4, 1_000)), Ok(Kind::Heartbeat));
+    assert_eq!(
+        r.handle_multicast(5_000, &hb(4, 6_000)),
+        Ok(Kind::Heartbeat)
+    );
+    // both again, as anyone on the segment could send them
+    for (at, d) in [(6_000, hb(4, 1_000)), (7_000, hb(4, 6_000))] {
+        assert_eq!(r.handle_multicast(at, &d), Err(Dropped::Replay));
+    }
+    assert_eq!(r.stats().replays, 2);
+    // a forged status that would be news is still checked (the replay check is not a bypass)
+    let mut forged = hb(4, 9_000);
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    assert_eq!(r.handle_multicast(8_000, &forged), Err(Dropped::Forged));
+    // the same datagram by TCP comes from the hub itself: taken, as before
+    assert_eq!(r.handle_datagram(8_000, &hb(4, 6_000)), Ok(Kind::Heartbeat));
+    assert_eq!(
+        r.handle_multicast(9_000, &hb(5, 9_000)),
+        Ok(Kind::Heartbeat)
+    );
+    assert_eq!(r.stats().replays, 2);
 }

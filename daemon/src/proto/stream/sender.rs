@@ -9,6 +9,12 @@
 //! heartbeat follows at [`HEARTBEAT_MIN_MS`], doubling to [`HEARTBEAT_MAX_MS`], so a receiver
 //! that lost the last datagram learns of it; any new data restarts the sequence. An announcement
 //! with the full key goes out every [`ANNOUNCE_MS`], the first at the first poll.
+//!
+//! Every heartbeat and announcement `poll_transmit` returns carries the sender's clock, higher
+//! than in the one before (`now`, or one more than the last if `now` did not move), so a
+//! receiver tells a status repeated while nothing new is sent from a captured one sent again
+//! (see [`super::fresh`]). Status datagrams answered over TCP (a NACK of a seq that is gone, the
+//! first heartbeat of a relay session) repeat the clock of the newest one multicast.
 
 use super::encode;
 use super::packet::{self, KeyField, Kind, LargeRef, MAX_ENTRY, MAX_LARGE_MESSAGE};
@@ -78,6 +84,8 @@ pub struct Sender {
     heartbeat_at: Option<u64>,
     heartbeat_gap: u64,
     announce_at: Option<u64>,
+    /// The clock of the newest status datagram from `poll_transmit` (0: none yet).
+    status_clock: u64,
 }
 
 impl Sender {
@@ -97,6 +105,7 @@ impl Sender {
             heartbeat_at: None,
             heartbeat_gap: HEARTBEAT_MIN_MS,
             announce_at: None,
+            status_clock: 0,
         }
     }
 
@@ -182,10 +191,12 @@ impl Sender {
         if self.heartbeat_at.is_some_and(|t| t <= now) {
             self.heartbeat_gap = (self.heartbeat_gap * 2).min(HEARTBEAT_MAX_MS);
             self.heartbeat_at = Some(now.saturating_add(self.heartbeat_gap));
+            self.tick(now);
             return Some(self.status(false));
         }
         if self.announce_at.is_none_or(|t| t <= now) {
             self.announce_at = Some(now.saturating_add(ANNOUNCE_MS));
+            self.tick(now);
             return Some(self.status(true));
         }
         None
@@ -283,6 +294,11 @@ impl Sender {
         }
     }
 
+    /// Moves the status clock to `now`, or one past its last value if `now` is not later.
+    fn tick(&mut self, now: u64) {
+        self.status_clock = now.max(self.status_clock.saturating_add(1));
+    }
+
     fn status(&self, announce: bool) -> Datagram {
         Datagram {
             kind: if announce {
@@ -296,6 +312,7 @@ impl Sender {
                 self.epoch,
                 self.newest_sent,
                 self.oldest(),
+                self.status_clock,
             ),
         }
     }

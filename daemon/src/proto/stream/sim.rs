@@ -94,6 +94,10 @@ pub struct Net {
     pub sent: BTreeMap<u64, (Vec<u8>, Option<u64>)>,
     /// Multicast datagrams transmitted by the sender.
     pub transmitted: u64,
+    /// Status datagrams (heartbeats, announcements) the sender multicast, while `capturing`:
+    /// what anyone on the segment could record and send again.
+    pub captured: Vec<Vec<u8>>,
+    pub capturing: bool,
     flights: BinaryHeap<Reverse<(u64, u64)>>,
     pending: HashMap<u64, Flight>,
     order: u64,
@@ -134,6 +138,8 @@ impl Net {
             workload: Default::default(),
             sent: BTreeMap::new(),
             transmitted: 0,
+            captured: Vec::new(),
+            capturing: false,
             flights: BinaryHeap::new(),
             pending: HashMap::new(),
             order: 0,
@@ -180,6 +186,21 @@ impl Net {
                 mcast: false,
             },
         );
+    }
+
+    /// Multicasts `bytes` to node `to` after `delay`, as a host on its segment would: outages
+    /// of the sender's path do not stop it, only the node's leaving the group.
+    pub fn inject_multicast(&mut self, to: usize, delay: u64, bytes: Vec<u8>) {
+        if self.nodes[to].joined {
+            self.send(
+                self.now + delay,
+                Flight::Datagram {
+                    to,
+                    bytes,
+                    mcast: true,
+                },
+            );
+        }
     }
 
     fn next_time(&self) -> Option<u64> {
@@ -252,6 +273,9 @@ impl Net {
             Ok(p) if matches!(kind, Kind::Data | Kind::BigAnnounce) => p.seq..p.last_seq() + 1,
             _ => 0..0,
         };
+        if self.capturing && matches!(kind, Kind::Heartbeat | Kind::Announce) {
+            self.captured.push(bytes.clone());
+        }
         for s in seqs.clone() {
             if let Some(e) = self.sent.get_mut(&s) {
                 e.1.get_or_insert(self.now);
@@ -305,7 +329,11 @@ impl Net {
         match f {
             Flight::Datagram { to, bytes, mcast } => {
                 let n = &mut self.nodes[to];
-                let res = n.rx.handle_datagram(now, &bytes);
+                let res = if mcast {
+                    n.rx.handle_multicast(now, &bytes)
+                } else {
+                    n.rx.handle_datagram(now, &bytes)
+                };
                 // only what comes by multicast tells the path selector that multicast works
                 let status = matches!(res, Ok(Kind::Announce | Kind::Heartbeat));
                 if let (true, true, Some(p)) = (status, mcast, n.path.as_mut()) {

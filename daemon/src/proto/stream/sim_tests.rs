@@ -94,7 +94,7 @@ fn forged_and_replayed_datagrams_are_dropped_and_counted_without_nacks() {
     let mallory = NodeKey::from_bytes(&[0x66; 32]).unwrap();
     // wrong key, claiming seqs far ahead and a heartbeat far ahead
     net.inject(0, 1, encode_data(&mallory, 1, 500, &[b"spam"]).unwrap());
-    net.inject(0, 1, encode_status(&mallory, false, 1, 10_000, 1));
+    net.inject(0, 1, encode_status(&mallory, false, 1, 10_000, 1, 0));
     // a genuine datagram with bits flipped in the seq and in the payload
     let genuine = encode_data(&real, 1, 150, &[b"future"]).unwrap();
     for byte in [17usize, 30] {
@@ -104,7 +104,7 @@ fn forged_and_replayed_datagrams_are_dropped_and_counted_without_nacks() {
     }
     // a replay of an older epoch of the real stream
     net.inject(0, 1, encode_data(&real, 0, 1, &[b"old"]).unwrap());
-    net.inject(0, 1, encode_status(&real, false, 0, 9_999, 1));
+    net.inject(0, 1, encode_status(&real, false, 0, 9_999, 1, 0));
     net.drive(40_000);
     let s = net.nodes[0].rx.stats().clone();
     assert_eq!(s.forged, 2, "{s:?}");
@@ -217,6 +217,56 @@ fn switching_multicast_to_relay_and_back_loses_and_repeats_nothing() {
     assert!(!net.nodes[0].relay_open, "relay closed after the handover");
     assert!(net.check_exactly_once(0, count as u64).is_empty());
     assert_eq!(net.delivered(0), count);
+}
+
+/// Issue 12, item 21: the sender's multicast stops reaching node 0 while someone on its segment
+/// multicasts captured (old, authentic) heartbeats and announcements to it once a second. The
+/// replays are not news, so the node falls back to relay like node 1, which sees no replays,
+/// and both get every message.
+#[test]
+fn replayed_heartbeats_do_not_hold_a_node_on_a_dead_multicast_path() {
+    let mut net = Net::new(21, 2, Link::CLEAN, WindowLimits::ROUTER);
+    for i in 0..2 {
+        let mut path = PathSelector::new(21 + i as u64);
+        path.wan_address_is_global(0, true);
+        net.nodes[i].path = Some(path);
+        net.nodes[i].joined = false;
+        net.nodes[i].outages.push((30_000, u64::MAX));
+    }
+    let count = 150; // one message a second
+    net.add_workload(1_000, count, 1_000, 200);
+    net.capturing = true;
+    net.drive(30_000);
+    net.capturing = false;
+    let captured = std::mem::take(&mut net.captured);
+    assert!(captured.len() >= 6, "{}", captured.len());
+    let states = |net: &Net| -> Vec<Option<PathState>> {
+        net.nodes
+            .iter()
+            .map(|n| n.path.as_ref().map(|p| p.state()))
+            .collect()
+    };
+    assert_eq!(states(&net), vec![Some(PathState::Multicast); 2]);
+    let end = 1_000 + count as u64 * 1_000 + 20_000;
+    let mut t = 30_000;
+    let mut replay = captured.iter().cycle();
+    while t < end {
+        if let Some(d) = replay.next() {
+            net.inject_multicast(0, 1, d.clone());
+        }
+        t += 1_000;
+        net.drive(t);
+    }
+    assert_eq!(states(&net), vec![Some(PathState::Relay); 2]);
+    assert!(
+        net.nodes[0].rx.stats().replays >= 10,
+        "{:?}",
+        net.nodes[0].rx.stats()
+    );
+    for i in 0..2 {
+        assert!(net.check_exactly_once(i, count as u64).is_empty());
+        assert_eq!(net.delivered(i), count, "node {i}");
+    }
 }
 
 #[test]
