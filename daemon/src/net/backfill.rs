@@ -35,7 +35,12 @@ pub async fn serve_range(
     let (subscribed, followers_too) = if link.verified {
         let (a, s) = (author.clone(), server.clone());
         net.pool
-            .run(move |st| Ok((st.is_subscriber(&a, &s)?, st.may_read_followers_only(&a, &s)?)))
+            .run(move |st| {
+                Ok((
+                    st.is_subscriber(&a, &s)?,
+                    st.may_read_followers_only(&a, &s)?,
+                ))
+            })
             .await?
     } else {
         (false, false)
@@ -58,7 +63,14 @@ pub async fn serve_range(
         let page = net
             .pool
             .run(move |st| {
-                st.backfill_page(&a, o.as_deref(), from, to, BACKFILL_PAGE_BYTES, followers_too)
+                st.backfill_page(
+                    &a,
+                    o.as_deref(),
+                    from,
+                    to,
+                    BACKFILL_PAGE_BYTES,
+                    followers_too,
+                )
             })
             .await?;
         for m in page.messages {

@@ -8,7 +8,9 @@
 //! follow is removed). An answer for a follow this node does not have is undone at once.
 //!
 //! Author's side: a request is answered on the link it came on. A request over an unverified
-//! link (the peer's key is not yet known to be its domain's) is taken only after this node has
+//! link (the peer's key is not yet known to be its domain's) to an author who does not approve
+//! followers is answered "accepted" at once (that grants public posts only); it is recorded,
+//! like every request to a locked author, only after this node has
 //! dialled the claimed domain back through DNS ([`MAX_DIALBACKS`] at a time), and answered
 //! over that dialled link, so followers-only messages only ever go to the node DNS names; a
 //! peer that lies about its domain can at worst make a row for someone of that domain, which
@@ -149,6 +151,25 @@ async fn on_request(net: &Arc<Net>, link: &Arc<Link>, r: FollowRequest) -> Resul
     }
     if link.verified {
         return decide(net, link, r).await;
+    }
+    // An author who does not approve followers accepts anyone: say so at once on this link
+    // (it grants nothing but public posts, which anyone may read) and record the follower
+    // only once the dial-back proves the domain. A locked author's request waits for it.
+    let name = r.author.user().to_string();
+    let open = net
+        .pool
+        .run(move |s| match s.user_by_name(&name)? {
+            Some(u) => Ok(!s.is_locked(u.id)?),
+            None => Ok(false),
+        })
+        .await?;
+    if open {
+        let a = FollowAnswer {
+            follower: r.follower.clone(),
+            author: r.author.clone(),
+            state: FollowAnswerState::Accepted,
+        };
+        link.send(FrameType::FollowAnswer, wire::encode(&a)).await?;
     }
     dial_back(net, link.peer_domain.clone(), Later::Request(r));
     Ok(())

@@ -113,7 +113,11 @@ fn login_flood_costs_one_hash_block() {
         "after idle {after} kB from {} kB",
         watch.baseline_kb
     );
-    assert_eq!(node.login("alice", PW).len(), 64, "the right password works");
+    assert_eq!(
+        node.login("alice", PW).len(),
+        64,
+        "the right password works"
+    );
 }
 
 /// Item 11: a member cannot flood: a burst, then 429 with Retry-After, and a daily byte budget;
@@ -133,9 +137,16 @@ fn posting_is_limited_per_person() {
     let before = node.message_count();
     let r = post(&node, &alice, "one too many");
     assert_eq!(r.status, 429, "{}", r.text());
-    let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
+    let retry: u64 = r
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "one post a minute: {retry}");
-    assert!(r.json()["error"].as_str().unwrap().contains("posts_per_hour"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("posts_per_hour"));
     assert_eq!(node.message_count(), before, "nothing refused is stored");
 
     let big = "x".repeat(4000);
@@ -232,8 +243,13 @@ fn a_damaged_database_is_refused_at_start_and_reported_by_healthz() {
     std::fs::write(&db, &bytes).unwrap();
     let reads: Vec<u16> = (0..4)
         .map(|_| {
-            node.http("GET", "/api/v1/users/alice@a.test/posts?limit=200", &[], None)
-                .status
+            node.http(
+                "GET",
+                "/api/v1/users/alice@a.test/posts?limit=200",
+                &[],
+                None,
+            )
+            .status
         })
         .collect();
     assert!(reads.iter().any(|s| *s >= 500), "{reads:?}");
@@ -250,7 +266,10 @@ fn a_damaged_database_is_refused_at_start_and_reported_by_healthz() {
         "a damaged database must stop msmd at start: {code:?}\n{log}"
     );
     assert!(log.contains("damaged"), "{log}");
-    assert!(log.contains(".recover"), "the way to recover is named: {log}");
+    assert!(
+        log.contains(".recover"),
+        "the way to recover is named: {log}"
+    );
 }
 
 /// Item 14: one msmd per data directory; the second names the first's PID; a killed node's
@@ -290,7 +309,10 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
@@ -301,7 +323,13 @@ fn a_full_disk_is_507_and_loses_nothing() {
     let disk = SmallDisk::mount("3m");
     let data = disk.dir.path().join("data");
     let o = msm_tests::msmd(
-        &["init", "--data", data.to_str().unwrap(), "--domain", "a.test"],
+        &[
+            "init",
+            "--data",
+            data.to_str().unwrap(),
+            "--domain",
+            "a.test",
+        ],
         "",
     );
     assert!(o.status.success(), "{}", msm_tests::text(&o));
@@ -412,11 +440,7 @@ fn webfinger_errors_are_cors_and_malformed_resources_400() {
     ] {
         let r = node.http("GET", &format!("/.well-known/webfinger?{q}"), &[], None);
         assert_eq!(r.status, want, "{q}: {}", r.text());
-        assert_eq!(
-            r.header("access-control-allow-origin"),
-            Some("*"),
-            "{q}"
-        );
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{q}");
     }
 }
 
@@ -487,8 +511,9 @@ fn smaller_bounds_hold() {
             None,
         )
         .json();
-    assert!(jrd["links"].as_array().unwrap().iter().all(|l| !l["href"]
-        .as_str()
-        .unwrap_or("")
-        .contains("evil")));
+    assert!(jrd["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| !l["href"].as_str().unwrap_or("").contains("evil")));
 }

@@ -114,7 +114,8 @@ fn multicast(lab: &Lab, sender: &str, receivers: &[(String, Ipv4Addr)], sizes: &
     let config = dir.path().join("msmd.toml");
     std::fs::write(
         &config,
-        format!("{}[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
+        format!(
+            "{}[discovery]\nnameservers = [\"127.0.0.1:9\"]\nwebfinger = false\n\
          [firehose]\nrole = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
             msm_tests::UNLIMITED_POSTING
         ),
