@@ -115,3 +115,13 @@ fn oversize_file_is_refused() {
         Err(ConfigError::Read { .. })
     ));
 }
+
+#[test]
+fn http_head_and_body_deadlines_are_read_and_checked() {
+    let c = Config::parse("[http]\nhead_timeout_s = 3\nbody_timeout_s = 4").unwrap();
+    assert_eq!((c.http.head_timeout_s, c.http.body_timeout_s), (3, 4));
+    assert_eq!(Config::default().http.head_timeout_s, 10);
+    assert!(err("[http]\nhead_timeout_s = 0").contains("http.head_timeout_s"));
+    assert!(err("[http]\nhead_timeout_s = 121").contains("http.head_timeout_s"));
+    assert!(err("[http]\nbody_timeout_s = 0").contains("http.body_timeout_s"));
+}

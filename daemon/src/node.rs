@@ -164,10 +164,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         max_streams: config.http.max_streams,
         secure_cookies: config.http.secure_cookies,
     });
-    let bounds = tiny_http::Bounds {
-        max_connections: config.http.max_connections,
-        io_timeout: Some(std::time::Duration::from_secs(config.http.timeout_s)),
-    };
+    let bounds = crate::web::server::bounds(&config.http);
     let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
     first_run(&mut store, http.addr())?;
 
