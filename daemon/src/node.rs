@@ -80,6 +80,7 @@ fn first_run(store: &mut Store, http: std::net::SocketAddr) -> anyhow::Result<()
 
 /// Runs the node until SIGTERM or SIGINT.
 pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Result<()> {
+    crate::fdlimit::ensure(&config)?;
     let mut store = open_store(&config, true)?;
     let info = store.node_info()?;
     tracing::info!(domain = %info.domain, node_key = %info.key.public(), data = %config.data_dir.display(), "msmd {} starting", env!("CARGO_PKG_VERSION"));

@@ -16,7 +16,8 @@
 //!   worker sees the request, so slow clients hold their connection and never a worker; what
 //!   bodies hold at once is bounded by [`BODY_FREE`] and [`BODY_BUDGET`];
 //! - ambiguous framing (request smuggling), an oversize body, a late head or body are refused
-//!   (400, 413, 408, ...) with `Connection: close`, and the connection closes.
+//!   (400, 413, 408, ...) with `Connection: close`, and the connection closes; so does a
+//!   handler's answer that refuses a request or its body ([`closes_connection`]).
 //!
 //! A live stream request is handed to a thread of its own ([`stream`]) so that it never holds
 //! a worker.
@@ -123,6 +124,13 @@ impl HttpServer {
     }
 }
 
+/// Whether an answer with `status` refuses the request or its body, so the connection closes
+/// after it (`Connection: close`): a client that sent something malformed or oversize starts
+/// again on a fresh connection, and nothing it sent after is read as a request.
+pub fn closes_connection(status: u16) -> bool {
+    matches!(status, 400 | 413 | 415)
+}
+
 fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         let mut req = match server.recv_timeout(POLL_INTERVAL) {
@@ -143,6 +151,9 @@ fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopp
         }
         let response = handle(ctx, store, &mut req);
         let status = response.status_code().0;
+        if closes_connection(status) {
+            req.close_after();
+        }
         if let Err(e) = req.respond(response) {
             tracing::debug!(error = %e, "client went away before the answer");
         }

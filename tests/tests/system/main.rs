@@ -16,5 +16,6 @@ mod firehose_relay;
 mod firehose_repair;
 mod firehose_slow;
 mod firehose_switch;
+mod hostile_http;
 mod lifecycle;
 mod web;

@@ -1,5 +1,6 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,8 @@ pub struct ClientConnection {
     slot: Slot,
     limits: Arc<Limits>,
     served: usize,
+    // msm patch: set by a request whose answer closes the connection
+    close_after: Arc<AtomicBool>,
 }
 
 impl ClientConnection {
@@ -88,6 +91,7 @@ impl ClientConnection {
             slot,
             limits,
             served: 0,
+            close_after: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -230,11 +234,11 @@ impl Iterator for ClientConnection {
     fn next(&mut self) -> Option<Request> {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
-        if self.no_more_requests {
+        if self.no_more_requests || self.close_after.load(Ordering::Acquire) {
             return None;
         }
 
-        let rq = self.read()?;
+        let rq = self.read()?.with_close_flag(self.close_after.clone());
 
         // updating the status of the connection
         let connection_header = rq

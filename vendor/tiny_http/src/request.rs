@@ -5,7 +5,9 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
 
@@ -72,6 +74,11 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // msm patch: answer with `Connection: close` and close the connection after the answer
+    close_after: bool,
+    // msm patch: set when the connection must close after this request's answer
+    close_flag: Option<Arc<AtomicBool>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -135,6 +142,8 @@ where
         body_length,
         must_send_continue: false,
         notify_when_responded: None,
+        close_after: false,
+        close_flag: None,
     }
 }
 
@@ -342,6 +351,15 @@ impl Request {
         R: Read,
     {
         let mut writer = self.extract_writer_impl();
+        // msm patch: an answer that ends the connection says so.
+        let response = if self.close_after {
+            if let Some(flag) = &self.close_flag {
+                flag.store(true, Ordering::Release);
+            }
+            response.with_connection_close()
+        } else {
+            response
+        };
 
         let do_not_send_body = self.method == Method::Head;
 
@@ -364,6 +382,18 @@ impl Request {
             ErrorKind::ConnectionReset => Ok(()),
             _ => Err(err),
         })
+    }
+
+    /// msm patch: the answer to this request will say `Connection: close`, and the
+    /// connection closes after it (for an answer that refuses the request's body, say).
+    pub fn close_after(&mut self) {
+        self.close_after = true;
+    }
+
+    /// msm patch: `flag` is set when the connection must close after the answer.
+    pub(crate) fn with_close_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.close_flag = Some(flag);
+        self
     }
 
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
