@@ -171,6 +171,11 @@ fn out_of_descriptors_accept_is_retried_and_the_process_lives() {
         .collect();
     assert!(silent.len() >= 128, "only {} links connected", silent.len());
     std::thread::sleep(Duration::from_millis(500));
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    assert!(
+        fds >= 120 && node.log().contains("Too many open files"),
+        "descriptors not exhausted: {fds} open"
+    );
     // Served or not while descriptors are out, the request must not end the process.
     let during = get_within(node.addr, "/healthz", Duration::from_secs(3));
     drop(silent);
@@ -187,7 +192,7 @@ fn out_of_descriptors_accept_is_retried_and_the_process_lives() {
         "msmd is gone"
     );
     eprintln!(
-        "out of descriptors: /healthz during the flood {:?}, after {}",
+        "out of descriptors: {fds} open, /healthz during the flood {:?}, after {}",
         during.map(|r| r.status),
         served.status
     );
