@@ -24,7 +24,11 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("msmd: error: {e:#}");
             // A configuration the system cannot hold (such as too few file descriptors).
-            ExitCode::from(if e.is::<msmd::config::ConfigError>() { 2 } else { 1 })
+            ExitCode::from(if e.is::<msmd::config::ConfigError>() {
+                2
+            } else {
+                1
+            })
         }
     }
 }

@@ -138,7 +138,11 @@ fn a_huge_declared_length_is_refused_unread_on_any_route() {
                 "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000000\r\n\r\n"
             );
             let text = exchange(node.addr, req.as_bytes(), Duration::from_secs(5));
-            assert_eq!(statuses(&text), [413], "round {round} {method} {path}: {text:?}");
+            assert_eq!(
+                statuses(&text),
+                [413],
+                "round {round} {method} {path}: {text:?}"
+            );
             assert!(text.contains("Connection: close"), "{text:?}");
         }
     }
@@ -171,7 +175,9 @@ fn out_of_descriptors_accept_is_retried_and_the_process_lives() {
         .collect();
     assert!(silent.len() >= 128, "only {} links connected", silent.len());
     std::thread::sleep(Duration::from_millis(500));
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count();
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
     assert!(
         fds >= 120 && node.log().contains("Too many open files"),
         "descriptors not exhausted: {fds} open"
@@ -218,7 +224,13 @@ fn the_descriptor_limit_is_raised_or_start_is_refused_with_the_numbers() {
             .stderr(Stdio::piped());
         c
     };
-    let o = run("200:200").output().unwrap();
+    let mut refused = run("200:200").spawn().unwrap();
+    let until = Instant::now() + Duration::from_secs(15);
+    while refused.try_wait().unwrap().is_none() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = refused.kill();
+    let o = refused.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
@@ -273,7 +285,10 @@ fn slow_bodies_hold_no_worker_and_end_at_their_deadline() {
     let r = get_within(node.addr, "/healthz", Duration::from_secs(3))
         .expect("a fifth client is not answered while four bodies trickle");
     assert_eq!(r.status, 200);
-    eprintln!("slow bodies: a fifth client answered in {:?}", asked.elapsed());
+    eprintln!(
+        "slow bodies: a fifth client answered in {:?}",
+        asked.elapsed()
+    );
     let watchdog = {
         let stop = stop.clone();
         std::thread::spawn(move || {
@@ -331,7 +346,10 @@ fn slowloris_loses_its_slots_to_new_clients_and_heads_end_at_the_deadline() {
         "slowloris: {} slow clients held, {dropped_early} dropped to make room",
         64 - dropped_early
     );
-    assert!((1..=2).contains(&dropped_early), "{dropped_early} dropped early");
+    assert!(
+        (1..=2).contains(&dropped_early),
+        "{dropped_early} dropped early"
+    );
     for t in &results {
         let after = t.closed_after.expect("a slow head outlived its deadline");
         assert!(after < Duration::from_secs(12), "closed after {after:?}");
@@ -386,7 +404,11 @@ fn ambiguous_framing_is_refused_and_closes() {
         ("Content-Length: -5\r\n", "", 400),
         ("Content-Length: +5\r\n", "{}{}{", 400),
         ("Content-Length: 99999999999999999999999\r\n", "", 400),
-        ("Transfer-Encoding: chunked\r\n", "zz\r\n{}\r\n0\r\n\r\n", 400),
+        (
+            "Transfer-Encoding: chunked\r\n",
+            "zz\r\n{}\r\n0\r\n\r\n",
+            400,
+        ),
         ("Transfer-Encoding: chunked\r\n", "2\r\n{}XX0\r\n\r\n", 400),
         ("Transfer-Encoding: gzip, chunked\r\n", "0\r\n\r\n", 501),
         ("Content-Length : 5\r\n", "{}{}{", 400),

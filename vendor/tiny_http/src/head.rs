@@ -109,7 +109,9 @@ impl<R: Read, F: FnOnce()> Lines<'_, R, F> {
 /// A line's text: ASCII with no control character but HTAB.
 fn text(line: Vec<u8>) -> Result<String, HeadError> {
     if line.iter().any(|&b| b >= 0x7f || (b < b' ' && b != b'\t')) {
-        return Err(HeadError::Bad("control or non-ASCII byte in the request head"));
+        return Err(HeadError::Bad(
+            "control or non-ASCII byte in the request head",
+        ));
     }
     String::from_utf8(line).map_err(|_| HeadError::Bad("request head is not ASCII"))
 }
@@ -226,7 +228,10 @@ mod tests {
         ] {
             assert!(matches!(head(bad), Err(HeadError::Bad(_))), "{bad:?}");
         }
-        assert!(matches!(head("GET / HTTP/2.0\r\n\r\n"), Err(HeadError::Version)));
+        assert!(matches!(
+            head("GET / HTTP/2.0\r\n\r\n"),
+            Err(HeadError::Version)
+        ));
         assert!(matches!(head(""), Err(HeadError::Closed)));
         assert!(matches!(head("GET / HT"), Err(HeadError::Io(_))));
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(MAX_HEADER_LINE));

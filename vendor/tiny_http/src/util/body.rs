@@ -66,7 +66,9 @@ impl BodyError {
     pub fn answer(&self) -> Option<(u16, &'static str)> {
         match self {
             BodyError::BadFraming(why) => Some((400, why)),
-            BodyError::UnsupportedCoding => Some((501, "only the chunked transfer coding is taken")),
+            BodyError::UnsupportedCoding => {
+                Some((501, "only the chunked transfer coding is taken"))
+            }
             BodyError::TooLarge => Some((413, "request body too large")),
             BodyError::Busy => Some((503, "server busy; try again")),
             BodyError::Io(e) if e.kind() == io::ErrorKind::TimedOut => {
@@ -168,9 +170,7 @@ pub fn framing(
             coding = Some(h.value.as_str());
         } else if h.field.equiv("Content-Length") {
             let v = h.value.as_str();
-            if v.is_empty()
-                || v.len() > MAX_LENGTH_DIGITS
-                || !v.bytes().all(|b| b.is_ascii_digit())
+            if v.is_empty() || v.len() > MAX_LENGTH_DIGITS || !v.bytes().all(|b| b.is_ascii_digit())
             {
                 return Err(BodyError::BadFraming("Content-Length is not a length"));
             }
@@ -290,7 +290,9 @@ fn line<R: Read>(r: &mut R, max: usize) -> Result<Vec<u8>, BodyError> {
             b'\r' => {
                 return match byte(r)? {
                     b'\n' => Ok(out),
-                    _ => Err(BodyError::BadFraming("CR not followed by LF in chunked framing")),
+                    _ => Err(BodyError::BadFraming(
+                        "CR not followed by LF in chunked framing",
+                    )),
                 }
             }
             b'\n' => return Err(BodyError::BadFraming("bare LF in chunked framing")),
@@ -373,7 +375,10 @@ mod tests {
             frame(&["Content-Length: 5", "Content-Length: 5"]).unwrap(),
             Framing::Length(5)
         );
-        assert_eq!(frame(&["Transfer-Encoding: chunked"]).unwrap(), Framing::Chunked);
+        assert_eq!(
+            frame(&["Transfer-Encoding: chunked"]).unwrap(),
+            Framing::Chunked
+        );
         for bad in [
             &["Content-Length: 5", "Transfer-Encoding: chunked"][..],
             &["Content-Length: 5", "Content-Length: 6"],
@@ -439,10 +444,7 @@ mod tests {
             chunked("fffffffffffffffffffff\r\n", 100),
             Err(BodyError::TooLarge)
         ));
-        assert!(matches!(
-            chunked("65\r\n", 100),
-            Err(BodyError::TooLarge)
-        ));
+        assert!(matches!(chunked("65\r\n", 100), Err(BodyError::TooLarge)));
         assert!(matches!(chunked("5\r\nhel", 100), Err(BodyError::Io(_))));
     }
 
