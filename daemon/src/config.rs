@@ -276,6 +276,11 @@ pub struct HttpConfig {
     pub max_streams: usize,
     /// Seconds a client may stall a read or a write before its connection is closed.
     pub timeout_s: u64,
+    /// Seconds within which a request head must arrive whole (a slowloris client that sends
+    /// a byte now and then loses its connection after this).
+    pub head_timeout_s: u64,
+    /// Seconds within which a request body must arrive whole after its head.
+    pub body_timeout_s: u64,
     /// Mark the session cookie `Secure` (set when a TLS proxy serves the node as https).
     pub secure_cookies: bool,
     /// The node's web address as people reach it (`https://smith.family`), used for the links
@@ -332,6 +337,8 @@ impl Default for HttpConfig {
             max_connections: 64,
             max_streams: 16,
             timeout_s: 30,
+            head_timeout_s: 10,
+            body_timeout_s: 20,
             secure_cookies: false,
             public_url: String::new(),
         }
@@ -447,6 +454,12 @@ impl Config {
         }
         if !(5..=600).contains(&self.http.timeout_s) {
             return invalid("http.timeout_s", "must be 5 to 600".into());
+        }
+        if !(1..=120).contains(&self.http.head_timeout_s) {
+            return invalid("http.head_timeout_s", "must be 1 to 120".into());
+        }
+        if !(1..=600).contains(&self.http.body_timeout_s) {
+            return invalid("http.body_timeout_s", "must be 1 to 600".into());
         }
         if !(1..=MAX_SESSION_DAYS).contains(&self.http.session_days) {
             return invalid(

@@ -156,3 +156,13 @@ fn link_budgets_parse_and_are_validated() {
         assert!(e.contains(key), "{text:?} gave {e}");
     }
 }
+
+#[test]
+fn http_head_and_body_deadlines_are_read_and_checked() {
+    let c = Config::parse("[http]\nhead_timeout_s = 3\nbody_timeout_s = 4").unwrap();
+    assert_eq!((c.http.head_timeout_s, c.http.body_timeout_s), (3, 4));
+    assert_eq!(Config::default().http.head_timeout_s, 10);
+    assert!(err("[http]\nhead_timeout_s = 0").contains("http.head_timeout_s"));
+    assert!(err("[http]\nhead_timeout_s = 121").contains("http.head_timeout_s"));
+    assert!(err("[http]\nbody_timeout_s = 0").contains("http.body_timeout_s"));
+}

@@ -11,6 +11,7 @@
 //! - [`net`]: links with other nodes on tokio: handshake, follow, delivery, backfill.
 //! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
 //! - [`config`]: the TOML configuration, its defaults and limits.
+//! - [`fdlimit`]: the file descriptor limit checked (and raised) against the caps at start.
 //! - [`logging`]: tracing to stderr, filter reloadable.
 //! - [`node`]: start-up, the running node, reload and graceful shutdown.
 //! - [`cli`]: the `msmd` command line.
@@ -24,6 +25,7 @@
 pub mod cli;
 pub mod config;
 pub mod discover;
+pub mod fdlimit;
 pub mod fuzz;
 pub mod identity;
 pub mod logging;

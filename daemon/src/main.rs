@@ -23,7 +23,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("msmd: error: {e:#}");
-            ExitCode::from(1)
+            // A configuration the system cannot hold (such as too few file descriptors).
+            ExitCode::from(if e.is::<msmd::config::ConfigError>() {
+                2
+            } else {
+                1
+            })
         }
     }
 }

@@ -124,6 +124,7 @@ fn first_run(store: &mut Store, http: std::net::SocketAddr) -> anyhow::Result<()
 
 /// Runs the node until SIGTERM or SIGINT.
 pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Result<()> {
+    crate::fdlimit::ensure(&config)?;
     let _lock = crate::store::lock::DataDirLock::take(&config.data_dir)?;
     let mut store = open_store(&config, true)?;
     check_store(&store)?;
@@ -219,10 +220,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         password_failures: Default::default(),
         public_url: Default::default(),
     });
-    let bounds = tiny_http::Bounds {
-        max_connections: config.http.max_connections,
-        io_timeout: Some(std::time::Duration::from_secs(config.http.timeout_s)),
-    };
+    let bounds = crate::web::server::bounds(&config.http);
     let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
     let _ = ctx
         .public_url

@@ -4,13 +4,27 @@
 //! each finishes the request it is answering (a post in flight is committed and acknowledged),
 //! then exits; the listener closes when the last worker is gone.
 //!
-//! The listener is tiny_http with the bounds of `vendor/tiny_http/PATCHES.md`: at most
-//! `http.max_connections` connections (one more is answered 503 and closed), request heads of
-//! at most 16 KiB, and `http.timeout_s` for a stalled read or write. A live stream request is
-//! handed to a thread of its own ([`stream`]) so that it never holds a worker.
+//! The listener is tiny_http with the bounds of `vendor/tiny_http/PATCHES.md` ([`bounds`]):
+//! - at most `http.max_connections` connections; when all are taken, a new client takes the
+//!   slot of an idle keep-alive connection, else of the slowest request head, else of the
+//!   slowest body (oldest first); only when every connection has a request being answered is
+//!   it answered 503 and closed;
+//! - a request head of at most 16 KiB, whole within `http.head_timeout_s`; a body of at most
+//!   [`MAX_REQUEST_BODY`], whole within `http.body_timeout_s`; each read also within
+//!   `http.timeout_s`;
+//! - each connection's own thread reads the head and the whole body into memory before a
+//!   worker sees the request, so slow clients hold their connection and never a worker; what
+//!   bodies hold at once is bounded by [`BODY_FREE`] and [`BODY_BUDGET`];
+//! - ambiguous framing (request smuggling), an oversize body, a late head or body are refused
+//!   (400, 413, 408, ...) with `Connection: close`, and the connection closes; so does a
+//!   handler's answer that refuses a request or its body ([`closes_connection`]).
+//!
+//! A live stream request is handed to a thread of its own ([`stream`]) so that it never holds
+//! a worker.
 
 use super::api::{handle, Context};
-use super::stream;
+use super::{stream, MAX_REQUEST_BODY};
+use crate::config::HttpConfig;
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +37,32 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// Stack of a worker thread: request handling is shallow; SQLite and argon2 keep their large
 /// buffers on the heap.
 pub const WORKER_STACK: usize = 512 * 1024;
+
+/// Bytes of each request body held without drawing on [`BODY_BUDGET`]: a log-in, a follow or
+/// a post at the default text cap (16 KiB, JSON-escaped) fits. All connections at once hold at
+/// most `http.max_connections` × this (2 MiB at the default 64).
+pub const BODY_FREE: usize = 32 * 1024;
+/// Bytes past [`BODY_FREE`] that all bodies being read or answered may hold at once: ten
+/// bodies of the largest size ([`MAX_REQUEST_BODY`]). A body that needs more is refused with
+/// 503, so bodies never hold more than 2 + 4 MiB of a router's memory.
+pub const BODY_BUDGET: usize = 4 * 1024 * 1024;
+/// A kept-alive connection waits this long for its next request; when the table is full,
+/// such idle connections are the first to go anyway.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
+
+/// The bounds of the listener, from the `[http]` configuration.
+pub fn bounds(http: &HttpConfig) -> tiny_http::Bounds {
+    tiny_http::Bounds {
+        max_connections: http.max_connections,
+        io_timeout: Some(Duration::from_secs(http.timeout_s)),
+        head_timeout: Duration::from_secs(http.head_timeout_s),
+        keep_alive: KEEP_ALIVE,
+        body_timeout: Duration::from_secs(http.body_timeout_s),
+        max_body: MAX_REQUEST_BODY,
+        body_free: BODY_FREE,
+        body_budget: BODY_BUDGET,
+    }
+}
 
 /// A running HTTP server.
 pub struct HttpServer {
@@ -84,6 +124,13 @@ impl HttpServer {
     }
 }
 
+/// Whether an answer with `status` refuses the request or its body, so the connection closes
+/// after it (`Connection: close`): a client that sent something malformed or oversize starts
+/// again on a fresh connection, and nothing it sent after is read as a request.
+pub fn closes_connection(status: u16) -> bool {
+    matches!(status, 400 | 413 | 415)
+}
+
 fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopping: &AtomicBool) {
     while !stopping.load(Ordering::SeqCst) {
         let mut req = match server.recv_timeout(POLL_INTERVAL) {
@@ -104,6 +151,9 @@ fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopp
         }
         let response = handle(ctx, store, &mut req);
         let status = response.status_code().0;
+        if closes_connection(status) {
+            req.close_after();
+        }
         if let Err(e) = req.respond(response) {
             tracing::debug!(error = %e, "client went away before the answer");
         }

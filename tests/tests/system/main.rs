@@ -19,6 +19,7 @@ mod firehose_slow;
 mod firehose_switch;
 mod hostile_api;
 mod hostile_firehose;
+mod hostile_http;
 mod hostile_links;
 mod lifecycle;
 mod web;

@@ -1,33 +1,60 @@
-use ascii::AsciiString;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::io::Error as IoError;
-use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
-
-use std::net::SocketAddr;
-use std::str::FromStr;
-
-use crate::common::{HTTPVersion, Method};
-use crate::util::RefinedTcpStream;
-use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
+use crate::common::{HTTPVersion, StatusCode};
+use crate::connection::Connection;
+use crate::head::{read_head, HeadError};
+use crate::util::body::{framing, read_body, BodyBudget, BodyError, Framing};
+use crate::util::{Phase, ReadDeadline, RefinedTcpStream, Slot};
+use crate::util::{SequentialWriter, SequentialWriterBuilder};
 use crate::Request;
+
+pub use crate::head::{MAX_HEADERS, MAX_HEADER_LINE, MAX_HEAD_BYTES};
+
+/// msm patch: after refusing a request, how long the connection reads and drops what the
+/// client still sends before it closes, so that the client reads the answer and not a reset
+/// (a "lingering close", as nginx does).
+const LINGER: Duration = Duration::from_millis(500);
+/// msm patch: most bytes read and dropped while lingering.
+const LINGER_BYTES: usize = 64 * 1024;
+
+/// msm patch: the deadlines and body bounds every connection of a server keeps.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    /// A request head must arrive whole within this after its first byte (or the accept).
+    pub head_timeout: Duration,
+    /// A kept-alive connection may wait this long for the next request's first byte.
+    pub keep_alive: Duration,
+    /// A request body must arrive whole within this after its head.
+    pub body_timeout: Duration,
+    /// The per-read socket timeout.
+    pub io_timeout: Option<Duration>,
+    /// Largest request body taken; larger ones are refused (413) by their declared length.
+    pub max_body: usize,
+    /// What bodies may hold in memory at once.
+    pub budget: Arc<BodyBudget>,
+}
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
+///
+/// msm patch: one request at a time. The head and the whole body are read here, under their
+/// deadlines, before the request is handed on; the next head is read only once the previous
+/// request has been answered (the caller waits), so a connection never has more than one
+/// request queued or held in memory.
 pub struct ClientConnection {
     // address of the client
-    remote_addr: IoResult<Option<SocketAddr>>,
+    remote_addr: Option<SocketAddr>,
 
-    // sequence of Readers to the stream, so that the data is not read in
-    //  the wrong order
-    source: SequentialReaderBuilder<BufReader<RefinedTcpStream>>,
+    // msm patch: heads and bodies are read from here, in order
+    reader: BufReader<RefinedTcpStream>,
 
     // sequence of Writers to the stream, to avoid writing response #2 before
     //  response #1
     sink: SequentialWriterBuilder<BufWriter<RefinedTcpStream>>,
-
-    // Reader to read the next header from
-    next_header_source: SequentialReader<BufReader<RefinedTcpStream>>,
 
     // set to true if we know that the previous request is the last one
     no_more_requests: bool,
@@ -35,48 +62,36 @@ pub struct ClientConnection {
     // true if the connection goes through SSL
     secure: bool,
 
-    // msm patch: bytes of the current request's head read so far
-    head_bytes: usize,
-}
-
-/// msm patch: longest request or header line.
-pub const MAX_HEADER_LINE: usize = 8 * 1024;
-/// msm patch: largest request head (request line and all headers).
-pub const MAX_HEAD_BYTES: usize = 16 * 1024;
-/// msm patch: most header lines in a request.
-pub const MAX_HEADERS: usize = 64;
-const HEAD_TOO_LARGE: &str = "request header too large";
-
-/// Error that can happen when reading a request.
-#[derive(Debug)]
-enum ReadError {
-    WrongRequestLine,
-    WrongHeader(HTTPVersion),
-    /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
-    ReadIoError(IoError),
+    // msm patch: the socket, its deadline, its slot in the table, the bounds, requests read
+    conn: Arc<Connection>,
+    deadline: Arc<ReadDeadline>,
+    slot: Slot,
+    limits: Arc<Limits>,
+    served: usize,
+    // msm patch: set by a request whose answer closes the connection
+    close_after: Arc<AtomicBool>,
 }
 
 impl ClientConnection {
-    /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
-    pub fn new(
-        write_socket: RefinedTcpStream,
-        mut read_socket: RefinedTcpStream,
-    ) -> ClientConnection {
-        let remote_addr = read_socket.peer_addr();
+    /// Creates a new `ClientConnection` over `conn`, which holds `slot` in the table.
+    pub(crate) fn new(conn: Arc<Connection>, slot: Slot, limits: Arc<Limits>) -> ClientConnection {
+        let deadline = Arc::new(ReadDeadline::default());
+        let (read_socket, write_socket) = RefinedTcpStream::new(conn.clone());
+        let read_socket = read_socket.with_deadline(deadline.clone(), limits.io_timeout);
+        let remote_addr = conn.peer_addr().ok().flatten();
         let secure = read_socket.secure();
-
-        let mut source = SequentialReaderBuilder::new(BufReader::with_capacity(1024, read_socket));
-        let first_header = source.next().unwrap();
-
         ClientConnection {
-            source,
+            reader: BufReader::with_capacity(1024, read_socket),
             sink: SequentialWriterBuilder::new(BufWriter::with_capacity(1024, write_socket)),
             remote_addr,
-            next_header_source: first_header,
             no_more_requests: false,
-            head_bytes: 0,
             secure,
+            conn,
+            deadline,
+            slot,
+            limits,
+            served: 0,
+            close_after: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -85,111 +100,129 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
-        let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
-        loop {
-            // msm patch: a line, and the whole head, are bounded.
-            if buf.len() >= MAX_HEADER_LINE || self.head_bytes >= MAX_HEAD_BYTES {
-                return Err(IoError::new(ErrorKind::InvalidData, HEAD_TOO_LARGE));
-            }
-            self.head_bytes += 1;
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
-            };
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
-            }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            buf.push(byte);
+    fn writer(&mut self) -> SequentialWriter<BufWriter<RefinedTcpStream>> {
+        // The builder yields a writer for ever.
+        match self.sink.next() {
+            Some(w) => w,
+            None => unreachable!("SequentialWriterBuilder never ends"),
         }
     }
 
-    /// Reads a request from the stream.
-    /// Blocks until the header has been read.
-    fn read(&mut self) -> Result<Request, ReadError> {
-        self.head_bytes = 0;
-        let (method, path, version, headers) = {
-            // reading the request line
-            let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+    /// msm patch: answers `status` with `why` and `Connection: close`, then closes gently.
+    fn refuse(&mut self, status: u16, why: &str, version: HTTPVersion) {
+        let body = format!("{{\"error\":\"{why}\"}}");
+        let minor = if version == HTTPVersion(1, 0) { 0 } else { 1 };
+        let head = format!(
+            "HTTP/1.{minor} {status} {}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            StatusCode(status).default_reason_phrase(),
+            body.len()
+        );
+        let mut w = self.writer();
+        let _ = w
+            .write_all(head.as_bytes())
+            .and_then(|()| w.write_all(body.as_bytes()))
+            .and_then(|()| w.flush());
+        drop(w);
+        self.no_more_requests = true;
+        self.linger();
+    }
 
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
-            };
-
-            // getting all headers
-            let headers = {
-                let mut headers = Vec::new();
-                loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
-
-                    if line.is_empty() {
-                        break;
-                    };
-                    if headers.len() >= MAX_HEADERS {
-                        return Err(ReadError::ReadIoError(IoError::new(
-                            ErrorKind::InvalidData,
-                            HEAD_TOO_LARGE,
-                        )));
-                    }
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
-                    });
-                }
-
-                headers
-            };
-
-            (method, path, version, headers)
-        };
-
-        // building the writer for the request
-        let writer = self.sink.next().unwrap();
-
-        // follow-up for next potential request
-        let mut data_source = self.source.next().unwrap();
-        std::mem::swap(&mut self.next_header_source, &mut data_source);
-
-        // building the next reader
-        let request = crate::request::new_request(
-            self.secure,
-            method,
-            path,
-            version.clone(),
-            headers,
-            *self.remote_addr.as_ref().unwrap(),
-            data_source,
-            writer,
-        )
-        .map_err(|e| {
-            use crate::request;
-            match e {
-                request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => {
-                    ReadError::ExpectationFailed(version)
-                }
+    /// msm patch: stops writing, reads and drops what the client still sends for a moment.
+    fn linger(&mut self) {
+        let _ = self.conn.shutdown(Shutdown::Write);
+        self.deadline.set(Some(Instant::now() + LINGER));
+        let mut sink = [0u8; 1024];
+        let mut left = LINGER_BYTES;
+        while left > 0 {
+            match self.reader.read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
             }
-        })?;
+        }
+    }
 
-        // return the request
-        Ok(request)
+    /// Reads the next request: its head, then its whole body, each under its deadline.
+    fn read(&mut self) -> Option<Request> {
+        let now = Instant::now();
+        let first = self.served == 0;
+        self.served += 1;
+        let limits = self.limits.clone();
+        if first {
+            self.deadline.set(Some(now + limits.head_timeout));
+            self.slot.set(Phase::Head);
+        } else {
+            self.deadline.set(Some(now + limits.keep_alive));
+            self.slot.set(Phase::Idle);
+        }
+        let (deadline, slot) = (&self.deadline, &self.slot);
+        let head = read_head(&mut self.reader, || {
+            if !first {
+                deadline.set(Some(Instant::now() + limits.head_timeout));
+                slot.set(Phase::Head);
+            }
+        });
+        let head = match head {
+            Ok(h) => h,
+            Err(e) => {
+                if let Some((status, why)) = e.answer() {
+                    self.refuse(status, why, HTTPVersion(1, 1));
+                }
+                if let HeadError::Io(e) = &e {
+                    log::debug!("request head not read: {}", e);
+                }
+                return None;
+            }
+        };
+        let version = head.version.clone();
+
+        let expect = head.headers.iter().find(|h| h.field.equiv("Expect"));
+        let expects_continue = match expect.map(|h| h.value.as_str()) {
+            None => false,
+            Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
+            Some(_) => {
+                self.refuse(417, "unsupported expectation", version);
+                return None;
+            }
+        };
+        let body = framing(&head.headers, &version, limits.max_body).and_then(|framing| {
+            self.deadline
+                .set(Some(Instant::now() + limits.body_timeout));
+            self.slot.set(Phase::Body);
+            if expects_continue && framing != Framing::None && version > HTTPVersion(1, 0) {
+                let mut w = self.writer();
+                w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .and_then(|()| w.flush())?;
+            }
+            read_body(&mut self.reader, framing, limits.max_body, &limits.budget)
+        });
+        let body = match body {
+            Ok(b) => b,
+            Err(e) => {
+                if let Some((status, why)) = e.answer() {
+                    self.refuse(status, why, version);
+                }
+                if let BodyError::Io(e) = &e {
+                    log::debug!("request body not read: {}", e);
+                }
+                return None;
+            }
+        };
+        self.deadline.set(None);
+        self.slot.set(Phase::Busy);
+        let body_length = Some(body.len());
+        let writer = self.writer();
+        Some(crate::request::new_request(
+            self.secure,
+            head.method,
+            head.path,
+            version,
+            head.headers,
+            self.remote_addr,
+            Box::new(body),
+            body_length,
+            writer,
+        ))
     }
 }
 
@@ -199,149 +232,57 @@ impl Iterator for ClientConnection {
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
-        if self.no_more_requests {
+        if self.no_more_requests || self.close_after.load(Ordering::Acquire) {
             return None;
         }
 
-        loop {
-            let rq = match self.read() {
-                Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
+        let rq = self.read()?.with_close_flag(self.close_after.clone());
 
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
+        // updating the status of the connection
+        let connection_header = rq
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Connection"))
+            .map(|h| h.value.as_str());
 
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
-                }
+        let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
 
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
-                }
-
-                Err(ReadError::ReadIoError(ref err))
-                    if err.kind() == ErrorKind::InvalidData
-                        && err.to_string() == HEAD_TOO_LARGE =>
-                {
-                    // msm patch: 431, then close (the rest of the head is not read).
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::from_string(HEAD_TOO_LARGE)
-                        .with_status_code(StatusCode(431));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None;
-                }
-
-                Err(ReadError::ReadIoError(_)) => return None,
-
-                Ok(rq) => rq,
-            };
-
-            // checking HTTP version
-            if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+        match lowercase {
+            Some(ref val) if val.contains("close") => self.no_more_requests = true,
+            Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
+            Some(ref val)
+                if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
+            {
+                self.no_more_requests = true
             }
+            None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
+            _ => (),
+        };
 
-            // updating the status of the connection
-            let connection_header = rq
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Connection"))
-                .map(|h| h.value.as_str());
-
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
-
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val)
-                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
-                {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
-
-            // returning the request
-            return Some(rq);
-        }
+        // returning the request
+        Some(rq)
     }
 }
 
-/// Parses a "HTTP/1.1" string.
-fn parse_http_version(version: &str) -> Result<HTTPVersion, ReadError> {
-    let (major, minor) = match version {
-        "HTTP/0.9" => (0, 9),
-        "HTTP/1.0" => (1, 0),
-        "HTTP/1.1" => (1, 1),
-        "HTTP/2.0" => (2, 0),
-        "HTTP/3.0" => (3, 0),
-        _ => return Err(ReadError::WrongRequestLine),
-    };
-
-    Ok(HTTPVersion(major, minor))
-}
-
-/// Parses the request line of the request.
-/// eg. GET / HTTP/1.1
-fn parse_request_line(line: &str) -> Result<(Method, String, HTTPVersion), ReadError> {
-    let mut parts = line.split(' ');
-
-    let method = parts.next().and_then(|w| w.parse().ok());
-    let path = parts.next().map(ToOwned::to_owned);
-    let version = parts.next().and_then(|w| parse_http_version(w).ok());
-
-    method
-        .and_then(|method| Some((method, path?, version?)))
-        .ok_or(ReadError::WrongRequestLine)
-}
-
-#[cfg(test)]
-mod test {
-    #[test]
-    fn test_parse_request_line() {
-        let (method, path, ver) = super::parse_request_line("GET /hello HTTP/1.1").unwrap();
-
-        assert!(method == crate::Method::Get);
-        assert!(path == "/hello");
-        assert!(ver == crate::common::HTTPVersion(1, 1));
-
-        assert!(super::parse_request_line("GET /hello").is_err());
-        assert!(super::parse_request_line("qsd qsd qsd").is_err());
+/// msm patch: parses requests one after another from `data` as a connection does (head,
+/// framing, whole body), until the input ends or a request is refused. Returns the bodies'
+/// lengths and the status of the refusal, if any. For fuzzing: no socket, no clock.
+pub fn parse_requests(data: &[u8], max_body: usize) -> (Vec<usize>, Option<u16>) {
+    let budget = BodyBudget::new(max_body, 0);
+    let mut r = std::io::Cursor::new(data);
+    let mut bodies = Vec::new();
+    loop {
+        let head = match read_head(&mut r, || {}) {
+            Ok(h) => h,
+            Err(e) => return (bodies, e.answer().map(|a| a.0)),
+        };
+        let body = framing(&head.headers, &head.version, max_body)
+            .and_then(|f| read_body(&mut r, f, max_body, &budget));
+        match body {
+            Ok(b) => bodies.push(b.len()),
+            Err(e) => return (bodies, e.answer().map(|a| a.0)),
+        }
     }
 }

@@ -110,7 +110,7 @@ use client::ClientConnection;
 use connection::Connection;
 use util::MessagesQueue;
 
-pub use client::{MAX_HEADERS, MAX_HEADER_LINE, MAX_HEAD_BYTES};
+pub use client::{parse_requests, MAX_HEADERS, MAX_HEADER_LINE, MAX_HEAD_BYTES};
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
@@ -120,6 +120,7 @@ pub use test::TestRequest;
 mod client;
 mod common;
 mod connection;
+mod head;
 mod request;
 mod response;
 mod ssl;
@@ -142,8 +143,8 @@ pub struct Server {
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
 
-    // msm patch: connections open now
-    open: Arc<std::sync::atomic::AtomicUsize>,
+    // msm patch: connections open now, and what each does
+    table: Arc<util::ConnTable>,
 }
 
 enum Message {
@@ -176,10 +177,26 @@ pub struct IncomingRequests<'a> {
 /// msm patch: bounds of a server.
 #[derive(Debug, Clone, Copy)]
 pub struct Bounds {
-    /// Most connections open at once.
+    /// Most connections open at once. When all are taken, a new connection takes the slot of
+    /// an idle or slow one (see `util/conn_table.rs`); only when every one has a request
+    /// being answered is it answered `503` and closed.
     pub max_connections: usize,
-    /// Read and write timeout of every connection's socket.
+    /// Longest wait for one read or write on a socket.
     pub io_timeout: Option<Duration>,
+    /// A request head must arrive whole within this (from the accept, or from its first
+    /// byte on a kept-alive connection); else `408` and close.
+    pub head_timeout: Duration,
+    /// A kept-alive connection is closed after waiting this long for a next request.
+    pub keep_alive: Duration,
+    /// A request body must arrive whole within this after its head; else `408` and close.
+    pub body_timeout: Duration,
+    /// Largest request body; a larger declared length is answered `413` without reading it.
+    pub max_body: usize,
+    /// Bytes of each body held without drawing on `body_budget`.
+    pub body_free: usize,
+    /// Bytes past `body_free` that all bodies being read or answered may hold at once; a
+    /// body that needs more is answered `503`.
+    pub body_budget: usize,
 }
 
 impl Default for Bounds {
@@ -187,6 +204,12 @@ impl Default for Bounds {
         Bounds {
             max_connections: 1024,
             io_timeout: Some(Duration::from_secs(60)),
+            head_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(30),
+            max_body: 1024 * 1024,
+            body_free: 16 * 1024,
+            body_budget: 16 * 1024 * 1024,
         }
     }
 }
@@ -195,12 +218,22 @@ impl Default for Bounds {
 const BUSY: &[u8] =
     b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
 
+/// msm patch: after a failed `accept` (out of file descriptors, of memory, ...) the accept
+/// loop waits this long before it tries again, so that it neither spins nor stops for good.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// msm patch: failed accepts are logged at most once per this interval (with their count).
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// msm patch: refused connections that may wait for the reaper at once (each holds a file
+/// descriptor: count them when sizing the descriptor limit).
+pub const REAPER_QUEUE: usize = 64;
+/// msm patch: how long the reaper reads from a refused connection before closing it.
+const REAPER_LINGER: Duration = Duration::from_millis(200);
+
 /// msm patch: one thread that closes refused connections gently: it stops writing, reads and
 /// drops what the client sends for a moment, then closes. At most `REAPER_QUEUE` wait; more
 /// are closed at once.
 fn reaper() -> mpsc::SyncSender<Connection> {
-    const REAPER_QUEUE: usize = 64;
-    const LINGER: Duration = Duration::from_millis(200);
     let (tx, rx) = mpsc::sync_channel::<Connection>(REAPER_QUEUE);
     let _ = thread::Builder::new()
         .name("http-reaper".into())
@@ -209,7 +242,7 @@ fn reaper() -> mpsc::SyncSender<Connection> {
             use std::io::Read;
             let mut sink = [0u8; 1024];
             for mut c in rx {
-                let _ = c.set_timeouts(Some(LINGER));
+                let _ = c.set_timeouts(Some(REAPER_LINGER));
                 let _ = c.shutdown(Shutdown::Write);
                 let mut left = 16 * 1024;
                 while left > 0 {
@@ -221,15 +254,6 @@ fn reaper() -> mpsc::SyncSender<Connection> {
             }
         });
     tx
-}
-
-/// msm patch: counts a connection's thread as open until it ends.
-struct OpenGuard(Arc<std::sync::atomic::AtomicUsize>);
-
-impl Drop for OpenGuard {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
-    }
 }
 
 /// Represents the parameters required to create a server.
@@ -318,7 +342,15 @@ impl Server {
         bounds: Bounds,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
-        let open = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let table = util::ConnTable::new(bounds.max_connections);
+        let limits = Arc::new(client::Limits {
+            head_timeout: bounds.head_timeout,
+            keep_alive: bounds.keep_alive,
+            body_timeout: bounds.body_timeout,
+            io_timeout: bounds.io_timeout,
+            max_body: bounds.max_body,
+            budget: util::BodyBudget::new(bounds.body_free, bounds.body_budget),
+        });
         let refused = reaper();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -360,81 +392,80 @@ impl Server {
         let messages = MessagesQueue::with_capacity(8);
 
         let inside_close_trigger = close_trigger.clone();
-        let server_open = open.clone();
+        let server_table = table.clone();
         let inside_messages = messages.clone();
         thread::spawn(move || {
             // a tasks pool is used to dispatch the connections into threads
             let tasks_pool = util::TaskPool::new();
+            // msm patch: failed accepts since the last log line, and when it was written
+            let mut failed: u64 = 0;
+            let mut logged: Option<std::time::Instant> = None;
 
             log::debug!("Running accept thread");
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
-                    Ok((mut sock, _)) => {
-                        if open.load(Relaxed) >= bounds.max_connections {
-                            use std::io::Write;
-                            let _ = sock.write_all(BUSY);
-                            log::warn!("connection refused: {} open", bounds.max_connections);
-                            // Closed by the reaper after the client's request is read, so
-                            // that the client gets the 503 and not a reset.
-                            let _ = refused.try_send(sock);
-                            continue;
+                let sock = match server.accept() {
+                    Ok((sock, _)) => sock,
+                    Err(e) => {
+                        // msm patch: upstream stopped accepting for good on any error; an
+                        // error (EMFILE, ENFILE, ENOMEM, ECONNABORTED) is logged and retried.
+                        failed += 1;
+                        if logged.map_or(true, |t| t.elapsed() >= ACCEPT_ERROR_LOG_EVERY) {
+                            log::warn!(
+                                "accept failed ({} times since the last report): {}; retrying",
+                                failed,
+                                e
+                            );
+                            failed = 0;
+                            logged = Some(std::time::Instant::now());
                         }
-                        if sock.set_timeouts(bounds.io_timeout).is_err() {
-                            continue;
-                        }
-                        open.fetch_add(1, Relaxed);
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        thread::sleep(ACCEPT_ERROR_PAUSE);
+                        continue;
                     }
-                    Err(e) => Err(e),
+                };
+                if sock.set_timeouts(bounds.io_timeout).is_err() {
+                    continue;
+                }
+                let conn = Arc::new(sock);
+                let slot = match table.admit(&conn) {
+                    Some(slot) => slot,
+                    None => {
+                        use std::io::Write;
+                        let _ = (&*conn).write_all(BUSY);
+                        log::warn!(
+                            "connection refused: {} open, each with a request",
+                            bounds.max_connections
+                        );
+                        // Closed by the reaper after the client's request is read, so that
+                        // the client gets the 503 and not a reset.
+                        if let Ok(sock) = Arc::try_unwrap(conn) {
+                            let _ = refused.try_send(sock);
+                        }
+                        continue;
+                    }
+                };
+                let client = match ssl {
+                    None => ClientConnection::new(conn, slot, limits.clone()),
+                    Some(ref _ssl) => unreachable!(),
                 };
 
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        let open = open.clone();
-                        tasks_pool.spawn(Box::new(move || {
-                            let _open = OpenGuard(open.clone());
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
+                let messages = inside_messages.clone();
+                let mut client = Some(client);
+                let spawned = tasks_pool.spawn(Box::new(move || {
+                    if let Some(client) = client.take() {
+                        // msm patch: one request at a time: the next head is read once this
+                        // request has been answered, so each connection has at most one
+                        // request queued or held in memory.
+                        for rq in client {
+                            let (sender, receiver) = mpsc::channel();
+                            messages.push(rq.with_notify_sender(sender).into());
+                            let _ = receiver.recv();
+                        }
                     }
-
-                    Err(e) => {
-                        log::error!("Error accepting new client: {}", e);
-                        inside_messages.push(e.into());
-                        break;
-                    }
+                }));
+                if let Err(e) = spawned {
+                    // msm patch: no thread for it (out of memory or threads): the task and
+                    // its connection are dropped, which closes the connection.
+                    log::warn!("no thread for a new connection: {}", e);
                 }
             }
             log::debug!("Terminating accept thread");
@@ -445,7 +476,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
-            open: server_open,
+            table: server_table,
         })
     }
 
@@ -466,7 +497,7 @@ impl Server {
     /// Returns the number of clients currently connected to the server.
     pub fn num_connections(&self) -> usize {
         // msm patch: counted by the accept loop (upstream left this unimplemented).
-        self.open.load(Relaxed)
+        self.table.len()
     }
 
     /// Blocks until an HTTP request has been submitted and returns it.

@@ -5,11 +5,11 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::str::FromStr;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
-use crate::util::{EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
-use chunked_transfer::Decoder;
 
 /// Represents an HTTP request made by a client.
 ///
@@ -74,6 +74,11 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // msm patch: answer with `Connection: close` and close the connection after the answer
+    close_after: bool,
+    // msm patch: set when the connection must close after this request's answer
+    close_flag: Option<Arc<AtomicBool>>,
 }
 
 struct NotifyOnDrop<R> {
@@ -96,138 +101,37 @@ impl<R: Write> Write for NotifyOnDrop<R> {
 }
 impl<R> Drop for NotifyOnDrop<R> {
     fn drop(&mut self) {
-        self.sender.send(()).unwrap();
-    }
-}
-
-/// Error that can happen when building a `Request` object.
-#[derive(Debug)]
-pub enum RequestCreationError {
-    /// The client sent an `Expect` header that was not recognized by tiny-http.
-    ExpectationFailed,
-
-    /// Error while reading data from the socket during the creation of the `Request`.
-    CreationIoError(IoError),
-}
-
-impl From<IoError> for RequestCreationError {
-    fn from(err: IoError) -> RequestCreationError {
-        RequestCreationError::CreationIoError(err)
+        // msm patch: the connection may be gone already.
+        let _ = self.sender.send(());
     }
 }
 
 /// Builds a new request.
 ///
-/// After the request line and headers have been read from the socket, a new `Request` object
-/// is built.
-///
-/// You must pass a `Read` that will allow the `Request` object to read from the incoming data.
-/// It is the responsibility of the `Request` to read only the data of the request and not further.
+/// msm patch: the body has been read whole by the connection (see `client.rs`), so a
+/// `Request` never reads from the socket: a worker that handles it cannot be held by a slow
+/// client, and an answer sent without reading the body leaves no bytes of it on the
+/// connection to be taken for a next request. `Expect: 100-continue` was answered before the
+/// body was read. `upgrade` hands on the body only.
 ///
 /// The `Write` object will be used by the `Request` to write the response.
 #[allow(clippy::too_many_arguments)]
-pub fn new_request<R, W>(
+pub fn new_request<W>(
     secure: bool,
     method: Method,
     path: String,
     version: HTTPVersion,
     headers: Vec<Header>,
     remote_addr: Option<SocketAddr>,
-    mut source_data: R,
+    body: Box<dyn Read + Send + 'static>,
+    body_length: Option<usize>,
     writer: W,
-) -> Result<Request, RequestCreationError>
+) -> Request
 where
-    R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
-        .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
-    };
-
-    // true if the client sent a `Expect: 100-continue` header
-    let expects_continue = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Expect"))
-            .map(|h| h.value.as_str())
-        {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
-            _ => return Err(RequestCreationError::ExpectationFailed),
-        }
-    };
-
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
-
-    // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
-    // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
-        if content_length == 0 {
-            Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
-
-            let mut buffer = vec![0; content_length];
-            let mut offset = 0;
-
-            while offset != content_length {
-                let read = source_data.read(&mut buffer[offset..])?;
-                if read == 0 {
-                    // the socket returned EOF, but we were before the expected content-length
-                    // aborting
-                    let info = "Connection has been closed before we received enough data";
-                    let err = IoError::new(ErrorKind::ConnectionAborted, info);
-                    return Err(RequestCreationError::CreationIoError(err));
-                }
-
-                offset += read;
-            }
-
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
-        } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
-            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
-        }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
-    } else {
-        // if we have neither a Content-Length nor a Transfer-Encoding,
-        // assuming that we have no data
-        // TODO: could also be multipart/byteranges
-        Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-    };
-
-    Ok(Request {
-        data_reader: Some(reader),
+    Request {
+        data_reader: Some(body),
         response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
         remote_addr,
         secure,
@@ -235,10 +139,12 @@ where
         path,
         http_version: version,
         headers,
-        body_length: content_length,
-        must_send_continue: expects_continue,
+        body_length,
+        must_send_continue: false,
         notify_when_responded: None,
-    })
+        close_after: false,
+        close_flag: None,
+    }
 }
 
 impl Request {
@@ -435,7 +341,7 @@ impl Request {
     {
         let res = self.respond_impl(response);
         if let Some(sender) = self.notify_when_responded.take() {
-            sender.send(()).unwrap();
+            let _ = sender.send(()); // msm patch: the connection may be gone already
         }
         res
     }
@@ -445,6 +351,15 @@ impl Request {
         R: Read,
     {
         let mut writer = self.extract_writer_impl();
+        // msm patch: an answer that ends the connection says so.
+        let response = if self.close_after {
+            if let Some(flag) = &self.close_flag {
+                flag.store(true, Ordering::Release);
+            }
+            response.with_connection_close()
+        } else {
+            response
+        };
 
         let do_not_send_body = self.method == Method::Head;
 
@@ -469,6 +384,18 @@ impl Request {
         })
     }
 
+    /// msm patch: the answer to this request will say `Connection: close`, and the
+    /// connection closes after it (for an answer that refuses the request's body, say).
+    pub fn close_after(&mut self) {
+        self.close_after = true;
+    }
+
+    /// msm patch: `flag` is set when the connection must close after the answer.
+    pub(crate) fn with_close_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.close_flag = Some(flag);
+        self
+    }
+
     pub(crate) fn with_notify_sender(mut self, sender: Sender<()>) -> Self {
         self.notify_when_responded = Some(sender);
         self
@@ -491,7 +418,7 @@ impl Drop for Request {
             let response = Response::empty(500);
             let _ = self.respond_impl(response); // ignoring any potential error
             if let Some(sender) = self.notify_when_responded.take() {
-                sender.send(()).unwrap();
+                let _ = sender.send(()); // msm patch: the connection may be gone already
             }
         }
     }

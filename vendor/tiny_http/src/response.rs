@@ -246,6 +246,15 @@ where
         self.chunked_threshold.unwrap_or(32768)
     }
 
+    /// msm patch: the answer says `Connection: close` (which `add_header` would drop).
+    pub(crate) fn with_connection_close(mut self) -> Self {
+        self.headers.push(Header {
+            field: "Connection".parse().expect("a valid header name"),
+            value: ascii::AsciiString::from_ascii("close").expect("ASCII"),
+        });
+        self
+    }
+
     /// Adds a header to the list.
     /// Does all the checks.
     pub fn add_header<H>(&mut self, header: H)

@@ -59,30 +59,44 @@ where
     }
 }
 
+/// msm patch: most bytes of an unread body drained when the reader is dropped. Past it the
+/// drain stops and reports an error, and the connection must close: upstream allocated the
+/// whole remaining length at once (`vec![0; remaining]`), so a declared length of a terabyte
+/// aborted the process.
+pub const MAX_DRAIN: usize = 64 * 1024;
+/// msm patch: the drain reads through a buffer of this size on the stack.
+const DRAIN_STEP: usize = 1024;
+
 impl<R> Drop for EqualReader<R>
 where
     R: Read,
 {
     fn drop(&mut self) {
-        let mut remaining_to_read = self.size;
-
-        while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+        let mut buf = [0u8; DRAIN_STEP];
+        let mut drained = 0;
+        while self.size > 0 {
+            if drained >= MAX_DRAIN {
+                let e = std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "unread body over the drain bound",
+                );
+                self.last_read_signal.send(Err(e)).ok();
+                return;
+            }
+            let step = self.size.min(DRAIN_STEP).min(MAX_DRAIN - drained);
+            match self.reader.read(&mut buf[..step]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
-                    break;
+                    return;
                 }
-                Ok(0) => {
-                    self.last_read_signal.send(Ok(())).ok();
-                    break;
-                }
-                Ok(other) => {
-                    remaining_to_read -= other;
+                Ok(0) => break,
+                Ok(n) => {
+                    self.size -= n;
+                    drained += n;
                 }
             }
         }
+        self.last_read_signal.send(Ok(())).ok();
     }
 }
 
@@ -108,6 +122,17 @@ mod tests {
         let mut string = String::new();
         org_reader.read_to_string(&mut string).unwrap();
         assert_eq!(string, " world");
+    }
+
+    #[test]
+    fn a_huge_unread_body_is_drained_to_a_bound_then_refused() {
+        use std::io::Cursor;
+
+        let mut org_reader = Cursor::new(vec![b'x'; 2 * super::MAX_DRAIN]);
+        let (equal_reader, signal) = EqualReader::new(org_reader.by_ref(), 1_000_000_000_000);
+        drop(equal_reader);
+        assert!(signal.recv().unwrap().is_err());
+        assert_eq!(org_reader.position() as usize, super::MAX_DRAIN);
     }
 
     #[test]

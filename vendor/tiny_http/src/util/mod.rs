@@ -1,4 +1,7 @@
+pub use self::body::{BodyBudget, BodyError, Framing};
+pub use self::conn_table::{ConnTable, Phase, Slot};
 pub use self::custom_stream::CustomStream;
+pub use self::deadline::ReadDeadline;
 pub use self::equal_reader::EqualReader;
 pub use self::fused_reader::FusedReader;
 pub use self::messages_queue::MessagesQueue;
@@ -9,7 +12,10 @@ pub use self::task_pool::TaskPool;
 
 use std::str::FromStr;
 
+pub(crate) mod body;
+mod conn_table;
 mod custom_stream;
+mod deadline;
 mod equal_reader;
 mod fused_reader;
 mod messages_queue;

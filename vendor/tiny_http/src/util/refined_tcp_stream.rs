@@ -1,13 +1,20 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::ReadDeadline;
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
 use crate::ssl::SslStream;
 
+/// msm patch: the socket is shared by the reading and the writing half (upstream duplicates
+/// the descriptor with an unwrapped `try_clone`, which aborts the process once it is out of
+/// file descriptors).
 pub(crate) enum Stream {
-    Http(Connection),
+    Http(Arc<Connection>),
     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
     Https(SslStream),
 }
@@ -15,15 +22,15 @@ pub(crate) enum Stream {
 impl Clone for Stream {
     fn clone(&self) -> Self {
         match self {
-            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone().unwrap()),
+            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.clone()),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
         }
     }
 }
 
-impl From<Connection> for Stream {
-    fn from(tcp_stream: Connection) -> Self {
+impl From<Arc<Connection>> for Stream {
+    fn from(tcp_stream: Arc<Connection>) -> Self {
         Stream::Http(tcp_stream)
     }
 }
@@ -37,11 +44,20 @@ impl Stream {
         }
     }
 
-    fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
+    fn peer_addr(&self) -> IoResult<Option<SocketAddr>> {
         match self {
             Stream::Http(tcp_stream) => tcp_stream.peer_addr(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.peer_addr(),
+        }
+    }
+
+    /// msm patch: sets the socket's read timeout.
+    fn set_read_timeout(&self, t: Option<Duration>) -> IoResult<()> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.set_read_timeout(t),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => Ok(()),
         }
     }
 
@@ -57,7 +73,7 @@ impl Stream {
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.read(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).read(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.read(buf),
         }
@@ -67,7 +83,7 @@ impl Read for Stream {
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.write(buf),
+            Stream::Http(tcp_stream) => (&**tcp_stream).write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
         }
@@ -75,7 +91,7 @@ impl Write for Stream {
 
     fn flush(&mut self) -> IoResult<()> {
         match self {
-            Stream::Http(tcp_stream) => tcp_stream.flush(),
+            Stream::Http(tcp_stream) => (&**tcp_stream).flush(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.flush(),
         }
@@ -86,6 +102,10 @@ pub struct RefinedTcpStream {
     stream: Stream,
     close_read: bool,
     close_write: bool,
+    // msm patch: the deadline of the current read phase and the per-read timeout
+    deadline: Option<(Arc<ReadDeadline>, Option<Duration>)>,
+    // msm patch: the read timeout last set on the socket
+    read_timeout: Option<Duration>,
 }
 
 impl RefinedTcpStream {
@@ -101,15 +121,30 @@ impl RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
+            deadline: None,
+            read_timeout: None,
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
+            deadline: None,
+            read_timeout: None,
         };
 
         (read, write)
+    }
+
+    /// msm patch: every read ends by `deadline`, and waits at most `io_timeout` for data.
+    pub(crate) fn with_deadline(
+        mut self,
+        deadline: Arc<ReadDeadline>,
+        io_timeout: Option<Duration>,
+    ) -> Self {
+        self.read_timeout = io_timeout;
+        self.deadline = Some((deadline, io_timeout));
+        self
     }
 
     /// Returns true if this struct wraps around a secure connection.
@@ -137,7 +172,19 @@ impl Drop for RefinedTcpStream {
 
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        self.stream.read(buf)
+        // msm patch: a read waits no longer than the phase's deadline allows, and a timeout
+        // is reported as `TimedOut` (a socket timeout shows as `WouldBlock` on Unix).
+        if let Some((deadline, io_timeout)) = &self.deadline {
+            let t = deadline.read_timeout(*io_timeout)?;
+            if t != self.read_timeout {
+                self.stream.set_read_timeout(t)?;
+                self.read_timeout = t;
+            }
+        }
+        self.stream.read(buf).map_err(|e| match e.kind() {
+            ErrorKind::WouldBlock => std::io::Error::new(ErrorKind::TimedOut, e),
+            _ => e,
+        })
     }
 }
 

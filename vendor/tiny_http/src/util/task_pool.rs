@@ -29,6 +29,10 @@ struct Sharing {
 /// Minimum number of active threads.
 static MIN_THREADS: usize = 4;
 
+/// msm patch: stack of a connection thread: it reads and checks heads and bodies into heap
+/// buffers and never recurses (upstream: the 2 MiB default).
+const CONNECTION_STACK: usize = 256 * 1024;
+
 struct Registration<'a> {
     nb: &'a AtomicUsize,
 }
@@ -58,7 +62,7 @@ impl TaskPool {
         };
 
         for _ in 0..MIN_THREADS {
-            pool.add_thread(None)
+            let _ = pool.add_thread(None);
         }
 
         pool
@@ -66,21 +70,32 @@ impl TaskPool {
 
     /// Executes a function in a thread.
     /// If no thread is available, spawns a new one.
-    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) {
-        let mut queue = self.sharing.todo.lock().unwrap();
+    ///
+    /// msm patch: an error (and `code` dropped) when no thread can be started, where
+    /// upstream panicked.
+    pub fn spawn(&self, code: Box<dyn FnMut() + Send>) -> std::io::Result<()> {
+        let mut queue = match self.sharing.todo.lock() {
+            Ok(q) => q,
+            Err(p) => p.into_inner(),
+        };
 
         if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
-            self.add_thread(Some(code));
+            drop(queue);
+            self.add_thread(Some(code))
         } else {
             queue.push_back(code);
             self.sharing.condvar.notify_one();
+            Ok(())
         }
     }
 
-    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) {
+    fn add_thread(&self, initial_fn: Option<Box<dyn FnMut() + Send>>) -> std::io::Result<()> {
         let sharing = self.sharing.clone();
 
-        thread::spawn(move || {
+        let builder = thread::Builder::new()
+            .name("http-conn".into())
+            .stack_size(CONNECTION_STACK);
+        builder.spawn(move || {
             let sharing = sharing;
             let _active_guard = Registration::new(&sharing.active_tasks);
 
@@ -123,7 +138,8 @@ impl TaskPool {
 
                 task();
             }
-        });
+        })?;
+        Ok(())
     }
 }
 
