@@ -206,14 +206,26 @@ pub async fn dial(net: Arc<Net>, domain: &str) -> Result<Arc<Link>, NetError> {
     })
 }
 
+/// Pause after a failed accept (out of descriptors, usually) before trying again.
+pub const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+/// At most one warning about failed accepts per this interval.
+pub const ACCEPT_WARN_EVERY: Duration = Duration::from_secs(10);
+
 /// Accepts links until the process ends.
 pub async fn listen(net: Arc<Net>, listener: TcpListener) {
+    // Out of descriptors, accept fails until some are freed: retried after a pause, logged
+    // once per ACCEPT_WARN_EVERY with a count (a router's log is a small ring buffer).
+    let (mut failed, mut warned_at) = (0u64, None::<std::time::Instant>);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(x) => x,
             Err(e) => {
-                tracing::warn!(error = %e, "accepting a link failed");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                failed += 1;
+                if warned_at.is_none_or(|t| t.elapsed() >= ACCEPT_WARN_EVERY) {
+                    tracing::warn!(error = %e, failed, "accepting links failed; retrying");
+                    (failed, warned_at) = (0, Some(std::time::Instant::now()));
+                }
+                tokio::time::sleep(ACCEPT_RETRY).await;
                 continue;
             }
         };
