@@ -76,6 +76,11 @@ fn kill_9_in_a_loop_of_posts_loses_nothing_acknowledged() {
     );
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(lost.is_empty(), "acknowledged posts lost: {lost:?}");
+    eprintln!(
+        "kill -9 loop: {} posts acknowledged over {ROUNDS} kills, {} stored, none lost",
+        acked.len(),
+        stored.len()
+    );
     let max = *stored.iter().max().unwrap();
     assert_eq!(stored.len() as u64, max, "seqs 1..={max} without a gap");
     // Writing continues from the right place.
