@@ -37,8 +37,8 @@ pub fn frame(data: &[u8]) {
     }
 }
 
-/// Link control payloads (handshake, acks, subscriptions, backfill, the firehose session's
-/// open and NACK, tunnel frames): every decoder refuses or accepts without panicking, and what it accepts
+/// Link control payloads (handshake, acks, subscriptions, backfill, follow requests and
+/// answers, the firehose session's open and NACK, tunnel frames): every decoder refuses or accepts without panicking, and what it accepts
 /// encodes to bytes that decode again (these payloads are not signed, so a longer encoding of
 /// the same value is harmless and not refused).
 pub fn link_payload(data: &[u8]) {
@@ -66,6 +66,10 @@ pub fn link_payload(data: &[u8]) {
     same::<Close>(data);
     same::<Open>(data);
     same::<Nack>(data);
+    same::<crate::proto::follow::FollowRequest>(data);
+    same::<crate::proto::follow::FollowAnswer>(data);
+    same::<crate::proto::follow::FollowUndo>(data);
+    same::<crate::proto::follow::Withheld>(data);
     let _ = Open::decode(data);
     // tunnel frames: what decodes re-encodes to the same payload
     use crate::net::firehose::tunnel::{self, TunnelOut};
@@ -104,11 +108,18 @@ pub fn stream_packet(data: &[u8]) {
     }
     let key = crate::proto::NodeKey::from_bytes(&[9; 32]).map(|k| k.public());
     if let Ok(key) = key {
-        let mut r = Receiver::new(key, ReceiverLimits::ROUTER, 0);
-        let _ = r.handle_datagram(0, data);
-        r.handle_timeout(u64::MAX / 2);
-        while r.poll_event().is_some() {}
-        assert_eq!(r.held_bytes(), 0);
+        // by TCP (relay) and by multicast (where only news counts as liveness)
+        for multicast in [false, true] {
+            let mut r = Receiver::new(key, ReceiverLimits::ROUTER, 0);
+            let _ = if multicast {
+                r.handle_multicast(0, data)
+            } else {
+                r.handle_datagram(0, data)
+            };
+            r.handle_timeout(u64::MAX / 2);
+            while r.poll_event().is_some() {}
+            assert_eq!(r.held_bytes(), 0);
+        }
     }
 }
 
