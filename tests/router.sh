@@ -506,7 +506,7 @@ ipk_check() {
     grep -Eq '^-rwxr-xr-x 0/0 .* \./etc/uci-defaults/90-msmd$' "$x/data.list" || { echo "data files: wrong modes or owners"; return 1; }
   cmp "$b" "$x/data/usr/bin/msmd" && cmp openwrt/msmd/files/msmd.init "$x/data/etc/init.d/msmd" &&
     cmp openwrt/msmd/files/msmd.config "$x/data/etc/config/msmd" || return 1
-  "$qemu" "$x/data/usr/bin/msmd" --version | grep -qx "msmd $WS_VERSION" || { echo "packaged binary does not run"; return 1; }
+  "$qemu" "$x/data/usr/bin/msmd" --version | grep -q "^msmd $WS_VERSION (SQLite [0-9.]*)$" || { echo "packaged binary does not run"; return 1; }
   # Reproducible: the same inputs give the same bytes.
   packaging/build-ipk.sh "$b" "$arch" "$ipk.again" >/dev/null && cmp "$ipk" "$ipk.again"
 }

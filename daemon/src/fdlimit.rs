@@ -84,6 +84,11 @@ pub fn plan(needed: u64, soft: u64, hard: u64) -> Plan {
     }
 }
 
+/// A limit as u64 whatever the width of the platform's `rlim_t`.
+fn widen<T: Into<u64>>(v: T) -> u64 {
+    v.into()
+}
+
 /// Checks the limit against `config`, raising the soft limit where the hard one allows; a
 /// configuration that needs more than the hard limit is a configuration error.
 pub fn ensure(config: &Config) -> Result<(), ConfigError> {
@@ -93,12 +98,15 @@ pub fn ensure(config: &Config) -> Result<(), ConfigError> {
         key: "http.max_connections, links.max_links, firehose.max_relay_sessions",
         why,
     };
-    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)
+    let (soft_raw, hard_raw) = getrlimit(Resource::RLIMIT_NOFILE)
         .map_err(|e| invalid(format!("cannot read the file descriptor limit: {e}")))?;
+    // rlim_t is 32 bits on some 32-bit targets (armv7 glibc)
+    let (soft, hard) = (widen(soft_raw), widen(hard_raw));
     match plan(needed, soft, hard) {
         Plan::Enough => Ok(()),
         Plan::Raise(to) => {
-            setrlimit(Resource::RLIMIT_NOFILE, to, hard)
+            // `plan` raises to the hard limit, so the raw value is the one to set
+            setrlimit(Resource::RLIMIT_NOFILE, hard_raw, hard_raw)
                 .map_err(|e| invalid(format!("cannot raise the file descriptor limit: {e}")))?;
             tracing::info!(from = soft, to, needed, "raised the file descriptor limit");
             Ok(())

@@ -9,7 +9,7 @@
 //! whole request being answered is the newcomer refused (`503`).
 
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
@@ -29,7 +29,7 @@ pub enum Phase {
 }
 
 struct Entry {
-    id: u64,
+    id: usize,
     phase: Phase,
     since: Instant,
     conn: Weak<Connection>,
@@ -38,13 +38,15 @@ struct Entry {
 /// The open connections (at most `max`).
 pub struct ConnTable {
     max: usize,
-    next_id: AtomicU64,
+    // usize, not u64: 32-bit MIPS has no 64-bit atomics (ids wrap after 2^32 connections,
+    // long after any connection holding an old id has gone)
+    next_id: AtomicUsize,
     entries: Mutex<Vec<Entry>>,
 }
 
 /// A connection's place in the table; dropping it frees the slot.
 pub struct Slot {
-    id: u64,
+    id: usize,
     table: Arc<ConnTable>,
 }
 
@@ -53,7 +55,7 @@ impl ConnTable {
     pub fn new(max: usize) -> Arc<ConnTable> {
         Arc::new(ConnTable {
             max,
-            next_id: AtomicU64::new(0),
+            next_id: AtomicUsize::new(0),
             entries: Mutex::new(Vec::with_capacity(max)),
         })
     }
