@@ -194,6 +194,11 @@ async fn receive(c: &mut Conn, stats: &Stats) -> std::io::Result<()> {
     }
 }
 
+/// How long a subscription waits for its answer before it is tried again.
+const SUBSCRIBE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Tries per subscription.
+const SUBSCRIBE_TRIES: u32 = 120;
+
 /// Every server subscribes to `author` over a link it dials, then closes that link.
 pub async fn subscribe_all(
     links: SocketAddr,
@@ -209,17 +214,30 @@ pub async fn subscribe_all(
             (gate.clone(), domain.clone(), key.clone(), author.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await.ok()?;
-            let mut c = crate::wire::dial(links, &domain, &key).await.ok()?;
-            let sub = wire::encode(&wire::Subscribe {
-                author,
-                backfill: 0,
-            });
-            c.send(FrameType::Subscribe, &sub).await.ok()?;
-            loop {
-                if c.recv().await.ok()?.kind == FrameType::Subscribed {
+            // msmd keeps a subscription from an unverified link only after dialling its domain
+            // back, and leaves one unanswered while its set of servers waiting for that is full:
+            // like a real subscriber, try again shortly.
+            for _ in 0..SUBSCRIBE_TRIES {
+                let answered = tokio::time::timeout(SUBSCRIBE_WAIT, async {
+                    let mut c = crate::wire::dial(links, &domain, &key).await.ok()?;
+                    let sub = wire::encode(&wire::Subscribe {
+                        author: author.clone(),
+                        backfill: 0,
+                    });
+                    c.send(FrameType::Subscribe, &sub).await.ok()?;
+                    loop {
+                        if c.recv().await.ok()?.kind == FrameType::Subscribed {
+                            return Some(());
+                        }
+                    }
+                })
+                .await;
+                if let Ok(Some(())) = answered {
                     return Some(());
                 }
+                tokio::time::sleep(SUBSCRIBE_WAIT).await;
             }
+            None
         }));
     }
     let mut ok = 0;
