@@ -50,7 +50,9 @@ impl Bench {
         cfg.push_str(msm_tests::UNLIMITED_POSTING);
         cfg.push_str("[log]\nfilter = \"warn,msmd::node=info,msmd::web::server=info\"\n");
         let limit = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-            .map_or(1024, |(soft, _)| usize::try_from(soft).unwrap_or(usize::MAX));
+            .map_or(1024, |(soft, _)| {
+                usize::try_from(soft).unwrap_or(usize::MAX)
+            });
         let links = MAX_LINKS.min(limit.saturating_sub(FD_HEADROOM)).max(1);
         // The generator's links are anonymous until msmd has dialled their domains back: the
         // node under test gives them the whole link budget, and keeps idle ones open.
