@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 const PW: &str = "a long password";
 /// No unauthenticated flood may take a node above this VmRSS (the goal).
 const FLOOD_LIMIT_KB: u64 = 32 * 1024;
+/// What flood 6 may leave resident after idle (see the test).
+const RETAINED_KB: u64 = 10 * 1024;
 
 fn start(n: &LabNode) -> Node {
     n.start_with(&["--log", "info,msmd::net=debug"])
@@ -155,9 +157,10 @@ fn non_reading_subscribers_are_dropped_and_memory_returns() {
         "closed after {closed_after:?}"
     );
     drop(peers);
-    // glibc keeps some freed heap in its per-thread arenas: a few MB, whatever the flood's size
-    // (the unbounded backfills held ~400 MB after such a flood)
-    let after = watch.settle(watch.baseline_kb + 8 * 1024, Duration::from_secs(15));
+    // What stays is bounded, whatever the flood's size: the store pool's page caches and, in a
+    // glibc build, freed heap kept in per-thread arenas (~2.6 MB in the musl router build,
+    // ~7 MB in a debug glibc build; the unbounded backfills held ~400 MB after such a flood)
+    let after = watch.settle(watch.baseline_kb + RETAINED_KB, Duration::from_secs(20));
     let (peak, after) = watch.report("6 (non-reading subscribers)", after);
     let status = |f| msm_tests::hostile::status_kb(na.pid(), f);
     eprintln!(
@@ -172,7 +175,7 @@ fn non_reading_subscribers_are_dropped_and_memory_returns() {
     );
     assert!(peak <= FLOOD_LIMIT_KB, "peak {peak} kB\n{}", na.log());
     assert!(
-        after <= watch.baseline_kb + 8 * 1024,
+        after <= watch.baseline_kb + RETAINED_KB,
         "memory did not come back: {after} kB"
     );
     assert!(counter(&na, "backfill_served") > 0, "backfills were served");
