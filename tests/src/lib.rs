@@ -95,16 +95,7 @@ impl Node {
     }
 
     fn spawn(mut cmd: Command, netns: Option<String>, data: &Path, extra: &[&str]) -> Node {
-        let mut child = cmd
-            .arg("run")
-            .arg("--data")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0", "--links", "127.0.0.1:0"])
-            .args(extra)
-            .env_remove("MSMD_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        let mut child = run_args(&mut cmd, data, extra)
             .spawn()
             .expect("start msmd run");
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -268,6 +259,16 @@ impl Node {
         self.http("POST", path, &h, Some(&v.to_string()))
     }
 
+    /// `POST /api/v1/follows` of `address` as the user of `token`: the status and the answer.
+    pub fn follow(&self, token: &str, address: &str) -> (u16, serde_json::Value) {
+        let r = self.post_json(
+            "/api/v1/follows",
+            Some(token),
+            &serde_json::json!({ "address": address }),
+        );
+        (r.status, r.json())
+    }
+
     /// The node's message count from /healthz.
     pub fn message_count(&self) -> u64 {
         self.http("GET", "/healthz", &[], None).json()["messages"]
@@ -310,6 +311,20 @@ fn find_in(log: &Mutex<Vec<String>>, marker: &str) -> Option<String> {
     let log = log.lock().unwrap();
     log.iter()
         .find_map(|l| l.split_once(marker).map(|(_, rest)| rest.to_string()))
+}
+
+/// `cmd` set up as `msmd run --data DATA` on loopback ports chosen by the kernel, then `extra`,
+/// with stderr piped (the log) and no stdin or stdout.
+pub fn run_args<'a>(cmd: &'a mut Command, data: &Path, extra: &[&str]) -> &'a mut Command {
+    cmd.arg("run")
+        .arg("--data")
+        .arg(data)
+        .args(["--listen", "127.0.0.1:0", "--links", "127.0.0.1:0"])
+        .args(extra)
+        .env_remove("MSMD_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
 }
 
 /// An HTTP response.

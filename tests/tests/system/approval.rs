@@ -32,12 +32,7 @@ fn post(node: &Node, token: &str, text: &str, audience: &str) {
 }
 
 fn follow(node: &Node, token: &str, address: &str) -> (u16, Value) {
-    let r = node.post_json(
-        "/api/v1/follows",
-        Some(token),
-        &json!({ "address": address }),
-    );
-    (r.status, r.json())
+    node.follow(token, address)
 }
 
 fn decide(node: &Node, token: &str, who: &str, action: &str) -> u16 {

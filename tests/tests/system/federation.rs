@@ -32,12 +32,7 @@ fn counter(node: &Node, name: &str) -> u64 {
 }
 
 fn follow(node: &Node, token: &str, address: &str) -> (u16, Value) {
-    let r = node.post_json(
-        "/api/v1/follows",
-        Some(token),
-        &json!({ "address": address }),
-    );
-    (r.status, r.json())
+    node.follow(token, address)
 }
 
 fn post(node: &Node, token: &str, text: &str) -> u64 {

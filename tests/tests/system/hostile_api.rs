@@ -16,16 +16,7 @@ const PW: &str = "correct horse battery";
 /// Runs `msmd run --data DIR ARGS` expecting it to refuse to start; returns its exit status
 /// (None if it was still running after `timeout`, then killed) and its log.
 fn run_refused(data: &Path, extra: &[&str], timeout: Duration) -> (Option<i32>, String) {
-    let mut child = Command::new(msmd_bin())
-        .arg("run")
-        .arg("--data")
-        .arg(data)
-        .args(["--listen", "127.0.0.1:0", "--links", "127.0.0.1:0"])
-        .args(extra)
-        .env_remove("MSMD_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+    let mut child = msm_tests::run_args(&mut Command::new(msmd_bin()), data, extra)
         .spawn()
         .expect("start msmd");
     let stderr = child.stderr.take().expect("stderr");
