@@ -13,6 +13,7 @@ use crate::node::{now_us, Bench, USERS};
 use crate::wire::{self, Conn};
 use crate::{out, progress, Args, PASSWORD, PHASE_TIMEOUT, POST_BYTES};
 use msmd::proto::link::{self as link, AckStatus, Role};
+use msmd::proto::follow::{FollowAnswer, FollowAnswerState, FollowRequest};
 use msmd::proto::message::{Audience, Body, Message};
 use msmd::proto::{Address, FrameType, Limits, NodeKey};
 use serde_json::json;
@@ -167,18 +168,30 @@ async fn serve_author_node(listener: TcpListener, au: Arc<Author>) {
                 return;
             }
             while let Ok(f) = c.recv().await {
-                let answer = match f.kind {
-                    FrameType::Subscribe => link::encode(&link::Subscribed {
-                        author: au.address.clone(),
-                        key: au.user_key.public().to_bytes().to_vec(),
-                        last_seq: 0,
-                    }),
-                    FrameType::Ping => Vec::new(),
+                let (kind, answer) = match f.kind {
+                    FrameType::Subscribe => (
+                        FrameType::Subscribed,
+                        link::encode(&link::Subscribed {
+                            author: au.address.clone(),
+                            key: au.user_key.public().to_bytes().to_vec(),
+                            last_seq: 0,
+                        }),
+                    ),
+                    // The author does not approve followers: every request is accepted.
+                    FrameType::FollowRequest => {
+                        let Ok(r) = link::decode::<FollowRequest>("follow request", &f.payload)
+                        else {
+                            continue;
+                        };
+                        let a = FollowAnswer {
+                            follower: r.follower,
+                            author: r.author,
+                            state: FollowAnswerState::Accepted,
+                        };
+                        (FrameType::FollowAnswer, link::encode(&a))
+                    }
+                    FrameType::Ping => (FrameType::Pong, Vec::new()),
                     _ => continue,
-                };
-                let kind = match f.kind {
-                    FrameType::Ping => FrameType::Pong,
-                    _ => FrameType::Subscribed,
                 };
                 if c.send(kind, &answer).await.is_err() {
                     return;
