@@ -72,6 +72,9 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         | FrameType::FollowAnswer
         | FrameType::FollowUndo
         | FrameType::Withheld => super::follow::handle(net, link, f).await,
+        FrameType::AuthorKeyQuery | FrameType::AuthorKey => {
+            super::addressed::handle(net, link, f).await
+        }
         FrameType::Hello | FrameType::Auth => Err(NetError::Proto(ProtoError::Malformed {
             what: "link",
             why: "handshake frame after the handshake".into(),
@@ -91,9 +94,10 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
     }
 }
 
-/// What the checks before storing came to.
+/// What the checks before storing came to, per author.
 enum Checked {
-    Unwanted,
+    /// Nobody here follows the author: only messages addressed here are kept.
+    Unfollowed(Option<PublicKey>),
     UnknownKey,
     Key(PublicKey),
 }
@@ -124,11 +128,11 @@ async fn on_messages(
     authors.dedup();
     let checks = net
         .pool
-        .run(move |s| -> Result<HashMap<Address, Checked>, StoreError> {
+        .run(move |s| -> Result<_, StoreError> {
             let mut out = HashMap::new();
             for a in authors {
                 let c = if !s.is_followed(&a)? {
-                    Checked::Unwanted
+                    Checked::Unfollowed(s.author_key(&a)?)
                 } else {
                     s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key)
                 };
@@ -137,27 +141,67 @@ async fn on_messages(
             Ok(out)
         })
         .await?;
+    // which messages of unfollowed authors are addressed to people here
+    let of_unfollowed: Vec<(usize, crate::proto::Message)> = decoded
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| matches!(checks.get(&m.message.author), Some(Checked::Unfollowed(_))))
+        .map(|(i, m)| (i, m.message.clone()))
+        .collect();
+    let wanted: Vec<usize> = if of_unfollowed.is_empty() {
+        Vec::new()
+    } else {
+        net.pool
+            .run(move |s| -> Result<Vec<usize>, StoreError> {
+                let mut out = Vec::new();
+                for (i, m) in of_unfollowed {
+                    if s.addressed_here(&m)? {
+                        out.push(i);
+                    }
+                }
+                Ok(out)
+            })
+            .await?
+    };
     let mut pending = Vec::with_capacity(decoded.len());
-    for m in decoded {
+    for (i, m) in decoded.into_iter().enumerate() {
         let (author, seq) = (m.message.author.clone(), m.message.seq);
+        let followed = !matches!(checks.get(&author), Some(Checked::Unfollowed(_)));
         let state = match checks.get(&author) {
-            Some(Checked::Unwanted) | None => {
+            Some(Checked::Unfollowed(_)) if !wanted.contains(&i) => {
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Unwanted)
             }
-            Some(Checked::UnknownKey) => {
+            Some(Checked::Unfollowed(None)) => {
+                super::addressed::ask_key_later(net, &author);
+                Pending::Done(AckStatus::Refused)
+            }
+            Some(Checked::UnknownKey) | None => {
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Refused)
             }
-            Some(Checked::Key(key)) if m.verify(key).is_err() => {
+            Some(Checked::Key(key) | Checked::Unfollowed(Some(key))) if m.verify(key).is_err() => {
                 Counters::bump(&net.counters.bad_signatures);
                 Pending::Done(AckStatus::Refused)
             }
-            Some(Checked::Key(_)) => Pending::Queued(net.writer.queue_receive(m).await?),
+            Some(Checked::Unfollowed(Some(_)))
+                if !net
+                    .addressed
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .try_take(&author, crate::now_ms()) =>
+            {
+                Counters::bump(&net.counters.unsolicited);
+                tracing::info!(%author, "over the budget of messages from people nobody here follows");
+                Pending::Done(AckStatus::Unwanted)
+            }
+            Some(Checked::Key(_) | Checked::Unfollowed(Some(_))) => {
+                Pending::Queued(net.writer.queue_receive(m).await?)
+            }
         };
-        pending.push((author, seq, state));
+        pending.push((author, seq, followed, state));
     }
-    for (author, seq, state) in pending {
+    for (author, seq, followed, state) in pending {
         let status = match state {
             Pending::Done(s) => s,
             Pending::Queued(rx) => {
@@ -167,7 +211,9 @@ async fn on_messages(
                 } else {
                     &net.counters.duplicates
                 });
-                if r.contiguous + 1 < seq {
+                // a gap is asked for only of followed authors: of others, this node keeps
+                // just what is addressed to it
+                if followed && r.contiguous + 1 < seq {
                     ask_backfill(net, link, &author, r.contiguous + 1, seq - 1).await?;
                 }
                 if r.fresh {
@@ -177,7 +223,7 @@ async fn on_messages(
                 }
             }
         };
-        if status == AckStatus::Refused {
+        if status == AckStatus::Refused && followed {
             refresh_key_later(net, &author);
         }
         link.send(

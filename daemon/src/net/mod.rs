@@ -24,6 +24,7 @@
 //! ([`verify`]); subscribers are capped in all and per server. A message that fails its
 //! signature refreshes its author's key at most once per [`refresh::KEY_REFRESH_INTERVAL`].
 
+pub mod addressed;
 pub mod backfill;
 pub mod budget;
 pub mod counters;
@@ -169,6 +170,8 @@ pub struct Net {
     pub pending_subscribers: verify::PendingSubscribers,
     /// When each author's key was last refreshed.
     pub(crate) key_refresh: Mutex<refresh::RefreshGate>,
+    /// Budgets of authors nobody here follows who address messages to people here.
+    pub(crate) addressed: Mutex<addressed::AddressedBudget>,
 }
 
 /// Outcome of a follow, for the person asking.
@@ -218,6 +221,7 @@ impl Net {
             subscribing: Mutex::new(HashSet::new()),
             pending_subscribers: Default::default(),
             key_refresh: Default::default(),
+            addressed: Default::default(),
         })
     }
 
@@ -393,21 +397,44 @@ impl Net {
 
     /// Subscribes at the author's node and waits for the answer (which the link stores).
     pub async fn subscribe(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
-        let link = self.link_to(author.domain()).await?;
-        let answer = link.expect_subscribed(author);
-        link.send(
-            FrameType::Subscribe,
-            wire::encode(&wire::Subscribe {
-                author: author.clone(),
-                backfill: self.settings.backfill_on_follow,
-            }),
-        )
-        .await?;
-        match tokio::time::timeout(SUBSCRIBE_TIMEOUT, answer).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(e),
-            _ => Err(NetError::LinkLost(author.domain().to_string())),
+        // A link may close under a Subscribe in flight without any fault of the peer's: when
+        // the author's node dials back to verify this node's domain, one of the two links
+        // between the nodes gives way. The Subscribe then goes again, once, on the link that
+        // stays.
+        for attempt in 0..2 {
+            let link = self.link_to(author.domain()).await?;
+            let answer = link.expect_subscribed(author);
+            let sent = link
+                .send(
+                    FrameType::Subscribe,
+                    wire::encode(&wire::Subscribe {
+                        author: author.clone(),
+                        backfill: self.settings.backfill_on_follow,
+                    }),
+                )
+                .await;
+            match sent {
+                Err(_) if attempt == 0 => continue,
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+            let answered = tokio::time::timeout(SUBSCRIBE_TIMEOUT, async {
+                tokio::select! {
+                    a = answer => a.ok(),
+                    _ = link.wait_closed() => None,
+                }
+            })
+            .await;
+            match answered {
+                Ok(Some(Ok(()))) => return Ok(()),
+                Ok(Some(Err(e))) => return Err(e),
+                Ok(None) if attempt == 0 => {
+                    tracing::debug!(%author, "link closed under a Subscribe; once more");
+                }
+                _ => break,
+            }
         }
+        Err(NetError::LinkLost(author.domain().to_string()))
     }
 
     async fn subscription_failed(&self, author: &Address, why: &str, attempts: u32) {

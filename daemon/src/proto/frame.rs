@@ -74,6 +74,10 @@ pub enum FrameType {
     FollowUndo = 23,
     /// Link version 2: after a backfill, the author's seqs not sent are not for the receiver.
     Withheld = 24,
+    /// Link version 3: asks the peer for the key of one of its authors (`proto::conversation`).
+    AuthorKeyQuery = 25,
+    /// Link version 3: an author's key, from the author's own node.
+    AuthorKey = 26,
 }
 
 impl FrameType {
@@ -105,6 +109,8 @@ impl FrameType {
             22 => FollowAnswer,
             23 => FollowUndo,
             24 => Withheld,
+            25 => AuthorKeyQuery,
+            26 => AuthorKey,
             _ => return None,
         })
     }

@@ -4,16 +4,22 @@
 //! shows a missing message. Relays and multicast carry messages without being trusted: the
 //! signature covers every field.
 //!
-//! # Byte layout (version 1)
+//! # Byte layout (versions 1 and 2)
 //!
 //! The wire form of a [`SignedMessage`] is
 //!
 //! ```text
 //! offset  size      field
-//! 0       1         version = 0x01
+//! 0       1         version = 0x01 or 0x02
 //! 1       n         postcard(Message)            (the "body bytes")
-//! 1+n     64        Ed25519 signature over  b"msm-message-v1\0" ++ body bytes
+//! 1+n     64        Ed25519 signature over  b"msm-message-vN\0" ++ body bytes  (N = version)
 //! ```
+//!
+//! Version 2 adds the direct audience and the body kinds 5–7 (a post with a content warning and
+//! mentions, a like, an edit); a message is version 2 exactly when it uses one of them, else
+//! version 1, so each message has one encoding, and a node that knows only version 1 refuses the
+//! new kinds by their version byte instead of misreading them. The signing context names the
+//! version, so a signature never carries over from one version to the other.
 //!
 //! and postcard encodes [`Message`] as its fields in order, with no padding or tags:
 //!
@@ -21,13 +27,19 @@
 //! author    varint(len) ++ UTF-8 bytes   canonical "user@domain" (lower case, IDNA ASCII)
 //! seq       varint(u64)                  LEB128, 1..
 //! time_ms   varint(u64)                  Unix time in milliseconds, as the author's node saw it
-//! audience  varint(u32)                  0 = public, 1 = followers
+//! audience  varint(u32)                  0 = public, 1 = followers, 2 = direct (v2: the mentioned only)
 //! body      varint(u32) variant, then the variant's fields:
 //!           0 Post     text: string
 //!           1 Reply    to: MessageId (author string, seq varint), text: string
 //!           2 Repost   of: MessageId
 //!           3 Delete   target: varint(u64)   a seq of the same author, below this one
 //!           4 Profile  display_name: string, bio: string
+//!           5 Note     (v2) text: string, summary: string (content warning, "" for none),
+//!                      reply_to: option(MessageId) (0 = none, 1 then the id),
+//!                      mentions: varint(n ≤ 16) addresses, distinct, in text order
+//!           6 Like     (v2) of: MessageId           (withdrawn by a Delete of the like)
+//!           7 Edit     (v2) target: varint(u64) (an earlier post of the same author),
+//!                      text: string, summary: string, mentions: as in Note
 //! ```
 //!
 //! (`varint` is unsigned LEB128, 7 bits per byte, low group first; a string is `varint(len)` then
@@ -41,8 +53,19 @@ use serde::{Deserialize, Serialize};
 
 /// First byte of a version-1 signed message.
 pub const MESSAGE_VERSION: u8 = 1;
+/// First byte of a version-2 signed message (direct audience, notes, likes, edits).
+pub const MESSAGE_VERSION_2: u8 = 2;
 /// Domain separation for signatures: a message signature can never be mistaken for another one.
 pub const SIGNING_CONTEXT: &[u8] = b"msm-message-v1\0";
+/// The signing context of version-2 messages.
+pub const SIGNING_CONTEXT_V2: &[u8] = b"msm-message-v2\0";
+/// Most people one message mentions (Mastodon's default limit of mentions per post is larger,
+/// but each mention is a delivery to a server that may not follow the author: a spam path).
+pub const MAX_MENTIONS: usize = 16;
+/// Longest content warning, in bytes.
+pub const MAX_SUMMARY: usize = 512;
+/// The mentions a message carries: a fixed-capacity list.
+pub type Mentions = heapless::Vec<Address, MAX_MENTIONS>;
 /// Default cap on a post's text, in bytes (posts are short by habit, not by limit).
 pub const DEFAULT_MAX_TEXT: usize = 16 * 1024;
 /// Highest cap an operator may configure: one message must fit a link frame.
@@ -85,6 +108,8 @@ pub enum Audience {
     Public,
     /// Only accepted followers of the author.
     Followers,
+    /// Only the people the message mentions (version 2).
+    Direct,
 }
 
 /// What a message says. Each kind carries exactly the fields it needs.
@@ -119,6 +144,34 @@ pub enum Body {
         /// Free text about the author.
         bio: String,
     },
+    /// A post or reply with a content warning and mentions (version 2).
+    Note {
+        /// The text.
+        text: String,
+        /// The content warning shown instead of the text until a reader opens it; "" for none.
+        summary: String,
+        /// The message answered, for a reply.
+        reply_to: Option<MessageId>,
+        /// The people mentioned, distinct, in the order the text names them.
+        mentions: Mentions,
+    },
+    /// A like of another message (version 2); a Delete of the like withdraws it.
+    Like {
+        /// The message liked.
+        of: MessageId,
+    },
+    /// A new text for one of the author's earlier posts (version 2); earlier versions stay
+    /// in the history of the nodes that saw them.
+    Edit {
+        /// The seq of the edited post (same author).
+        target: u64,
+        /// The new text.
+        text: String,
+        /// The new content warning; "" for none.
+        summary: String,
+        /// The people the new text mentions.
+        mentions: Mentions,
+    },
 }
 
 impl Body {
@@ -130,15 +183,58 @@ impl Body {
             Body::Repost { .. } => "repost",
             Body::Delete { .. } => "delete",
             Body::Profile { .. } => "profile",
+            Body::Note { reply_to: None, .. } => "post",
+            Body::Note { .. } => "reply",
+            Body::Like { .. } => "like",
+            Body::Edit { .. } => "edit",
         }
     }
 
     /// The text a person reads, if the kind has one.
     pub fn text(&self) -> Option<&str> {
         match self {
-            Body::Post { text } | Body::Reply { text, .. } => Some(text),
+            Body::Post { text }
+            | Body::Reply { text, .. }
+            | Body::Note { text, .. }
+            | Body::Edit { text, .. } => Some(text),
             _ => None,
         }
+    }
+
+    /// The message this one answers, repeats or likes.
+    pub fn refers_to(&self) -> Option<&MessageId> {
+        match self {
+            Body::Reply { to, .. } => Some(to),
+            Body::Note { reply_to, .. } => reply_to.as_ref(),
+            Body::Repost { of } | Body::Like { of } => Some(of),
+            _ => None,
+        }
+    }
+
+    /// The people the message mentions.
+    pub fn mentions(&self) -> &[Address] {
+        match self {
+            Body::Note { mentions, .. } | Body::Edit { mentions, .. } => mentions,
+            _ => &[],
+        }
+    }
+
+    /// The content warning, if any.
+    pub fn summary(&self) -> Option<&str> {
+        match self {
+            Body::Note { summary, .. } | Body::Edit { summary, .. } if !summary.is_empty() => {
+                Some(summary)
+            }
+            _ => None,
+        }
+    }
+
+    /// True for a post, reply or repost: what timelines show.
+    pub fn is_shown(&self) -> bool {
+        matches!(
+            self,
+            Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. } | Body::Note { .. }
+        )
     }
 }
 
@@ -175,6 +271,21 @@ impl Message {
         }
     }
 
+    /// The version byte of this message's one encoding: 2 if it uses anything version 2
+    /// added, else 1.
+    pub fn version(&self) -> u8 {
+        let v2 = self.audience == Audience::Direct
+            || matches!(
+                self.body,
+                Body::Note { .. } | Body::Like { .. } | Body::Edit { .. }
+            );
+        if v2 {
+            MESSAGE_VERSION_2
+        } else {
+            MESSAGE_VERSION
+        }
+    }
+
     /// Checks the field rules against `limits`.
     pub fn validate(&self, limits: &Limits) -> Result<(), ProtoError> {
         if self.seq == 0 {
@@ -201,6 +312,43 @@ impl Message {
                 check_chars(display_name)?;
                 check_chars(bio)?;
             }
+            Body::Note {
+                text,
+                summary,
+                reply_to,
+                mentions,
+            } => {
+                check_text(text, max_text)?;
+                check_summary(summary)?;
+                check_mentions(mentions)?;
+                if let Some(to) = reply_to {
+                    check_ref(to)?;
+                }
+            }
+            Body::Like { of } => check_ref(of)?,
+            Body::Edit {
+                target,
+                text,
+                summary,
+                mentions,
+            } => {
+                if *target == 0 || *target >= self.seq {
+                    return Err(ProtoError::InvalidMessage(
+                        "an edit names an earlier seq of its own author",
+                    ));
+                }
+                check_text(text, max_text)?;
+                check_summary(summary)?;
+                check_mentions(mentions)?;
+            }
+        }
+        if self.audience == Audience::Direct
+            && self.body.is_shown()
+            && self.body.mentions().is_empty()
+        {
+            return Err(ProtoError::InvalidMessage(
+                "a direct message mentions at least one person",
+            ));
         }
         Ok(())
     }
@@ -214,7 +362,7 @@ impl Message {
     /// Signs the message with the author's key, after checking it against `limits`.
     pub fn sign(self, key: &NodeKey, limits: &Limits) -> Result<SignedMessage, ProtoError> {
         self.validate(limits)?;
-        let signature = key.sign(&signing_input(&self.to_bytes()));
+        let signature = key.sign(&signing_input(self.version(), &self.to_bytes()));
         Ok(SignedMessage {
             message: self,
             signature,
@@ -222,9 +370,14 @@ impl Message {
     }
 }
 
-fn signing_input(body: &[u8]) -> Vec<u8> {
-    let mut v = Vec::with_capacity(SIGNING_CONTEXT.len() + body.len());
-    v.extend_from_slice(SIGNING_CONTEXT);
+fn signing_input(version: u8, body: &[u8]) -> Vec<u8> {
+    let context = if version == MESSAGE_VERSION_2 {
+        SIGNING_CONTEXT_V2
+    } else {
+        SIGNING_CONTEXT
+    };
+    let mut v = Vec::with_capacity(context.len() + body.len());
+    v.extend_from_slice(context);
     v.extend_from_slice(body);
     v
 }
@@ -282,6 +435,21 @@ fn check_text(text: &str, max: usize) -> Result<(), ProtoError> {
     check_chars(text)
 }
 
+fn check_summary(summary: &str) -> Result<(), ProtoError> {
+    check_len("content warning", summary, MAX_SUMMARY)?;
+    check_chars(summary)
+}
+
+/// Mentions are distinct: one person is one delivery, and one list has one encoding.
+fn check_mentions(mentions: &[Address]) -> Result<(), ProtoError> {
+    for (i, a) in mentions.iter().enumerate() {
+        if mentions[..i].contains(a) {
+            return Err(ProtoError::InvalidMessage("a person is mentioned twice"));
+        }
+    }
+    Ok(())
+}
+
 fn check_ref(id: &MessageId) -> Result<(), ProtoError> {
     if id.seq == 0 {
         return Err(ProtoError::InvalidMessage(
@@ -296,7 +464,7 @@ impl SignedMessage {
     pub fn encode(&self) -> Vec<u8> {
         let body = self.message.to_bytes();
         let mut out = Vec::with_capacity(1 + body.len() + SIGNATURE_LEN);
-        out.push(MESSAGE_VERSION);
+        out.push(self.message.version());
         out.extend_from_slice(&body);
         out.extend_from_slice(&self.signature);
         out
@@ -319,7 +487,7 @@ impl SignedMessage {
         let (&version, rest) = bytes
             .split_first()
             .ok_or_else(|| malformed("empty".into()))?;
-        if version != MESSAGE_VERSION {
+        if version != MESSAGE_VERSION && version != MESSAGE_VERSION_2 {
             return Err(malformed(format!("unknown version {version}")));
         }
         if rest.len() < SIGNATURE_LEN {
@@ -331,7 +499,7 @@ impl SignedMessage {
         if !tail.is_empty() {
             return Err(malformed(format!("{} bytes after the fields", tail.len())));
         }
-        if message.to_bytes() != body {
+        if message.to_bytes() != body || message.version() != version {
             return Err(ProtoError::NotCanonical("message"));
         }
         message.validate(limits)?;
@@ -342,7 +510,10 @@ impl SignedMessage {
 
     /// Checks the signature with the author's public key.
     pub fn verify(&self, author_key: &PublicKey) -> Result<(), ProtoError> {
-        author_key.verify(&signing_input(&self.message.to_bytes()), &self.signature)
+        author_key.verify(
+            &signing_input(self.message.version(), &self.message.to_bytes()),
+            &self.signature,
+        )
     }
 }
 

@@ -16,6 +16,7 @@
 //! accepts only the canonical encoding of a value (decode then encode gives the same bytes).
 
 pub mod address;
+pub mod conversation;
 pub mod error;
 pub mod follow;
 pub mod frame;
@@ -24,6 +25,7 @@ pub mod link;
 pub mod message;
 pub mod seq;
 pub mod stream;
+pub mod text;
 
 pub use address::Address;
 pub use error::ProtoError;

@@ -67,6 +67,9 @@ pub enum StoreError {
     /// A search query that the full-text index cannot parse.
     #[error("bad search query: {0}")]
     BadQuery(String),
+    /// A value given to the store is not one it takes (a notification kind, say).
+    #[error("{0}")]
+    Invalid(String),
     /// The user does not follow that address.
     #[error("not following {0}")]
     NotFollowing(String),

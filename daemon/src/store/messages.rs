@@ -39,9 +39,9 @@ pub struct PostView {
     pub seq: u64,
     /// Unix milliseconds.
     pub time_ms: u64,
-    /// `post`, `reply` or `repost`.
+    /// `post`, `reply`, `repost` (or, in a notification's target, `like`).
     pub kind: String,
-    /// `public` or `followers`.
+    /// `public`, `followers` or `direct`.
     pub audience: String,
     /// The text, for posts and replies.
     pub text: Option<String>,
@@ -50,12 +50,27 @@ pub struct PostView {
     /// The author's display name, when known.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub display_name: String,
+    /// The content warning: readers see it and open the text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// When the text was last edited (the edit history: `/api/v1/posts/{id}/history`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_ms: Option<u64>,
+    /// Likes stored here.
+    pub likes: u64,
+    /// Reposts stored here.
+    pub reposts: u64,
+    /// The viewer liked it.
+    pub liked: bool,
+    /// The viewer reposted it.
+    pub reposted: bool,
 }
 
 fn audience_str(a: Audience) -> &'static str {
     match a {
         Audience::Public => "public",
         Audience::Followers => "followers",
+        Audience::Direct => "direct",
     }
 }
 
@@ -63,11 +78,10 @@ impl PostView {
     /// The client's view of a signed message.
     pub fn from_signed(s: &SignedMessage) -> Self {
         let m = &s.message;
-        let refers_to = match &m.body {
-            Body::Reply { to, .. } => Some(format!("{}/{}", to.author, to.seq)),
-            Body::Repost { of } => Some(format!("{}/{}", of.author, of.seq)),
-            _ => None,
-        };
+        let refers_to = m
+            .body
+            .refers_to()
+            .map(|to| format!("{}/{}", to.author, to.seq));
         PostView {
             id: format!("{}/{}", m.author, m.seq),
             author: m.author.to_string(),
@@ -78,6 +92,12 @@ impl PostView {
             text: m.body.text().map(str::to_string),
             refers_to,
             display_name: String::new(),
+            summary: m.body.summary().map(str::to_string),
+            edited_ms: None,
+            likes: 0,
+            reposts: 0,
+            liked: false,
+            reposted: false,
         }
     }
 }
@@ -135,14 +155,17 @@ pub fn store_message_batched(
     let m = &signed.message;
     let author_id = author_id(conn, &m.author)?;
     let (ref_author, ref_seq) = match &m.body {
-        Body::Reply { to, .. } => (Some(to.author.as_str().to_string()), Some(to.seq as i64)),
-        Body::Repost { of } => (Some(of.author.as_str().to_string()), Some(of.seq as i64)),
-        // One's own post: the target is a seq of the same author.
-        Body::Delete { target } => (Some(m.author.as_str().to_string()), Some(*target as i64)),
-        _ => (None, None),
+        // One's own message: the target is a seq of the same author.
+        Body::Delete { target } | Body::Edit { target, .. } => {
+            (Some(m.author.as_str().to_string()), Some(*target as i64))
+        }
+        b => match b.refers_to() {
+            Some(to) => (Some(to.author.as_str().to_string()), Some(to.seq as i64)),
+            None => (None, None),
+        },
     };
-    let inserted = conn.prepare_cached("INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(params![
+    let inserted = conn.prepare_cached("INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
             author_id,
             m.seq as i64,
             m.time_ms as i64,
@@ -150,22 +173,26 @@ pub fn store_message_batched(
             audience_str(m.audience),
             ref_author,
             ref_seq,
-            m.body.text(),
+            // an edit's text lives in the post it edits (and in the wire form)
+            m.body.text().filter(|_| m.body.is_shown()),
             signed.encode(),
-            received_ms as i64
+            received_ms as i64,
+            m.body.summary().filter(|_| m.body.is_shown()),
         ])?;
     if inserted == 0 {
         return Ok(false);
     }
     let message_id = conn.last_insert_rowid();
     match &m.body {
-        Body::Delete { target } => {
+        Body::Delete { target } | Body::Edit { target, .. } => {
             // the target may be one of this batch's, not yet indexed: FTS5 unindexes it below
             unindexed.index(conn)?;
-            conn.prepare_cached(
-                "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
-            )?
-            .execute(params![author_id, *target as i64])?;
+            if matches!(m.body, Body::Delete { .. }) {
+                conn.prepare_cached(
+                    "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
+                )?
+                .execute(params![author_id, *target as i64])?;
+            }
         }
         Body::Profile { display_name, bio } => {
             conn.prepare_cached("UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3")?
@@ -173,27 +200,34 @@ pub fn store_message_batched(
         }
         _ => {}
     }
+    super::conversation::apply(conn, signed, message_id, author_id, received_ms)?;
     // Advance the contiguous seq over this message and any stored after a gap.
     conn.prepare_cached("UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1")?
         .execute(params![author_id, m.seq as i64])?;
     advance_contiguous(conn, author_id)?;
-    if matches!(
-        m.body,
-        Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. }
-    ) {
+    if m.body.is_shown() {
+        // a direct message is for its author and the people it mentions; the rest for the
+        // author and the author's followers here
         conn.prepare_cached(
             "INSERT OR IGNORE INTO timeline(user_id, message_id)
              SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
-             UNION SELECT user_id, ?2 FROM follows WHERE address = ?3",
+             UNION SELECT user_id, ?2 FROM follows WHERE address = ?3 AND ?4 <> 'direct'
+             UNION SELECT a.local_user, ?2 FROM mentions n JOIN authors a ON a.address = n.address
+                   WHERE n.message_id = ?2 AND a.local_user IS NOT NULL AND ?4 = 'direct'",
         )?
-        .execute(params![author_id, message_id, m.author.as_str()])?;
+        .execute(params![
+            author_id,
+            message_id,
+            m.author.as_str(),
+            audience_str(m.audience)
+        ])?;
     }
     conn.prepare_cached(
         "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
          SELECT s.server, ?2, ?3, ?3 FROM subscribers s JOIN authors a ON a.id = s.author_id
          WHERE s.author_id = ?1 AND a.local_user IS NOT NULL
-           AND (?4 = 'public' OR EXISTS(SELECT 1 FROM remote_followers r WHERE r.author_id = ?1
-                AND r.server = s.server AND r.state = 'accepted'))",
+           AND (?4 = 'public' OR (?4 = 'followers' AND EXISTS(SELECT 1 FROM remote_followers r
+                WHERE r.author_id = ?1 AND r.server = s.server AND r.state = 'accepted')))",
     )?
     .execute(params![
         author_id,
@@ -201,7 +235,35 @@ pub fn store_message_batched(
         received_ms as i64,
         audience_str(m.audience)
     ])?;
+    queue_to_addressed(conn, signed, author_id, message_id, received_ms)?;
     Ok(true)
+}
+
+/// A local author's message also goes to the server of each person it mentions and of the
+/// author it answers, repeats, likes: they hear of it even if nobody there follows the author.
+fn queue_to_addressed(
+    conn: &Connection,
+    signed: &SignedMessage,
+    author_id: i64,
+    message_id: i64,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    let m = &signed.message;
+    let mut servers: Vec<&str> = m.body.mentions().iter().map(Address::domain).collect();
+    if let Some(to) = m.body.refers_to() {
+        servers.push(to.author.domain());
+    }
+    servers.retain(|d| *d != m.author.domain());
+    servers.sort_unstable();
+    servers.dedup();
+    for server in servers {
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
+             SELECT ?1, ?3, ?4, ?4 FROM authors WHERE id = ?2 AND local_user IS NOT NULL",
+        )?
+        .execute(params![server, author_id, message_id, now_ms as i64])?;
+    }
+    Ok(())
 }
 
 /// Moves an author's contiguous seq over every message stored right after it.

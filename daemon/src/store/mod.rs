@@ -25,6 +25,7 @@
 //! - [`lock`]: one running msmd per data directory.
 
 pub mod approvals;
+pub mod conversation;
 pub mod discover;
 mod error;
 pub mod federation;

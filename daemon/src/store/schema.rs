@@ -211,7 +211,55 @@ pub const MIGRATIONS: &[&str] = &[
         DELETE FROM remote_followers WHERE author_id = old.author_id AND server = old.server;
     END;
     "#,
+    // 7: conversation (see `conversation`).
+    CONVERSATION,
 ];
+
+/// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when
+/// its text was last replaced by an edit, whose earlier versions `edits` keeps. `mentions`:
+/// who each message mentions (the direct audience, and notifications). `messages_by_ref`
+/// finds a post's replies, reposts and likes. `tags`: the hashtag index. `notifications` and
+/// `notification_settings`: what each local user hears of, and which kinds they turned off.
+const CONVERSATION: &str = r#"
+    ALTER TABLE messages ADD COLUMN summary TEXT;
+    ALTER TABLE messages ADD COLUMN edited_ms INTEGER;
+    CREATE INDEX messages_by_ref ON messages(ref_author, ref_seq, kind) WHERE ref_author IS NOT NULL;
+    CREATE TABLE mentions(
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        address    TEXT NOT NULL,
+        PRIMARY KEY (message_id, address)
+    ) WITHOUT ROWID;
+    CREATE INDEX mentions_by_address ON mentions(address, message_id);
+    CREATE TABLE edits(
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        time_ms    INTEGER NOT NULL,
+        text       TEXT,
+        summary    TEXT,
+        PRIMARY KEY (message_id, time_ms)
+    ) WITHOUT ROWID;
+    CREATE TABLE tags(
+        tag        TEXT NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        PRIMARY KEY (tag, message_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE notifications(
+        id         INTEGER PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        message_id INTEGER,
+        time_ms    INTEGER NOT NULL,
+        read       INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX notifications_once ON notifications(user_id, kind, actor, coalesce(message_id, 0));
+    CREATE INDEX notifications_by_user ON notifications(user_id, id);
+    CREATE INDEX notifications_by_message ON notifications(message_id) WHERE message_id IS NOT NULL;
+    CREATE TABLE notification_settings(
+        user_id       INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        off           TEXT NOT NULL DEFAULT '',
+        only_followed INTEGER NOT NULL DEFAULT 0
+    );
+"#;
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

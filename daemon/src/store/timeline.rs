@@ -13,16 +13,31 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
 /// Columns read for a [`PostView`], from `messages m JOIN authors a`.
+/// Then the content warning, the time of the last edit, the like and repost counts, and
+/// whether the viewer `?V` liked and reposted it.
 const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
-     m.ref_author, m.ref_seq, a.display_name, m.id";
+     m.ref_author, m.ref_seq, a.display_name, m.id, m.summary, m.edited_ms, \
+     (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
+        AND l.kind = 'like' AND l.deleted = 0), \
+     (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
+        AND l.kind = 'repost' AND l.deleted = 0), \
+     EXISTS(SELECT 1 FROM messages l JOIN authors la ON la.id = l.author_id \
+        WHERE l.ref_author = a.address AND l.ref_seq = m.seq AND l.kind = 'like' \
+        AND l.deleted = 0 AND la.local_user = ?V), \
+     EXISTS(SELECT 1 FROM messages l JOIN authors la ON la.id = l.author_id \
+        WHERE l.ref_author = a.address AND l.ref_seq = m.seq AND l.kind = 'repost' \
+        AND l.deleted = 0 AND la.local_user = ?V)";
 
 /// Posts, replies and reposts that are not deleted.
 const SHOWN: &str = "m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')";
 
-/// Who may read `m` by `a`: the viewer is `?V` (-1 for nobody logged in).
+/// Who may read `m` by `a`: the viewer is `?V` (-1 for nobody logged in). A direct message:
+/// its author and the people it mentions.
 const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
-     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V AND f.address = a.address \
-               AND f.state = 'accepted'))";
+     OR (m.audience = 'followers' AND EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V \
+               AND f.address = a.address AND f.state = 'accepted')) \
+     OR (m.audience = 'direct' AND EXISTS(SELECT 1 FROM mentions n JOIN authors u \
+               ON u.address = n.address WHERE n.message_id = m.id AND u.local_user = ?V)))";
 
 /// Longest search query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 256;
@@ -72,6 +87,12 @@ pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
             text: r.get(5)?,
             refers_to: ref_author.zip(ref_seq).map(|(a, s)| format!("{a}/{s}")),
             display_name: r.get(8)?,
+            summary: r.get(10)?,
+            edited_ms: r.get::<_, Option<i64>>(11)?.map(|t| t as u64),
+            likes: r.get::<_, i64>(12)? as u64,
+            reposts: r.get::<_, i64>(13)? as u64,
+            liked: r.get(14)?,
+            reposted: r.get(15)?,
         },
     })
 }
@@ -83,6 +104,7 @@ pub(crate) fn select_views(rest: &str) -> String {
          WHERE {SHOWN} AND {} AND {rest}",
         VISIBLE.replace("?V", "?1")
     )
+    .replace("?V", "?1")
 }
 
 impl Store {

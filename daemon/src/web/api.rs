@@ -7,8 +7,9 @@
 //! | GET | `/api/v1/session` | who am I |
 //! | DELETE | `/api/v1/session` | log out |
 //! | POST | `/api/v1/account/password` | `{"old_password", "new_password"}` → new session |
-//! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?}` → the stored post |
+//! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?, "summary"?}` → the stored post |
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
+//! | PUT, POST, DELETE, GET | `/api/v1/posts/…`, `/api/v1/notifications…`, `/api/v1/tags/{tag}` | edits, likes, reposts, history, notifications, hashtags ([`super::conversation`]) |
 //! | DELETE | `/api/v1/posts/{seq}` | delete one's own post |
 //! | GET | `/api/v1/timeline` | `?before=CURSOR&limit=N` → home timeline, newest first |
 //! | GET | `/api/v1/discover` | `?before=CURSOR&limit=N` → the discover window, newest first |
@@ -30,13 +31,14 @@
 //! | GET | `/`, `/app.js`, `/app.css` | the web client ([`super::assets`]) |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
+use super::conversation as cv;
 use super::federation as fed;
 use super::follow_requests as fr;
 use super::io::{error_response, json, read_json, static_header, JsonResponse};
 use super::post_limits::{PostLimiter, Refusal};
 use super::reading as rd;
+use super::WebError;
 use super::{admin, assets, public};
-use super::{WebError, MAX_REQUEST_BODY};
 use crate::identity;
 use crate::net::Net;
 use crate::proto::{Address, Audience, Body, Limits, MessageId};
@@ -143,8 +145,18 @@ fn route(
         (["api", "v1", "account", "password"], Method::Post) => {
             change_password(ctx, store, req, now)
         }
-        (["api", "v1", "posts"], Method::Post) => create_post(ctx, store, req, now),
-        (["api", "v1", "reposts"], Method::Post) => repost(ctx, store, req, now),
+        (["api", "v1", "posts"], Method::Post) => cv::create_post(ctx, store, req, now),
+        (["api", "v1", "posts", seq], Method::Put) => cv::edit_post(ctx, store, req, seq, now),
+        (["api", "v1", "posts", who, seq, what], Method::Post | Method::Delete | Method::Get) => {
+            cv::on_post(ctx, store, req, (who, seq, what), now)
+        }
+        (["api", "v1", "reposts"], Method::Post) => cv::repost(ctx, store, req, now),
+        (["api", "v1", "notifications"], Method::Get) => cv::notifications(store, req, query, now),
+        (["api", "v1", "notifications", "read"], Method::Post) => cv::mark_read(store, req, now),
+        (["api", "v1", "notifications", "settings"], Method::Get | Method::Put) => {
+            cv::settings(store, req, now)
+        }
+        (["api", "v1", "tags", tag], Method::Get) => cv::tag(store, req, tag, query, now),
         (["api", "v1", "timeline"], Method::Get) => rd::timeline(store, req, query, now),
         (["api", "v1", "discover"], Method::Get) => rd::discover(store, req, query, now),
         (["api", "v1", "users", who], Method::Get) => rd::profile(ctx, store, req, who, now),
@@ -196,6 +208,11 @@ fn route(
         | (["api", "v1", "account", "password"], _)
         | (["api", "v1", "posts"], _)
         | (["api", "v1", "reposts"], _)
+        | (["api", "v1", "posts", _, _, _], _)
+        | (["api", "v1", "notifications"], _)
+        | (["api", "v1", "notifications", "read"], _)
+        | (["api", "v1", "notifications", "settings"], _)
+        | (["api", "v1", "tags", _], _)
         | (["api", "v1", "timeline"], _)
         | (["api", "v1", "discover"], _)
         | (["api", "v1", "users", _], _)
@@ -399,16 +416,6 @@ fn change_password(
     new_session(ctx, store, &user, now, 200)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreatePost {
-    text: String,
-    #[serde(default)]
-    audience: Option<String>,
-    #[serde(default)]
-    reply_to: Option<String>,
-}
-
 /// Parses `author/seq`.
 pub fn parse_message_id(s: &str) -> Result<MessageId, WebError> {
     let bad = || {
@@ -422,61 +429,6 @@ pub fn parse_message_id(s: &str) -> Result<MessageId, WebError> {
         author: Address::parse(author)?,
         seq,
     })
-}
-
-fn create_post(
-    ctx: &Context,
-    store: &mut Store,
-    req: &mut Request,
-    now: u64,
-) -> Result<JsonResponse, WebError> {
-    let s = auth::require(store, req, now, false)?;
-    let body: CreatePost = read_json(req, MAX_REQUEST_BODY)?;
-    let audience = match body.audience.as_deref() {
-        None | Some("public") => Audience::Public,
-        Some("followers") => Audience::Followers,
-        Some(other) => {
-            return Err(WebError::BadRequest(format!(
-                "audience {other:?} is not \"public\" or \"followers\""
-            )))
-        }
-    };
-    let post_body = match body.reply_to {
-        None => Body::Post { text: body.text },
-        Some(id) => Body::Reply {
-            to: parse_message_id(&id)?,
-            text: body.text,
-        },
-    };
-    publish(ctx, s.user.id, audience, post_body)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Repost {
-    of: String,
-}
-
-fn repost(
-    ctx: &Context,
-    store: &mut Store,
-    req: &mut Request,
-    now: u64,
-) -> Result<JsonResponse, WebError> {
-    let s = auth::require(store, req, now, false)?;
-    let body: Repost = read_json(req, MAX_CREDENTIALS_BODY)?;
-    let of = parse_message_id(&body.of)?;
-    if store
-        .thread(&of.author, of.seq, Some(s.user.id))?
-        .0
-        .is_none()
-    {
-        return Err(WebError::NotFound(format!(
-            "no post {} here to repost",
-            body.of
-        )));
-    }
-    publish(ctx, s.user.id, Audience::Public, Body::Repost { of })
 }
 
 /// Signs, stores and queues a message of local user `user_id`; answers 201 with it.
@@ -537,6 +489,28 @@ fn with_line_feeds(body: Body) -> Body {
             display_name: lf(&display_name),
             bio: lf(&bio),
         },
+        Body::Note {
+            text,
+            summary,
+            reply_to,
+            mentions,
+        } => Body::Note {
+            text: lf(&text),
+            summary: lf(&summary),
+            reply_to,
+            mentions,
+        },
+        Body::Edit {
+            target,
+            text,
+            summary,
+            mentions,
+        } => Body::Edit {
+            target,
+            text: lf(&text),
+            summary: lf(&summary),
+            mentions,
+        },
         other => other,
     }
 }
@@ -545,8 +519,11 @@ fn with_line_feeds(body: Body) -> Body {
 fn text_bytes(body: &Body) -> usize {
     match body {
         Body::Post { text } | Body::Reply { text, .. } => text.len(),
+        Body::Note { text, summary, .. } | Body::Edit { text, summary, .. } => {
+            text.len() + summary.len()
+        }
         Body::Profile { display_name, bio } => display_name.len() + bio.len(),
-        Body::Repost { .. } | Body::Delete { .. } => 0,
+        Body::Repost { .. } | Body::Delete { .. } | Body::Like { .. } => 0,
     }
 }
 

@@ -23,6 +23,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod conversation;
 pub mod federation;
 pub mod follow_requests;
 pub mod io;
@@ -62,6 +63,9 @@ pub enum WebError {
     /// 409: the thing exists already.
     #[error("{0}")]
     Conflict(String),
+    /// 422: the request is well formed but cannot be done (a repost of a post that is not public).
+    #[error("{0}")]
+    Unprocessable(String),
     /// 413: the body or a field is over its limit.
     #[error("{0}")]
     TooLarge(String),
@@ -109,6 +113,7 @@ impl WebError {
             WebError::NotFound(_) => 404,
             WebError::MethodNotAllowed => 405,
             WebError::Conflict(_) => 409,
+            WebError::Unprocessable(_) => 422,
             WebError::TooLarge(_) => 413,
             WebError::UnsupportedMediaType => 415,
             WebError::TooManyRequests | WebError::RateLimited { .. } => 429,
@@ -135,7 +140,9 @@ impl From<StoreError> for WebError {
             StoreError::Proto(p) => p.into(),
             StoreError::NoSuchUser(u) => WebError::NotFound(format!("no user {u}")),
             e @ StoreError::NameTaken(_) => WebError::Conflict(e.to_string()),
-            e @ StoreError::BadQuery(_) => WebError::BadRequest(e.to_string()),
+            e @ (StoreError::BadQuery(_) | StoreError::Invalid(_)) => {
+                WebError::BadRequest(e.to_string())
+            }
             e @ StoreError::NotFollowing(_) => WebError::NotFound(e.to_string()),
             StoreError::ShuttingDown => WebError::Unavailable,
             StoreError::DiskFull => WebError::StorageFull,

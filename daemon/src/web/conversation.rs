@@ -1,0 +1,403 @@
+//! Handlers of the conversation: posting (with content warnings, mentions and the direct
+//! audience), reposts and likes with their undo, edits and their history, notifications and
+//! their settings, and hashtag timelines.
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?, "summary"?}` → the stored post |
+//! | PUT | `/api/v1/posts/{seq}` | `{"text", "summary"?}`: edit one's own post |
+//! | GET | `/api/v1/posts/{author}/{seq}/history` | the versions of a post, oldest first |
+//! | POST, DELETE | `/api/v1/posts/{author}/{seq}/like` | like, unlike |
+//! | POST, DELETE | `/api/v1/posts/{author}/{seq}/repost` | repost, undo the repost |
+//! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` (the older form of a repost) |
+//! | GET | `/api/v1/notifications` | `?before=ID&limit=N` → `{notifications, unread}` |
+//! | POST | `/api/v1/notifications/read` | `{"up_to"?: ID}`: mark read (all if no id) |
+//! | GET, PUT | `/api/v1/notifications/settings` | `{"off": [kinds], "only_followed"}` |
+//! | GET | `/api/v1/tags/{tag}` | `?before=CURSOR&limit=N` → stored posts with the hashtag |
+//!
+//! A reply takes its parent's audience unless it names one; a reply, like or repost names a
+//! post this viewer can read here (else 404); one like and one repost per person per post
+//! (a second is 409); only public posts can be reposted (422). A like of a post that is not
+//! public goes to its author's node only (audience direct).
+
+use super::api::{parse_message_id, publish, Context, MAX_CREDENTIALS_BODY};
+use super::auth;
+use super::io::{json, percent_decode, read_json, JsonResponse};
+use super::reading::{number_param, page_limit};
+use super::{WebError, MAX_REQUEST_BODY};
+use crate::proto::message::{Mentions, MAX_MENTIONS};
+use crate::proto::{text, Address, Audience, Body, MessageId};
+use crate::store::conversation::{NotificationSettings, MAX_NOTIFICATION_PAGE};
+use crate::store::messages::PostView;
+use crate::store::Store;
+use serde::Deserialize;
+use serde_json::json;
+use tiny_http::Request;
+
+/// Longest hashtag in a path, in bytes.
+pub const MAX_TAG_PATH: usize = 256;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatePost {
+    text: String,
+    #[serde(default)]
+    audience: Option<String>,
+    #[serde(default)]
+    reply_to: Option<String>,
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+fn audience_of(name: &str) -> Result<Audience, WebError> {
+    match name {
+        "public" => Ok(Audience::Public),
+        "followers" => Ok(Audience::Followers),
+        "direct" => Ok(Audience::Direct),
+        other => Err(WebError::BadRequest(format!(
+            "audience {other:?} is not \"public\", \"followers\" or \"direct\""
+        ))),
+    }
+}
+
+/// A post this viewer can read here, or 404.
+fn readable(store: &Store, id: &MessageId, viewer: i64, what: &str) -> Result<PostView, WebError> {
+    store
+        .thread(&id.author, id.seq, Some(viewer))?
+        .0
+        .ok_or_else(|| {
+            WebError::NotFound(format!("no post {}/{} here to {what}", id.author, id.seq))
+        })
+}
+
+/// The people `text` mentions, capped at [`MAX_MENTIONS`].
+fn mentions_in(ctx: &Context, t: &str, also: &[Address]) -> Result<Mentions, WebError> {
+    let mut out = Mentions::new();
+    for a in text::mentions(t, &ctx.domain).iter().chain(also) {
+        if !out.contains(a) && out.push(a.clone()).is_err() {
+            return Err(WebError::BadRequest(format!(
+                "a post mentions at most {MAX_MENTIONS} people"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// `POST /api/v1/posts`
+pub fn create_post(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let b: CreatePost = read_json(req, MAX_REQUEST_BODY)?;
+    let reply_to = b.reply_to.as_deref().map(parse_message_id).transpose()?;
+    let parent = match &reply_to {
+        Some(id) => Some(readable(store, id, s.user.id, "reply to")?),
+        None => None,
+    };
+    let audience = match (b.audience.as_deref(), &parent) {
+        (Some(a), _) => audience_of(a)?,
+        (None, Some(p)) => audience_of(&p.audience)?,
+        (None, None) => Audience::Public,
+    };
+    let mentions = mentions_in(ctx, &b.text, &[])?;
+    let summary = b.summary.unwrap_or_default();
+    if audience == Audience::Direct && mentions.is_empty() {
+        return Err(WebError::BadRequest(
+            "a direct post names its readers: mention at least one @person".into(),
+        ));
+    }
+    let body = if summary.is_empty() && mentions.is_empty() && audience != Audience::Direct {
+        // what version 1 can say stays version 1
+        match reply_to {
+            None => Body::Post { text: b.text },
+            Some(to) => Body::Reply { to, text: b.text },
+        }
+    } else {
+        Body::Note {
+            text: b.text,
+            summary,
+            reply_to,
+            mentions,
+        }
+    };
+    publish(ctx, s.user.id, audience, body)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditPost {
+    text: String,
+    #[serde(default)]
+    summary: Option<String>,
+}
+
+/// `PUT /api/v1/posts/{seq}`: publishes an edit of one's own post.
+pub fn edit_post(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    seq: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let target: u64 = seq
+        .parse()
+        .map_err(|_| WebError::BadRequest("the path ends in the post's seq number".into()))?;
+    let b: EditPost = read_json(req, MAX_REQUEST_BODY)?;
+    let id = MessageId {
+        author: s.user.address.clone(),
+        seq: target,
+    };
+    let post = readable(store, &id, s.user.id, "edit")?;
+    if !matches!(post.kind.as_str(), "post" | "reply") {
+        return Err(WebError::BadRequest(
+            "only a post or a reply can be edited".into(),
+        ));
+    }
+    let audience = audience_of(&post.audience)?;
+    // the edit goes where the post went: to the people it mentioned as well as the new ones
+    let before = store.mentions_of(&s.user.address, target)?;
+    let mentions = mentions_in(ctx, &b.text, &before)?;
+    publish(
+        ctx,
+        s.user.id,
+        audience,
+        Body::Edit {
+            target,
+            text: b.text,
+            summary: b.summary.unwrap_or_default(),
+            mentions,
+        },
+    )
+}
+
+/// `GET /api/v1/posts/{author}/{seq}/history`
+pub fn history(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    who: &str,
+    seq: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let id = id_in_path(ctx, who, seq)?;
+    let viewer = auth::optional(store, req, now).map_or(-1, |u| u.id);
+    readable(store, &id, viewer, "show")?;
+    let versions = store.edit_history(&id.author, id.seq)?;
+    Ok(json(200, &json!({ "versions": versions })))
+}
+
+fn id_in_path(ctx: &Context, who: &str, seq: &str) -> Result<MessageId, WebError> {
+    Ok(MessageId {
+        author: super::reading::address_in_path(ctx, who)?,
+        seq: seq
+            .parse()
+            .map_err(|_| WebError::BadRequest(format!("{seq:?} is not a seq number")))?,
+    })
+}
+
+/// Like or repost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    /// A like.
+    Like,
+    /// A repost.
+    Repost,
+}
+
+impl Act {
+    fn kind(self) -> &'static str {
+        match self {
+            Act::Like => "like",
+            Act::Repost => "repost",
+        }
+    }
+}
+
+/// `POST /api/v1/posts/{author}/{seq}/like|repost`
+pub fn act(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    id: MessageId,
+    act: Act,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let post = readable(store, &id, s.user.id, act.kind())?;
+    if let Some(seq) = store.own_act_on(&s.user.address, act.kind(), &id.author, id.seq)? {
+        return Err(WebError::Conflict(format!(
+            "you {}d {}/{} already (your message {seq})",
+            act.kind().trim_end_matches('e'),
+            id.author,
+            id.seq
+        )));
+    }
+    let public = post.audience == "public";
+    match act {
+        Act::Repost if !public => Err(WebError::Unprocessable(
+            "only a public post can be reposted".into(),
+        )),
+        Act::Repost => publish(ctx, s.user.id, Audience::Public, Body::Repost { of: id }),
+        Act::Like => {
+            let audience = if public {
+                Audience::Public
+            } else {
+                Audience::Direct
+            };
+            publish(ctx, s.user.id, audience, Body::Like { of: id })
+        }
+    }
+}
+
+/// `DELETE /api/v1/posts/{author}/{seq}/like|repost`: deletes one's like or repost.
+pub fn undo(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    id: MessageId,
+    act: Act,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let seq = store
+        .own_act_on(&s.user.address, act.kind(), &id.author, id.seq)?
+        .ok_or_else(|| {
+            WebError::NotFound(format!(
+                "no {} of {}/{} to undo",
+                act.kind(),
+                id.author,
+                id.seq
+            ))
+        })?;
+    publish(
+        ctx,
+        s.user.id,
+        Audience::Public,
+        Body::Delete { target: seq },
+    )
+}
+
+/// Routes `/api/v1/posts/{author}/{seq}/{like|repost|history}`.
+pub fn on_post(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    (who, seq, what): (&str, &str, &str),
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let id = id_in_path(ctx, who, seq)?;
+    let act_of = match what {
+        "like" => Act::Like,
+        "repost" => Act::Repost,
+        "history" => return history(ctx, store, req, who, seq, now),
+        _ => return Err(WebError::NotFound(format!("no /{what} of a post"))),
+    };
+    match req.method() {
+        tiny_http::Method::Post => act(ctx, store, req, id, act_of, now),
+        tiny_http::Method::Delete => undo(ctx, store, req, id, act_of, now),
+        _ => Err(WebError::MethodNotAllowed),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Repost {
+    of: String,
+}
+
+/// `POST /api/v1/reposts`
+pub fn repost(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let b: Repost = read_json(req, MAX_CREDENTIALS_BODY)?;
+    let of = parse_message_id(&b.of)?;
+    act(ctx, store, req, of, Act::Repost, now)
+}
+
+/// `GET /api/v1/notifications?before=ID&limit=N`
+pub fn notifications(
+    store: &Store,
+    req: &Request,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let before = number_param(query, "before")?.map(|b| b as i64);
+    let limit = page_limit(query)?.min(MAX_NOTIFICATION_PAGE);
+    let list = store.notifications(s.user.id, before, limit)?;
+    let unread = store.unread_notifications(s.user.id)?;
+    Ok(json(
+        200,
+        &json!({ "notifications": list, "unread": unread }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkRead {
+    #[serde(default)]
+    up_to: Option<i64>,
+}
+
+/// `POST /api/v1/notifications/read`
+pub fn mark_read(store: &mut Store, req: &mut Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let b: MarkRead = read_json(req, MAX_CREDENTIALS_BODY)?;
+    let marked = store.mark_notifications_read(s.user.id, b.up_to.unwrap_or(i64::MAX))?;
+    let unread = store.unread_notifications(s.user.id)?;
+    Ok(json(200, &json!({ "marked": marked, "unread": unread })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    #[serde(default)]
+    off: Option<Vec<String>>,
+    #[serde(default)]
+    only_followed: Option<bool>,
+}
+
+/// `GET` and `PUT /api/v1/notifications/settings`
+pub fn settings(store: &mut Store, req: &mut Request, now: u64) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let mut now_set = store.notification_settings(s.user.id)?;
+    if *req.method() == tiny_http::Method::Put {
+        let b: Settings = read_json(req, MAX_CREDENTIALS_BODY)?;
+        let new = NotificationSettings {
+            off: b.off.unwrap_or(now_set.off),
+            only_followed: b.only_followed.unwrap_or(now_set.only_followed),
+        };
+        store.set_notification_settings(s.user.id, &new)?;
+        now_set = new;
+    }
+    Ok(json(200, &now_set))
+}
+
+/// `GET /api/v1/tags/{tag}?before=CURSOR&limit=N`
+pub fn tag(
+    store: &Store,
+    req: &Request,
+    segment: &str,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    if segment.len() > MAX_TAG_PATH {
+        return Err(WebError::BadRequest("hashtag too long".into()));
+    }
+    let raw = percent_decode(segment);
+    let tag = text::tags(&format!("#{}", raw.trim_start_matches('#')))
+        .into_iter()
+        .next()
+        .ok_or_else(|| WebError::BadRequest(format!("{raw:?} is not a hashtag")))?;
+    let viewer = auth::optional(store, req, now).map(|u| u.id);
+    let before = number_param(query, "before")?.map(|b| b as i64);
+    let posts = store.tag_timeline(&tag, viewer, before, page_limit(query)?)?;
+    Ok(json(200, &json!({ "tag": tag, "posts": posts })))
+}
