@@ -222,6 +222,17 @@ impl Store {
             "INSERT INTO remote_followers(author_id, server, follower, state, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![author_id, server, follower.as_str(), state_str(state), now_ms as i64],
         )?;
+        let user: i64 = tx.query_row(
+            "SELECT local_user FROM authors WHERE id = ?1",
+            [author_id],
+            |r| r.get(0),
+        )?;
+        let kind = if state == FollowAnswerState::Pending {
+            "follow_request"
+        } else {
+            "follow"
+        };
+        super::conversation::notify(&tx, user, kind, follower.as_str(), None, now_ms)?;
         tx.commit()?;
         Ok(Some(state))
     }

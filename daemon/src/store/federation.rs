@@ -55,10 +55,31 @@ impl Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
+        let fresh = tx.execute(
             "INSERT OR IGNORE INTO follows(user_id, address, created_ms) VALUES (?1, ?2, ?3)",
             params![user_id, author.as_str(), now_ms as i64],
-        )?;
+        )? > 0;
+        if fresh && author.domain() == domain {
+            // a local author hears of a local follower at once (remote ones: `approvals`)
+            let row: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT a.local_user, f.state, me.address FROM authors a
+                     JOIN follows f ON f.address = a.address AND f.user_id = ?2
+                     JOIN authors me ON me.local_user = ?2
+                     WHERE a.address = ?1 AND a.local_user IS NOT NULL",
+                    params![author.as_str(), user_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if let Some((author_user, state, me)) = row {
+                let kind = if state == "pending" {
+                    "follow_request"
+                } else {
+                    "follow"
+                };
+                super::conversation::notify(&tx, author_user, kind, &me, None, now_ms)?;
+            }
+        }
         tx.execute(
             "INSERT OR IGNORE INTO timeline(user_id, message_id)
              SELECT ?1, m.id FROM messages m JOIN authors a ON a.id = m.author_id

@@ -249,11 +249,34 @@ fn queue_to_addressed(
     now_ms: u64,
 ) -> Result<(), StoreError> {
     let m = &signed.message;
-    let mut servers: Vec<&str> = m.body.mentions().iter().map(Address::domain).collect();
+    let mut servers: Vec<String> = m
+        .body
+        .mentions()
+        .iter()
+        .map(|a| a.domain().to_string())
+        .collect();
     if let Some(to) = m.body.refers_to() {
-        servers.push(to.author.domain());
+        servers.push(to.author.domain().to_string());
     }
-    servers.retain(|d| *d != m.author.domain());
+    if let Body::Delete { target } | Body::Edit { target, .. } = &m.body {
+        // a delete or edit also goes where the message it changes went: an unlike reaches
+        // the liked author's node, an edit the people the post mentioned
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.ref_author FROM messages t WHERE t.author_id = ?1 AND t.seq = ?2
+               AND t.ref_author IS NOT NULL
+             UNION SELECT n.address FROM mentions n JOIN messages t ON t.id = n.message_id
+             WHERE t.author_id = ?1 AND t.seq = ?2",
+        )?;
+        let rows = stmt.query_map(params![author_id, *target as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        for r in rows {
+            if let Some((_, d)) = r?.rsplit_once('@') {
+                servers.push(d.to_string());
+            }
+        }
+    }
+    servers.retain(|d| d != m.author.domain());
     servers.sort_unstable();
     servers.dedup();
     for server in servers {

@@ -285,7 +285,8 @@ impl Store {
              JOIN authors a ON a.id = m.author_id \
              WHERE messages_fts MATCH ?2 AND {SHOWN} AND {} ORDER BY rank LIMIT ?3 OFFSET ?4",
             VISIBLE.replace("?V", "?1")
-        );
+        )
+        .replace("?V", "?1");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![viewer.unwrap_or(-1), query, limit.min(MAX_PAGE), offset],

@@ -6,6 +6,7 @@ mod approval;
 mod browser;
 mod cli;
 mod config;
+mod conversation;
 mod durability;
 mod federation;
 mod firehose;
