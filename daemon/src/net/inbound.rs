@@ -153,9 +153,20 @@ async fn on_messages(
     } else {
         net.pool
             .run(move |s| -> Result<Vec<usize>, StoreError> {
+                // in link order: a delete or edit of a message wanted earlier in this run
+                // (an unlike right behind its like) is wanted too
                 let mut out = Vec::new();
+                let mut kept: Vec<(Address, u64)> = Vec::new();
                 for (i, m) in of_unfollowed {
-                    if s.addressed_here(&m)? {
+                    let of_kept = match &m.body {
+                        crate::proto::Body::Delete { target }
+                        | crate::proto::Body::Edit { target, .. } => {
+                            kept.iter().any(|(a, s)| *a == m.author && s == target)
+                        }
+                        _ => false,
+                    };
+                    if of_kept || s.addressed_here(&m)? {
+                        kept.push((m.author.clone(), m.seq));
                         out.push(i);
                     }
                 }
