@@ -176,6 +176,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// One post, if it is stored and `viewer` may read it.
+    pub fn post(
+        &self,
+        author: &Address,
+        seq: u64,
+        viewer: Option<i64>,
+    ) -> Result<Option<PostView>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
+            .query_row(
+                params![viewer.unwrap_or(-1), author.as_str(), seq as i64],
+                entry_of,
+            )
+            .optional()?
+            .map(|e| e.post))
+    }
+
     /// One post (if `viewer` may read it) and the replies to it stored here, oldest first.
     pub fn thread(
         &self,
@@ -183,13 +201,8 @@ impl Store {
         seq: u64,
         viewer: Option<i64>,
     ) -> Result<(Option<PostView>, Vec<PostView>), StoreError> {
+        let post = self.post(author, seq, viewer)?;
         let viewer = viewer.unwrap_or(-1);
-        let post = self
-            .conn()
-            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
-            .query_row(params![viewer, author.as_str(), seq as i64], entry_of)
-            .optional()?
-            .map(|e| e.post);
         let mut stmt = self.conn().prepare_cached(&select_views(
             "m.kind = 'reply' AND m.ref_author = ?2 AND m.ref_seq = ?3 ORDER BY m.time_ms, m.id LIMIT ?4",
         ))?;
