@@ -24,6 +24,13 @@ const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
      OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?V AND f.address = a.address \
                AND f.state = 'accepted'))";
 
+/// Whose posts a home timeline shows: the user's own and those of people the user follows now
+/// (`?1` is the user). Unfollowing someone, or a refused follow request, takes all their posts
+/// out of Home, public ones too (they stay on the author's profile and in search), as Mastodon
+/// does; [`Store::unfollow`] also drops their timeline rows.
+const HOME_AUTHORS: &str = "(a.local_user = ?1 \
+     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?1 AND f.address = a.address))";
+
 /// Longest search query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 256;
 /// Deepest a search may page (offset), so a query never scans without end.
@@ -93,10 +100,10 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Entry>, StoreError> {
-        let sql = select_views(
-            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id < ?2) \
-             ORDER BY m.id DESC LIMIT ?3",
-        );
+        let sql = select_views(&format!(
+            "{HOME_AUTHORS} AND m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id < ?2) \
+             ORDER BY m.id DESC LIMIT ?3"
+        ));
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![user_id, before.unwrap_or(i64::MAX), limit.min(MAX_PAGE)],
@@ -112,10 +119,10 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Entry>, StoreError> {
-        let sql = select_views(
-            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id > ?2) \
-             ORDER BY m.id LIMIT ?3",
-        );
+        let sql = select_views(&format!(
+            "{HOME_AUTHORS} AND m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id > ?2) \
+             ORDER BY m.id LIMIT ?3"
+        ));
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![user_id, after, limit.min(MAX_PAGE)], entry_of)?;
         Ok(rows.collect::<Result<_, _>>()?)
