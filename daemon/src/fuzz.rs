@@ -134,6 +134,27 @@ pub fn address(data: &[u8]) {
     }
 }
 
+/// Post-text spans: any bytes (as lossy UTF-8) give ordered, disjoint spans on character
+/// boundaries within the limits, and each span's text, cut out alone, is that one span again.
+pub fn text_spans(data: &[u8]) {
+    use crate::proto::text::{self, MAX_SPANS, MAX_TAG_BYTES};
+    let s = String::from_utf8_lossy(data);
+    let all = text::spans(&s);
+    assert!(all.len() <= MAX_SPANS);
+    let mut last = 0;
+    for span in &all {
+        assert!(span.start >= last && span.start < span.end && span.end <= s.len());
+        assert!(s.is_char_boundary(span.start) && s.is_char_boundary(span.end));
+        last = span.end;
+        let alone = text::spans(&s[span.start..span.end]);
+        assert_eq!(alone.len(), 1, "{:?} alone", &s[span.start..span.end]);
+        assert_eq!(alone[0].kind, span.kind);
+        assert_eq!(alone[0].end, span.end - span.start);
+    }
+    assert!(text::mentions(&s, "localhost").len() <= text::MAX_MENTIONS);
+    assert!(text::tags(&s).iter().all(|t| t.len() <= MAX_TAG_BYTES));
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -174,6 +195,9 @@ mod tests {
             "jörg@bücher.example".as_bytes().to_vec(),
             b"data_dir = \"x\"\n[http]\nworkers = 3".to_vec(),
             b"[[[".to_vec(),
+            "@bob@b\u{fc}cher.test. #fox_2 (https://a.test/x_(y))."
+                .as_bytes()
+                .to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -182,6 +206,7 @@ mod tests {
             config(c);
             stream_packet(c);
             link_payload(c);
+            text_spans(c);
         }
     }
 }

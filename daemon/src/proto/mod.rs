@@ -11,6 +11,7 @@
 //! - [`keys`]: Ed25519 key pairs and their text form.
 //! - [`link`]: node-to-node link handshake, control payloads, keep-alive.
 //! - [`follow`]: follow requests and answers between nodes (link version 2).
+//! - [`text`]: mentions, hashtags and URLs in post text.
 //!
 //! Invariants: every decoder bounds its input before it allocates, never panics on any input, and
 //! accepts only the canonical encoding of a value (decode then encode gives the same bytes).

@@ -105,7 +105,8 @@ impl Store {
         Ok(needs)
     }
 
-    /// Removes a follow. True when it was the last local follower of a remote author: the
+    /// Removes a follow and takes the author's posts out of the user's home timeline. True when
+    /// it was the last local follower of a remote author: the
     /// subscription is gone and the author's node should hear Unsubscribe.
     pub fn unfollow(&mut self, user_id: i64, author: &Address) -> Result<bool, StoreError> {
         let tx = self
@@ -118,6 +119,14 @@ impl Store {
         if removed == 0 {
             return Err(StoreError::NotFollowing(author.to_string()));
         }
+        // Home shows the posts of people the user follows now: none of the author's posts,
+        // public or not, stay (their public ones stay on their profile and in search).
+        tx.execute(
+            "DELETE FROM timeline WHERE user_id = ?1 AND message_id IN
+                (SELECT m.id FROM messages m JOIN authors a ON a.id = m.author_id
+                 WHERE a.address = ?2)",
+            params![user_id, author.as_str()],
+        )?;
         let others: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)
                  OR EXISTS(SELECT 1 FROM streamed WHERE author = ?1)",

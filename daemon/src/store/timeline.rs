@@ -39,6 +39,13 @@ const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
      OR (m.audience = 'direct' AND EXISTS(SELECT 1 FROM mentions n JOIN authors u \
                ON u.address = n.address WHERE n.message_id = m.id AND u.local_user = ?V)))";
 
+/// Whose posts a home timeline shows: the user's own and those of people the user follows now
+/// (`?1` is the user). Unfollowing someone, or a refused follow request, takes all their posts
+/// out of Home, public ones too (they stay on the author's profile and in search), as Mastodon
+/// does; [`Store::unfollow`] also drops their timeline rows.
+const HOME_AUTHORS: &str = "(a.local_user = ?1 \
+     OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?1 AND f.address = a.address))";
+
 /// Longest search query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 256;
 /// Deepest a search may page (offset), so a query never scans without end.
@@ -115,10 +122,10 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Entry>, StoreError> {
-        let sql = select_views(
-            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id < ?2) \
-             ORDER BY m.id DESC LIMIT ?3",
-        );
+        let sql = select_views(&format!(
+            "{HOME_AUTHORS} AND m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id < ?2) \
+             ORDER BY m.id DESC LIMIT ?3"
+        ));
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
             params![user_id, before.unwrap_or(i64::MAX), limit.min(MAX_PAGE)],
@@ -134,10 +141,10 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Entry>, StoreError> {
-        let sql = select_views(
-            "m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id > ?2) \
-             ORDER BY m.id LIMIT ?3",
-        );
+        let sql = select_views(&format!(
+            "{HOME_AUTHORS} AND m.id IN (SELECT message_id FROM timeline WHERE user_id = ?1 AND message_id > ?2) \
+             ORDER BY m.id LIMIT ?3"
+        ));
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(params![user_id, after, limit.min(MAX_PAGE)], entry_of)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -198,6 +205,24 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// One post, if it is stored and `viewer` may read it.
+    pub fn post(
+        &self,
+        author: &Address,
+        seq: u64,
+        viewer: Option<i64>,
+    ) -> Result<Option<PostView>, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
+            .query_row(
+                params![viewer.unwrap_or(-1), author.as_str(), seq as i64],
+                entry_of,
+            )
+            .optional()?
+            .map(|e| e.post))
+    }
+
     /// One post (if `viewer` may read it) and the replies to it stored here, oldest first.
     pub fn thread(
         &self,
@@ -205,13 +230,8 @@ impl Store {
         seq: u64,
         viewer: Option<i64>,
     ) -> Result<(Option<PostView>, Vec<PostView>), StoreError> {
+        let post = self.post(author, seq, viewer)?;
         let viewer = viewer.unwrap_or(-1);
-        let post = self
-            .conn()
-            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
-            .query_row(params![viewer, author.as_str(), seq as i64], entry_of)
-            .optional()?
-            .map(|e| e.post);
         let mut stmt = self.conn().prepare_cached(&select_views(
             "m.kind = 'reply' AND m.ref_author = ?2 AND m.ref_seq = ?3 ORDER BY m.time_ms, m.id LIMIT ?4",
         ))?;

@@ -6,7 +6,11 @@
 //! when the domain has no SRV record).
 //!
 //! Every piece of text from a post or profile is escaped for HTML/XML ([`escape`]); pages carry
-//! a Content-Security-Policy without any script.
+//! a Content-Security-Policy without any script. Posts are rendered by [`render`]: each with its
+//! real author and a link to that author's post, reposts with the reposted post, replies with a
+//! link to their parent, URLs, mentions and hashtags linked.
+
+mod render;
 
 use super::api::Context;
 use super::io::{error_response, query_param, static_header, JsonResponse};
@@ -14,7 +18,9 @@ use super::reading::number_param;
 use super::WebError;
 use crate::discover::jrd;
 use crate::proto::Address;
-use crate::store::{PostView, Store};
+use crate::store::{PostView, Store, StoreError};
+pub use render::{escape, readable_time, rfc3339};
+use render::{parse_ref, Site};
 use serde_json::json;
 use std::fmt::Write;
 use tiny_http::Response;
@@ -23,6 +29,8 @@ use tiny_http::Response;
 pub const PAGE: u32 = 20;
 /// Entries in an Atom feed.
 pub const FEED_ENTRIES: u32 = 50;
+/// Longest entry title, in characters (the first line of the post, cut with `…`).
+pub const TITLE_CHARS: usize = 80;
 /// Content-Security-Policy of server-rendered pages: no script at all.
 pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
@@ -30,57 +38,8 @@ pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-
 const STYLE: &str =
     "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:auto;padding:1rem}\
      article{border-bottom:1px solid #ddd;padding:.75rem 0}p{white-space:pre-wrap;margin:.25rem 0}\
-     time,small{color:#666;font-size:.85rem}";
-
-/// Escapes text for HTML and XML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 16);
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            // A carriage return (in messages signed before posting normalised line breaks) is
-            // a line break: CR LF and a lone CR both become LF.
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' => out.push('\n'),
-            // Control characters other than tab and newline, and noncharacters, are not
-            // allowed in XML 1.0.
-            c if (c.is_control() && c != '\n' && c != '\t')
-                || crate::proto::message::is_noncharacter(c) =>
-            {
-                out.push('\u{fffd}')
-            }
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Unix milliseconds as RFC 3339 UTC (`2026-11-22T10:04:05Z`).
-pub fn rfc3339(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
+     time,small{color:#666;font-size:.85rem}a.author{color:inherit;text-decoration:none}\
+     blockquote{margin:.5rem 0;padding-left:.75rem;border-left:3px solid #ddd}";
 
 /// `scheme://host[:port]` of this node's pages: `http.public_url`, or the domain. Never the
 /// request's Host header: any client sets that, and a page or feed cached with a forged host
@@ -132,25 +91,19 @@ fn shown_name(p: &crate::store::timeline::Profile) -> String {
     }
 }
 
-fn render_post(out: &mut String, base: &str, p: &PostView) {
-    let user = p.author.split('@').next().unwrap_or_default();
-    let _ = write!(
-        out,
-        "<article><p>{}</p><small><a href=\"{base}/@{}/{}\"><time datetime=\"{t}\">{t}</time></a>",
-        escape(p.text.as_deref().unwrap_or("")),
-        escape(user),
-        p.seq,
-        t = rfc3339(p.time_ms)
-    );
-    if let Some(r) = &p.refers_to {
-        let what = if p.kind == "repost" {
-            "repost of"
-        } else {
-            "reply to"
-        };
-        let _ = write!(out, " · {what} {}", escape(r));
+/// The post a repost repeats, when it is stored here and public.
+fn reposted(store: &Store, p: &PostView) -> Result<Option<PostView>, StoreError> {
+    match p.refers_to.as_deref().and_then(parse_ref) {
+        Some((author, seq)) if p.kind == "repost" => store.post(&author, seq, None),
+        _ => Ok(None),
     }
-    out.push_str("</small></article>");
+}
+
+/// A post as an `<article>`, appended to `out`.
+fn render_post(out: &mut String, site: &Site, store: &Store, p: &PostView) -> Result<(), WebError> {
+    let of = reposted(store, p)?;
+    out.push_str(&render::post_article(site, p, of.as_ref()));
+    Ok(())
 }
 
 /// `GET /@user` and `GET /@user/{seq}`.
@@ -174,6 +127,10 @@ pub fn profile_page(
         Err(e) => return Ok(page(e)),
     };
     let base = base_url(ctx);
+    let site = Site {
+        base: &base,
+        domain: &ctx.domain,
+    };
     let user = address.user();
     let feed = format!("{base}/@{user}/feed.atom");
     let head = format!(
@@ -196,11 +153,11 @@ pub fn profile_page(
         let Some(post) = post else {
             return Ok(page(WebError::NotFound("no such public post".into())));
         };
-        render_post(&mut body, &base, &post);
+        render_post(&mut body, &site, store, &post)?;
         if !replies.is_empty() {
             body.push_str("<h2>Replies</h2>");
             for r in &replies {
-                render_post(&mut body, &base, r);
+                render_post(&mut body, &site, store, r)?;
             }
         }
         body.push_str("</main>");
@@ -215,7 +172,7 @@ pub fn profile_page(
         body.push_str("<p>No public posts here.</p>");
     }
     for p in &posts {
-        render_post(&mut body, &base, p);
+        render_post(&mut body, &site, store, p)?;
     }
     body.push_str("</main>");
     if posts.len() as u32 == PAGE {
@@ -246,7 +203,8 @@ pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, We
     let mut x = String::with_capacity(1024 + posts.len() * 512);
     let _ = write!(
         x,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
+         xmlns:thr=\"http://purl.org/syndication/thread/1.0\">\
          <id>{base}/@{u}</id><title>{title}</title><subtitle>{bio}</subtitle>\
          <link rel=\"alternate\" type=\"text/html\" href=\"{base}/@{u}\"/>\
          <link rel=\"self\" type=\"application/atom+xml\" href=\"{base}/@{u}/feed.atom\"/>\
@@ -259,27 +217,36 @@ pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, We
         name = escape(&author_name),
         v = env!("CARGO_PKG_VERSION"),
     );
+    let site = Site {
+        base: &base,
+        domain: &ctx.domain,
+    };
     for p in &posts {
-        let text = p.text.as_deref().unwrap_or("");
-        let first_line = text.lines().next().unwrap_or("");
-        let mut title: String = first_line.chars().take(80).collect();
-        if title.len() < first_line.len() || text.lines().nth(1).is_some() {
-            title.push('…');
-        }
-        if title.is_empty() {
-            title = format!("{} {}", p.kind, p.seq);
+        let of = reposted(store, p)?;
+        let url = format!("{base}/@{}/{}", escape(user), p.seq);
+        let _ = write!(
+            x,
+            "<entry><id>{url}</id><title type=\"text\">{title}</title>\
+             <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>",
+            title = escape(&entry_title(p, of.as_ref())),
+        );
+        if let Some((to, seq)) = p.refers_to.as_deref().and_then(parse_ref) {
+            // RFC 4685: a reply names its parent; a repost relates to what it repeats
+            let href = escape(&site.post_url(&to, seq));
+            if p.kind == "reply" {
+                let _ = write!(x, "<thr:in-reply-to ref=\"{href}\" href=\"{href}\"/>");
+            }
+            let _ = write!(
+                x,
+                "<link rel=\"related\" type=\"text/html\" href=\"{href}\"/>"
+            );
         }
         let _ = write!(
             x,
-            "<entry><id>{base}/@{u}/{seq}</id><title type=\"text\">{title}</title>\
-             <link rel=\"alternate\" type=\"text/html\" href=\"{base}/@{u}/{seq}\"/>\
-             <published>{t}</published><updated>{t}</updated>\
-             <content type=\"text\">{text}</content></entry>",
-            u = escape(user),
-            seq = p.seq,
-            title = escape(&title),
+            "<published>{t}</published><updated>{t}</updated>\
+             <content type=\"html\">{content}</content></entry>",
             t = rfc3339(p.time_ms),
-            text = escape(text),
+            content = escape(&render::post_inner(&site, p, of.as_ref())),
         );
     }
     x.push_str("</feed>\n");
@@ -289,6 +256,29 @@ pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, We
             "application/atom+xml; charset=utf-8",
         ))
         .with_header(static_header("X-Content-Type-Options", "nosniff")))
+}
+
+/// An entry's title: the first line of the text (of the reposted post, for a repost), at most
+/// [`TITLE_CHARS`] characters.
+fn entry_title(p: &PostView, reposted: Option<&PostView>) -> String {
+    let (prefix, text) = match (p.kind.as_str(), reposted) {
+        ("repost", Some(of)) => (format!("Repost of {}: ", of.author), of.text.as_deref()),
+        ("repost", None) => {
+            let of = p.refers_to.as_deref().unwrap_or_default();
+            return format!("Repost of {of}");
+        }
+        _ => (String::new(), p.text.as_deref()),
+    };
+    let text = text.unwrap_or("");
+    let first_line = text.lines().next().unwrap_or("");
+    let mut title: String = first_line.chars().take(TITLE_CHARS).collect();
+    if title.len() < first_line.len() || text.lines().nth(1).is_some() {
+        title.push('…');
+    }
+    if title.is_empty() {
+        title = format!("{} {}", p.kind, p.seq);
+    }
+    prefix + &title
 }
 
 /// `GET /.well-known/webfinger?resource=acct:user@domain`. Every answer, errors too, carries

@@ -8,7 +8,7 @@ use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const PW: &str = "a long password";
+pub(crate) const PW: &str = "a long password";
 
 /// The sender's ack timeout: healing faster than this was not the sender's retry.
 fn outbox_ack_timeout() -> Duration {
@@ -35,14 +35,14 @@ fn follow(node: &Node, token: &str, address: &str) -> (u16, Value) {
     node.follow(token, address)
 }
 
-fn post(node: &Node, token: &str, text: &str) -> u64 {
+pub(crate) fn post(node: &Node, token: &str, text: &str) -> u64 {
     let r = node.post_json("/api/v1/posts", Some(token), &json!({ "text": text }));
     assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
     r.json()["seq"].as_u64().unwrap()
 }
 
 /// Waits until `node` shows `n` posts of `author` to the holder of `token`.
-fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
+pub(crate) fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
     let t0 = Instant::now();
     loop {
         let known = node
@@ -73,7 +73,7 @@ fn wait_posts(node: &Node, author: &str, token: &str, n: usize) -> Vec<Value> {
 }
 
 /// a.test (users `a_users`) and b.test (bob), both running and TXT-pinned in a fresh dnsmasq.
-fn pinned_pair(a_users: &[&str]) -> (LabNode, LabNode, Node, Node, Dns) {
+pub(crate) fn pinned_pair(a_users: &[&str]) -> (LabNode, LabNode, Node, Node, Dns) {
     let dns_port = free_port();
     let a = lab_node("a.test", a_users, dns_port, "");
     let b = lab_node("b.test", &["bob"], dns_port, "");

@@ -23,4 +23,5 @@ mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
 mod lifecycle;
+mod public_pages;
 mod web;

@@ -457,10 +457,10 @@ print(json.dumps({"version": f.version, "title": f.feed.title, "author": f.feed.
         entries[0]["title"],
         "post 1: <img src=x onerror=\"alert(2)\">…"
     );
-    assert!(entries[0]["summary"]
-        .as_str()
-        .unwrap()
-        .ends_with("\nsecond line"));
+    // the content is HTML: the text escaped, its line break a <br>
+    let summary = entries[0]["summary"].as_str().unwrap();
+    assert!(summary.contains("<br />second line"), "{summary}");
+    assert!(summary.contains("&lt;img src=x"), "{summary}");
     assert!(entries[1]["link"].as_str().unwrap().ends_with("/@alice/2"));
     let year = entries[0]["parsed"][0].as_i64().unwrap();
     assert!((2024..2100).contains(&year), "{f}");
