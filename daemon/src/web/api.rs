@@ -6,7 +6,7 @@
 //! | POST | `/api/v1/session` | log in: `{"name", "password"}` → token and cookie |
 //! | GET | `/api/v1/session` | who am I |
 //! | DELETE | `/api/v1/session` | log out |
-//! | POST | `/api/v1/account/password` | `{"old_password", "new_password"}` → new session |
+//! | POST | `/api/v1/account/password` | `{"old_password"?, "new_password"}` → new session |
 //! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?}` → the stored post |
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
 //! | DELETE | `/api/v1/posts/{seq}` | delete one's own post |
@@ -27,7 +27,7 @@
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
-//! | GET | `/`, `/app.js`, `/app.css` | the web client ([`super::assets`]) |
+//! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::federation as fed;
@@ -171,7 +171,9 @@ fn route(
             public::profile_page(ctx, store, &at[1..], Some(seq), query)
         }
         (
-            [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"],
+            [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"]
+            | ["manifest.webmanifest"] | ["sw.js"] | ["icon-192.png"] | ["icon-512.png"]
+            | ["icon-maskable-512.png"],
             Method::Get | Method::Head,
         ) => assets::serve(path, req),
         (["api", "v1", "posts", seq], Method::Delete) => {
@@ -355,7 +357,10 @@ fn new_session(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
-    old_password: String,
+    /// May be left out while the account still has its one-time password: every session of
+    /// such an account was opened with that password (see [`change_password`]).
+    #[serde(default)]
+    old_password: Option<String>,
     new_password: String,
 }
 
@@ -372,8 +377,29 @@ fn change_password(
         return Err(WebError::TooManyRequests);
     }
     let body: PasswordChange = read_json(req, MAX_CREDENTIALS_BODY)?;
-    let ok = identity::verify_password(&body.old_password, &store.password_hash(s.user.id)?)
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let stored = store.password_hash(s.user.id)?;
+    let check = |pw: &str| {
+        identity::verify_password(pw, &stored).map_err(|e| WebError::Internal(e.to_string()))
+    };
+    // A one-time password is set only on a new account or with the account's sessions ended
+    // (`Store::set_password`), so a session of an account that still has one was opened with
+    // it a moment ago: asking for it again proves nothing.
+    let ok = match (&body.old_password, s.user.must_change_password) {
+        (Some(old), _) => check(old)?,
+        (None, true) => {
+            if check(&body.new_password)? {
+                return Err(WebError::BadRequest(
+                    "the new password must differ from the one-time password".into(),
+                ));
+            }
+            true
+        }
+        (None, false) => {
+            return Err(WebError::BadRequest(
+                "old_password is required to change a password".into(),
+            ))
+        }
+    };
     if !ok {
         tracing::warn!(%ip, user = %s.user.address, "wrong old password in a password change");
         if ctx.password_failures.fail(&s.token_hash) {
@@ -385,7 +411,7 @@ fn change_password(
         return Err(WebError::Unauthorized("old password is wrong"));
     }
     ctx.password_failures.clear(&s.token_hash);
-    if body.new_password == body.old_password {
+    if Some(&body.new_password) == body.old_password.as_ref() {
         return Err(WebError::BadRequest(
             "the new password must differ from the old one".into(),
         ));
@@ -432,8 +458,14 @@ fn create_post(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let body: CreatePost = read_json(req, MAX_REQUEST_BODY)?;
+    let reply_to = body.reply_to.as_deref().map(parse_message_id).transpose()?;
     let audience = match body.audience.as_deref() {
-        None | Some("public") => Audience::Public,
+        // A reply without an audience keeps its parent's, when the parent is known here.
+        None => match &reply_to {
+            Some(to) => parent_audience(store, to, s.user.id)?,
+            None => Audience::Public,
+        },
+        Some("public") => Audience::Public,
         Some("followers") => Audience::Followers,
         Some(other) => {
             return Err(WebError::BadRequest(format!(
@@ -441,14 +473,23 @@ fn create_post(
             )))
         }
     };
-    let post_body = match body.reply_to {
+    let post_body = match reply_to {
         None => Body::Post { text: body.text },
-        Some(id) => Body::Reply {
-            to: parse_message_id(&id)?,
+        Some(to) => Body::Reply {
+            to,
             text: body.text,
         },
     };
     publish(ctx, s.user.id, audience, post_body)
+}
+
+/// The audience of post `to` as `viewer` sees it here; public when it is not known here.
+fn parent_audience(store: &Store, to: &MessageId, viewer: i64) -> Result<Audience, WebError> {
+    let parent = store.thread(&to.author, to.seq, Some(viewer))?.0;
+    Ok(match parent {
+        Some(p) if p.audience == "followers" => Audience::Followers,
+        _ => Audience::Public,
+    })
 }
 
 #[derive(Deserialize)]
