@@ -837,7 +837,7 @@
   function followTarget(input) {
     const s = input.trim();
     const m = /^https?:\/\/([^/?#@\s]+)\/@([^/?#\s]+)\/?(?:[?#].*)?$/i.exec(s);
-    if (m) return m[2] + "@" + m[1].replace(/:\d+$/, "");
+    if (m) return (m[2] + "@" + m[1].replace(/:\d+$/, "")).toLowerCase();
     if (/^[a-z]+:\/\//i.test(s)) throw new Error("A link to follow looks like https://their.domain/@name.");
     return s.startsWith("@") ? s.slice(1) : s;
   }
