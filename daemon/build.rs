@@ -21,9 +21,9 @@ const VERSION_MARK: &str = "__CLIENT_VERSION__";
 
 /// FNV-1a of some bytes: changes whenever they do.
 fn fnv(h: u64, bytes: &[u8]) -> u64 {
-    bytes.iter().fold(h, |h, b| {
-        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
-    })
+    bytes
+        .iter()
+        .fold(h, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
 fn main() {
@@ -34,7 +34,11 @@ fn main() {
         std::fs::read(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display()))
     };
     let mut version = 0xcbf2_9ce4_8422_2325u64;
-    for name in TEXT_FILES.iter().chain(IMAGE_FILES).filter(|n| **n != "sw.js") {
+    for name in TEXT_FILES
+        .iter()
+        .chain(IMAGE_FILES)
+        .filter(|n| **n != "sw.js")
+    {
         version = fnv(version, &read(name));
     }
     let mut index = String::new();
@@ -43,7 +47,9 @@ fn main() {
         if *name == "sw.js" {
             let text = String::from_utf8(raw).expect("sw.js is UTF-8");
             assert!(text.contains(VERSION_MARK), "sw.js lacks {VERSION_MARK}");
-            raw = text.replace(VERSION_MARK, &format!("{version:016x}")).into_bytes();
+            raw = text
+                .replace(VERSION_MARK, &format!("{version:016x}"))
+                .into_bytes();
         }
         std::fs::write(Path::new(&out).join(name), &raw).expect("write");
         let gz = if TEXT_FILES.contains(name) {

@@ -171,8 +171,15 @@ fn route(
             public::profile_page(ctx, store, &at[1..], Some(seq), query)
         }
         (
-            [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"]
-            | ["manifest.webmanifest"] | ["sw.js"] | ["icon-192.png"] | ["icon-512.png"]
+            [""]
+            | ["index.html"]
+            | ["app.js"]
+            | ["app.css"]
+            | ["favicon.ico"]
+            | ["manifest.webmanifest"]
+            | ["sw.js"]
+            | ["icon-192.png"]
+            | ["icon-512.png"]
             | ["icon-maskable-512.png"],
             Method::Get | Method::Head,
         ) => assets::serve(path, req),

@@ -105,7 +105,12 @@ mod tests {
             if a.name.ends_with(".png") {
                 assert!(a.gz.is_empty(), "{}", a.name);
                 assert!(a.raw.starts_with(b"\x89PNG\r\n\x1a\n"), "{}", a.name);
-                assert!(a.raw.len() < MAX_ICON_BYTES, "{} is {} bytes", a.name, a.raw.len());
+                assert!(
+                    a.raw.len() < MAX_ICON_BYTES,
+                    "{} is {} bytes",
+                    a.name,
+                    a.raw.len()
+                );
                 continue;
             }
             let mut back = Vec::new();
@@ -129,7 +134,11 @@ mod tests {
         for a in ASSETS.iter().filter(|a| a.name != "sw.js") {
             // the page is loaded as "/"
             let path = if a.name == "index.html" { "" } else { a.name };
-            assert!(sw.contains(&format!("\"/{path}\"")), "sw.js does not cache {}", a.name);
+            assert!(
+                sw.contains(&format!("\"/{path}\"")),
+                "sw.js does not cache {}",
+                a.name
+            );
         }
         assert!(!sw.contains("\"/api"), "sw.js names an /api/ path");
     }

@@ -205,7 +205,10 @@ pub fn update_profile(
 /// address read backwards. Names from other nodes may still hold one; the web client isolates
 /// every name it shows.
 pub fn check_display_name(name: &str) -> Result<(), WebError> {
-    match name.chars().find(|c| crate::proto::message::is_bidi_control(*c)) {
+    match name
+        .chars()
+        .find(|c| crate::proto::message::is_bidi_control(*c))
+    {
         Some(c) => Err(WebError::BadRequest(format!(
             "a display name may not hold the text direction control U+{:04X}",
             u32::from(c)
@@ -234,15 +237,28 @@ mod tests {
 
     #[test]
     fn display_names_with_direction_controls_are_refused() {
-        for ok in ["Bob Builder", "דוד", "علي", "Anna \u{200F}(mum)\u{200E}", ""] {
+        for ok in [
+            "Bob Builder",
+            "דוד",
+            "علي",
+            "Anna \u{200F}(mum)\u{200E}",
+            "",
+        ] {
             assert!(check_display_name(ok).is_ok(), "{ok:?}");
         }
         for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'] {
             let name = format!("Eve{c}moc.elgoog");
-            assert!(matches!(check_display_name(&name), Err(WebError::BadRequest(_))));
+            assert!(matches!(
+                check_display_name(&name),
+                Err(WebError::BadRequest(_))
+            ));
         }
         for c in ['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
-            assert!(check_display_name(&format!("{c}x")).is_err(), "U+{:04X}", c as u32);
+            assert!(
+                check_display_name(&format!("{c}x")).is_err(),
+                "U+{:04X}",
+                c as u32
+            );
         }
         let e = check_display_name("a\u{202E}b").unwrap_err().to_string();
         assert!(e.contains("U+202E"), "{e}");

@@ -27,13 +27,15 @@ pub fn parse_follow_target(input: &str) -> Result<Address, WebError> {
     if s.is_empty() {
         return Err(bad("the address to follow is empty"));
     }
-    if let Some(rest) = strip_prefix_ignore_case(s, "https://")
-        .or_else(|| strip_prefix_ignore_case(s, "http://"))
+    if let Some(rest) =
+        strip_prefix_ignore_case(s, "https://").or_else(|| strip_prefix_ignore_case(s, "http://"))
     {
         return from_link(rest);
     }
     if s.contains("://") {
-        return Err(bad("only http:// and https:// profile links can be followed"));
+        return Err(bad(
+            "only http:// and https:// profile links can be followed",
+        ));
     }
     let plain = s.strip_prefix('@').unwrap_or(s);
     Ok(Address::parse(plain)?)
@@ -58,7 +60,9 @@ fn from_link(rest: &str) -> Result<Address, WebError> {
         .split_once('/')
         .ok_or_else(|| bad("a profile link ends in /@user"))?;
     if authority.contains('@') {
-        return Err(bad("a link with a user name before its host is not followed"));
+        return Err(bad(
+            "a link with a user name before its host is not followed",
+        ));
     }
     if authority.starts_with('[') {
         return Err(bad("a link to an IP address names no domain"));

@@ -111,9 +111,11 @@ fn two_people_in_two_browsers_see_posts_live_and_safely() {
     let all_shots: Vec<String> = SHOTS
         .iter()
         .map(|s| s.to_string())
-        .chain(EDGE_SHOTS.iter().flat_map(|s| {
-            [format!("{s}-desktop.png"), format!("{s}-phone.png")]
-        }))
+        .chain(
+            EDGE_SHOTS
+                .iter()
+                .flat_map(|s| [format!("{s}-desktop.png"), format!("{s}-phone.png")]),
+        )
         .collect();
     for s in &all_shots {
         let _ = std::fs::remove_file(shots.join(s));
