@@ -44,9 +44,13 @@
   const field = (label, input, hint) =>
     h("label", { class: "field" }, h("span", {}, label), input, hint && h("small", { class: "muted" }, hint));
 
-  const heading = (text) => h("h1", { tabindex: -1 }, text);
+  const heading = (text) => h("h1", { tabindex: -1, dir: "auto" }, text);
 
-  function showAlert(msg) {
+  // One message at a time: an error replaces the last success note and a note replaces the
+  // last error, so the two never sit side by side saying opposite things.
+  function showAlert(msg, offline) {
+    clearNote();
+    $("alert").dataset.offline = offline ? "1" : "";
     $("alert").replaceChildren(
       h("span", {}, msg),
       h("button", { type: "button", class: "x", "aria-label": "Dismiss", onclick: clearAlert }, "×"),
@@ -56,16 +60,50 @@
     $("alert").replaceChildren();
   }
   function showError(e) {
-    showAlert(e && e.message ? e.message : String(e));
+    showAlert(e && e.message ? e.message : String(e), e && e.status === 0);
   }
   let noteTimer = 0;
   let noteAt = 0;
   function note(msg) {
+    clearAlert();
     noteAt = Date.now();
     $("note").textContent = msg;
     clearTimeout(noteTimer);
-    noteTimer = setTimeout(() => ($("note").textContent = ""), 6000);
+    noteTimer = setTimeout(clearNote, 6000);
   }
+  function clearNote() {
+    clearTimeout(noteTimer);
+    $("note").textContent = "";
+  }
+
+  // ---- reaching the node ----
+
+  /** Longest wait between checks that an unreachable node is back. */
+  const MAX_PROBE_MS = 30000;
+  let probeTimer = 0;
+  let probeMs = 2000;
+  /** The node answered: a "cannot be reached" banner is out of date. */
+  function reached() {
+    probeMs = 2000;
+    clearTimeout(probeTimer);
+    probeTimer = 0;
+    if ($("alert").dataset.offline === "1") clearAlert();
+  }
+  /** The node did not answer: ask again, less and less often, until it does. */
+  function unreachable() {
+    if (probeTimer) return;
+    probeTimer = setTimeout(async () => {
+      probeTimer = 0;
+      probeMs = Math.min(probeMs * 2, MAX_PROBE_MS);
+      try {
+        await fetch("/api/v1/session", { credentials: "same-origin", cache: "no-store" });
+        reached();
+      } catch (_) {
+        unreachable();
+      }
+    }, probeMs);
+  }
+  window.addEventListener("online", () => $("alert").dataset.offline === "1" && unreachable());
 
   /** Runs `fn` for a form's submit with its buttons disabled; errors go to the alert area. */
   function onSubmit(form, fn) {
@@ -87,8 +125,8 @@
   }
 
   /** A button that runs `fn`, disabled while it does. */
-  function button(label, fn, cls) {
-    const b = h("button", { type: "button", class: cls });
+  function button(label, fn, cls, ariaLabel) {
+    const b = h("button", { type: "button", class: cls, "aria-label": ariaLabel });
     b.append(label);
     b.addEventListener("click", async () => {
       b.disabled = true;
@@ -126,8 +164,10 @@
     try {
       r = await fetch("/api/v1" + path, init);
     } catch (_) {
+      unreachable();
       throw new ApiError(0, "The node cannot be reached. Check the connection and try again.");
     }
+    reached();
     let data = null;
     try {
       data = await r.json();
@@ -183,6 +223,7 @@
     es.addEventListener("delete", onEvent);
     es.onopen = () => {
       retryMs = 2000;
+      reached();
       setLive(true);
       // Whatever came between loading the page and the stream opening.
       if (live) refreshTop(live);
@@ -280,7 +321,20 @@
       if (on) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
+    showCurrentTab();
   }
+
+  /** On a narrow screen the tab bar scrolls sideways: bring the current tab into its view. */
+  function showCurrentTab() {
+    const nav = $("nav");
+    const a = nav.querySelector("a[aria-current]");
+    if (!a || nav.scrollWidth <= nav.clientWidth) return;
+    const box = nav.getBoundingClientRect();
+    const tab = a.getBoundingClientRect();
+    if (tab.left < box.left) nav.scrollLeft -= box.left - tab.left + 16;
+    else if (tab.right > box.right) nav.scrollLeft += tab.right - box.right + 16;
+  }
+  window.addEventListener("resize", showCurrentTab);
 
   function go(hash) {
     if (location.hash === hash) route();
@@ -356,9 +410,10 @@
     return h("time", { datetime: d.toISOString(), title: d.toLocaleString() }, text);
   }
 
-  /** Post text, with http(s) addresses as links; the rest stays text. */
+  /** Post text, with http(s) addresses as links; the rest stays text. Its direction comes
+   * from its first strong letter, so Hebrew and Arabic posts read right to left. */
   function textEl(text) {
-    const d = h("div", { class: "text" });
+    const d = h("div", { class: "text", dir: "auto" });
     let last = 0;
     for (const m of text.matchAll(/\bhttps?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'"]/g)) {
       d.append(
@@ -371,12 +426,38 @@
     return d;
   }
 
+  /** Posts longer than this many characters or lines start collapsed behind "Show more". */
+  const LONG_CHARS = 500;
+  const LONG_LINES = 12;
+  /** The post text (a list of nodes), collapsed with a "Show more" button when it is long. */
+  function longTextEl(text) {
+    const d = textEl(text);
+    if (text.length <= LONG_CHARS && text.split("\n").length <= LONG_LINES) return [d];
+    d.classList.add("collapsed");
+    d.id = "t" + Math.random().toString(36).slice(2);
+    const more = h("button", { type: "button", class: "act more-text", "aria-expanded": "false", "aria-controls": d.id }, "Show more");
+    more.addEventListener("click", () => {
+      const open = d.classList.toggle("collapsed") === false;
+      more.setAttribute("aria-expanded", String(open));
+      more.textContent = open ? "Show less" : "Show more";
+    });
+    return [d, more];
+  }
+
+  /** "alice@a.test: the first words…", naming a post in a button's label. */
+  function postLabel(p) {
+    const words = typeof p.text === "string" ? p.text.replace(/\s+/g, " ").trim() : "";
+    const cut = words.length > 40 ? words.slice(0, 40).trimEnd() + "…" : words;
+    return p.author + (cut ? ": " + cut : "");
+  }
+
   const authorEl = (p) =>
     h(
       "a",
       { href: profileHref(p.author), class: "who" },
-      h("b", {}, p.display_name || p.author),
-      p.display_name ? h("span", { class: "addr" }, p.author) : null,
+      // isolated: a name cannot turn the address beside it around (an unclosed U+202E)
+      h("bdi", { class: "name" }, p.display_name || p.author),
+      p.display_name ? h("span", { class: "addr", dir: "ltr" }, p.author) : null,
     );
 
   function postEl(p) {
@@ -394,7 +475,7 @@
       a.append(h("p", { class: "context" }, "↻ reposted"), q);
       fillQuoted(q, p.refers_to);
     }
-    if (typeof p.text === "string") a.append(textEl(p.text));
+    if (typeof p.text === "string") a.append(...longTextEl(p.text));
     if (discovered) {
       a.append(discoverActs(p));
       return a;
@@ -402,7 +483,8 @@
     const acts = h("div", { class: "actions" });
     if (p.audience === "followers") acts.append(h("span", { class: "tag" }, "followers only"));
     const target = p.kind === "repost" && p.refers_to ? p.refers_to : p.id;
-    acts.append(h("a", { href: threadHref(target), class: "act" }, "Reply"));
+    const about = postLabel(p);
+    acts.append(h("a", { href: threadHref(target), class: "act", "aria-label": "Reply to " + about }, "Reply"));
     if (p.audience !== "followers") {
       acts.append(
         button(
@@ -413,6 +495,7 @@
             if (live) addPost(live, r, "top");
           },
           "act",
+          "Repost " + about,
         ),
       );
     }
@@ -427,6 +510,7 @@
             note("Deleted.");
           },
           "act danger",
+          "Delete your post " + about,
         ),
       );
     }
@@ -469,7 +553,7 @@
       }
       q.replaceChildren(
         h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))),
-        textEl(typeof p.text === "string" ? p.text : ""),
+        ...longTextEl(typeof p.text === "string" ? p.text : ""),
       );
     });
   }
@@ -519,10 +603,36 @@
 
   // ---- compose ----
 
-  function composer({ replyTo, onPosted }) {
+  /** Where the half-written post of this account (and this reply) is kept in localStorage. */
+  const draftKey = (replyTo) => "msm.draft:" + (me ? me.address : "") + (replyTo ? ":" + replyTo : "");
+  /** Most drafts kept per browser; the oldest go first. */
+  const MAX_DRAFTS = 50;
+  function saveDraft(key, text) {
+    try {
+      if (!text.trim()) return localStorage.removeItem(key);
+      localStorage.setItem(key, text);
+      const keys = Object.keys(localStorage).filter((k) => k.startsWith("msm.draft:"));
+      if (keys.length > MAX_DRAFTS) localStorage.removeItem(keys.find((k) => k !== key));
+    } catch (_) {
+      // storage full or turned off: the draft lives as long as the page
+    }
+  }
+  function loadDraft(key) {
+    try {
+      return localStorage.getItem(key) || "";
+    } catch (_) {
+      return "";
+    }
+  }
+
+  /** The post form; a reply starts with its parent's audience. */
+  function composer({ replyTo, audience: parentAudience, onPosted }) {
+    const key = draftKey(replyTo);
     const ta = h("textarea", {
       id: "compose",
       name: "text",
+      dir: "auto",
+      value: loadDraft(key),
       rows: replyTo ? 2 : 3,
       placeholder: replyTo ? "Write a reply" : "What is happening at home?",
       "aria-label": replyTo ? "Reply text" : "Post text",
@@ -535,6 +645,7 @@
       h("option", { value: "public" }, "Public"),
       h("option", { value: "followers" }, "Followers"),
     );
+    if (parentAudience === "followers") audience.value = "followers";
     const btn = h("button", { type: "submit", id: "post-button", class: "primary" }, replyTo ? "Reply" : "Post");
     const form = h(
       "form",
@@ -551,6 +662,7 @@
       btn.disabled = over > 0 || ta.value.trim() === "";
     };
     ta.addEventListener("input", update);
+    ta.addEventListener("input", () => saveDraft(key, ta.value));
     ta.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
         ev.preventDefault();
@@ -563,6 +675,7 @@
       if (replyTo) body.reply_to = replyTo;
       const p = await api("POST", "/posts", body);
       ta.value = "";
+      saveDraft(key, "");
       onPosted(p);
       note(replyTo ? "Replied." : "Posted.");
     });
@@ -575,10 +688,11 @@
   function pageLogin(view) {
     if (me) return go("#/");
     view.classList.add("narrow");
+    const name = h("input", { name: "name", autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true });
     const form = h(
       "form",
       { id: "login-form", class: "card" },
-      field("Name", h("input", { name: "name", autocomplete: "username", autocapitalize: "none", spellcheck: "false", required: true })),
+      field("Name", name),
       field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
       h("button", { type: "submit", class: "primary" }, "Log in"),
     );
@@ -599,6 +713,7 @@
       form,
       h("p", { class: "muted" }, "The owner of this node makes the accounts. Your address is name@this-node's-domain."),
     );
+    name.focus();
   }
 
   async function pageHome(view) {
@@ -647,7 +762,7 @@
       view.append(h("p", { class: "muted" }, "This post is not known on this node, or it was deleted."));
     } else {
       view.append(postEl(r.post));
-      view.append(composer({ replyTo: id, onPosted: (p) => addPost(replies, p, "end") }));
+      view.append(composer({ replyTo: id, audience: r.post.audience, onPosted: (p) => addPost(replies, p, "end") }));
     }
     view.append(h("h2", {}, "Replies"), replies, h("p", { class: "empty muted" }, "No replies here yet."));
     for (const p of r.replies || []) addPost(replies, p, "end");
@@ -665,8 +780,8 @@
     }
     const name = (prof && prof.display_name) || addr;
     card.append(heading(name));
-    if (name !== addr) card.append(h("p", { class: "addr" }, addr));
-    if (prof && prof.bio) card.append(h("p", { class: "bio" }, prof.bio));
+    if (name !== addr) card.append(h("p", { class: "addr", dir: "ltr" }, addr));
+    if (prof && prof.bio) card.append(h("p", { class: "bio", dir: "auto" }, prof.bio));
     if (prof) card.append(h("p", { class: "muted" }, prof.local ? "On this node." : "On another node."));
     if (addr !== (me && me.address)) {
       let followed = prof ? !!prof.followed : await isFollowing(addr);
@@ -717,12 +832,22 @@
     return (r.follows || []).some((f) => f.address === addr);
   }
 
+  /** `user@domain` from what was typed to follow someone: the address, `@user@domain`, or a
+   * profile link `https://host[:port]/@user` (the node checks the same way). */
+  function followTarget(input) {
+    const s = input.trim();
+    const m = /^https?:\/\/([^/?#@\s]+)\/@([^/?#\s]+)\/?(?:[?#].*)?$/i.exec(s);
+    if (m) return (m[2] + "@" + m[1].replace(/:\d+$/, "")).toLowerCase();
+    if (/^[a-z]+:\/\//i.test(s)) throw new Error("A link to follow looks like https://their.domain/@name.");
+    return s.startsWith("@") ? s.slice(1) : s;
+  }
+
   async function pagePeople(view) {
     const input = h("input", {
       name: "address",
       type: "text",
       inputmode: "email",
-      placeholder: "name@their.domain",
+      placeholder: "name@their.domain or a profile link",
       autocapitalize: "none",
       autocomplete: "off",
       spellcheck: "false",
@@ -737,7 +862,7 @@
     const following = h("ul", { class: "people", id: "following" });
     const followers = h("div", { id: "followers" });
     onSubmit(form, async (fd) => {
-      const r = await api("POST", "/follows", { address: String(fd.get("address")).trim() });
+      const r = await api("POST", "/follows", { address: followTarget(String(fd.get("address"))) });
       note(r.state === "active" ? "You follow " + r.address + "." : r.address + " is pending: " + (r.note || "the node keeps trying."));
       form.reset();
       await loadLists();
@@ -795,19 +920,24 @@
     view.append(results, h("p", { class: "empty muted" }, "No posts match."), pager(load, next));
   }
 
+  /** Changing the password. Right after a log-in with a one-time password the node does not
+   * ask for that password again (the session was opened with it), so neither does the form. */
   function passwordForm(onDone) {
     const pw = (name, label, ac) => field(label, h("input", { name, type: "password", autocomplete: ac, required: true }));
+    const oneTime = me.must_change_password;
     const form = h(
       "form",
       { class: "card", id: "password-form" },
-      pw("old_password", "Current password", "current-password"),
+      oneTime ? null : pw("old_password", "Current password", "current-password"),
       pw("new_password", "New password", "new-password"),
       pw("again", "New password again", "new-password"),
       h("button", { type: "submit", class: "primary" }, "Change password"),
     );
     return onSubmit(form, async (fd) => {
       if (fd.get("new_password") !== fd.get("again")) throw new Error("The two new passwords differ.");
-      const r = await api("POST", "/account/password", { old_password: fd.get("old_password"), new_password: fd.get("new_password") });
+      const body = { new_password: fd.get("new_password") };
+      if (!oneTime) body.old_password = fd.get("old_password");
+      const r = await api("POST", "/account/password", body);
       form.reset();
       // The old sessions ended; this answer started a new one.
       applySession({ user: r.user || me });
@@ -822,7 +952,18 @@
     if (me.must_change_password) {
       view.append(h("p", {}, "You logged in with a one-time password. Choose your own before going on."));
     }
-    view.append(passwordForm(() => go("#/")));
+    view.append(passwordForm(() => go("#/")), h("p", {}, logOutButton()));
+  }
+
+  function logOutButton() {
+    return button("Log out", async () => {
+      try {
+        await api("DELETE", "/session");
+      } finally {
+        endSession();
+        go("#/login");
+      }
+    });
   }
 
   // Locked account: the setting, and the follow requests waiting with accept/refuse buttons.
@@ -871,8 +1012,8 @@
   }
 
   async function pageSettings(view) {
-    const dn = h("input", { name: "display_name", autocomplete: "nickname" });
-    const bio = h("textarea", { name: "bio", rows: 3 });
+    const dn = h("input", { name: "display_name", autocomplete: "nickname", dir: "auto" });
+    const bio = h("textarea", { name: "bio", rows: 3, dir: "auto" });
     const form = h(
       "form",
       { class: "card", id: "profile-form" },
@@ -897,14 +1038,7 @@
         "div",
         { class: "card" },
         h("p", {}, "Logged in as ", h("b", {}, me.address), me.role === "owner" ? " (owner of this node)" : ""),
-        button("Log out", async () => {
-          try {
-            await api("DELETE", "/session");
-          } finally {
-            endSession();
-            go("#/login");
-          }
-        }),
+        logOutButton(),
       ),
     );
     try {
@@ -970,6 +1104,9 @@
   // ---- start ----
 
   async function boot() {
+    main.replaceChildren(h("p", { class: "muted" }, "Loading…"));
+    // The app installs: the worker keeps the client's own files, never an /api/ answer.
+    if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});
     try {
       applySession(await api("GET", "/session"));
     } catch (e) {

@@ -6,6 +6,16 @@
 // that hostile post text stays text, that search finds a post, and that the compose counter
 // counts bytes; saves screenshots to $MSM_SHOTS.
 //
+// The client's rough edges, each at desktop size and on a 390 px phone (screenshots
+// NAME-desktop.png and NAME-phone.png): a display name holding U+202E cannot turn the address
+// beside it around; Hebrew and Arabic read right to left; every tab is reachable on a phone;
+// the "cannot be reached" banner goes when the node is back and an error replaces a success
+// note; drafts outlive page changes and reloads; a profile link follows; a reply takes its
+// parent's audience; the one-time-password page has a log-out button and does not ask for the
+// one-time password again; log-in focuses the name; without JavaScript the page says so; long
+// posts fold behind "Show more"; the focus ring stands out (3:1); post buttons say which post
+// they act on; the app installs (manifest, icons, a service worker that never keeps /api/).
+//
 // Environment: MSM_A_URL, MSM_B_URL (http://127.0.0.1:PORT), MSM_A_NAME, MSM_A_PASSWORD,
 // MSM_B_NAME, MSM_B_PASSWORD, MSM_SHOTS (a directory). Optional: MSM_CHROMIUM (default
 // /usr/bin/chromium). Exits 0 when every check passes, 1 with a message otherwise.
@@ -15,13 +25,21 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 
 /** Whole run, after which it fails. */
-const GLOBAL_TIMEOUT_MS = 90_000;
+const GLOBAL_TIMEOUT_MS = 200_000;
 /** Longest a live post may take to appear in the other browser. */
 const PUSH_TIMEOUT_MS = 10_000;
 /** Posts timed for the live-push figure. */
 const TIMED_POSTS = 5;
 /** The display name Bob gives himself. */
 const BOB_NAME = "Bob Builder";
+/** Window sizes every rough-edge check runs at. */
+const DESKTOP = { width: 1000, height: 800 };
+const PHONE = { width: 390, height: 844 };
+/** Posts in right-to-left scripts. */
+const HEBREW = "שלום לכולם, הגינה פורחת השבוע";
+const ARABIC = "مرحبا بالجميع من البيت";
+/** Least contrast of the focus ring against what surrounds it (WCAG 2.2, 1.4.11). */
+const MIN_FOCUS_CONTRAST = 3;
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -57,9 +75,29 @@ const shots = env("MSM_SHOTS");
 const chromiumPath = env("MSM_CHROMIUM", "/usr/bin/chromium");
 mkdirSync(shots, { recursive: true });
 
+const saved = [];
+/** Saves a screenshot of `page` as `name` in $MSM_SHOTS. */
+async function shot(page, name) {
+  const path = join(shots, name);
+  await page.screenshot({ path });
+  saved.push(path);
+}
+
+/** Runs `fn(size)` at desktop size, then on a 390 px phone; back to desktop after. */
+async function atBothSizes(page, fn) {
+  for (const [size, viewport] of [["desktop", DESKTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(viewport);
+    await fn(size);
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
 /** Logs in through the log-in form and waits for the home timeline. */
 async function logIn(page, url, name, password) {
   await page.goto(url + "/");
+  await page.waitForSelector("#login-form");
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.name);
+  check(focused === "name", `the log-in page focuses ${JSON.stringify(focused)}, not the name field`);
   await page.fill("#login-form [name=name]", name);
   await page.fill("#login-form [name=password]", password);
   await page.click("#login-form button[type=submit]");
@@ -102,8 +140,9 @@ async function watchTimeline(page) {
 }
 
 /** Bob posts `text` by clicking Post; returns the time of the click (page clock). */
-async function postFrom(page, text) {
+async function postFrom(page, text, audience = "public") {
   await page.fill("#compose", text);
+  await page.selectOption("#compose ~ .row select[name=audience]", audience);
   const t0 = await page.evaluate(() => {
     const b = document.getElementById("post-button");
     if (b.disabled) throw new Error("the post button is disabled");
@@ -125,11 +164,330 @@ async function seenAt(page, text) {
   }
 }
 
+// ---- the client's rough edges ----
+
+/** Without JavaScript, `/` says what to do instead of "Loading…" forever. */
+async function checkNoScript(browser) {
+  const ctx = await browser.newContext({ viewport: DESKTOP, javaScriptEnabled: false, serviceWorkers: "block" });
+  const page = await ctx.newPage();
+  await page.goto(A + "/");
+  await atBothSizes(page, async (size) => {
+    const text = await page.locator("main").innerText();
+    check(/needs JavaScript/.test(text) && /\/@/.test(text), `without JavaScript / shows ${JSON.stringify(text)}`);
+    check(!/Loading/.test(await page.locator("body").innerText()), "without JavaScript / still says Loading");
+    await shot(page, `noscript-${size}.png`);
+  });
+  await ctx.close();
+  console.log("without JavaScript: the page says it needs it and where public posts are");
+}
+
+/** The manifest parses and names its icons; the service worker controls the page after a
+ * reload, serves the client's files, and never answers or keeps an /api/ request. */
+async function checkInstallable(browser) {
+  const ctx = await browser.newContext({ viewport: DESKTOP });
+  const page = await ctx.newPage();
+  const viaWorker = new Map();
+  page.on("response", (r) => viaWorker.set(new URL(r.url()).pathname, r.fromServiceWorker()));
+  await page.goto(A + "/");
+  await page.waitForSelector("#login-form");
+  const manifest = await page.evaluate(async () => {
+    const link = document.querySelector("link[rel=manifest]");
+    const r = await fetch(link.href);
+    const m = await r.json();
+    const icons = [];
+    for (const i of m.icons) {
+      const ir = await fetch(i.src);
+      const bmp = await createImageBitmap(await ir.blob());
+      icons.push({ ...i, type_served: ir.headers.get("content-type"), got: `${bmp.width}x${bmp.height}` });
+    }
+    return { type: r.headers.get("content-type"), m, icons };
+  });
+  const m = manifest.m;
+  check(manifest.type === "application/manifest+json", `the manifest is served as ${manifest.type}`);
+  check(m.name && m.short_name && m.start_url === "/" && m.display === "standalone" && /^#[0-9a-f]{6}$/i.test(m.theme_color), `manifest: ${JSON.stringify(m)}`);
+  for (const want of ["192x192", "512x512"]) check(manifest.icons.some((i) => i.sizes === want && i.got === want), `no ${want} icon: ${JSON.stringify(manifest.icons)}`);
+  check(manifest.icons.some((i) => i.purpose === "maskable"), "no maskable icon");
+  check(manifest.icons.every((i) => i.type_served === "image/png" && i.got === i.sizes), `icons: ${JSON.stringify(manifest.icons)}`);
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  await page.reload();
+  await page.waitForSelector("#login-form");
+  check(await page.evaluate(() => !!navigator.serviceWorker.controller), "the service worker does not control the page after a reload");
+  check(viaWorker.get("/app.js") === true, `app.js did not come through the service worker: ${JSON.stringify([...viaWorker])}`);
+  await page.fill("#login-form [name=name]", env("MSM_A_NAME"));
+  await page.fill("#login-form [name=password]", env("MSM_A_PASSWORD"));
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#timeline", { state: "attached" });
+  for (const api of ["/api/v1/session", "/api/v1/timeline"]) {
+    check(viaWorker.get(api) === false, `${api} was answered by the service worker (${viaWorker.get(api)})`);
+  }
+  const cached = await page.evaluate(async () => {
+    const urls = [];
+    for (const name of await caches.keys()) for (const req of await (await caches.open(name)).keys()) urls.push(new URL(req.url).pathname);
+    return urls;
+  });
+  check(cached.includes("/app.js") && cached.includes("/"), `the service worker keeps ${JSON.stringify(cached)}`);
+  check(!cached.some((u) => u.startsWith("/api/")), `the service worker keeps an /api/ answer: ${JSON.stringify(cached)}`);
+  await atBothSizes(page, (size) => shot(page, `installed-${size}.png`));
+  await ctx.close();
+  console.log(`installable: manifest, ${manifest.icons.length} icons, service worker keeps ${cached.length} files, no /api/`);
+}
+
+/** The Reply, Repost and Delete buttons say which post they act on. */
+async function checkAriaLabels(alice, bob, bobAddr, stamp) {
+  const text = `live 3 from bob ${stamp} zebracorn`;
+  const labels = async (page) => {
+    const post = page.locator("#timeline article.post", { has: page.locator(":scope > .text", { hasText: text }) }).first();
+    return post.evaluate((a) => [...a.querySelectorAll(".actions [aria-label]")].map((e) => e.getAttribute("aria-label")));
+  };
+  await atBothSizes(alice, async (size) => {
+    const got = (await labels(alice)).concat(await labels(bob));
+    for (const want of [`Reply to ${bobAddr}: ${text}`, `Repost ${bobAddr}: ${text}`, `Delete your post ${bobAddr}: ${text}`]) {
+      check(got.includes(want), `no button labelled ${JSON.stringify(want)}: ${JSON.stringify(got)}`);
+    }
+    await shot(alice, `labels-${size}.png`);
+  });
+  console.log("post buttons name their post");
+}
+
+/** Hebrew and Arabic posts, names and the composer read right to left. */
+async function checkRtl(page) {
+  await atBothSizes(page, async (size) => {
+    const dirs = await page.evaluate(([he, ar]) => {
+      const texts = [...document.querySelectorAll("#timeline article.post > .text")];
+      const dir = (t) => {
+        const e = texts.find((x) => x.textContent === t);
+        return e && (e.matches(":dir(rtl)") ? "rtl" : "ltr");
+      };
+      const latin = texts.find((x) => /^live /.test(x.textContent));
+      return { he: dir(he), ar: dir(ar), latin: latin && (latin.matches(":dir(rtl)") ? "rtl" : "ltr") };
+    }, [HEBREW, ARABIC]);
+    check(dirs.he === "rtl" && dirs.ar === "rtl" && dirs.latin === "ltr", `post directions: ${JSON.stringify(dirs)}`);
+    await page.fill("#compose", ARABIC);
+    check(await page.evaluate(() => document.getElementById("compose").matches(":dir(rtl)")), "the composer does not turn right to left for Arabic");
+    await shot(page, `rtl-${size}.png`);
+    await page.fill("#compose", "");
+  });
+  console.log("Hebrew and Arabic read right to left, in posts and in the composer");
+}
+
+/** A long post folds behind "Show more" and opens. */
+async function checkLongPost(page, text) {
+  const post = page.locator("#timeline article.post", { has: page.locator(":scope > .text", { hasText: text.slice(0, 30) }) }).first();
+  await atBothSizes(page, async (size) => {
+    const folded = () => post.evaluate((a) => {
+      const t = a.querySelector(":scope > .text");
+      return { hidden: t.scrollHeight > t.clientHeight + 1, collapsed: t.classList.contains("collapsed") };
+    });
+    const more = post.getByRole("button", { name: "Show more" });
+    check((await more.getAttribute("aria-expanded")) === "false", "no folded Show more button on a long post");
+    check((await folded()).hidden, "a long post shows all its text");
+    await post.scrollIntoViewIfNeeded();
+    await shot(page, `long-post-${size}.png`);
+    await more.click();
+    const open = await folded();
+    check(!open.hidden && !open.collapsed, `Show more did not open the post: ${JSON.stringify(open)}`);
+    const less = post.getByRole("button", { name: "Show less" });
+    check((await less.getAttribute("aria-expanded")) === "true", "Show more did not become Show less");
+    await less.click();
+  });
+  console.log("a long post folds behind Show more");
+}
+
+/** The focus ring has at least 3:1 against the background around it, light and dark. */
+async function checkFocusRing(page) {
+  const ratio = () => page.evaluate(() => {
+    const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const el = document.activeElement;
+    const st = getComputedStyle(el);
+    let bg = el.parentElement;
+    while (bg && (getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)" || getComputedStyle(bg).backgroundColor === "transparent")) bg = bg.parentElement;
+    const back = rgb(bg ? getComputedStyle(bg).backgroundColor : "rgb(255, 255, 255)");
+    const [a, b] = [lum(rgb(st.outlineColor)), lum(back)].sort((x, y) => y - x);
+    return { ratio: (a + 0.05) / (b + 0.05), ring: st.outlineColor, style: st.outlineStyle, back: back.join(","), tag: el.tagName };
+  });
+  await atBothSizes(page, async (size) => {
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.focus("#compose");
+      await page.keyboard.press("Tab");
+      const r = await ratio();
+      check(r.style !== "none" && r.ratio >= MIN_FOCUS_CONTRAST, `focus ring (${scheme}) ${JSON.stringify(r)} is under ${MIN_FOCUS_CONTRAST}:1`);
+      console.log(`focus ring ${scheme} ${size}: ${r.ring} on rgb(${r.back}) = ${r.ratio.toFixed(2)}:1`);
+      if (scheme === "light") await shot(page, `focus-${size}.png`);
+    }
+    await page.emulateMedia({ colorScheme: "light" });
+  });
+}
+
+/** A display name holding U+202E, or Hebrew, cannot turn the address beside it around. */
+async function checkBidi(page, bobAddr) {
+  const names = ["\u202Eevil (reversed?)", "דוד כהן"];
+  await page.route("**/api/v1/timeline?*", async (route) => {
+    const r = await route.fetch();
+    const j = await r.json();
+    for (const p of j.posts || []) if (p.author === bobAddr) p.display_name = names[p.seq % 2];
+    await route.fulfill({ response: r, json: j });
+  });
+  await page.reload();
+  await ready(page, "#/");
+  await atBothSizes(page, async (size) => {
+    const who = await page.evaluate(() =>
+      [...document.querySelectorAll("#timeline article.post > header .who")]
+        .filter((w) => w.querySelector(".addr"))
+        .map((w) => {
+          const t = w.querySelector(".addr").firstChild;
+          const r = document.createRange();
+          const x = (i) => (r.setStart(t, i), r.setEnd(t, i + 1), r.getBoundingClientRect().left);
+          const n = w.querySelector(".name");
+          return { name: n.textContent, forward: x(0) < x(t.length - 1), rtl: n.matches(":dir(rtl)") };
+        }),
+    );
+    check(who.length >= 2 && who.some((w) => w.name.startsWith("\u202E")) && who.some((w) => w.rtl), `names shown: ${JSON.stringify(who)}`);
+    const backwards = who.filter((w) => !w.forward);
+    check(backwards.length === 0, `an address reads backwards beside ${JSON.stringify(backwards)}`);
+    await shot(page, `bidi-${size}.png`);
+  });
+  await page.unroute("**/api/v1/timeline?*");
+  await page.reload();
+  await ready(page, "#/");
+  await page.waitForSelector("#live.on");
+  console.log("names are isolated: U+202E does not reverse the address beside it");
+}
+
+/** On a phone every tab can be reached, and the current one is in view. */
+async function checkTabs(page) {
+  await atBothSizes(page, async (size) => {
+    const hrefs = await page.evaluate(() => [...document.querySelectorAll("#nav a")].map((a) => a.getAttribute("href")));
+    check(hrefs.includes("#/admin") && hrefs.includes("#/settings"), `tabs: ${JSON.stringify(hrefs)}`);
+    for (const href of hrefs) {
+      await page.evaluate((h) => (location.hash = h), href);
+      await ready(page, href);
+      const b = await page.evaluate(() => {
+        const a = document.querySelector("#nav a[aria-current]");
+        const r = a.getBoundingClientRect();
+        const n = document.getElementById("nav").getBoundingClientRect();
+        return { tab: a.textContent, left: r.left, right: r.right, navLeft: n.left, navRight: n.right, width: innerWidth };
+      });
+      const inside = b.left >= Math.max(0, b.navLeft) - 1 && b.right <= Math.min(b.width, b.navRight) + 1;
+      check(inside, `${size}: the current tab is not in view: ${JSON.stringify(b)}`);
+      if (href === "#/admin") await shot(page, `tabs-${size}.png`);
+    }
+    await page.evaluate(() => (location.hash = "#/"));
+    await ready(page, "#/");
+  });
+  console.log("every tab is reachable and shown when current, on a phone too");
+}
+
+/** A reply to a followers-only post starts followers-only, in the client and on the node. */
+async function checkReplyAudience(page, text) {
+  const post = page.locator("#timeline article.post", { has: page.locator(":scope > .text", { hasText: text }) }).first();
+  await post.getByRole("link", { name: "Reply to" }).click();
+  await page.waitForFunction(() => location.hash.startsWith("#/post/") && document.getElementById("main").getAttribute("aria-busy") === "false");
+  await atBothSizes(page, async (size) => {
+    const v = await page.inputValue("#compose ~ .row select[name=audience]");
+    check(v === "followers", `the reply to a followers-only post starts as ${v}`);
+    await shot(page, `reply-audience-${size}.png`);
+  });
+  const parent = await page.evaluate(() => document.querySelector("#main article.post").dataset.id);
+  const r = await page.evaluate(async (id) => {
+    const hdr = { "Content-Type": "application/json", "X-Msm-Csrf": "1" };
+    const res = await fetch("/api/v1/posts", { method: "POST", headers: hdr, body: JSON.stringify({ text: "a reply without an audience", reply_to: id }) });
+    return res.json();
+  }, parent);
+  check(r.audience === "followers", `the node stored a reply without an audience to a followers-only post as ${JSON.stringify(r)}`);
+  await page.click("nav a[href='#/']");
+  await ready(page, "#/");
+  console.log("a reply takes its parent's audience (client and node)");
+}
+
+/** A half-written post survives a page change and a reload, per account; posting clears it. */
+async function checkDrafts(page, addr) {
+  const draft = "Half-written: the tomatoes need";
+  await page.fill("#compose", draft);
+  await page.click("nav a[href='#/people']");
+  await ready(page, "#/people");
+  await page.click("nav a[href='#/']");
+  await ready(page, "#/");
+  check((await page.inputValue("#compose")) === draft, "the draft was lost on a page change");
+  await atBothSizes(page, async (size) => {
+    await page.reload();
+    await ready(page, "#/");
+    check((await page.inputValue("#compose")) === draft, `the draft was lost on a reload (${size})`);
+    await shot(page, `draft-${size}.png`);
+  });
+  const keys = await page.evaluate(() => Object.keys(localStorage));
+  check(keys.some((k) => k.includes(addr)), `the draft is not kept per account: ${JSON.stringify(keys)}`);
+  await page.waitForSelector("#live.on");
+  await postFrom(page, draft + " water");
+  await page.reload();
+  await ready(page, "#/");
+  check((await page.inputValue("#compose")) === "", "a posted draft came back");
+  await page.waitForSelector("#live.on");
+  console.log("drafts survive page changes and reloads; posting clears them");
+}
+
+/** The "cannot be reached" banner goes once the node answers again. */
+async function checkOfflineBanner(page) {
+  await atBothSizes(page, async (size) => {
+    await page.route("**/api/v1/**", (r) => r.abort());
+    await page.click("nav a[href='#/people']");
+    await page.waitForFunction(() => /cannot be reached/.test(document.getElementById("alert").textContent));
+    await shot(page, `offline-${size}.png`);
+    await page.unroute("**/api/v1/**");
+    await page.waitForFunction(() => document.getElementById("alert").textContent === "", null, { timeout: 20_000 });
+    await page.click("nav a[href='#/']");
+    await ready(page, "#/");
+  });
+  console.log("the unreachable banner goes when the node is back");
+}
+
+/** A new user logs in with a one-time password: the page asks only for the new password and
+ * has a log-out button. */
+async function checkOneTimePassword(browser, owner) {
+  const otp = await owner.evaluate(async () => {
+    const hdr = { "Content-Type": "application/json", "X-Msm-Csrf": "1" };
+    const r = await fetch("/api/v1/admin/users", { method: "POST", headers: hdr, body: JSON.stringify({ name: "carol" }) });
+    return (await r.json()).one_time_password;
+  });
+  check(typeof otp === "string" && otp.length > 0, "no one-time password for carol");
+  const ctx = await browser.newContext({ viewport: DESKTOP, serviceWorkers: "block" });
+  const page = await ctx.newPage();
+  const logInOnce = async () => {
+    await page.goto(A + "/#/login");
+    await page.fill("#login-form [name=name]", "carol");
+    await page.fill("#login-form [name=password]", otp);
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("#password-form");
+  };
+  await logInOnce();
+  await atBothSizes(page, async (size) => {
+    check((await page.locator("#password-form [name=old_password]").count()) === 0, "the password page asks for the one-time password again");
+    check(await page.getByRole("button", { name: "Log out" }).isVisible(), "the password page has no log-out button");
+    await shot(page, `password-${size}.png`);
+  });
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.waitForSelector("#login-form");
+  await logInOnce();
+  await page.fill("#password-form [name=new_password]", "carol's own long password");
+  await page.fill("#password-form [name=again]", "carol's own long password");
+  await page.click("#password-form button[type=submit]");
+  await page.waitForSelector("#timeline", { state: "attached" });
+  await ctx.close();
+  console.log("one-time password: log-out button, not asked again, own password set");
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
   try {
     const errors = [];
-    const desktop = { viewport: { width: 1000, height: 800 } };
+    // Service workers only in the context that checks them: page.route() must see every request.
+    const desktop = { viewport: DESKTOP, serviceWorkers: "block" };
+    await checkNoScript(browser);
+    await checkInstallable(browser);
     const aliceCtx = await browser.newContext(desktop);
     const bobCtx = await browser.newContext(desktop);
     const alice = await aliceCtx.newPage();
@@ -147,9 +505,14 @@ async function main() {
     const bobAddr = await logIn(bob, B, env("MSM_B_NAME"), env("MSM_B_PASSWORD"));
     console.log(`logged in: ${aliceAddr} on ${A}, ${bobAddr} on ${B}`);
 
-    // Alice follows Bob through the follow form.
+    // Alice follows Bob through the follow form, by the link of his profile page: the client
+    // sends his address.
     await alice.click("nav a[href='#/people']");
-    await alice.fill("#follow-form [name=address]", bobAddr);
+    const [bobUser, bobDomain] = bobAddr.split("@");
+    const sent = [];
+    const onFollow = (r) => r.method() === "POST" && r.url().endsWith("/api/v1/follows") && sent.push(r.postDataJSON().address);
+    alice.on("request", onFollow);
+    await alice.fill("#follow-form [name=address]", `http://${bobDomain.toUpperCase()}:8080/@${bobUser}/`);
     await alice.click("#follow-form button[type=submit]");
     await alice.waitForFunction(
       (addr) => [...document.querySelectorAll("#following li a")].some((a) => a.textContent === addr),
@@ -157,7 +520,15 @@ async function main() {
     );
     const noteText = await alice.textContent("#note");
     check(/You follow/.test(noteText), `follow did not become active: ${JSON.stringify(noteText)}`);
-    console.log(`alice follows ${bobAddr}: ${noteText}`);
+    alice.off("request", onFollow);
+    check(sent.length === 1 && sent[0] === bobAddr, `the follow form sent ${JSON.stringify(sent)} for Bob's profile link`);
+    console.log(`alice follows ${bobAddr} by his profile link: ${noteText}`);
+    // A failed follow replaces the success note instead of sitting beside it.
+    await alice.fill("#follow-form [name=address]", "nobody@");
+    await alice.click("#follow-form button[type=submit]");
+    await alice.waitForFunction(() => document.getElementById("alert").textContent !== "");
+    check((await alice.textContent("#note")) === "", "the success note stays beside the error of the next follow");
+    await atBothSizes(alice, (size) => shot(alice, `follow-error-${size}.png`));
     await alice.click("nav a[href='#/']");
     await alice.waitForSelector("#timeline", { state: "attached" });
 
@@ -168,6 +539,12 @@ async function main() {
     await bob.fill("#profile-form [name=bio]", "Builds routers.");
     await bob.click("#profile-form button[type=submit]");
     await bob.waitForFunction(() => /Profile saved/.test(document.getElementById("note").textContent));
+    const evil = await bob.evaluate(async () => {
+      const hdr = { "Content-Type": "application/json", "X-Msm-Csrf": "1" };
+      const r = await fetch("/api/v1/profile", { method: "PUT", headers: hdr, body: JSON.stringify({ display_name: "Eve\u202Emoc.knab" }) });
+      return { status: r.status, error: (await r.json()).error };
+    });
+    check(evil.status === 400 && /U\+202E/.test(evil.error), `a display name with U+202E was answered ${JSON.stringify(evil)}`);
     await bob.click("nav a[href='#/']");
     await ready(bob, "#/");
     await alice.waitForSelector("#live.on");
@@ -209,7 +586,7 @@ async function main() {
       check((await p.locator("#timeline img, #timeline script").count()) === 0, `${who}: a post became an element`);
     }
     console.log("hostile posts shown as text; window.pwned undefined");
-    const names = await alice.evaluate(() => [...document.querySelectorAll("#timeline article.post .who b")].map((e) => e.textContent));
+    const names = await alice.evaluate(() => [...document.querySelectorAll("#timeline article.post .who .name")].map((e) => e.textContent));
     check(names.includes(BOB_NAME), `Alice's timeline does not show Bob's display name: ${JSON.stringify(names)}`);
 
     // Alice reposts one post and replies to another with Ctrl+Enter.
@@ -232,17 +609,30 @@ async function main() {
     await ready(alice, "#/");
     console.log("repost and reply shown");
 
+    await checkAriaLabels(alice, bob, bobAddr, stamp);
+
+    // Right-to-left posts, a long one, and a followers-only one, from Bob to Alice.
+    const long = `A long post ${stamp}: ` + "the tomatoes are ripe and the basil is tall; ".repeat(16);
+    for (const [text, audience] of [[HEBREW, "public"], [ARABIC, "public"], [long, "public"], [`for followers ${stamp}`, "followers"]]) {
+      await postFrom(bob, text, audience);
+      await seenAt(alice, text);
+    }
+    await bob.selectOption("#compose ~ .row select[name=audience]", "public");
+    await checkRtl(alice);
+    await checkLongPost(alice, long);
+    await checkFocusRing(alice);
+    await checkBidi(alice, bobAddr);
+    await checkTabs(alice);
+    await checkReplyAudience(alice, `for followers ${stamp}`);
+    await checkDrafts(bob, bobAddr);
+    await checkOfflineBanner(bob);
+    await checkOneTimePassword(browser, alice);
+
     // Screenshots: Alice's timeline, Bob composing, Alice on a phone.
-    const saved = [];
-    const shot = async (page, name) => {
-      const path = join(shots, name);
-      await page.screenshot({ path });
-      saved.push(path);
-    };
     await shot(alice, "alice-timeline.png");
     await bob.fill("#compose", "Drafting a longer post about the garden: crème fraîche with the first ripe tomatoes.");
     await shot(bob, "bob-compose.png");
-    await alice.setViewportSize({ width: 390, height: 844 });
+    await alice.setViewportSize(PHONE);
     await shot(alice, "alice-phone.png");
 
     // Search finds a post by a word, by a prefix and by a phrase; a malformed query says why.

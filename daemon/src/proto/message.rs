@@ -412,6 +412,14 @@ fn check_chars(s: &str) -> Result<(), ProtoError> {
     Ok(())
 }
 
+/// True for a bidirectional embedding, override or isolate control: U+202A–U+202E (LRE, RLE,
+/// PDF, LRO, RLO) and U+2066–U+2069 (LRI, RLI, FSI, PDI). One left open in a name shown inline
+/// (an unclosed U+202E) reverses whatever follows it on the line, such as the author's address.
+/// The marks U+200E, U+200F and U+061C open nothing and are not counted.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// True for a Unicode noncharacter: U+FDD0–U+FDEF, and U+nFFFE and U+nFFFF of every plane.
 pub fn is_noncharacter(c: char) -> bool {
     let c = c as u32;

@@ -6,7 +6,7 @@
 //! | POST | `/api/v1/session` | log in: `{"name", "password"}` → token and cookie |
 //! | GET | `/api/v1/session` | who am I |
 //! | DELETE | `/api/v1/session` | log out |
-//! | POST | `/api/v1/account/password` | `{"old_password", "new_password"}` → new session |
+//! | POST | `/api/v1/account/password` | `{"old_password"?, "new_password"}` → new session |
 //! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?, "summary"?}` → the stored post |
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
 //! | PUT, POST, DELETE, GET | `/api/v1/posts/…`, `/api/v1/notifications…`, `/api/v1/tags/{tag}` | edits, likes, reposts, history, notifications, hashtags ([`super::conversation`]) |
@@ -28,7 +28,7 @@
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
-//! | GET | `/`, `/app.js`, `/app.css` | the web client ([`super::assets`]) |
+//! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::conversation as cv;
@@ -183,7 +183,16 @@ fn route(
             public::profile_page(ctx, store, &at[1..], Some(seq), query)
         }
         (
-            [""] | ["index.html"] | ["app.js"] | ["app.css"] | ["favicon.ico"],
+            [""]
+            | ["index.html"]
+            | ["app.js"]
+            | ["app.css"]
+            | ["favicon.ico"]
+            | ["manifest.webmanifest"]
+            | ["sw.js"]
+            | ["icon-192.png"]
+            | ["icon-512.png"]
+            | ["icon-maskable-512.png"],
             Method::Get | Method::Head,
         ) => assets::serve(path, req),
         (["api", "v1", "posts", seq], Method::Delete) => {
@@ -372,7 +381,10 @@ fn new_session(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PasswordChange {
-    old_password: String,
+    /// May be left out while the account still has its one-time password: every session of
+    /// such an account was opened with that password (see [`change_password`]).
+    #[serde(default)]
+    old_password: Option<String>,
     new_password: String,
 }
 
@@ -389,8 +401,29 @@ fn change_password(
         return Err(WebError::TooManyRequests);
     }
     let body: PasswordChange = read_json(req, MAX_CREDENTIALS_BODY)?;
-    let ok = identity::verify_password(&body.old_password, &store.password_hash(s.user.id)?)
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let stored = store.password_hash(s.user.id)?;
+    let check = |pw: &str| {
+        identity::verify_password(pw, &stored).map_err(|e| WebError::Internal(e.to_string()))
+    };
+    // A one-time password is set only on a new account or with the account's sessions ended
+    // (`Store::set_password`), so a session of an account that still has one was opened with
+    // it a moment ago: asking for it again proves nothing.
+    let ok = match (&body.old_password, s.user.must_change_password) {
+        (Some(old), _) => check(old)?,
+        (None, true) => {
+            if check(&body.new_password)? {
+                return Err(WebError::BadRequest(
+                    "the new password must differ from the one-time password".into(),
+                ));
+            }
+            true
+        }
+        (None, false) => {
+            return Err(WebError::BadRequest(
+                "old_password is required to change a password".into(),
+            ))
+        }
+    };
     if !ok {
         tracing::warn!(%ip, user = %s.user.address, "wrong old password in a password change");
         if ctx.password_failures.fail(&s.token_hash) {
@@ -402,7 +435,7 @@ fn change_password(
         return Err(WebError::Unauthorized("old password is wrong"));
     }
     ctx.password_failures.clear(&s.token_hash);
-    if body.new_password == body.old_password {
+    if Some(&body.new_password) == body.old_password.as_ref() {
         return Err(WebError::BadRequest(
             "the new password must differ from the old one".into(),
         ));

@@ -43,7 +43,7 @@ pub fn follow(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let body: FollowBody = read_json(req, MAX_SMALL_BODY)?;
-    let author = Address::parse(body.address.trim())?;
+    let author = super::follow_target::parse_follow_target(&body.address)?;
     if author == s.user.address {
         return Err(WebError::BadRequest("you cannot follow yourself".into()));
     }
@@ -190,11 +190,31 @@ pub fn update_profile(
     // A field left out keeps its value.
     let now_shown = store.profile(&s.user.address, Some(s.user.id))?;
     let (name, bio) = now_shown.map_or((String::new(), String::new()), |p| (p.display_name, p.bio));
+    if let Some(given) = &b.display_name {
+        check_display_name(given)?;
+    }
     let body = Body::Profile {
         display_name: b.display_name.unwrap_or(name),
         bio: b.bio.unwrap_or(bio),
     };
     publish(ctx, s.user.id, Audience::Public, body)
+}
+
+/// Refuses a display name holding a bidirectional embedding, override or isolate control
+/// ([`crate::proto::message::is_bidi_control`]): shown beside an address, it could make the
+/// address read backwards. Names from other nodes may still hold one; the web client isolates
+/// every name it shows.
+pub fn check_display_name(name: &str) -> Result<(), WebError> {
+    match name
+        .chars()
+        .find(|c| crate::proto::message::is_bidi_control(*c))
+    {
+        Some(c) => Err(WebError::BadRequest(format!(
+            "a display name may not hold the text direction control U+{:04X}",
+            u32::from(c)
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// `GET /.well-known/msm`: the node's key and link endpoint.
@@ -209,4 +229,38 @@ pub fn well_known(ctx: &Context) -> JsonResponse {
             "txt": format!("v=msm1 k={}", ctx.net.key().public().to_text()),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_names_with_direction_controls_are_refused() {
+        for ok in [
+            "Bob Builder",
+            "דוד",
+            "علي",
+            "Anna \u{200F}(mum)\u{200E}",
+            "",
+        ] {
+            assert!(check_display_name(ok).is_ok(), "{ok:?}");
+        }
+        for c in ['\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}'] {
+            let name = format!("Eve{c}moc.elgoog");
+            assert!(matches!(
+                check_display_name(&name),
+                Err(WebError::BadRequest(_))
+            ));
+        }
+        for c in ['\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}'] {
+            assert!(
+                check_display_name(&format!("{c}x")).is_err(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        let e = check_display_name("a\u{202E}b").unwrap_err().to_string();
+        assert!(e.contains("U+202E"), "{e}");
+    }
 }

@@ -7,6 +7,7 @@
 //! - [`server`]: the listener, the workers, graceful stop.
 //! - [`api`]: routes and handlers of `/healthz` and `/api/v1/...`.
 //! - [`federation`]: follows, followers, deleting posts, profile, `/.well-known/msm`.
+//! - [`follow_target`]: what may be typed to follow someone (address, `@handle`, profile link).
 //! - [`reading`]: timeline, profiles, threads, search.
 //! - [`admin`]: the owner's user administration.
 //! - [`public`]: pages without log-in: `/@user`, its Atom feed, WebFinger.
@@ -26,6 +27,7 @@ pub mod auth;
 pub mod conversation;
 pub mod federation;
 pub mod follow_requests;
+pub mod follow_target;
 pub mod io;
 pub mod post_limits;
 pub mod public;

@@ -15,10 +15,30 @@ use std::time::{Duration, Instant};
 const PW: &str = "a long password";
 /// The browser that runs the client.
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// Longest the browser script may run (it stops itself after 90 s).
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
+/// Longest the browser script may run (it stops itself after 200 s).
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(260);
 /// Screenshots the script must leave.
 const SHOTS: [&str; 3] = ["alice-timeline.png", "bob-compose.png", "alice-phone.png"];
+/// Screenshots of the client's rough edges, each as `NAME-desktop.png` and `NAME-phone.png`
+/// (390 px wide).
+const EDGE_SHOTS: [&str; 13] = [
+    "noscript",
+    "installed",
+    "follow-error",
+    "labels",
+    "rtl",
+    "long-post",
+    "focus",
+    "bidi",
+    "tabs",
+    "reply-audience",
+    "draft",
+    "offline",
+    "password",
+];
+/// Widths of the two window sizes the script uses.
+const DESKTOP_WIDTH: u32 = 1000;
+const PHONE_WIDTH: u32 = 390;
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
@@ -54,6 +74,7 @@ fn served_client_is_current(node: &Node) {
         ("/", "index.html"),
         ("/app.js", "app.js"),
         ("/app.css", "app.css"),
+        ("/manifest.webmanifest", "manifest.webmanifest"),
     ] {
         let r = node.http("GET", path, &[], None);
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
@@ -87,7 +108,16 @@ fn two_people_in_two_browsers_see_posts_live_and_safely() {
 
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/browser-shots");
     std::fs::create_dir_all(&shots).unwrap();
-    for s in SHOTS {
+    let all_shots: Vec<String> = SHOTS
+        .iter()
+        .map(|s| s.to_string())
+        .chain(
+            EDGE_SHOTS
+                .iter()
+                .flat_map(|s| [format!("{s}-desktop.png"), format!("{s}-phone.png")]),
+        )
+        .collect();
+    for s in &all_shots {
         let _ = std::fs::remove_file(shots.join(s));
     }
 
@@ -142,7 +172,7 @@ fn two_people_in_two_browsers_see_posts_live_and_safely() {
         tail(&nb.log(), 40)
     );
     assert!(out.contains("live_push_median_ms: "), "{out}");
-    for s in SHOTS {
+    for s in &all_shots {
         let p = shots.join(s);
         let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         assert!(
@@ -150,6 +180,20 @@ fn two_people_in_two_browsers_see_posts_live_and_safely() {
             "{} is not a PNG screenshot ({} bytes)",
             p.display(),
             bytes.len()
+        );
+        // IHDR: the width is the first field after the signature, length and chunk type.
+        let width = u32::from_be_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+        let want = if s.ends_with("-phone.png") {
+            Some(PHONE_WIDTH)
+        } else if s.ends_with("-desktop.png") {
+            Some(DESKTOP_WIDTH)
+        } else {
+            None
+        };
+        assert!(
+            want.is_none_or(|w| w == width),
+            "{} is {width} px wide, not {want:?}",
+            p.display()
         );
     }
 }

@@ -206,6 +206,49 @@ fn password_guessing_through_a_session_ends_it() {
     );
 }
 
+/// The old password may be left out of a password change only by a session of an account
+/// that still has its one-time password (that session was opened with it), and the new
+/// password must differ from the one-time password.
+#[test]
+fn only_a_one_time_password_session_may_leave_out_the_old_password() {
+    let dir = data_dir("a.test", &[("alice", PW, true)]);
+    let node = Node::start(dir.path(), &[]);
+    let alice = node.login("alice", PW);
+    let change = |token: &str, new: &str| {
+        node.post_json(
+            "/api/v1/account/password",
+            Some(token),
+            &json!({ "new_password": new }),
+        )
+    };
+    let r = change(&alice, "a new password here");
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("old_password"), "{}", r.text());
+    node.login("alice", PW); // her password is unchanged
+
+    let r = node.post_json(
+        "/api/v1/admin/users",
+        Some(&alice),
+        &json!({ "name": "carol" }),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let otp = r.json()["one_time_password"].as_str().unwrap().to_string();
+    let carol = node.login("carol", &otp);
+    let r = change(&carol, &otp);
+    assert_eq!(r.status, 400, "the one-time password again: {}", r.text());
+    assert!(r.text().contains("differ"), "{}", r.text());
+    let r = change(&carol, "carol's own password");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = change(r.json()["token"].as_str().unwrap(), "and once more");
+    assert_eq!(
+        r.status,
+        400,
+        "with her own password set, the old one is asked: {}",
+        r.text()
+    );
+    node.login("carol", "carol's own password"); // the change before took
+}
+
 /// Item 13: a database cut while stopped refuses to start, saying how to recover; a store that
 /// fails while running makes /healthz 503.
 #[test]

@@ -527,6 +527,31 @@ fn web_client_files_are_embedded_gzipped_and_nothing_else_is_served() {
         .header("content-type")
         .unwrap()
         .starts_with("text/javascript"));
+    // The installable app: its manifest, icons and service worker, with their types; an
+    // image is sent as it is, never gzipped again.
+    for (path, kind) in [
+        ("/manifest.webmanifest", "application/manifest+json"),
+        ("/sw.js", "text/javascript"),
+        ("/icon-192.png", "image/png"),
+        ("/icon-512.png", "image/png"),
+        ("/icon-maskable-512.png", "image/png"),
+    ] {
+        let r = node.http("GET", path, &[("Accept-Encoding", "gzip")], None);
+        assert_eq!(r.status, 200, "{path}");
+        assert!(
+            r.header("content-type").unwrap().starts_with(kind),
+            "{path}"
+        );
+        assert_eq!(
+            r.header("content-encoding").is_some(),
+            !kind.starts_with("image/"),
+            "{path}"
+        );
+    }
+    assert!(plain
+        .header("content-security-policy")
+        .unwrap()
+        .contains("worker-src 'self'"));
     for p in [
         "/../Cargo.toml",
         "/static/app.js",
