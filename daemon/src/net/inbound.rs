@@ -18,6 +18,10 @@ pub async fn handle_all(
     link: &Arc<Link>,
     frames: Vec<OwnedFrame>,
 ) -> Result<(), NetError> {
+    if net.blocked_domains.matches(&link.peer_domain) {
+        // blocked while the link was open: close it
+        return Err(NetError::DomainBlocked(link.peer_domain.clone()));
+    }
     let mut run: Vec<Vec<u8>> = Vec::new();
     for f in frames {
         if f.kind == FrameType::Message {
@@ -122,12 +126,14 @@ async fn on_messages(
     let mut authors: Vec<Address> = decoded.iter().map(|m| m.message.author.clone()).collect();
     authors.sort();
     authors.dedup();
+    let n = net.clone();
     let checks = net
         .pool
         .run(move |s| -> Result<HashMap<Address, Checked>, StoreError> {
+            let blocked = &n.blocked_domains;
             let mut out = HashMap::new();
             for a in authors {
-                let c = if !s.is_followed(&a)? {
+                let c = if blocked.matches(a.domain()) || !s.is_followed(&a)? {
                     Checked::Unwanted
                 } else {
                     s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key)

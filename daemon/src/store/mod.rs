@@ -20,11 +20,14 @@
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`approvals`]: locked accounts, follow requests, who may read followers-only messages.
+//! - [`relations`]: mutes, blocks and the owner's domain blocks.
+//! - [`blocked_domains`]: the blocked domains in memory, for the network layer.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.
 
 pub mod approvals;
+pub mod blocked_domains;
 pub mod discover;
 mod error;
 pub mod federation;
@@ -32,6 +35,7 @@ pub mod integrity;
 pub mod lock;
 pub mod messages;
 pub mod pulse;
+pub mod relations;
 pub mod schema;
 pub mod search_index;
 pub mod timeline;

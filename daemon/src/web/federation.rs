@@ -24,6 +24,7 @@ fn net_error(e: NetError) -> WebError {
         }
         NetError::NoSuchUser(u) => WebError::NotFound(format!("{u} does not exist on its node")),
         NetError::Store(s) => s.into(),
+        NetError::DomainBlocked(_) => WebError::Forbidden("that domain is blocked on this node"),
         other => WebError::BadGateway(other.to_string()),
     }
 }

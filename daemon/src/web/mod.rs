@@ -9,6 +9,7 @@
 //! - [`federation`]: follows, followers, deleting posts, profile, `/.well-known/msm`.
 //! - [`reading`]: timeline, profiles, threads, search.
 //! - [`admin`]: the owner's user administration.
+//! - [`relations`]: mutes, blocks and the owner's domain blocks.
 //! - [`public`]: pages without log-in: `/@user`, its Atom feed, WebFinger.
 //! - [`assets`]: the embedded web client.
 //! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
@@ -29,6 +30,7 @@ pub mod io;
 pub mod post_limits;
 pub mod public;
 pub mod reading;
+pub mod relations;
 pub mod server;
 pub mod stream;
 
@@ -137,6 +139,11 @@ impl From<StoreError> for WebError {
             e @ StoreError::NameTaken(_) => WebError::Conflict(e.to_string()),
             e @ StoreError::BadQuery(_) => WebError::BadRequest(e.to_string()),
             e @ StoreError::NotFollowing(_) => WebError::NotFound(e.to_string()),
+            e @ StoreError::BadDomainBlock(_) => WebError::BadRequest(e.to_string()),
+            e @ StoreError::Full { .. } => WebError::Conflict(e.to_string()),
+            StoreError::Blocked(_) => {
+                WebError::Forbidden("a block stands between you and this person")
+            }
             StoreError::ShuttingDown => WebError::Unavailable,
             StoreError::DiskFull => WebError::StorageFull,
             ref e if e.is_damage() => WebError::StoreDamaged,
