@@ -14,11 +14,15 @@ fn addr(a: &str) -> Address {
 }
 
 fn own_post(s: &mut Store, user_id: i64, text: &str) {
+    own(s, user_id, Body::Post { text: text.into() });
+}
+
+fn own(s: &mut Store, user_id: i64, body: Body) {
     let tx = s.conn_mut().transaction().unwrap();
     let post = NewPost {
         user_id,
         audience: Audience::Public,
-        body: Body::Post { text: text.into() },
+        body,
     };
     let signed = sign_own(&tx, &post, 1000, &Limits::default()).unwrap();
     store_message(&tx, &signed, 1000).unwrap();
@@ -73,11 +77,23 @@ fn a_mute_hides_posts_and_reposts_for_the_muter_only_until_undone() {
     });
     own_post(&mut s, b.id, "bob speaks");
     assert_eq!(home(&s, a.id), ["bob speaks", "carol replies", "carol speaks"]);
+    own(&mut s, b.id, Body::Repost {
+        of: crate::proto::MessageId { author: carol.clone(), seq: 1 },
+    });
+    let kinds = |s: &Store, uid| -> Vec<String> {
+        s.timeline(uid, None, 50).unwrap().into_iter().map(|e| e.post.kind).collect()
+    };
+    assert_eq!(kinds(&s, a.id)[0], "repost");
 
     assert!(s.mute(a.id, &carol, 10).unwrap());
     assert!(!s.mute(a.id, &carol, 11).unwrap(), "muted already");
     assert_eq!(home(&s, a.id), ["bob speaks"], "home");
-    assert_eq!(home(&s, b.id), ["carol replies", "carol speaks"], "others still see");
+    assert_eq!(kinds(&s, a.id), ["post"], "bob's repost of carol is hidden too");
+    assert_eq!(
+        home(&s, b.id),
+        ["bob speaks", "carol replies", "carol speaks"],
+        "others still see"
+    );
     assert_eq!(search(&s, "carol", a.id), 0, "search");
     assert_eq!(search(&s, "carol", b.id), 2);
     assert!(s.posts_by(&carol, Some(a.id), None, 50).unwrap().is_empty(), "profile");
@@ -122,8 +138,8 @@ fn a_block_cuts_following_both_ways_and_stops_delivery_to_a_lone_server() {
     assert_eq!(outbox(&s, "d.test"), 0, "nothing more goes there");
     assert_eq!(
         s.follow_request(&a.address, &dan, "d.test", 6).unwrap(),
-        None,
-        "not subscribed: nothing kept"
+        Some(FollowAnswerState::Rejected),
+        "refused before anything else"
     );
     s.add_subscriber(&a.address, "d.test", 7).unwrap();
     assert_eq!(
