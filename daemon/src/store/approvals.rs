@@ -77,7 +77,11 @@ fn count(
 
 /// Drops followers-only deliveries queued for `server` of `author_id` once none of the server's
 /// people is an accepted follower (they must not go out any more).
-pub(super) fn drop_unreadable(tx: &Transaction<'_>, author_id: i64, server: &str) -> Result<(), StoreError> {
+pub(super) fn drop_unreadable(
+    tx: &Transaction<'_>,
+    author_id: i64,
+    server: &str,
+) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM outbox WHERE server = ?2 AND message_id IN
            (SELECT id FROM messages WHERE author_id = ?1 AND audience <> 'public')

@@ -51,7 +51,8 @@ const NOT_IN_MESSAGES: &str =
 
 /// Discover rows the viewer `?V` does not see: authors they muted or blocked, authors of a
 /// blocked domain (those rows are deleted when the domain is blocked; this covers a race).
-const NOT_HIDDEN: &str = "coalesce(a.domain_blocked, 0) = 0 AND NOT EXISTS(SELECT 1 FROM relations r \
+const NOT_HIDDEN: &str =
+    "coalesce(a.domain_blocked, 0) = 0 AND NOT EXISTS(SELECT 1 FROM relations r \
      WHERE r.user_id = ?V AND r.target = d.author)";
 
 /// A public post or reply of an unfollowed author, as the firehose delivered it.

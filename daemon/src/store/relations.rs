@@ -99,7 +99,12 @@ pub struct Blocked {
 
 impl Store {
     /// `user_id` mutes `target`; false if it was muted or blocked already (a block stays).
-    pub fn mute(&mut self, user_id: i64, target: &Address, now_ms: u64) -> Result<bool, StoreError> {
+    pub fn mute(
+        &mut self,
+        user_id: i64,
+        target: &Address,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
         self.check_room(user_id, target)?;
         Ok(self.conn().execute(
             "INSERT OR IGNORE INTO relations(user_id, target, kind, created_ms) VALUES (?1, ?2, 'mute', ?3)",
@@ -235,11 +240,7 @@ impl Store {
     }
 
     /// `user_id`'s mutes or blocks, oldest first (at most [`MAX_RELATIONS`]).
-    pub fn relations(
-        &self,
-        user_id: i64,
-        kind: Relation,
-    ) -> Result<Vec<RelationView>, StoreError> {
+    pub fn relations(&self, user_id: i64, kind: Relation) -> Result<Vec<RelationView>, StoreError> {
         let mut stmt = self.conn().prepare(
             "SELECT target, created_ms FROM relations WHERE user_id = ?1 AND kind = ?2
              ORDER BY created_ms, target LIMIT ?3",
@@ -301,14 +302,25 @@ impl Store {
         }
         let addr_in = within(&domain_of("address"), "?1");
         tx.execute(
-            &format!("UPDATE authors SET domain_blocked = 1 WHERE local_user IS NULL AND {addr_in}"),
+            &format!(
+                "UPDATE authors SET domain_blocked = 1 WHERE local_user IS NULL AND {addr_in}"
+            ),
             [&domain],
         )?;
         for sql in [
             format!("DELETE FROM follows WHERE {addr_in}"),
-            format!("DELETE FROM subscriptions WHERE {}", within(&domain_of("author"), "?1")),
-            format!("DELETE FROM streamed WHERE {}", within(&domain_of("author"), "?1")),
-            format!("DELETE FROM discover WHERE {}", within(&domain_of("author"), "?1")),
+            format!(
+                "DELETE FROM subscriptions WHERE {}",
+                within(&domain_of("author"), "?1")
+            ),
+            format!(
+                "DELETE FROM streamed WHERE {}",
+                within(&domain_of("author"), "?1")
+            ),
+            format!(
+                "DELETE FROM discover WHERE {}",
+                within(&domain_of("author"), "?1")
+            ),
             format!("DELETE FROM outbox WHERE {}", within("server", "?1")),
             format!("DELETE FROM subscribers WHERE {}", within("server", "?1")),
         ] {

@@ -37,7 +37,10 @@ fn remote_post(s: &Store, author: &Address, key: u8, seq: u64, body: Body) {
         audience: Audience::Public,
         body,
     }
-    .sign(&NodeKey::from_bytes(&[key; 32]).unwrap(), &Limits::default())
+    .sign(
+        &NodeKey::from_bytes(&[key; 32]).unwrap(),
+        &Limits::default(),
+    )
     .unwrap();
     assert!(store_message(s.conn(), &m, 1).unwrap());
 }
@@ -70,25 +73,60 @@ fn a_mute_hides_posts_and_reposts_for_the_muter_only_until_undone() {
     s.follow(a.id, &carol, 50, 1).unwrap();
     s.follow(b.id, &carol, 50, 1).unwrap();
     s.follow(a.id, &b.address, 50, 1).unwrap();
-    remote_post(&s, &carol, 3, 1, Body::Post { text: "carol speaks".into() });
-    remote_post(&s, &carol, 3, 2, Body::Reply {
-        to: crate::proto::MessageId { author: b.address.clone(), seq: 1 },
-        text: "carol replies".into(),
-    });
+    remote_post(
+        &s,
+        &carol,
+        3,
+        1,
+        Body::Post {
+            text: "carol speaks".into(),
+        },
+    );
+    remote_post(
+        &s,
+        &carol,
+        3,
+        2,
+        Body::Reply {
+            to: crate::proto::MessageId {
+                author: b.address.clone(),
+                seq: 1,
+            },
+            text: "carol replies".into(),
+        },
+    );
     own_post(&mut s, b.id, "bob speaks");
-    assert_eq!(home(&s, a.id), ["bob speaks", "carol replies", "carol speaks"]);
-    own(&mut s, b.id, Body::Repost {
-        of: crate::proto::MessageId { author: carol.clone(), seq: 1 },
-    });
+    assert_eq!(
+        home(&s, a.id),
+        ["bob speaks", "carol replies", "carol speaks"]
+    );
+    own(
+        &mut s,
+        b.id,
+        Body::Repost {
+            of: crate::proto::MessageId {
+                author: carol.clone(),
+                seq: 1,
+            },
+        },
+    );
     let kinds = |s: &Store, uid| -> Vec<String> {
-        s.timeline(uid, None, 50).unwrap().into_iter().map(|e| e.post.kind).collect()
+        s.timeline(uid, None, 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.post.kind)
+            .collect()
     };
     assert_eq!(kinds(&s, a.id)[0], "repost");
 
     assert!(s.mute(a.id, &carol, 10).unwrap());
     assert!(!s.mute(a.id, &carol, 11).unwrap(), "muted already");
     assert_eq!(home(&s, a.id), ["bob speaks"], "home");
-    assert_eq!(kinds(&s, a.id), ["post"], "bob's repost of carol is hidden too");
+    assert_eq!(
+        kinds(&s, a.id),
+        ["post"],
+        "bob's repost of carol is hidden too"
+    );
     assert_eq!(
         home(&s, b.id),
         ["bob speaks", "carol replies", "carol speaks"],
@@ -96,16 +134,25 @@ fn a_mute_hides_posts_and_reposts_for_the_muter_only_until_undone() {
     );
     assert_eq!(search(&s, "carol", a.id), 0, "search");
     assert_eq!(search(&s, "carol", b.id), 2);
-    assert!(s.posts_by(&carol, Some(a.id), None, 50).unwrap().is_empty(), "profile");
+    assert!(
+        s.posts_by(&carol, Some(a.id), None, 50).unwrap().is_empty(),
+        "profile"
+    );
     let (_, replies) = s.thread(&b.address, 1, Some(a.id)).unwrap();
     assert!(replies.is_empty(), "threads hide muted replies");
     assert_eq!(s.relation(a.id, &carol).unwrap(), Some(Relation::Mute));
-    assert_eq!(s.relations(a.id, Relation::Mute).unwrap()[0].address, "carol@c.test");
+    assert_eq!(
+        s.relations(a.id, Relation::Mute).unwrap()[0].address,
+        "carol@c.test"
+    );
     assert!(!s.unblock(a.id, &carol).unwrap(), "a mute is not a block");
 
     assert!(s.unmute(a.id, &carol).unwrap());
     assert!(!s.unmute(a.id, &carol).unwrap());
-    assert_eq!(home(&s, a.id), ["bob speaks", "carol replies", "carol speaks"]);
+    assert_eq!(
+        home(&s, a.id),
+        ["bob speaks", "carol replies", "carol speaks"]
+    );
 }
 
 #[test]
@@ -125,16 +172,26 @@ fn a_block_cuts_following_both_ways_and_stops_delivery_to_a_lone_server() {
     }
     own_post(&mut s, a.id, "queued");
     let outbox = |s: &Store, server: &str| {
-        count(s, &format!("SELECT count(*) FROM outbox WHERE server = '{server}'"))
+        count(
+            s,
+            &format!("SELECT count(*) FROM outbox WHERE server = '{server}'"),
+        )
     };
     assert_eq!((outbox(&s, "d.test"), outbox(&s, "e.test")), (1, 1));
 
     let done = s.block(a.id, &a.address, &dan, 5).unwrap();
     assert_eq!(
         done,
-        Blocked { was_following: true, tell_server: Some("d.test".into()), unsubscribed: true }
+        Blocked {
+            was_following: true,
+            tell_server: Some("d.test".into()),
+            unsubscribed: true
+        }
     );
-    assert!(!s.is_subscriber(&a.address, "d.test").unwrap(), "lone server unsubscribed");
+    assert!(
+        !s.is_subscriber(&a.address, "d.test").unwrap(),
+        "lone server unsubscribed"
+    );
     assert_eq!(outbox(&s, "d.test"), 0, "nothing more goes there");
     assert_eq!(
         s.follow_request(&a.address, &dan, "d.test", 6).unwrap(),
@@ -158,8 +215,14 @@ fn a_block_cuts_following_both_ways_and_stops_delivery_to_a_lone_server() {
     let done = s.block(a.id, &a.address, &b.address, 9).unwrap();
     assert_eq!(done, Blocked::default());
     assert!(s.followers(&a.address).unwrap().0.is_empty());
-    assert!(matches!(s.follow(b.id, &a.address, 50, 10), Err(StoreError::Blocked(_))));
-    assert!(matches!(s.follow(a.id, &b.address, 50, 10), Err(StoreError::Blocked(_))));
+    assert!(matches!(
+        s.follow(b.id, &a.address, 50, 10),
+        Err(StoreError::Blocked(_))
+    ));
+    assert!(matches!(
+        s.follow(a.id, &b.address, 50, 10),
+        Err(StoreError::Blocked(_))
+    ));
     assert!(s.block_between(&b.address, &a.address).unwrap());
     assert_eq!(s.relations(a.id, Relation::Block).unwrap().len(), 3);
     assert!(s.unblock(a.id, &b.address).unwrap());
@@ -191,17 +254,32 @@ fn a_block_over_a_mute_stays_a_block_and_the_bound_holds() {
         s.block(a.id, &a.address, &addr("new@n.test"), 4),
         Err(StoreError::Full { .. })
     ));
-    assert!(s.block(a.id, &a.address, &addr("x1@x.test"), 4).is_ok(), "an existing row changes");
+    assert!(
+        s.block(a.id, &a.address, &addr("x1@x.test"), 4).is_ok(),
+        "an existing row changes"
+    );
 }
 
 #[test]
 fn a_domain_block_hides_stored_posts_of_the_domain_and_its_subdomains() {
     let (_d, mut s) = store_with_node();
     let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
-    let (carol, sue, ed) = (addr("carol@c.test"), addr("sue@sub.c.test"), addr("ed@notc.test"));
+    let (carol, sue, ed) = (
+        addr("carol@c.test"),
+        addr("sue@sub.c.test"),
+        addr("ed@notc.test"),
+    );
     for (who, k) in [(&carol, 3), (&sue, 4), (&ed, 5)] {
         s.follow(a.id, who, 50, 1).unwrap();
-        remote_post(&s, who, k, 1, Body::Post { text: format!("hello from {who}") });
+        remote_post(
+            &s,
+            who,
+            k,
+            1,
+            Body::Post {
+                text: format!("hello from {who}"),
+            },
+        );
     }
     s.add_subscriber(&a.address, "x.c.test", 1).unwrap();
     own_post(&mut s, a.id, "mine");
@@ -223,26 +301,48 @@ fn a_domain_block_hides_stored_posts_of_the_domain_and_its_subdomains() {
     assert!(s.block_domain("C.Test", 2).unwrap());
     assert!(!s.block_domain("c.test", 3).unwrap(), "blocked already");
     assert_eq!(home(&s, a.id), ["hello from ed@notc.test", "mine"]);
-    assert!(s.posts_by(&carol, None, None, 50).unwrap().is_empty(), "public pages too");
+    assert!(
+        s.posts_by(&carol, None, None, 50).unwrap().is_empty(),
+        "public pages too"
+    );
     assert_eq!(search(&s, "hello", a.id), 1);
     assert_eq!(s.discover_len().unwrap(), 0, "discover posts deleted");
     assert_eq!(
-        s.following(a.id).unwrap().iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        s.following(a.id)
+            .unwrap()
+            .iter()
+            .map(|f| f.0.as_str())
+            .collect::<Vec<_>>(),
         ["ed@notc.test"],
         "follows of the domain dropped"
     );
-    assert!(!s.is_subscriber(&a.address, "x.c.test").unwrap(), "its servers unsubscribed");
+    assert!(
+        !s.is_subscriber(&a.address, "x.c.test").unwrap(),
+        "its servers unsubscribed"
+    );
     assert_eq!(s.domain_blocks().unwrap()[0].domain, "c.test");
 
-    assert!(matches!(s.block_domain("smith.family", 4), Err(StoreError::BadDomainBlock(_))));
-    assert!(matches!(s.block_domain("family", 4), Err(StoreError::BadDomainBlock(_))));
-    assert!(matches!(s.block_domain("bad..domain", 4), Err(StoreError::Proto(_))));
+    assert!(matches!(
+        s.block_domain("smith.family", 4),
+        Err(StoreError::BadDomainBlock(_))
+    ));
+    assert!(matches!(
+        s.block_domain("family", 4),
+        Err(StoreError::BadDomainBlock(_))
+    ));
+    assert!(matches!(
+        s.block_domain("bad..domain", 4),
+        Err(StoreError::Proto(_))
+    ));
 
     // an overlapping block keeps the subdomain hidden when the other goes
     assert!(s.block_domain("sub.c.test", 5).unwrap());
     assert!(s.unblock_domain("c.test").unwrap());
     assert!(!s.unblock_domain("c.test").unwrap());
-    assert_eq!(home(&s, a.id), ["hello from carol@c.test", "hello from ed@notc.test", "mine"]);
+    assert_eq!(
+        home(&s, a.id),
+        ["hello from carol@c.test", "hello from ed@notc.test", "mine"]
+    );
     assert!(s.unblock_domain("sub.c.test").unwrap());
     assert_eq!(home(&s, a.id).len(), 4);
 }
@@ -263,7 +363,10 @@ fn the_domain_set_matches_subdomains_and_is_bounded() {
             [MAX_DOMAIN_BLOCKS as i64 - 1],
         )
         .unwrap();
-    assert!(matches!(s.block_domain("one-more.test", 2), Err(StoreError::Full { .. })));
+    assert!(matches!(
+        s.block_domain("one-more.test", 2),
+        Err(StoreError::Full { .. })
+    ));
     set.reload(&s).unwrap();
     assert_eq!(set.len(), MAX_DOMAIN_BLOCKS);
     s.unblock_domain("c.test").unwrap();

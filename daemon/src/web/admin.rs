@@ -15,11 +15,7 @@ use serde_json::json;
 use tiny_http::Request;
 
 /// The session of the node's owner; 403 for anyone else.
-pub(super) fn require_owner(
-    store: &Store,
-    req: &Request,
-    now: u64,
-) -> Result<Session, WebError> {
+pub(super) fn require_owner(store: &Store, req: &Request, now: u64) -> Result<Session, WebError> {
     let s = auth::require(store, req, now, false)?;
     if s.user.role != Role::Owner {
         return Err(WebError::Forbidden(

@@ -49,12 +49,7 @@ pub fn kind_of(collection: &str) -> Relation {
 }
 
 /// The address of a mute or block: parsed, not oneself, and a real user when local.
-fn target(
-    ctx: &Context,
-    store: &Store,
-    me: &Address,
-    raw: &str,
-) -> Result<Address, WebError> {
+fn target(ctx: &Context, store: &Store, me: &Address, raw: &str) -> Result<Address, WebError> {
     let a = Address::parse(raw.trim())?;
     if a == *me {
         return Err(WebError::BadRequest(
@@ -81,7 +76,10 @@ pub fn add(
     if kind == Relation::Mute {
         store.mute(s.user.id, &who, now)?;
         tracing::info!(user = %s.user.address, target = %who, "muted");
-        return Ok(json(200, &json!({ "address": who.as_str(), "state": "muted" })));
+        return Ok(json(
+            200,
+            &json!({ "address": who.as_str(), "state": "muted" }),
+        ));
     }
     let done = store.block(s.user.id, &s.user.address, &who, now)?;
     tracing::info!(user = %s.user.address, target = %who, ?done, "blocked");
@@ -148,13 +146,19 @@ pub fn remove(
         return Err(WebError::NotFound(format!("{who} is not {word}")));
     }
     tracing::info!(user = %s.user.address, target = %who, word, "undone");
-    Ok(json(200, &json!({ "address": who.as_str(), "state": "none" })))
+    Ok(json(
+        200,
+        &json!({ "address": who.as_str(), "state": "none" }),
+    ))
 }
 
 /// `GET /api/v1/admin/domain_blocks`
 pub fn list_domains(store: &Store, req: &Request, now: u64) -> Result<JsonResponse, WebError> {
     require_owner(store, req, now)?;
-    Ok(json(200, &json!({ "domain_blocks": store.domain_blocks()? })))
+    Ok(json(
+        200,
+        &json!({ "domain_blocks": store.domain_blocks()? }),
+    ))
 }
 
 /// `POST /api/v1/admin/domain_blocks {"domain"}`: 201 when new, 200 when blocked already.
