@@ -20,8 +20,8 @@
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`approvals`]: locked accounts, follow requests, who may read followers-only messages.
-//! - [`relations`]: mutes, blocks and the owner's domain blocks.
-//! - [`blocked_domains`]: the blocked domains in memory, for the network layer.
+//! - [`relations`]: mutes and blocks, and what every read hides.
+//! - [`blocked_domains`]: the owner's blocked domains, in the table and in memory.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.

@@ -15,15 +15,15 @@
 //! authors are marked `domain_blocked` (their stored posts are hidden for everyone), its
 //! discover posts are deleted, follows of its people and its servers' subscriptions are
 //! dropped; the network layer refuses its links, follows and firehose posts through the
-//! in-memory [`super::blocked_domains::BlockedDomains`], reloaded after each change.
+//! in-memory [`super::blocked_domains::BlockedDomains`], reloaded after each change (the
+//! table and the set are in [`super::blocked_domains`]).
 //!
 //! Read filter: [`HIDDEN`], one indexed lookup of the `relations` primary key per row read
 //! plus a column of the author row the queries read anyway.
 //!
-//! Bounds: [`MAX_RELATIONS`] mutes and blocks per user, [`MAX_DOMAIN_BLOCKS`] domains.
+//! Bounds: [`MAX_RELATIONS`] mutes and blocks per user.
 
 use super::{Store, StoreError};
-use crate::proto::address::canonical_domain;
 use crate::proto::Address;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -31,24 +31,11 @@ use serde::Serialize;
 /// Mutes and blocks one user may hold: a person curates these by hand, so this is far more
 /// than anyone needs, and at ~60 bytes a row at most ~600 KB of flash per user.
 pub const MAX_RELATIONS: i64 = 10_000;
-/// Domains the owner may block: the in-memory set at this bound is ~250 KB of a router's RAM
-/// at the longest domains, and a few tens of KB for real ones.
-pub const MAX_DOMAIN_BLOCKS: usize = 4096;
 
 /// The rows a viewer `?1` does not see, for `messages m JOIN authors a`: authors of a blocked
 /// domain, authors the viewer muted or blocked, and reposts of them.
 pub(crate) const HIDDEN: &str = "(a.domain_blocked = 1 OR EXISTS(SELECT 1 FROM relations r \
      WHERE r.user_id = ?1 AND r.target IN (a.address, CASE WHEN m.kind = 'repost' THEN m.ref_author END)))";
-
-/// SQL: the domain `d` (an expression) is the blocked domain `b` or one of its subdomains.
-fn within(d: &str, b: &str) -> String {
-    format!("({d} = {b} OR substr({d}, -length({b}) - 1) = '.' || {b})")
-}
-
-/// SQL: the domain of the address expression `a`.
-fn domain_of(a: &str) -> String {
-    format!("substr({a}, instr({a}, '@') + 1)")
-}
 
 /// What a user holds against an address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,15 +60,6 @@ impl Relation {
 pub struct RelationView {
     /// The address.
     pub address: String,
-    /// When (unix ms).
-    pub created_ms: u64,
-}
-
-/// A blocked domain, as the API lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DomainBlockView {
-    /// The domain (IDNA ASCII); its subdomains are blocked too.
-    pub domain: String,
     /// When (unix ms).
     pub created_ms: u64,
 }
@@ -271,101 +249,6 @@ impl Store {
                 Relation::Mute
             }
         }))
-    }
-
-    /// The owner blocks `domain` (canonicalised; an error if it is not a host name, or is
-    /// this node's own). False if it was blocked already. See the module doc for what goes.
-    pub fn block_domain(&mut self, domain: &str, now_ms: u64) -> Result<bool, StoreError> {
-        let domain = canonical_domain(domain)?;
-        let own = self.node_info()?.domain;
-        if own == domain || own.ends_with(&format!(".{domain}")) {
-            return Err(StoreError::BadDomainBlock(format!(
-                "{domain} is this node's own domain"
-            )));
-        }
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let n: i64 = tx.query_row("SELECT count(*) FROM domain_blocks", [], |r| r.get(0))?;
-        let added = tx.execute(
-            "INSERT OR IGNORE INTO domain_blocks(domain, created_ms) VALUES (?1, ?2)",
-            params![domain, now_ms as i64],
-        )? > 0;
-        if !added {
-            return Ok(false);
-        }
-        if n as usize >= MAX_DOMAIN_BLOCKS {
-            return Err(StoreError::Full {
-                what: "blocked domains",
-                max: MAX_DOMAIN_BLOCKS as i64,
-            });
-        }
-        let addr_in = within(&domain_of("address"), "?1");
-        tx.execute(
-            &format!(
-                "UPDATE authors SET domain_blocked = 1 WHERE local_user IS NULL AND {addr_in}"
-            ),
-            [&domain],
-        )?;
-        for sql in [
-            format!("DELETE FROM follows WHERE {addr_in}"),
-            format!(
-                "DELETE FROM subscriptions WHERE {}",
-                within(&domain_of("author"), "?1")
-            ),
-            format!(
-                "DELETE FROM streamed WHERE {}",
-                within(&domain_of("author"), "?1")
-            ),
-            format!(
-                "DELETE FROM discover WHERE {}",
-                within(&domain_of("author"), "?1")
-            ),
-            format!("DELETE FROM outbox WHERE {}", within("server", "?1")),
-            format!("DELETE FROM subscribers WHERE {}", within("server", "?1")),
-        ] {
-            tx.execute(&sql, [&domain])?;
-        }
-        tx.commit()?;
-        Ok(true)
-    }
-
-    /// The owner unblocks `domain`; false if it was not blocked. Its authors' stored posts
-    /// show again unless another blocked domain covers them; nothing deleted comes back.
-    pub fn unblock_domain(&mut self, domain: &str) -> Result<bool, StoreError> {
-        let domain = canonical_domain(domain)?;
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if tx.execute("DELETE FROM domain_blocks WHERE domain = ?1", [&domain])? == 0 {
-            return Ok(false);
-        }
-        let d = domain_of("address");
-        tx.execute(
-            &format!(
-                "UPDATE authors SET domain_blocked = EXISTS(SELECT 1 FROM domain_blocks b WHERE {})
-                 WHERE domain_blocked = 1 AND {}",
-                within(&d, "b.domain"),
-                within(&d, "?1")
-            ),
-            [&domain],
-        )?;
-        tx.commit()?;
-        Ok(true)
-    }
-
-    /// The blocked domains, alphabetically (at most [`MAX_DOMAIN_BLOCKS`]).
-    pub fn domain_blocks(&self) -> Result<Vec<DomainBlockView>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT domain, created_ms FROM domain_blocks ORDER BY domain LIMIT ?1")?;
-        let rows = stmt.query_map([MAX_DOMAIN_BLOCKS as i64], |r| {
-            Ok(DomainBlockView {
-                domain: r.get(0)?,
-                created_ms: r.get::<_, i64>(1)? as u64,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
     }
 }
 

@@ -3,7 +3,7 @@
 use super::*;
 use crate::proto::follow::FollowAnswerState;
 use crate::proto::{Audience, Body, Limits, Message, NodeKey};
-use crate::store::blocked_domains::BlockedDomains;
+use crate::store::blocked_domains::{BlockedDomains, MAX_DOMAIN_BLOCKS};
 use crate::store::discover::{apply_batch, DiscoverBatch, DiscoverPost};
 use crate::store::messages::{sign_own, store_message};
 use crate::store::users::tests::store_with_node;
