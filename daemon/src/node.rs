@@ -188,6 +188,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
             max_text.clone(),
             settings,
         );
+        net.blocked_domains.reload(&store)?;
         let listener = tokio::net::TcpListener::bind(links_addr)
             .await
             .with_context(|| format!("cannot listen for links on {links_addr}"))?;

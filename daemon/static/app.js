@@ -804,6 +804,7 @@
       };
       label();
       card.append(fb);
+      card.append(relationButtons(addr, prof, () => view.isConnected && loadPosts()));
     } else {
       card.append(h("a", { href: "#/settings", class: "act" }, "Edit profile"));
     }
@@ -840,6 +841,75 @@
     if (m) return (m[2] + "@" + m[1].replace(/:\d+$/, "")).toLowerCase();
     if (/^[a-z]+:\/\//i.test(s)) throw new Error("A link to follow looks like https://their.domain/@name.");
     return s.startsWith("@") ? s.slice(1) : s;
+  }
+
+  /** Mute and block buttons for `addr` on its profile; `changed` reloads the posts. */
+  function relationButtons(addr, prof, changed) {
+    let muted = !!(prof && prof.muted);
+    let blocked = !!(prof && prof.blocked);
+    const mb = button("", async () => {
+      if (muted) await api("DELETE", "/mutes/" + enc1(addr));
+      else await api("POST", "/mutes", { address: addr });
+      muted = !muted;
+      note(muted ? "Muted " + addr + ": their posts are hidden." : "Unmuted " + addr + ".");
+      label();
+      changed();
+    }, "act");
+    mb.id = "mute-button";
+    const bb = button("", async () => {
+      if (!blocked && !confirm("Block " + addr + "? They stop following you, you stop following them, and their posts are hidden.")) return;
+      if (blocked) await api("DELETE", "/blocks/" + enc1(addr));
+      else await api("POST", "/blocks", { address: addr });
+      blocked = !blocked;
+      note(blocked ? "Blocked " + addr + "." : "Unblocked " + addr + ". Follow them again if you wish.");
+      label();
+      changed();
+    }, "act danger");
+    bb.id = "block-button";
+    const label = () => {
+      mb.textContent = muted ? "Unmute" : "Mute";
+      mb.hidden = blocked;
+      bb.textContent = blocked ? "Unblock" : "Block";
+    };
+    label();
+    return h("div", { class: "relations" }, mb, bb);
+  }
+
+  /** The owner's blocked domains: list, add, remove (settings page). */
+  async function domainBlocksCard() {
+    const list = h("ul", { class: "people", id: "domain-blocks" });
+    const input = h("input", { name: "domain", autocapitalize: "none", spellcheck: "false", autocomplete: "off", required: true });
+    const form = h(
+      "form",
+      { class: "card", id: "domain-block-form" },
+      field("Domain", input, "Nothing from this domain or its subdomains is accepted or shown on this node."),
+      h("button", { type: "submit", class: "danger" }, "Block domain"),
+    );
+    const load = async () => {
+      const r = await api("GET", "/admin/domain_blocks");
+      list.replaceChildren(
+        ...(r.domain_blocks || []).map((d) =>
+          h(
+            "li",
+            {},
+            h("span", {}, d.domain),
+            button("Unblock", async () => {
+              await api("DELETE", "/admin/domain_blocks/" + enc1(d.domain));
+              note("Unblocked " + d.domain + ".");
+              await load();
+            }, "act"),
+          ),
+        ),
+      );
+    };
+    onSubmit(form, async (fd) => {
+      const r = await api("POST", "/admin/domain_blocks", { domain: String(fd.get("domain")).trim() });
+      form.reset();
+      note("Blocked " + r.domain + ".");
+      await load();
+    });
+    await load();
+    return h("div", { id: "blocked-domains" }, form, list);
   }
 
   async function pagePeople(view) {
@@ -1031,6 +1101,7 @@
       form,
       h("h2", { id: "followers-settings" }, "Followers"),
       await approvalCard(),
+      ...(me.role === "owner" ? [h("h2", {}, "Blocked domains"), await domainBlocksCard()] : []),
       h("h2", {}, "Password"),
       passwordForm(() => {}),
       h("h2", {}, "Session"),

@@ -687,6 +687,33 @@ async function main() {
     }, bobAddr);
     console.log("locked account: request listed in Settings, accepted, follow active");
 
+    // Alice mutes Bob on his profile: his posts leave her timeline; unmuting brings them back.
+    const bobHash = "#/u/" + encodeURIComponent(bobAddr);
+    const bobShown = async () => {
+      await alice.click("nav a[href='#/']");
+      await ready(alice, "#/");
+      return alice.evaluate((s) => [...document.querySelectorAll("#timeline article.post > .text")].some((e) => e.textContent.includes(s)), `from bob ${stamp}`);
+    };
+    for (const [button, said, shown] of [["Mute", /Muted/, false], ["Unmute", /Unmuted/, true]]) {
+      await alice.evaluate((h) => (location.hash = h), bobHash);
+      await ready(alice, bobHash);
+      await alice.getByRole("button", { name: button, exact: true }).click();
+      await alice.waitForFunction((re) => new RegExp(re).test(document.getElementById("note").textContent), said.source);
+      check((await bobShown()) === shown, `after ${button}, Bob's posts ${shown ? "are missing from" : "still show in"} Alice's timeline`);
+    }
+    console.log("mute hides Bob's posts from Alice's timeline; unmute brings them back");
+
+    // The owner blocks a domain in Settings and unblocks it.
+    await alice.click("nav a[href='#/settings']");
+    await ready(alice, "#/settings");
+    await alice.fill("#domain-block-form [name=domain]", "spam.test");
+    await alice.click("#domain-block-form button[type=submit]");
+    const blocked = alice.locator("#domain-blocks li", { hasText: "spam.test" });
+    await blocked.waitFor();
+    await blocked.getByRole("button", { name: "Unblock" }).click();
+    await alice.waitForFunction(() => document.querySelectorAll("#domain-blocks li").length === 0);
+    console.log("blocked domains: added and removed in Settings");
+
     check(errors.length === 0, "errors in the pages:\n" + errors.join("\n"));
     for (const p of saved) console.log(`screenshot: ${p}`);
     console.log("browser checks passed");

@@ -18,6 +18,10 @@ pub async fn handle_all(
     link: &Arc<Link>,
     frames: Vec<OwnedFrame>,
 ) -> Result<(), NetError> {
+    if net.blocked_domains.matches(&link.peer_domain) {
+        // blocked while the link was open: close it
+        return Err(NetError::DomainBlocked(link.peer_domain.clone()));
+    }
     let mut run: Vec<Vec<u8>> = Vec::new();
     for f in frames {
         if f.kind == FrameType::Message {
@@ -96,6 +100,8 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
 
 /// What the checks before storing came to, per author.
 enum Checked {
+    /// The author's domain is blocked here.
+    Blocked,
     /// Nobody here follows the author: only messages addressed here are kept.
     Unfollowed(Option<PublicKey>),
     UnknownKey,
@@ -126,12 +132,16 @@ async fn on_messages(
     let mut authors: Vec<Address> = decoded.iter().map(|m| m.message.author.clone()).collect();
     authors.sort();
     authors.dedup();
+    let n = net.clone();
     let checks = net
         .pool
         .run(move |s| -> Result<_, StoreError> {
+            let blocked = &n.blocked_domains;
             let mut out = HashMap::new();
             for a in authors {
-                let c = if !s.is_followed(&a)? {
+                let c = if blocked.matches(a.domain()) {
+                    Checked::Blocked
+                } else if !s.is_followed(&a)? {
                     Checked::Unfollowed(s.author_key(&a)?)
                 } else {
                     s.author_key(&a)?.map_or(Checked::UnknownKey, Checked::Key)
@@ -179,6 +189,10 @@ async fn on_messages(
         let (author, seq) = (m.message.author.clone(), m.message.seq);
         let followed = !matches!(checks.get(&author), Some(Checked::Unfollowed(_)));
         let state = match checks.get(&author) {
+            Some(Checked::Blocked) => {
+                Counters::bump(&net.counters.unsolicited);
+                Pending::Done(AckStatus::Unwanted)
+            }
             Some(Checked::Unfollowed(_)) if !wanted.contains(&i) => {
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Unwanted)

@@ -381,6 +381,15 @@ async fn establish(
             return Err(NetError::LinkLost(peer_addr.to_string()));
         }
     };
+    if net.blocked_domains.matches(&peer_hello.domain) {
+        Counters::bump(&net.counters.links_refused);
+        let reason = wire::encode(&wire::Close {
+            reason: format!("{} is blocked on this node", peer_hello.domain),
+        });
+        let _ = write_frame(&mut w, FrameType::Close, &reason).await;
+        tracing::info!(peer = %peer_addr, domain = %peer_hello.domain, "link from a blocked domain refused");
+        return Err(NetError::DomainBlocked(peer_hello.domain));
+    }
     let verified = match check_identity(&net, &peer_hello.domain, &peer_key, expect.as_ref()).await
     {
         Ok(v) => v,

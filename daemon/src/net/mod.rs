@@ -23,6 +23,10 @@
 //! prove its domain is kept only once this node has dialled that domain and met the same key
 //! ([`verify`]); subscribers are capped in all and per server. A message that fails its
 //! signature refreshes its author's key at most once per [`refresh::KEY_REFRESH_INTERVAL`].
+//!
+//! Blocked domains ([`Net::blocked_domains`], the owner's): no link is dialled to or accepted
+//! from one (the handshake ends with a Close saying so), a link already open closes at its
+//! next frame, and messages of their authors are refused whoever carries them.
 
 pub mod addressed;
 pub mod backfill;
@@ -104,6 +108,9 @@ pub enum NetError {
     /// The author does not exist on their node.
     #[error("{0} does not exist on its node")]
     NoSuchUser(String),
+    /// The owner blocked this domain (or a parent of it) for the node.
+    #[error("{0} is blocked on this node")]
+    DomainBlocked(String),
     /// Too many links open.
     #[error("too many links open")]
     TooManyLinks,
@@ -172,6 +179,8 @@ pub struct Net {
     pub(crate) key_refresh: Mutex<refresh::RefreshGate>,
     /// Budgets of authors nobody here follows who address messages to people here.
     pub(crate) addressed: Mutex<addressed::AddressedBudget>,
+    /// Domains the owner blocked: no links, follows or messages with them.
+    pub blocked_domains: crate::store::blocked_domains::BlockedDomains,
 }
 
 /// Outcome of a follow, for the person asking.
@@ -222,6 +231,7 @@ impl Net {
             pending_subscribers: Default::default(),
             key_refresh: Default::default(),
             addressed: Default::default(),
+            blocked_domains: Default::default(),
         })
     }
 
@@ -259,6 +269,9 @@ impl Net {
     /// A live, verified link to `domain`'s node, dialling it if needed (one dial at a time per
     /// domain).
     pub async fn link_to(self: &Arc<Self>, domain: &str) -> Result<Arc<Link>, NetError> {
+        if self.blocked_domains.matches(domain) {
+            return Err(NetError::DomainBlocked(domain.to_string()));
+        }
         if let Some(l) = self.live_link(domain) {
             return Ok(l);
         }
@@ -312,6 +325,9 @@ impl Net {
         user_id: i64,
         author: Address,
     ) -> Result<FollowState, NetError> {
+        if self.blocked_domains.matches(author.domain()) {
+            return Err(NetError::DomainBlocked(author.domain().to_string()));
+        }
         let backfill = self.settings.backfill_on_follow;
         let a = author.clone();
         let needs = self

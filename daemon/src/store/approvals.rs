@@ -77,7 +77,11 @@ fn count(
 
 /// Drops followers-only deliveries queued for `server` of `author_id` once none of the server's
 /// people is an accepted follower (they must not go out any more).
-fn drop_unreadable(tx: &Transaction<'_>, author_id: i64, server: &str) -> Result<(), StoreError> {
+pub(super) fn drop_unreadable(
+    tx: &Transaction<'_>,
+    author_id: i64,
+    server: &str,
+) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM outbox WHERE server = ?2 AND message_id IN
            (SELECT id FROM messages WHERE author_id = ?1 AND audience <> 'public')
@@ -158,6 +162,15 @@ impl Store {
         let Some(author_id) = local_author_id(&tx, author)? else {
             return Ok(Some(FollowAnswerState::Rejected));
         };
+        let blocked: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM relations r JOIN authors a ON a.local_user = r.user_id
+                           WHERE a.id = ?1 AND r.target = ?2 AND r.kind = 'block')",
+            params![author_id, follower.as_str()],
+            |r| r.get(0),
+        )?;
+        if blocked {
+            return Ok(Some(FollowAnswerState::Rejected));
+        }
         let subscribed: bool = tx.query_row(
             "SELECT EXISTS(SELECT 1 FROM subscribers WHERE author_id = ?1 AND server = ?2)",
             params![author_id, server],

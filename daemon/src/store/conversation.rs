@@ -5,8 +5,9 @@
 //! messages alike, so every node derives the same from the same signed messages.
 //!
 //! A notification is made once per (user, kind, actor, message), never for one's own acts, and
-//! not at all for a kind the user turned off or, with "only people I follow" set, for an actor
-//! the user does not follow. A withdrawn like or repost takes its notification with it.
+//! not at all for a kind the user turned off, for an actor the user muted or blocked (or of a
+//! domain blocked here) or, with "only people I follow" set, for an actor the user does not
+//! follow. A withdrawn like or repost takes its notification with it.
 
 use super::{Store, StoreError};
 use crate::proto::{text, Address, Body, SignedMessage};
@@ -180,6 +181,16 @@ pub(crate) fn notify(
     message_id: Option<i64>,
     now_ms: u64,
 ) -> Result<(), StoreError> {
+    // nothing from people the user muted or blocked, or from a domain blocked here
+    let silenced: bool = conn
+        .prepare_cached(
+            "SELECT EXISTS(SELECT 1 FROM relations WHERE user_id = ?1 AND target = ?2)
+                 OR EXISTS(SELECT 1 FROM authors WHERE address = ?2 AND domain_blocked = 1)",
+        )?
+        .query_row(params![user_id, actor], |r| r.get(0))?;
+    if silenced {
+        return Ok(());
+    }
     let setting: Option<(String, bool)> = conn
         .prepare_cached("SELECT off, only_followed FROM notification_settings WHERE user_id = ?1")?
         .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?)))

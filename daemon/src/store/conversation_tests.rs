@@ -174,3 +174,32 @@ fn a_local_follow_is_noted_for_the_author_unless_turned_off() {
     assert_eq!(s.mark_notifications_read(a.id, i64::MAX).unwrap(), 1);
     assert_eq!(s.unread_notifications(a.id).unwrap(), 0);
 }
+
+#[test]
+fn no_notification_from_a_muted_person() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    publish(
+        &mut s,
+        a.id,
+        Audience::Public,
+        Body::Post {
+            text: "mine".into(),
+        },
+    );
+    let bob = Address::parse("bob@b.test").unwrap();
+    s.conn()
+        .execute(
+            "INSERT INTO relations(user_id, target, kind, created_ms) VALUES (?1, ?2, 'mute', 1)",
+            params![a.id, bob.as_str()],
+        )
+        .unwrap();
+    let of = MessageId {
+        author: a.address.clone(),
+        seq: 1,
+    };
+    let tx = s.conn_mut().transaction().unwrap();
+    store_message(&tx, &remote(1, "bob@b.test", Body::Like { of }), 2000).unwrap();
+    tx.commit().unwrap();
+    assert!(s.notifications(a.id, None, 10).unwrap().is_empty());
+}

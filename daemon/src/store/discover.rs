@@ -49,6 +49,12 @@ const ENTRY_COLUMNS: &str = "d.author, d.seq, d.time_ms, d.kind, 'public', d.tex
 const NOT_IN_MESSAGES: &str =
     "NOT EXISTS(SELECT 1 FROM messages m WHERE m.author_id = a.id AND m.seq = d.seq)";
 
+/// Discover rows the viewer `?V` does not see: authors they muted or blocked, authors of a
+/// blocked domain (those rows are deleted when the domain is blocked; this covers a race).
+const NOT_HIDDEN: &str =
+    "coalesce(a.domain_blocked, 0) = 0 AND NOT EXISTS(SELECT 1 FROM relations r \
+     WHERE r.user_id = ?V AND r.target = d.author)";
+
 /// A public post or reply of an unfollowed author, as the firehose delivered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiscoverPost {
@@ -218,13 +224,28 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<DiscoverEntry>, StoreError> {
+        self.discover_for(None, before, limit)
+    }
+
+    /// [`Store::discover`] as `viewer` sees it (without whom they muted or blocked).
+    pub fn discover_for(
+        &self,
+        viewer: Option<i64>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DiscoverEntry>, StoreError> {
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM discover d LEFT JOIN authors a ON a.address = d.author \
-             WHERE d.id < ?1 AND {NOT_IN_MESSAGES} ORDER BY d.id DESC LIMIT ?2"
+             WHERE d.id < ?1 AND {NOT_IN_MESSAGES} AND {} ORDER BY d.id DESC LIMIT ?2",
+            NOT_HIDDEN.replace("?V", "?3")
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
-            params![before.unwrap_or(i64::MAX), limit.min(MAX_PAGE)],
+            params![
+                before.unwrap_or(i64::MAX),
+                limit.min(MAX_PAGE),
+                viewer.unwrap_or(-1)
+            ],
             entry_of,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -245,15 +266,30 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<DiscoverEntry>, StoreError> {
+        self.search_discover_for(query, None, offset, limit)
+    }
+
+    /// [`Store::search_discover`] as `viewer` sees it (without whom they muted or blocked).
+    pub fn search_discover_for(
+        &self,
+        query: &str,
+        viewer: Option<i64>,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Vec<DiscoverEntry>, StoreError> {
         check_query(query, offset)?;
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM discover_fts JOIN discover d ON d.id = discover_fts.rowid \
              LEFT JOIN authors a ON a.address = d.author \
-             WHERE discover_fts MATCH ?1 AND {NOT_IN_MESSAGES} \
-             ORDER BY bm25(discover_fts), d.id DESC LIMIT ?2 OFFSET ?3"
+             WHERE discover_fts MATCH ?1 AND {NOT_IN_MESSAGES} AND {} \
+             ORDER BY bm25(discover_fts), d.id DESC LIMIT ?2 OFFSET ?3",
+            NOT_HIDDEN.replace("?V", "?4")
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
-        let rows = stmt.query_map(params![query, limit.min(MAX_PAGE), offset], entry_of);
+        let rows = stmt.query_map(
+            params![query, limit.min(MAX_PAGE), offset, viewer.unwrap_or(-1)],
+            entry_of,
+        );
         rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(query_error)
     }
@@ -286,7 +322,7 @@ impl Store {
             offset - self.count_message_matches(query, viewer, offset)?
         };
         let rest = limit - hits.len() as u32;
-        let found = self.search_discover(query, discover_offset, rest)?;
+        let found = self.search_discover_for(query, viewer, discover_offset, rest)?;
         hits.extend(found.into_iter().map(SearchHit::Discover));
         Ok(hits)
     }

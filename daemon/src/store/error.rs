@@ -73,6 +73,12 @@ pub enum StoreError {
     /// The user does not follow that address.
     #[error("not following {0}")]
     NotFollowing(String),
+    /// A domain that cannot be blocked (this node's own).
+    #[error("cannot block this domain: {0}")]
+    BadDomainBlock(String),
+    /// A block stands between the follower and the author (either blocked the other).
+    #[error("a block stands between you and {0}")]
+    Blocked(String),
     /// The last owner cannot be removed or demoted.
     #[error("{0} is the last owner")]
     LastOwner(String),

@@ -43,7 +43,8 @@ pub enum FollowNeeds {
 
 impl Store {
     /// Records that `user_id` follows `author` and fills their timeline with what is stored of
-    /// the author's last `backfill` posts.
+    /// the author's last `backfill` posts. Refused when either blocked the other
+    /// ([`super::relations`]).
     pub fn follow(
         &mut self,
         user_id: i64,
@@ -55,6 +56,17 @@ impl Store {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let blocked: bool = tx.query_row(
+            "SELECT EXISTS(SELECT 1 FROM relations WHERE kind = 'block' AND (
+                 (user_id = ?1 AND target = ?2)
+              OR (user_id = (SELECT local_user FROM authors WHERE address = ?2)
+                  AND target = (SELECT address FROM authors WHERE local_user = ?1))))",
+            params![user_id, author.as_str()],
+            |r| r.get(0),
+        )?;
+        if blocked {
+            return Err(StoreError::Blocked(author.to_string()));
+        }
         let fresh = tx.execute(
             "INSERT OR IGNORE INTO follows(user_id, address, created_ms) VALUES (?1, ?2, ?3)",
             params![user_id, author.as_str(), now_ms as i64],

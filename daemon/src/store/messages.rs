@@ -29,7 +29,7 @@ pub struct NewPost {
 }
 
 /// A message as clients see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PostView {
     /// `author/seq`, the message id as one string.
     pub id: String,

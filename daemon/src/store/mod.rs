@@ -20,11 +20,14 @@
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
 //! - [`approvals`]: locked accounts, follow requests, who may read followers-only messages.
+//! - [`relations`]: mutes and blocks, and what every read hides.
+//! - [`blocked_domains`]: the owner's blocked domains, in the table and in memory.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.
 
 pub mod approvals;
+pub mod blocked_domains;
 pub mod conversation;
 pub mod discover;
 mod error;
@@ -33,6 +36,7 @@ pub mod integrity;
 pub mod lock;
 pub mod messages;
 pub mod pulse;
+pub mod relations;
 pub mod schema;
 pub mod search_index;
 pub mod timeline;

@@ -213,6 +213,8 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 7: conversation (see `conversation`).
     CONVERSATION,
+    // 8: mutes, blocks and the owner's domain blocks (see `relations`).
+    RELATIONS_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when
@@ -260,6 +262,25 @@ const CONVERSATION: &str = r#"
         only_followed INTEGER NOT NULL DEFAULT 0
     );
 "#;
+
+/// Migration 8: `relations` holds each user's mutes and blocks of addresses (a block hides
+/// like a mute and also cuts following both ways); `domain_blocks` the domains the owner
+/// blocked for the whole node; `authors.domain_blocked` marks authors of a blocked domain, so
+/// the read queries hide their stored posts with a column already in the row they read.
+pub const RELATIONS_MIGRATION: &str = r#"
+    CREATE TABLE relations(
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        target     TEXT NOT NULL,
+        kind       TEXT NOT NULL CHECK (kind IN ('mute', 'block')),
+        created_ms INTEGER NOT NULL,
+        PRIMARY KEY (user_id, target)
+    ) WITHOUT ROWID;
+    CREATE TABLE domain_blocks(
+        domain     TEXT PRIMARY KEY,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE authors ADD COLUMN domain_blocked INTEGER NOT NULL DEFAULT 0;
+    "#;
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

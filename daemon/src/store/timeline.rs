@@ -4,9 +4,11 @@
 //! A timeline entry's cursor is the stored message's row id: it grows with every message the
 //! node stores, so "entries after cursor N" is exactly what a live stream missed while it was
 //! away, and "before N" pages back in time. Visibility is one rule everywhere ([`VISIBLE`]): a
-//! public post, or the viewer's own, or one by an author who accepted the viewer as a follower.
+//! public post, or the viewer's own, or one by an author who accepted the viewer as a follower;
+//! and never one the viewer muted or blocked, or of a domain the owner blocked (`relations`).
 
 use super::messages::{PostView, MAX_PAGE};
+use super::relations::HIDDEN;
 use super::{Store, StoreError};
 use crate::proto::Address;
 use rusqlite::{params, OptionalExtension, Row};
@@ -104,11 +106,12 @@ pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
     })
 }
 
-/// `SELECT ... FROM messages m JOIN authors a ... WHERE <shown> AND <visible> AND <rest>`.
+/// `SELECT ... FROM messages m JOIN authors a ... WHERE <shown> AND <visible> AND NOT
+/// <hidden> AND <rest>` (the viewer is `?1`; see [`HIDDEN`] for mutes and blocks).
 pub(crate) fn select_views(rest: &str) -> String {
     format!(
         "SELECT {VIEW_COLUMNS} FROM messages m JOIN authors a ON a.id = m.author_id \
-         WHERE {SHOWN} AND {} AND {rest}",
+         WHERE {SHOWN} AND {} AND NOT {HIDDEN} AND {rest}",
         VISIBLE.replace("?V", "?1")
     )
     .replace("?V", "?1")
@@ -303,7 +306,8 @@ impl Store {
         let sql = format!(
             "SELECT {VIEW_COLUMNS} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
              JOIN authors a ON a.id = m.author_id \
-             WHERE messages_fts MATCH ?2 AND {SHOWN} AND {} ORDER BY rank LIMIT ?3 OFFSET ?4",
+             WHERE messages_fts MATCH ?2 AND {SHOWN} AND {} AND NOT {HIDDEN} \
+             ORDER BY rank LIMIT ?3 OFFSET ?4",
             VISIBLE.replace("?V", "?1")
         )
         .replace("?V", "?1");

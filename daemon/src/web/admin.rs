@@ -14,11 +14,12 @@ use serde::Deserialize;
 use serde_json::json;
 use tiny_http::Request;
 
-fn require_owner(store: &Store, req: &Request, now: u64) -> Result<Session, WebError> {
+/// The session of the node's owner; 403 for anyone else.
+pub(super) fn require_owner(store: &Store, req: &Request, now: u64) -> Result<Session, WebError> {
     let s = auth::require(store, req, now, false)?;
     if s.user.role != Role::Owner {
         return Err(WebError::Forbidden(
-            "only the node's owner may manage users",
+            "only the node's owner may manage users and blocked domains",
         ));
     }
     Ok(s)

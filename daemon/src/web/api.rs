@@ -24,6 +24,10 @@
 //! | GET | `/api/v1/followers` | local followers and following servers |
 //! | GET, PUT | `/api/v1/account/settings` | `{"locked"}` ([`super::follow_requests`]) |
 //! | GET, POST | `/api/v1/follow_requests[/{address}/authorize\|reject]` | approve followers |
+//! | POST, GET | `/api/v1/mutes`, `/api/v1/blocks` | mute, block `{"address"}`; list ([`super::relations`]) |
+//! | DELETE | `/api/v1/mutes/{address}`, `/api/v1/blocks/{address}` | unmute, unblock |
+//! | GET, POST | `/api/v1/admin/domain_blocks` | owner only: list; block `{"domain"}` and its subdomains |
+//! | DELETE | `/api/v1/admin/domain_blocks/{domain}` | owner only: unblock |
 //! | GET, POST | `/api/v1/admin/users` | owner only: list; add `{"name", "role"?}` |
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
@@ -37,6 +41,7 @@ use super::follow_requests as fr;
 use super::io::{error_response, json, read_json, static_header, JsonResponse};
 use super::post_limits::{PostLimiter, Refusal};
 use super::reading as rd;
+use super::relations as rel;
 use super::WebError;
 use super::{admin, assets, public};
 use crate::identity;
@@ -212,6 +217,24 @@ fn route(
             fr::decide(ctx, store, req, who, action, now)
         }
         ([".well-known", "msm"], Method::Get) => Ok(fed::well_known(ctx)),
+        (["api", "v1", c @ ("mutes" | "blocks")], Method::Post) => {
+            rel::add(ctx, store, req, rel::kind_of(c), now)
+        }
+        (["api", "v1", c @ ("mutes" | "blocks")], Method::Get) => {
+            rel::list(store, req, rel::kind_of(c), now)
+        }
+        (["api", "v1", c @ ("mutes" | "blocks"), who], Method::Delete) => {
+            rel::remove(store, req, rel::kind_of(c), who, now)
+        }
+        (["api", "v1", "admin", "domain_blocks"], Method::Get) => {
+            rel::list_domains(store, req, now)
+        }
+        (["api", "v1", "admin", "domain_blocks"], Method::Post) => {
+            rel::add_domain(ctx, store, req, now)
+        }
+        (["api", "v1", "admin", "domain_blocks", d], Method::Delete) => {
+            rel::remove_domain(ctx, store, req, d, now)
+        }
         (["healthz"], _)
         | (["api", "v1", "session"], _)
         | (["api", "v1", "account", "password"], _)
@@ -239,6 +262,10 @@ fn route(
         | (["api", "v1", "account", "settings"], _)
         | (["api", "v1", "follow_requests"], _)
         | (["api", "v1", "follow_requests", _, _], _)
+        | (["api", "v1", "mutes" | "blocks"], _)
+        | (["api", "v1", "mutes" | "blocks", _], _)
+        | (["api", "v1", "admin", "domain_blocks"], _)
+        | (["api", "v1", "admin", "domain_blocks", _], _)
         | ([".well-known", "msm"], _) => Err(WebError::MethodNotAllowed),
         _ => Err(WebError::NotFound(format!("no such path: {path}"))),
     }

@@ -24,6 +24,7 @@ fn net_error(e: NetError) -> WebError {
         }
         NetError::NoSuchUser(u) => WebError::NotFound(format!("{u} does not exist on its node")),
         NetError::Store(s) => s.into(),
+        NetError::DomainBlocked(_) => WebError::Forbidden("that domain is blocked on this node"),
         other => WebError::BadGateway(other.to_string()),
     }
 }
@@ -74,6 +75,11 @@ pub fn follow(
         FollowState::Active => crate::net::follow::wait_answer(store, uid, &author)?,
         _ => store.unapproved_follows(uid)?.remove(author.as_str()),
     };
+    // a rejection (the author blocked this person, or a bound) has removed the follow
+    if approval.is_none() && !store.following(uid)?.iter().any(|f| f.0 == author.as_str()) {
+        tracing::info!(user = %s.user.address, %author, "follow refused by the author's node");
+        return Err(WebError::Forbidden("the author's node refused the follow"));
+    }
     let (status, state, note) = match approval {
         Some(_) if status == 201 => (202, "pending", Some("waiting for approval".to_string())),
         _ => (status, state, note),

@@ -10,6 +10,7 @@
 //! - [`follow_target`]: what may be typed to follow someone (address, `@handle`, profile link).
 //! - [`reading`]: timeline, profiles, threads, search.
 //! - [`admin`]: the owner's user administration.
+//! - [`relations`]: mutes, blocks and the owner's domain blocks.
 //! - [`public`]: pages without log-in: `/@user`, its Atom feed, WebFinger.
 //! - [`assets`]: the embedded web client.
 //! - [`auth`]: sessions (cookie or bearer token), CSRF rule, log-in rate limit.
@@ -32,6 +33,7 @@ pub mod io;
 pub mod post_limits;
 pub mod public;
 pub mod reading;
+pub mod relations;
 pub mod server;
 pub mod stream;
 
@@ -146,6 +148,11 @@ impl From<StoreError> for WebError {
                 WebError::BadRequest(e.to_string())
             }
             e @ StoreError::NotFollowing(_) => WebError::NotFound(e.to_string()),
+            e @ StoreError::BadDomainBlock(_) => WebError::BadRequest(e.to_string()),
+            e @ StoreError::Full { .. } => WebError::Conflict(e.to_string()),
+            StoreError::Blocked(_) => {
+                WebError::Forbidden("a block stands between you and this person")
+            }
             StoreError::ShuttingDown => WebError::Unavailable,
             StoreError::DiskFull => WebError::StorageFull,
             ref e if e.is_damage() => WebError::StoreDamaged,

@@ -15,6 +15,7 @@ use super::WebError;
 use crate::proto::Address;
 use crate::store::discover::SearchScope;
 use crate::store::messages::MAX_PAGE;
+use crate::store::relations::Relation;
 use crate::store::Store;
 use serde_json::json;
 use tiny_http::Request;
@@ -79,10 +80,10 @@ pub fn discover(
     query: &str,
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    auth::require(store, req, now, false)?;
+    let s = auth::require(store, req, now, false)?;
     let before = number_param(query, "before")?.map(|b| b as i64);
     let limit = page_limit(query)?;
-    let posts = store.discover(before, limit)?;
+    let posts = store.discover_for(Some(s.user.id), before, limit)?;
     let next = (posts.len() as u32 == limit)
         .then(|| posts.last().map(|p| p.cursor))
         .flatten();
@@ -100,7 +101,17 @@ pub fn profile(
     let address = address_in_path(ctx, who)?;
     let viewer = auth::optional(store, req, now).map(|u| u.id);
     match store.profile(&address, viewer)? {
-        Some(p) => Ok(json(200, &p)),
+        Some(p) => {
+            // what the viewer holds against this address ([`super::relations`])
+            let rel = match viewer {
+                Some(uid) => store.relation(uid, &address)?,
+                None => None,
+            };
+            let mut v = serde_json::to_value(&p).map_err(|e| WebError::Internal(e.to_string()))?;
+            v["muted"] = json!(rel == Some(Relation::Mute));
+            v["blocked"] = json!(rel == Some(Relation::Block));
+            Ok(json(200, &v))
+        }
         None => Err(WebError::NotFound(format!("nothing known of {address}"))),
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod approval;
+mod blocking;
 mod browser;
 mod cli;
 mod config;

@@ -10,6 +10,7 @@
 //!   the run's `Receive` jobs are awaited, so they share it). When the author's key happens to
 //!   be known here (an earlier follow), the signature is checked too and a bad one refused.
 //!   Posts of a user of this node never go there (they are stored already).
+//! - the author's domain is blocked by the owner: dropped (counted `refused`).
 //!
 //! A followed author's message never enters the window. When a user starts following an
 //! author, the author's earlier discover rows stay until they age out; listings hide those also
@@ -22,6 +23,7 @@
 use super::FirehoseCounters;
 use crate::net::Net;
 use crate::proto::{Address, Body, MessageId, PublicKey, SignedMessage};
+use crate::store::blocked_domains::BlockedDomains;
 use crate::store::discover::{DiscoverBatch, DiscoverPost};
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;
@@ -71,6 +73,8 @@ enum Author {
     Unfollowed(Option<PublicKey>),
     /// A user of this node (not followed here): its messages are stored already.
     Local,
+    /// Of a domain the owner blocked: dropped.
+    Blocked,
 }
 
 fn classify(
@@ -78,10 +82,13 @@ fn classify(
     authors: Vec<Address>,
     domain: &str,
     discover: bool,
+    blocked: &BlockedDomains,
 ) -> Result<HashMap<Address, Author>, StoreError> {
     let mut out = HashMap::new();
     for a in authors {
-        let kind = if s.is_followed(&a)? {
+        let kind = if blocked.matches(a.domain()) {
+            Author::Blocked
+        } else if s.is_followed(&a)? {
             Author::Followed(s.author_key(&a)?)
         } else if a.domain() == domain {
             Author::Local
@@ -111,9 +118,10 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>, keep: usize) -> Result<(), S
     authors.sort();
     authors.dedup();
     let domain = net.domain.clone();
+    let n = net.clone();
     let kinds = net
         .pool
-        .run(move |s| classify(s, authors, &domain, keep > 0))
+        .run(move |s| classify(s, authors, &domain, keep > 0, &n.blocked_domains))
         .await?;
     let mut pending = Vec::new();
     let mut discover = DiscoverBatch {
@@ -142,6 +150,7 @@ async fn store(net: &Arc<Net>, batch: Vec<Vec<u8>>, keep: usize) -> Result<(), S
                 }
             }
             Some(Author::Local) | None => FirehoseCounters::bump(&c.unfollowed),
+            Some(Author::Blocked) => FirehoseCounters::bump(&c.refused),
         }
     }
     let discovered = if discover.posts.is_empty() && discover.deletes.is_empty() {

@@ -184,6 +184,14 @@ async fn open_session(
     let (domain, key, open) = handshake
         .await
         .map_err(|_| FirehoseError::Closed("handshake timed out"))??;
+    if net.blocked_domains.matches(&domain) {
+        tracing::info!(%peer, %domain, "relay session of a blocked domain refused");
+        let reason = wire::encode(&wire::Close {
+            reason: format!("{domain} is blocked on this node"),
+        });
+        let _ = session::write_frame(w, FrameType::Close, &reason).await;
+        return Err(FirehoseError::Closed("the domain is blocked on this node"));
+    }
     let s = RelaySession { id, peer, domain };
     tracing::info!(peer = %s.peer, domain = %s.domain, session = s.id, live = open.live, cursor = ?open.cursor, "relay session open");
     FirehoseCounters::bump(&net.firehose.relay_opened);

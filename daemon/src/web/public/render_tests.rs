@@ -16,6 +16,7 @@ fn post(author: &str, seq: u64, kind: &str, text: Option<&str>, refers: Option<&
         text: text.map(Into::into),
         refers_to: refers.map(Into::into),
         display_name: String::new(),
+        ..Default::default()
     }
 }
 
