@@ -12,8 +12,8 @@
 use crate::node::{now_us, Bench, USERS};
 use crate::wire::{self, Conn};
 use crate::{out, progress, Args, PASSWORD, PHASE_TIMEOUT, POST_BYTES};
-use msmd::proto::link::{self as link, AckStatus, Role};
 use msmd::proto::follow::{FollowAnswer, FollowAnswerState, FollowRequest};
+use msmd::proto::link::{self as link, AckStatus, Role};
 use msmd::proto::message::{Audience, Body, Message};
 use msmd::proto::{Address, FrameType, Limits, NodeKey};
 use serde_json::json;
