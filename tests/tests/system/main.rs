@@ -22,4 +22,5 @@ mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
 mod lifecycle;
+mod search;
 mod web;
