@@ -136,7 +136,7 @@ async function main() {
     const bob = await bobCtx.newPage();
     for (const [who, p] of [["alice", alice], ["bob", bob]]) {
       p.on("pageerror", (e) => errors.push(`${who}: page error: ${e.message}`));
-      // Failed loads are logged by the browser for answers like the 400 of a bad search.
+      // Failed loads are logged by the browser for answers like a 4xx the page expects.
       p.on("console", (m) => {
         if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) errors.push(`${who}: console: ${m.text()}`);
       });
