@@ -164,6 +164,47 @@ pub fn config(data: &[u8]) {
     }
 }
 
+/// Search query translator: any text up to the length limit gives an FTS5 expression (or
+/// nothing to look for) that a real FTS5 table, tokenized as the store's are, runs without an
+/// error.
+pub fn search_query(data: &[u8]) {
+    use crate::store::timeline::MAX_QUERY_BYTES;
+    thread_local! {
+        static FTS: Option<rusqlite::Connection> = rusqlite::Connection::open_in_memory()
+            .and_then(|c| {
+                c.execute_batch(
+                    "CREATE VIRTUAL TABLE t USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
+                     INSERT INTO t(text) VALUES ('the quick #fox at example.org'), ('שלום café 🎉');",
+                )?;
+                Ok(c)
+            })
+            .ok();
+    }
+    let Ok(typed) = std::str::from_utf8(data) else {
+        return;
+    };
+    if typed.len() > MAX_QUERY_BYTES {
+        return;
+    }
+    let Some(expr) = crate::store::fts_query::translate(typed) else {
+        return;
+    };
+    assert!(
+        expr.len() <= typed.len() * 4 + 16,
+        "{typed:?} grew to {expr:?}"
+    );
+    FTS.with(|fts| {
+        if let Some(c) = fts {
+            let run = c
+                .prepare_cached("SELECT count(*) FROM t WHERE t MATCH ?1")
+                .and_then(|mut st| st.query_row([&expr], |r| r.get::<_, i64>(0)));
+            if let Err(e) = run {
+                panic!("{typed:?} → {expr:?}: {e}");
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +239,8 @@ mod tests {
             "@bob@b\u{fc}cher.test. #fox_2 (https://a.test/x_(y))."
                 .as_bytes()
                 .to_vec(),
+            b"\"unclosed NEAR( col:x -".to_vec(),
+            b"a OR NOT b* -\"c d\"* \0 AND".to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -207,6 +250,7 @@ mod tests {
             stream_packet(c);
             link_payload(c);
             text_spans(c);
+            search_query(c);
         }
     }
 }

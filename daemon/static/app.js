@@ -971,15 +971,17 @@
 
   async function pageSearch(view, q) {
     q = q || "";
-    const input = h("input", { name: "q", type: "search", value: q, "aria-label": "Search posts", placeholder: "words, \"a phrase\", prefix*" });
+    const input = h("input", { name: "q", type: "search", value: q, "aria-label": "Search posts and people", placeholder: "words, #tags, \"a phrase\", prefix*, name@domain" });
     const form = h("form", { class: "card search", role: "search" }, h("div", { class: "row" }, input, h("button", { type: "submit", class: "primary" }, "Search")));
     onSubmit(form, async (fd) => go("#/search/" + enc1(String(fd.get("q")).trim())));
     view.append(
       heading("Search"),
       form,
-      h("p", { class: "muted" }, "Whole words match; \"quotes\" match a phrase; a trailing * matches the start of a word."),
+      h("p", { class: "muted" }, "Whole words match; \"quotes\" match a phrase; a trailing * matches the start of a word; OR between words finds either; -word leaves posts with it out."),
     );
     if (!q) return input.focus();
+    const people = await peopleResults(q);
+    if (people) view.append(people);
     const results = feed("results", "Results");
     const load = async (offset) => {
       const r = await api("GET", "/search?q=" + enc1(q) + "&limit=" + PAGE + (offset ? "&offset=" + offset : ""));
@@ -987,7 +989,23 @@
       return r.next_offset;
     };
     const next = await load(0);
-    view.append(results, h("p", { class: "empty muted" }, "No posts match."), pager(load, next));
+    view.append(h("h2", {}, "Posts"), results, h("p", { class: "empty muted" }, "No posts match."), pager(load, next));
+  }
+
+  /** The people search's answer for `q` as a "People" section, or null when nobody matches. */
+  async function peopleResults(q) {
+    const r = await api("GET", "/search/people?q=" + enc1(q) + "&limit=10");
+    if (!r.people || !r.people.length) return null;
+    const li = (p) =>
+      h(
+        "li",
+        {},
+        h("a", { href: profileHref(p.address) }, p.display_name || p.name),
+        h("span", { class: "muted" }, p.address),
+        p.local ? h("span", { class: "tag" }, "here") : null,
+        p.followed ? h("span", { class: "tag" }, "following") : null,
+      );
+    return h("section", { id: "people-results", "aria-label": "People" }, h("h2", {}, "People"), h("ul", { class: "people" }, ...r.people.map(li)));
   }
 
   /** Changing the password. Right after a log-in with a one-time password the node does not

@@ -277,7 +277,9 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<DiscoverEntry>, StoreError> {
-        check_query(query, offset)?;
+        let Some(expr) = check_query(query, offset)? else {
+            return Ok(Vec::new());
+        };
         let sql = format!(
             "SELECT {ENTRY_COLUMNS} FROM discover_fts JOIN discover d ON d.id = discover_fts.rowid \
              LEFT JOIN authors a ON a.address = d.author \
@@ -287,7 +289,7 @@ impl Store {
         );
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
-            params![query, limit.min(MAX_PAGE), offset, viewer.unwrap_or(-1)],
+            params![expr, limit.min(MAX_PAGE), offset, viewer.unwrap_or(-1)],
             entry_of,
         );
         rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -334,12 +336,15 @@ impl Store {
         viewer: Option<i64>,
         cap: u32,
     ) -> Result<u32, StoreError> {
+        let Some(expr) = check_query(query, 0)? else {
+            return Ok(0);
+        };
         let sql = format!(
             "SELECT count(*) FROM ({} LIMIT ?3)",
             select_views("m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?2)")
         );
         self.conn()
-            .query_row(&sql, params![viewer.unwrap_or(-1), query, cap], |r| {
+            .query_row(&sql, params![viewer.unwrap_or(-1), expr, cap], |r| {
                 r.get::<_, u32>(0)
             })
             .map_err(query_error)

@@ -64,7 +64,8 @@ pub enum StoreError {
         /// The bound.
         max: i64,
     },
-    /// A search query that the full-text index cannot parse.
+    /// A search query out of bounds (too long, an offset too deep), or one the full-text
+    /// index could not parse (which `fts_query` never writes).
     #[error("bad search query: {0}")]
     BadQuery(String),
     /// A value given to the store is not one it takes (a notification kind, say).

@@ -16,6 +16,8 @@
 //! - [`messages`]: storing messages.
 //! - [`search_index`]: full-text indexing, one statement per commit.
 //! - [`timeline`]: reading them: timelines, profiles, threads, search.
+//! - [`fts_query`]: what a person types in the search box, as an FTS5 expression that cannot fail.
+//! - [`people`]: people search over users and known authors.
 //! - [`discover`]: the firehose's discover window (unfollowed public posts, not
 //!   author-verified, kept apart from messages).
 //! - [`federation`]: follows, subscriptions, subscribers, outbox, author and peer keys.
@@ -32,9 +34,11 @@ pub mod conversation;
 pub mod discover;
 mod error;
 pub mod federation;
+pub mod fts_query;
 pub mod integrity;
 pub mod lock;
 pub mod messages;
+pub mod people;
 pub mod pulse;
 pub mod relations;
 pub mod schema;

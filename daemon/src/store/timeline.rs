@@ -296,8 +296,9 @@ impl Store {
         }))
     }
 
-    /// Full-text search (SQLite FTS5 syntax: words, `"phrases"`, `prefix*`, AND/OR/NOT) over the
-    /// posts `viewer` may read, best match first.
+    /// Full-text search over the posts `viewer` may read, best match first. Any text is a
+    /// query (words, `"phrases"`, `prefix*`, `OR`, `-word`: see [`super::fts_query`]); one
+    /// with nothing to look for finds nothing.
     pub fn search(
         &self,
         query: &str,
@@ -305,7 +306,9 @@ impl Store {
         offset: u32,
         limit: u32,
     ) -> Result<Vec<PostView>, StoreError> {
-        check_query(query, offset)?;
+        let Some(expr) = check_query(query, offset)? else {
+            return Ok(Vec::new());
+        };
         let sql = format!(
             "SELECT {VIEW_COLUMNS} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
              JOIN authors a ON a.id = m.author_id \
@@ -316,7 +319,7 @@ impl Store {
         .replace("?V", "?1");
         let mut stmt = self.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map(
-            params![viewer.unwrap_or(-1), query, limit.min(MAX_PAGE), offset],
+            params![viewer.unwrap_or(-1), expr, limit.min(MAX_PAGE), offset],
             |r| entry_of(r).map(|e| e.post),
         );
         rows.and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -324,12 +327,10 @@ impl Store {
     }
 }
 
-/// Refuses an empty or over-long query and an offset past [`MAX_SEARCH_OFFSET`], for both searches
-/// (stored posts and the discover window).
-pub(crate) fn check_query(query: &str, offset: u32) -> Result<(), StoreError> {
-    if query.trim().is_empty() {
-        return Err(StoreError::BadQuery("the query is empty".into()));
-    }
+/// Refuses an over-long query and an offset past [`MAX_SEARCH_OFFSET`], for both searches
+/// (stored posts and the discover window), and translates the query to FTS5
+/// ([`super::fts_query::translate`]): `None` when it has nothing to look for.
+pub(crate) fn check_query(query: &str, offset: u32) -> Result<Option<String>, StoreError> {
     if query.len() > MAX_QUERY_BYTES {
         return Err(StoreError::BadQuery(format!(
             "the query is longer than {MAX_QUERY_BYTES} bytes"
@@ -340,11 +341,12 @@ pub(crate) fn check_query(query: &str, offset: u32) -> Result<(), StoreError> {
             "offset must be at most {MAX_SEARCH_OFFSET}"
         )));
     }
-    Ok(())
+    Ok(super::fts_query::translate(query))
 }
 
 /// A query the index cannot parse fails as a plain SQLITE_ERROR when it runs ("fts5: syntax
-/// error near ...", "no such column: x" for an unknown `x:` filter): that is the client's [`StoreError::BadQuery`], anything else the database's.
+/// error near ..."). [`super::fts_query`] writes none, so this is a bug of ours if it happens,
+/// but it is still the query's fault ([`StoreError::BadQuery`]), not a damaged database.
 pub(crate) fn query_error(e: rusqlite::Error) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, Some(msg)) if f.code == rusqlite::ErrorCode::Unknown => {

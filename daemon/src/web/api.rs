@@ -18,6 +18,7 @@
 //! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
 //! | GET | `/api/v1/thread/{author}/{seq}` | a post and the replies stored here |
 //! | GET | `/api/v1/search` | `?q=QUERY&limit=N&offset=K&scope=S` → full-text search, best first |
+//! | GET | `/api/v1/search/people` | `?q=QUERY&limit=N` → users and known authors, exact address first |
 //! | PUT | `/api/v1/profile` | `{"display_name"?, "bio"?}` |
 //! | POST, GET | `/api/v1/follows` | follow `{"address"}`; list |
 //! | DELETE | `/api/v1/follows/{address}` | unfollow |
@@ -172,6 +173,9 @@ fn route(
             rd::thread(ctx, store, req, who, seq, now)
         }
         (["api", "v1", "search"], Method::Get) => rd::search(store, req, query, now),
+        (["api", "v1", "search", "people"], Method::Get) => {
+            rd::search_people(store, req, query, now)
+        }
         (["api", "v1", "admin", "users"], Method::Get) => admin::list(store, req, now),
         (["api", "v1", "admin", "users"], Method::Post) => admin::add(ctx, store, req, now),
         (["api", "v1", "admin", "users", name], Method::Delete) => {
@@ -251,6 +255,7 @@ fn route(
         | (["api", "v1", "users", _, "posts"], _)
         | (["api", "v1", "thread", _, _], _)
         | (["api", "v1", "search"], _)
+        | (["api", "v1", "search", "people"], _)
         | (["api", "v1", "admin", "users"], _)
         | (["api", "v1", "admin", "users", _], _)
         | ([".well-known", "webfinger"], _)

@@ -1,4 +1,8 @@
-//! Handlers that read: the home timeline, the discover window, profiles, threads and search.
+//! Handlers that read: the home timeline, the discover window, profiles, threads, search and
+//! people search.
+//!
+//! Any text is a search query ([`crate::store::fts_query`]): only a missing `q`, an over-long
+//! one or an offset out of range is a 400.
 //!
 //! Search looks in the stored messages and, for a logged-in viewer, in the discover window
 //! ([`crate::store::discover`]): `scope=all` (the default) lists the stored matches first, best
@@ -7,6 +11,10 @@
 //! `scope=discover` look in one only. Discover results carry `"via": "firehose"`. Anonymous
 //! visitors search the stored public posts only: the window holds what the hub vouches for, not
 //! what this node verified, so it is shown to the node's own users.
+//!
+//! People search (`/api/v1/search/people`, [`crate::store::people`]) is for logged-in users
+//! only: the remote authors a node knows are, mostly, the people its household follows, and
+//! that list is theirs, not every visitor's.
 
 use super::api::{Context, DEFAULT_PAGE};
 use super::auth;
@@ -15,6 +23,7 @@ use super::WebError;
 use crate::proto::Address;
 use crate::store::discover::SearchScope;
 use crate::store::messages::MAX_PAGE;
+use crate::store::people::MAX_PEOPLE_RESULTS;
 use crate::store::relations::Relation;
 use crate::store::Store;
 use serde_json::json;
@@ -173,4 +182,31 @@ pub fn search(
         200,
         &json!({ "query": q, "posts": posts, "next_offset": next }),
     ))
+}
+
+/// People in an answer when `?limit` is not given.
+pub const DEFAULT_PEOPLE: u32 = 20;
+
+/// `GET /api/v1/search/people?q=...&limit=N`
+pub fn search_people(
+    store: &Store,
+    req: &Request,
+    query: &str,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let viewer = auth::require(store, req, now, false)?.user.id;
+    let q = query_param(query, "q").ok_or_else(|| WebError::BadRequest("q is missing".into()))?;
+    let limit = match query_param(query, "limit") {
+        None => DEFAULT_PEOPLE,
+        Some(l) => match l.parse::<u32>() {
+            Ok(n @ 1..=MAX_PEOPLE_RESULTS) => n,
+            _ => {
+                return Err(WebError::BadRequest(format!(
+                    "limit must be 1 to {MAX_PEOPLE_RESULTS}"
+                )))
+            }
+        },
+    };
+    let people = store.search_people(&q, Some(viewer), limit)?;
+    Ok(json(200, &json!({ "query": q, "people": people })))
 }

@@ -25,4 +25,5 @@ mod hostile_http;
 mod hostile_links;
 mod lifecycle;
 mod public_pages;
+mod search;
 mod web;
