@@ -68,6 +68,9 @@ pub enum StoreError {
     /// index could not parse (which `fts_query` never writes).
     #[error("bad search query: {0}")]
     BadQuery(String),
+    /// No such thing of this user's (a list, say).
+    #[error("no {0}")]
+    NotFound(String),
     /// A value given to the store is not one it takes (a notification kind, say).
     #[error("{0}")]
     Invalid(String),

@@ -36,6 +36,7 @@ mod error;
 pub mod federation;
 pub mod fts_query;
 pub mod integrity;
+pub mod lists;
 pub mod lock;
 pub mod messages;
 pub mod people;

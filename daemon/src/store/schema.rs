@@ -215,6 +215,8 @@ pub const MIGRATIONS: &[&str] = &[
     CONVERSATION,
     // 8: mutes, blocks and the owner's domain blocks (see `relations`).
     RELATIONS_MIGRATION,
+    // 9: bookmarks and lists (see `lists`).
+    super::lists::LISTS_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

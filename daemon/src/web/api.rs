@@ -10,6 +10,7 @@
 //! | POST | `/api/v1/posts` | `{"text", "audience"?, "reply_to"?, "summary"?}` → the stored post |
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` → the stored repost |
 //! | PUT, POST, DELETE, GET | `/api/v1/posts/…`, `/api/v1/notifications…`, `/api/v1/tags/{tag}` | edits, likes, reposts, history, notifications, hashtags ([`super::conversation`]) |
+//! | GET, POST, DELETE | `/api/v1/bookmarks`, `/api/v1/lists…` | bookmarks and lists ([`super::lists`]) |
 //! | DELETE | `/api/v1/posts/{seq}` | delete one's own post |
 //! | GET | `/api/v1/timeline` | `?before=CURSOR&limit=N` → home timeline, newest first |
 //! | GET | `/api/v1/discover` | `?before=CURSOR&limit=N` → the discover window, newest first |
@@ -163,6 +164,12 @@ fn route(
             cv::settings(store, req, now)
         }
         (["api", "v1", "tags", tag], Method::Get) => cv::tag(store, req, tag, query, now),
+        (["api", "v1", "bookmarks"], Method::Get) => {
+            super::lists::bookmarks(store, req, query, now)
+        }
+        (["api", "v1", "lists", rest @ ..], _) => {
+            super::lists::route(ctx, store, req, rest, query, now)
+        }
         (["api", "v1", "timeline"], Method::Get) => rd::timeline(store, req, query, now),
         (["api", "v1", "discover"], Method::Get) => rd::discover(store, req, query, now),
         (["api", "v1", "users", who], Method::Get) => rd::profile(ctx, store, req, who, now),
@@ -249,6 +256,7 @@ fn route(
         | (["api", "v1", "notifications", "read"], _)
         | (["api", "v1", "notifications", "settings"], _)
         | (["api", "v1", "tags", _], _)
+        | (["api", "v1", "bookmarks"], _)
         | (["api", "v1", "timeline"], _)
         | (["api", "v1", "discover"], _)
         | (["api", "v1", "users", _], _)

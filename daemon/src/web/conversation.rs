@@ -9,6 +9,7 @@
 //! | GET | `/api/v1/posts/{author}/{seq}/history` | the versions of a post, oldest first |
 //! | POST, DELETE | `/api/v1/posts/{author}/{seq}/like` | like, unlike |
 //! | POST, DELETE | `/api/v1/posts/{author}/{seq}/repost` | repost, undo the repost |
+//! | POST, DELETE | `/api/v1/posts/{author}/{seq}/bookmark` | see [`super::lists`] |
 //! | POST | `/api/v1/reposts` | `{"of": "author/seq"}` (the older form of a repost) |
 //! | GET | `/api/v1/notifications` | `?before=ID&limit=N` → `{notifications, unread}` |
 //! | POST | `/api/v1/notifications/read` | `{"up_to"?: ID}`: mark read (all if no id) |
@@ -294,6 +295,7 @@ pub fn on_post(
         "like" => Act::Like,
         "repost" => Act::Repost,
         "history" => return history(ctx, store, req, who, seq, now),
+        "bookmark" => return super::lists::bookmark(store, req, id, now),
         _ => return Err(WebError::NotFound(format!("no /{what} of a post"))),
     };
     match req.method() {

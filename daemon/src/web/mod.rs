@@ -30,6 +30,7 @@ pub mod federation;
 pub mod follow_requests;
 pub mod follow_target;
 pub mod io;
+pub mod lists;
 pub mod post_limits;
 pub mod public;
 pub mod reading;
@@ -144,6 +145,7 @@ impl From<StoreError> for WebError {
             StoreError::Proto(p) => p.into(),
             StoreError::NoSuchUser(u) => WebError::NotFound(format!("no user {u}")),
             e @ StoreError::NameTaken(_) => WebError::Conflict(e.to_string()),
+            e @ StoreError::NotFound(_) => WebError::NotFound(e.to_string()),
             e @ (StoreError::BadQuery(_) | StoreError::Invalid(_)) => {
                 WebError::BadRequest(e.to_string())
             }

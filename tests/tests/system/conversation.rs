@@ -357,3 +357,102 @@ fn notification_settings_and_local_follows() {
     );
     assert_eq!((s, r["unread"].as_u64()), (200, Some(0)));
 }
+
+#[test]
+fn bookmarks_and_lists_are_private_timelines() {
+    let (_labs, n, _dns) = three();
+    let (na, nb) = (&n[0], &n[1]);
+    let alice = na.login("alice", PW);
+    let ann = na.login("ann", PW);
+    let bob = nb.login("bob", PW);
+    assert_eq!(na.follow(&alice, "bob@b.test").0, 201);
+    assert_eq!(na.follow(&alice, "ann@a.test").0, 201);
+    let p = post(nb, &bob, json!({"text": "bob's garden"}));
+    post(na, &ann, json!({"text": "ann's kitchen"}));
+    wait_for(
+        na,
+        Some(&alice),
+        "/api/v1/timeline",
+        "bob's post at a.test",
+        |v| v["posts"].as_array().is_some_and(|p| p.len() == 2),
+    );
+    // a bookmark
+    let bm = format!("/api/v1/posts/bob@b.test/{}/bookmark", p["seq"]);
+    assert_eq!(send(na, &alice, "POST", &bm, None).0, 200);
+    let (_, b) = get(na, Some(&alice), "/api/v1/bookmarks");
+    assert_eq!(b["posts"][0]["text"], "bob's garden", "{b}");
+    assert!(get(na, Some(&ann), "/api/v1/bookmarks").1["posts"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(send(na, &alice, "DELETE", &bm, None).0, 200);
+    assert!(get(na, Some(&alice), "/api/v1/bookmarks").1["posts"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        send(
+            na,
+            &alice,
+            "POST",
+            "/api/v1/posts/bob@b.test/99/bookmark",
+            None
+        )
+        .0,
+        404
+    );
+    // a list of bob only
+    let (s, l) = send(
+        na,
+        &alice,
+        "POST",
+        "/api/v1/lists",
+        Some(json!({"title": "garden"})),
+    );
+    assert_eq!(s, 201, "{l}");
+    let id = l["id"].as_i64().unwrap();
+    let members = format!("/api/v1/lists/{id}/members");
+    assert_eq!(
+        send(
+            na,
+            &alice,
+            "POST",
+            &members,
+            Some(json!({"address": "@bob@b.test"}))
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        send(
+            na,
+            &alice,
+            "POST",
+            &members,
+            Some(json!({"address": "zed@z.test"}))
+        )
+        .0,
+        404,
+        "only people one follows"
+    );
+    let (_, t) = get(na, Some(&alice), &format!("/api/v1/lists/{id}/timeline"));
+    let texts: Vec<&str> = t["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["bob's garden"]);
+    assert_eq!(
+        get(na, Some(&ann), &format!("/api/v1/lists/{id}/timeline")).0,
+        404
+    );
+    assert_eq!(
+        get(na, Some(&alice), "/api/v1/lists").1["lists"][0]["members"][0],
+        "bob@b.test"
+    );
+    assert_eq!(
+        send(na, &alice, "DELETE", &format!("/api/v1/lists/{id}"), None).0,
+        200
+    );
+}
