@@ -70,6 +70,8 @@ pub fn link_payload(data: &[u8]) {
     same::<crate::proto::follow::FollowAnswer>(data);
     same::<crate::proto::follow::FollowUndo>(data);
     same::<crate::proto::follow::Withheld>(data);
+    same::<crate::proto::conversation::AuthorKeyQuery>(data);
+    same::<crate::proto::conversation::AuthorKey>(data);
     let _ = Open::decode(data);
     // tunnel frames: what decodes re-encodes to the same payload
     use crate::net::firehose::tunnel::{self, TunnelOut};

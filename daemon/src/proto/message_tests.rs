@@ -252,3 +252,120 @@ fn noncharacters_are_refused_and_line_breaks_normalised() {
     }
     assert_eq!(normalize_line_breaks("a\r\nb\rc\n"), "a\nb\nc\n");
 }
+
+fn note(mentions: &[&str], summary: &str) -> Message {
+    let mut m = post("a@b.test", 7, "hi");
+    m.body = Body::Note {
+        text: "hi @c@d.test".into(),
+        summary: summary.into(),
+        reply_to: Some(MessageId {
+            author: Address::parse("c@d.test").unwrap(),
+            seq: 2,
+        }),
+        mentions: mentions
+            .iter()
+            .map(|a| Address::parse(a).unwrap())
+            .collect(),
+    };
+    m
+}
+
+#[test]
+fn version_2_is_used_exactly_when_a_message_needs_it() {
+    assert_eq!(post("a@b.test", 1, "x").version(), MESSAGE_VERSION);
+    assert_eq!(note(&[], "").version(), MESSAGE_VERSION_2);
+    let mut direct = note(&["c@d.test"], "");
+    direct.audience = Audience::Direct;
+    let mut like = post("a@b.test", 3, "x");
+    like.body = Body::Like {
+        of: MessageId {
+            author: Address::parse("c@d.test").unwrap(),
+            seq: 1,
+        },
+    };
+    for m in [direct, like] {
+        let wire = m.clone().sign(&key(), &Limits::default()).unwrap().encode();
+        assert_eq!(wire[0], MESSAGE_VERSION_2);
+        let back = SignedMessage::decode(&wire, &Limits::default()).unwrap();
+        assert_eq!(back.message, m);
+        back.verify(&key().public()).unwrap();
+        // the same bytes under the other version byte are refused, not misread
+        let mut v1 = wire.clone();
+        v1[0] = MESSAGE_VERSION;
+        assert!(matches!(
+            SignedMessage::decode(&v1, &Limits::default()),
+            Err(ProtoError::NotCanonical(_))
+        ));
+    }
+    // a version 1 message relabelled as version 2 is refused too
+    let mut old = post("a@b.test", 1, "x")
+        .sign(&key(), &Limits::default())
+        .unwrap()
+        .encode();
+    old[0] = MESSAGE_VERSION_2;
+    assert!(SignedMessage::decode(&old, &Limits::default()).is_err());
+}
+
+#[test]
+fn a_signature_does_not_carry_over_between_versions() {
+    let m = note(&["c@d.test"], "cw");
+    let signed = m.clone().sign(&key(), &Limits::default()).unwrap();
+    let forged = key().sign(&[SIGNING_CONTEXT, m.to_bytes().as_slice()].concat());
+    let f = SignedMessage {
+        message: m,
+        signature: forged,
+    };
+    assert!(
+        f.verify(&key().public()).is_err(),
+        "a v1 signature over v2 bytes"
+    );
+    signed.verify(&key().public()).unwrap();
+}
+
+#[test]
+fn notes_likes_and_edits_are_checked() {
+    let l = Limits::default();
+    assert!(
+        note(&["c@d.test", "c@d.test"], "").validate(&l).is_err(),
+        "twice"
+    );
+    assert!(note(&[], &"w".repeat(MAX_SUMMARY + 1))
+        .validate(&l)
+        .is_err());
+    assert!(
+        note(&[], "a\u{0}b").validate(&l).is_err(),
+        "control character"
+    );
+    let mut direct = note(&[], "");
+    direct.audience = Audience::Direct;
+    assert!(direct.validate(&l).is_err(), "a direct post names someone");
+    let mut edit = post("a@b.test", 5, "x");
+    edit.body = Body::Edit {
+        target: 5,
+        text: "new".into(),
+        summary: String::new(),
+        mentions: Mentions::new(),
+    };
+    assert!(edit.validate(&l).is_err(), "an edit names an earlier seq");
+    edit.body = Body::Edit {
+        target: 4,
+        text: "  ".into(),
+        summary: String::new(),
+        mentions: Mentions::new(),
+    };
+    assert!(edit.validate(&l).is_err(), "empty text");
+    // more than MAX_MENTIONS addresses do not decode into the fixed-capacity list
+    let with = |n: usize| {
+        let mut bytes = note(&[], "").to_bytes();
+        let count_at = bytes.len() - 1;
+        bytes[count_at] = n as u8;
+        for i in 0..n {
+            let a = format!("u{i}@d.test");
+            bytes.push(a.len() as u8);
+            bytes.extend_from_slice(a.as_bytes());
+        }
+        postcard::from_bytes::<Message>(&bytes)
+    };
+    assert!(with(MAX_MENTIONS).is_ok());
+    assert!(with(MAX_MENTIONS + 1).is_err());
+}

@@ -62,6 +62,9 @@ pub(crate) fn apply(
     notify_for(conn, signed, message_id, now_ms)
 }
 
+/// An edited post's row id, text, content warning, time of its current version, deleted.
+type EditedRow = (i64, Option<String>, Option<String>, i64, i64);
+
 /// Replaces the text of the author's post `target` with an edit's, keeping the old version.
 fn edit(
     conn: &Connection,
@@ -71,7 +74,7 @@ fn edit(
     summary: &str,
     time_ms: u64,
 ) -> Result<(), StoreError> {
-    let row: Option<(i64, Option<String>, Option<String>, i64, i64)> = conn
+    let row: Option<EditedRow> = conn
         .prepare_cached(
             "SELECT id, text, summary, coalesce(edited_ms, time_ms), deleted FROM messages
              WHERE author_id = ?1 AND seq = ?2 AND kind IN ('post', 'reply')",

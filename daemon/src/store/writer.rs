@@ -52,7 +52,7 @@ pub struct Received {
 
 enum Job {
     Post {
-        post: NewPost,
+        post: Box<NewPost>,
         limits: Limits,
         reply: oneshot::Sender<Result<PostView, StoreError>>,
     },
@@ -132,7 +132,7 @@ impl WriterHandle {
         let (reply, answer) = oneshot::channel();
         self.tx
             .blocking_send(Job::Post {
-                post,
+                post: Box::new(post),
                 limits,
                 reply,
             })
