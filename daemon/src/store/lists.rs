@@ -52,6 +52,21 @@ pub struct ListView {
     pub members: Vec<String>,
 }
 
+/// `Full` if the count `sql` gives for `param` has reached `max`.
+fn room(
+    store: &Store,
+    sql: &str,
+    param: i64,
+    what: &'static str,
+    max: i64,
+) -> Result<(), StoreError> {
+    let n: i64 = store.conn().query_row(sql, [param], |r| r.get(0))?;
+    if n >= max {
+        return Err(StoreError::Full { what, max });
+    }
+    Ok(())
+}
+
 impl Store {
     fn message_row(&self, author: &Address, seq: u64) -> Result<Option<i64>, StoreError> {
         Ok(self
@@ -76,17 +91,13 @@ impl Store {
         let id = self
             .message_row(author, seq)?
             .ok_or_else(|| StoreError::Invalid(format!("no post {author}/{seq} here")))?;
-        let n: i64 = self.conn().query_row(
+        room(
+            self,
             "SELECT count(*) FROM bookmarks WHERE user_id = ?1",
-            [user_id],
-            |r| r.get(0),
+            user_id,
+            "bookmarks",
+            MAX_BOOKMARKS,
         )?;
-        if n >= MAX_BOOKMARKS {
-            return Err(StoreError::Full {
-                what: "bookmarks",
-                max: MAX_BOOKMARKS,
-            });
-        }
         Ok(self.conn().execute(
             "INSERT OR IGNORE INTO bookmarks(user_id, message_id, created_ms) VALUES (?1, ?2, ?3)",
             params![user_id, id, now_ms as i64],
@@ -140,17 +151,13 @@ impl Store {
                 "a list title is 1 to {MAX_LIST_TITLE} bytes of text"
             )));
         }
-        let n: i64 = self.conn().query_row(
+        room(
+            self,
             "SELECT count(*) FROM lists WHERE user_id = ?1",
-            [user_id],
-            |r| r.get(0),
+            user_id,
+            "lists",
+            MAX_LISTS,
         )?;
-        if n >= MAX_LISTS {
-            return Err(StoreError::Full {
-                what: "lists",
-                max: MAX_LISTS,
-            });
-        }
         self.conn().execute(
             "INSERT INTO lists(user_id, title) VALUES (?1, ?2)",
             params![user_id, title],
@@ -206,17 +213,13 @@ impl Store {
         if !follows {
             return Err(StoreError::NotFollowing(address.to_string()));
         }
-        let n: i64 = self.conn().query_row(
+        room(
+            self,
             "SELECT count(*) FROM list_members WHERE list_id = ?1",
-            [list],
-            |r| r.get(0),
+            list,
+            "people in a list",
+            MAX_LIST_MEMBERS,
         )?;
-        if n >= MAX_LIST_MEMBERS {
-            return Err(StoreError::Full {
-                what: "people in a list",
-                max: MAX_LIST_MEMBERS,
-            });
-        }
         Ok(self.conn().execute(
             "INSERT OR IGNORE INTO list_members(list_id, address) VALUES (?1, ?2)",
             params![list, address.as_str()],

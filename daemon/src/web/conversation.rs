@@ -144,9 +144,7 @@ pub fn edit_post(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
-    let target: u64 = seq
-        .parse()
-        .map_err(|_| WebError::BadRequest("the path ends in the post's seq number".into()))?;
+    let target = super::reading::seq_in_path(seq)?;
     let b: EditPost = read_json(req, MAX_REQUEST_BODY)?;
     let id = MessageId {
         author: s.user.address.clone(),
@@ -194,9 +192,7 @@ pub fn history(
 fn id_in_path(ctx: &Context, who: &str, seq: &str) -> Result<MessageId, WebError> {
     Ok(MessageId {
         author: super::reading::address_in_path(ctx, who)?,
-        seq: seq
-            .parse()
-            .map_err(|_| WebError::BadRequest(format!("{seq:?} is not a seq number")))?,
+        seq: super::reading::seq_in_path(seq)?,
     })
 }
 

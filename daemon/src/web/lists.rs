@@ -13,21 +13,13 @@
 use super::api::{Context, MAX_CREDENTIALS_BODY};
 use super::auth;
 use super::io::{json, read_json, JsonResponse};
-use super::reading::{address_in_path, number_param, page_limit};
+use super::reading::{address_in_path, entries_page, number_param, page_limit};
 use super::WebError;
 use crate::proto::{Address, MessageId};
-use crate::store::timeline::Entry;
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::json;
 use tiny_http::{Method, Request};
-
-fn page(posts: Vec<Entry>, limit: u32) -> JsonResponse {
-    let next = (posts.len() as u32 == limit)
-        .then(|| posts.last().map(|p| p.cursor))
-        .flatten();
-    json(200, &json!({ "posts": posts, "next_before": next }))
-}
 
 /// `POST` or `DELETE /api/v1/posts/{author}/{seq}/bookmark`
 pub fn bookmark(
@@ -65,7 +57,10 @@ pub fn bookmarks(
     let s = auth::require(store, req, now, false)?;
     let before = number_param(query, "before")?.map(|b| b as i64);
     let limit = page_limit(query)?;
-    Ok(page(store.bookmarks(s.user.id, before, limit)?, limit))
+    Ok(entries_page(
+        store.bookmarks(s.user.id, before, limit)?,
+        limit,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -132,7 +127,7 @@ pub fn route(
         ([id, "timeline"], Method::Get) => {
             let before = number_param(query, "before")?.map(|b| b as i64);
             let limit = page_limit(query)?;
-            Ok(page(
+            Ok(entries_page(
                 store.list_timeline(uid, list_id(id)?, before, limit)?,
                 limit,
             ))

@@ -75,11 +75,26 @@ pub fn timeline(
     let s = auth::require(store, req, now, false)?;
     let before = number_param(query, "before")?.map(|b| b as i64);
     let limit = page_limit(query)?;
-    let posts = store.timeline(s.user.id, before, limit)?;
+    Ok(entries_page(
+        store.timeline(s.user.id, before, limit)?,
+        limit,
+    ))
+}
+
+/// A page of timeline entries: `{posts, next_before}` (the cursor of the last entry when the
+/// page is full, for `?before=`).
+pub fn entries_page(posts: Vec<crate::store::timeline::Entry>, limit: u32) -> JsonResponse {
     let next = (posts.len() as u32 == limit)
         .then(|| posts.last().map(|p| p.cursor))
         .flatten();
-    Ok(json(200, &json!({ "posts": posts, "next_before": next })))
+    json(200, &json!({ "posts": posts, "next_before": next }))
+}
+
+/// A seq number from a path segment.
+pub fn seq_in_path(segment: &str) -> Result<u64, WebError> {
+    segment
+        .parse()
+        .map_err(|_| WebError::BadRequest(format!("{segment:?} is not a seq number")))
 }
 
 /// `GET /api/v1/discover?before=CURSOR&limit=N`
@@ -135,9 +150,7 @@ pub fn thread(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let author = address_in_path(ctx, who)?;
-    let seq: u64 = seq
-        .parse()
-        .map_err(|_| WebError::BadRequest(format!("{seq:?} is not a seq number")))?;
+    let seq = seq_in_path(seq)?;
     let viewer = auth::optional(store, req, now).map(|u| u.id);
     let (post, replies) = store.thread(&author, seq, viewer)?;
     if post.is_none() && replies.is_empty() {
