@@ -28,6 +28,38 @@ pub const MAX_TRACKED: usize = 2048;
 pub const WINDOW_MS: u64 = 60 * 60 * 1000;
 /// Longest wait for the author's node when asking for a key.
 pub const KEY_QUERY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Authors of one domain whose keys are asked for per [`KEY_QUERY_INTERVAL_MS`]: a domain
+/// that invents authors cannot fill the table of [`KeyQueries`].
+pub const MAX_KEY_QUERIES_PER_DOMAIN: usize = 16;
+/// Authors whose keys were asked for, remembered at once (about 64 bytes each).
+pub const MAX_KEY_QUERIES: usize = 1024;
+/// Shortest time between two queries of one author's key.
+pub const KEY_QUERY_INTERVAL_MS: u64 = super::refresh::KEY_REFRESH_INTERVAL_MS;
+
+/// When each unfollowed author's key was last asked for: at most once per author per
+/// interval, and at most [`MAX_KEY_QUERIES_PER_DOMAIN`] authors of a domain. Apart from the
+/// key refreshes of followed authors, so strangers cannot hold those up.
+#[derive(Debug, Default)]
+pub struct KeyQueries {
+    last: HashMap<String, u64>,
+}
+
+impl KeyQueries {
+    /// True if `author`'s key may be asked for now (and notes it).
+    pub fn try_start(&mut self, author: &Address, now_ms: u64) -> bool {
+        let recent = |t: &u64| now_ms.saturating_sub(*t) < KEY_QUERY_INTERVAL_MS;
+        self.last.retain(|_, t| recent(t));
+        if self.last.contains_key(author.as_str()) || self.last.len() >= MAX_KEY_QUERIES {
+            return false;
+        }
+        let suffix = format!("@{}", author.domain());
+        if self.last.keys().filter(|k| k.ends_with(&suffix)).count() >= MAX_KEY_QUERIES_PER_DOMAIN {
+            return false;
+        }
+        self.last.insert(author.to_string(), now_ms);
+        true
+    }
+}
 
 /// Hourly budgets of authors and domains (keys: an address, or a domain).
 #[derive(Debug, Default)]
@@ -65,14 +97,18 @@ impl AddressedBudget {
     }
 }
 
-/// Asks `author`'s node for the author's key (once per author per refresh interval), in
-/// the background; the outbox there retries the message, which then verifies.
-pub fn ask_key_later(net: &Arc<Net>, author: &Address) {
+/// Asks `author`'s node for the author's key (see [`KeyQueries`]), in the background; the
+/// outbox there retries the message, which then verifies. Only for a message that came from
+/// a link of the author's own domain: the author's node delivers what it addresses itself.
+pub fn ask_key_later(net: &Arc<Net>, link: &Link, author: &Address) {
+    if link.peer_domain != author.domain() {
+        return;
+    }
     let due = net
-        .key_refresh
+        .key_queries
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .try_start(author.as_str(), crate::now_ms());
+        .try_start(author, crate::now_ms());
     if !due {
         return;
     }
@@ -146,6 +182,26 @@ mod tests {
             .count();
         assert_eq!(taken, MAX_PER_DOMAIN_PER_HOUR as usize);
         assert!(b.try_take(&a("u@other.test"), 0), "other domains are apart");
+    }
+
+    #[test]
+    fn key_queries_are_once_per_author_and_bounded_per_domain() {
+        let mut q = KeyQueries::default();
+        assert!(q.try_start(&a("x@b.test"), 0));
+        assert!(!q.try_start(&a("x@b.test"), 1), "once per interval");
+        for i in 1..MAX_KEY_QUERIES_PER_DOMAIN {
+            assert!(q.try_start(&a(&format!("u{i}@spam.test")), 2));
+        }
+        assert!(q.try_start(&a("u0@spam.test"), 2));
+        assert!(
+            !q.try_start(&a("one-more@spam.test"), 3),
+            "the domain's share is used"
+        );
+        assert!(q.try_start(&a("y@b.test"), 3), "other domains still ask");
+        assert!(
+            q.try_start(&a("x@b.test"), KEY_QUERY_INTERVAL_MS),
+            "a new interval"
+        );
     }
 
     #[test]

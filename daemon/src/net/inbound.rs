@@ -198,7 +198,7 @@ async fn on_messages(
                 Pending::Done(AckStatus::Unwanted)
             }
             Some(Checked::Unfollowed(None)) => {
-                super::addressed::ask_key_later(net, &author);
+                super::addressed::ask_key_later(net, link, &author);
                 Pending::Done(AckStatus::Refused)
             }
             Some(Checked::UnknownKey) | None => {

@@ -179,6 +179,8 @@ pub struct Net {
     pub(crate) key_refresh: Mutex<refresh::RefreshGate>,
     /// Budgets of authors nobody here follows who address messages to people here.
     pub(crate) addressed: Mutex<addressed::AddressedBudget>,
+    /// Key queries for authors nobody here follows.
+    pub(crate) key_queries: Mutex<addressed::KeyQueries>,
     /// Domains the owner blocked: no links, follows or messages with them.
     pub blocked_domains: crate::store::blocked_domains::BlockedDomains,
 }
@@ -231,6 +233,7 @@ impl Net {
             pending_subscribers: Default::default(),
             key_refresh: Default::default(),
             addressed: Default::default(),
+            key_queries: Default::default(),
             blocked_domains: Default::default(),
         })
     }

@@ -20,6 +20,7 @@ mod firehose_repair;
 mod firehose_slow;
 mod firehose_switch;
 mod hostile_api;
+mod hostile_conversation;
 mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
