@@ -114,7 +114,11 @@ fn the_stream_sends_the_unread_count_when_it_changes() {
     let alice = node.login("alice", PW);
     let bob = node.login("bob", PW);
     let mut live = Stream::open(&node, &alice, None).unwrap();
-    assert_eq!(live.next_unread(), 0, "the count comes when the stream opens");
+    assert_eq!(
+        live.next_unread(),
+        0,
+        "the count comes when the stream opens"
+    );
     let (s, v) = send(
         &node,
         "POST",
@@ -124,7 +128,13 @@ fn the_stream_sends_the_unread_count_when_it_changes() {
     );
     assert_eq!(s, 201, "{v}");
     assert_eq!(live.next_unread(), 1, "a mention counts live");
-    let (s, v) = send(&node, "POST", "/api/v1/notifications/read", &alice, &json!({}));
+    let (s, v) = send(
+        &node,
+        "POST",
+        "/api/v1/notifications/read",
+        &alice,
+        &json!({}),
+    );
     assert_eq!((s, v["unread"].as_u64()), (200, Some(0)), "{v}");
     // the read mark is no commit of the writer: the next one (or the ping) carries it
     let (s, v) = send(&node, "POST", "/api/v1/posts", &bob, &json!({"text": "x"}));
