@@ -3,7 +3,7 @@
 //! Each event is `id: <cursor>`, `event: post`, `data: <entry JSON>`, or `event: delete`,
 //! `data: {"cursor", "kind": "delete", "id", "refers_to": "author/seq"}` when a post that may be shown is
 //! deleted; and `event: notifications`, `data: {"unread": N}` (no id) when the opening of the
-//! stream finds, or a later commit or ping changes, the person's count of unread
+//! stream finds, or a later commit, read mark or ping changes, the person's count of unread
 //! notifications (one count query per wake-up). A client that reconnects
 //! with `Last-Event-ID: N` (browsers send it by themselves; `?last_event_id=N` works too) first
 //! gets every entry stored after N, oldest first, then live ones: nothing missed, nothing twice.

@@ -136,10 +136,17 @@ fn the_stream_sends_the_unread_count_when_it_changes() {
         &json!({}),
     );
     assert_eq!((s, v["unread"].as_u64()), (200, Some(0)), "{v}");
-    // the read mark is no commit of the writer: the next one (or the ping) carries it
-    let (s, v) = send(&node, "POST", "/api/v1/posts", &bob, &json!({"text": "x"}));
-    assert_eq!(s, 201, "{v}");
     assert_eq!(live.next_unread(), 0, "marking read counts live");
+    // the count is sent when it changes, so the next mention counts again
+    let (s, v) = send(
+        &node,
+        "POST",
+        "/api/v1/posts",
+        &bob,
+        &json!({"text": "again @alice"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(live.next_unread(), 1, "a second mention counts live");
 }
 
 #[test]
