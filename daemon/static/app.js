@@ -19,6 +19,8 @@
   let stream = null; // the EventSource of /api/v1/stream
   let retryMs = 2000;
   let unseen = 0; // live posts that came while the timeline was not shown
+  let unread = 0; // unread notifications, from the stream and the notifications page
+  let onNotified = null; // refreshes the notifications page while it is shown
   let live = null; // the timeline feed while the home page is shown
   let wanted = null; // where to go after logging in
   let carry = null; // a message to show after the next page change
@@ -221,6 +223,15 @@
     };
     es.addEventListener("post", onEvent);
     es.addEventListener("delete", onEvent);
+    es.addEventListener("notifications", (ev) => {
+      try {
+        const n = JSON.parse(ev.data).unread;
+        if (typeof n === "number") setUnread(n);
+      } catch (_) {
+        return;
+      }
+      if (onNotified && unread > 0) onNotified();
+    });
     es.onopen = () => {
       retryMs = 2000;
       reached();
@@ -291,6 +302,7 @@
       ["#/", "Home"],
       ["#/discover", "Discover"],
       ["#/people", "People"],
+      ["#/notifications", "Notifications"],
       ["#/search", "Search"],
       [profileHref(me.address), "Profile"],
       ["#/settings", "Settings"],
@@ -299,6 +311,7 @@
     for (const [href, label] of links) {
       const a = h("a", { href }, label);
       if (href === "#/") a.append(h("span", { id: "badge", class: "badge", hidden: true }));
+      if (href === "#/notifications") a.append(h("span", { id: "nbadge", class: "badge", hidden: true }));
       nav.append(a);
     }
     renderBadge();
@@ -311,6 +324,16 @@
     b.hidden = unseen === 0;
     b.textContent = unseen > 99 ? "99+" : String(unseen);
     b.setAttribute("aria-label", unseen + " new");
+    const n = $("nbadge");
+    if (!n) return;
+    n.hidden = unread === 0;
+    n.textContent = unread > 99 ? "99+" : String(unread);
+    n.setAttribute("aria-label", unread + " unread");
+  }
+
+  function setUnread(n) {
+    unread = n;
+    renderBadge();
   }
 
   function markNav() {
@@ -349,6 +372,8 @@
     [/^#\/discover$/, pageDiscover, "Discover"],
     [/^#\/people$/, pagePeople, "People"],
     [/^#\/search(?:\/(.*))?$/, pageSearch, "Search"],
+    [/^#\/notifications$/, pageNotifications, "Notifications"],
+    [/^#\/tag\/([^/]+)$/, pageTag, "Tag"],
     [/^#\/settings$/, pageSettings, "Settings"],
     [/^#\/password$/, pagePassword, "Password"],
     [/^#\/admin$/, pageAdmin, "Users"],
@@ -368,6 +393,7 @@
     }
     if (me && me.must_change_password && hash !== "#/password") return go("#/password");
     live = null;
+    onNotified = null;
     markNav();
     const view = h("section", { class: "page" });
     main.replaceChildren(view);
@@ -410,17 +436,39 @@
     return h("time", { datetime: d.toISOString(), title: d.toLocaleString() }, text);
   }
 
-  /** Post text, with http(s) addresses as links; the rest stays text. Its direction comes
-   * from its first strong letter, so Hebrew and Arabic posts read right to left. */
-  function textEl(text) {
+  /** Mentions, hashtags and http(s) addresses in post text, by the node's rules (proto/text.rs):
+   * a mention or tag does not follow a word character (nor `/`, `.`, `=` or `&`, `)`), a tag
+   * is not all digits, a URL loses trailing punctuation. */
+  const SPANS =
+    /(^|[^\p{L}\p{N}_/.=])@([a-z0-9_](?:[a-z0-9_.-]*[a-z0-9_])?)(?:@([\p{L}\p{N}](?:[\p{L}\p{N}.-]*[\p{L}\p{N}])?))?|(^|[^\p{L}\p{M}\p{N}_&/)=])[#＃]([\p{L}\p{M}\p{N}_][\p{L}\p{M}\p{N}_·・\u200c]*)|(^|[^\p{L}\p{N}_])(https?:\/\/[^\s<>"\p{Cc}]*[^\s<>"\p{Cc}.,;:!?')\]])/giu;
+  /** Longest linked URL and tag, as the node has them (MAX_URL_BYTES, MAX_TAG_BYTES). */
+  const MAX_URL = 2000;
+  const MAX_TAG = 64;
+  const tagHref = (tag) => "#/tag/" + enc1(tag.toLowerCase());
+
+  /** Post text with mentions, tags and links as links; the rest stays text. `author` gives
+   * the domain of a bare `@user`. Its direction comes from its first strong letter, so Hebrew
+   * and Arabic posts read right to left. */
+  function textEl(text, author) {
     const d = h("div", { class: "text", dir: "auto" });
+    const home = author ? author.slice(author.lastIndexOf("@") + 1) : location.hostname;
     let last = 0;
-    for (const m of text.matchAll(/\bhttps?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'"]/g)) {
-      d.append(
-        text.slice(last, m.index),
-        h("a", { href: m[0], rel: "noopener noreferrer nofollow ugc", target: "_blank" }, m[0]),
-      );
-      last = m.index + m[0].length;
+    for (const m of text.matchAll(SPANS)) {
+      const lead = m[1] ?? m[4] ?? m[6] ?? "";
+      const at = m.index + lead.length;
+      const raw = m[0].slice(lead.length);
+      let link = null;
+      if (m[2] != null) {
+        const addr = (m[2] + "@" + (m[3] || home)).toLowerCase();
+        link = h("a", { href: profileHref(addr), class: "mention", title: addr }, raw);
+      } else if (m[5] != null) {
+        if (!/^\d+$/.test(m[5]) && enc.encode(m[5]).length <= MAX_TAG) link = h("a", { href: tagHref(m[5]), class: "hashtag" }, raw);
+      } else if (raw.length <= MAX_URL) {
+        link = h("a", { href: raw, rel: "noopener nofollow ugc", target: "_blank", referrerpolicy: "no-referrer" }, raw);
+      }
+      if (!link) continue;
+      d.append(text.slice(last, at), link);
+      last = at + raw.length;
     }
     d.append(text.slice(last));
     return d;
@@ -430,8 +478,8 @@
   const LONG_CHARS = 500;
   const LONG_LINES = 12;
   /** The post text (a list of nodes), collapsed with a "Show more" button when it is long. */
-  function longTextEl(text) {
-    const d = textEl(text);
+  function longTextEl(text, author) {
+    const d = textEl(text, author);
     if (text.length <= LONG_CHARS && text.split("\n").length <= LONG_LINES) return [d];
     d.classList.add("collapsed");
     d.id = "t" + Math.random().toString(36).slice(2);
@@ -460,6 +508,97 @@
       p.display_name ? h("span", { class: "addr", dir: "ltr" }, p.author) : null,
     );
 
+  const postPath = (id) => {
+    const i = id.lastIndexOf("/");
+    return "/posts/" + enc1(id.slice(0, i)) + "/" + id.slice(i + 1);
+  };
+
+  /** The text of a post: behind its content warning and a "Show" button if it has one. */
+  function bodyEl(p) {
+    const text = longTextEl(typeof p.text === "string" ? p.text : "", p.author);
+    if (!p.summary) return text;
+    const box = h("div", { class: "cw-body", id: "c" + Math.random().toString(36).slice(2), hidden: true }, ...text);
+    const show = h("button", { type: "button", class: "act show-cw", "aria-expanded": "false", "aria-controls": box.id }, "Show");
+    show.addEventListener("click", () => {
+      box.hidden = !box.hidden;
+      show.setAttribute("aria-expanded", String(!box.hidden));
+      show.textContent = box.hidden ? "Show" : "Hide";
+    });
+    return [h("p", { class: "cw" }, h("span", { class: "cw-label" }, "CW"), h("bdi", { dir: "auto" }, p.summary), show), box];
+  }
+
+  /** The "edited" mark: opens the versions of the post, oldest first. */
+  function editedEl(p) {
+    const list = h("ol", { class: "history", hidden: true, "aria-label": "Versions of this post" });
+    const b = button("edited", async () => {
+      if (list.hidden && !list.children.length) {
+        const r = await api("GET", postPath(p.id) + "/history");
+        list.append(
+          ...(r.versions || []).map((v) =>
+            h("li", {}, timeEl(v.time_ms), v.summary ? h("p", { class: "cw" }, h("span", { class: "cw-label" }, "CW"), h("bdi", { dir: "auto" }, v.summary)) : null, textEl(v.text || "", p.author)),
+          ),
+        );
+      }
+      list.hidden = !list.hidden;
+      b.setAttribute("aria-expanded", String(!list.hidden));
+    }, "act edited", "Edit history of " + postLabel(p));
+    b.setAttribute("aria-expanded", "false");
+    b.title = "Edited " + new Date(p.edited_ms).toLocaleString();
+    return [b, list];
+  }
+
+  /** Like and repost buttons with their counts, for post `p` (the post itself, not a repost). */
+  function reactions(p) {
+    const about = postLabel(p);
+    const out = [];
+    const toggle = (what, on, off, undoOn, undoOff) => {
+      let done = !!p[what + "d"];
+      let n = Number(p[what + "s"]) || 0;
+      const count = h("span", { class: "count" });
+      const b = button("", async () => {
+        const r = await api(done ? "DELETE" : "POST", postPath(p.id) + "/" + what, done ? undefined : {});
+        done = !done;
+        n = Math.max(0, n + (done ? 1 : -1));
+        label();
+        if (what === "repost" && done && live) addPost(live, r, "top");
+      }, "act " + what);
+      const label = () => {
+        b.replaceChildren(done ? undoOn : on, count);
+        count.textContent = n ? " " + n : "";
+        b.setAttribute("aria-label", (done ? undoOff : off) + " " + about + (n ? " (" + n + ")" : ""));
+        b.setAttribute("aria-pressed", String(done));
+      };
+      label();
+      return b;
+    };
+    out.push(toggle("like", "Like", "Like", "Unlike", "Unlike"));
+    // only a public post can be reposted (the node answers 422 to the others)
+    if (p.audience === "public") out.push(toggle("repost", "Repost", "Repost", "Undo repost", "Undo repost of"));
+    return out;
+  }
+
+  /** Edits one's own post in place: text and content warning, then shows the new version. */
+  function editForm(a, p) {
+    const ta = h("textarea", { name: "text", dir: "auto", rows: 3, value: p.text || "", "aria-label": "New text" });
+    const cw = h("input", { name: "summary", dir: "auto", value: p.summary || "", placeholder: "Content warning (optional)", "aria-label": "Content warning" });
+    const form = h(
+      "form",
+      { class: "edit-form" },
+      cw,
+      ta,
+      h("div", { class: "row" }, h("button", { type: "submit", class: "primary" }, "Save"), button("Cancel", () => form.replaceWith(a))),
+    );
+    onSubmit(form, async () => {
+      await api("PUT", "/posts/" + p.seq, { text: ta.value, summary: cw.value.trim() });
+      const r = await api("GET", "/thread/" + enc1(p.author) + "/" + p.seq);
+      const fresh = postEl(Object.assign({}, r.post || p, { cursor: p.cursor }));
+      form.replaceWith(fresh);
+      note("Edited; the new text travels to your readers.");
+    });
+    a.replaceWith(form);
+    ta.focus();
+  }
+
   function postEl(p) {
     const a = h("article", { class: "post " + (p.kind || "post"), "data-id": p.id });
     if (p.cursor != null) a.dataset.cursor = p.cursor;
@@ -475,46 +614,44 @@
       a.append(h("p", { class: "context" }, "↻ reposted"), q);
       fillQuoted(q, p.refers_to);
     }
-    if (typeof p.text === "string") a.append(...longTextEl(p.text));
+    if (typeof p.text === "string") a.append(...[bodyEl(p)].flat());
     if (discovered) {
       a.append(discoverActs(p));
       return a;
     }
     const acts = h("div", { class: "actions" });
     if (p.audience === "followers") acts.append(h("span", { class: "tag" }, "followers only"));
-    const target = p.kind === "repost" && p.refers_to ? p.refers_to : p.id;
+    if (p.audience === "direct") acts.append(h("span", { class: "tag" }, "direct"));
+    const repost = p.kind === "repost" && p.refers_to;
+    const target = repost ? p.refers_to : p.id;
     const about = postLabel(p);
     acts.append(h("a", { href: threadHref(target), class: "act", "aria-label": "Reply to " + about }, "Reply"));
-    if (p.audience !== "followers") {
-      acts.append(
-        button(
-          "Repost",
-          async () => {
-            const r = await api("POST", "/reposts", { of: target });
-            note("Reposted.");
-            if (live) addPost(live, r, "top");
-          },
-          "act",
-          "Repost " + about,
-        ),
-      );
+    // a repost's likes and reposts are those of the post it repeats, under the quote
+    if (!repost) acts.append(...reactions(p));
+    let history = null;
+    if (p.edited_ms) {
+      const [mark, list] = editedEl(p);
+      acts.append(mark);
+      history = list;
     }
     if (me && p.author === me.address) {
+      if (!repost) acts.append(button("Edit", () => editForm(a, p), "act", "Edit your post " + about));
       acts.append(
         button(
-          "Delete",
+          repost ? "Undo repost" : "Delete",
           async () => {
-            if (!confirm("Delete this post? Your followers' nodes are told to delete it too.")) return;
+            if (!repost && !confirm("Delete this post? Your followers' nodes are told to delete it too.")) return;
             await api("DELETE", "/posts/" + p.seq);
             a.remove();
-            note("Deleted.");
+            note(repost ? "Repost undone." : "Deleted.");
           },
           "act danger",
-          "Delete your post " + about,
+          (repost ? "Undo your repost " : "Delete your post ") + about,
         ),
       );
     }
     a.append(acts);
+    if (history) a.append(history);
     return a;
   }
 
@@ -553,7 +690,8 @@
       }
       q.replaceChildren(
         h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))),
-        ...longTextEl(typeof p.text === "string" ? p.text : ""),
+        ...[bodyEl(p)].flat(),
+        h("div", { class: "actions" }, ...reactions(p)),
       );
     });
   }
@@ -644,14 +782,31 @@
       { name: "audience", "aria-label": "Who sees it" },
       h("option", { value: "public" }, "Public"),
       h("option", { value: "followers" }, "Followers"),
+      h("option", { value: "direct" }, "Direct (only the people mentioned)"),
     );
-    if (parentAudience === "followers") audience.value = "followers";
+    if (parentAudience === "followers" || parentAudience === "direct") audience.value = parentAudience;
+    const cw = h("input", {
+      name: "summary",
+      class: "cw-input",
+      dir: "auto",
+      maxlength: 500,
+      hidden: true,
+      placeholder: "Content warning: what the post is about",
+      "aria-label": "Content warning",
+    });
+    const cwToggle = h("button", { type: "button", class: "act cw-toggle", "aria-pressed": "false", title: "Hide the text behind a content warning" }, "CW");
+    cwToggle.addEventListener("click", () => {
+      cw.hidden = !cw.hidden;
+      cwToggle.setAttribute("aria-pressed", String(!cw.hidden));
+      if (!cw.hidden) cw.focus();
+    });
     const btn = h("button", { type: "submit", id: "post-button", class: "primary" }, replyTo ? "Reply" : "Post");
     const form = h(
       "form",
       { class: "compose card" },
+      cw,
       ta,
-      h("div", { class: "row" }, counter, audience, btn),
+      h("div", { class: "row" }, counter, cwToggle, audience, btn),
       h("small", { class: "muted hint" }, "Ctrl+Enter posts"),
     );
     const update = () => {
@@ -673,8 +828,12 @@
     onSubmit(form, async () => {
       const body = { text: ta.value, audience: audience.value };
       if (replyTo) body.reply_to = replyTo;
+      if (!cw.hidden && cw.value.trim()) body.summary = cw.value.trim();
       const p = await api("POST", "/posts", body);
       ta.value = "";
+      cw.value = "";
+      cw.hidden = true;
+      cwToggle.setAttribute("aria-pressed", "false");
       saveDraft(key, "");
       onPosted(p);
       note(replyTo ? "Replied." : "Posted.");
@@ -969,6 +1128,120 @@
     await loadLists();
   }
 
+  /** What a notification says its actor did. */
+  const DID = {
+    mention: "mentioned you",
+    reply: "replied to you",
+    repost: "reposted your post",
+    like: "liked your post",
+    follow: "followed you",
+    follow_request: "asked to follow you",
+  };
+
+  function notificationEl(n) {
+    const actor = h(
+      "a",
+      { href: profileHref(n.actor), class: "who" },
+      h("bdi", { class: "name" }, n.actor_name || n.actor),
+      n.actor_name ? h("span", { class: "addr", dir: "ltr" }, n.actor) : null,
+    );
+    const link = n.message || n.target;
+    const when = link ? h("a", { href: threadHref(link), class: "when" }, timeEl(n.time_ms)) : h("span", { class: "when" }, timeEl(n.time_ms));
+    const li = h("li", { class: "notification " + n.kind + (n.read ? "" : " unread"), "data-id": n.id });
+    li.append(h("header", {}, actor, h("span", { class: "did" }, " " + (DID[n.kind] || n.kind)), when));
+    if (typeof n.text === "string") li.append(textEl(n.text, n.actor));
+    else if (n.target) li.append(h("p", { class: "context" }, h("a", { href: threadHref(n.target) }, "Your post")));
+    if (n.kind === "follow_request") li.append(h("p", { class: "context" }, h("a", { href: "#/settings" }, "Accept or refuse in Settings")));
+    return li;
+  }
+
+  async function pageNotifications(view) {
+    const list = h("ol", { id: "notifications", class: "notifications", "aria-label": "Notifications" });
+    const seen = new Set();
+    view.append(
+      heading("Notifications"),
+      list,
+      h("p", { class: "empty muted" }, "Nothing yet: mentions, replies, likes, reposts and follows show here. ", h("a", { href: "#/settings" }, "Choose which")),
+    );
+    const add = (n, top) => {
+      if (seen.has(n.id)) return;
+      seen.add(n.id);
+      const el = notificationEl(n);
+      if (top) list.prepend(el);
+      else list.append(el);
+    };
+    const markRead = async (newest) => {
+      if (newest == null || !unread) return;
+      const r = await api("POST", "/notifications/read", { up_to: newest });
+      if (typeof r.unread === "number") setUnread(r.unread);
+    };
+    const load = async (before) => {
+      const r = await api("GET", "/notifications?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+      const got = r.notifications || [];
+      for (const n of got) add(n, false);
+      if (typeof r.unread === "number") setUnread(r.unread);
+      return got.length === PAGE ? got[got.length - 1].id : null;
+    };
+    const next = await load(null);
+    const first = list.firstElementChild;
+    await markRead(first ? Number(first.dataset.id) : null);
+    if (!view.isConnected) return;
+    view.append(pager(load, next));
+    // New ones while the page is shown go on top, and are read.
+    onNotified = async () => {
+      try {
+        const r = await api("GET", "/notifications?limit=" + PAGE);
+        for (const n of (r.notifications || []).slice().reverse()) add(n, true);
+        const top = list.firstElementChild;
+        await markRead(top ? Number(top.dataset.id) : null);
+      } catch (_) {
+        // the next event or visit will do
+      }
+    };
+  }
+
+  /** Which notifications come: one box a kind, and "only from people I follow". */
+  async function notificationSettingsCard() {
+    const s = await api("GET", "/notifications/settings");
+    const off = new Set(s.off || []);
+    const boxes = Object.keys(DID).map((k) => h("input", { type: "checkbox", name: k, checked: !off.has(k) }));
+    const only = h("input", { type: "checkbox", name: "only_followed", checked: !!s.only_followed });
+    const save = async (box) => {
+      try {
+        await api("PUT", "/notifications/settings", { off: boxes.filter((b) => !b.checked).map((b) => b.name), only_followed: only.checked });
+        note("Notification settings saved.");
+      } catch (e) {
+        box.checked = !box.checked;
+        showError(e);
+      }
+    };
+    for (const b of boxes.concat(only)) b.addEventListener("change", () => save(b));
+    const label = { mention: "Mentions", reply: "Replies", repost: "Reposts", like: "Likes", follow: "New followers", follow_request: "Follow requests" };
+    return h(
+      "div",
+      { class: "card checks", id: "notification-form" },
+      ...boxes.map((b) => h("label", {}, b, " " + label[b.name])),
+      h("label", { class: "only" }, only, " Only from people I follow"),
+    );
+  }
+
+  async function pageTag(view, tag) {
+    tag = tag.replace(/^[#＃]/, "").toLowerCase();
+    document.title = "#" + tag + " · msm";
+    view.append(heading("#" + tag));
+    const list = feed("tagged", "Posts with #" + tag);
+    view.append(list, h("p", { class: "empty muted" }, "No posts with this tag are stored on this node."));
+    const load = async (before) => {
+      const r = await api("GET", "/tags/" + enc1(tag) + "?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+      const posts = r.posts || [];
+      for (const p of posts) addPost(list, p, "end");
+      const lastOne = posts[posts.length - 1];
+      return posts.length === PAGE && lastOne && lastOne.cursor != null ? lastOne.cursor : null;
+    };
+    const next = await load(null);
+    if (view.isConnected) view.append(pager(load, next));
+  }
+
   async function pageSearch(view, q) {
     q = q || "";
     const input = h("input", { name: "q", type: "search", value: q, "aria-label": "Search posts and people", placeholder: "words, #tags, \"a phrase\", prefix*, name@domain" });
@@ -1119,6 +1392,8 @@
       form,
       h("h2", { id: "followers-settings" }, "Followers"),
       await approvalCard(),
+      h("h2", { id: "notification-settings" }, "Notifications"),
+      await notificationSettingsCard(),
       ...(me.role === "owner" ? [h("h2", {}, "Blocked domains"), await domainBlocksCard()] : []),
       h("h2", {}, "Password"),
       passwordForm(() => {}),

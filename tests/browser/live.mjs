@@ -14,7 +14,10 @@
 // parent's audience; the one-time-password page has a log-out button and does not ask for the
 // one-time password again; log-in focuses the name; without JavaScript the page says so; long
 // posts fold behind "Show more"; the focus ring stands out (3:1); post buttons say which post
-// they act on; the app installs (manifest, icons, a service worker that never keeps /api/).
+// they act on; the app installs (manifest, icons, a service worker that never keeps /api/);
+// the conversation: a mention lights the Notifications badge live, is listed there and marked
+// read; a like turns the button to "Unlike 1"; a content warning hides the text until "Show";
+// an edit shows "edited" and its history; a tag link opens the tag view.
 //
 // Environment: MSM_A_URL, MSM_B_URL (http://127.0.0.1:PORT), MSM_A_NAME, MSM_A_PASSWORD,
 // MSM_B_NAME, MSM_B_PASSWORD, MSM_SHOTS (a directory). Optional: MSM_CHROMIUM (default
@@ -480,6 +483,108 @@ async function checkOneTimePassword(browser, owner) {
   console.log("one-time password: log-out button, not asked again, own password set");
 }
 
+/** The conversation, on Bob's page: a mention counted live on the Notifications tab, listed
+ * there and marked read; a like; a content warning; an edit and its history; a tag view. */
+async function checkConversation(alice, bob, bobAddr, stamp) {
+  const badge = (page) => page.evaluate(() => {
+    const b = document.getElementById("nbadge");
+    return b && !b.hidden ? b.textContent : "";
+  });
+  // Whatever came before (Alice's follow) is read by visiting the page.
+  await bob.click("nav a[href='#/notifications']");
+  await ready(bob, "#/notifications");
+  await bob.waitForFunction(() => document.getElementById("nbadge").hidden);
+  await bob.click("nav a[href='#/']");
+  await ready(bob, "#/");
+  const mention = `Dinner at ours, @${bobAddr}? ${stamp}`;
+  await alice.click("nav a[href='#/']");
+  await ready(alice, "#/");
+  await postFrom(alice, mention);
+  await bob.waitForFunction(() => {
+    const b = document.getElementById("nbadge");
+    return b && !b.hidden && b.textContent === "1";
+  }, null, { timeout: PUSH_TIMEOUT_MS });
+  check(
+    (await bob.evaluate(() => performance.getEntriesByType("navigation").length)) === 1,
+    "Bob's page was reloaded to show the badge",
+  );
+  await bob.click("nav a[href='#/notifications']");
+  await ready(bob, "#/notifications");
+  const item = bob.locator("#notifications li.mention", { hasText: stamp }).first();
+  await item.waitFor();
+  const shown = await item.evaluate((li) => ({
+    name: li.querySelector(".who bdi").textContent,
+    did: li.querySelector(".did").textContent,
+    mention: li.querySelector(".text a.mention").getAttribute("href"),
+  }));
+  check(/mentioned you/.test(shown.did) && shown.name, `the mention is listed as ${JSON.stringify(shown)}`);
+  check(shown.mention === "#/u/" + encodeURIComponent(bobAddr), `the mention links to ${shown.mention}`);
+  await bob.waitForFunction(() => document.getElementById("nbadge").hidden);
+  await atBothSizes(bob, (size) => shot(bob, `notifications-${size}.png`));
+  console.log(`notifications: badge ${JSON.stringify("1")} live, listed, read: badge now ${JSON.stringify(await badge(bob))}`);
+
+  // Bob likes Alice's post from its thread; the node keeps it (a fresh load says so too).
+  await item.locator("a.when").click();
+  await bob.waitForFunction(() => location.hash.startsWith("#/post/") && document.getElementById("main").getAttribute("aria-busy") === "false");
+  const threadHash = await bob.evaluate(() => location.hash);
+  await ready(bob, threadHash);
+  const like = () => bob.locator("#main article.post").first().locator("button.like");
+  await like().click();
+  await bob.waitForFunction(() => document.querySelector("#main article.post button.like").textContent === "Unlike 1");
+  await bob.evaluate(() => (location.hash = "#/"));
+  await ready(bob, "#/");
+  await bob.evaluate((h) => (location.hash = h), threadHash);
+  await ready(bob, threadHash);
+  const liked = await like().evaluate((b) => [b.textContent, b.getAttribute("aria-label")]);
+  check(liked[0] === "Unlike 1" && liked[1].startsWith("Unlike "), `after a like and a reload the button is ${JSON.stringify(liked)}`);
+  console.log(`like: ${JSON.stringify(liked)}`);
+
+  // A post behind a content warning: the warning shows, the text only after "Show".
+  await bob.click("nav a[href='#/']");
+  await ready(bob, "#/");
+  const warning = `Garden spoilers ${stamp}`;
+  const tag = `garden${stamp}`;
+  await bob.click(".compose .cw-toggle");
+  await bob.fill(".compose .cw-input", warning);
+  await bob.fill("#compose", `The tomatoes are ripe #${tag}`);
+  await atBothSizes(bob, (size) => shot(bob, `content-warning-${size}.png`));
+  await bob.click("#post-button");
+  await bob.waitForFunction(() => document.getElementById("compose").value === "");
+  const post = bob.locator("#timeline article.post", { has: bob.locator(".cw bdi", { hasText: warning }) }).first();
+  await post.waitFor();
+  const text = post.locator(".cw-body .text");
+  check(!(await text.isVisible()), "the text behind a content warning shows before Show");
+  await post.getByRole("button", { name: "Show" }).click();
+  check(await text.isVisible(), "Show does not show the text behind the content warning");
+  console.log("content warning: text hidden until Show");
+
+  // Bob edits it: "edited" opens the history, oldest first.
+  await post.getByRole("button", { name: /^Edit your post/ }).click();
+  await bob.fill(".edit-form textarea", `The tomatoes are ripe and red #${tag}`);
+  await bob.click(".edit-form button[type=submit]");
+  const edited = bob.locator("#timeline article.post", { has: bob.locator("button.edited") }).first();
+  await edited.waitFor();
+  await edited.locator("a.when").click();
+  await bob.waitForFunction(() => location.hash.startsWith("#/post/") && document.getElementById("main").getAttribute("aria-busy") === "false");
+  const own = bob.locator("#main article.post").first();
+  await own.locator("button.like").click();
+  await bob.waitForFunction(() => document.querySelector("#main article.post button.like").textContent === "Unlike 1");
+  await own.locator("button.edited").click();
+  await bob.waitForFunction(() => document.querySelectorAll("#main .history li").length === 2);
+  const versions = await bob.evaluate(() => [...document.querySelectorAll("#main .history li .text")].map((e) => e.textContent));
+  check(/ripe #/.test(versions[0]) && /ripe and red/.test(versions[1]), `the edit history is ${JSON.stringify(versions)}`);
+  await own.getByRole("button", { name: "Show" }).click();
+  await atBothSizes(bob, (size) => shot(bob, `thread-${size}.png`));
+  console.log(`edit history: ${JSON.stringify(versions)}`);
+
+  // The tag in the text opens the tag view, which lists the post.
+  const id = await own.getAttribute("data-id");
+  await own.locator(".cw-body a.hashtag").click();
+  await ready(bob, "#/tag/" + tag);
+  await bob.waitForSelector(`#tagged article.post[data-id="${id}"]`);
+  console.log(`tag view #${tag} lists ${id}`);
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
   try {
@@ -717,6 +822,8 @@ async function main() {
     await blocked.getByRole("button", { name: "Unblock" }).click();
     await alice.waitForFunction(() => document.querySelectorAll("#domain-blocks li").length === 0);
     console.log("blocked domains: added and removed in Settings");
+
+    await checkConversation(alice, bob, bobAddr, stamp);
 
     check(errors.length === 0, "errors in the pages:\n" + errors.join("\n"));
     for (const p of saved) console.log(`screenshot: ${p}`);

@@ -159,7 +159,9 @@ fn route(
         }
         (["api", "v1", "reposts"], Method::Post) => cv::repost(ctx, store, req, now),
         (["api", "v1", "notifications"], Method::Get) => cv::notifications(store, req, query, now),
-        (["api", "v1", "notifications", "read"], Method::Post) => cv::mark_read(store, req, now),
+        (["api", "v1", "notifications", "read"], Method::Post) => {
+            cv::mark_read(ctx, store, req, now)
+        }
         (["api", "v1", "notifications", "settings"], Method::Get | Method::Put) => {
             cv::settings(store, req, now)
         }

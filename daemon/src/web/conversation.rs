@@ -344,11 +344,19 @@ struct MarkRead {
     up_to: Option<i64>,
 }
 
-/// `POST /api/v1/notifications/read`
-pub fn mark_read(store: &mut Store, req: &mut Request, now: u64) -> Result<JsonResponse, WebError> {
+/// `POST /api/v1/notifications/read`; wakes the live streams, which send the new unread count.
+pub fn mark_read(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let b: MarkRead = read_json(req, MAX_CREDENTIALS_BODY)?;
     let marked = store.mark_notifications_read(s.user.id, b.up_to.unwrap_or(i64::MAX))?;
+    if marked > 0 {
+        ctx.pulse.bump();
+    }
     let unread = store.unread_notifications(s.user.id)?;
     Ok(json(200, &json!({ "marked": marked, "unread": unread })))
 }

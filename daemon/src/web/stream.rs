@@ -2,7 +2,9 @@
 //!
 //! Each event is `id: <cursor>`, `event: post`, `data: <entry JSON>`, or `event: delete`,
 //! `data: {"cursor", "kind": "delete", "id", "refers_to": "author/seq"}` when a post that may be shown is
-//! deleted. A client that reconnects
+//! deleted; and `event: notifications`, `data: {"unread": N}` (no id) when the opening of the
+//! stream finds, or a later commit, read mark or ping changes, the person's count of unread
+//! notifications (one count query per wake-up). A client that reconnects
 //! with `Last-Event-ID: N` (browsers send it by themselves; `?last_event_id=N` works too) first
 //! gets every entry stored after N, oldest first, then live ones: nothing missed, nothing twice.
 //! Without it, the stream starts at the present.
@@ -166,6 +168,8 @@ fn run(
     mut cursor: i64,
     token_hash: &[u8; 32],
 ) -> &'static str {
+    // the unread count last sent; none yet
+    let mut unread: Option<u64> = None;
     loop {
         let seen = pulse.now();
         let read = store
@@ -216,6 +220,19 @@ fn run(
         }
         if more {
             cursor = cursor.max(bound);
+        }
+        match store.unread_notifications(user_id) {
+            Ok(n) if unread != Some(n) => {
+                if write!(out, "event: notifications\ndata: {{\"unread\":{n}}}\n\n").is_err() {
+                    return "client gone";
+                }
+                unread = Some(n);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "live stream cannot count notifications");
+                return "database error";
+            }
         }
         if out.flush().is_err() {
             return "client gone";

@@ -67,8 +67,30 @@ impl Stream {
         (id, data)
     }
 
-    /// The next event: (id, event, data).
+    /// The next event of the timeline: (id, event, data); counts of notifications are skipped.
     fn next_event(&mut self) -> (i64, String, Value) {
+        loop {
+            let (id, event, data) = self.next_any();
+            if event != "notifications" {
+                assert_eq!(data["cursor"].as_i64(), id, "event id is the cursor");
+                return (id.unwrap(), event, data);
+            }
+        }
+    }
+
+    /// The next unread count of a `notifications` event.
+    fn next_unread(&mut self) -> u64 {
+        loop {
+            let (id, event, data) = self.next_any();
+            if event == "notifications" {
+                assert_eq!(id, None, "a count has no event id: {data}");
+                return data["unread"].as_u64().expect("unread count");
+            }
+        }
+    }
+
+    /// The next event of any kind: (id, event, data).
+    fn next_any(&mut self) -> (Option<i64>, String, Value) {
         let (mut id, mut event) = (None, String::new());
         loop {
             let mut l = String::new();
@@ -79,12 +101,52 @@ impl Stream {
             } else if let Some(v) = l.strip_prefix("event: ") {
                 event = v.to_string();
             } else if let Some(v) = l.strip_prefix("data: ") {
-                let data: Value = serde_json::from_str(v).unwrap();
-                assert_eq!(data["cursor"].as_i64(), id, "event id is the cursor");
-                return (id.unwrap(), event, data);
+                return (id, event, serde_json::from_str(v).unwrap());
             }
         }
     }
+}
+
+#[test]
+fn the_stream_sends_the_unread_count_when_it_changes() {
+    let dir = data_dir("a.test", &[("alice", PW, true), ("bob", PW, false)]);
+    let node = Node::start(dir.path(), &[]);
+    let alice = node.login("alice", PW);
+    let bob = node.login("bob", PW);
+    let mut live = Stream::open(&node, &alice, None).unwrap();
+    assert_eq!(
+        live.next_unread(),
+        0,
+        "the count comes when the stream opens"
+    );
+    let (s, v) = send(
+        &node,
+        "POST",
+        "/api/v1/posts",
+        &bob,
+        &json!({"text": "hello @alice"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(live.next_unread(), 1, "a mention counts live");
+    let (s, v) = send(
+        &node,
+        "POST",
+        "/api/v1/notifications/read",
+        &alice,
+        &json!({}),
+    );
+    assert_eq!((s, v["unread"].as_u64()), (200, Some(0)), "{v}");
+    assert_eq!(live.next_unread(), 0, "marking read counts live");
+    // the count is sent when it changes, so the next mention counts again
+    let (s, v) = send(
+        &node,
+        "POST",
+        "/api/v1/posts",
+        &bob,
+        &json!({"text": "again @alice"}),
+    );
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(live.next_unread(), 1, "a second mention counts live");
 }
 
 #[test]
