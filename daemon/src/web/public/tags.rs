@@ -47,7 +47,7 @@ pub fn tag_page(
         Err(e) => return Ok(error_page(e)),
     };
     let before = match number_param(query, "before") {
-        Ok(b) => b.map(|b| b.min(i64::MAX as u64) as i64),
+        Ok(b) => b.map(|b| b as i64),
         Err(e) => return Ok(error_page(e)),
     };
     let base = base_url(ctx);
