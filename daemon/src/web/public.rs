@@ -29,9 +29,9 @@ use crate::store::{PostView, Store, StoreError};
 pub use feed::{atom, tag_atom};
 pub use render::{escape, readable_time, rfc3339};
 use render::{parse_ref, Site};
-pub use tags::{tag_feed, tag_page};
 use serde_json::json;
 use std::fmt::Write;
+pub use tags::{tag_feed, tag_page};
 use tiny_http::Response;
 
 /// Posts on one page of a public profile.

@@ -238,7 +238,9 @@ fn warnings_edits_counts_and_hashtag_pages_show_only_public_posts() {
     let name = json!({"display_name": "\u{5d0}lice"});
     call(&node, &alice, "PUT", "/api/v1/profile", &name);
     let cw = json!({"text": "the ending of the #Fox film", "summary": "film spoilers"});
-    let seq = send(&node, &alice, "/api/v1/posts", &cw)["seq"].as_u64().unwrap();
+    let seq = send(&node, &alice, "/api/v1/posts", &cw)["seq"]
+        .as_u64()
+        .unwrap();
     // a second later, so the edit's time differs from the post's in the feed (RFC 3339 seconds)
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let edit = json!({"text": "the real ending of the #Fox film", "summary": "film spoilers!"});
@@ -246,12 +248,19 @@ fn warnings_edits_counts_and_hashtag_pages_show_only_public_posts() {
     let like = format!("/api/v1/posts/alice@a.test/{seq}/like");
     assert_eq!(call(&node, &ann, "POST", &like, &json!({})), 201);
     let direct = json!({"text": "@ann a secret about #Fox", "audience": "direct"});
-    let direct = send(&node, &alice, "/api/v1/posts", &direct)["seq"].as_u64().unwrap();
+    let direct = send(&node, &alice, "/api/v1/posts", &direct)["seq"]
+        .as_u64()
+        .unwrap();
     let friends = json!({"text": "friends only #Fox", "audience": "followers"});
-    let friends = send(&node, &alice, "/api/v1/posts", &friends)["seq"].as_u64().unwrap();
+    let friends = send(&node, &alice, "/api/v1/posts", &friends)["seq"]
+        .as_u64()
+        .unwrap();
     let hidden = |html: &str| {
         assert!(!html.contains("a secret"), "the direct post shows: {html}");
-        assert!(!html.contains("friends only"), "the followers' post shows: {html}");
+        assert!(
+            !html.contains("friends only"),
+            "the followers' post shows: {html}"
+        );
     };
 
     // the post's page: the warning over the text, the edit, the like, the name isolated
@@ -264,12 +273,18 @@ fn warnings_edits_counts_and_hashtag_pages_show_only_public_posts() {
     );
     assert!(html.contains(" · edited <time datetime=\"20"), "{html}");
     assert!(html.contains(">1 like</small>"), "{html}");
-    assert!(html.contains("<h1><bdi>\u{5d0}lice</bdi> (alice@a.test)</h1>"), "{html}");
+    assert!(
+        html.contains("<h1><bdi>\u{5d0}lice</bdi> (alice@a.test)</h1>"),
+        "{html}"
+    );
     assert!(html.contains("<b><bdi>\u{5d0}lice</bdi></b>"), "{html}");
 
     // direct and followers-only posts: no page, not on the profile, not in the feed
     for s in [direct, friends] {
-        assert_eq!(node.http("GET", &format!("/@alice/{s}"), &[], None).status, 404);
+        assert_eq!(
+            node.http("GET", &format!("/@alice/{s}"), &[], None).status,
+            404
+        );
     }
     hidden(&node.http("GET", "/@alice", &[], None).text());
     hidden(&node.http("GET", "/@alice/feed.atom", &[], None).text());
@@ -303,11 +318,17 @@ fn warnings_edits_counts_and_hashtag_pages_show_only_public_posts() {
         assert_eq!(e["summary"], "film spoilers!", "{e}");
         assert_eq!(e["summary_type"], "text/plain", "{e}");
         assert!(
-            e["content"].as_str().unwrap().contains("the real ending of the "),
+            e["content"]
+                .as_str()
+                .unwrap()
+                .contains("the real ending of the "),
             "{e}"
         );
         assert!(e["updated"].as_str() > e["published"].as_str(), "{e}");
-        assert!(e["link"].as_str().unwrap().ends_with(&format!("/@alice/{seq}")));
+        assert!(e["link"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/@alice/{seq}")));
     }
     hidden(&node.http("GET", "/tags/fox/feed.atom", &[], None).text());
 }

@@ -224,7 +224,10 @@ mod tests {
             x.contains("<summary type=\"text\">film &amp; plot</summary>"),
             "{x}"
         );
-        assert!(x.contains("<title type=\"text\">film &amp; plot</title>"), "{x}");
+        assert!(
+            x.contains("<title type=\"text\">film &amp; plot</title>"),
+            "{x}"
+        );
         assert!(x.contains("the spoiler &amp;lt;b&amp;gt;"), "{x}");
         assert!(x.contains("&lt;details&gt;&lt;summary&gt;film"), "{x}");
         assert!(

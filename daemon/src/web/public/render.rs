@@ -306,7 +306,10 @@ pub fn counts_html(p: &PostView) -> String {
     if parts.is_empty() {
         String::new()
     } else {
-        format!("<p><small class=\"counts\">{}</small></p>", parts.join(" · "))
+        format!(
+            "<p><small class=\"counts\">{}</small></p>",
+            parts.join(" · ")
+        )
     }
 }
 

@@ -174,7 +174,13 @@ fn a_repost_shows_the_reposted_post() {
 
 #[test]
 fn a_content_warning_hides_the_text_behind_details() {
-    let mut p = post("alice@a.test", 3, "post", Some("it ends <well> #Film"), None);
+    let mut p = post(
+        "alice@a.test",
+        3,
+        "post",
+        Some("it ends <well> #Film"),
+        None,
+    );
     p.summary = Some("spoilers <b>& more".into());
     let html = post_article(&SITE, &p, None);
     assert!(
@@ -204,7 +210,13 @@ fn a_content_warning_hides_the_text_behind_details() {
 
 #[test]
 fn an_edited_post_says_when() {
-    let mut p = post("alice@a.test", 3, "reply", Some("fixed"), Some("bob@b.test/1"));
+    let mut p = post(
+        "alice@a.test",
+        3,
+        "reply",
+        Some("fixed"),
+        Some("bob@b.test/1"),
+    );
     let html = post_article(&SITE, &p, None);
     assert!(!html.contains("edited"), "{html}");
     p.edited_ms = Some(951_782_400_000);
