@@ -34,6 +34,7 @@
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
+//! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
 //! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
@@ -200,6 +201,8 @@ fn route(
         ([at, seq], Method::Get) if at.starts_with('@') => {
             public::profile_page(ctx, store, &at[1..], Some(seq), query)
         }
+        (["tags", tag], Method::Get) => public::tag_page(ctx, store, tag, query),
+        (["tags", tag, "feed.atom"], Method::Get) => public::tag_feed(ctx, store, tag),
         (
             [""]
             | ["index.html"]
@@ -269,6 +272,8 @@ fn route(
         | (["api", "v1", "admin", "users"], _)
         | (["api", "v1", "admin", "users", _], _)
         | ([".well-known", "webfinger"], _)
+        | (["tags", _], _)
+        | (["tags", _, "feed.atom"], _)
         | (["api", "v1", "posts", _], _)
         | (["api", "v1", "profile"], _)
         | (["api", "v1", "follows"], _)

@@ -1,16 +1,23 @@
 //! Pages anyone may read, without logging in, for posts whose audience is public:
 //! `/@alice` (profile and history rendered on the server, readable without JavaScript and by
 //! search engines, paged by `?before=SEQ`), `/@alice/{seq}` (one post and its replies),
-//! `/@alice/feed.atom` (Atom 1.0, RFC 4287) and `/.well-known/webfinger` (RFC 7033) for this
-//! node's accounts and for the node itself (`acct:<domain>@<domain>`, which other nodes ask
-//! when the domain has no SRV record).
+//! `/@alice/feed.atom` (Atom 1.0, RFC 4287: [`feed`]), `/tags/{tag}` and `/tags/{tag}/feed.atom`
+//! (the public posts with a hashtag stored here: [`tags`]) and `/.well-known/webfinger`
+//! (RFC 7033) for this node's accounts and for the node itself (`acct:<domain>@<domain>`, which
+//! other nodes ask when the domain has no SRV record).
+//!
+//! Only public posts appear: every page and feed reads the store as nobody (viewer `None`), so
+//! followers-only and direct posts are never on them. A post's own page also shows how many
+//! likes and reposts of it are stored here.
 //!
 //! Every piece of text from a post or profile is escaped for HTML/XML ([`escape`]); pages carry
 //! a Content-Security-Policy without any script. Posts are rendered by [`render`]: each with its
 //! real author and a link to that author's post, reposts with the reposted post, replies with a
 //! link to their parent, URLs, mentions and hashtags linked.
 
+mod feed;
 mod render;
+mod tags;
 
 use super::api::Context;
 use super::io::{error_response, query_param, static_header, JsonResponse};
@@ -19,10 +26,12 @@ use super::WebError;
 use crate::discover::jrd;
 use crate::proto::Address;
 use crate::store::{PostView, Store, StoreError};
+pub use feed::{atom, tag_atom};
 pub use render::{escape, readable_time, rfc3339};
 use render::{parse_ref, Site};
 use serde_json::json;
 use std::fmt::Write;
+pub use tags::{tag_feed, tag_page};
 use tiny_http::Response;
 
 /// Posts on one page of a public profile.
@@ -91,6 +100,29 @@ fn shown_name(p: &crate::store::timeline::Profile) -> String {
     }
 }
 
+/// [`shown_name`] as HTML, the display name isolated in `<bdi>`.
+fn shown_name_html(p: &crate::store::timeline::Profile) -> String {
+    if p.display_name.is_empty() {
+        escape(&p.address)
+    } else {
+        format!(
+            "<bdi>{}</bdi> ({})",
+            escape(&p.display_name),
+            escape(&p.address)
+        )
+    }
+}
+
+/// The page of an error, as HTML.
+fn error_page(e: WebError) -> JsonResponse {
+    html_page(
+        e.status(),
+        "msm",
+        &format!("<p>{}</p>", escape(&e.to_string())),
+        "",
+    )
+}
+
 /// The post a repost repeats, when it is stored here and public.
 fn reposted(store: &Store, p: &PostView) -> Result<Option<PostView>, StoreError> {
     match p.refers_to.as_deref().and_then(parse_ref) {
@@ -114,14 +146,7 @@ pub fn profile_page(
     seq: Option<&str>,
     query: &str,
 ) -> Result<JsonResponse, WebError> {
-    let page = |e: WebError| {
-        html_page(
-            e.status(),
-            "msm",
-            &format!("<p>{}</p>", escape(&e.to_string())),
-            "",
-        )
-    };
+    let page = error_page;
     let (address, profile) = match local_user(ctx, store, name) {
         Ok(x) => x,
         Err(e) => return Ok(page(e)),
@@ -139,7 +164,7 @@ pub fn profile_page(
     );
     let mut body = format!(
         "<header><h1>{}</h1><p>{}</p><small>{} · <a href=\"{}\">Atom feed</a></small></header><main>",
-        escape(&shown_name(&profile)),
+        shown_name_html(&profile),
         escape(&profile.bio),
         escape(address.as_str()),
         escape(&feed)
@@ -153,7 +178,13 @@ pub fn profile_page(
         let Some(post) = post else {
             return Ok(page(WebError::NotFound("no such public post".into())));
         };
-        render_post(&mut body, &site, store, &post)?;
+        let of = reposted(store, &post)?;
+        let _ = write!(
+            body,
+            "<article>{}{}</article>",
+            render::post_inner(&site, &post, of.as_ref()),
+            render::counts_html(&post)
+        );
         if !replies.is_empty() {
             body.push_str("<h2>Replies</h2>");
             for r in &replies {
@@ -186,99 +217,6 @@ pub fn profile_page(
         }
     }
     Ok(html_page(200, &shown_name(&profile), &body, &head))
-}
-
-/// `GET /@user/feed.atom`: the newest public posts as an Atom 1.0 feed.
-pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, WebError> {
-    let (address, profile) = local_user(ctx, store, name)?;
-    let base = base_url(ctx);
-    let user = address.user();
-    let posts = store.posts_by(&address, None, None, FEED_ENTRIES)?;
-    let updated = posts.first().map_or(0, |p| p.time_ms);
-    let author_name = if profile.display_name.is_empty() {
-        address.to_string()
-    } else {
-        profile.display_name.clone()
-    };
-    let mut x = String::with_capacity(1024 + posts.len() * 512);
-    let _ = write!(
-        x,
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" \
-         xmlns:thr=\"http://purl.org/syndication/thread/1.0\">\
-         <id>{base}/@{u}</id><title>{title}</title><subtitle>{bio}</subtitle>\
-         <link rel=\"alternate\" type=\"text/html\" href=\"{base}/@{u}\"/>\
-         <link rel=\"self\" type=\"application/atom+xml\" href=\"{base}/@{u}/feed.atom\"/>\
-         <updated>{updated}</updated><author><name>{name}</name><uri>{base}/@{u}</uri></author>\
-         <generator version=\"{v}\">msmd</generator>",
-        u = escape(user),
-        title = escape(&shown_name(&profile)),
-        bio = escape(&profile.bio),
-        updated = rfc3339(updated),
-        name = escape(&author_name),
-        v = env!("CARGO_PKG_VERSION"),
-    );
-    let site = Site {
-        base: &base,
-        domain: &ctx.domain,
-    };
-    for p in &posts {
-        let of = reposted(store, p)?;
-        let url = format!("{base}/@{}/{}", escape(user), p.seq);
-        let _ = write!(
-            x,
-            "<entry><id>{url}</id><title type=\"text\">{title}</title>\
-             <link rel=\"alternate\" type=\"text/html\" href=\"{url}\"/>",
-            title = escape(&entry_title(p, of.as_ref())),
-        );
-        if let Some((to, seq)) = p.refers_to.as_deref().and_then(parse_ref) {
-            // RFC 4685: a reply names its parent; a repost relates to what it repeats
-            let href = escape(&site.post_url(&to, seq));
-            if p.kind == "reply" {
-                let _ = write!(x, "<thr:in-reply-to ref=\"{href}\" href=\"{href}\"/>");
-            }
-            let _ = write!(
-                x,
-                "<link rel=\"related\" type=\"text/html\" href=\"{href}\"/>"
-            );
-        }
-        let _ = write!(
-            x,
-            "<published>{t}</published><updated>{t}</updated>\
-             <content type=\"html\">{content}</content></entry>",
-            t = rfc3339(p.time_ms),
-            content = escape(&render::post_inner(&site, p, of.as_ref())),
-        );
-    }
-    x.push_str("</feed>\n");
-    Ok(Response::from_data(x.into_bytes())
-        .with_header(static_header(
-            "Content-Type",
-            "application/atom+xml; charset=utf-8",
-        ))
-        .with_header(static_header("X-Content-Type-Options", "nosniff")))
-}
-
-/// An entry's title: the first line of the text (of the reposted post, for a repost), at most
-/// [`TITLE_CHARS`] characters.
-fn entry_title(p: &PostView, reposted: Option<&PostView>) -> String {
-    let (prefix, text) = match (p.kind.as_str(), reposted) {
-        ("repost", Some(of)) => (format!("Repost of {}: ", of.author), of.text.as_deref()),
-        ("repost", None) => {
-            let of = p.refers_to.as_deref().unwrap_or_default();
-            return format!("Repost of {of}");
-        }
-        _ => (String::new(), p.text.as_deref()),
-    };
-    let text = text.unwrap_or("");
-    let first_line = text.lines().next().unwrap_or("");
-    let mut title: String = first_line.chars().take(TITLE_CHARS).collect();
-    if title.len() < first_line.len() || text.lines().nth(1).is_some() {
-        title.push('…');
-    }
-    if title.is_empty() {
-        title = format!("{} {}", p.kind, p.seq);
-    }
-    prefix + &title
 }
 
 /// `GET /.well-known/webfinger?resource=acct:user@domain`. Every answer, errors too, carries

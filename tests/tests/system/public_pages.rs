@@ -1,8 +1,10 @@
 //! Public pages and the Atom feed with posts from two real nodes (a remote reply on a post's
-//! page, reposts, replies, links in text), and what Home keeps after an unfollow.
+//! page, reposts, replies, links in text), what Home keeps after an unfollow, and content
+//! warnings, edits, counts and hashtag pages on one node, where direct and followers-only posts
+//! never show.
 
 use crate::federation::{pinned_pair, post, wait_posts, PW};
-use msm_tests::Node;
+use msm_tests::{data_dir, Node};
 use serde_json::{json, Value};
 use std::io::Write;
 
@@ -30,7 +32,9 @@ import feedparser, json, sys
 f = feedparser.parse(sys.stdin.buffer.read())
 assert not f.bozo, f.bozo_exception
 print(json.dumps([{"title": e.title, "link": e.link, "links": [l.href for l in e.links],
-  "content": e.content[0].value, "type": e.content[0].type} for e in f.entries]))
+  "content": e.content[0].value, "type": e.content[0].type,
+  "summary": e.get("summary"), "summary_type": e.get("summary_detail", {}).get("type"),
+  "published": e.get("published"), "updated": e.get("updated")} for e in f.entries]))
 "#;
     let mut py = std::process::Command::new("python3")
         .args(["-c", check])
@@ -211,4 +215,120 @@ fn unfollow_takes_all_their_posts_out_of_home() {
         texts(&na.all_posts("bob@b.test", Some(&alice))),
         ["bob in public"]
     );
+}
+
+/// `method path` with a JSON body as the holder of `token`: the status.
+fn call(node: &Node, token: &str, method: &str, path: &str, body: &Value) -> u16 {
+    let auth = format!("Bearer {token}");
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = node.http(method, path, &h, Some(&body.to_string()));
+    assert!(r.status < 300, "{method} {path}: {}", r.text());
+    r.status
+}
+
+#[test]
+fn warnings_edits_counts_and_hashtag_pages_show_only_public_posts() {
+    let dir = data_dir("a.test", &[("alice", PW, true), ("ann", PW, false)]);
+    let node = Node::start(dir.path(), &[]);
+    let alice = node.login("alice", PW);
+    let ann = node.login("ann", PW);
+    let name = json!({"display_name": "\u{5d0}lice"});
+    call(&node, &alice, "PUT", "/api/v1/profile", &name);
+    let cw = json!({"text": "the ending of the #Fox film", "summary": "film spoilers"});
+    let seq = send(&node, &alice, "/api/v1/posts", &cw)["seq"]
+        .as_u64()
+        .unwrap();
+    // a second later, so the edit's time differs from the post's in the feed (RFC 3339 seconds)
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let edit = json!({"text": "the real ending of the #Fox film", "summary": "film spoilers!"});
+    call(&node, &alice, "PUT", &format!("/api/v1/posts/{seq}"), &edit);
+    let like = format!("/api/v1/posts/alice@a.test/{seq}/like");
+    assert_eq!(call(&node, &ann, "POST", &like, &json!({})), 201);
+    let direct = json!({"text": "@ann a secret about #Fox", "audience": "direct"});
+    let direct = send(&node, &alice, "/api/v1/posts", &direct)["seq"]
+        .as_u64()
+        .unwrap();
+    let friends = json!({"text": "friends only #Fox", "audience": "followers"});
+    let friends = send(&node, &alice, "/api/v1/posts", &friends)["seq"]
+        .as_u64()
+        .unwrap();
+    let hidden = |html: &str| {
+        assert!(!html.contains("a secret"), "the direct post shows: {html}");
+        assert!(
+            !html.contains("friends only"),
+            "the followers' post shows: {html}"
+        );
+    };
+
+    // the post's page: the warning over the text, the edit, the like, the name isolated
+    let page = node.http("GET", &format!("/@alice/{seq}"), &[], None);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("<details><summary>film spoilers!</summary><p>the real ending of the "),
+        "{html}"
+    );
+    assert!(html.contains(" · edited <time datetime=\"20"), "{html}");
+    assert!(html.contains(">1 like</small>"), "{html}");
+    assert!(
+        html.contains("<h1><bdi>\u{5d0}lice</bdi> (alice@a.test)</h1>"),
+        "{html}"
+    );
+    assert!(html.contains("<b><bdi>\u{5d0}lice</bdi></b>"), "{html}");
+
+    // direct and followers-only posts: no page, not on the profile, not in the feed
+    for s in [direct, friends] {
+        assert_eq!(
+            node.http("GET", &format!("/@alice/{s}"), &[], None).status,
+            404
+        );
+    }
+    hidden(&node.http("GET", "/@alice", &[], None).text());
+    hidden(&node.http("GET", "/@alice/feed.atom", &[], None).text());
+
+    // the hashtag's page, by any spelling of the tag, lists the public post only
+    for path in ["/tags/fox", "/tags/Fox", "/tags/%23FOX"] {
+        let page = node.http("GET", path, &[], None);
+        assert_eq!(page.status, 200, "{path}");
+        let html = page.text();
+        assert!(html.contains("<h1>#fox</h1>"), "{html}");
+        assert!(html.contains("the real ending of the "), "{html}");
+        assert!(html.contains(&format!("/@alice/{seq}\"><time")), "{html}");
+        hidden(&html);
+    }
+    for path in ["/tags/fox%20film", "/tags/%3Cb%3E", "/tags/nothing"] {
+        let page = node.http("GET", path, &[], None);
+        let html = page.text();
+        assert!(!html.contains("the real ending"), "{path}: {html}");
+        if path != "/tags/nothing" {
+            assert_eq!(page.status, 404, "{path}");
+        }
+    }
+    assert_eq!(node.http("POST", "/tags/fox", &[], Some("")).status, 405);
+
+    // the feeds: the warning is the entry's summary, the text still in the content, updated is
+    // the edit
+    for feed in ["/@alice/feed.atom", "/tags/fox/feed.atom"] {
+        let entries = parsed_feed(&node, feed);
+        assert_eq!(entries.len(), 1, "{feed}: {entries:?}");
+        let e = &entries[0];
+        assert_eq!(e["summary"], "film spoilers!", "{e}");
+        assert_eq!(e["summary_type"], "text/plain", "{e}");
+        assert!(
+            e["content"]
+                .as_str()
+                .unwrap()
+                .contains("the real ending of the "),
+            "{e}"
+        );
+        assert!(e["updated"].as_str() > e["published"].as_str(), "{e}");
+        assert!(e["link"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/@alice/{seq}")));
+    }
+    hidden(&node.http("GET", "/tags/fox/feed.atom", &[], None).text());
 }

@@ -8,7 +8,10 @@
 //! content and in attribute values alike.
 //!
 //! A post shows its real author and links to that author's post URL, wherever the page is; a
-//! repost shows the reposted post; a reply links its parent.
+//! repost shows the reposted post; a reply links its parent. A post with a content warning
+//! shows the warning and keeps its text behind `<details>` (opened without script); an edited
+//! post says when it was edited. Display names sit in `<bdi>`, so a right-to-left name does not
+//! reorder the address beside it.
 
 use crate::proto::text::{spans, SpanKind};
 use crate::proto::Address;
@@ -191,7 +194,7 @@ fn author_html(site: &Site, p: &PostView) -> String {
     let name = if p.display_name.is_empty() {
         String::new()
     } else {
-        format!("<b>{}</b> ", escape(&p.display_name))
+        format!("<b><bdi>{}</bdi></b> ", escape(&p.display_name))
     };
     match Address::parse(&p.author) {
         Ok(a) => format!(
@@ -227,14 +230,30 @@ fn ref_link(site: &Site, r: &str) -> String {
     }
 }
 
-/// A post or reply: author, text, time linked to the post, and the parent of a reply.
+/// The text of a post: a paragraph, or behind its content warning in `<details>`.
+fn text_block(site: &Site, p: &PostView) -> String {
+    let text = text_html(site, p.text.as_deref().unwrap_or(""));
+    match p.summary.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(warning) => format!(
+            "<details><summary>{}</summary><p>{text}</p></details>",
+            escape(warning)
+        ),
+        None => format!("<p>{text}</p>"),
+    }
+}
+
+/// A post or reply: author, text, time linked to the post, when it was edited, and the parent
+/// of a reply.
 fn body_html(site: &Site, p: &PostView) -> String {
     let mut out = format!(
-        "<header>{}</header><p>{}</p><small>{}",
+        "<header>{}</header>{}<small>{}",
         author_html(site, p),
-        text_html(site, p.text.as_deref().unwrap_or("")),
+        text_block(site, p),
         time_link(site, p)
     );
+    if let Some(t) = p.edited_ms {
+        let _ = write!(out, " · edited {}", time_html(t));
+    }
     if p.kind == "reply" {
         if let Some(r) = &p.refers_to {
             let _ = write!(out, " · reply to {}", ref_link(site, r));
@@ -271,6 +290,27 @@ pub fn post_inner(site: &Site, p: &PostView, reposted: Option<&PostView>) -> Str
 /// A post as an `<article>`.
 pub fn post_article(site: &Site, p: &PostView, reposted: Option<&PostView>) -> String {
     format!("<article>{}</article>", post_inner(site, p, reposted))
+}
+
+/// `3 likes · 1 repost` (the counts stored here) in a `<small>`; nothing when both are 0.
+pub fn counts_html(p: &PostView) -> String {
+    let plural = |n: u64, one: &str| {
+        let s = if n == 1 { "" } else { "s" };
+        format!("{n} {one}{s}")
+    };
+    let parts: Vec<String> = [(p.likes, "like"), (p.reposts, "repost")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| plural(n, what))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<p><small class=\"counts\">{}</small></p>",
+            parts.join(" · ")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -40,6 +40,12 @@ fn only_our_tags(html: &str) {
         "</blockquote>",
         "<b>",
         "</b>",
+        "<bdi>",
+        "</bdi>",
+        "<details>",
+        "</details>",
+        "<summary>",
+        "</summary>",
     ];
     for (i, _) in html.match_indices('<') {
         assert!(
@@ -142,7 +148,7 @@ fn a_post_shows_its_real_author_and_links_their_post() {
     local.display_name = "Alice <3".into();
     let html = post_article(&SITE, &local, None);
     assert!(
-        html.contains("<a class=\"author\" href=\"https://a.test/@alice\"><b>Alice &lt;3</b> alice@a.test</a>"),
+        html.contains("<a class=\"author\" href=\"https://a.test/@alice\"><b><bdi>Alice &lt;3</bdi></b> alice@a.test</a>"),
         "{html}"
     );
     assert!(html.contains("href=\"https://a.test/@alice/3\""), "{html}");
@@ -163,5 +169,87 @@ fn a_repost_shows_the_reposted_post() {
     assert!(
         html.contains("repost of <a href=\"https://b.test/@bob/7\">bob@b.test/7</a>"),
         "{html}"
+    );
+}
+
+#[test]
+fn a_content_warning_hides_the_text_behind_details() {
+    let mut p = post(
+        "alice@a.test",
+        3,
+        "post",
+        Some("it ends <well> #Film"),
+        None,
+    );
+    p.summary = Some("spoilers <b>& more".into());
+    let html = post_article(&SITE, &p, None);
+    assert!(
+        html.contains(
+            "<details><summary>spoilers &lt;b&gt;&amp; more</summary>\
+             <p>it ends &lt;well&gt; <a href=\"https://a.test/tags/film\""
+        ),
+        "{html}"
+    );
+    assert!(html.contains("</a></p></details><small>"), "{html}");
+    only_our_tags(&html);
+    // a reposted post keeps its warning
+    let repost = post("bob@b.test", 9, "repost", None, Some("alice@a.test/3"));
+    let html = post_article(&SITE, &repost, Some(&p));
+    assert!(
+        html.contains("<blockquote><header>") && html.contains("<details><summary>spoilers"),
+        "{html}"
+    );
+    // no warning (or a blank one): the text is a plain paragraph
+    for summary in [None, Some("  ")] {
+        p.summary = summary.map(Into::into);
+        let html = post_article(&SITE, &p, None);
+        assert!(!html.contains("<details>"), "{html}");
+        assert!(html.contains("<p>it ends"), "{html}");
+    }
+}
+
+#[test]
+fn an_edited_post_says_when() {
+    let mut p = post(
+        "alice@a.test",
+        3,
+        "reply",
+        Some("fixed"),
+        Some("bob@b.test/1"),
+    );
+    let html = post_article(&SITE, &p, None);
+    assert!(!html.contains("edited"), "{html}");
+    p.edited_ms = Some(951_782_400_000);
+    let html = post_article(&SITE, &p, None);
+    assert!(
+        html.contains(
+            "</a> · edited <time datetime=\"2000-02-29T00:00:00Z\">29 Feb 2000, 00:00 UTC</time> · reply to "
+        ),
+        "{html}"
+    );
+    only_our_tags(&html);
+}
+
+#[test]
+fn counts_show_only_when_there_are_some() {
+    let mut p = post("alice@a.test", 3, "post", Some("hi"), None);
+    assert_eq!(counts_html(&p), "");
+    p.likes = 3;
+    p.reposts = 1;
+    assert_eq!(
+        counts_html(&p),
+        "<p><small class=\"counts\">3 likes · 1 repost</small></p>"
+    );
+    p.likes = 1;
+    p.reposts = 0;
+    assert_eq!(
+        counts_html(&p),
+        "<p><small class=\"counts\">1 like</small></p>"
+    );
+    p.likes = 0;
+    p.reposts = 2;
+    assert_eq!(
+        counts_html(&p),
+        "<p><small class=\"counts\">2 reposts</small></p>"
     );
 }
