@@ -138,7 +138,11 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         let key = net.pool.run(move |s| s.local_author(&a)).await?;
         let answer = AuthorKey {
             author: q.author,
-            key: key.map(|(k, _)| k.to_bytes().to_vec()).unwrap_or_default(),
+            key: key
+                .as_ref()
+                .map(|(k, _)| k.to_bytes().to_vec())
+                .unwrap_or_default(),
+            last_seq: key.map_or(0, |(_, seq)| seq),
         };
         return link.send(FrameType::AuthorKey, wire::encode(&answer)).await;
     }
@@ -147,8 +151,22 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         return Ok(());
     }
     let key = PublicKey::from_bytes(&k.key)?;
-    let a = k.author;
+    let a = k.author.clone();
     net.pool.run(move |s| s.learn_author_key(&a, &key)).await?;
+    // a profile preview waits for this answer: ask for the author's recent posts
+    let range = net
+        .previews
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .wants_range(&k.author, k.last_seq);
+    if let Some((from, to)) = range {
+        let b = wire::Backfill {
+            author: k.author,
+            from,
+            to,
+        };
+        link.send(FrameType::Backfill, wire::encode(&b)).await?;
+    }
     Ok(())
 }
 

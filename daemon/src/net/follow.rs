@@ -69,6 +69,13 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         }
         FrameType::Withheld => {
             let w: Withheld = wire::decode("withheld", &f.payload)?;
+            if link.verified && w.author.domain() == link.peer_domain {
+                // a profile preview has all it gets
+                net.previews
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .finish(&w.author);
+            }
             if link.verified && w.author.domain() == link.peer_domain && w.from > 0 {
                 net.pool
                     .run(move |s| s.skip_withheld(&w.author, w.from, w.to))

@@ -184,6 +184,22 @@ async fn on_messages(
             })
             .await?
     };
+    // the rest of them may be what a profile preview asked for
+    let mut previewed: Vec<usize> = Vec::new();
+    {
+        let mut previews = net.previews.lock().unwrap_or_else(|p| p.into_inner());
+        let now = crate::now_ms();
+        for (i, m) in decoded.iter().enumerate() {
+            let unfollowed = matches!(checks.get(&m.message.author), Some(Checked::Unfollowed(_)));
+            if unfollowed
+                && !wanted.contains(&i)
+                && m.message.audience == crate::proto::Audience::Public
+                && previews.take(&m.message.author, now)
+            {
+                previewed.push(i);
+            }
+        }
+    }
     let mut pending = Vec::with_capacity(decoded.len());
     for (i, m) in decoded.into_iter().enumerate() {
         let (author, seq) = (m.message.author.clone(), m.message.seq);
@@ -193,7 +209,7 @@ async fn on_messages(
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Unwanted)
             }
-            Some(Checked::Unfollowed(_)) if !wanted.contains(&i) => {
+            Some(Checked::Unfollowed(_)) if !wanted.contains(&i) && !previewed.contains(&i) => {
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Unwanted)
             }
@@ -210,11 +226,12 @@ async fn on_messages(
                 Pending::Done(AckStatus::Refused)
             }
             Some(Checked::Unfollowed(Some(_)))
-                if !net
-                    .addressed
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .try_take(&author, crate::now_ms()) =>
+                if !previewed.contains(&i)
+                    && !net
+                        .addressed
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .try_take(&author, crate::now_ms()) =>
             {
                 Counters::bump(&net.counters.unsolicited);
                 tracing::info!(%author, "over the budget of messages from people nobody here follows");

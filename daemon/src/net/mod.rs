@@ -38,6 +38,7 @@ pub mod inbound;
 pub mod link;
 pub mod outbox;
 pub mod pool;
+pub mod preview;
 pub mod refresh;
 pub mod scratch;
 pub mod verify;
@@ -181,6 +182,8 @@ pub struct Net {
     pub(crate) addressed: Mutex<addressed::AddressedBudget>,
     /// Key queries for authors nobody here follows.
     pub(crate) key_queries: Mutex<addressed::KeyQueries>,
+    /// Profile previews of authors nobody here follows.
+    pub(crate) previews: Mutex<preview::Previews>,
     /// Domains the owner blocked: no links, follows or messages with them.
     pub blocked_domains: crate::store::blocked_domains::BlockedDomains,
 }
@@ -234,6 +237,7 @@ impl Net {
             key_refresh: Default::default(),
             addressed: Default::default(),
             key_queries: Default::default(),
+            previews: Default::default(),
             blocked_domains: Default::default(),
         })
     }

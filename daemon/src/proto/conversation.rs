@@ -34,4 +34,6 @@ pub struct AuthorKey {
     pub author: Address,
     /// The author's public key (32 bytes); empty if there is no such user.
     pub key: Vec<u8>,
+    /// The author's newest seq.
+    pub last_seq: u64,
 }

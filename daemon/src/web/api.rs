@@ -16,7 +16,7 @@
 //! | GET | `/api/v1/discover` | `?before=CURSOR&limit=N` → the discover window, newest first |
 //! | GET | `/api/v1/stream` | the home timeline live, Server-Sent Events ([`super::stream`]) |
 //! | GET | `/api/v1/users/{address}` | profile: display name, bio, followed |
-//! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first |
+//! | GET | `/api/v1/users/{address}/posts` | `?before=SEQ&limit=N` → a page of posts, newest first (of someone nobody here follows, fetched first: [`crate::net::preview`]) |
 //! | GET | `/api/v1/thread/{author}/{seq}` | a post and the replies stored here |
 //! | GET | `/api/v1/search` | `?q=QUERY&limit=N&offset=K&scope=S` → full-text search, best first |
 //! | GET | `/api/v1/search/people` | `?q=QUERY&limit=N` → users and known authors, exact address first |
@@ -619,6 +619,18 @@ fn user_posts(
     let viewer = auth::optional(store, req, now).map(|u| u.id);
     let before = rd::number_param(query, "before")?;
     let limit = rd::page_limit(query)?;
+    // a person here looks at someone nobody here follows: fetch their recent public posts
+    // from their node first (bounded: see `net::preview`)
+    if viewer.is_some()
+        && before.is_none()
+        && !store.is_local_user(&address)?
+        && !store.is_followed(&address)?
+    {
+        let (net, a) = (ctx.net.clone(), address.clone());
+        if let Err(e) = ctx.runtime.block_on(async move { net.preview(&a).await }) {
+            tracing::info!(author = %address, error = %e, "no preview of their posts");
+        }
+    }
     if !store.author_known(&address)? && !store.is_local_user(&address)? {
         return Err(WebError::NotFound(format!("no posts known from {address}")));
     }

@@ -456,3 +456,40 @@ fn bookmarks_and_lists_are_private_timelines() {
         200
     );
 }
+
+#[test]
+fn a_remote_profile_shows_recent_public_posts_before_anyone_follows() {
+    let (_labs, n, _dns) = three();
+    let (na, nb) = (&n[0], &n[1]);
+    let alice = na.login("alice", PW);
+    let bob = nb.login("bob", PW);
+    for t in ["first", "second", "third"] {
+        post(nb, &bob, json!({ "text": t }));
+    }
+    post(
+        nb,
+        &bob,
+        json!({"text": "for followers", "audience": "followers"}),
+    );
+    post(nb, &bob, json!({"text": "fourth"}));
+    // a visitor gets nothing fetched
+    assert_eq!(get(na, None, "/api/v1/users/bob@b.test/posts").0, 404);
+    // alice, who follows nobody, sees bob's public posts at once
+    let (s, v) = get(na, Some(&alice), "/api/v1/users/bob@b.test/posts");
+    assert_eq!(s, 200, "{v}\n{}", na.log());
+    let texts: Vec<&str> = v["posts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["fourth", "third", "second", "first"],
+        "{}",
+        na.log()
+    );
+    // nothing entered her home timeline
+    let (_, home) = get(na, Some(&alice), "/api/v1/timeline");
+    assert!(home["posts"].as_array().unwrap().is_empty(), "{home}");
+}
