@@ -374,6 +374,9 @@
     [/^#\/search(?:\/(.*))?$/, pageSearch, "Search"],
     [/^#\/notifications$/, pageNotifications, "Notifications"],
     [/^#\/tag\/([^/]+)$/, pageTag, "Tag"],
+    [/^#\/bookmarks$/, pageBookmarks, "Bookmarks"],
+    [/^#\/lists$/, pageLists, "Lists"],
+    [/^#\/list\/(\d+)$/, pageList, "List"],
     [/^#\/settings$/, pageSettings, "Settings"],
     [/^#\/password$/, pagePassword, "Password"],
     [/^#\/admin$/, pageAdmin, "Users"],
@@ -572,9 +575,27 @@
       return b;
     };
     out.push(toggle("like", "Like", "Like", "Unlike", "Unlike"));
+    out.push(bookmarkButton(p, about));
     // only a public post can be reposted (the node answers 422 to the others)
     if (p.audience === "public") out.push(toggle("repost", "Repost", "Repost", "Undo repost", "Undo repost of"));
     return out;
+  }
+
+  /** Bookmark / Unbookmark for post `p`: private to the viewer. */
+  function bookmarkButton(p, about) {
+    let on = !!p.bookmarked;
+    const b = button("", async () => {
+      await api(on ? "DELETE" : "POST", postPath(p.id) + "/bookmark", on ? undefined : {});
+      on = !on;
+      label();
+    }, "act bookmark");
+    const label = () => {
+      b.textContent = on ? "Unbookmark" : "Bookmark";
+      b.setAttribute("aria-label", (on ? "Remove the bookmark of " : "Bookmark ") + about);
+      b.setAttribute("aria-pressed", String(on));
+    };
+    label();
+    return b;
   }
 
   /** Edits one's own post in place: text and content warning, then shows the new version. */
@@ -1096,7 +1117,14 @@
       form.reset();
       await loadLists();
     });
-    view.append(heading("People"), form, h("h2", {}, "Following"), following, h("h2", {}, "Followers"), followers);
+    const mine = h(
+      "p",
+      { class: "context" },
+      h("a", { href: "#/bookmarks", id: "bookmarks-link" }, "Bookmarks"),
+      " · ",
+      h("a", { href: "#/lists", id: "lists-link" }, "Lists"),
+    );
+    view.append(heading("People"), mine, form, h("h2", {}, "Following"), following, h("h2", {}, "Followers"), followers);
     const loadLists = async () => {
       const [f, fl] = await Promise.all([api("GET", "/follows"), api("GET", "/followers")]);
       following.replaceChildren(
@@ -1229,10 +1257,15 @@
     tag = tag.replace(/^[#＃]/, "").toLowerCase();
     document.title = "#" + tag + " · msm";
     view.append(heading("#" + tag));
-    const list = feed("tagged", "Posts with #" + tag);
-    view.append(list, h("p", { class: "empty muted" }, "No posts with this tag are stored on this node."));
+    await cursorFeed(view, "/tags/" + enc1(tag), "tagged", "Posts with #" + tag, "No posts with this tag are stored on this node.");
+  }
+
+  /** A feed page read from `path` (`{posts}` paged by the last post's cursor). */
+  async function cursorFeed(view, path, id, label, empty) {
+    const list = feed(id, label);
+    view.append(list, h("p", { class: "empty muted" }, empty));
     const load = async (before) => {
-      const r = await api("GET", "/tags/" + enc1(tag) + "?limit=" + PAGE + (before == null ? "" : "&before=" + before));
+      const r = await api("GET", path + "?limit=" + PAGE + (before == null ? "" : "&before=" + before));
       const posts = r.posts || [];
       for (const p of posts) addPost(list, p, "end");
       const lastOne = posts[posts.length - 1];
@@ -1240,6 +1273,78 @@
     };
     const next = await load(null);
     if (view.isConnected) view.append(pager(load, next));
+  }
+
+  async function pageBookmarks(view) {
+    view.append(heading("Bookmarks"));
+    await cursorFeed(view, "/bookmarks", "bookmarked", "Your bookmarks", "Nothing bookmarked yet: Bookmark under a post keeps it here, for you only.");
+  }
+
+  async function pageLists(view) {
+    const input = h("input", { name: "title", dir: "auto", maxlength: 100, required: true, autocomplete: "off" });
+    const form = h(
+      "form",
+      { id: "list-form", class: "card" },
+      field("New list", input, "A list is a timeline of some of the people you follow, for you only."),
+      h("button", { type: "submit", class: "primary" }, "Make list"),
+    );
+    const lists = h("ul", { class: "people", id: "lists" });
+    const load = async () => {
+      const r = await api("GET", "/lists");
+      lists.replaceChildren(
+        ...(r.lists || []).map((l) =>
+          h(
+            "li",
+            {},
+            h("a", { href: "#/list/" + l.id, dir: "auto" }, l.title),
+            h("span", { class: "muted" }, " " + l.members.length + (l.members.length === 1 ? " person" : " people")),
+          ),
+        ),
+      );
+    };
+    onSubmit(form, async (fd) => {
+      const r = await api("POST", "/lists", { title: String(fd.get("title")).trim() });
+      form.reset();
+      go("#/list/" + r.id);
+    });
+    view.append(heading("Lists"), form, lists);
+    await load();
+  }
+
+  async function pageList(view, id) {
+    const r = await api("GET", "/lists");
+    const list = (r.lists || []).find((l) => String(l.id) === id);
+    if (!list) throw new Error("There is no such list of yours.");
+    view.append(heading(list.title));
+    const input = h("input", { name: "address", placeholder: "name@their.domain (someone you follow)", autocapitalize: "none", spellcheck: "false", required: true });
+    const form = h("form", { id: "list-member-form", class: "card" }, field("Add someone", input), h("button", { type: "submit", class: "primary" }, "Add"));
+    const members = h("ul", { class: "people", id: "list-members" });
+    const showMembers = (addrs) =>
+      members.replaceChildren(
+        ...addrs.map((a) =>
+          h(
+            "li",
+            {},
+            h("a", { href: profileHref(a) }, a),
+            button("Remove", async () => {
+              await api("DELETE", "/lists/" + id + "/members/" + enc1(a));
+              go("#/list/" + id);
+            }, "act", "Remove " + a + " from the list"),
+          ),
+        ),
+      );
+    showMembers(list.members);
+    onSubmit(form, async (fd) => {
+      await api("POST", "/lists/" + id + "/members", { address: followTarget(String(fd.get("address"))) });
+      go("#/list/" + id);
+    });
+    const del = button("Delete list", async () => {
+      if (!confirm("Delete the list " + list.title + "?")) return;
+      await api("DELETE", "/lists/" + id);
+      go("#/lists");
+    }, "act danger");
+    view.append(form, members, del);
+    await cursorFeed(view, "/lists/" + id + "/timeline", "list-feed", "Posts of " + list.title, "No posts of these people are stored here yet.");
   }
 
   async function pageSearch(view, q) {

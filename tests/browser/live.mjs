@@ -583,6 +583,38 @@ async function checkConversation(alice, bob, bobAddr, stamp) {
   await ready(bob, "#/tag/" + tag);
   await bob.waitForSelector(`#tagged article.post[data-id="${id}"]`);
   console.log(`tag view #${tag} lists ${id}`);
+
+  // Bookmarks: private, listed on their own page.
+  await bob.locator(`#tagged article.post[data-id="${id}"] button.bookmark`).first().click();
+  await bob.waitForFunction(
+    (i) => document.querySelector(`#tagged article.post[data-id="${i}"] button.bookmark`).textContent === "Unbookmark",
+    id,
+  );
+  await bob.click("nav a[href='#/people']");
+  await ready(bob, "#/people");
+  await bob.click("#bookmarks-link");
+  await ready(bob, "#/bookmarks");
+  await bob.waitForSelector(`#bookmarked article.post[data-id="${id}"]`);
+  console.log(`bookmarks list ${id}`);
+
+  // A list of Alice's with Bob in it is a timeline of his posts.
+  await alice.click("nav a[href='#/people']");
+  await ready(alice, "#/people");
+  await alice.click("#lists-link");
+  await ready(alice, "#/lists");
+  await alice.fill("#list-form [name=title]", `Neighbours ${stamp}`);
+  await alice.click("#list-form button[type=submit]");
+  const listReady = () =>
+    alice.waitForFunction(() => /^#\/list\/\d+$/.test(location.hash) && document.getElementById("main").dataset.route === location.hash && document.getElementById("main").getAttribute("aria-busy") === "false");
+  await listReady();
+  await alice.fill("#list-member-form [name=address]", bobAddr);
+  await alice.click("#list-member-form button[type=submit]");
+  await alice.waitForSelector(`#list-members a[href="#/u/${encodeURIComponent(bobAddr)}"]`);
+  await alice.waitForSelector("#list-feed article.post");
+  const authors = await alice.evaluate(() => [...document.querySelectorAll("#list-feed article.post")].map((a) => a.dataset.id.split("/")[0]));
+  check(authors.length > 0 && authors.every((a) => a === bobAddr), `the list shows posts of ${JSON.stringify(authors)}`);
+  await atBothSizes(alice, (size) => shot(alice, `list-${size}.png`));
+  console.log(`list: ${authors.length} posts of ${bobAddr}`);
 }
 
 async function main() {

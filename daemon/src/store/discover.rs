@@ -43,7 +43,7 @@ pub const VIA_FIREHOSE: &str = "firehose";
 /// In the order of the timeline's columns (so [`super::timeline::entry_of`] reads them), then
 /// `verified`.
 const ENTRY_COLUMNS: &str = "d.author, d.seq, d.time_ms, d.kind, 'public', d.text, d.ref_author, \
-     d.ref_seq, coalesce(a.display_name, ''), d.id, NULL, NULL, 0, 0, 0, 0, d.verified";
+     d.ref_seq, coalesce(a.display_name, ''), d.id, NULL, NULL, 0, 0, 0, 0, 0, d.verified";
 
 /// Discover rows not also stored as author-verified messages (those show from `messages`).
 const NOT_IN_MESSAGES: &str =
@@ -213,7 +213,7 @@ fn entry_of(r: &Row<'_>) -> rusqlite::Result<DiscoverEntry> {
         cursor: e.cursor,
         post: e.post,
         via: VIA_FIREHOSE,
-        verified: r.get(16)?,
+        verified: r.get(17)?,
     })
 }
 

@@ -64,6 +64,8 @@ pub struct PostView {
     pub liked: bool,
     /// The viewer reposted it.
     pub reposted: bool,
+    /// The viewer bookmarked it.
+    pub bookmarked: bool,
 }
 
 fn audience_str(a: Audience) -> &'static str {
@@ -98,6 +100,7 @@ impl PostView {
             reposts: 0,
             liked: false,
             reposted: false,
+            bookmarked: false,
         }
     }
 }

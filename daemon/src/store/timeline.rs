@@ -16,7 +16,7 @@ use serde::Serialize;
 
 /// Columns read for a [`PostView`], from `messages m JOIN authors a`.
 /// Then the content warning, the time of the last edit, the like and repost counts, and
-/// whether the viewer `?V` liked and reposted it.
+/// whether the viewer `?V` liked, reposted and bookmarked it.
 const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
      m.ref_author, m.ref_seq, a.display_name, m.id, m.summary, m.edited_ms, \
      (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
@@ -28,7 +28,8 @@ const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.t
         AND l.deleted = 0 AND la.local_user = ?V), \
      EXISTS(SELECT 1 FROM messages l JOIN authors la ON la.id = l.author_id \
         WHERE l.ref_author = a.address AND l.ref_seq = m.seq AND l.kind = 'repost' \
-        AND l.deleted = 0 AND la.local_user = ?V)";
+        AND l.deleted = 0 AND la.local_user = ?V), \
+     EXISTS(SELECT 1 FROM bookmarks b WHERE b.user_id = ?V AND b.message_id = m.id)";
 
 /// Posts, replies and reposts that are not deleted.
 const SHOWN: &str = "m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')";
@@ -105,6 +106,7 @@ pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
             reposts: r.get::<_, i64>(13)? as u64,
             liked: r.get(14)?,
             reposted: r.get(15)?,
+            bookmarked: r.get(16)?,
         },
     })
 }
