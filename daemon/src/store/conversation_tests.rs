@@ -3,26 +3,12 @@
 
 use super::*;
 use crate::proto::{Audience, Limits, Message, MessageId, NodeKey};
-use crate::store::messages::{sign_own, store_message, NewPost};
+use crate::store::messages::store_message;
 use crate::store::users::tests::store_with_node;
 use crate::store::Role;
 
 fn publish(s: &mut Store, user_id: i64, audience: Audience, body: Body) -> SignedMessage {
-    let tx = s.conn_mut().transaction().unwrap();
-    let signed = sign_own(
-        &tx,
-        &NewPost {
-            user_id,
-            audience,
-            body,
-        },
-        1000,
-        &Limits::default(),
-    )
-    .unwrap();
-    store_message(&tx, &signed, 1000).unwrap();
-    tx.commit().unwrap();
-    signed
+    crate::store::messages::tests::post_as(s, user_id, audience, body).unwrap()
 }
 
 fn outbox(s: &Store) -> Vec<(String, i64)> {

@@ -1,26 +1,13 @@
 //! Tests of bookmarks and lists.
 
 use super::*;
-use crate::proto::{Audience, Body, Limits};
-use crate::store::messages::{sign_own, store_message, NewPost};
+use crate::proto::{Audience, Body};
 use crate::store::users::tests::store_with_node;
 use crate::store::Role;
 
 fn post(s: &mut Store, user_id: i64, audience: Audience, text: &str) {
-    let tx = s.conn_mut().transaction().unwrap();
-    let signed = sign_own(
-        &tx,
-        &NewPost {
-            user_id,
-            audience,
-            body: Body::Post { text: text.into() },
-        },
-        1000,
-        &Limits::default(),
-    )
-    .unwrap();
-    store_message(&tx, &signed, 1000).unwrap();
-    tx.commit().unwrap();
+    let body = Body::Post { text: text.into() };
+    crate::store::messages::tests::post_as(s, user_id, audience, body).unwrap();
 }
 
 fn texts(e: &[Entry]) -> Vec<String> {

@@ -376,4 +376,4 @@ impl Store {
 
 #[cfg(test)]
 #[path = "messages_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -10,7 +10,7 @@ fn text(t: &str) -> Body {
     Body::Post { text: t.into() }
 }
 
-fn post_as(
+pub(crate) fn post_as(
     s: &mut Store,
     user_id: i64,
     audience: Audience,

@@ -46,11 +46,11 @@ const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
 /// (`?1` is the user). Unfollowing someone, or a refused follow request, takes all their posts
 /// out of Home, public ones too (they stay on the author's profile and in search), as Mastodon
 /// does; [`Store::unfollow`] also drops their timeline rows. A direct post shows in the Home of
-/// each local person it mentions, followed or not.
+/// each local person it mentions, followed or not ([`VISIBLE`], which every view applies with
+/// the same user, already limits it to them).
 const HOME_AUTHORS: &str = "(a.local_user = ?1 \
      OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?1 AND f.address = a.address) \
-     OR (m.audience = 'direct' AND EXISTS(SELECT 1 FROM mentions n JOIN authors u \
-               ON u.address = n.address WHERE n.message_id = m.id AND u.local_user = ?1)))";
+     OR m.audience = 'direct')";
 
 /// Longest search query accepted, in bytes.
 pub const MAX_QUERY_BYTES: usize = 256;

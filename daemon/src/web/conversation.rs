@@ -182,18 +182,11 @@ pub fn history(
     seq: &str,
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    let id = id_in_path(ctx, who, seq)?;
+    let id = super::reading::message_id_in_path(ctx, who, seq)?;
     let viewer = auth::optional(store, req, now).map_or(-1, |u| u.id);
     readable(store, &id, viewer, "show")?;
     let versions = store.edit_history(&id.author, id.seq)?;
     Ok(json(200, &json!({ "versions": versions })))
-}
-
-fn id_in_path(ctx: &Context, who: &str, seq: &str) -> Result<MessageId, WebError> {
-    Ok(MessageId {
-        author: super::reading::address_in_path(ctx, who)?,
-        seq: super::reading::seq_in_path(seq)?,
-    })
 }
 
 /// Like or repost.
@@ -286,7 +279,7 @@ pub fn on_post(
     (who, seq, what): (&str, &str, &str),
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    let id = id_in_path(ctx, who, seq)?;
+    let id = super::reading::message_id_in_path(ctx, who, seq)?;
     let act_of = match what {
         "like" => Act::Like,
         "repost" => Act::Repost,

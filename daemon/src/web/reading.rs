@@ -20,7 +20,7 @@ use super::api::{Context, DEFAULT_PAGE};
 use super::auth;
 use super::io::{json, percent_decode, query_param, JsonResponse};
 use super::WebError;
-use crate::proto::Address;
+use crate::proto::{Address, MessageId};
 use crate::store::discover::SearchScope;
 use crate::store::messages::MAX_PAGE;
 use crate::store::people::MAX_PEOPLE_RESULTS;
@@ -90,6 +90,14 @@ pub fn entries_page(posts: Vec<crate::store::timeline::Entry>, limit: u32) -> Js
     json(200, &json!({ "posts": posts, "next_before": next }))
 }
 
+/// A message id from the path segments `{author}/{seq}`.
+pub fn message_id_in_path(ctx: &Context, who: &str, seq: &str) -> Result<MessageId, WebError> {
+    Ok(MessageId {
+        author: address_in_path(ctx, who)?,
+        seq: seq_in_path(seq)?,
+    })
+}
+
 /// A seq number from a path segment.
 pub fn seq_in_path(segment: &str) -> Result<u64, WebError> {
     segment
@@ -149,8 +157,7 @@ pub fn thread(
     seq: &str,
     now: u64,
 ) -> Result<JsonResponse, WebError> {
-    let author = address_in_path(ctx, who)?;
-    let seq = seq_in_path(seq)?;
+    let MessageId { author, seq } = message_id_in_path(ctx, who, seq)?;
     let viewer = auth::optional(store, req, now).map(|u| u.id);
     let (post, replies) = store.thread(&author, seq, viewer)?;
     if post.is_none() && replies.is_empty() {
