@@ -13,6 +13,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use thiserror::Error;
+
+pub mod media;
+pub use media::MediaConfig;
 use tracing_subscriber::filter::Targets;
 
 /// Largest configuration file read; a real one is a few hundred bytes.
@@ -98,6 +101,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     /// The firehose of public posts: multicast, relay sessions, hub mode.
     pub firehose: FirehoseConfig,
+    /// Pictures: upload cap, quotas, the cache of other nodes' pictures.
+    pub media: MediaConfig,
 }
 
 /// Most relay sessions a hub may be configured to hold (each costs a task, a socket and a
@@ -324,6 +329,7 @@ impl Default for Config {
             discovery: DiscoveryConfig::default(),
             delivery: DeliveryConfig::default(),
             firehose: FirehoseConfig::default(),
+            media: MediaConfig::default(),
         }
     }
 }
@@ -489,6 +495,9 @@ impl Config {
                 "limits.daily_post_bytes",
                 format!("must be limits.max_post_bytes to {MAX_DAILY_POST_BYTES}"),
             );
+        }
+        if let Err((key, why)) = self.media.validate() {
+            return invalid(key, why);
         }
         if let Err(e) = public_url(&self.http.public_url) {
             return invalid("http.public_url", e);

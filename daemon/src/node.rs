@@ -221,7 +221,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         password_failures: Default::default(),
         public_url: Default::default(),
     });
-    let bounds = crate::web::server::bounds(&config.http);
+    let bounds = crate::web::server::bounds(&config.http, &config.media);
     let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
     let _ = ctx
         .public_url

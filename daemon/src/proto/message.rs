@@ -4,13 +4,13 @@
 //! shows a missing message. Relays and multicast carry messages without being trusted: the
 //! signature covers every field.
 //!
-//! # Byte layout (versions 1 and 2)
+//! # Byte layout (versions 1, 2 and 3)
 //!
 //! The wire form of a [`SignedMessage`] is
 //!
 //! ```text
 //! offset  size      field
-//! 0       1         version = 0x01 or 0x02
+//! 0       1         version = 0x01, 0x02 or 0x03
 //! 1       n         postcard(Message)            (the "body bytes")
 //! 1+n     64        Ed25519 signature over  b"msm-message-vN\0" ++ body bytes  (N = version)
 //! ```
@@ -19,7 +19,9 @@
 //! mentions, a like, an edit); a message is version 2 exactly when it uses one of them, else
 //! version 1, so each message has one encoding, and a node that knows only version 1 refuses the
 //! new kinds by their version byte instead of misreading them. The signing context names the
-//! version, so a signature never carries over from one version to the other.
+//! version, so a signature never carries over from one version to the other. Version 3 adds
+//! pictures (body kinds 8 and 9, see [`super::attachment`]) by the same rule: a message is
+//! version 3 exactly when it is one of those kinds.
 //!
 //! and postcard encodes [`Message`] as its fields in order, with no padding or tags:
 //!
@@ -40,6 +42,10 @@
 //!           6 Like     (v2) of: MessageId           (withdrawn by a Delete of the like)
 //!           7 Edit     (v2) target: varint(u64) (an earlier post of the same author),
 //!                      text: string, summary: string, mentions: as in Note
+//!           8 Pictures (v3) text: string ("" allowed), summary, reply_to, mentions as in Note,
+//!                      attachments: varint(n, 1..=4) attachments (see `attachment`)
+//!           9 Portrait (v3) display_name: string, bio: string,
+//!                      avatar: option(attachment), header: option(attachment)
 //! ```
 //!
 //! (`varint` is unsigned LEB128, 7 bits per byte, low group first; a string is `varint(len)` then
@@ -47,6 +53,7 @@
 //! compared, so an over-long varint or a non-canonical address is refused rather than accepted
 //! with a second encoding of the same message.
 
+use super::attachment::{Attachment, Attachments};
 use super::keys::{NodeKey, PublicKey, SIGNATURE_LEN};
 use super::{Address, ProtoError};
 use serde::{Deserialize, Serialize};
@@ -55,10 +62,14 @@ use serde::{Deserialize, Serialize};
 pub const MESSAGE_VERSION: u8 = 1;
 /// First byte of a version-2 signed message (direct audience, notes, likes, edits).
 pub const MESSAGE_VERSION_2: u8 = 2;
+/// First byte of a version-3 signed message (pictures).
+pub const MESSAGE_VERSION_3: u8 = 3;
 /// Domain separation for signatures: a message signature can never be mistaken for another one.
 pub const SIGNING_CONTEXT: &[u8] = b"msm-message-v1\0";
 /// The signing context of version-2 messages.
 pub const SIGNING_CONTEXT_V2: &[u8] = b"msm-message-v2\0";
+/// The signing context of version-3 messages.
+pub const SIGNING_CONTEXT_V3: &[u8] = b"msm-message-v3\0";
 /// Most people one message mentions (Mastodon's default limit of mentions per post is larger,
 /// but each mention is a delivery to a server that may not follow the author: a spam path).
 pub const MAX_MENTIONS: usize = 16;
@@ -74,8 +85,9 @@ pub const MAX_TEXT_LIMIT: usize = 64 * 1024;
 pub const MAX_DISPLAY_NAME: usize = 64;
 /// Longest bio, in bytes.
 pub const MAX_BIO: usize = 1024;
-/// Largest encoded signed message: text at its highest cap plus two addresses and the rest.
-pub const MAX_ENCODED_MESSAGE: usize = MAX_TEXT_LIMIT + 4096;
+/// Largest encoded signed message: text at its highest cap, content warning, mentions and four
+/// pictures' references with their alt text, and the rest.
+pub const MAX_ENCODED_MESSAGE: usize = MAX_TEXT_LIMIT + 4096 + 4 * 1024 + MAX_MENTIONS * 260;
 
 /// Limits that an operator configures; a node refuses messages over them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +184,30 @@ pub enum Body {
         /// The people the new text mentions.
         mentions: Mentions,
     },
+    /// A post or reply with pictures (version 3); the text may be empty.
+    Pictures {
+        /// The text.
+        text: String,
+        /// The content warning, which also hides the pictures; "" for none.
+        summary: String,
+        /// The message answered, for a reply.
+        reply_to: Option<MessageId>,
+        /// The people mentioned, distinct, in the order the text names them.
+        mentions: Mentions,
+        /// The pictures, 1 to 4, by reference.
+        attachments: Attachments,
+    },
+    /// A new display name, bio, avatar and header for the author (version 3).
+    Portrait {
+        /// Display name.
+        display_name: String,
+        /// Free text about the author.
+        bio: String,
+        /// The author's picture.
+        avatar: Option<Attachment>,
+        /// The banner shown above the author's profile.
+        header: Option<Attachment>,
+    },
 }
 
 impl Body {
@@ -182,9 +218,9 @@ impl Body {
             Body::Reply { .. } => "reply",
             Body::Repost { .. } => "repost",
             Body::Delete { .. } => "delete",
-            Body::Profile { .. } => "profile",
-            Body::Note { reply_to: None, .. } => "post",
-            Body::Note { .. } => "reply",
+            Body::Profile { .. } | Body::Portrait { .. } => "profile",
+            Body::Note { reply_to: None, .. } | Body::Pictures { reply_to: None, .. } => "post",
+            Body::Note { .. } | Body::Pictures { .. } => "reply",
             Body::Like { .. } => "like",
             Body::Edit { .. } => "edit",
         }
@@ -196,6 +232,7 @@ impl Body {
             Body::Post { text }
             | Body::Reply { text, .. }
             | Body::Note { text, .. }
+            | Body::Pictures { text, .. }
             | Body::Edit { text, .. } => Some(text),
             _ => None,
         }
@@ -205,7 +242,7 @@ impl Body {
     pub fn refers_to(&self) -> Option<&MessageId> {
         match self {
             Body::Reply { to, .. } => Some(to),
-            Body::Note { reply_to, .. } => reply_to.as_ref(),
+            Body::Note { reply_to, .. } | Body::Pictures { reply_to, .. } => reply_to.as_ref(),
             Body::Repost { of } | Body::Like { of } => Some(of),
             _ => None,
         }
@@ -214,7 +251,9 @@ impl Body {
     /// The people the message mentions.
     pub fn mentions(&self) -> &[Address] {
         match self {
-            Body::Note { mentions, .. } | Body::Edit { mentions, .. } => mentions,
+            Body::Note { mentions, .. }
+            | Body::Edit { mentions, .. }
+            | Body::Pictures { mentions, .. } => mentions,
             _ => &[],
         }
     }
@@ -222,10 +261,23 @@ impl Body {
     /// The content warning, if any.
     pub fn summary(&self) -> Option<&str> {
         match self {
-            Body::Note { summary, .. } | Body::Edit { summary, .. } if !summary.is_empty() => {
+            Body::Note { summary, .. }
+            | Body::Edit { summary, .. }
+            | Body::Pictures { summary, .. }
+                if !summary.is_empty() =>
+            {
                 Some(summary)
             }
             _ => None,
+        }
+    }
+
+    /// The pictures the message carries (a post's, or a profile's avatar and header).
+    pub fn attachments(&self) -> Vec<&Attachment> {
+        match self {
+            Body::Pictures { attachments, .. } => attachments.iter().collect(),
+            Body::Portrait { avatar, header, .. } => avatar.iter().chain(header.iter()).collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -233,7 +285,11 @@ impl Body {
     pub fn is_shown(&self) -> bool {
         matches!(
             self,
-            Body::Post { .. } | Body::Reply { .. } | Body::Repost { .. } | Body::Note { .. }
+            Body::Post { .. }
+                | Body::Reply { .. }
+                | Body::Repost { .. }
+                | Body::Note { .. }
+                | Body::Pictures { .. }
         )
     }
 }
@@ -271,9 +327,12 @@ impl Message {
         }
     }
 
-    /// The version byte of this message's one encoding: 2 if it uses anything version 2
-    /// added, else 1.
+    /// The version byte of this message's one encoding: 3 for pictures, 2 if it uses anything
+    /// version 2 added, else 1.
     pub fn version(&self) -> u8 {
+        if matches!(self.body, Body::Pictures { .. } | Body::Portrait { .. }) {
+            return MESSAGE_VERSION_3;
+        }
         let v2 = self.audience == Audience::Direct
             || matches!(
                 self.body,
@@ -326,6 +385,43 @@ impl Message {
                 }
             }
             Body::Like { of } => check_ref(of)?,
+            Body::Pictures {
+                text,
+                summary,
+                reply_to,
+                mentions,
+                attachments,
+            } => {
+                if attachments.is_empty() {
+                    return Err(ProtoError::InvalidMessage(
+                        "a post with pictures carries at least one",
+                    ));
+                }
+                check_len("text", text, max_text)?;
+                check_chars(text)?;
+                check_summary(summary)?;
+                check_mentions(mentions)?;
+                if let Some(to) = reply_to {
+                    check_ref(to)?;
+                }
+                for a in attachments {
+                    a.validate()?;
+                }
+            }
+            Body::Portrait {
+                display_name,
+                bio,
+                avatar,
+                header,
+            } => {
+                check_len("display name", display_name, MAX_DISPLAY_NAME)?;
+                check_len("bio", bio, MAX_BIO)?;
+                check_chars(display_name)?;
+                check_chars(bio)?;
+                for a in avatar.iter().chain(header.iter()) {
+                    a.validate()?;
+                }
+            }
             Body::Edit {
                 target,
                 text,
@@ -371,10 +467,10 @@ impl Message {
 }
 
 fn signing_input(version: u8, body: &[u8]) -> Vec<u8> {
-    let context = if version == MESSAGE_VERSION_2 {
-        SIGNING_CONTEXT_V2
-    } else {
-        SIGNING_CONTEXT
+    let context = match version {
+        MESSAGE_VERSION_3 => SIGNING_CONTEXT_V3,
+        MESSAGE_VERSION_2 => SIGNING_CONTEXT_V2,
+        _ => SIGNING_CONTEXT,
     };
     let mut v = Vec::with_capacity(context.len() + body.len());
     v.extend_from_slice(context);
@@ -495,7 +591,7 @@ impl SignedMessage {
         let (&version, rest) = bytes
             .split_first()
             .ok_or_else(|| malformed("empty".into()))?;
-        if version != MESSAGE_VERSION && version != MESSAGE_VERSION_2 {
+        if !(MESSAGE_VERSION..=MESSAGE_VERSION_3).contains(&version) {
             return Err(malformed(format!("unknown version {version}")));
         }
         if rest.len() < SIGNATURE_LEN {

@@ -4,6 +4,7 @@
 //! no tokio. The I/O layers (`net`, `web`) and the store drive these types.
 //!
 //! - [`address`]: `user@domain` identities, IDNA domains, limits.
+//! - [`attachment`]: picture references carried in messages (hash, type, size, alt text).
 //! - [`message`]: signed messages, their canonical byte layout and verification.
 //! - [`frame`]: length-prefixed frames for node links, checked before any allocation.
 //! - [`seq`]: per-stream sequence tracking (author seqs, later the multicast stream).
@@ -17,6 +18,7 @@
 //! accepts only the canonical encoding of a value (decode then encode gives the same bytes).
 
 pub mod address;
+pub mod attachment;
 pub mod conversation;
 pub mod error;
 pub mod follow;

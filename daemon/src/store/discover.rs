@@ -40,10 +40,11 @@ use serde::Serialize;
 pub const VIA_FIREHOSE: &str = "firehose";
 
 /// Columns read for a [`DiscoverEntry`], from `discover d LEFT JOIN authors a`.
-/// In the order of the timeline's columns (so [`super::timeline::entry_of`] reads them), then
-/// `verified`.
+/// In the order of the timeline's columns (so [`super::timeline::entry_of`] reads them: the
+/// discover window keeps no pictures, only the author's avatar), then `verified`.
 const ENTRY_COLUMNS: &str = "d.author, d.seq, d.time_ms, d.kind, 'public', d.text, d.ref_author, \
-     d.ref_seq, coalesce(a.display_name, ''), d.id, NULL, NULL, 0, 0, 0, 0, 0, d.verified";
+     d.ref_seq, coalesce(a.display_name, ''), d.id, NULL, NULL, 0, 0, 0, 0, 0, NULL, \
+     CASE WHEN a.avatar IS NOT NULL THEN '/media/' || lower(hex(a.avatar)) END, d.verified";
 
 /// Discover rows not also stored as author-verified messages (those show from `messages`).
 const NOT_IN_MESSAGES: &str =
@@ -213,7 +214,7 @@ fn entry_of(r: &Row<'_>) -> rusqlite::Result<DiscoverEntry> {
         cursor: e.cursor,
         post: e.post,
         via: VIA_FIREHOSE,
-        verified: r.get(17)?,
+        verified: r.get(19)?,
     })
 }
 

@@ -66,6 +66,49 @@ pub struct PostView {
     pub reposted: bool,
     /// The viewer bookmarked it.
     pub bookmarked: bool,
+    /// The pictures it carries, in order.
+    pub media: Vec<MediaView>,
+    /// The author's avatar (`/media/<sha256>`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+}
+
+/// A picture as clients see it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MediaView {
+    /// `/media/<sha256 hex>`.
+    pub url: String,
+    /// The MIME type.
+    #[serde(rename = "type")]
+    pub media_type: String,
+    /// Bytes.
+    pub size: u64,
+    /// Pixels wide, as stored.
+    pub width: u32,
+    /// Pixels high, as stored.
+    pub height: u32,
+    /// EXIF orientation to apply (1: as stored).
+    pub orientation: u8,
+    /// Alt text.
+    pub alt: String,
+    /// Blurhash placeholder, "" for none.
+    pub blurhash: String,
+}
+
+impl MediaView {
+    /// The view of a picture reference.
+    pub fn of(a: &crate::proto::attachment::Attachment) -> Self {
+        MediaView {
+            url: format!("/media/{}", a.hex()),
+            media_type: a.media_type.mime().into(),
+            size: a.size as u64,
+            width: a.width,
+            height: a.height,
+            orientation: a.orientation,
+            alt: a.alt.clone(),
+            blurhash: a.blurhash.clone(),
+        }
+    }
 }
 
 fn audience_str(a: Audience) -> &'static str {
@@ -101,6 +144,11 @@ impl PostView {
             liked: false,
             reposted: false,
             bookmarked: false,
+            media: match &m.body {
+                Body::Pictures { attachments, .. } => attachments.iter().map(MediaView::of).collect(),
+                _ => Vec::new(),
+            },
+            avatar: None,
         }
     }
 }
@@ -195,14 +243,16 @@ pub fn store_message_batched(
                     "UPDATE messages SET deleted = 1, text = NULL WHERE author_id = ?1 AND seq = ?2",
                 )?
                 .execute(params![author_id, *target as i64])?;
+                super::media::forget_message_media(conn, author_id, *target)?;
             }
         }
-        Body::Profile { display_name, bio } => {
+        Body::Profile { display_name, bio } | Body::Portrait { display_name, bio, .. } => {
             conn.prepare_cached("UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3")?
                 .execute(params![display_name, bio, author_id])?;
         }
         _ => {}
     }
+    super::media::record_message_media(conn, message_id, author_id, &m.body, received_ms)?;
     super::conversation::apply(conn, signed, message_id, author_id, received_ms)?;
     // Advance the contiguous seq over this message and any stored after a gap.
     conn.prepare_cached("UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1")?

@@ -27,6 +27,8 @@
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.
+//! - [`media`]: pictures: uploads, quotas, what messages carry, the cache, collection.
+//! - [`media_files`]: the pictures' content-addressed files, written atomically.
 
 pub mod approvals;
 pub mod blocked_domains;
@@ -38,6 +40,8 @@ pub mod fts_query;
 pub mod integrity;
 pub mod lists;
 pub mod lock;
+pub mod media;
+pub mod media_files;
 pub mod messages;
 pub mod people;
 pub mod pulse;

@@ -217,6 +217,8 @@ pub const MIGRATIONS: &[&str] = &[
     RELATIONS_MIGRATION,
     // 9: bookmarks and lists (see `lists`).
     super::lists::LISTS_MIGRATION,
+    // 10: pictures (see `media`).
+    super::media::MEDIA_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

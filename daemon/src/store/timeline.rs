@@ -17,7 +17,8 @@ use serde::Serialize;
 /// Columns read for a [`PostView`], from `messages m JOIN authors a`.
 /// Then the content warning, the time of the last edit, the like and repost counts, and
 /// whether the viewer `?V` liked, reposted and bookmarked it.
-const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
+const VIEW_COLUMNS: &str = concat!(
+    "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
      m.ref_author, m.ref_seq, a.display_name, m.id, m.summary, m.edited_ms, \
      (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
         AND l.kind = 'like' AND l.deleted = 0), \
@@ -29,7 +30,12 @@ const VIEW_COLUMNS: &str = "a.address, m.seq, m.time_ms, m.kind, m.audience, m.t
      EXISTS(SELECT 1 FROM messages l JOIN authors la ON la.id = l.author_id \
         WHERE l.ref_author = a.address AND l.ref_seq = m.seq AND l.kind = 'repost' \
         AND l.deleted = 0 AND la.local_user = ?V), \
-     EXISTS(SELECT 1 FROM bookmarks b WHERE b.user_id = ?V AND b.message_id = m.id)";
+     EXISTS(SELECT 1 FROM bookmarks b WHERE b.user_id = ?V AND b.message_id = m.id), \
+     CASE WHEN m.kind IN ('post', 'reply') THEN ",
+    super::media::media_json_column!(),
+    " END, \
+     CASE WHEN a.avatar IS NOT NULL THEN '/media/' || lower(hex(a.avatar)) END",
+);
 
 /// Posts, replies and reposts that are not deleted.
 const SHOWN: &str = "m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')";
@@ -41,6 +47,11 @@ const VISIBLE: &str = "(m.audience = 'public' OR a.local_user = ?V \
                AND f.address = a.address AND f.state = 'accepted')) \
      OR (m.audience = 'direct' AND EXISTS(SELECT 1 FROM mentions n JOIN authors u \
                ON u.address = n.address WHERE n.message_id = m.id AND u.local_user = ?V)))";
+
+/// [`VISIBLE`] with the viewer as the SQL parameter `v` (such as `?2`).
+pub(crate) fn visible_sql(v: &str) -> String {
+    VISIBLE.replace("?V", v)
+}
 
 /// Whose posts a home timeline shows: the user's own and those of people the user follows now
 /// (`?1` is the user). Unfollowing someone, or a refused follow request, takes all their posts
@@ -107,6 +118,11 @@ pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
             liked: r.get(14)?,
             reposted: r.get(15)?,
             bookmarked: r.get(16)?,
+            media: r
+                .get::<_, Option<String>>(17)?
+                .and_then(|j| serde_json::from_str(&j).ok())
+                .unwrap_or_default(),
+            avatar: r.get(18)?,
         },
     })
 }
@@ -312,10 +328,12 @@ impl Store {
             return Ok(Vec::new());
         };
         let sql = format!(
-            "SELECT {VIEW_COLUMNS} FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid \
-             JOIN authors a ON a.id = m.author_id \
-             WHERE messages_fts MATCH ?2 AND {SHOWN} AND {} AND NOT {HIDDEN} \
-             ORDER BY rank LIMIT ?3 OFFSET ?4",
+            "SELECT {VIEW_COLUMNS} FROM \
+               (SELECT rowid, rank FROM messages_fts WHERE messages_fts MATCH ?2 \
+                UNION ALL SELECT rowid, rank FROM alt_fts WHERE alt_fts MATCH ?2) hit \
+             JOIN messages m ON m.id = hit.rowid JOIN authors a ON a.id = m.author_id \
+             WHERE {SHOWN} AND {} AND NOT {HIDDEN} \
+             GROUP BY m.id ORDER BY min(hit.rank) LIMIT ?3 OFFSET ?4",
             VISIBLE.replace("?V", "?1")
         )
         .replace("?V", "?1");

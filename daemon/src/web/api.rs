@@ -591,6 +591,30 @@ fn with_line_feeds(body: Body) -> Body {
             summary: lf(&summary),
             mentions,
         },
+        Body::Pictures {
+            text,
+            summary,
+            reply_to,
+            mentions,
+            attachments,
+        } => Body::Pictures {
+            text: lf(&text),
+            summary: lf(&summary),
+            reply_to,
+            mentions,
+            attachments,
+        },
+        Body::Portrait {
+            display_name,
+            bio,
+            avatar,
+            header,
+        } => Body::Portrait {
+            display_name: lf(&display_name),
+            bio: lf(&bio),
+            avatar,
+            header,
+        },
         other => other,
     }
 }
@@ -602,7 +626,15 @@ fn text_bytes(body: &Body) -> usize {
         Body::Note { text, summary, .. } | Body::Edit { text, summary, .. } => {
             text.len() + summary.len()
         }
-        Body::Profile { display_name, bio } => display_name.len() + bio.len(),
+        Body::Pictures {
+            text,
+            summary,
+            attachments,
+            ..
+        } => text.len() + summary.len() + attachments.iter().map(|a| a.alt.len()).sum::<usize>(),
+        Body::Profile { display_name, bio } | Body::Portrait { display_name, bio, .. } => {
+            display_name.len() + bio.len()
+        }
         Body::Repost { .. } | Body::Delete { .. } | Body::Like { .. } => 0,
     }
 }

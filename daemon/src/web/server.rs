@@ -24,7 +24,7 @@
 
 use super::api::{handle, Context};
 use super::{stream, MAX_REQUEST_BODY};
-use crate::config::HttpConfig;
+use crate::config::{HttpConfig, MediaConfig};
 use crate::store::Store;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,8 +50,13 @@ pub const BODY_BUDGET: usize = 4 * 1024 * 1024;
 /// such idle connections are the first to go anyway.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
-/// The bounds of the listener, from the `[http]` configuration.
-pub fn bounds(http: &HttpConfig) -> tiny_http::Bounds {
+/// The paths whose `POST` bodies are picture uploads, bounded by `[media]`.
+pub const UPLOAD_PATHS: &[&str] = &["/api/v1/media", "/api/v2/media"];
+/// Uploads being read or handled at once: each holds up to `media.max_upload_bytes` of memory.
+pub const MAX_UPLOADS_AT_ONCE: u64 = 2;
+
+/// The bounds of the listener, from the `[http]` and `[media]` configuration.
+pub fn bounds(http: &HttpConfig, media: &MediaConfig) -> tiny_http::Bounds {
     tiny_http::Bounds {
         max_connections: http.max_connections,
         io_timeout: Some(Duration::from_secs(http.timeout_s)),
@@ -61,6 +66,13 @@ pub fn bounds(http: &HttpConfig) -> tiny_http::Bounds {
         max_body: MAX_REQUEST_BODY,
         body_free: BODY_FREE,
         body_budget: BODY_BUDGET,
+        large: Some(tiny_http::LargeBodies {
+            paths: UPLOAD_PATHS.iter().map(|p| p.to_string()).collect(),
+            // a multipart form adds its boundaries and headers to the picture
+            max_body: media.max_upload_bytes as usize + 64 * 1024,
+            budget: (MAX_UPLOADS_AT_ONCE * (media.max_upload_bytes + 64 * 1024)) as usize,
+            body_timeout: Duration::from_secs(media.upload_timeout_s),
+        }),
     }
 }
 

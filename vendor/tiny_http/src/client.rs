@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{HTTPVersion, StatusCode};
+use crate::common::{HTTPVersion, Method, StatusCode};
 use crate::connection::Connection;
 use crate::head::{read_head, HeadError};
 use crate::util::body::{framing, read_body, BodyBudget, BodyError, Framing};
@@ -36,6 +36,17 @@ pub(crate) struct Limits {
     pub max_body: usize,
     /// What bodies may hold in memory at once.
     pub budget: Arc<BodyBudget>,
+    /// msm patch: the bounds of uploads (`LargeBodies`).
+    pub large: Option<LargeLimits>,
+}
+
+/// msm patch: `LargeBodies` with its budget.
+#[derive(Debug)]
+pub(crate) struct LargeLimits {
+    pub paths: Vec<String>,
+    pub max_body: usize,
+    pub budget: Arc<BodyBudget>,
+    pub body_timeout: Duration,
 }
 
 /// A ClientConnection is an object that will store a socket to a client
@@ -185,16 +196,23 @@ impl ClientConnection {
                 return None;
             }
         };
-        let body = framing(&head.headers, &version, limits.max_body).and_then(|framing| {
-            self.deadline
-                .set(Some(Instant::now() + limits.body_timeout));
+        // msm patch: an upload's body is bounded by the bounds of uploads
+        let path = head.path.split('?').next().unwrap_or("");
+        let (max_body, body_timeout, budget) = match &limits.large {
+            Some(l) if head.method == Method::Post && l.paths.iter().any(|p| p == path) => {
+                (l.max_body, l.body_timeout, &l.budget)
+            }
+            _ => (limits.max_body, limits.body_timeout, &limits.budget),
+        };
+        let body = framing(&head.headers, &version, max_body).and_then(|framing| {
+            self.deadline.set(Some(Instant::now() + body_timeout));
             self.slot.set(Phase::Body);
             if expects_continue && framing != Framing::None && version > HTTPVersion(1, 0) {
                 let mut w = self.writer();
                 w.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                     .and_then(|()| w.flush())?;
             }
-            read_body(&mut self.reader, framing, limits.max_body, &limits.budget)
+            read_body(&mut self.reader, framing, max_body, budget)
         });
         let body = match body {
             Ok(b) => b,
@@ -212,17 +230,19 @@ impl ClientConnection {
         self.slot.set(Phase::Busy);
         let body_length = Some(body.len());
         let writer = self.writer();
-        Some(crate::request::new_request(
+        let mut request = crate::request::new_request(
             self.secure,
             head.method,
             head.path,
             version,
             head.headers,
             self.remote_addr,
-            Box::new(body),
+            Box::new(std::io::empty()),
             body_length,
             writer,
-        ))
+        );
+        request.set_whole_body(body);
+        Some(request)
     }
 }
 

@@ -175,7 +175,7 @@ pub struct IncomingRequests<'a> {
 }
 
 /// msm patch: bounds of a server.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Bounds {
     /// Most connections open at once. When all are taken, a new connection takes the slot of
     /// an idle or slow one (see `util/conn_table.rs`); only when every one has a request
@@ -197,6 +197,23 @@ pub struct Bounds {
     /// Bytes past `body_free` that all bodies being read or answered may hold at once; a
     /// body that needs more is answered `503`.
     pub body_budget: usize,
+    /// msm patch: uploads, bounded apart from the other bodies (see [`LargeBodies`]).
+    pub large: Option<LargeBodies>,
+}
+
+/// msm patch: bodies of `POST` requests to the named paths (uploads) may be larger than
+/// `Bounds::max_body`; they draw on a budget of their own and get a longer deadline, so a
+/// picture upload neither starves log-ins and posts of body memory nor fits their bounds.
+#[derive(Debug, Clone)]
+pub struct LargeBodies {
+    /// Paths (without the query) whose `POST` bodies these bounds cover.
+    pub paths: Vec<String>,
+    /// Largest such body; a larger declared length is answered `413` without reading it.
+    pub max_body: usize,
+    /// Bytes that all such bodies being read or answered may hold at once (`503` past it).
+    pub budget: usize,
+    /// Such a body must arrive whole within this after its head.
+    pub body_timeout: Duration,
 }
 
 impl Default for Bounds {
@@ -210,6 +227,7 @@ impl Default for Bounds {
             max_body: 1024 * 1024,
             body_free: 16 * 1024,
             body_budget: 16 * 1024 * 1024,
+            large: None,
         }
     }
 }
@@ -350,6 +368,12 @@ impl Server {
             io_timeout: bounds.io_timeout,
             max_body: bounds.max_body,
             budget: util::BodyBudget::new(bounds.body_free, bounds.body_budget),
+            large: bounds.large.clone().map(|l| client::LargeLimits {
+                budget: util::BodyBudget::new(0, l.budget),
+                paths: l.paths,
+                max_body: l.max_body,
+                body_timeout: l.body_timeout,
+            }),
         });
         let refused = reaper();
         // building the "close" variable

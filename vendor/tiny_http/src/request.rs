@@ -51,6 +51,9 @@ pub struct Request {
     // where to read the body from
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
+    // msm patch: the body as the connection read it, read in place of `data_reader`
+    whole_body: Option<crate::util::body::Body>,
+
     // if this writer is empty, then the request has been answered
     response_writer: Option<Box<dyn Write + Send + 'static>>,
 
@@ -132,6 +135,7 @@ where
 {
     Request {
         data_reader: Some(body),
+        whole_body: None,
         response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
         remote_addr,
         secure,
@@ -148,6 +152,16 @@ where
 }
 
 impl Request {
+    /// msm patch: the body the connection read whole (see `client.rs`).
+    pub(crate) fn set_whole_body(&mut self, body: crate::util::body::Body) {
+        self.whole_body = Some(body);
+    }
+
+    /// msm patch: the unread bytes of the body, in place, without a copy (an upload of
+    /// megabytes is not held twice).
+    pub fn body_bytes(&self) -> &[u8] {
+        self.whole_body.as_ref().map(|b| b.unread()).unwrap_or(&[])
+    }
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {
@@ -279,7 +293,10 @@ impl Request {
             self.must_send_continue = false;
         }
 
-        self.data_reader.as_mut().unwrap()
+        match self.whole_body.as_mut() {
+            Some(b) => b,
+            None => self.data_reader.as_mut().unwrap(),
+        }
     }
 
     /// Turns the `Request` into a writer.
@@ -327,6 +344,9 @@ impl Request {
         use std::mem;
 
         assert!(self.data_reader.is_some());
+        if let Some(body) = self.whole_body.take() {
+            return Box::new(body);
+        }
 
         let mut reader = None;
         mem::swap(&mut self.data_reader, &mut reader);

@@ -146,6 +146,12 @@ impl Body {
     pub fn len(&self) -> usize {
         self.data.get_ref().len()
     }
+
+    /// msm patch: the bytes not read yet.
+    pub fn unread(&self) -> &[u8] {
+        let at = (self.data.position() as usize).min(self.len());
+        &self.data.get_ref()[at..]
+    }
 }
 
 impl Read for Body {
