@@ -29,6 +29,7 @@ pub mod fdlimit;
 pub mod fuzz;
 pub mod identity;
 pub mod logging;
+pub mod media;
 pub mod net;
 pub mod node;
 pub mod proto;

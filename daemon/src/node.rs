@@ -220,7 +220,15 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         user_streams: Default::default(),
         password_failures: Default::default(),
         public_url: Default::default(),
+        media: config.media.clone(),
     });
+    // pictures a crash left half-written or unrecorded, and those nothing uses any more
+    match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "stray picture files removed"),
+        Err(e) => tracing::warn!(error = %e, "picture files not swept"),
+    }
+    crate::web::media::collect(&mut store, config.media.cache_bytes, crate::now_ms());
     let bounds = crate::web::server::bounds(&config.http, &config.media);
     let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
     let _ = ctx

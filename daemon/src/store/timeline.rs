@@ -91,6 +91,12 @@ pub struct Profile {
     pub local: bool,
     /// The viewer follows this address.
     pub followed: bool,
+    /// The avatar's URL (`/media/<sha256>`), when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    /// The header's URL, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header: Option<String>,
 }
 
 /// Reads a row of [`VIEW_COLUMNS`].
@@ -283,7 +289,9 @@ impl Store {
             .conn()
             .query_row(
                 "SELECT display_name, bio, local_user IS NOT NULL,
-                        EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?2 AND f.address = ?1)
+                        EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?2 AND f.address = ?1),
+                        CASE WHEN avatar IS NOT NULL THEN '/media/' || lower(hex(avatar)) END,
+                        CASE WHEN header IS NOT NULL THEN '/media/' || lower(hex(header)) END
                  FROM authors WHERE address = ?1",
                 params![address.as_str(), viewer.unwrap_or(-1)],
                 |r| {
@@ -293,6 +301,8 @@ impl Store {
                         bio: r.get(1)?,
                         local: r.get(2)?,
                         followed: r.get(3)?,
+                        avatar: r.get(4)?,
+                        header: r.get(5)?,
                     })
                 },
             )
@@ -311,6 +321,8 @@ impl Store {
             bio: String::new(),
             local: true,
             followed,
+            avatar: None,
+            header: None,
         }))
     }
 

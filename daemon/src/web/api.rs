@@ -100,6 +100,8 @@ pub struct Context {
     /// `scheme://host[:port]` of the node's pages, from `http.public_url` or the domain (set
     /// once the listener is bound, so a port 0 listener gets its real port).
     pub public_url: std::sync::OnceLock<String>,
+    /// Pictures' bounds (`[media]`).
+    pub media: crate::config::MediaConfig,
 }
 
 /// Answers one request.
@@ -154,6 +156,7 @@ fn route(
             change_password(ctx, store, req, now)
         }
         (["api", "v1", "posts"], Method::Post) => cv::create_post(ctx, store, req, now),
+        (["api", "v1", "media"], Method::Post) => super::media::upload(ctx, store, req, now),
         (["api", "v1", "posts", seq], Method::Put) => cv::edit_post(ctx, store, req, seq, now),
         (["api", "v1", "posts", who, seq, what], Method::Post | Method::Delete | Method::Get) => {
             cv::on_post(ctx, store, req, (who, seq, what), now)
@@ -217,7 +220,12 @@ fn route(
             Method::Get | Method::Head,
         ) => assets::serve(path, req),
         (["api", "v1", "posts", seq], Method::Delete) => {
-            fed::delete_post(ctx, store, req, seq, now)
+            let answer = fed::delete_post(ctx, store, req, seq, now);
+            if answer.is_ok() {
+                // the post's pictures go with it, if nothing else uses them
+                super::media::collect(store, ctx.media.cache_bytes, now);
+            }
+            answer
         }
         (["api", "v1", "profile"], Method::Put) => fed::update_profile(ctx, store, req, now),
         (["api", "v1", "follows"], Method::Post) => fed::follow(ctx, store, req, now),
@@ -632,9 +640,10 @@ fn text_bytes(body: &Body) -> usize {
             attachments,
             ..
         } => text.len() + summary.len() + attachments.iter().map(|a| a.alt.len()).sum::<usize>(),
-        Body::Profile { display_name, bio } | Body::Portrait { display_name, bio, .. } => {
-            display_name.len() + bio.len()
-        }
+        Body::Profile { display_name, bio }
+        | Body::Portrait {
+            display_name, bio, ..
+        } => display_name.len() + bio.len(),
         Body::Repost { .. } | Body::Delete { .. } | Body::Like { .. } => 0,
     }
 }

@@ -48,6 +48,49 @@ struct CreatePost {
     reply_to: Option<String>,
     #[serde(default)]
     summary: Option<String>,
+    /// Uploaded pictures to carry (`POST /api/v1/media`), at most four.
+    #[serde(default)]
+    media: Vec<MediaRef>,
+}
+
+/// A picture attached to a new post: an upload's id with its alt text and blurhash.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MediaRef {
+    id: String,
+    #[serde(default)]
+    alt: String,
+    #[serde(default)]
+    blurhash: String,
+}
+
+/// The references of the pictures `refs` names, each an upload of `user_id`'s.
+fn attachments_of(
+    store: &Store,
+    user_id: i64,
+    refs: Vec<MediaRef>,
+) -> Result<crate::proto::attachment::Attachments, WebError> {
+    use crate::proto::attachment::{parse_hex256, MAX_ATTACHMENTS};
+    if refs.len() > MAX_ATTACHMENTS {
+        return Err(WebError::BadRequest(format!(
+            "a post carries at most {MAX_ATTACHMENTS} pictures"
+        )));
+    }
+    let mut out = crate::proto::attachment::Attachments::new();
+    for r in refs {
+        let sha = parse_hex256(&r.id)
+            .ok_or_else(|| WebError::BadRequest(format!("{:?} is not a picture's id", r.id)))?;
+        let alt = crate::proto::message::normalize_line_breaks(&r.alt);
+        let a = store.own_upload(user_id, &sha)?.reference(alt, r.blurhash);
+        a.validate()?;
+        if out.iter().any(|o| o.sha256 == sha) {
+            return Err(WebError::BadRequest(
+                "the same picture is attached twice".into(),
+            ));
+        }
+        let _ = out.push(a);
+    }
+    Ok(out)
 }
 
 fn audience_of(name: &str) -> Result<Audience, WebError> {
@@ -110,7 +153,16 @@ pub fn create_post(
             "a direct post names its readers: mention at least one @person".into(),
         ));
     }
-    let body = if summary.is_empty() && mentions.is_empty() && audience != Audience::Direct {
+    let attachments = attachments_of(store, s.user.id, b.media)?;
+    let body = if !attachments.is_empty() {
+        Body::Pictures {
+            text: b.text,
+            summary,
+            reply_to,
+            mentions,
+            attachments,
+        }
+    } else if summary.is_empty() && mentions.is_empty() && audience != Audience::Direct {
         // what version 1 can say stays version 1
         match reply_to {
             None => Body::Post { text: b.text },

@@ -182,6 +182,35 @@ struct ProfileBody {
     display_name: Option<String>,
     #[serde(default)]
     bio: Option<String>,
+    /// An uploaded picture's id; `null` removes the avatar; absent keeps it.
+    #[serde(default)]
+    avatar: Option<serde_json::Value>,
+    /// As `avatar`, for the header.
+    #[serde(default)]
+    header: Option<serde_json::Value>,
+}
+
+/// A profile picture from the request: absent keeps `now`, `null` removes it, an upload's id
+/// sets it.
+fn profile_picture(
+    store: &Store,
+    user_id: i64,
+    given: Option<serde_json::Value>,
+    now: Option<crate::proto::attachment::Attachment>,
+) -> Result<Option<crate::proto::attachment::Attachment>, WebError> {
+    match given {
+        None => Ok(now),
+        Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(id)) => {
+            let sha = crate::proto::attachment::parse_hex256(&id)
+                .ok_or_else(|| WebError::BadRequest(format!("{id:?} is not a picture's id")))?;
+            let info = store.own_upload(user_id, &sha)?;
+            Ok(Some(info.reference(String::new(), String::new())))
+        }
+        Some(_) => Err(WebError::BadRequest(
+            "avatar and header are a picture's id or null".into(),
+        )),
+    }
 }
 
 /// `PUT /api/v1/profile`: publishes a profile update.
@@ -199,9 +228,19 @@ pub fn update_profile(
     if let Some(given) = &b.display_name {
         check_display_name(given)?;
     }
-    let body = Body::Profile {
-        display_name: b.display_name.unwrap_or(name),
-        bio: b.bio.unwrap_or(bio),
+    let (avatar_now, header_now) = store.profile_pictures(s.user.address.as_str())?;
+    let avatar = profile_picture(store, s.user.id, b.avatar, avatar_now)?;
+    let header = profile_picture(store, s.user.id, b.header, header_now)?;
+    let (display_name, bio) = (b.display_name.unwrap_or(name), b.bio.unwrap_or(bio));
+    let body = if avatar.is_none() && header.is_none() {
+        Body::Profile { display_name, bio }
+    } else {
+        Body::Portrait {
+            display_name,
+            bio,
+            avatar,
+            header,
+        }
     };
     publish(ctx, s.user.id, Audience::Public, body)
 }

@@ -31,6 +31,7 @@ pub mod follow_requests;
 pub mod follow_target;
 pub mod io;
 pub mod lists;
+pub mod media;
 pub mod post_limits;
 pub mod public;
 pub mod reading;
@@ -77,6 +78,12 @@ pub enum WebError {
     /// 415: the body is not JSON.
     #[error("expected Content-Type: application/json")]
     UnsupportedMediaType,
+    /// 415: an upload is not a picture msm takes (SVG, a ZIP, ...), in words.
+    #[error("{0}")]
+    NotAPicture(String),
+    /// 507: a storage cap is reached (the node's pictures, the disk's free-space floor).
+    #[error("{0}")]
+    StorageCap(String),
     /// 429: too many attempts; retry later.
     #[error("too many attempts; try again in a minute")]
     TooManyRequests,
@@ -120,11 +127,11 @@ impl WebError {
             WebError::Conflict(_) => 409,
             WebError::Unprocessable(_) => 422,
             WebError::TooLarge(_) => 413,
-            WebError::UnsupportedMediaType => 415,
+            WebError::UnsupportedMediaType | WebError::NotAPicture(_) => 415,
             WebError::TooManyRequests | WebError::RateLimited { .. } => 429,
             WebError::BadGateway(_) => 502,
             WebError::Unavailable | WebError::Busy(_) | WebError::StoreDamaged => 503,
-            WebError::StorageFull => 507,
+            WebError::StorageFull | WebError::StorageCap(_) => 507,
             WebError::Internal(_) => 500,
         }
     }

@@ -161,6 +161,10 @@ fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopp
             stream::open(ctx, store, req);
             continue;
         }
+        if super::media::is_media_get(&req) {
+            super::media::serve(ctx, store, req);
+            continue;
+        }
         let response = handle(ctx, store, &mut req);
         let status = response.status_code().0;
         if closes_connection(status) {

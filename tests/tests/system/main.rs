@@ -25,6 +25,7 @@ mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
 mod lifecycle;
+mod pictures;
 mod public_pages;
 mod search;
 mod web;
