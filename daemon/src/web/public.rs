@@ -41,14 +41,16 @@ pub const FEED_ENTRIES: u32 = 50;
 /// Longest entry title, in characters (the first line of the post, cut with `…`).
 pub const TITLE_CHARS: usize = 80;
 /// Content-Security-Policy of server-rendered pages: no script at all.
-pub const PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+pub const PAGE_CSP: &str =
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 /// Style of server-rendered pages (inline: one request per page).
 const STYLE: &str =
     "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:auto;padding:1rem}\
      article{border-bottom:1px solid #ddd;padding:.75rem 0}p{white-space:pre-wrap;margin:.25rem 0}\
      time,small{color:#666;font-size:.85rem}a.author{color:inherit;text-decoration:none}\
-     blockquote{margin:.5rem 0;padding-left:.75rem;border-left:3px solid #ddd}";
+     blockquote{margin:.5rem 0;padding-left:.75rem;border-left:3px solid #ddd}\
+     img{max-width:100%;height:auto;border-radius:4px;margin:.25rem .25rem 0 0}";
 
 /// `scheme://host[:port]` of this node's pages: `http.public_url`, or the domain. Never the
 /// request's Host header: any client sets that, and a page or feed cached with a forged host

@@ -223,6 +223,23 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
     // anyone may see a public post's picture
     assert_eq!(get(&node, None, &format!("/media/{id}")).status, 200);
 
+    // the public page: <img> with alt, size (turned by the orientation) and lazy loading
+    let page = get(&node, None, "/@alice").text();
+    assert!(
+        page.contains(&format!("/media/{id}\" alt=\"A red bicycle leaning on a fence\" width=\"800\" height=\"1200\" loading=\"lazy\"")),
+        "{page}"
+    );
+    // Atom: an enclosure with type and length, as feedparser reads it
+    let enclosures = feed_enclosures(&node, "/@alice/feed.atom");
+    assert_eq!(
+        enclosures,
+        vec![
+            json!({"type": "image/jpeg", "length": up["size"].as_u64().unwrap().to_string(),
+                    "href_ends": true})
+        ],
+        "{enclosures:?}"
+    );
+
     // attaching someone else's or an unknown picture is refused
     let r = node.post_json(
         "/api/v1/posts",
@@ -249,6 +266,35 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
         get(&node, Some(&token), &format!("/media/{id}")).status,
         404
     );
+}
+
+/// The enclosures of a feed's first entry, as feedparser reads them.
+fn feed_enclosures(node: &Node, path: &str) -> Vec<Value> {
+    use std::io::Write;
+    let feed = get(node, None, path);
+    assert_eq!(feed.status, 200);
+    let check = r#"
+import feedparser, json, sys
+f = feedparser.parse(sys.stdin.buffer.read())
+assert not f.bozo, f.bozo_exception
+print(json.dumps([{"type": e.type, "length": e.length, "href_ends": "/media/" in e.href}
+                  for e in f.entries[0].enclosures]))
+"#;
+    let mut py = Command::new("python3")
+        .args(["-c", check])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with feedparser");
+    py.stdin.take().unwrap().write_all(&feed.body).unwrap();
+    let out = py.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "feedparser: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// A PNG header of the given size with a valid signature and IHDR (and nothing after).

@@ -158,6 +158,16 @@ fn entry(x: &mut String, site: &Site, author: &Address, p: &PostView, of: Option
     if let Some(warning) = p.summary.as_deref().filter(|s| !s.trim().is_empty()) {
         let _ = write!(x, "<summary type=\"text\">{}</summary>", escape(warning));
     }
+    for m in &of.unwrap_or(p).media {
+        // RFC 4287 §4.2.7.2: a related resource that may be large
+        let _ = write!(
+            x,
+            "<link rel=\"enclosure\" type=\"{}\" length=\"{}\" href=\"{}\"/>",
+            escape(&m.media_type),
+            m.size,
+            escape(&format!("{}{}", site.base, m.url))
+        );
+    }
     let _ = write!(
         x,
         "<published>{published}</published><updated>{updated}</updated>\

@@ -230,15 +230,43 @@ fn ref_link(site: &Site, r: &str) -> String {
     }
 }
 
-/// The text of a post: a paragraph, or behind its content warning in `<details>`.
+/// The text of a post and its pictures: a paragraph, or both behind its content warning in
+/// `<details>`.
 fn text_block(site: &Site, p: &PostView) -> String {
     let text = text_html(site, p.text.as_deref().unwrap_or(""));
+    let pictures = pictures_html(site, p);
     match p.summary.as_deref().filter(|s| !s.trim().is_empty()) {
         Some(warning) => format!(
-            "<details><summary>{}</summary><p>{text}</p></details>",
+            "<details><summary>{}</summary><p>{text}</p>{pictures}</details>",
             escape(warning)
         ),
-        None => format!("<p>{text}</p>"),
+        None => format!("<p>{text}</p>{pictures}"),
+    }
+}
+
+/// A post's pictures: each an `<img>` with its alt text and its size (so the page does not
+/// jump as they load; swapped for an orientation that turns it), loaded lazily, linked to the
+/// full picture.
+pub fn pictures_html(site: &Site, p: &PostView) -> String {
+    let mut out = String::new();
+    for m in &p.media {
+        let url = escape(&format!("{}{}", site.base, m.url));
+        let (w, h) = if (5..=8).contains(&m.orientation) {
+            (m.height, m.width)
+        } else {
+            (m.width, m.height)
+        };
+        let _ = write!(
+            out,
+            "<a href=\"{url}\"><img src=\"{url}\" alt=\"{alt}\" width=\"{w}\" height=\"{h}\" \
+             loading=\"lazy\" decoding=\"async\"></a>",
+            alt = escape(&m.alt)
+        );
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("<p>{out}</p>")
     }
 }
 

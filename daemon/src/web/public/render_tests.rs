@@ -46,6 +46,7 @@ fn only_our_tags(html: &str) {
         "</details>",
         "<summary>",
         "</summary>",
+        "<img ",
     ];
     for (i, _) in html.match_indices('<') {
         assert!(
@@ -252,4 +253,34 @@ fn counts_show_only_when_there_are_some() {
         counts_html(&p),
         "<p><small class=\"counts\">2 reposts</small></p>"
     );
+}
+
+#[test]
+fn pictures_show_with_alt_text_size_and_lazy_loading() {
+    let mut p = post("alice@a.test", 3, "post", Some("look"), None);
+    p.media = vec![crate::store::messages::MediaView {
+        url: format!("/media/{}", "ab".repeat(32)),
+        media_type: "image/jpeg".into(),
+        size: 1000,
+        width: 1200,
+        height: 800,
+        orientation: 6,
+        alt: "a \"red\" <bicycle>".into(),
+        blurhash: String::new(),
+    }];
+    let html = post_article(&SITE, &p, None);
+    only_our_tags(&html);
+    assert!(
+        html.contains(&format!(
+            "<img src=\"https://a.test/media/{}\" alt=\"a &quot;red&quot; &lt;bicycle&gt;\" \
+             width=\"800\" height=\"1200\" loading=\"lazy\" decoding=\"async\">",
+            "ab".repeat(32)
+        )),
+        "{html}"
+    );
+    // behind a content warning, the pictures are hidden with the text
+    p.summary = Some("spoilers".into());
+    let html = post_article(&SITE, &p, None);
+    let details = html.find("<details>").unwrap();
+    assert!(html.find("<img ").unwrap() > details, "{html}");
 }
