@@ -153,12 +153,16 @@
     }
   }
 
-  /** Calls `/api/v1{path}`; resolves to the JSON answer or throws an ApiError in words. */
+  /** Calls `/api/v1{path}`; resolves to the JSON answer or throws an ApiError in words. A Blob
+   * body is sent as it is (a picture), anything else as JSON. */
   async function api(method, path, body) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-Msm-Csrf"] = "1";
     const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-    if (body !== undefined) {
+    if (body instanceof Blob) {
+      headers["Content-Type"] = body.type || "application/octet-stream";
+      init.body = body;
+    } else if (body !== undefined) {
       headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
@@ -516,9 +520,12 @@
     return "/posts/" + enc1(id.slice(0, i)) + "/" + id.slice(i + 1);
   };
 
-  /** The text of a post: behind its content warning and a "Show" button if it has one. */
+  /** The text and pictures of a post: behind its content warning and a "Show" button if it
+   * has one. */
   function bodyEl(p) {
-    const text = longTextEl(typeof p.text === "string" ? p.text : "", p.author);
+    const t = typeof p.text === "string" ? p.text : "";
+    const pics = picsEl(p);
+    const text = (t || !pics ? longTextEl(t, p.author) : []).concat(pics || []);
     if (!p.summary) return text;
     const box = h("div", { class: "cw-body", id: "c" + Math.random().toString(36).slice(2), hidden: true }, ...text);
     const show = h("button", { type: "button", class: "act show-cw", "aria-expanded": "false", "aria-controls": box.id }, "Show");
@@ -626,7 +633,7 @@
     // A discover post (from the firehose, not stored as a message here) has no thread page.
     const discovered = p.via === "firehose";
     const when = discovered ? h("span", { class: "when" }, timeEl(p.time_ms)) : h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms));
-    a.append(h("header", {}, authorEl(p), when));
+    a.append(h("header", {}, avatarEl(p.avatar), authorEl(p), when));
     if (p.kind === "reply" && p.refers_to) {
       a.append(h("p", { class: "context" }, "↩ in reply to ", h("a", { href: threadHref(p.refers_to) }, p.refers_to.slice(0, p.refers_to.lastIndexOf("/")))));
     }
@@ -710,7 +717,7 @@
         return;
       }
       q.replaceChildren(
-        h("header", {}, authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))),
+        h("header", {}, avatarEl(p.avatar), authorEl(p), h("a", { href: threadHref(p.id), class: "when" }, timeEl(p.time_ms))),
         ...[bodyEl(p)].flat(),
         h("div", { class: "actions" }, ...reactions(p)),
       );
@@ -822,12 +829,14 @@
       if (!cw.hidden) cw.focus();
     });
     const btn = h("button", { type: "submit", id: "post-button", class: "primary" }, replyTo ? "Reply" : "Post");
+    const pics = picturePicker(() => update());
     const form = h(
       "form",
       { class: "compose card" },
       cw,
       ta,
-      h("div", { class: "row" }, counter, cwToggle, audience, btn),
+      pics.list,
+      h("div", { class: "row" }, counter, pics.pick, cwToggle, audience, btn),
       h("small", { class: "muted hint" }, "Ctrl+Enter posts"),
     );
     const update = () => {
@@ -835,7 +844,7 @@
       const over = n - maxBytes;
       counter.textContent = over > 0 ? `${n} / ${maxBytes} bytes: ${over} too many` : `${n} / ${maxBytes} bytes`;
       counter.classList.toggle("over", over > 0);
-      btn.disabled = over > 0 || ta.value.trim() === "";
+      btn.disabled = over > 0 || (ta.value.trim() === "" && !pics.count());
     };
     ta.addEventListener("input", update);
     ta.addEventListener("input", () => saveDraft(key, ta.value));
@@ -850,7 +859,10 @@
       const body = { text: ta.value, audience: audience.value };
       if (replyTo) body.reply_to = replyTo;
       if (!cw.hidden && cw.value.trim()) body.summary = cw.value.trim();
+      const media = await pics.media();
+      if (media.length) body.media = media;
       const p = await api("POST", "/posts", body);
+      pics.clear();
       ta.value = "";
       cw.value = "";
       cw.hidden = true;
@@ -861,6 +873,338 @@
     });
     update();
     return form;
+  }
+
+  // ---- pictures ----
+
+  /** Pictures a post carries at most (the node's limit). */
+  const MAX_PICS = 4;
+  /** Longest side a post's picture is sent at, an avatar's and a header's; larger ones are
+   * made smaller here first (a GIF is sent as it is, for its animation). */
+  const MAX_SIDE = 2048;
+  const AVATAR_SIDE = 400;
+  const HEADER_SIDE = 1500;
+  /** Largest upload the node takes (media.max_upload_bytes): a larger still picture is re-encoded. */
+  const MAX_UPLOAD = 8 * 1024 * 1024;
+  /** Longest description of a picture, in bytes (the node's limit). */
+  const MAX_ALT = 1500;
+  const PIC_TYPES = "image/jpeg,image/png,image/webp,image/gif";
+  /** Side of the tiny canvas a blurhash is computed from, and of the one it is drawn into. */
+  const BLUR_SIDE = 32;
+
+  // Blurhash (the public algorithm of github.com/woltapp/blurhash): a few cosine components
+  // of the picture in 20-odd base-83 characters, drawn blurred while the picture loads.
+  const B83 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+  const toLinear = (v) => ((v /= 255) <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+  const toSrgb = (v) => {
+    v = Math.max(0, Math.min(1, v));
+    return Math.round((v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055) * 255);
+  };
+  const signPow = (v, e) => Math.sign(v) * Math.abs(v) ** e;
+  const b83 = (n, len) => {
+    let s = "";
+    for (let i = len - 1; i >= 0; i--) s += B83[Math.floor(n / 83 ** i) % 83];
+    return s;
+  };
+  const cosines = (n, size) => Array.from({ length: size }, (_, x) => Math.cos((Math.PI * n * x) / size));
+
+  /** The blurhash of RGBA pixels `px` (w × h), with nx × ny components. */
+  function blurhash(px, w, h, nx = 4, ny = 3) {
+    const lin = Array.from(px, (v, i) => (i % 4 === 3 ? 0 : toLinear(v)));
+    const f = [];
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        const cx = cosines(i, w);
+        const cy = cosines(j, h);
+        const c = [0, 0, 0];
+        for (let y = 0; y < h; y++) {
+          for (let x = 0; x < w; x++) {
+            const k = cx[x] * cy[y];
+            const o = 4 * (y * w + x);
+            for (let n = 0; n < 3; n++) c[n] += k * lin[o + n];
+          }
+        }
+        f.push(c.map((v) => (v * (i || j ? 2 : 1)) / (w * h)));
+      }
+    }
+    const [dc, ...ac] = f;
+    const q = ac.length ? Math.max(0, Math.min(82, Math.floor(Math.max(...ac.flat().map(Math.abs)) * 166 - 0.5))) : 0;
+    const max = (q + 1) / 166;
+    let hash = b83(nx - 1 + (ny - 1) * 9, 1) + b83(q, 1) + b83((toSrgb(dc[0]) << 16) + (toSrgb(dc[1]) << 8) + toSrgb(dc[2]), 4);
+    for (const c of ac) {
+      const [r, g, b] = c.map((v) => Math.max(0, Math.min(18, Math.floor(signPow(v / max, 0.5) * 9 + 9.5))));
+      hash += b83(r * 361 + g * 19 + b, 2);
+    }
+    return hash;
+  }
+
+  /** `hash` drawn as ImageData of w × h pixels, or null when it is not a well-formed blurhash. */
+  function unblur(hash, w, h) {
+    if (typeof hash !== "string" || !/^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{6,100}$/.test(hash)) return null;
+    const d = (s) => [...s].reduce((n, ch) => n * 83 + B83.indexOf(ch), 0);
+    const nx = (d(hash[0]) % 9) + 1;
+    const ny = Math.floor(d(hash[0]) / 9) + 1;
+    if (hash.length !== 4 + 2 * nx * ny) return null;
+    const max = (d(hash[1]) + 1) / 166;
+    const v0 = d(hash.slice(2, 6));
+    const cs = [[v0 >> 16, (v0 >> 8) & 255, v0 & 255].map(toLinear)];
+    for (let k = 1; k < nx * ny; k++) {
+      const v = d(hash.slice(4 + 2 * k, 6 + 2 * k));
+      cs.push([Math.floor(v / 361), Math.floor(v / 19) % 19, v % 19].map((q) => signPow((q - 9) / 9, 2) * max));
+    }
+    const out = new ImageData(w, h);
+    const cx = Array.from({ length: nx }, (_, i) => cosines(i, w));
+    const cy = Array.from({ length: ny }, (_, j) => cosines(j, h));
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const c = [0, 0, 0];
+        for (let j = 0; j < ny; j++) {
+          for (let i = 0; i < nx; i++) {
+            const k = cx[i][x] * cy[j][y];
+            for (let n = 0; n < 3; n++) c[n] += cs[i + j * nx][n] * k;
+          }
+        }
+        const o = 4 * (y * w + x);
+        out.data.set([...c.map(toSrgb), 255], o);
+      }
+    }
+    return out;
+  }
+
+  /** A canvas holding `bmp` with its long side at most `side` (on white: JPEG has no alpha). */
+  function shrunk(bmp, side) {
+    const s = Math.min(1, side / Math.max(bmp.width, bmp.height));
+    const c = h("canvas", { width: Math.max(1, Math.round(bmp.width * s)), height: Math.max(1, Math.round(bmp.height * s)) });
+    const g = c.getContext("2d", { willReadFrequently: side <= BLUR_SIDE });
+    g.fillStyle = "#fff";
+    g.fillRect(0, 0, c.width, c.height);
+    g.imageSmoothingQuality = "high";
+    g.drawImage(bmp, 0, 0, c.width, c.height);
+    return c;
+  }
+
+  const jpeg = (bmp, side) =>
+    new Promise((ok, no) => shrunk(bmp, side).toBlob((b) => (b ? ok(b) : no(new Error("This browser could not make the picture smaller."))), "image/jpeg", 0.85));
+
+  function hashOf(bmp) {
+    const c = shrunk(bmp, BLUR_SIDE);
+    return blurhash(c.getContext("2d").getImageData(0, 0, c.width, c.height).data, c.width, c.height);
+  }
+
+  /** Uploads a picture the person chose, made smaller here when its long side is over `side`
+   * (upright: the browser applies its EXIF orientation); `seen(bitmap)` gets it decoded first.
+   * Resolves to the node's answer `{id, url, width, height, ...}`. */
+  async function uploadPicture(file, side, seen) {
+    let bmp = null;
+    try {
+      bmp = await createImageBitmap(file, { imageOrientation: "from-image" });
+    } catch (_) {
+      // not a picture this browser reads: the node's answer says what is wrong with it
+    }
+    const still = bmp && file.type !== "image/gif";
+    let blob = file;
+    if (bmp && seen) seen(bmp);
+    if (still && (Math.max(bmp.width, bmp.height) > side || file.size > MAX_UPLOAD)) blob = await jpeg(bmp, side);
+    let r = await api("POST", "/media", blob);
+    // A photo turned by its EXIF orientation goes again upright, so every reader sees it right.
+    if (still && blob === file && r.orientation > 1) r = await api("POST", "/media", await jpeg(bmp, side));
+    return r;
+  }
+
+  /** The "Add pictures" control of the composer and the chosen pictures, each with its
+   * preview, description, remove button and upload state. `changed()` runs when the set changes. */
+  function picturePicker(changed) {
+    const items = [];
+    const list = h("ul", { class: "pic-list", "aria-label": "Pictures" });
+    const input = h("input", { type: "file", accept: PIC_TYPES, multiple: true, class: "sr-only" });
+    const pick = h("label", { class: "act pick", title: "Up to " + MAX_PICS + " pictures" }, input, "Add pictures");
+    const renumber = () => {
+      items.forEach((it, i) => it.rm.setAttribute("aria-label", "Remove picture " + (i + 1)));
+      changed();
+    };
+    const add = (file) => {
+      const it = { id: null, hash: "", error: "" };
+      it.alt = h("textarea", { name: "alt", rows: 2, maxlength: MAX_ALT, dir: "auto" });
+      const thumb = h("div", { class: "thumb" });
+      const status = h("small", { class: "pic-status muted", role: "status" }, "Uploading…");
+      const li = h("li", { class: "pic-item" }, thumb, h("div", { class: "pic-meta" }, h("label", { class: "field" }, h("span", {}, "Describe this picture for people who can't see it"), it.alt), status));
+      it.rm = h("button", { type: "button", class: "x", onclick: () => (items.splice(items.indexOf(it), 1), li.remove(), renumber()) }, "×");
+      li.append(it.rm);
+      it.done = uploadPicture(file, MAX_SIDE, (bmp) => {
+        thumb.append(shrunk(bmp, 96));
+        it.hash = hashOf(bmp);
+      }).then(
+        (r) => {
+          it.id = r.id;
+          status.textContent = "Uploaded.";
+          li.dataset.state = "done";
+        },
+        (e) => {
+          it.error = e.message;
+          status.textContent = e.message;
+          status.classList.replace("muted", "danger");
+          li.dataset.state = "error";
+        },
+      );
+      items.push(it);
+      list.append(li);
+    };
+    input.addEventListener("change", () => {
+      const files = [...input.files];
+      input.value = "";
+      const room = MAX_PICS - items.length;
+      if (files.length > room) showAlert("A post carries up to " + MAX_PICS + " pictures: " + (files.length - room) + " left out.");
+      files.slice(0, Math.max(0, room)).forEach(add);
+      renumber();
+    });
+    return {
+      list,
+      pick,
+      count: () => items.length,
+      /** Waits for the uploads; the post's `media`, or an error saying which picture is wrong. */
+      async media() {
+        await Promise.all(items.map((it) => it.done));
+        return items.map((it, i) => {
+          if (!it.id) throw new Error(`Picture ${i + 1} was not uploaded (${it.error}). Remove it to post.`);
+          const alt = it.alt.value.trim();
+          if (enc.encode(alt).length > MAX_ALT) throw new Error(`The description of picture ${i + 1} is over ${MAX_ALT} bytes.`);
+          return { id: it.id, alt, blurhash: it.hash };
+        });
+      },
+      clear() {
+        items.length = 0;
+        list.replaceChildren();
+        changed();
+      },
+    };
+  }
+
+  /** A picture URL from the node: its own /media/ path only, never another site's address. */
+  const mediaUrl = (u) => (typeof u === "string" && /^\/media\/[\w.-]+$/.test(u) ? u : null);
+  /** A width or height from a view, or 0 when it is not a plausible one. */
+  const dim = (n) => (Number.isInteger(n) && n > 0 && n <= 65535 ? n : 0);
+
+  const avatarEl = (u, side = 40) =>
+    mediaUrl(u) ? h("img", { class: "avatar", src: u, alt: "", width: side, height: side, loading: "lazy", decoding: "async" }) : null;
+
+  /** A post's pictures as a grid of buttons that open the viewer, or null when it has none. */
+  function picsEl(p) {
+    const list = (Array.isArray(p.media) ? p.media : [])
+      .filter((m) => m && mediaUrl(m.url))
+      .slice(0, MAX_PICS)
+      .map((m) => ({ url: m.url, alt: typeof m.alt === "string" ? m.alt : "", w: dim(m.width) || 4, h: dim(m.height) || 3, hash: m.blurhash }));
+    if (!list.length) return null;
+    const grid = h("div", { class: "pics n" + list.length });
+    list.forEach((m, i) => {
+      const img = h("img", { src: m.url, alt: m.alt, width: m.w, height: m.h, loading: "lazy", decoding: "async" });
+      const px = unblur(m.hash, BLUR_SIDE, BLUR_SIDE);
+      const blur = px && h("canvas", { class: "blur", width: BLUR_SIDE, height: BLUR_SIDE, "aria-hidden": "true" });
+      if (blur) blur.getContext("2d").putImageData(px, 0, 0);
+      const cell = h(
+        "button",
+        { type: "button", class: "pic", "aria-label": m.alt ? null : `Picture ${i + 1} of ${list.length}, not described`, onclick: () => viewer(list, i, cell) },
+        blur,
+        img,
+        m.alt ? h("span", { class: "alt-badge", "aria-hidden": "true" }, "ALT") : null,
+      );
+      // One picture keeps its shape (within limits); the box has it before the bytes come.
+      if (list.length === 1) cell.style.aspectRatio = String(Math.min(3, Math.max(0.5, m.w / m.h)));
+      img.addEventListener("load", () => cell.classList.add("loaded"));
+      grid.append(cell);
+    });
+    return grid;
+  }
+
+  /** The picture viewer: a modal dialog over the page, one picture of `list` at a time with its
+   * description; ←/→ and swipes move, Escape and × close, and the focus goes back to `opener`. */
+  function viewer(list, at, opener) {
+    const img = h("img", { alt: "" });
+    const cap = h("figcaption", { dir: "auto" });
+    const count = h("span", { class: "view-count" });
+    const step = (d) => {
+      at = (at + d + list.length) % list.length;
+      const m = list[at];
+      Object.assign(img, { src: m.url, alt: m.alt, width: m.w, height: m.h });
+      cap.textContent = m.alt || "No description.";
+      count.textContent = list.length > 1 ? `${at + 1} / ${list.length}` : "";
+    };
+    const nav = (label, d, text) => h("button", { type: "button", class: "x", "aria-label": label, hidden: list.length < 2, onclick: () => step(d) }, text);
+    const close = h("button", { type: "button", class: "x", "aria-label": "Close", onclick: () => dlg.close() }, "×");
+    const dlg = h(
+      "dialog",
+      { id: "viewer", class: "viewer", role: "dialog", "aria-modal": "true", "aria-label": "Pictures" },
+      h("div", { class: "view-bar" }, count, close),
+      h("figure", {}, img, cap),
+      h("div", { class: "view-bar" }, nav("Previous picture", -1, "‹"), nav("Next picture", 1, "›")),
+    );
+    dlg.addEventListener("keydown", (ev) => {
+      if (ev.key === "ArrowLeft" || ev.key === "ArrowRight") step(ev.key === "ArrowLeft" ? -1 : 1);
+      else if (ev.key === "Escape") dlg.close();
+      else if (ev.key === "Tab") {
+        // the focus stays in the dialog: from the last control to the first and back
+        const f = [...dlg.querySelectorAll("button:not([hidden])")];
+        const to = ev.shiftKey ? (document.activeElement === f[0] ? f[f.length - 1] : null) : document.activeElement === f[f.length - 1] ? f[0] : null;
+        if (to) to.focus();
+        else return;
+      } else return;
+      ev.preventDefault();
+    });
+    let x0 = null;
+    img.addEventListener("pointerdown", (ev) => (x0 = ev.clientX));
+    img.addEventListener("pointerup", (ev) => {
+      const dx = x0 == null ? 0 : ev.clientX - x0;
+      x0 = null;
+      if (Math.abs(dx) > 40) step(dx < 0 ? 1 : -1);
+    });
+    dlg.addEventListener("click", (ev) => ev.target === dlg && dlg.close());
+    dlg.addEventListener("close", () => {
+      dlg.remove();
+      opener.focus();
+    });
+    step(0);
+    document.body.append(dlg);
+    dlg.showModal();
+    close.focus();
+  }
+
+  /** The avatar and header pickers of the settings page; `fill(profile)` shows the current ones. */
+  function portraitCard() {
+    const part = (kind, label, side, hint) => {
+      const preview = h("img", { id: kind + "-preview", class: kind, alt: "", hidden: true });
+      const input = h("input", { type: "file", id: kind + "-input", accept: PIC_TYPES, class: "sr-only" });
+      const show = (u) => {
+        preview.hidden = !mediaUrl(u);
+        if (!preview.hidden) preview.src = u;
+        rm.hidden = preview.hidden;
+      };
+      const rm = button("Remove " + kind, async () => {
+        await api("PUT", "/profile", { [kind]: null });
+        show(null);
+        note(label + " removed.");
+      }, "act danger");
+      input.addEventListener("change", async () => {
+        const file = input.files[0];
+        input.value = "";
+        if (!file) return;
+        clearAlert();
+        try {
+          const r = await uploadPicture(file, side);
+          await api("PUT", "/profile", { [kind]: r.id });
+          show(r.url);
+          note(label + " saved; it travels to your followers.");
+        } catch (e) {
+          showError(e);
+        }
+      });
+      show(null);
+      const el = h("div", { class: "portrait" }, h("h3", {}, label), preview, h("small", { class: "muted" }, hint), h("div", { class: "row" }, h("label", { class: "act pick" }, input, "Choose " + kind), rm));
+      return [el, show];
+    };
+    const [a, showA] = part("avatar", "Avatar", AVATAR_SIDE, "Shown round beside your posts.");
+    const [b, showB] = part("header", "Header", HEADER_SIDE, "A wide picture at the top of your profile.");
+    const card = h("div", { class: "card", id: "portrait-form" }, a, b);
+    card.fill = (p) => (showA(p.avatar), showB(p.header));
+    return card;
   }
 
   // ---- pages ----
@@ -959,6 +1303,9 @@
       if (e.status !== 404 && e.status !== 405) throw e;
     }
     const name = (prof && prof.display_name) || addr;
+    if (prof && mediaUrl(prof.header)) card.append(h("img", { class: "header", src: prof.header, alt: "" }));
+    const avatar = prof && avatarEl(prof.avatar, 80);
+    if (avatar) card.append(avatar);
     card.append(heading(name));
     if (name !== addr) card.append(h("p", { class: "addr", dir: "ltr" }, addr));
     if (prof && prof.bio) card.append(h("p", { class: "bio", dir: "auto" }, prof.bio));
@@ -1491,10 +1838,12 @@
       await api("PUT", "/profile", { display_name: dn.value.trim(), bio: bio.value.trim() });
       note("Profile saved; it travels to your followers.");
     });
+    const portrait = portraitCard();
     view.append(
       heading("Settings"),
       h("h2", {}, "Profile"),
       form,
+      portrait,
       h("h2", { id: "followers-settings" }, "Followers"),
       await approvalCard(),
       h("h2", { id: "notification-settings" }, "Notifications"),
@@ -1514,6 +1863,7 @@
       const p = await api("GET", "/users/" + enc1(me.address));
       if (!dn.value) dn.value = p.display_name || "";
       if (!bio.value) bio.value = p.bio || "";
+      portrait.fill(p);
     } catch (_) {
       // no profile yet: the fields stay empty
     }
