@@ -274,6 +274,14 @@ fn webfinger_document(
                 "type": "application/atom+xml",
                 "href": format!("{profile}/feed.atom"),
             }));
+            // the avatar, as Mastodon and GoToSocial publish it
+            if let (Some(a), _) = store.profile_pictures(address.as_str())? {
+                links.push(json!({
+                    "rel": "http://webfinger.net/rel/avatar",
+                    "type": a.media_type.mime(),
+                    "href": format!("{base}/media/{}", a.hex()),
+                }));
+            }
         }
         d
     };

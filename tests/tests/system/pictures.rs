@@ -210,6 +210,7 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
     );
     assert_eq!(r.status, 201, "{}", r.text());
     let tl = get(&node, Some(&token), "/api/v1/timeline").json();
+    let seq = tl["posts"][0]["seq"].as_u64().unwrap();
     let m = &tl["posts"][0]["media"][0];
     assert_eq!(m["alt"], "A red bicycle leaning on a fence", "{tl}");
     assert_eq!(m["url"], format!("/media/{id}"));
@@ -240,6 +241,57 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
         "{enclosures:?}"
     );
 
+    // an avatar: on the profile, on posts, in WebFinger
+    let png = tmp.path().join("avatar.png");
+    run(convert()
+        .args(["-size", "64x64", "xc:blue", "-set", "comment", "secret"])
+        .arg(&png));
+    let r = upload(
+        &node,
+        &token,
+        &std::fs::read(&png).unwrap(),
+        "application/octet-stream",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["type"], "image/png");
+    let avatar = r.json()["id"].as_str().unwrap().to_string();
+    let auth = format!("Bearer {token}");
+    let h = [
+        ("Authorization", auth.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let r = node.http(
+        "PUT",
+        "/api/v1/profile",
+        &h,
+        Some(&json!({"avatar": avatar}).to_string()),
+    );
+    assert!(r.status < 300, "{}", r.text());
+    let me = get(&node, Some(&token), "/api/v1/users/alice@pics.test").json();
+    assert_eq!(me["avatar"], format!("/media/{avatar}"), "{me}");
+    let tl = get(&node, Some(&token), "/api/v1/timeline").json();
+    assert!(
+        tl.to_string()
+            .contains(&format!("\"avatar\":\"/media/{avatar}\"")),
+        "{tl}"
+    );
+    let wf = get(
+        &node,
+        None,
+        "/.well-known/webfinger?resource=acct:alice@pics.test",
+    )
+    .json();
+    assert!(
+        wf.to_string().contains("http://webfinger.net/rel/avatar"),
+        "{wf}"
+    );
+    let served = get(&node, None, &format!("/media/{avatar}"));
+    assert_eq!(served.header("content-type"), Some("image/png"));
+    assert!(
+        !served.text().contains("secret"),
+        "PNG text chunks are stripped"
+    );
+
     // attaching someone else's or an unknown picture is refused
     let r = node.post_json(
         "/api/v1/posts",
@@ -249,8 +301,6 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
     assert_eq!(r.status, 404, "{}", r.text());
 
     // deleting the post removes the file
-    let seq = tl["posts"][0]["seq"].as_u64().unwrap();
-    let auth = format!("Bearer {token}");
     let r = node.http(
         "DELETE",
         &format!("/api/v1/posts/{seq}"),
