@@ -1068,7 +1068,7 @@
       async media() {
         await Promise.all(items.map((it) => it.done));
         return items.map((it, i) => {
-          if (!it.id) throw new Error(`Picture ${i + 1} was not uploaded (${it.error}). Remove it to post.`);
+          if (!it.id) throw new Error(`Picture ${i + 1} was not uploaded: ${it.error.replace(/\.?$/, ".")} Remove it to post.`);
           const alt = it.alt.value.trim();
           if (enc.encode(alt).length > MAX_ALT) throw new Error(`The description of picture ${i + 1} is over ${MAX_ALT} bytes.`);
           return { id: it.id, alt, blurhash: it.hash };
