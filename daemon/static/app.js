@@ -1001,14 +1001,17 @@
     } catch (_) {
       // not a picture this browser reads: the node's answer says what is wrong with it
     }
-    const still = bmp && file.type !== "image/gif";
-    let blob = file;
-    if (bmp && seen) seen(bmp);
-    if (still && (Math.max(bmp.width, bmp.height) > side || file.size > MAX_UPLOAD)) blob = await jpeg(bmp, side);
-    let r = await api("POST", "/media", blob);
-    // A photo turned by its EXIF orientation goes again upright, so every reader sees it right.
-    if (still && blob === file && r.orientation > 1) r = await api("POST", "/media", await jpeg(bmp, side));
-    return r;
+    try {
+      const still = bmp && file.type !== "image/gif";
+      let blob = file;
+      if (bmp && seen) seen(bmp);
+      if (still && (Math.max(bmp.width, bmp.height) > side || file.size > MAX_UPLOAD)) blob = await jpeg(bmp, side);
+      const r = await api("POST", "/media", blob);
+      // A photo turned by its EXIF orientation goes again upright, so every reader sees it right.
+      return still && blob === file && r.orientation > 1 ? await api("POST", "/media", await jpeg(bmp, side)) : r;
+    } finally {
+      if (bmp) bmp.close();
+    }
   }
 
   /** The "Add pictures" control of the composer and the chosen pictures, each with its
@@ -1065,7 +1068,7 @@
       async media() {
         await Promise.all(items.map((it) => it.done));
         return items.map((it, i) => {
-          if (!it.id) throw new Error(`Picture ${i + 1} was not uploaded (${it.error}). Remove it to post.`);
+          if (!it.id) throw new Error(`Picture ${i + 1} was not uploaded: ${it.error.replace(/\.?$/, ".")} Remove it to post.`);
           const alt = it.alt.value.trim();
           if (enc.encode(alt).length > MAX_ALT) throw new Error(`The description of picture ${i + 1} is over ${MAX_ALT} bytes.`);
           return { id: it.id, alt, blurhash: it.hash };
@@ -1118,7 +1121,7 @@
   /** The picture viewer: a modal dialog over the page, one picture of `list` at a time with its
    * description; ←/→ and swipes move, Escape and × close, and the focus goes back to `opener`. */
   function viewer(list, at, opener) {
-    const img = h("img", { alt: "" });
+    const img = h("img", { alt: "", draggable: "false" });
     const cap = h("figcaption", { dir: "auto" });
     const count = h("span", { class: "view-count" });
     const step = (d) => {

@@ -17,7 +17,9 @@
 // they act on; the app installs (manifest, icons, a service worker that never keeps /api/);
 // the conversation: a mention lights the Notifications badge live, is listed there and marked
 // read; a like turns the button to "Unlike 1"; a content warning hides the text until "Show";
-// an edit shows "edited" and its history; a tag link opens the tag view.
+// an edit shows "edited" and its history; a tag link opens the tag view. Pictures: an avatar and
+// a photo are made smaller on the device, a refused file says why, the follower on the other
+// node sees the photo with its description and opens it in the viewer (arrows, Escape).
 //
 // Environment: MSM_A_URL, MSM_B_URL (http://127.0.0.1:PORT), MSM_A_NAME, MSM_A_PASSWORD,
 // MSM_B_NAME, MSM_B_PASSWORD, MSM_SHOTS (a directory). Optional: MSM_CHROMIUM (default
@@ -617,6 +619,193 @@ async function checkConversation(alice, bob, bobAddr, stamp) {
   console.log(`list: ${authors.length} posts of ${bobAddr}`);
 }
 
+// ---- pictures ----
+
+/** The picture Bob posts, with its description. */
+const PHOTO_ALT = "A red bicycle leaning on a fence";
+const SQUARE_ALT = "A small green square";
+/** Longest wait for a picture of another node to show (fetched from its node on first view). */
+const PICTURE_TIMEOUT_MS = 20_000;
+
+/** A `width` × `height` picture of `type` drawn on a canvas in `page`: a fence under a sky and
+ * a bicycle in `color`. Returns its bytes. */
+async function makePicture(page, width, height, type, color) {
+  const b64 = await page.evaluate(async ([w, h, type, color]) => {
+    const c = document.createElement("canvas");
+    c.width = w;
+    c.height = h;
+    const g = c.getContext("2d");
+    const sky = g.createLinearGradient(0, 0, 0, h);
+    sky.addColorStop(0, "#5d9cec");
+    sky.addColorStop(1, "#e3f2fd");
+    g.fillStyle = sky;
+    g.fillRect(0, 0, w, h);
+    g.fillStyle = "#8d6e63";
+    for (let x = 0; x < w; x += w / 16) g.fillRect(x, h * 0.35, w / 40, h * 0.65);
+    g.fillRect(0, h * 0.5, w, h / 30);
+    g.strokeStyle = color;
+    g.lineWidth = Math.max(2, h / 50);
+    for (const cx of [0.3, 0.7]) {
+      g.beginPath();
+      g.arc(w * cx, h * 0.72, h * 0.16, 0, 2 * Math.PI);
+      g.stroke();
+    }
+    g.beginPath();
+    g.moveTo(w * 0.3, h * 0.72);
+    g.lineTo(w * 0.45, h * 0.5);
+    g.lineTo(w * 0.62, h * 0.5);
+    g.lineTo(w * 0.7, h * 0.72);
+    g.stroke();
+    const blob = await new Promise((ok) => c.toBlob(ok, type, 0.9));
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, [width, height, type, color]);
+  return Buffer.from(b64, "base64");
+}
+
+/** Waits until the image `selector` in `page` has loaded; returns its natural size. */
+async function loaded(page, selector, timeout = PICTURE_TIMEOUT_MS) {
+  try {
+    const h = await page.waitForFunction(
+      (s) => {
+        const i = document.querySelector(s);
+        return i && i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight];
+      },
+      selector,
+      { timeout },
+    );
+    return h.jsonValue();
+  } catch (_) {
+    throw new Error(`${selector} did not load within ${timeout} ms`);
+  }
+}
+
+/** Pictures: Bob sets an avatar (made 400 px on the device) and posts a 3000×2000 photo (sent
+ * at 2048 px) and a small PNG with descriptions and no text; a file that is no picture is
+ * refused and removed. Alice, his follower on the other node, sees both in her timeline with
+ * his avatar, opens the viewer, moves with ArrowRight and closes with Escape. */
+async function checkPictures(alice, bob) {
+  const photo = await makePicture(bob, 3000, 2000, "image/jpeg", "#d32f2f");
+  const square = await makePicture(bob, 300, 300, "image/png", "#2e7d32");
+  const face = await makePicture(bob, 900, 900, "image/jpeg", "#f9a825");
+  const uploads = [];
+  const onUpload = (r) => r.request().method() === "POST" && r.url().endsWith("/api/v1/media") && uploads.push(r.json().catch(() => ({})));
+  bob.on("response", onUpload);
+
+  // The avatar, in Settings: sent at 400 px, shown in the form and on the profile page.
+  await bob.click("nav a[href='#/settings']");
+  await ready(bob, "#/settings");
+  await bob.setInputFiles("#avatar-input", { name: "face.jpg", mimeType: "image/jpeg", buffer: face });
+  await bob.waitForFunction(() => /Avatar saved/.test(document.getElementById("note").textContent));
+  const avatarSize = await loaded(bob, "#avatar-preview");
+  check(avatarSize[0] === 400 && avatarSize[1] === 400, `the 900 px avatar was sent at ${avatarSize.join("×")}, not 400×400`);
+  await atBothSizes(bob, (size) => shot(bob, `avatar-${size}.png`));
+  console.log(`avatar: 900×900 chosen, ${avatarSize.join("×")} sent`);
+
+  // Two pictures and a text file; the text file is refused by the node and removed.
+  await bob.click("nav a[href='#/']");
+  await ready(bob, "#/");
+  const input = ".compose input[type=file]";
+  check((await bob.getAttribute(input, "accept")) === "image/jpeg,image/png,image/webp,image/gif", "the picture input accepts other types");
+  await bob.setInputFiles(input, [
+    { name: "bicycle.jpg", mimeType: "image/jpeg", buffer: photo },
+    { name: "square.png", mimeType: "image/png", buffer: square },
+  ]);
+  await bob.setInputFiles(input, { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not a picture at all") });
+  await bob.waitForFunction(() => {
+    const items = [...document.querySelectorAll(".compose .pic-item")];
+    return items.length === 3 && items.every((li) => li.dataset.state);
+  });
+  const states = await bob.evaluate(() => [...document.querySelectorAll(".compose .pic-item")].map((li) => li.dataset.state));
+  check(states.join() === "done,done,error", `upload states: ${JSON.stringify(states)}`);
+  const refusal = await bob.textContent(".compose .pic-item[data-state=error] .pic-status");
+  check(refusal.trim().length > 0, "the refused file shows no error");
+  // Posting with a refused picture says which one, and posts nothing.
+  await bob.click("#post-button");
+  await bob.waitForFunction(() => /Picture 3 was not uploaded/.test(document.getElementById("alert").textContent));
+  await bob.getByRole("button", { name: "Remove picture 3" }).click();
+  check((await bob.locator(".compose .pic-item").count()) === 2, "Remove picture 3 did not remove it");
+  const sent = await Promise.all(uploads);
+  check(sent.some((r) => r.width === 2048 && r.height === 1365 && r.type === "image/jpeg"), `the 3000×2000 photo was not sent at 2048×1365: ${JSON.stringify(sent)}`);
+  check(sent.some((r) => r.width === 300 && r.height === 300 && r.type === "image/png"), `the 300 px PNG was not sent as it is: ${JSON.stringify(sent)}`);
+  bob.off("response", onUpload);
+  await bob.fill(".compose .pic-item:nth-child(1) textarea[name=alt]", PHOTO_ALT);
+  await bob.getByLabel("Describe this picture for people who can't see it").nth(1).fill(SQUARE_ALT);
+  check((await bob.inputValue("#compose")) === "" && !(await bob.isDisabled("#post-button")), "a post of pictures without text cannot be posted");
+  await atBothSizes(bob, (size) => shot(bob, `pictures-compose-${size}.png`));
+  const posting = bob.waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/api/v1/posts"));
+  await bob.click("#post-button");
+  const media = (await posting).postDataJSON().media;
+  check(
+    media.length === 2 && media[0].alt === PHOTO_ALT && media[1].alt === SQUARE_ALT && media.every((m) => /^[0-9a-f]{64}$/.test(m.id) && /^[0-9A-Za-z#$%*+,\-.:;=?@[\]^_{|}~]{28}$/.test(m.blurhash)),
+    `the post carries ${JSON.stringify(media)}`,
+  );
+  await bob.waitForFunction(() => document.querySelectorAll(".compose .pic-item").length === 0);
+  const own = `#timeline article.post img[alt="${PHOTO_ALT}"]`;
+  await loaded(bob, own);
+  console.log(`posted 2 pictures (blurhashes ${media.map((m) => m.blurhash).join(", ")}), refused file: ${JSON.stringify(refusal)}`);
+
+  // Alice's timeline on the other node: the pictures, their sizes, ALT badges and Bob's avatar.
+  await alice.click("nav a[href='#/']");
+  await ready(alice, "#/");
+  const photoImg = `#timeline article.post img[alt="${PHOTO_ALT}"]`;
+  await alice.waitForSelector(photoImg, { state: "attached", timeout: PICTURE_TIMEOUT_MS });
+  const post = alice.locator("#timeline article.post", { has: alice.locator(`img[alt="${PHOTO_ALT}"]`) }).first();
+  await post.scrollIntoViewIfNeeded();
+  const natural = await loaded(alice, photoImg);
+  check(natural[0] === 2048 && natural[1] === 1365, `Alice's copy of the photo is ${natural.join("×")}`);
+  const cells = await post.evaluate((a) =>
+    [...a.querySelectorAll(".pics button.pic")].map((b) => {
+      const i = b.querySelector("img");
+      return { alt: i.alt, width: i.getAttribute("width"), height: i.getAttribute("height"), lazy: i.loading, badge: !!b.querySelector(".alt-badge") };
+    }),
+  );
+  check(
+    cells.length === 2 && cells[0].alt === PHOTO_ALT && cells[0].width === "2048" && cells[0].height === "1365" && cells[1].alt === SQUARE_ALT && cells.every((c) => c.badge && c.lazy === "lazy"),
+    `Alice's post shows ${JSON.stringify(cells)}`,
+  );
+  const avatar = `#timeline article.post[data-id="${await post.getAttribute("data-id")}"] > header img.avatar`;
+  await alice.waitForSelector(avatar, { state: "attached", timeout: PICTURE_TIMEOUT_MS });
+  const avatarShown = await loaded(alice, avatar);
+  check(avatarShown[0] === 400, `Bob's avatar on Alice's card is ${avatarShown.join("×")}`);
+  await atBothSizes(alice, (size) => shot(alice, `pictures-${size}.png`));
+  console.log(`Alice sees the photo at ${natural.join("×")}, 2 ALT badges and Bob's avatar`);
+
+  // The viewer: a modal dialog with the description; ArrowRight moves, Escape closes and the
+  // focus goes back to the picture that opened it; Tab stays inside.
+  const opener = post.locator("button.pic").first();
+  await opener.click();
+  await alice.waitForSelector("#viewer[open]");
+  const caption = () => alice.textContent("#viewer figcaption");
+  const dialog = await alice.evaluate(() => {
+    const d = document.getElementById("viewer");
+    return { role: d.getAttribute("role"), modal: d.getAttribute("aria-modal"), focus: d.contains(document.activeElement) };
+  });
+  check(dialog.role === "dialog" && dialog.modal === "true" && dialog.focus, `the viewer is ${JSON.stringify(dialog)}`);
+  check((await caption()) === PHOTO_ALT, `the viewer's caption is ${JSON.stringify(await caption())}`);
+  await loaded(alice, "#viewer img");
+  await atBothSizes(alice, (size) => shot(alice, `viewer-${size}.png`));
+  for (let i = 0; i < 5; i++) await alice.keyboard.press("Tab");
+  check(await alice.evaluate(() => document.getElementById("viewer").contains(document.activeElement)), "Tab left the viewer");
+  await alice.keyboard.press("ArrowRight");
+  check((await caption()) === SQUARE_ALT, `after ArrowRight the caption is ${JSON.stringify(await caption())}`);
+  check((await alice.textContent("#viewer .view-count")) === "2 / 2", "the viewer does not say 2 / 2");
+  const second = await loaded(alice, "#viewer img");
+  check(second[0] === 300, `the second picture in the viewer is ${second.join("×")}`);
+  await alice.keyboard.press("Escape");
+  await alice.waitForSelector("#viewer", { state: "detached" });
+  check(await opener.evaluate((b) => document.activeElement === b), "closing the viewer did not give the focus back to the picture");
+  console.log("viewer: dialog with caption, ArrowRight to the second picture, Escape back to the first");
+
+  // Bob's profile page shows his avatar.
+  await bob.click("nav a[href^='#/u/']");
+  await bob.waitForSelector("#main .profile img.avatar", { state: "attached" });
+  check((await loaded(bob, "#main .profile img.avatar"))[0] === 400, "the profile page does not show the avatar");
+  console.log("profile page shows the avatar");
+}
+
 async function main() {
   const browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
   try {
@@ -720,7 +909,7 @@ async function main() {
       const shown = await p.evaluate(() => [...document.querySelectorAll("#timeline article.post > .text")].map((e) => e.textContent));
       for (const text of hostile) check(shown.includes(text), `${who} does not show ${text} as literal text`);
       check((await p.evaluate(() => typeof window.pwned)) === "undefined", `${who}: window.pwned was set: a post ran as code`);
-      check((await p.locator("#timeline img, #timeline script").count()) === 0, `${who}: a post became an element`);
+      check((await p.locator("#timeline .text img, #timeline script").count()) === 0, `${who}: a post became an element`);
     }
     console.log("hostile posts shown as text; window.pwned undefined");
     const names = await alice.evaluate(() => [...document.querySelectorAll("#timeline article.post .who .name")].map((e) => e.textContent));
@@ -856,6 +1045,7 @@ async function main() {
     console.log("blocked domains: added and removed in Settings");
 
     await checkConversation(alice, bob, bobAddr, stamp);
+    await checkPictures(alice, bob);
 
     check(errors.length === 0, "errors in the pages:\n" + errors.join("\n"));
     for (const p of saved) console.log(`screenshot: ${p}`);
