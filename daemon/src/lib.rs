@@ -10,6 +10,7 @@
 //! - [`identity`]: password hashing (argon2id) and one-time passwords.
 //! - [`net`]: links with other nodes on tokio: handshake, follow, delivery, backfill.
 //! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
+//! - [`media`]: pictures: the sans-IO container walkers that take metadata out of uploads.
 //! - [`config`]: the TOML configuration, its defaults and limits.
 //! - [`fdlimit`]: the file descriptor limit checked (and raised) against the caps at start.
 //! - [`logging`]: tracing to stderr, filter reloadable.

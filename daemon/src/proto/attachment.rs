@@ -59,14 +59,22 @@ impl MediaType {
         }
     }
 
-    /// The type of a MIME type string, if it is one of these.
+    /// The type named by a MIME type (case-insensitive, parameters after `;` ignored); `None`
+    /// for any other.
     pub fn from_mime(mime: &str) -> Option<Self> {
-        match mime.trim().to_ascii_lowercase().as_str() {
-            "image/jpeg" | "image/jpg" => Some(MediaType::Jpeg),
-            "image/png" => Some(MediaType::Png),
-            "image/webp" => Some(MediaType::Webp),
-            "image/gif" => Some(MediaType::Gif),
-            _ => None,
+        let essence = mime.split(';').next().unwrap_or("").trim();
+        [Self::Jpeg, Self::Png, Self::Webp, Self::Gif]
+            .into_iter()
+            .find(|t| t.mime().eq_ignore_ascii_case(essence))
+    }
+
+    /// The format's short name, for messages ("JPEG").
+    pub fn name(self) -> &'static str {
+        match self {
+            MediaType::Jpeg => "JPEG",
+            MediaType::Png => "PNG",
+            MediaType::Webp => "WebP",
+            MediaType::Gif => "GIF",
         }
     }
 

@@ -56,7 +56,7 @@ pub fn upload(
         ));
     }
     let stripped = strip(data).map_err(|e| match e {
-        MediaError::Unsupported { .. } => WebError::NotAPicture(e.to_string()),
+        MediaError::Unsupported(_) => WebError::NotAPicture(e.to_string()),
         _ => WebError::BadRequest(e.to_string()),
     })?;
     let len = stripped.len() as u64;
