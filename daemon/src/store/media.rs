@@ -8,7 +8,8 @@
 //!
 //! References are counted by the rows that refer, not by a counter that a crash could leave
 //! wrong: a picture is in use while an `attachments` row of a message not deleted, an author's
-//! avatar or header, or an upload younger than [`UPLOAD_GRACE_MS`] names it. [`Store::collect_media`]
+//! avatar or header, or an upload younger than [`UPLOAD_GRACE_MS`] and never attached names it
+//! (so a deleted post's pictures go at once, an upload still being written about stays). [`Store::collect_media`]
 //! removes what nothing uses, rows and files.
 
 use super::{Store, StoreError};
@@ -36,6 +37,7 @@ pub const MEDIA_MIGRATION: &str = r#"
         user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
         sha256     BLOB NOT NULL,
         created_ms INTEGER NOT NULL,
+        attached   INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (user_id, sha256)
     ) WITHOUT ROWID;
     CREATE INDEX uploads_by_sha ON uploads(sha256);
@@ -137,7 +139,7 @@ const INFO_COLUMNS: &str = "sha256, media_type, size, width, height, orientation
 const IN_USE: &str = "(EXISTS(SELECT 1 FROM attachments t JOIN messages m ON m.id = t.message_id \
         WHERE t.sha256 = ?1 AND m.deleted = 0) \
      OR EXISTS(SELECT 1 FROM authors WHERE avatar = ?1 OR header = ?1) \
-     OR EXISTS(SELECT 1 FROM uploads WHERE sha256 = ?1 AND created_ms > ?2 - ?3))";
+     OR EXISTS(SELECT 1 FROM uploads WHERE sha256 = ?1 AND attached = 0 AND created_ms > ?2 - ?3))";
 
 impl Store {
     /// Records a picture uploaded by `user_id` whose file is in place. Quotas are checked by
@@ -431,6 +433,8 @@ pub(crate) fn record_message_media(
 ) -> Result<(), StoreError> {
     use crate::proto::Body;
     let known = |a: &Attachment| -> Result<(), StoreError> {
+        conn.prepare_cached("UPDATE uploads SET attached = 1 WHERE sha256 = ?1 AND attached = 0")?
+            .execute([&a.sha256[..]])?;
         conn.prepare_cached(
             "INSERT INTO media(sha256, media_type, size, width, height, orientation, state, \
                                created_ms, used_ms)

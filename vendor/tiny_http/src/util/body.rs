@@ -79,6 +79,9 @@ impl BodyError {
     }
 }
 
+/// msm patch: a body of at least this many bytes is allocated whole at once.
+const LARGE_BODY: usize = 1024 * 1024;
+
 /// Bytes that request bodies may hold in memory at once.
 #[derive(Debug)]
 pub struct BodyBudget {
@@ -249,7 +252,15 @@ impl Sink {
         while self.buf.len() < end {
             if self.buf.len() == self.buf.capacity() {
                 // Double, bounded by what is declared: memory follows the bytes received.
-                let cap = (self.buf.capacity() * 2).max(READ_STEP).min(end);
+                // msm patch: a large body (an upload) takes its whole declared length at
+                // once: one allocation the allocator maps and unmaps on its own, so the
+                // memory goes back when the body is dropped (growing by steps left the steps
+                // in the allocator's arenas); pages are touched only as bytes arrive.
+                let cap = if end >= LARGE_BODY && self.buf.capacity() == 0 {
+                    end
+                } else {
+                    (self.buf.capacity() * 2).max(READ_STEP).min(end)
+                };
                 self.lease.cover(cap)?;
                 self.buf.reserve_exact(cap - self.buf.len());
             }
