@@ -194,8 +194,8 @@ pub enum Body {
         reply_to: Option<MessageId>,
         /// The people mentioned, distinct, in the order the text names them.
         mentions: Mentions,
-        /// The pictures, 1 to 4, by reference.
-        attachments: Attachments,
+        /// The pictures, 1 to 4, by reference (boxed: every other kind is far smaller).
+        attachments: Box<Attachments>,
     },
     /// A new display name, bio, avatar and header for the author (version 3).
     Portrait {
@@ -404,7 +404,7 @@ impl Message {
                 if let Some(to) = reply_to {
                     check_ref(to)?;
                 }
-                for a in attachments {
+                for a in attachments.iter() {
                     a.validate()?;
                 }
             }

@@ -212,7 +212,7 @@ impl WriterHandle {
 
 /// A job's answer, sent to its caller once the batch is committed.
 enum Answer {
-    Post(Result<PostView, StoreError>),
+    Post(Box<Result<PostView, StoreError>>),
     Receive(Result<Received, StoreError>),
     Outbox(Result<(), StoreError>),
     Discover(Result<usize, StoreError>),
@@ -233,7 +233,7 @@ impl Job {
     /// Sends `answer` (the answer this job's own work gave) to the caller.
     fn reply(self, answer: Answer) {
         match (self, answer) {
-            (Job::Post { reply, .. }, Answer::Post(r)) => drop(reply.send(r)),
+            (Job::Post { reply, .. }, Answer::Post(r)) => drop(reply.send(*r)),
             (Job::Receive { reply, .. }, Answer::Receive(r)) => drop(reply.send(r)),
             (Job::Outbox { reply, .. }, Answer::Outbox(r)) => drop(reply.send(r)),
             (Job::Discover { reply, .. }, Answer::Discover(r)) => drop(reply.send(r)),
@@ -398,15 +398,15 @@ fn apply(
 ) -> Result<Answer, StoreError> {
     let now = shared.now;
     Ok(match job {
-        Job::Post { post, limits, .. } => {
-            Answer::Post(sign_own(conn, post, now, limits).and_then(|signed| {
+        Job::Post { post, limits, .. } => Answer::Post(Box::new(
+            sign_own(conn, post, now, limits).and_then(|signed| {
                 store_message_batched(conn, &signed, now, &mut shared.unindexed)?;
                 if signed.message.audience == Audience::Public {
                     shared.public.push(signed.encode());
                 }
                 Ok(PostView::from_signed(&signed))
-            }))
-        }
+            }),
+        )),
         Job::Receive { msg, .. } => Answer::Receive(receive(conn, msg, shared)),
         Job::Outbox {
             delivered,

@@ -160,7 +160,7 @@ pub fn create_post(
             summary,
             reply_to,
             mentions,
-            attachments,
+            attachments: Box::new(attachments),
         }
     } else if summary.is_empty() && mentions.is_empty() && audience != Audience::Direct {
         // what version 1 can say stays version 1

@@ -129,7 +129,7 @@ fn check_free_space(files: &MediaFiles, len: u64, floor: u64) -> Result<(), WebE
     let Ok(st) = nix::sys::statvfs::statvfs(&dir) else {
         return Ok(());
     };
-    let free = st.blocks_available() as u64 * st.fragment_size() as u64;
+    let free = st.blocks_available() * st.fragment_size();
     if free < len.saturating_add(floor) {
         return Err(WebError::StorageCap(format!(
             "the node's disk is nearly full ({free} bytes free; media.min_free_bytes keeps \
