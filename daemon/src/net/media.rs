@@ -75,9 +75,7 @@ async fn serve(net: &Arc<Net>, link: &Arc<Link>, get: MediaGet) -> Result<(), Ne
     match part {
         Some(p) => link.send(FrameType::MediaPart, p.encode()).await,
         None => {
-            let m = MediaMissing {
-                sha256: get.sha256,
-            };
+            let m = MediaMissing { sha256: get.sha256 };
             link.send(FrameType::MediaMissing, m.encode()).await
         }
     }

@@ -65,7 +65,10 @@ fn an_answer_nobody_asked_for_fails_or_is_ignored() {
     let mut t = MediaFetches::default();
     assert!(!t.on_part(NODE, part(0, 100, 10)), "no fetch: ignored");
     assert_eq!(t.start(SHA, NODE, 100, 0), Start::Go);
-    assert!(!t.on_part("c.test", part(0, 100, 10)), "another node's: ignored");
+    assert!(
+        !t.on_part("c.test", part(0, 100, 10)),
+        "another node's: ignored"
+    );
     assert!(!t.on_missing("c.test", MediaMissing { sha256: SHA }));
     assert!(t.on_part(NODE, part(0, 100, 10)), "before any ask");
     assert!(matches!(t.take(&SHA), Some(Arrived::Failed(_))));

@@ -120,10 +120,11 @@ impl Attachment {
     /// Checks the field rules.
     pub fn validate(&self) -> Result<(), ProtoError> {
         if self.size == 0 || self.size > MAX_PICTURE_BYTES {
-            return Err(ProtoError::InvalidMessage("a picture's size is out of range"));
+            return Err(ProtoError::InvalidMessage(
+                "a picture's size is out of range",
+            ));
         }
-        if self.width == 0 || self.height == 0 || self.width > MAX_SIDE || self.height > MAX_SIDE
-        {
+        if self.width == 0 || self.height == 0 || self.width > MAX_SIDE || self.height > MAX_SIDE {
             return Err(ProtoError::InvalidMessage(
                 "a picture's width or height is out of range",
             ));
@@ -160,7 +161,8 @@ impl Attachment {
 }
 
 /// The alphabet of blurhash's base-83 digits.
-const BASE83: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+const BASE83: &[u8] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
 
 /// A blurhash is "" or well formed: its first digit gives the component counts, which fix its
 /// length (4 + 2 × components).
@@ -172,7 +174,10 @@ pub fn check_blurhash(b: &str) -> Result<(), ProtoError> {
     if b.len() > MAX_BLURHASH || b.len() < 6 || !b.bytes().all(|c| BASE83.contains(&c)) {
         return Err(bad);
     }
-    let first = BASE83.iter().position(|&c| c == b.as_bytes()[0]).unwrap_or(0);
+    let first = BASE83
+        .iter()
+        .position(|&c| c == b.as_bytes()[0])
+        .unwrap_or(0);
     let (x, y) = (first % 9 + 1, first / 9 + 1);
     if b.len() != 4 + 2 * x * y {
         return Err(bad);
@@ -232,14 +237,39 @@ mod tests {
         let bad = [
             Attachment { size: 0, ..pic() },
             Attachment { width: 0, ..pic() },
-            Attachment { height: MAX_SIDE + 1, ..pic() },
-            Attachment { width: 10_000, height: 10_000, ..pic() },
-            Attachment { orientation: 0, ..pic() },
-            Attachment { orientation: 9, ..pic() },
-            Attachment { alt: "x".repeat(MAX_ALT + 1), ..pic() },
-            Attachment { alt: "bell\u{7}".into(), ..pic() },
-            Attachment { blurhash: "LEHV6n".into(), ..pic() },
-            Attachment { blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdn<".into(), ..pic() },
+            Attachment {
+                height: MAX_SIDE + 1,
+                ..pic()
+            },
+            Attachment {
+                width: 10_000,
+                height: 10_000,
+                ..pic()
+            },
+            Attachment {
+                orientation: 0,
+                ..pic()
+            },
+            Attachment {
+                orientation: 9,
+                ..pic()
+            },
+            Attachment {
+                alt: "x".repeat(MAX_ALT + 1),
+                ..pic()
+            },
+            Attachment {
+                alt: "bell\u{7}".into(),
+                ..pic()
+            },
+            Attachment {
+                blurhash: "LEHV6n".into(),
+                ..pic()
+            },
+            Attachment {
+                blurhash: "LEHV6nWB2yk8pyo0adR*.7kCMdn<".into(),
+                ..pic()
+            },
         ];
         for a in bad {
             assert!(a.validate().is_err(), "{a:?}");
@@ -258,7 +288,12 @@ mod tests {
 
     #[test]
     fn mime_types_map_both_ways() {
-        for t in [MediaType::Jpeg, MediaType::Png, MediaType::Webp, MediaType::Gif] {
+        for t in [
+            MediaType::Jpeg,
+            MediaType::Png,
+            MediaType::Webp,
+            MediaType::Gif,
+        ] {
             assert_eq!(MediaType::from_mime(t.mime()), Some(t));
             assert_eq!(MediaType::parse(t.as_str()), Some(t));
         }

@@ -44,12 +44,18 @@ fn part_bytes(offset: u32, total: u32, len: usize) -> Vec<u8> {
 fn bad_parts_are_refused() {
     assert!(MediaPart::decode(&part_bytes(0, 10, 10)).is_ok());
     assert!(MediaPart::decode(&part_bytes(0, 10, 0)).is_err(), "empty");
-    assert!(MediaPart::decode(&part_bytes(5, 10, 6)).is_err(), "past total");
+    assert!(
+        MediaPart::decode(&part_bytes(5, 10, 6)).is_err(),
+        "past total"
+    );
     assert!(
         MediaPart::decode(&part_bytes(u32::MAX, MAX_PICTURE_BYTES, 1)).is_err(),
         "offset past the end, no overflow"
     );
-    assert!(MediaPart::decode(&part_bytes(0, 0, 1)).is_err(), "zero total");
+    assert!(
+        MediaPart::decode(&part_bytes(0, 0, 1)).is_err(),
+        "zero total"
+    );
     assert!(
         MediaPart::decode(&part_bytes(0, MAX_PICTURE_BYTES + 1, 1)).is_err(),
         "total over the picture cap"

@@ -295,13 +295,20 @@ impl Store {
     /// recently used first, until the cache holds at most `cache_bytes`. Returns the files
     /// to remove; the caller removes them after this commit (a crash between leaves files
     /// that [`super::media_files::MediaFiles::sweep`] removes at the next start).
-    pub fn collect_media(&mut self, now_ms: u64, cache_bytes: u64) -> Result<Collected, StoreError> {
+    pub fn collect_media(
+        &mut self,
+        now_ms: u64,
+        cache_bytes: u64,
+    ) -> Result<Collected, StoreError> {
         let tx = self.conn_mut().transaction()?;
         let mut out = Collected::default();
         {
             let mut unused = tx.prepare(&format!(
                 "SELECT sha256, state FROM media WHERE NOT {} LIMIT {COLLECT_BATCH}",
-                IN_USE.replace("?1", "media.sha256").replace("?2", "?1").replace("?3", "?2")
+                IN_USE
+                    .replace("?1", "media.sha256")
+                    .replace("?2", "?1")
+                    .replace("?3", "?2")
             ))?;
             let rows = unused
                 .query_map(params![now_ms as i64, UPLOAD_GRACE_MS as i64], |r| {
@@ -324,8 +331,9 @@ impl Store {
             |r| r.get(0),
         )?;
         if cached as u64 > cache_bytes {
-            let mut oldest =
-                tx.prepare("SELECT sha256, size FROM media WHERE state = 'cached' ORDER BY used_ms")?;
+            let mut oldest = tx.prepare(
+                "SELECT sha256, size FROM media WHERE state = 'cached' ORDER BY used_ms",
+            )?;
             let rows = oldest
                 .query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -334,7 +342,10 @@ impl Store {
                 if cached as u64 <= cache_bytes {
                     break;
                 }
-                tx.execute("UPDATE media SET state = 'remote' WHERE sha256 = ?1", [&sha])?;
+                tx.execute(
+                    "UPDATE media SET state = 'remote' WHERE sha256 = ?1",
+                    [&sha],
+                )?;
                 cached -= size;
                 if let Ok(s) = <[u8; 32]>::try_from(&sha[..]) {
                     out.files.push(s);
@@ -403,7 +414,13 @@ pub(crate) fn record_message_media(
                     "INSERT OR IGNORE INTO attachments(message_id, position, sha256, alt, blurhash)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![message_id, i as i64, &a.sha256[..], a.alt, a.blurhash])?;
+                .execute(params![
+                    message_id,
+                    i as i64,
+                    &a.sha256[..],
+                    a.alt,
+                    a.blurhash
+                ])?;
                 if !a.alt.is_empty() {
                     alts.push_str(&a.alt);
                     alts.push('\n');

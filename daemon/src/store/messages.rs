@@ -145,7 +145,9 @@ impl PostView {
             reposted: false,
             bookmarked: false,
             media: match &m.body {
-                Body::Pictures { attachments, .. } => attachments.iter().map(MediaView::of).collect(),
+                Body::Pictures { attachments, .. } => {
+                    attachments.iter().map(MediaView::of).collect()
+                }
                 _ => Vec::new(),
             },
             avatar: None,
@@ -246,7 +248,10 @@ pub fn store_message_batched(
                 super::media::forget_message_media(conn, author_id, *target)?;
             }
         }
-        Body::Profile { display_name, bio } | Body::Portrait { display_name, bio, .. } => {
+        Body::Profile { display_name, bio }
+        | Body::Portrait {
+            display_name, bio, ..
+        } => {
             conn.prepare_cached("UPDATE authors SET display_name = ?1, bio = ?2 WHERE id = ?3")?
                 .execute(params![display_name, bio, author_id])?;
         }

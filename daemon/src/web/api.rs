@@ -632,9 +632,10 @@ fn text_bytes(body: &Body) -> usize {
             attachments,
             ..
         } => text.len() + summary.len() + attachments.iter().map(|a| a.alt.len()).sum::<usize>(),
-        Body::Profile { display_name, bio } | Body::Portrait { display_name, bio, .. } => {
-            display_name.len() + bio.len()
-        }
+        Body::Profile { display_name, bio }
+        | Body::Portrait {
+            display_name, bio, ..
+        } => display_name.len() + bio.len(),
         Body::Repost { .. } | Body::Delete { .. } | Body::Like { .. } => 0,
     }
 }
