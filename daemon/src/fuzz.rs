@@ -38,9 +38,10 @@ pub fn frame(data: &[u8]) {
 }
 
 /// Link control payloads (handshake, acks, subscriptions, backfill, follow requests and
-/// answers, the firehose session's open and NACK, tunnel frames): every decoder refuses or accepts without panicking, and what it accepts
-/// encodes to bytes that decode again (these payloads are not signed, so a longer encoding of
-/// the same value is harmless and not refused).
+/// answers, the firehose session's open and NACK, tunnel frames, picture chunks): every decoder
+/// refuses or accepts without panicking, and what it accepts encodes to bytes that decode again
+/// (these payloads are not signed, so a longer encoding of the same value is harmless and not
+/// refused). The picture frames have a fixed layout: what decodes re-encodes to the input.
 pub fn link_payload(data: &[u8]) {
     use crate::net::firehose::session::{Nack, Open};
     use crate::proto::link::{
@@ -73,6 +74,20 @@ pub fn link_payload(data: &[u8]) {
     same::<crate::proto::conversation::AuthorKeyQuery>(data);
     same::<crate::proto::conversation::AuthorKey>(data);
     let _ = Open::decode(data);
+    {
+        use crate::proto::media_wire::{MediaGet, MediaMissing, MediaPart, MEDIA_CHUNK};
+        if let Ok(g) = MediaGet::decode(data) {
+            assert_eq!(g.encode(), data, "media get not canonical");
+        }
+        if let Ok(p) = MediaPart::decode(data) {
+            assert!(!p.data.is_empty() && p.data.len() <= MEDIA_CHUNK);
+            assert!(u64::from(p.offset) + p.data.len() as u64 <= u64::from(p.total));
+            assert_eq!(p.encode(), data, "media part not canonical");
+        }
+        if let Ok(m) = MediaMissing::decode(data) {
+            assert_eq!(m.encode(), data, "media missing not canonical");
+        }
+    }
     // tunnel frames: what decodes re-encodes to the same payload
     use crate::net::firehose::tunnel::{self, TunnelOut};
     use crate::proto::FrameType;
@@ -243,6 +258,18 @@ mod tests {
                 .to_vec(),
             b"\"unclosed NEAR( col:x -".to_vec(),
             b"a OR NOT b* -\"c d\"* \0 AND".to_vec(),
+            crate::proto::media_wire::MediaPart {
+                sha256: [1; 32],
+                offset: 3,
+                total: 9,
+                data: vec![7; 6],
+            }
+            .encode(),
+            crate::proto::media_wire::MediaGet {
+                sha256: [2; 32],
+                offset: 9,
+            }
+            .encode(),
         ];
         for c in &cases {
             message(c);

@@ -178,6 +178,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
             max_unverified_per_addr: config.links.max_unverified_per_addr,
             unverified_idle: std::time::Duration::from_secs(config.links.unverified_idle_s),
             max_subscribers: config.links.max_subscribers,
+            media_cache_bytes: config.media.cache_bytes,
         };
         let net = Net::new(
             info.domain.clone(),

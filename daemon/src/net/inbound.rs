@@ -79,6 +79,9 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         FrameType::AuthorKeyQuery | FrameType::AuthorKey => {
             super::addressed::handle(net, link, f).await
         }
+        FrameType::MediaGet | FrameType::MediaPart | FrameType::MediaMissing => {
+            super::media::handle(net, link, f).await
+        }
         FrameType::Hello | FrameType::Auth => Err(NetError::Proto(ProtoError::Malformed {
             what: "link",
             why: "handshake frame after the handshake".into(),

@@ -3,6 +3,8 @@
 //! - [`link`]: one TCP link: handshake, identity check, reader and writer, keep-alive.
 //! - [`inbound`]: what a node does with each frame it receives.
 //! - [`follow`]: follow requests and answers (approval of followers), both sides.
+//! - [`media`]: pictures' bytes between nodes: serving chunks, fetching them
+//!   ([`media_fetches`] is the sans-IO table of fetches in flight).
 //! - [`outbox`]: delivers each new post once per subscribed server, with retries.
 //! - [`pool`]: database connections for async code.
 //! - [`counters`]: what happened, for `/healthz` and tests.
@@ -36,6 +38,8 @@ pub mod firehose;
 pub mod follow;
 pub mod inbound;
 pub mod link;
+pub mod media;
+pub mod media_fetches;
 pub mod outbox;
 pub mod pool;
 pub mod preview;
@@ -121,6 +125,22 @@ pub enum NetError {
     /// A database error.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No message or profile of another node's author names the picture.
+    #[error("picture {0} is not known here")]
+    NoSuchMedia(String),
+    /// Too many pictures are being fetched at once.
+    #[error("too many pictures are being fetched; try again shortly")]
+    MediaBusy,
+    /// The author's node did not give a picture's bytes, or gave wrong ones (nothing kept).
+    #[error("the node of {domain} did not give picture {sha}: {why}")]
+    MediaRefused {
+        /// The author's domain.
+        domain: String,
+        /// The picture's SHA-256, in hex.
+        sha: String,
+        /// What went wrong.
+        why: String,
+    },
     /// Socket I/O.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -143,6 +163,8 @@ pub struct NetSettings {
     pub unverified_idle: Duration,
     /// Most subscriber rows in all (`links.max_subscribers`).
     pub max_subscribers: u64,
+    /// Bytes of other nodes' pictures kept as a cache (`media.cache_bytes`).
+    pub media_cache_bytes: u64,
 }
 
 /// The network side of a node, shared by its tasks and the web workers.
@@ -184,6 +206,10 @@ pub struct Net {
     pub(crate) key_queries: Mutex<addressed::KeyQueries>,
     /// Profile previews of authors nobody here follows.
     pub(crate) previews: Mutex<preview::Previews>,
+    /// Pictures being fetched from their authors' nodes.
+    pub(crate) media_fetches: Mutex<media_fetches::MediaFetches>,
+    /// Woken when an answer for a picture fetch arrives.
+    pub(crate) media_arrived: Notify,
     /// Domains the owner blocked: no links, follows or messages with them.
     pub blocked_domains: crate::store::blocked_domains::BlockedDomains,
 }
@@ -238,6 +264,8 @@ impl Net {
             addressed: Default::default(),
             key_queries: Default::default(),
             previews: Default::default(),
+            media_fetches: Default::default(),
+            media_arrived: Notify::new(),
             blocked_domains: Default::default(),
         })
     }

@@ -78,6 +78,12 @@ pub enum FrameType {
     AuthorKeyQuery = 25,
     /// Link version 3: an author's key, from the author's own node.
     AuthorKey = 26,
+    /// Link version 4: asks for a chunk of a picture's bytes (`proto::media_wire`).
+    MediaGet = 27,
+    /// Link version 4: a chunk of a picture's bytes.
+    MediaPart = 28,
+    /// Link version 4: the node will not give the picture asked for.
+    MediaMissing = 29,
 }
 
 impl FrameType {
@@ -111,6 +117,9 @@ impl FrameType {
             24 => Withheld,
             25 => AuthorKeyQuery,
             26 => AuthorKey,
+            27 => MediaGet,
+            28 => MediaPart,
+            29 => MediaMissing,
             _ => return None,
         })
     }

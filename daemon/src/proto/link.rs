@@ -30,10 +30,11 @@ use serde::{Deserialize, Serialize};
 /// Version spoken in Hello. 2 added the follow frames of [`super::follow`] (types 21..=24);
 /// 3 the author key frames of [`super::conversation`] (types 25 and 26), and the version 2
 /// messages (direct audience, notes, likes, edits: `super::message`) go only over links of
-/// version 3. Every version 1 frame is unchanged. A listener answers a dialler's Hello with the lower of
+/// version 3; 4 the picture frames of [`super::media_wire`] (types 27..=29), sent only over
+/// links of version 4. Every version 1 frame is unchanged. A listener answers a dialler's Hello with the lower of
 /// the two versions, and a link speaks that one (a version 1 node refuses a version 2 Hello,
 /// so a version 2 node dialling it fails the handshake: upgrade authors' nodes first).
-pub const LINK_VERSION: u32 = 3;
+pub const LINK_VERSION: u32 = 4;
 /// Oldest version this node still speaks.
 pub const MIN_LINK_VERSION: u32 = 1;
 /// Context string of the handshake signature.

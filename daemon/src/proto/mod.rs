@@ -11,6 +11,7 @@
 //! - [`stream`]: the multicast firehose: signed datagrams, sender, receiver, path choice.
 //! - [`keys`]: Ed25519 key pairs and their text form.
 //! - [`link`]: node-to-node link handshake, control payloads, keep-alive.
+//! - [`media_wire`]: picture bytes between nodes, a chunk at a time (link version 4).
 //! - [`follow`]: follow requests and answers between nodes (link version 2).
 //! - [`text`]: mentions, hashtags and URLs in post text.
 //!
@@ -25,6 +26,7 @@ pub mod follow;
 pub mod frame;
 pub mod keys;
 pub mod link;
+pub mod media_wire;
 pub mod message;
 pub mod seq;
 pub mod stream;
