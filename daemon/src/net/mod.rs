@@ -611,13 +611,3 @@ mod tests {
         assert!(super::retry_delay_ms(40) <= super::RETRY_CAP_MS * 5 / 4);
     }
 }
-
-impl Net {
-    /// Placeholder until pictures travel over links: nothing is fetched.
-    pub async fn fetch_media(self: &Arc<Self>, _sha256: [u8; 32]) -> Result<(), NetError> {
-        Err(NetError::Unreachable {
-            domain: String::new(),
-            why: "pictures are not fetched yet".into(),
-        })
-    }
-}

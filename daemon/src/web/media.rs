@@ -205,6 +205,12 @@ fn open(
             .block_on(async move { tokio::time::timeout(FETCH_WAIT, net.fetch_media(sha)).await });
         match fetched {
             Ok(Ok(())) => {}
+            Ok(Err(crate::net::NetError::NoSuchMedia(_))) => return Err(missing()),
+            Ok(Err(crate::net::NetError::MediaBusy)) => {
+                return Err(WebError::Busy(
+                    "pictures are being fetched from other nodes; try again shortly",
+                ))
+            }
             Ok(Err(e)) => {
                 return Err(WebError::BadGateway(format!(
                     "the picture could not be fetched from its author's node: {e}"

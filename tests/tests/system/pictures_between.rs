@@ -90,7 +90,7 @@ fn followers_nodes_fetch_verify_cache_and_lose_pictures() {
         nb.login("bob", PW),
         nc.login("carol", PW),
     );
-    assert_eq!(nb.follow(&bob, "alice@a.test").0, 200);
+    assert!(nb.follow(&bob, "alice@a.test").0 < 300);
     // carol follows too but will only see public pictures
     let tmp = tempfile::tempdir().unwrap();
     let photo =
