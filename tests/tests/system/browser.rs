@@ -21,7 +21,7 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(260);
 const SHOTS: [&str; 3] = ["alice-timeline.png", "bob-compose.png", "alice-phone.png"];
 /// Screenshots of the client's rough edges, each as `NAME-desktop.png` and `NAME-phone.png`
 /// (390 px wide).
-const EDGE_SHOTS: [&str; 17] = [
+const EDGE_SHOTS: [&str; 21] = [
     "noscript",
     "installed",
     "follow-error",
@@ -39,6 +39,10 @@ const EDGE_SHOTS: [&str; 17] = [
     "thread",
     "content-warning",
     "list",
+    "avatar",
+    "pictures-compose",
+    "pictures",
+    "viewer",
 ];
 /// Widths of the two window sizes the script uses.
 const DESKTOP_WIDTH: u32 = 1000;
