@@ -51,7 +51,8 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     }
     let mut chunks = PieceList::new(T);
     let mut pos = RIFF_HEADER_LEN;
-    let mut vp8x: Option<&[u8]> = None;
+    let mut vp8x_at: Option<usize> = None;
+    let mut vp8x_end = 0;
     let mut size = None;
     let mut orientation = None;
     let mut has_image = false;
@@ -81,13 +82,14 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                     let w = u64::from(le32(payload, 4).unwrap_or(0) & 0xFF_FFFF) + 1;
                     let h = u64::from(le32(payload, 6).unwrap_or(0) >> 8) + 1;
                     size = Some(check_size(T, w, h)?);
-                    vp8x = Some(&data[start..end]);
+                    vp8x_at = Some(start);
+                    vp8x_end = end;
                     continue;
                 }
                 b"VP8 " | b"VP8L" => {}
                 _ => return Err(malformed("the first chunk is not VP8, VP8L or VP8X")),
             }
-        } else if vp8x.is_none() {
+        } else if vp8x_at.is_none() {
             continue; // a simple file is its one image chunk
         }
         match fourcc {
@@ -126,24 +128,31 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         c.extend_from_slice(&tiff); // an even length: no padding byte
         c
     });
-    let vp8x_len = vp8x.map_or(0, <[u8]>::len);
+    let vp8x_len = vp8x_at.map_or(0, |at| vp8x_end - at);
     let exif_len = exif_chunk.as_ref().map_or(0, Vec::len);
     let riff_size = u32::try_from(4 + vp8x_len + chunks.len() + exif_len)
         .map_err(|_| malformed("a RIFF size over 4 GiB"))?;
-    let mut head = Vec::with_capacity(RIFF_HEADER_LEN + vp8x_len);
+    let mut head = Vec::with_capacity(RIFF_HEADER_LEN);
     head.extend_from_slice(b"RIFF");
     head.extend_from_slice(&riff_size.to_le_bytes());
     head.extend_from_slice(b"WEBP");
-    if let Some(vp8x) = vp8x {
-        let mut flags = vp8x[CHUNK_HEADER_LEN] & !(FLAG_EXIF | FLAG_XMP);
+    let mut out = PieceList::new(T);
+    out.bytes(head);
+    if let Some(at) = vp8x_at {
+        let flags_at = at + CHUNK_HEADER_LEN;
+        let old = data[flags_at];
+        let mut flags = old & !(FLAG_EXIF | FLAG_XMP);
         if exif_chunk.is_some() {
             flags |= FLAG_EXIF;
         }
-        head.extend_from_slice(vp8x);
-        head[RIFF_HEADER_LEN + CHUNK_HEADER_LEN] = flags;
+        out.copy(at..flags_at);
+        if flags == old {
+            out.copy(flags_at..flags_at + 1);
+        } else {
+            out.bytes(vec![flags]);
+        }
+        out.copy(flags_at + 1..at + vp8x_len);
     }
-    let mut out = PieceList::new(T);
-    out.bytes(head);
     out.append(chunks);
     if let Some(c) = exif_chunk {
         out.bytes(c);
