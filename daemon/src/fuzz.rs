@@ -248,7 +248,10 @@ pub fn media_walker(
     for piece in &s.pieces {
         match piece {
             Piece::Copy(r) => {
-                assert!(r.start < r.end && r.end <= data.len(), "range {r:?} outside");
+                assert!(
+                    r.start < r.end && r.end <= data.len(),
+                    "range {r:?} outside"
+                );
                 if let Some(end) = last_end {
                     assert!(r.start >= end, "ranges out of order");
                     assert!(!after_copy || r.start > end, "touching ranges not merged");
@@ -271,7 +274,12 @@ pub fn media_walker(
     assert_eq!(written, out);
     let again = media::strip(&out).expect("the output of strip is refused");
     assert_eq!(
-        (again.media_type, again.width, again.height, again.orientation),
+        (
+            again.media_type,
+            again.width,
+            again.height,
+            again.orientation
+        ),
         (s.media_type, s.width, s.height, s.orientation)
     );
     assert_eq!(again.to_vec(&out), out, "stripping is not idempotent");

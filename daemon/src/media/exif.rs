@@ -63,7 +63,7 @@ pub fn orientation_tiff(orientation: u8) -> [u8; ORIENTATION_TIFF_LEN] {
     t[12..14].copy_from_slice(&TYPE_SHORT.to_be_bytes());
     t[14..18].copy_from_slice(&1u32.to_be_bytes()); // count
     t[18..20].copy_from_slice(&u16::from(orientation).to_be_bytes()); // value, then 2 pad bytes
-    // t[22..26]: no next IFD
+                                                                      // t[22..26]: no next IFD
     t
 }
 

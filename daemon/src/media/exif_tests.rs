@@ -25,7 +25,11 @@ fn tiff(big: bool, entries: &[Vec<u8>]) -> Vec<u8> {
         b"II*\0\x08\0\0\0".to_vec()
     };
     let n = entries.len() as u16;
-    t.extend(if big { n.to_be_bytes() } else { n.to_le_bytes() });
+    t.extend(if big {
+        n.to_be_bytes()
+    } else {
+        n.to_le_bytes()
+    });
     for e in entries {
         t.extend(e);
     }
@@ -50,11 +54,26 @@ fn reads_orientation_in_both_byte_orders() {
 #[test]
 fn refuses_what_is_not_an_orientation() {
     let big = false;
-    assert_eq!(orientation(&tiff(big, &[entry(big, 0x0112, 3, 1, 0)])), None);
-    assert_eq!(orientation(&tiff(big, &[entry(big, 0x0112, 3, 1, 9)])), None);
-    assert_eq!(orientation(&tiff(big, &[entry(big, 0x0112, 4, 1, 6)])), None);
-    assert_eq!(orientation(&tiff(big, &[entry(big, 0x0112, 3, 2, 6)])), None);
-    assert_eq!(orientation(&tiff(big, &[entry(big, 0x0110, 3, 1, 6)])), None);
+    assert_eq!(
+        orientation(&tiff(big, &[entry(big, 0x0112, 3, 1, 0)])),
+        None
+    );
+    assert_eq!(
+        orientation(&tiff(big, &[entry(big, 0x0112, 3, 1, 9)])),
+        None
+    );
+    assert_eq!(
+        orientation(&tiff(big, &[entry(big, 0x0112, 4, 1, 6)])),
+        None
+    );
+    assert_eq!(
+        orientation(&tiff(big, &[entry(big, 0x0112, 3, 2, 6)])),
+        None
+    );
+    assert_eq!(
+        orientation(&tiff(big, &[entry(big, 0x0110, 3, 1, 6)])),
+        None
+    );
     assert_eq!(orientation(b"II*\0\xff\xff\xff\xff"), None);
     assert_eq!(orientation(b"XX*\0\x08\0\0\0\x01\0"), None);
     assert_eq!(orientation(b""), None);

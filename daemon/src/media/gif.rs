@@ -107,9 +107,9 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                 pos = sub_blocks_end(data, pos + 2)?;
                 let keep = match label {
                     GRAPHIC_CONTROL => true,
-                    APPLICATION => data
-                        .get(start + 2..start + 14)
-                        .is_some_and(|id| id[0] == 11 && KEPT_APPLICATIONS.iter().any(|k| k[..] == id[1..])),
+                    APPLICATION => data.get(start + 2..start + 14).is_some_and(|id| {
+                        id[0] == 11 && KEPT_APPLICATIONS.iter().any(|k| k[..] == id[1..])
+                    }),
                     _ => false,
                 };
                 if keep {

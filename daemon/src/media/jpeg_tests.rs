@@ -95,7 +95,10 @@ fn entropy_data_keeps_stuffed_bytes_restarts_and_fill() {
 
 #[test]
 fn progressive_scans_and_tables_between_them_are_kept() {
-    let dht = seg(0xC4, &[0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let dht = seg(
+        0xC4,
+        &[0x00, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    );
     let mut j = jpeg(&[seg(0xC2, &sof(8, 8)[4..]), dht.clone()], b"\x01\x02");
     let tail = j.split_off(j.len() - 2);
     j.extend(seg(0xFE, b"comment between scans"));
@@ -166,7 +169,10 @@ fn every_cut_short_file_is_refused() {
     for n in 0..eoi {
         let e = strip(&JPEG[..n]).unwrap_err();
         assert!(
-            matches!(e, MediaError::Truncated { .. } | MediaError::Malformed { .. }),
+            matches!(
+                e,
+                MediaError::Truncated { .. } | MediaError::Malformed { .. }
+            ),
             "{n}: {e:?}"
         );
     }

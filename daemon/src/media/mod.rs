@@ -309,9 +309,10 @@ impl PieceList {
     /// Puts new bytes right after input offset `at`, which must end a copied range or fall
     /// inside one (the range is split there).
     pub(crate) fn insert_at(&mut self, at: usize, bytes: Vec<u8>) {
-        let found = self.pieces.iter().position(
-            |p| matches!(p, Piece::Copy(r) if r.start < at && at <= r.end),
-        );
+        let found = self
+            .pieces
+            .iter()
+            .position(|p| matches!(p, Piece::Copy(r) if r.start < at && at <= r.end));
         if let Some(i) = found {
             if let Piece::Copy(r) = self.pieces[i].clone() {
                 let mut split = vec![Piece::Copy(r.start..at), Piece::Bytes(bytes)];

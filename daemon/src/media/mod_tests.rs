@@ -101,8 +101,14 @@ fn sizes_are_checked_against_the_limits() {
     let t = MediaType::Png;
     assert_eq!(check_size(t, 1, 1), Ok((1, 1)));
     assert_eq!(check_size(t, 16_384, 3_051), Ok((16_384, 3_051)));
-    assert_eq!(check_size(t, 0, 5), Err(MediaError::ZeroSize { media_type: t }));
-    assert_eq!(check_size(t, 5, 0), Err(MediaError::ZeroSize { media_type: t }));
+    assert_eq!(
+        check_size(t, 0, 5),
+        Err(MediaError::ZeroSize { media_type: t })
+    );
+    assert_eq!(
+        check_size(t, 5, 0),
+        Err(MediaError::ZeroSize { media_type: t })
+    );
     for (w, h) in [(16_385, 1), (1, 16_385), (16_384, 3_052), (1 << 31, 1)] {
         assert_eq!(
             check_size(t, w, h),

@@ -107,9 +107,8 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             }
             b"ALPH" | b"ANIM" | b"ICCP" => chunks.copy(start..end),
             b"EXIF" => {
-                if orientation.is_none() {
-                    orientation = Some(exif::orientation(payload).unwrap_or(1));
-                }
+                // Only the first EXIF block counts, as for viewers.
+                orientation.get_or_insert_with(|| exif::orientation(payload).unwrap_or(1));
             }
             _ => {}
         }
