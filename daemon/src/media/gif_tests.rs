@@ -40,6 +40,7 @@ fn extensions_kept_and_dropped() {
     let animexts = b"\x21\xff\x0bANIMEXTS1.0\x03\x01\x00\x00\x00";
     let other_app = b"\x21\xff\x0bICCRGBG1012\x02ab\x00";
     let short_app = b"\x21\xff\x03NET\x00";
+    let long_id = b"\x21\xff\x0cNETSCAPE2.0x\x00";
     let comment = b"\x21\xfe\x03abc\x02de\x00";
     let unknown = b"\x21\x99\x01x\x00";
     let local_table = b"\x2c\0\0\0\0\x01\0\x01\0\x80\x01\x02\x03\x04\x05\x06\x02\x02\x44\x01\x00";
@@ -49,6 +50,7 @@ fn extensions_kept_and_dropped() {
             animexts,
             other_app,
             short_app,
+            long_id,
             comment,
             unknown,
             CONTROL,

@@ -6,6 +6,8 @@
 //! RIFF size is rewritten. An EXIF orientation other than 1 comes back as a minimal EXIF chunk
 //! at the end (its flag set again).
 
+use std::ops::Range;
+
 use super::{check_size, exif, le16, le32, MediaError, MediaType, PieceList, Stripped};
 
 /// The RIFF header: "RIFF", size, "WEBP".
@@ -51,8 +53,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     }
     let mut chunks = PieceList::new(T);
     let mut pos = RIFF_HEADER_LEN;
-    let mut vp8x_at: Option<usize> = None;
-    let mut vp8x_end = 0;
+    let mut vp8x: Option<Range<usize>> = None;
     let mut size = None;
     let mut orientation = None;
     let mut has_image = false;
@@ -82,14 +83,13 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                     let w = u64::from(le32(payload, 4).unwrap_or(0) & 0xFF_FFFF) + 1;
                     let h = u64::from(le32(payload, 6).unwrap_or(0) >> 8) + 1;
                     size = Some(check_size(T, w, h)?);
-                    vp8x_at = Some(start);
-                    vp8x_end = end;
+                    vp8x = Some(start..end);
                     continue;
                 }
                 b"VP8 " | b"VP8L" => {}
                 _ => return Err(malformed("the first chunk is not VP8, VP8L or VP8X")),
             }
-        } else if vp8x_at.is_none() {
+        } else if vp8x.is_none() {
             continue; // a simple file is its one image chunk
         }
         match fourcc {
@@ -127,7 +127,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         c.extend_from_slice(&tiff); // an even length: no padding byte
         c
     });
-    let vp8x_len = vp8x_at.map_or(0, |at| vp8x_end - at);
+    let vp8x_len = vp8x.as_ref().map_or(0, Range::len);
     let exif_len = exif_chunk.as_ref().map_or(0, Vec::len);
     let riff_size = u32::try_from(4 + vp8x_len + chunks.len() + exif_len)
         .map_err(|_| malformed("a RIFF size over 4 GiB"))?;
@@ -137,7 +137,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     head.extend_from_slice(b"WEBP");
     let mut out = PieceList::new(T);
     out.bytes(head);
-    if let Some(at) = vp8x_at {
+    if let Some(Range { start: at, end }) = vp8x {
         let flags_at = at + CHUNK_HEADER_LEN;
         let old = data[flags_at];
         let mut flags = old & !(FLAG_EXIF | FLAG_XMP);
@@ -150,7 +150,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         } else {
             out.bytes(vec![flags]);
         }
-        out.copy(flags_at + 1..at + vp8x_len);
+        out.copy(flags_at + 1..end);
     }
     out.append(chunks);
     if let Some(c) = exif_chunk {
