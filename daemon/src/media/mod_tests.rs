@@ -90,7 +90,7 @@ fn other_files_are_unsupported_and_named() {
     assert!(unsupported(b"").starts_with("an empty file"));
     assert_eq!(
         unsupported(b"hello, world"),
-        "not a JPEG, PNG, WebP or GIF picture cannot be posted: send a JPEG, PNG, WebP or GIF picture"
+        "a file of an unknown type cannot be posted: send a JPEG, PNG, WebP or GIF picture"
     );
     // A damaged picture is not "unsupported".
     assert!(!strip(&JPEG[..100]).unwrap_err().is_unsupported());
