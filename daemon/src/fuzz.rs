@@ -222,6 +222,84 @@ pub fn search_query(data: &[u8]) {
     });
 }
 
+/// JPEG walker: see [`media_walker`].
+pub fn media_jpeg(data: &[u8]) {
+    media_walker(crate::media::jpeg::strip, data);
+}
+
+/// PNG walker: see [`media_walker`].
+pub fn media_png(data: &[u8]) {
+    media_walker(crate::media::png::strip, data);
+}
+
+/// WebP walker: see [`media_walker`].
+pub fn media_webp(data: &[u8]) {
+    media_walker(crate::media::webp::strip, data);
+}
+
+/// GIF walker: see [`media_walker`].
+pub fn media_gif(data: &[u8]) {
+    media_walker(crate::media::gif::strip, data);
+}
+
+/// A picture walker never panics; what it accepts is within the limits, its copied ranges are
+/// inside the input, in order, disjoint and merged, the output is no larger than the input
+/// plus the rewritten headers, and stripping the output again gives the same bytes (and the
+/// same type, size and orientation), through [`media::strip`](crate::media::strip) too.
+pub fn media_walker(
+    walk: fn(&[u8]) -> Result<crate::media::Stripped, crate::media::MediaError>,
+    data: &[u8],
+) {
+    use crate::media::{self, Piece};
+    let Ok(s) = walk(data) else { return };
+    assert!((1..=media::MAX_SIDE).contains(&s.width));
+    assert!((1..=media::MAX_SIDE).contains(&s.height));
+    assert!(u64::from(s.width) * u64::from(s.height) <= media::MAX_PIXELS);
+    assert!((1..=8).contains(&s.orientation));
+    assert!(s.pieces.len() <= 2 * media::MAX_PIECES + 2);
+    let mut last_end = None;
+    let mut after_copy = false;
+    let mut added = 0;
+    for piece in &s.pieces {
+        match piece {
+            Piece::Copy(r) => {
+                assert!(
+                    r.start < r.end && r.end <= data.len(),
+                    "range {r:?} outside"
+                );
+                if let Some(end) = last_end {
+                    assert!(r.start >= end, "ranges out of order");
+                    assert!(!after_copy || r.start > end, "touching ranges not merged");
+                }
+                last_end = Some(r.end);
+                after_copy = true;
+            }
+            Piece::Bytes(b) => {
+                assert!(!b.is_empty(), "empty new bytes");
+                added += b.len();
+                after_copy = false;
+            }
+        }
+    }
+    assert!(added <= 100, "{added} new bytes");
+    let out = s.to_vec(data);
+    assert_eq!(out.len(), s.len());
+    let mut written = Vec::new();
+    s.write_to(data, &mut written).unwrap();
+    assert_eq!(written, out);
+    let again = media::strip(&out).expect("the output of strip is refused");
+    assert_eq!(
+        (
+            again.media_type,
+            again.width,
+            again.height,
+            again.orientation
+        ),
+        (s.media_type, s.width, s.height, s.orientation)
+    );
+    assert_eq!(again.to_vec(&out), out, "stripping is not idempotent");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,6 +358,10 @@ mod tests {
             link_payload(c);
             text_spans(c);
             search_query(c);
+            media_jpeg(c);
+            media_png(c);
+            media_webp(c);
+            media_gif(c);
         }
     }
 }

@@ -151,9 +151,8 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             }
             Kind::Keep => body.copy(start..end),
             Kind::Exif => {
-                if orientation.is_none() {
-                    orientation = Some(exif::orientation(payload).unwrap_or(1));
-                }
+                // Only the first EXIF block counts, as for viewers.
+                orientation.get_or_insert_with(|| exif::orientation(payload).unwrap_or(1));
             }
             Kind::Drop => {}
         }

@@ -79,7 +79,7 @@ fn describe_unsupported(data: &[u8]) -> &'static str {
     } else if matches!(brand, Some(b"ftypavif") | Some(b"ftypavis")) {
         "an AVIF picture (not supported: send it as JPEG)"
     } else {
-        "not a JPEG, PNG, WebP or GIF picture"
+        "a file of an unknown type"
     }
 }
 

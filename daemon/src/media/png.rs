@@ -82,9 +82,8 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         match kind {
             b"IHDR" => return Err(malformed("a second header chunk (IHDR)")),
             b"eXIf" => {
-                if orientation.is_none() {
-                    orientation = Some(exif::orientation(payload).unwrap_or(1));
-                }
+                // Only the first EXIF block counts, as for viewers.
+                orientation.get_or_insert_with(|| exif::orientation(payload).unwrap_or(1));
             }
             b"IEND" => {
                 out.copy(start..end);

@@ -6,6 +6,8 @@
 //! RIFF size is rewritten. An EXIF orientation other than 1 comes back as a minimal EXIF chunk
 //! at the end (its flag set again).
 
+use std::ops::Range;
+
 use super::{check_size, exif, le16, le32, MediaError, MediaType, PieceList, Stripped};
 
 /// The RIFF header: "RIFF", size, "WEBP".
@@ -51,7 +53,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     }
     let mut chunks = PieceList::new(T);
     let mut pos = RIFF_HEADER_LEN;
-    let mut vp8x: Option<&[u8]> = None;
+    let mut vp8x: Option<Range<usize>> = None;
     let mut size = None;
     let mut orientation = None;
     let mut has_image = false;
@@ -81,7 +83,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                     let w = u64::from(le32(payload, 4).unwrap_or(0) & 0xFF_FFFF) + 1;
                     let h = u64::from(le32(payload, 6).unwrap_or(0) >> 8) + 1;
                     size = Some(check_size(T, w, h)?);
-                    vp8x = Some(&data[start..end]);
+                    vp8x = Some(start..end);
                     continue;
                 }
                 b"VP8 " | b"VP8L" => {}
@@ -105,9 +107,8 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             }
             b"ALPH" | b"ANIM" | b"ICCP" => chunks.copy(start..end),
             b"EXIF" => {
-                if orientation.is_none() {
-                    orientation = Some(exif::orientation(payload).unwrap_or(1));
-                }
+                // Only the first EXIF block counts, as for viewers.
+                orientation.get_or_insert_with(|| exif::orientation(payload).unwrap_or(1));
             }
             _ => {}
         }
@@ -126,24 +127,31 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         c.extend_from_slice(&tiff); // an even length: no padding byte
         c
     });
-    let vp8x_len = vp8x.map_or(0, <[u8]>::len);
+    let vp8x_len = vp8x.as_ref().map_or(0, Range::len);
     let exif_len = exif_chunk.as_ref().map_or(0, Vec::len);
     let riff_size = u32::try_from(4 + vp8x_len + chunks.len() + exif_len)
         .map_err(|_| malformed("a RIFF size over 4 GiB"))?;
-    let mut head = Vec::with_capacity(RIFF_HEADER_LEN + vp8x_len);
+    let mut head = Vec::with_capacity(RIFF_HEADER_LEN);
     head.extend_from_slice(b"RIFF");
     head.extend_from_slice(&riff_size.to_le_bytes());
     head.extend_from_slice(b"WEBP");
-    if let Some(vp8x) = vp8x {
-        let mut flags = vp8x[CHUNK_HEADER_LEN] & !(FLAG_EXIF | FLAG_XMP);
+    let mut out = PieceList::new(T);
+    out.bytes(head);
+    if let Some(Range { start: at, end }) = vp8x {
+        let flags_at = at + CHUNK_HEADER_LEN;
+        let old = data[flags_at];
+        let mut flags = old & !(FLAG_EXIF | FLAG_XMP);
         if exif_chunk.is_some() {
             flags |= FLAG_EXIF;
         }
-        head.extend_from_slice(vp8x);
-        head[RIFF_HEADER_LEN + CHUNK_HEADER_LEN] = flags;
+        out.copy(at..flags_at);
+        if flags == old {
+            out.copy(flags_at..flags_at + 1);
+        } else {
+            out.bytes(vec![flags]);
+        }
+        out.copy(flags_at + 1..end);
     }
-    let mut out = PieceList::new(T);
-    out.bytes(head);
     out.append(chunks);
     if let Some(c) = exif_chunk {
         out.bytes(c);

@@ -1,0 +1,3 @@
+//! The GIF picture walker: see msmd::fuzz::media_walker for what it checks.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| msmd::fuzz::media_gif(data));
