@@ -1,8 +1,9 @@
 //! Pictures' bytes between nodes (link version 4, `proto::media_wire`), both sides.
 //!
-//! Serving: a MediaGet from a link that proved its domain is answered with the chunk at its
-//! offset, read from the file, if one of this node's authors published the picture to that
-//! server (`Store::media_servable`); else with MediaMissing. Requests of one link are handled
+//! Serving: a MediaGet is answered with the chunk at its offset, read from the file, if one of
+//! this node's authors published the picture to that server (`Store::media_servable`: a link
+//! that did not prove its domain counts as nobody's, so it gets only public pictures); else
+//! with MediaMissing. Requests of one link are handled
 //! in order and each answer waits for room in the link's send queue
 //! (`link::SEND_QUEUE_BYTES`), so a peer that floods MediaGet makes this node hold at most
 //! one chunk it read beside the queue, and a peer that does not read is dropped.
@@ -59,19 +60,22 @@ fn fetches(net: &Net) -> std::sync::MutexGuard<'_, MediaFetches> {
 
 /// Answers a MediaGet: the chunk, or MediaMissing.
 async fn serve(net: &Arc<Net>, link: &Arc<Link>, get: MediaGet) -> Result<(), NetError> {
-    let part = if link.verified {
-        let server = link.peer_domain.clone();
-        net.pool
-            .run(move |s| {
-                if !s.media_servable(&get.sha256, &server)? {
-                    return Ok(None);
-                }
-                Ok(read_chunk(&MediaFiles::of(s), get))
-            })
-            .await?
+    // a link that did not prove its domain gets only what is public anyway (public posts'
+    // pictures, avatars, headers: anyone may fetch those over HTTP too)
+    let server = if link.verified {
+        link.peer_domain.clone()
     } else {
-        None
+        String::new()
     };
+    let part = net
+        .pool
+        .run(move |s| {
+            if !s.media_servable(&get.sha256, &server)? {
+                return Ok(None);
+            }
+            Ok(read_chunk(&MediaFiles::of(s), get))
+        })
+        .await?;
     match part {
         Some(p) => link.send(FrameType::MediaPart, p.encode()).await,
         None => {

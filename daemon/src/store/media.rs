@@ -250,7 +250,8 @@ impl Store {
 
     /// Whether another node's `server` may fetch the picture from this node: a local author
     /// published it publicly (post or profile), to followers and `server` subscribes to them,
-    /// or directly to someone on `server`'s domain.
+    /// or directly to someone on `server`'s domain. `server` "" (a peer that did not prove
+    /// its domain) gets only public pictures.
     pub fn media_servable(&self, sha256: &[u8; 32], server: &str) -> Result<bool, StoreError> {
         Ok(self.conn().query_row(
             "SELECT EXISTS(SELECT 1 FROM authors WHERE (avatar = ?1 OR header = ?1) \
@@ -517,16 +518,44 @@ pub(crate) fn forget_message_media(
     Ok(())
 }
 
-/// The JSON array of a message's pictures as views show them (`m` is the message), for
-/// [`super::timeline`]'s view columns (a macro, so that `concat!` can build the columns).
-macro_rules! media_json_column {
+/// A message's pictures as views show them (`m` is the message), for [`super::timeline`]'s
+/// view columns: one record per picture, in order, separated by U+001E, its fields by U+001F
+/// (alt text and blurhash never hold control characters: [`crate::proto::attachment`]); read by
+/// [`media_views`]. Not JSON: the router builds leave SQLite's JSON functions out. (A macro, so
+/// that `concat!` can build the columns.)
+macro_rules! media_column {
     () => {
-        "(SELECT json_group_array(json_object( \
-            'url', '/media/' || lower(hex(t.sha256)), 'type', 'image/' || md.media_type, \
-            'size', md.size, 'width', md.width, 'height', md.height, \
-            'orientation', md.orientation, 'alt', t.alt, 'blurhash', t.blurhash)) \
-         FROM (SELECT * FROM attachments WHERE message_id = m.id ORDER BY position) t \
-         JOIN media md ON md.sha256 = t.sha256)"
+        "(SELECT group_concat(lower(hex(t.sha256)) || char(31) || md.media_type || char(31) || \
+            md.size || char(31) || md.width || char(31) || md.height || char(31) || \
+            md.orientation || char(31) || t.alt || char(31) || t.blurhash, \
+            char(30) ORDER BY t.position) \
+         FROM attachments t JOIN media md ON md.sha256 = t.sha256 WHERE t.message_id = m.id)"
     };
 }
-pub(crate) use media_json_column;
+pub(crate) use media_column;
+
+/// The pictures of a [`media_column`] value.
+pub(crate) fn media_views(column: Option<String>) -> Vec<super::messages::MediaView> {
+    let Some(column) = column else {
+        return Vec::new();
+    };
+    column
+        .split('\u{1e}')
+        .filter_map(|rec| {
+            let f: Vec<&str> = rec.split('\u{1f}').collect();
+            let [sha, kind, size, width, height, orientation, alt, blurhash] = f[..] else {
+                return None;
+            };
+            Some(super::messages::MediaView {
+                url: format!("/media/{sha}"),
+                media_type: MediaType::parse(kind)?.mime().into(),
+                size: size.parse().ok()?,
+                width: width.parse().ok()?,
+                height: height.parse().ok()?,
+                orientation: orientation.parse().ok()?,
+                alt: alt.into(),
+                blurhash: blurhash.into(),
+            })
+        })
+        .collect()
+}

@@ -32,7 +32,7 @@ const VIEW_COLUMNS: &str = concat!(
         AND l.deleted = 0 AND la.local_user = ?V), \
      EXISTS(SELECT 1 FROM bookmarks b WHERE b.user_id = ?V AND b.message_id = m.id), \
      CASE WHEN m.kind IN ('post', 'reply') THEN ",
-    super::media::media_json_column!(),
+    super::media::media_column!(),
     " END, \
      CASE WHEN a.avatar IS NOT NULL THEN '/media/' || lower(hex(a.avatar)) END",
 );
@@ -124,10 +124,7 @@ pub(crate) fn entry_of(r: &Row<'_>) -> rusqlite::Result<Entry> {
             liked: r.get(14)?,
             reposted: r.get(15)?,
             bookmarked: r.get(16)?,
-            media: r
-                .get::<_, Option<String>>(17)?
-                .and_then(|j| serde_json::from_str(&j).ok())
-                .unwrap_or_default(),
+            media: super::media::media_views(r.get(17)?),
             avatar: r.get(18)?,
         },
     })

@@ -8,6 +8,7 @@
 //! msmbench fanout   n=100 [sat_secs=4] [loads=2000,20000] [lat_secs=2] [window=4000] [quick=1]
 //! msmbench ingest   [authors=50] [secs=8]      verified durable posts/s; flash writes
 //! msmbench wire     [n=1,10,100] [posts=50]    bytes on the wire per post: multicast vs TCP
+//! msmbench pictures                           memory and flash of an 8 MiB upload; a follower's first view
 //! ```
 //!
 //! Not part of the test suite: loopback only (`wire`: network namespaces, root), every phase
@@ -18,6 +19,7 @@ mod idle;
 mod ingest;
 mod multicast;
 mod node;
+mod pictures;
 mod wire;
 
 use std::collections::HashMap;
@@ -105,6 +107,7 @@ fn main() {
         "fanout" => fanout::run(&a),
         "ingest" => ingest::run(&a),
         "wire" => multicast::run(&a),
+        "pictures" => pictures::run(),
         other => {
             eprintln!("unknown phase {other}");
             std::process::exit(2);
