@@ -559,3 +559,7 @@ pub(crate) fn media_views(column: Option<String>) -> Vec<super::messages::MediaV
         })
         .collect()
 }
+
+#[cfg(test)]
+#[path = "media_tests.rs"]
+mod tests;
