@@ -50,7 +50,9 @@ const STYLE: &str =
      article{border-bottom:1px solid #ddd;padding:.75rem 0}p{white-space:pre-wrap;margin:.25rem 0}\
      time,small{color:#666;font-size:.85rem}a.author{color:inherit;text-decoration:none}\
      blockquote{margin:.5rem 0;padding-left:.75rem;border-left:3px solid #ddd}\
-     img{max-width:100%;height:auto;border-radius:4px;margin:.25rem .25rem 0 0}";
+     img{max-width:100%;height:auto;border-radius:4px;margin:.25rem .25rem 0 0}\
+     img.banner{display:block;width:100%;max-height:12rem;object-fit:cover}\
+     img.avatar{width:4rem;height:4rem;border-radius:50%;object-fit:cover}";
 
 /// `scheme://host[:port]` of this node's pages: `http.public_url`, or the domain. Never the
 /// request's Host header: any client sets that, and a page or feed cached with a forged host
@@ -164,8 +166,21 @@ pub fn profile_page(
         "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\">",
         escape(&feed)
     );
+    // the header and avatar pictures, when there are: decorative (alt ""), the name says who
+    let picture = |url: &Option<String>, class: &str| {
+        url.as_deref()
+            .map(|u| {
+                format!(
+                    "<img class=\"{class}\" src=\"{}\" alt=\"\" loading=\"lazy\">",
+                    escape(&format!("{base}{u}"))
+                )
+            })
+            .unwrap_or_default()
+    };
     let mut body = format!(
-        "<header><h1>{}</h1><p>{}</p><small>{} · <a href=\"{}\">Atom feed</a></small></header><main>",
+        "<header>{}{}<h1>{}</h1><p>{}</p><small>{} · <a href=\"{}\">Atom feed</a></small></header><main>",
+        picture(&profile.header, "banner"),
+        picture(&profile.avatar, "avatar"),
         shown_name_html(&profile),
         escape(&profile.bio),
         escape(address.as_str()),
