@@ -275,6 +275,12 @@ fn photos_lose_gps_and_exif_but_keep_orientation_size_and_alt_text() {
             .contains(&format!("\"avatar\":\"/media/{avatar}\"")),
         "{tl}"
     );
+    let page = get(&node, None, "/@alice").text();
+    assert!(
+        page.contains("<img class=\"avatar\" src=\"")
+            && page.contains(&format!("/media/{avatar}\" alt=\"\"")),
+        "the profile page shows the avatar: {page}"
+    );
     let wf = get(
         &node,
         None,
