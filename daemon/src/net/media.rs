@@ -1,8 +1,9 @@
 //! Pictures' bytes between nodes (link version 4, `proto::media_wire`), both sides.
 //!
-//! Serving: a MediaGet from a link that proved its domain is answered with the chunk at its
-//! offset, read from the file, if one of this node's authors published the picture to that
-//! server (`Store::media_servable`); else with MediaMissing. Requests of one link are handled
+//! Serving: a MediaGet is answered with the chunk at its offset, read from the file, if one of
+//! this node's authors published the picture to the asking server (`Store::media_servable`:
+//! publicly, to followers the server subscribes for, or directly to someone there); else with
+//! MediaMissing. A link that did not prove its domain gets public pictures only. Requests of one link are handled
 //! in order and each answer waits for room in the link's send queue
 //! (`link::SEND_QUEUE_BYTES`), so a peer that floods MediaGet makes this node hold at most
 //! one chunk it read beside the queue, and a peer that does not read is dropped.
@@ -59,19 +60,22 @@ fn fetches(net: &Net) -> std::sync::MutexGuard<'_, MediaFetches> {
 
 /// Answers a MediaGet: the chunk, or MediaMissing.
 async fn serve(net: &Arc<Net>, link: &Arc<Link>, get: MediaGet) -> Result<(), NetError> {
-    let part = if link.verified {
-        let server = link.peer_domain.clone();
-        net.pool
-            .run(move |s| {
-                if !s.media_servable(&get.sha256, &server)? {
-                    return Ok(None);
-                }
-                Ok(read_chunk(&MediaFiles::of(s), get))
-            })
-            .await?
+    // A link that did not prove its domain gets public pictures only: the empty server
+    // name is subscribed to nothing and mentioned by no one.
+    let server = if link.verified {
+        link.peer_domain.clone()
     } else {
-        None
+        String::new()
     };
+    let part = net
+        .pool
+        .run(move |s| {
+            if !s.media_servable(&get.sha256, &server)? {
+                return Ok(None);
+            }
+            Ok(read_chunk(&MediaFiles::of(s), get))
+        })
+        .await?;
     match part {
         Some(p) => link.send(FrameType::MediaPart, p.encode()).await,
         None => {
@@ -299,3 +303,7 @@ impl Net {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "media_tests.rs"]
+mod tests;
