@@ -54,6 +54,8 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
     }
 }
 
+/// The fetch table, locked: bind what a call returns before awaiting or locking again (a
+/// guard kept alive by a `match` on the call would deadlock the next lock).
 fn fetches(net: &Net) -> std::sync::MutexGuard<'_, MediaFetches> {
     net.media_fetches.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -183,7 +185,8 @@ impl Net {
         if u64::from(size) > self.settings.media_cache_bytes {
             return Err(refused("it is larger than this node's picture cache"));
         }
-        match fetches(self).start(sha256, &domain, size, crate::now_ms()) {
+        let start = fetches(self).start(sha256, &domain, size, crate::now_ms());
+        match start {
             Start::Go => {}
             Start::Full => return Err(NetError::MediaBusy),
             Start::Busy => return self.wait_for_other(sha256, &files, refused).await,
@@ -265,7 +268,8 @@ impl Net {
         }
         let mut file = Some(files.create()?);
         loop {
-            let Some(offset) = fetches(self).ask(&sha256) else {
+            let next = fetches(self).ask(&sha256);
+            let Some(offset) = next else {
                 break;
             };
             let get = MediaGet { sha256, offset };
@@ -290,7 +294,8 @@ impl Net {
             let notified = self.media_arrived.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
-            if let Some(a) = fetches(self).take(sha256) {
+            let arrived = fetches(self).take(sha256);
+            if let Some(a) = arrived {
                 return Ok(a);
             }
             if !link.is_open() {
