@@ -1,9 +1,9 @@
 //! Pictures' bytes between nodes (link version 4, `proto::media_wire`), both sides.
 //!
 //! Serving: a MediaGet is answered with the chunk at its offset, read from the file, if one of
-//! this node's authors published the picture to that server (`Store::media_servable`: a link
-//! that did not prove its domain counts as nobody's, so it gets only public pictures); else
-//! with MediaMissing. Requests of one link are handled
+//! this node's authors published the picture to the asking server (`Store::media_servable`:
+//! publicly, to followers the server subscribes for, or directly to someone there); else with
+//! MediaMissing. A link that did not prove its domain gets public pictures only. Requests of one link are handled
 //! in order and each answer waits for room in the link's send queue
 //! (`link::SEND_QUEUE_BYTES`), so a peer that floods MediaGet makes this node hold at most
 //! one chunk it read beside the queue, and a peer that does not read is dropped.
@@ -54,14 +54,16 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
     }
 }
 
+/// The fetch table, locked: bind what a call returns before awaiting or locking again (a
+/// guard kept alive by a `match` on the call would deadlock the next lock).
 fn fetches(net: &Net) -> std::sync::MutexGuard<'_, MediaFetches> {
     net.media_fetches.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Answers a MediaGet: the chunk, or MediaMissing.
 async fn serve(net: &Arc<Net>, link: &Arc<Link>, get: MediaGet) -> Result<(), NetError> {
-    // a link that did not prove its domain gets only what is public anyway (public posts'
-    // pictures, avatars, headers: anyone may fetch those over HTTP too)
+    // A link that did not prove its domain gets public pictures only: the empty server
+    // name is subscribed to nothing and mentioned by no one.
     let server = if link.verified {
         link.peer_domain.clone()
     } else {
@@ -183,7 +185,8 @@ impl Net {
         if u64::from(size) > self.settings.media_cache_bytes {
             return Err(refused("it is larger than this node's picture cache"));
         }
-        match fetches(self).start(sha256, &domain, size, crate::now_ms()) {
+        let start = fetches(self).start(sha256, &domain, size, crate::now_ms());
+        match start {
             Start::Go => {}
             Start::Full => return Err(NetError::MediaBusy),
             Start::Busy => return self.wait_for_other(sha256, &files, refused).await,
@@ -265,7 +268,8 @@ impl Net {
         }
         let mut file = Some(files.create()?);
         loop {
-            let Some(offset) = fetches(self).ask(&sha256) else {
+            let next = fetches(self).ask(&sha256);
+            let Some(offset) = next else {
                 break;
             };
             let get = MediaGet { sha256, offset };
@@ -290,7 +294,8 @@ impl Net {
             let notified = self.media_arrived.notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
-            if let Some(a) = fetches(self).take(sha256) {
+            let arrived = fetches(self).take(sha256);
+            if let Some(a) = arrived {
                 return Ok(a);
             }
             if !link.is_open() {
@@ -303,3 +308,7 @@ impl Net {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "media_tests.rs"]
+mod tests;
