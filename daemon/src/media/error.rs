@@ -64,3 +64,21 @@ impl MediaError {
         matches!(self, MediaError::Unsupported(_))
     }
 }
+
+impl MediaType {
+    /// The error for a file of this type that breaks a rule of its format.
+    pub(crate) fn malformed(self, why: &'static str) -> MediaError {
+        MediaError::Malformed {
+            media_type: self,
+            why,
+        }
+    }
+
+    /// The error for a file of this type that ends before its structure does.
+    pub(crate) fn truncated(self, what: &'static str) -> MediaError {
+        MediaError::Truncated {
+            media_type: self,
+            what,
+        }
+    }
+}

@@ -28,17 +28,6 @@ const COLOUR_TABLE_FLAG: u8 = 0x80;
 
 const T: MediaType = MediaType::Gif;
 
-fn malformed(why: &'static str) -> MediaError {
-    MediaError::Malformed { media_type: T, why }
-}
-
-fn truncated(what: &'static str) -> MediaError {
-    MediaError::Truncated {
-        media_type: T,
-        what,
-    }
-}
-
 /// The length of the colour table a descriptor's packed byte announces (0 when none).
 fn colour_table_len(packed: u8) -> usize {
     if packed & COLOUR_TABLE_FLAG == 0 {
@@ -53,7 +42,7 @@ fn sub_blocks_end(data: &[u8], mut pos: usize) -> Result<usize, MediaError> {
     loop {
         let len = *data
             .get(pos)
-            .ok_or_else(|| truncated("in a block's data"))?;
+            .ok_or_else(|| T.truncated("in a block's data"))?;
         pos += 1 + usize::from(len);
         if len == 0 {
             return Ok(pos);
@@ -64,16 +53,16 @@ fn sub_blocks_end(data: &[u8], mut pos: usize) -> Result<usize, MediaError> {
 /// Strips a GIF (see the module doc).
 pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     if !data.starts_with(b"GIF87a") && !data.starts_with(b"GIF89a") {
-        return Err(malformed("it does not start with GIF87a or GIF89a"));
+        return Err(T.malformed("it does not start with GIF87a or GIF89a"));
     }
     let (w, h, packed) = match (le16(data, 6), le16(data, 8), data.get(10)) {
         (Some(w), Some(h), Some(&p)) if data.len() >= HEAD_LEN => (w, h, p),
-        _ => return Err(truncated("in the logical screen descriptor")),
+        _ => return Err(T.truncated("in the logical screen descriptor")),
     };
     let (width, height) = check_size(T, w.into(), h.into())?;
     let mut pos = HEAD_LEN + colour_table_len(packed);
     if pos > data.len() {
-        return Err(truncated("in the global colour table"));
+        return Err(T.truncated("in the global colour table"));
     }
     let mut out = PieceList::new(T);
     out.copy(0..pos);
@@ -82,7 +71,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         out.step()?;
         let start = pos;
         match data.get(pos) {
-            None => return Err(truncated("no trailer")),
+            None => return Err(T.truncated("no trailer")),
             Some(&TRAILER) => {
                 out.copy(pos..pos + 1);
                 break;
@@ -90,11 +79,11 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             Some(&IMAGE) => {
                 let packed = *data
                     .get(pos + IMAGE_DESCRIPTOR_LEN)
-                    .ok_or_else(|| truncated("in an image descriptor"))?;
+                    .ok_or_else(|| T.truncated("in an image descriptor"))?;
                 // descriptor, local colour table, LZW minimum code size, then the data
                 pos += 1 + IMAGE_DESCRIPTOR_LEN + colour_table_len(packed) + 1;
                 if pos > data.len() {
-                    return Err(truncated("in an image's colour table"));
+                    return Err(T.truncated("in an image's colour table"));
                 }
                 pos = sub_blocks_end(data, pos)?;
                 out.copy(start..pos);
@@ -103,7 +92,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             Some(&EXTENSION) => {
                 let label = *data
                     .get(pos + 1)
-                    .ok_or_else(|| truncated("in an extension"))?;
+                    .ok_or_else(|| T.truncated("in an extension"))?;
                 pos = sub_blocks_end(data, pos + 2)?;
                 let keep = match label {
                     GRAPHIC_CONTROL => true,
@@ -116,11 +105,11 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                     out.copy(start..pos);
                 }
             }
-            Some(_) => return Err(malformed("a block that is not an image or an extension")),
+            Some(_) => return Err(T.malformed("a block that is not an image or an extension")),
         }
     }
     if images == 0 {
-        return Err(malformed("no image"));
+        return Err(T.malformed("no image"));
     }
     Ok(out.finish(width, height, 1))
 }

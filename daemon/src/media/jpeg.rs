@@ -43,17 +43,6 @@ const ADOBE_ID: &[u8] = b"Adobe";
 
 const T: MediaType = MediaType::Jpeg;
 
-fn malformed(why: &'static str) -> MediaError {
-    MediaError::Malformed { media_type: T, why }
-}
-
-fn truncated(what: &'static str) -> MediaError {
-    MediaError::Truncated {
-        media_type: T,
-        what,
-    }
-}
-
 /// What a segment is to the walker.
 enum Kind {
     /// A frame header: keep, and read the size from it.
@@ -84,7 +73,7 @@ fn kind(marker: u8, payload: &[u8]) -> Kind {
 /// Strips a JPEG (see the module doc).
 pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     if !data.starts_with(&[0xFF, SOI]) {
-        return Err(malformed("it does not start with a start-of-image marker"));
+        return Err(T.malformed("it does not start with a start-of-image marker"));
     }
     let mut body = PieceList::new(T);
     body.copy(0..2);
@@ -95,9 +84,9 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     loop {
         body.step()?;
         match data.get(pos) {
-            None => return Err(truncated("no end-of-image marker")),
+            None => return Err(T.truncated("no end-of-image marker")),
             Some(0xFF) => {}
-            Some(_) => return Err(malformed("bytes between segments that are not a marker")),
+            Some(_) => return Err(T.malformed("bytes between segments that are not a marker")),
         }
         // Fill bytes: any number of 0xFF before the marker code.
         while data.get(pos + 1) == Some(&0xFF) {
@@ -106,14 +95,14 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         let start = pos;
         let marker = *data
             .get(pos + 1)
-            .ok_or_else(|| truncated("no end-of-image marker"))?;
+            .ok_or_else(|| T.truncated("no end-of-image marker"))?;
         match marker {
             EOI => {
                 body.copy(start..start + 2);
                 break;
             }
-            SOI => return Err(malformed("a second start-of-image marker")),
-            0x00 => return Err(malformed("a stuffed zero byte outside a scan")),
+            SOI => return Err(T.malformed("a second start-of-image marker")),
+            0x00 => return Err(T.malformed("a stuffed zero byte outside a scan")),
             0x01 | 0xD0..=0xD7 => {
                 // Stand-alone markers without a length: nothing to keep outside a scan.
                 pos += 2;
@@ -121,21 +110,21 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             }
             _ => {}
         }
-        let len = usize::from(be16(data, pos + 2).ok_or_else(|| truncated("a segment header"))?);
+        let len = usize::from(be16(data, pos + 2).ok_or_else(|| T.truncated("a segment header"))?);
         if len < 2 {
-            return Err(malformed("a segment length under 2"));
+            return Err(T.malformed("a segment length under 2"));
         }
         let end = pos + 2 + len;
         let payload = data
             .get(pos + 4..end)
-            .ok_or_else(|| truncated("a segment runs past the end"))?;
+            .ok_or_else(|| T.truncated("a segment runs past the end"))?;
         pos = end;
         match kind(marker, payload) {
             Kind::Frame => {
                 if size.is_none() {
                     let (h, w) = match (be16(payload, 1), be16(payload, 3)) {
                         (Some(h), Some(w)) => (h, w),
-                        _ => return Err(malformed("a frame header under 5 bytes")),
+                        _ => return Err(T.malformed("a frame header under 5 bytes")),
                     };
                     size = Some(check_size(T, w.into(), h.into())?);
                 }
@@ -143,7 +132,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             }
             Kind::Scan => {
                 if size.is_none() {
-                    return Err(malformed("a scan before the frame header"));
+                    return Err(T.malformed("a scan before the frame header"));
                 }
                 pos = scan_end(data, end)?;
                 body.copy(start..pos);
@@ -157,9 +146,9 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             Kind::Drop => {}
         }
     }
-    let (width, height) = size.ok_or_else(|| malformed("no frame header"))?;
+    let (width, height) = size.ok_or_else(|| T.malformed("no frame header"))?;
     if !scanned {
-        return Err(malformed("no image data (no scan)"));
+        return Err(T.malformed("no image data (no scan)"));
     }
     let orientation = orientation.unwrap_or(1);
     if orientation != 1 {
@@ -177,10 +166,10 @@ fn scan_end(data: &[u8], from: usize) -> Result<usize, MediaError> {
         let ff = data
             .get(pos..)
             .and_then(|rest| rest.iter().position(|&b| b == 0xFF))
-            .ok_or_else(|| truncated("in the compressed image data"))?;
+            .ok_or_else(|| T.truncated("in the compressed image data"))?;
         pos += ff;
         match data.get(pos + 1) {
-            None => return Err(truncated("in the compressed image data")),
+            None => return Err(T.truncated("in the compressed image data")),
             Some(0x00 | 0xD0..=0xD7) => pos += 2,
             Some(0xFF) => pos += 1,
             Some(_) => return Ok(pos),

@@ -26,21 +26,10 @@ const CHUNK_OVERHEAD: usize = 12;
 
 const T: MediaType = MediaType::Png;
 
-fn malformed(why: &'static str) -> MediaError {
-    MediaError::Malformed { media_type: T, why }
-}
-
-fn truncated(what: &'static str) -> MediaError {
-    MediaError::Truncated {
-        media_type: T,
-        what,
-    }
-}
-
 /// Strips a PNG (see the module doc).
 pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     if !data.starts_with(&PNG_SIGNATURE) {
-        return Err(malformed("it does not start with the PNG signature"));
+        return Err(T.malformed("it does not start with the PNG signature"));
     }
     let mut out = PieceList::new(T);
     out.copy(0..PNG_SIGNATURE.len());
@@ -50,29 +39,29 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     let mut has_data = false;
     loop {
         out.step()?;
-        let len = be32(data, pos).ok_or_else(|| truncated("no IEND chunk"))?;
+        let len = be32(data, pos).ok_or_else(|| T.truncated("no IEND chunk"))?;
         if len > MAX_CHUNK_LEN {
-            return Err(malformed("a chunk length over 2^31 - 1"));
+            return Err(T.malformed("a chunk length over 2^31 - 1"));
         }
         let kind = data
             .get(pos + 4..pos + 8)
-            .ok_or_else(|| truncated("a chunk header"))?;
+            .ok_or_else(|| T.truncated("a chunk header"))?;
         if !kind.iter().all(u8::is_ascii_alphabetic) {
-            return Err(malformed("a chunk type that is not four letters"));
+            return Err(T.malformed("a chunk type that is not four letters"));
         }
         let end = pos
             .checked_add(CHUNK_OVERHEAD + len as usize)
             .filter(|&end| end <= data.len())
-            .ok_or_else(|| truncated("a chunk runs past the end"))?;
+            .ok_or_else(|| T.truncated("a chunk runs past the end"))?;
         let payload = &data[pos + 8..end - 4];
         if Some(crc32(&data[pos + 4..end - 4])) != be32(data, end - 4) {
-            return Err(malformed("a chunk's checksum does not match"));
+            return Err(T.malformed("a chunk's checksum does not match"));
         }
         let start = pos;
         pos = end;
         if size.is_none() {
             if kind != b"IHDR" || payload.len() != IHDR_LEN {
-                return Err(malformed("the first chunk is not a 13-byte header (IHDR)"));
+                return Err(T.malformed("the first chunk is not a 13-byte header (IHDR)"));
             }
             let (w, h) = (be32(payload, 0), be32(payload, 4));
             size = Some(check_size(T, w.unwrap_or(0).into(), h.unwrap_or(0).into())?);
@@ -80,7 +69,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             continue;
         }
         match kind {
-            b"IHDR" => return Err(malformed("a second header chunk (IHDR)")),
+            b"IHDR" => return Err(T.malformed("a second header chunk (IHDR)")),
             b"eXIf" => {
                 // Only the first EXIF block counts, as for viewers.
                 orientation.get_or_insert_with(|| exif::orientation(payload).unwrap_or(1));
@@ -96,9 +85,9 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             _ => {}
         }
     }
-    let (width, height) = size.ok_or_else(|| malformed("no header chunk (IHDR)"))?;
+    let (width, height) = size.ok_or_else(|| T.malformed("no header chunk (IHDR)"))?;
     if !has_data {
-        return Err(malformed("no image data (IDAT)"));
+        return Err(T.malformed("no image data (IDAT)"));
     }
     let orientation = orientation.unwrap_or(1);
     if orientation != 1 {

@@ -27,29 +27,18 @@ const VP8L_SIGNATURE: u8 = 0x2F;
 
 const T: MediaType = MediaType::Webp;
 
-fn malformed(why: &'static str) -> MediaError {
-    MediaError::Malformed { media_type: T, why }
-}
-
-fn truncated(what: &'static str) -> MediaError {
-    MediaError::Truncated {
-        media_type: T,
-        what,
-    }
-}
-
 /// Strips a WebP (see the module doc).
 pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     if data.len() < RIFF_HEADER_LEN || !data.starts_with(b"RIFF") || &data[8..12] != b"WEBP" {
-        return Err(malformed("it does not start with a RIFF WEBP header"));
+        return Err(T.malformed("it does not start with a RIFF WEBP header"));
     }
     let riff_size = le32(data, 4).unwrap_or(0) as usize;
     let riff_end = riff_size
         .checked_add(8)
         .filter(|&e| e <= data.len())
-        .ok_or_else(|| truncated("the RIFF size is past the end of the file"))?;
+        .ok_or_else(|| T.truncated("the RIFF size is past the end of the file"))?;
     if riff_size % 2 == 1 {
-        return Err(malformed("an odd RIFF size"));
+        return Err(T.malformed("an odd RIFF size"));
     }
     let mut chunks = PieceList::new(T);
     let mut pos = RIFF_HEADER_LEN;
@@ -63,13 +52,13 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
         let fourcc = data
             .get(pos..pos + 4)
             .filter(|_| pos + CHUNK_HEADER_LEN <= riff_end)
-            .ok_or_else(|| truncated("a chunk header"))?;
+            .ok_or_else(|| T.truncated("a chunk header"))?;
         let len = le32(data, pos + 4).unwrap_or(0) as usize;
         let end = len
             .checked_add(len % 2)
             .and_then(|padded| padded.checked_add(pos + CHUNK_HEADER_LEN))
             .filter(|&e| e <= riff_end)
-            .ok_or_else(|| truncated("a chunk runs past the RIFF size"))?;
+            .ok_or_else(|| T.truncated("a chunk runs past the RIFF size"))?;
         let payload = &data[pos + CHUNK_HEADER_LEN..pos + CHUNK_HEADER_LEN + len];
         let start = pos;
         pos = end;
@@ -78,7 +67,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             match fourcc {
                 b"VP8X" => {
                     if payload.len() < VP8X_LEN {
-                        return Err(malformed("an extended header (VP8X) under 10 bytes"));
+                        return Err(T.malformed("an extended header (VP8X) under 10 bytes"));
                     }
                     let w = u64::from(le32(payload, 4).unwrap_or(0) & 0xFF_FFFF) + 1;
                     let h = u64::from(le32(payload, 6).unwrap_or(0) >> 8) + 1;
@@ -87,7 +76,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
                     continue;
                 }
                 b"VP8 " | b"VP8L" => {}
-                _ => return Err(malformed("the first chunk is not VP8, VP8L or VP8X")),
+                _ => return Err(T.malformed("the first chunk is not VP8, VP8L or VP8X")),
             }
         } else if vp8x.is_none() {
             continue; // a simple file is its one image chunk
@@ -113,9 +102,9 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
             _ => {}
         }
     }
-    let (width, height) = size.ok_or_else(|| malformed("no image chunk"))?;
+    let (width, height) = size.ok_or_else(|| T.malformed("no image chunk"))?;
     if !has_image {
-        return Err(malformed("no image data"));
+        return Err(T.malformed("no image data"));
     }
     let orientation = orientation.unwrap_or(1);
     // Only an extended file can carry EXIF (and the EXIF of a simple one was never read).
@@ -130,7 +119,7 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
     let vp8x_len = vp8x.as_ref().map_or(0, Range::len);
     let exif_len = exif_chunk.as_ref().map_or(0, Vec::len);
     let riff_size = u32::try_from(4 + vp8x_len + chunks.len() + exif_len)
-        .map_err(|_| malformed("a RIFF size over 4 GiB"))?;
+        .map_err(|_| T.malformed("a RIFF size over 4 GiB"))?;
     let mut head = Vec::with_capacity(RIFF_HEADER_LEN);
     head.extend_from_slice(b"RIFF");
     head.extend_from_slice(&riff_size.to_le_bytes());
@@ -163,17 +152,17 @@ pub fn strip(data: &[u8]) -> Result<Stripped, MediaError> {
 fn frame_size(fourcc: &[u8], payload: &[u8]) -> Result<(u16, u16), MediaError> {
     if fourcc == b"VP8 " {
         if payload.len() < 10 {
-            return Err(malformed("a VP8 frame header under 10 bytes"));
+            return Err(T.malformed("a VP8 frame header under 10 bytes"));
         }
         if payload[0] & 1 != 0 || payload[3..6] != VP8_START_CODE {
-            return Err(malformed("the VP8 data does not start with a key frame"));
+            return Err(T.malformed("the VP8 data does not start with a key frame"));
         }
         let w = le16(payload, 6).unwrap_or(0) & 0x3FFF;
         let h = le16(payload, 8).unwrap_or(0) & 0x3FFF;
         Ok((w, h))
     } else {
         if payload.len() < 5 || payload[0] != VP8L_SIGNATURE {
-            return Err(malformed("the VP8L data does not start with its signature"));
+            return Err(T.malformed("the VP8L data does not start with its signature"));
         }
         let bits = le32(payload, 1).unwrap_or(0);
         let w = (bits & 0x3FFF) as u16 + 1;
