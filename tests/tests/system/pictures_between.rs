@@ -175,3 +175,70 @@ fn followers_nodes_fetch_verify_cache_and_lose_pictures() {
         .any(|p| p.ends_with(&id1[2..])));
     assert_eq!(get(&na, None, &format!("/media/{id1}")).status, 404);
 }
+
+/// A peer that asks for a public picture without end and reads nothing: the node answers one
+/// chunk at a time into the link's bounded send queue, drops the peer that does not read, and
+/// its memory stays bounded and comes back; a peer that reads gets every chunk.
+#[test]
+fn a_flood_of_picture_requests_is_bounded_and_a_non_reader_dropped() {
+    use msm_tests::hostile::MemoryWatch;
+    use msm_tests::lab::Peer;
+    use msmd::proto::media_wire::{MediaGet, MediaPart};
+    use msmd::proto::{FrameType, NodeKey};
+
+    let lab = LabNode::new("flood-pics.test", &["alice"], PW, free_port(), "");
+    let node = lab.start_with(&[]);
+    let alice = node.login("alice", PW);
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(gps_photo(tmp.path(), "big.jpg", 1600, 1200)).unwrap();
+    let (id, _) = post_picture(&node, &alice, &bytes, "a public picture", "public");
+    let sha: [u8; 32] = msmd::proto::attachment::parse_hex256(&id).unwrap();
+    let size = get(&node, None, &format!("/media/{id}")).body.len() as u32;
+    let links: std::net::SocketAddr = format!("127.0.0.1:{}", lab.port).parse().unwrap();
+    let key = NodeKey::generate().unwrap();
+
+    // a reader gets the picture, chunk by chunk, from a link that proved nothing
+    let mut reader = Peer::connect(links, "reader.test", &key).unwrap();
+    let mut got = Vec::new();
+    while (got.len() as u32) < size {
+        let get = MediaGet {
+            sha256: sha,
+            offset: got.len() as u32,
+        };
+        reader.send(FrameType::MediaGet, &get.encode()).unwrap();
+        let f = reader.recv_kind(FrameType::MediaPart).unwrap();
+        let part = MediaPart::decode(&f.payload).unwrap();
+        assert_eq!(part.offset as usize, got.len());
+        got.extend_from_slice(&part.data);
+    }
+    assert_eq!(got, get(&node, None, &format!("/media/{id}")).body);
+
+    // non-readers ask for the whole picture again and again
+    let watch = MemoryWatch::start(node.pid());
+    let idle = watch.now_kb();
+    let mut floods = Vec::new();
+    for i in 0..8 {
+        let src = std::net::IpAddr::from([127, 0, 0, 2 + i as u8]);
+        let mut p = Peer::connect_from(src, links, &format!("flood{i}.test"), &key).unwrap();
+        for k in 0..2000u32 {
+            let get = MediaGet {
+                sha256: sha,
+                offset: (k * 32 * 1024) % size,
+            };
+            if p.send(FrameType::MediaGet, &get.encode()).is_err() {
+                break; // the node closed the link
+            }
+        }
+        floods.push(p);
+    }
+    let peak = watch.peak_kb();
+    assert!(
+        peak < idle + 16 * 1024,
+        "8 non-reading peers asking 2,000 chunks each: peak {peak} KiB, idle {idle} KiB"
+    );
+    drop(floods);
+    let after = watch.settle(idle + 2 * 1024, Duration::from_secs(30));
+    let _ = watch.report("picture request flood", after);
+    // the node still serves
+    assert_eq!(get(&node, None, &format!("/media/{id}")).status, 200);
+}
