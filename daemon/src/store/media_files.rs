@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The directory under the data directory.
 pub const MEDIA_DIR: &str = "media";
@@ -21,7 +21,8 @@ pub const TMP_DIR: &str = "tmp";
 /// Most files one start-up sweep looks at (a router's flash holds far fewer pictures).
 pub const MAX_SWEEP: usize = 1_000_000;
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// Names temporary files apart (an `AtomicUsize`: 32-bit MIPS has no 64-bit atomics).
+static TMP_COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// The pictures' directory.
 #[derive(Debug, Clone)]

@@ -129,7 +129,9 @@ fn check_free_space(files: &MediaFiles, len: u64, floor: u64) -> Result<(), WebE
     let Ok(st) = nix::sys::statvfs::statvfs(&dir) else {
         return Ok(());
     };
-    let free = st.blocks_available() * st.fragment_size();
+    // the field types differ between targets (u32 on 32-bit ones)
+    #[allow(clippy::unnecessary_cast)]
+    let free = (st.blocks_available() as u64).saturating_mul(st.fragment_size() as u64);
     if free < len.saturating_add(floor) {
         return Err(WebError::StorageCap(format!(
             "the node's disk is nearly full ({free} bytes free; media.min_free_bytes keeps \
