@@ -55,6 +55,8 @@ pub const MEDIA_MIGRATION: &str = r#"
     );
     ALTER TABLE authors ADD COLUMN avatar BLOB;
     ALTER TABLE authors ADD COLUMN header BLOB;
+    CREATE INDEX authors_avatar ON authors(avatar) WHERE avatar IS NOT NULL;
+    CREATE INDEX authors_header ON authors(header) WHERE header IS NOT NULL;
 "#;
 
 /// An upload not attached to a post or profile within this long is collected (Mastodon keeps
@@ -168,7 +170,7 @@ impl Store {
         )?;
         tx.execute(
             "INSERT INTO uploads(user_id, sha256, created_ms) VALUES (?1, ?2, ?3)
-             ON CONFLICT(user_id, sha256) DO UPDATE SET created_ms = ?3",
+             ON CONFLICT(user_id, sha256) DO UPDATE SET created_ms = ?3, attached = 0",
             params![user_id, &info.sha256[..], now_ms as i64],
         )?;
         tx.commit()?;
@@ -233,17 +235,31 @@ impl Store {
 
     /// Whether `viewer` (a local user id, or -1 for anyone) may see the picture: it is an
     /// avatar or header, an upload of the viewer's, or carried by a message the viewer may read.
+    /// A picture uploaded here counts only its local authors' references: someone elsewhere
+    /// who learnt its hash from a followers-only post cannot make it public by naming it in a
+    /// public post of their own.
     pub fn media_visible(&self, sha256: &[u8; 32], viewer: i64) -> Result<bool, StoreError> {
+        let state: String = self
+            .conn()
+            .query_row(
+                "SELECT state FROM media WHERE sha256 = ?1",
+                [&sha256[..]],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_default();
         let visible = super::timeline::visible_sql("?2");
         Ok(self.conn().query_row(
             &format!(
-                "SELECT EXISTS(SELECT 1 FROM authors WHERE avatar = ?1 OR header = ?1) \
+                "SELECT EXISTS(SELECT 1 FROM authors WHERE (avatar = ?1 OR header = ?1) \
+                    AND (local_user IS NOT NULL OR ?3 <> 'local')) \
                  OR EXISTS(SELECT 1 FROM uploads WHERE sha256 = ?1 AND user_id = ?2) \
                  OR EXISTS(SELECT 1 FROM attachments t JOIN messages m ON m.id = t.message_id \
                     JOIN authors a ON a.id = m.author_id \
-                    WHERE t.sha256 = ?1 AND m.deleted = 0 AND {visible})"
+                    WHERE t.sha256 = ?1 AND m.deleted = 0 AND {visible} \
+                    AND (a.local_user IS NOT NULL OR ?3 <> 'local'))"
             ),
-            params![&sha256[..], viewer],
+            params![&sha256[..], viewer, state],
             |r| r.get(0),
         )?)
     }
@@ -434,8 +450,13 @@ pub(crate) fn record_message_media(
 ) -> Result<(), StoreError> {
     use crate::proto::Body;
     let known = |a: &Attachment| -> Result<(), StoreError> {
-        conn.prepare_cached("UPDATE uploads SET attached = 1 WHERE sha256 = ?1 AND attached = 0")?
-            .execute([&a.sha256[..]])?;
+        // only the poster's own upload is attached (another person's upload of the same
+        // bytes keeps its grace period)
+        conn.prepare_cached(
+            "UPDATE uploads SET attached = 1 WHERE sha256 = ?1 AND attached = 0 \
+             AND user_id = (SELECT local_user FROM authors WHERE id = ?2)",
+        )?
+        .execute(params![&a.sha256[..], author_id])?;
         conn.prepare_cached(
             "INSERT INTO media(sha256, media_type, size, width, height, orientation, state, \
                                created_ms, used_ms)

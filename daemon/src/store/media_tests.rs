@@ -106,9 +106,22 @@ fn who_may_see_and_fetch_a_picture_follows_its_post() {
     assert!(!s.media_servable(&[2; 32], "").unwrap());
     // an upload never posted is nobody's to fetch
     assert!(!s.media_servable(&[3; 32], "f.test").unwrap());
+    // someone elsewhere who names the followers-only picture in a public post of their own
+    // does not make it public here
+    let tx = s.conn_mut().transaction().unwrap();
+    let m = remote(
+        1,
+        "mallory@m.test",
+        Audience::Public,
+        pictures("mine now", &[[2; 32]]),
+    );
+    store_message(&tx, &m, NOW).unwrap();
+    tx.commit().unwrap();
+    assert!(!s.media_visible(&[2; 32], -1).unwrap());
+    assert!(!s.media_visible(&[2; 32], b.id).unwrap());
     // the alt text is searched
     let found = s.search("garden OR alt", Some(a.id), 0, 10).unwrap();
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "alice's two and mallory's: {found:?}");
     let found = s.search("\"alt 1\"", None, 0, 10).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].media[0].alt, "alt 1");

@@ -29,6 +29,9 @@ use tiny_http::{Method, Request, Response};
 pub const FETCH_WAIT: Duration = Duration::from_secs(20);
 /// `Cache-Control` of a picture: its URL names its bytes, so they never change.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// `Cache-Control` of a picture only some may see (followers-only, direct, an upload not yet
+/// posted): the reader's browser may keep it, a shared cache may not.
+pub const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
 /// The policy of a picture's answer: nothing in it may run or load anything.
 pub const MEDIA_CSP: &str =
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
@@ -150,12 +153,14 @@ pub fn is_media_get(req: &Request) -> bool {
 pub fn serve(ctx: &Context, store: &mut Store, req: Request) {
     let now = crate::now_ms();
     match open(ctx, store, &req, now) {
-        Ok((file, len, mime)) => {
+        Ok((file, len, mime, public)) => {
+            // a picture only some may see must not sit in a shared cache
+            let cache = if public { IMMUTABLE } else { PRIVATE_IMMUTABLE };
             let r = Response::new(
                 tiny_http::StatusCode(200),
                 vec![
                     static_header("Content-Type", mime),
-                    static_header("Cache-Control", IMMUTABLE),
+                    static_header("Cache-Control", cache),
                     static_header("X-Content-Type-Options", "nosniff"),
                     static_header("Content-Security-Policy", MEDIA_CSP),
                     static_header("Cross-Origin-Resource-Policy", "same-site"),
@@ -182,7 +187,7 @@ fn open(
     store: &mut Store,
     req: &Request,
     now: u64,
-) -> Result<(std::fs::File, u64, &'static str), WebError> {
+) -> Result<(std::fs::File, u64, &'static str, bool), WebError> {
     let url = req.url();
     let name = url
         .trim_start_matches("/media/")
@@ -233,7 +238,8 @@ fn open(
         store.media_lost(&sha)?;
         return Err(missing());
     }
-    Ok((file, len, info.media_type.mime()))
+    let public = store.media_visible(&sha, -1)?;
+    Ok((file, len, info.media_type.mime(), public))
 }
 
 /// Removes the pictures nothing uses any more (after a delete, at start), and keeps the

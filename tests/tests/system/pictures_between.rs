@@ -151,7 +151,20 @@ fn followers_nodes_fetch_verify_cache_and_lose_pictures() {
         "the private post at b",
         |v| v.to_string().contains(&id3),
     );
-    assert_eq!(get(&nb, Some(&bob), &format!("/media/{id3}")).status, 200);
+    let private = get(&nb, Some(&bob), &format!("/media/{id3}"));
+    assert_eq!(private.status, 200);
+    assert!(
+        private
+            .header("cache-control")
+            .unwrap_or("")
+            .starts_with("private"),
+        "a followers-only picture is kept out of shared caches"
+    );
+    let public = get(&na, None, &format!("/media/{id2}"));
+    assert!(public
+        .header("cache-control")
+        .unwrap_or("")
+        .starts_with("public"));
     assert_eq!(get(&nc, Some(&carol), &format!("/media/{id3}")).status, 404);
     // the cache at b holds about one picture: the first is evicted
     let cached: Vec<_> = media_files(b.dir.path());
