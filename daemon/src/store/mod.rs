@@ -40,6 +40,7 @@ pub mod fts_query;
 pub mod integrity;
 pub mod lists;
 pub mod lock;
+pub mod mastodon;
 pub mod media;
 pub mod media_files;
 pub mod messages;

@@ -219,6 +219,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::lists::LISTS_MIGRATION,
     // 10: pictures (see `media`).
     super::media::MEDIA_MIGRATION,
+    // 11: the Mastodon client API: OAuth, markers, idempotency (see `mastodon`).
+    super::mastodon::MASTODON_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

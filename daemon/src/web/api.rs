@@ -102,10 +102,18 @@ pub struct Context {
     pub public_url: std::sync::OnceLock<String>,
     /// Pictures' bounds (`[media]`).
     pub media: crate::config::MediaConfig,
+    /// Rate limits of the Mastodon API.
+    pub mastodon_limits: super::mastodon::limits::Limiter,
 }
 
 /// Answers one request.
 pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonResponse {
+    let url = req.url().to_string();
+    let path = url.split_once('?').map_or(url.as_str(), |(p, _)| p);
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if super::mastodon::claims(req, &segments) {
+        return super::mastodon::handle(ctx, store, req);
+    }
     let now = crate::now_ms();
     match route(ctx, store, req, now) {
         Ok(r) => r,

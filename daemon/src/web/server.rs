@@ -157,6 +157,10 @@ fn work(server: &tiny_http::Server, ctx: &Arc<Context>, store: &mut Store, stopp
         let span =
             tracing::info_span!("http", peer = ?peer, method = %req.method(), path = %req.url());
         let _guard = span.enter();
+        if super::mastodon::streaming::is_streaming(&req) {
+            super::mastodon::streaming::open(ctx, store, req);
+            continue;
+        }
         if stream::is_stream(&req) {
             stream::open(ctx, store, req);
             continue;
