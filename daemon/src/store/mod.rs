@@ -48,6 +48,7 @@ pub mod people;
 pub mod pulse;
 pub mod relations;
 pub mod schema;
+pub mod streaming;
 pub mod search_index;
 pub mod timeline;
 pub mod users;
