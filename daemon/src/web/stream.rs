@@ -113,7 +113,9 @@ impl StreamSlot {
             .is_err()
         {
             give_back_user_stream(ctx, user);
-            return Err(WebError::Busy("too many live streams open; try again later"));
+            return Err(WebError::Busy(
+                "too many live streams open; try again later",
+            ));
         }
         Ok(StreamSlot {
             ctx: ctx.clone(),

@@ -127,7 +127,10 @@ fn bad_bits_opcodes_lengths_and_utf8_are_refused_for_good() {
     assert_eq!(one(&long).unwrap_err().close_code(), CLOSE_PROTOCOL);
     let latin1 = encode_masked(Opcode::Text, true, &[0xE9], K);
     let mut d = Decoder::new();
-    assert_eq!(d.push(&latin1).unwrap_err().close_code(), CLOSE_INVALID_DATA);
+    assert_eq!(
+        d.push(&latin1).unwrap_err().close_code(),
+        CLOSE_INVALID_DATA
+    );
     // sticky: a good frame after it is not taken
     assert_eq!(
         d.push(&encode_masked(Opcode::Text, true, b"ok", K)),

@@ -569,21 +569,26 @@ fn kind_of(req: &Request, query: &str) -> Result<Kind, WebError> {
     }
     let url = req.url();
     let path = url.split_once('?').map_or(url, |(p, _)| p);
-    let rest = path.trim_end_matches('/').trim_start_matches("/api/v1/streaming");
+    let rest = path
+        .trim_end_matches('/')
+        .trim_start_matches("/api/v1/streaming");
     let tag = query_param(query, "tag");
     let list = query_param(query, "list");
     let sub = |name: &str| Sub::parse(name, tag.as_deref(), list.as_deref());
     Ok(match rest {
         "/health" => Kind::Health,
         "" => {
-            let upgrade = header(req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
+            let upgrade =
+                header(req, "Upgrade").is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
             if !upgrade {
                 return Err(WebError::BadRequest(
                     "use a WebSocket, or /api/v1/streaming/<stream> for Server-Sent Events".into(),
                 ));
             }
             if header(req, "Sec-WebSocket-Version").map(str::trim) != Some("13") {
-                return Err(WebError::BadRequest("Sec-WebSocket-Version must be 13".into()));
+                return Err(WebError::BadRequest(
+                    "Sec-WebSocket-Version must be 13".into(),
+                ));
             }
             let key = header(req, "Sec-WebSocket-Key")
                 .filter(|k| websocket::valid_key(k))
