@@ -49,6 +49,7 @@ pub mod pulse;
 pub mod relations;
 pub mod schema;
 pub mod search_index;
+pub mod streaming;
 pub mod timeline;
 pub mod users;
 pub mod writer;

@@ -26,6 +26,7 @@ mod hostile_http;
 mod hostile_links;
 mod lifecycle;
 mod mastodon_api;
+mod mastodon_streaming;
 mod pictures;
 mod pictures_between;
 mod public_pages;
