@@ -338,6 +338,9 @@ pub fn mastodon_params(data: &[u8]) {
     {
         let _ = crate::web::mastodon::paging::Page::of(&p);
         assert!(p.len() <= MAX_PARAMS);
+    }
+}
+
 /// WebSocket decoder: the same messages (or error) whatever the split of the input; every
 /// text message within the limit; and each message, re-encoded as a client would, decodes to
 /// itself.
