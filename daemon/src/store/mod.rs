@@ -41,6 +41,7 @@ pub mod integrity;
 pub mod lists;
 pub mod lock;
 pub mod mastodon;
+pub mod mastodon_views;
 pub mod media;
 pub mod media_files;
 pub mod messages;
