@@ -102,6 +102,9 @@ pub struct Bounds {
     pub only_media: bool,
 }
 
+/// The answered post's row id and author id, the reply count, the mentions joined by spaces.
+type ExtrasRow = (Option<i64>, Option<i64>, i64, Option<String>);
+
 impl Store {
     /// The account of `address`, if anything is known of it (every local user is).
     pub fn account_row(&self, address: &str) -> Result<Option<AccountRow>, StoreError> {
@@ -181,7 +184,7 @@ impl Store {
 
     /// What status `id` answers, how many replies it has here, and whom it mentions.
     pub fn status_extras(&self, id: i64) -> Result<StatusExtras, StoreError> {
-        let row: Option<(Option<i64>, Option<i64>, i64, Option<String>)> = self
+        let row: Option<ExtrasRow> = self
             .conn()
             .prepare_cached(
                 "SELECT p.id, p.author_id,
