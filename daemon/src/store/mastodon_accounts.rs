@@ -5,7 +5,6 @@
 //!
 //! Every page is bounded by its caller's limit (at most [`MAX_ACCOUNT_PAGE`] here).
 
-use super::timeline::{entry_of, select_views, Entry};
 use super::{Store, StoreError};
 use crate::proto::Address;
 use rusqlite::{params, OptionalExtension};
@@ -83,15 +82,6 @@ pub struct Marker {
 }
 
 impl Store {
-    /// The address of the `authors` row `id`.
-    pub fn account_address(&self, id: i64) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT address FROM authors WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?)
-    }
-
     /// The `authors` row id of `address`.
     pub fn account_id(&self, address: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
@@ -355,21 +345,6 @@ impl Store {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(Some(rows.collect::<Result<_, _>>()?))
-    }
-
-    /// The timeline entry of `author`/`seq` if `viewer` may read it (a search hit as a
-    /// status).
-    pub fn readable_entry(
-        &self,
-        author: &str,
-        seq: u64,
-        viewer: Option<i64>,
-    ) -> Result<Option<Entry>, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached(&select_views("a.address = ?2 AND m.seq = ?3"))?
-            .query_row(params![viewer.unwrap_or(-1), author, seq as i64], entry_of)
-            .optional()?)
     }
 }
 

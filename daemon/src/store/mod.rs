@@ -42,6 +42,7 @@ pub mod lists;
 pub mod lock;
 pub mod mastodon;
 pub mod mastodon_accounts;
+pub mod mastodon_views;
 pub mod media;
 pub mod media_files;
 pub mod messages;

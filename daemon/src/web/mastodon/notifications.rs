@@ -22,15 +22,7 @@ pub const MAX_TYPES: usize = 16;
 /// Most unread notifications `unread_count` counts (Mastodon's cap).
 pub const MAX_UNREAD_COUNT: u64 = 1000;
 
-/// The Mastodon type of msm's notification kind `kind`.
-pub fn mastodon_type(kind: &str) -> &str {
-    match kind {
-        "reply" => "mention",
-        "repost" => "reblog",
-        "like" => "favourite",
-        other => other,
-    }
-}
+use super::entities::notification_type as mastodon_type;
 
 /// msm's kinds that `types` (if any) include and `exclude` leaves in.
 pub fn kinds_for(types: &[&str], exclude: &[&str]) -> Vec<&'static str> {
@@ -40,27 +32,6 @@ pub fn kinds_for(types: &[&str], exclude: &[&str]) -> Vec<&'static str> {
         .filter(|k| types.is_empty() || types.contains(&mastodon_type(k)))
         .filter(|k| !exclude.contains(&mastodon_type(k)))
         .collect()
-}
-
-/// Unix milliseconds as RFC 3339 with milliseconds (`2026-12-06T10:04:05.123Z`).
-pub fn date(ms: u64) -> String {
-    let secs = ms / 1000;
-    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
-    // civil date from days since 1970-01-01 (H. Hinnant's algorithm)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let (hh, mm, ss) = (rem / 3600, rem / 60 % 60, rem % 60);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{:03}Z",
-        ms % 1000
-    )
 }
 
 /// `user_id`'s notification `id` as stored, if it is theirs.
@@ -173,7 +144,7 @@ fn marker(m: &crate::store::mastodon_accounts::Marker) -> Value {
     json!({
         "last_read_id": m.last_read_id.to_string(),
         "version": m.version,
-        "updated_at": date(m.updated_ms),
+        "updated_at": super::entities::time(m.updated_ms),
     })
 }
 
@@ -224,13 +195,6 @@ mod tests {
         );
         assert!(kinds_for(&["status", "poll"], &[]).is_empty());
         assert_eq!(kinds_for(&[], &[]).len(), NOTIFICATION_KINDS.len());
-        assert_eq!(mastodon_type("follow_request"), "follow_request");
-    }
-
-    #[test]
-    fn dates_have_milliseconds() {
-        assert_eq!(date(1_000_123), "1970-01-01T00:16:40.123Z");
-        assert_eq!(date(1_798_761_600_000), "2027-01-01T00:00:00.000Z");
     }
 
     #[test]

@@ -123,7 +123,7 @@ pub fn v2(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
         let posts = c.store.search(&q, viewer, b.1, b.0)?;
         let mut e = Entities::new(c.store, c.base_url(), viewer);
         for post in posts {
-            if let Some(entry) = c.store.readable_entry(&post.author, post.seq, viewer)? {
+            if let Some(entry) = c.store.entry_at(&post.author, post.seq, viewer)? {
                 statuses.push(e.status(&entry)?);
             }
         }
