@@ -281,14 +281,20 @@ impl Store {
             "SELECT tag FROM tags WHERE tag LIKE ?1 ESCAPE '\\'
              GROUP BY tag ORDER BY count(*) DESC, tag LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![format!("{lit}%"), limit.min(MAX_ACCOUNT_PAGE)], |r| {
-            r.get(0)
-        })?;
+        let rows = stmt.query_map(
+            params![format!("{lit}%"), limit.min(MAX_ACCOUNT_PAGE)],
+            |r| r.get(0),
+        )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Renames one of `user_id`'s lists; false if there is no such list of theirs.
-    pub fn rename_list(&mut self, user_id: i64, list: i64, title: &str) -> Result<bool, StoreError> {
+    pub fn rename_list(
+        &mut self,
+        user_id: i64,
+        list: i64,
+        title: &str,
+    ) -> Result<bool, StoreError> {
         let title = title.trim();
         if title.is_empty()
             || title.len() > super::lists::MAX_LIST_TITLE

@@ -38,12 +38,20 @@ fn relation_flags_follow_each_way_and_blocks_and_mutes() {
     let f = s.relation_flags(c.id, &c.address, &a.address).unwrap();
     assert!(f.requested_by && !f.followed_by, "{f:?}");
     s.mute(a.id, &c.address, 7).unwrap();
-    assert!(s.relation_flags(a.id, &a.address, &c.address).unwrap().muting);
+    assert!(
+        s.relation_flags(a.id, &a.address, &c.address)
+            .unwrap()
+            .muting
+    );
     s.block(b.id, &b.address, &a.address, 8).unwrap();
     let f = s.relation_flags(a.id, &a.address, &b.address).unwrap();
     assert!(f.blocked_by && !f.blocking, "{f:?}");
     assert!(s.relation(b.id, &a.address).unwrap() == Some(Relation::Block));
-    assert!(s.relation_flags(b.id, &b.address, &a.address).unwrap().blocking);
+    assert!(
+        s.relation_flags(b.id, &b.address, &a.address)
+            .unwrap()
+            .blocking
+    );
 }
 
 #[test]
@@ -57,7 +65,11 @@ fn followers_and_following_page_by_account_id() {
     s.follow(a.id, &c.address, 10, 5).unwrap();
     let f = s.follower_accounts(&a.address, all(40)).unwrap();
     let addrs: Vec<&str> = f.iter().map(|x| x.1.as_str()).collect();
-    assert_eq!(addrs, [c.address.as_str(), b.address.as_str()], "newest id first");
+    assert_eq!(
+        addrs,
+        [c.address.as_str(), b.address.as_str()],
+        "newest id first"
+    );
     let older = IdRange {
         below: f[0].0,
         ..all(40)
@@ -70,7 +82,10 @@ fn followers_and_following_page_by_account_id() {
     assert_eq!(s.follower_accounts(&a.address, oldest).unwrap(), f[1..]);
     let g = s.followed_accounts(a.id, all(40)).unwrap();
     assert_eq!(g.len(), 1);
-    assert_eq!(s.account_address(g[0].0).unwrap().as_deref(), Some(c.address.as_str()));
+    assert_eq!(
+        s.account_address(g[0].0).unwrap().as_deref(),
+        Some(c.address.as_str())
+    );
     assert_eq!(s.account_id(c.address.as_str()).unwrap(), Some(g[0].0));
 }
 
@@ -87,14 +102,26 @@ fn notification_ids_filter_by_kind_and_page() {
         mentions: [a.address.clone()].into_iter().collect(),
     };
     crate::store::messages::tests::post_as(&mut s, b.id, Audience::Public, body).unwrap();
-    let mentions = s.notification_ids(a.id, &["mention", "reply"], all(40)).unwrap();
+    let mentions = s
+        .notification_ids(a.id, &["mention", "reply"], all(40))
+        .unwrap();
     let follows = s.notification_ids(a.id, &["follow"], all(40)).unwrap();
-    assert_eq!((mentions.len(), follows.len()), (1, 1), "{:?}", s.notifications(a.id, None, 9));
+    assert_eq!(
+        (mentions.len(), follows.len()),
+        (1, 1),
+        "{:?}",
+        s.notifications(a.id, None, 9)
+    );
     assert!(s.notification_ids(a.id, &[], all(40)).unwrap().is_empty());
-    let both = s.notification_ids(a.id, &["follow", "mention"], all(40)).unwrap();
+    let both = s
+        .notification_ids(a.id, &["follow", "mention"], all(40))
+        .unwrap();
     assert_eq!(both, [mentions[0], follows[0]]);
     assert!(s.dismiss_notification(a.id, follows[0]).unwrap());
-    assert!(!s.dismiss_notification(b.id, mentions[0]).unwrap(), "not bob's");
+    assert!(
+        !s.dismiss_notification(b.id, mentions[0]).unwrap(),
+        "not bob's"
+    );
     assert_eq!(s.clear_notifications(a.id).unwrap(), 1);
 }
 
@@ -145,5 +172,7 @@ fn hashtags_by_prefix_most_used_first_with_like_characters_literal() {
     }
     assert_eq!(s.hashtags("Rust", 10).unwrap(), ["rustlang", "rust"]);
     assert_eq!(s.hashtags("ru_", 10).unwrap(), ["ru_st"]);
-    assert!(s.hashtags(&"x".repeat(MAX_TAG_QUERY_BYTES + 1), 10).is_err());
+    assert!(s
+        .hashtags(&"x".repeat(MAX_TAG_QUERY_BYTES + 1), 10)
+        .is_err());
 }

@@ -91,7 +91,9 @@ pub fn decide(
     };
     let follower = Address::parse(&percent_decode(who))?;
     if !decide_request(ctx, store, &s.user, &follower, accept)? {
-        return Err(WebError::NotFound(format!("no request from {follower} waits")));
+        return Err(WebError::NotFound(format!(
+            "no request from {follower} waits"
+        )));
     }
     let shown = if accept { "accepted" } else { "rejected" };
     Ok(json(

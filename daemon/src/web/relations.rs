@@ -90,7 +90,10 @@ pub fn add(
     } else {
         "blocked"
     };
-    Ok(json(200, &json!({ "address": who.as_str(), "state": state })))
+    Ok(json(
+        200,
+        &json!({ "address": who.as_str(), "state": state }),
+    ))
 }
 
 /// `user` mutes or blocks `who` (checked by [`check_target`]); a block also unfollows them

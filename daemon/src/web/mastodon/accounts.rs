@@ -274,8 +274,8 @@ pub fn action_scope(action: &str) -> Option<&'static str> {
 /// `POST /api/v1/accounts/{id}/{follow|unfollow|block|unblock|mute|unmute|...}`: the
 /// Relationship after.
 pub fn act(c: &mut Call<'_>, id: &str, action: &str) -> Result<JsonResponse, WebError> {
-    let scope =
-        action_scope(action).ok_or_else(|| WebError::NotFound(format!("no such path: {action}")))?;
+    let scope = action_scope(action)
+        .ok_or_else(|| WebError::NotFound(format!("no such path: {action}")))?;
     let g = c.grant(scope)?;
     let who = address_of(c.store, id)?;
     let user = &g.user;

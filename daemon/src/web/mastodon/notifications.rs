@@ -36,8 +36,7 @@ pub fn kinds_for(types: &[&str], exclude: &[&str]) -> Vec<&'static str> {
 
 /// `user_id`'s notification `id` as stored, if it is theirs.
 fn view(c: &Call<'_>, user_id: i64, id: i64) -> Result<Option<NotificationView>, WebError> {
-    Ok(c
-        .store
+    Ok(c.store
         .notifications(user_id, Some(id.saturating_add(1)), 1)?
         .into_iter()
         .find(|n| n.id == id))
@@ -56,9 +55,7 @@ pub fn list(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
         )));
     }
     let kinds = kinds_for(&types, &exclude);
-    let mut ids = c
-        .store
-        .notification_ids(g.user.id, &kinds, range(&page))?;
+    let mut ids = c.store.notification_ids(g.user.id, &kinds, range(&page))?;
     if page.oldest_first() {
         ids.reverse();
     }
@@ -76,7 +73,11 @@ pub fn list(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
     }
     let mut extra: Vec<String> = vec![format!("limit={}", page.limit)];
     extra.extend(types.iter().map(|t| format!("types[]={}", query_word(t))));
-    extra.extend(exclude.iter().map(|t| format!("exclude_types[]={}", query_word(t))));
+    extra.extend(
+        exclude
+            .iter()
+            .map(|t| format!("exclude_types[]={}", query_word(t))),
+    );
     let url = format!("{}/api/v1/notifications", c.base_url());
     // the page's bounds are the ids looked at, even those whose status is gone
     Ok(paging::link(json(200, &out), &url, &extra.join("&"), &ids))

@@ -71,9 +71,16 @@ fn find_accounts(
     if resolve && viewer.is_some() {
         if let Some(a) = typed_address(q) {
             let known = c.store.account_id(a.as_str())?.is_some();
-            if !known && a.domain() != c.ctx.domain && !c.ctx.net.blocked_domains.matches(a.domain()) {
+            if !known
+                && a.domain() != c.ctx.domain
+                && !c.ctx.net.blocked_domains.matches(a.domain())
+            {
                 let (net, who) = (c.ctx.net.clone(), a.clone());
-                if let Err(e) = c.ctx.runtime.block_on(async move { net.preview(&who).await }) {
+                if let Err(e) = c
+                    .ctx
+                    .runtime
+                    .block_on(async move { net.preview(&who).await })
+                {
                     tracing::info!(address = %a, error = %e, "search could not resolve");
                 }
             }
@@ -193,9 +200,6 @@ mod tests {
         assert_eq!(bounds(&p).unwrap(), (MAX_RESULTS, 3));
         let p = Params::from_form("offset=99999").unwrap();
         assert!(bounds(&p).is_err());
-        assert_eq!(
-            bounds(&Params::default()).unwrap(),
-            (DEFAULT_RESULTS, 0)
-        );
+        assert_eq!(bounds(&Params::default()).unwrap(), (DEFAULT_RESULTS, 0));
     }
 }
