@@ -41,6 +41,8 @@ pub mod integrity;
 pub mod lists;
 pub mod lock;
 pub mod mastodon;
+pub mod mastodon_accounts;
+pub mod mastodon_views;
 pub mod media;
 pub mod media_files;
 pub mod messages;

@@ -27,6 +27,7 @@ mod hostile_links;
 mod lifecycle;
 mod mastodon_api;
 mod mastodon_streaming;
+mod mastodon_accounts;
 mod pictures;
 mod pictures_between;
 mod public_pages;
