@@ -292,7 +292,7 @@ impl Store {
             Some(user) => tx.execute(
                 "DELETE FROM oauth_tokens WHERE user_id = ?1 AND token_hash NOT IN
                    (SELECT token_hash FROM oauth_tokens WHERE user_id = ?1
-                    ORDER BY created_ms DESC, rowid DESC LIMIT ?2)",
+                    ORDER BY created_ms DESC LIMIT ?2)",
                 params![user, MAX_TOKENS_PER_USER],
             )?,
             None => tx.execute(

@@ -82,8 +82,8 @@ impl std::fmt::Display for ScopeError {
 pub fn parse(s: &str) -> Result<Vec<&'static str>, ScopeError> {
     let mut out: Vec<&'static str> = Vec::new();
     let words = s.split([' ', '+', '\t', '\n', '\r']).filter(|w| !w.is_empty());
-    for w in words {
-        if out.len() >= MAX_SCOPES {
+    for (i, w) in words.enumerate() {
+        if i >= MAX_SCOPES {
             return Err(ScopeError::TooMany);
         }
         let known = KNOWN.iter().find(|k| **k == w).ok_or_else(|| {
