@@ -105,7 +105,16 @@ pub struct AuthorisedApp {
     pub used_ms: u64,
 }
 
-type AppRow = (i64, String, Vec<u8>, String, Option<String>, String, String, i64);
+type AppRow = (
+    i64,
+    String,
+    Vec<u8>,
+    String,
+    Option<String>,
+    String,
+    String,
+    i64,
+);
 
 const APP_COLUMNS: &str =
     "id, client_id, secret_hash, name, website, redirect_uris, scopes, created_ms";
@@ -192,7 +201,10 @@ impl Store {
     /// The app of that client id.
     pub fn oauth_app_by_client_id(&self, client_id: &str) -> Result<Option<App>, StoreError> {
         let sql = format!("SELECT {APP_COLUMNS} FROM oauth_apps WHERE client_id = ?1");
-        let raw = self.conn().query_row(&sql, [client_id], app_row).optional()?;
+        let raw = self
+            .conn()
+            .query_row(&sql, [client_id], app_row)
+            .optional()?;
         raw.map(to_app).transpose()
     }
 
@@ -386,7 +398,11 @@ impl Store {
     }
 
     /// Revokes every token of the app `app_id` acting for the user; how many there were.
-    pub fn oauth_revoke_user_app(&mut self, user_id: i64, app_id: i64) -> Result<usize, StoreError> {
+    pub fn oauth_revoke_user_app(
+        &mut self,
+        user_id: i64,
+        app_id: i64,
+    ) -> Result<usize, StoreError> {
         Ok(self.conn().execute(
             "DELETE FROM oauth_tokens WHERE user_id = ?1 AND app_id = ?2",
             params![user_id, app_id],
@@ -435,7 +451,10 @@ mod tests {
             challenge: None,
         };
         s.oauth_store_code(&[1; 32], &code, 100, 200).unwrap();
-        assert_eq!(s.oauth_take_code(&[1; 32], 150).unwrap(), Some(code.clone()));
+        assert_eq!(
+            s.oauth_take_code(&[1; 32], 150).unwrap(),
+            Some(code.clone())
+        );
         assert_eq!(s.oauth_take_code(&[1; 32], 150).unwrap(), None, "used once");
         s.oauth_store_code(&[2; 32], &code, 100, 200).unwrap();
         assert_eq!(s.oauth_take_code(&[2; 32], 200).unwrap(), None, "expired");
@@ -451,7 +470,10 @@ mod tests {
             s.oauth_create_token(&h, app.id, Some(user), "read", 100 + i as u64)
                 .unwrap();
         }
-        assert!(s.oauth_token(&[0; 32]).unwrap().is_none(), "the oldest went");
+        assert!(
+            s.oauth_token(&[0; 32]).unwrap().is_none(),
+            "the oldest went"
+        );
         let apps = s.oauth_user_apps(user).unwrap();
         assert_eq!(apps.len(), 1);
         assert_eq!(apps[0].scopes, "read");
@@ -485,7 +507,10 @@ mod tests {
             Err(StoreError::Full { .. })
         ));
         new_app(&mut s, "new", 1000 + STALE_APP_MS + 1).unwrap();
-        assert!(s.oauth_app_by_client_id("c0").unwrap().is_some(), "it holds a token");
+        assert!(
+            s.oauth_app_by_client_id("c0").unwrap().is_some(),
+            "it holds a token"
+        );
         assert!(s.oauth_app_by_client_id("c1").unwrap().is_none());
     }
 }

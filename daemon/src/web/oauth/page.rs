@@ -161,7 +161,8 @@ fn html(status: u16, body: String, to: Option<&str>) -> JsonResponse {
         .with_header(static_header("X-Content-Type-Options", "nosniff"))
 }
 
-const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#222}\
+const STYLE: &str =
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;background:#f6f6f4;color:#222}\
 main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:8px}\
 h1{font-size:1.3rem}label{display:block;margin:.8rem 0}input{display:block;width:100%;\
 box-sizing:border-box;padding:.5rem;font:inherit}button{font:inherit;padding:.5rem 1.2rem;\
@@ -230,7 +231,12 @@ fn in_words(scope: &str) -> String {
 }
 
 /// The consent form for `ask`, with `error` above it.
-fn form(c: &Call<'_>, status: u16, ask: &Ask, error: Option<&str>) -> Result<JsonResponse, WebError> {
+fn form(
+    c: &Call<'_>,
+    status: u16,
+    ask: &Ask,
+    error: Option<&str>,
+) -> Result<JsonResponse, WebError> {
     let key = form_key()?;
     let csrf = proof(key, c.now / 1000, ask);
     let hidden = |name: &str, value: &str| {
@@ -291,7 +297,10 @@ fn form(c: &Call<'_>, status: u16, ask: &Ask, error: Option<&str>) -> Result<Jso
     let to = redirect::csp_source(&ask.redirect_uri);
     Ok(html(
         status,
-        page(&format!("Authorize {} · {}", ask.app.name, c.ctx.domain), &inner),
+        page(
+            &format!("Authorize {} · {}", ask.app.name, c.ctx.domain),
+            &inner,
+        ),
         to.as_deref(),
     ))
 }
@@ -344,7 +353,10 @@ pub fn submit(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
         if let Some(s) = &ask.state {
             params.push(("state", s));
         }
-        return Ok(see_other(&redirect::with_params(&ask.redirect_uri, &params)));
+        return Ok(see_other(&redirect::with_params(
+            &ask.redirect_uri,
+            &params,
+        )));
     }
     let name = p.get("username").unwrap_or("");
     let password = p.get("password").unwrap_or("");
@@ -376,7 +388,8 @@ pub fn submit(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
              choose your own password, then come back to the app.",
         ));
     }
-    let code = secrets::random_token().map_err(|_| WebError::Internal("no random numbers".into()))?;
+    let code =
+        secrets::random_token().map_err(|_| WebError::Internal("no random numbers".into()))?;
     let stored = Code {
         app_id: ask.app.id,
         user_id: user.id,
@@ -400,7 +413,10 @@ pub fn submit(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
     if let Some(s) = &ask.state {
         params.push(("state", s));
     }
-    Ok(see_other(&redirect::with_params(&ask.redirect_uri, &params)))
+    Ok(see_other(&redirect::with_params(
+        &ask.redirect_uri,
+        &params,
+    )))
 }
 
 /// `GET /oauth/authorize/native?code=…`: the code to copy into an app that asked for
@@ -420,7 +436,12 @@ pub fn native(c: &Call<'_>) -> JsonResponse {
             );
             html(200, page("Authorization code", &inner), None)
         }
-        None => message(c, 400, "No code", "This page shows a code only after you authorize an app."),
+        None => message(
+            c,
+            400,
+            "No code",
+            "This page shows a code only after you authorize an app.",
+        ),
     }
 }
 
@@ -455,7 +476,10 @@ mod tests {
         assert!(proof_holds(&key, &p, &ask("s"), now + 10));
         assert!(!proof_holds(&key, &p, &ask("t"), now + 10), "another state");
         assert!(!proof_holds(&[6u8; 32], &p, &ask("s"), now), "another key");
-        assert!(!proof_holds(&key, &p, &ask("s"), now + FORM_TTL_S + 1), "stale");
+        assert!(
+            !proof_holds(&key, &p, &ask("s"), now + FORM_TTL_S + 1),
+            "stale"
+        );
         assert!(!proof_holds(&key, "", &ask("s"), now));
         assert!(!proof_holds(&key, "x.y", &ask("s"), now));
         let later = proof(&key, now + 5, &ask("s"));

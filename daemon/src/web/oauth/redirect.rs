@@ -177,14 +177,17 @@ mod tests {
 
     #[test]
     fn registration_takes_web_app_and_oob_uris() {
-        let got = parse_list(&["https://app.example/cb com.example.app:/cb\nurn:ietf:wg:oauth:2.0:oob"])
-            .unwrap();
+        let got =
+            parse_list(&["https://app.example/cb com.example.app:/cb\nurn:ietf:wg:oauth:2.0:oob"])
+                .unwrap();
         assert_eq!(
             got,
             vec!["https://app.example/cb", "com.example.app:/cb", OOB]
         );
         assert_eq!(
-            parse_list(&["http://127.0.0.1:8080/x", "oauth2redirect://tusky/"]).unwrap().len(),
+            parse_list(&["http://127.0.0.1:8080/x", "oauth2redirect://tusky/"])
+                .unwrap()
+                .len(),
             2
         );
         for bad in [
@@ -239,10 +242,16 @@ mod tests {
             csp_source("https://app.example:8443/cb?x=1").as_deref(),
             Some("https://app.example:8443")
         );
-        assert_eq!(csp_source("com.example.app:/cb").as_deref(), Some("com.example.app:"));
+        assert_eq!(
+            csp_source("com.example.app:/cb").as_deref(),
+            Some("com.example.app:")
+        );
         assert_eq!(csp_source(OOB), None);
         assert_eq!(
-            with_params("https://a.example/cb", &[("code", "abc"), ("state", "x y&z")]),
+            with_params(
+                "https://a.example/cb",
+                &[("code", "abc"), ("state", "x y&z")]
+            ),
             "https://a.example/cb?code=abc&state=x%20y%26z"
         );
         assert_eq!(

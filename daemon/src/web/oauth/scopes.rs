@@ -81,7 +81,9 @@ impl std::fmt::Display for ScopeError {
 /// [`DEFAULT`]. Duplicates are dropped; the order is kept.
 pub fn parse(s: &str) -> Result<Vec<&'static str>, ScopeError> {
     let mut out: Vec<&'static str> = Vec::new();
-    let words = s.split([' ', '+', '\t', '\n', '\r']).filter(|w| !w.is_empty());
+    let words = s
+        .split([' ', '+', '\t', '\n', '\r'])
+        .filter(|w| !w.is_empty());
     for (i, w) in words.enumerate() {
         if i >= MAX_SCOPES {
             return Err(ScopeError::TooMany);
@@ -144,7 +146,10 @@ mod tests {
         assert!(!covers("follow", "read:statuses"));
         assert!(!covers("follow", "write:statuses"));
         assert!(covers("read:statuses", "read:statuses"));
-        assert!(!covers("read:statuses", "read"), "a part never covers the whole");
+        assert!(
+            !covers("read:statuses", "read"),
+            "a part never covers the whole"
+        );
         assert!(!covers("read:statuses", "read:accounts"));
         assert!(covers("push", "push"));
         assert!(!covers("read write follow", "push"));
@@ -159,7 +164,10 @@ mod tests {
             parse("read write follow push").unwrap(),
             vec!["read", "write", "follow", "push"]
         );
-        assert_eq!(parse("read+write:statuses").unwrap(), vec!["read", "write:statuses"]);
+        assert_eq!(
+            parse("read+write:statuses").unwrap(),
+            vec!["read", "write:statuses"]
+        );
         assert_eq!(parse("").unwrap(), vec!["read"]);
         assert_eq!(parse("  read read ").unwrap(), vec!["read"]);
         assert!(matches!(parse("admin:read"), Err(ScopeError::Unknown(_))));
@@ -179,7 +187,10 @@ mod tests {
     fn a_request_within_an_apps_scopes() {
         let app = "read write follow";
         assert!(covers_all(app, &parse("read write").unwrap()));
-        assert!(covers_all(app, &parse("read:statuses write:blocks").unwrap()));
+        assert!(covers_all(
+            app,
+            &parse("read:statuses write:blocks").unwrap()
+        ));
         assert!(!covers_all(app, &parse("read push").unwrap()));
     }
 }

@@ -22,8 +22,7 @@ pub fn random_token() -> Result<String, getrandom::Error> {
 /// Is `c` shaped like an S256 challenge?
 pub fn is_challenge(c: &str) -> bool {
     c.len() == CHALLENGE_LEN
-        && c
-            .bytes()
+        && c.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -85,7 +84,10 @@ mod tests {
             challenge
         ));
         assert!(!pkce_s256_matches(challenge, challenge));
-        assert!(!pkce_s256_matches("short", challenge), "too short a verifier");
+        assert!(
+            !pkce_s256_matches("short", challenge),
+            "too short a verifier"
+        );
         assert!(!pkce_s256_matches(&"a".repeat(129), challenge));
         assert!(!is_challenge("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"));
     }
@@ -114,6 +116,9 @@ mod tests {
         assert_eq!(a.len(), 43);
         assert!(super::super::is_app_token(&a));
         assert_ne!(a, b);
-        assert!(!super::super::is_app_token(&"ab".repeat(32)), "an msm session");
+        assert!(
+            !super::super::is_app_token(&"ab".repeat(32)),
+            "an msm session"
+        );
     }
 }

@@ -66,7 +66,12 @@ impl OAuthError {
                 "grant_type must be authorization_code, password or client_credentials".into(),
             ),
             OAuthError::InvalidScope(d) => (400, "invalid_scope", d.clone()),
-            OAuthError::Web(e) => return error_response(e),
+            OAuthError::Web(e) => {
+                if let WebError::Internal(detail) = e {
+                    tracing::error!(error = %detail, "token request failed");
+                }
+                return error_response(e);
+            }
         };
         json(
             status,
@@ -134,7 +139,10 @@ fn client(
 }
 
 /// The scopes asked for (`scope`, default `read`), within the app's.
-fn asked_scopes(p: &super::super::mastodon::params::Params, app: &App) -> Result<String, OAuthError> {
+fn asked_scopes(
+    p: &super::super::mastodon::params::Params,
+    app: &App,
+) -> Result<String, OAuthError> {
     let asked = scopes::parse(p.get("scope").unwrap_or(""))
         .map_err(|e| OAuthError::InvalidScope(e.to_string()))?;
     if !scopes::covers_all(&app.scopes, &asked) {
