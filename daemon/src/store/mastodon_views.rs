@@ -445,6 +445,14 @@ impl Store {
             .optional()?)
     }
 
+    /// Is `list` one of `user_id`'s lists?
+    pub fn list_owned(&self, user_id: i64, list: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM lists WHERE id = ?1 AND user_id = ?2)")?
+            .query_row(params![list, user_id], |r| r.get(0))?)
+    }
+
     /// The description (alt text) `user_id` gave upload `sha256`, '' when none.
     pub fn upload_description(
         &self,
