@@ -135,7 +135,13 @@ fn bookmarks_favourites_and_reposts_in_feeds() {
         author: a.address.clone(),
         seq: 1,
     };
-    post_as(&mut s, b.id, Audience::Public, Body::Like { of: of.clone() }).unwrap();
+    post_as(
+        &mut s,
+        b.id,
+        Audience::Public,
+        Body::Like { of: of.clone() },
+    )
+    .unwrap();
     let repost = post_as(&mut s, b.id, Audience::Public, Body::Repost { of }).unwrap();
     s.bookmark(b.id, &a.address, 2, 5).unwrap();
     assert_eq!(
@@ -165,7 +171,17 @@ fn bookmarks_favourites_and_reposts_in_feeds() {
         [b.address.to_string()]
     );
     let row = s.account_row(b.address.as_str()).unwrap().unwrap();
-    assert_eq!((row.statuses, row.local), (1, true));
+    assert_eq!(
+        (row.statuses, row.local),
+        (1, true),
+        "the repost, not the like"
+    );
+    let row = s.account_row(a.address.as_str()).unwrap().unwrap();
+    assert_eq!(row.statuses, 2);
+    post_as(&mut s, a.id, Audience::Public, Body::Delete { target: 2 }).unwrap();
+    let row = s.account_row(a.address.as_str()).unwrap().unwrap();
+    assert_eq!(row.statuses, 1, "a deleted post is not counted");
+    assert_eq!(row.last_status_ms, Some(1000));
 }
 
 #[test]
