@@ -471,3 +471,46 @@ fn timelines_page_with_link_headers() {
     let r = call(&node, None, "GET", "/api/v1/timelines/home", None);
     assert_eq!(r.status, 401);
 }
+
+#[test]
+fn statuses_carry_the_posters_uploads_as_media_attachments() {
+    let (_d, node, [alice, bob, _]) = node();
+    let tmp = tempfile::tempdir().unwrap();
+    let photo = super::pictures::gps_photo(tmp.path(), "p.jpg", 120, 80);
+    let r = super::pictures::upload(&node, &alice, &std::fs::read(&photo).unwrap(), "image/jpeg");
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let sha = r.json()["id"].as_str().unwrap().to_string();
+    let r = call(
+        &node,
+        Some(&bob),
+        "POST",
+        "/api/v1/statuses",
+        Some(json!({"status": "not mine", "media_ids": [sha]})),
+    );
+    assert!(
+        r.status >= 400,
+        "only the poster's own uploads: {}",
+        r.status
+    );
+    let s = toot(&node, &alice, json!({"status": "look", "media_ids": [sha]}));
+    let m = &s["media_attachments"][0];
+    assert_eq!(m["id"], sha.as_str());
+    assert_eq!(m["type"], "image");
+    assert!(m["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/media/{sha}")));
+    let (w, h) = (
+        m["meta"]["original"]["width"].clone(),
+        m["meta"]["original"]["height"].clone(),
+    );
+    assert_eq!(m["meta"]["original"]["size"], format!("{w}x{h}"));
+    let only = ok(call(
+        &node,
+        None,
+        "GET",
+        "/api/v1/timelines/public?only_media=true",
+        None,
+    ));
+    assert_eq!(ids(&only), [id(&s)]);
+}

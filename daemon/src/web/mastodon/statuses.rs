@@ -45,6 +45,10 @@ pub const MAX_IDEMPOTENCY_KEY: usize = 256;
 /// Most `media_ids` a status carries (msm's, and Mastodon's, four pictures).
 pub const MAX_MEDIA_IDS: usize = MAX_ATTACHMENTS;
 
+/// Held while a status with an `Idempotency-Key` is looked up and published, so the same
+/// request sent twice at once publishes once (posts without a key do not wait for it).
+static KEYED_POSTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// msm's audience for Mastodon's visibility; 422 for another word.
 pub fn audience_of_visibility(v: &str) -> Result<&'static str, WebError> {
     match v {
@@ -117,6 +121,10 @@ pub fn create(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
         Some(k) if !k.is_empty() => Some(crate::identity::token_hash(k)),
         _ => None,
     };
+    // two copies of one keyed request sent at once: the second waits, then finds the first's
+    let _one_at_a_time = key
+        .is_some()
+        .then(|| KEYED_POSTS.lock().unwrap_or_else(|e| e.into_inner()));
     if let Some(k) = &key {
         if let Some(id) = c
             .store
