@@ -505,6 +505,9 @@ fn statuses_carry_the_posters_uploads_as_media_attachments() {
         m["meta"]["original"]["height"].clone(),
     );
     assert_eq!(m["meta"]["original"]["size"], format!("{w}x{h}"));
+    let plain = toot(&node, &alice, json!({"status": "no picture"}));
+    let all = ok(call(&node, None, "GET", "/api/v1/timelines/public", None));
+    assert_eq!(ids(&all), [id(&plain), id(&s)]);
     let only = ok(call(
         &node,
         None,
