@@ -29,6 +29,7 @@ mod mastodon_accounts;
 mod mastodon_api;
 mod mastodon_oauth;
 mod mastodon_streaming;
+mod mastodon_statuses;
 mod pictures;
 mod pictures_between;
 mod public_pages;
