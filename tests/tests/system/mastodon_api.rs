@@ -193,6 +193,42 @@ fn pictures_upload_as_forms_with_their_description_and_lose_their_metadata() {
     if r.status == 200 {
         assert_eq!(r.json()["description"], "a better description");
     }
+    // a followers-only status: apps load its picture without a token, by a URL signed for
+    // the viewer; the plain URL and a URL signed for someone else show nothing
+    let r = node.http(
+        "POST",
+        "/api/v1/statuses",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&format!(
+            r#"{{"status":"for my followers","visibility":"private","media_ids":["{id}"]}}"#
+        )),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = r.json();
+    assert_eq!(s["visibility"], "private");
+    let url = s["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(s["media_attachments"][0]["id"], id.as_str());
+    let signed = &url[url.find("/media/").unwrap()..];
+    assert!(signed.contains("&s="), "a signed URL: {signed}");
+    let r = msm_tests::request(node.addr, "GET", signed, &[], None).unwrap();
+    assert_eq!(
+        r.status, 200,
+        "the signed URL shows the picture without a token"
+    );
+    let plain = &signed[..signed.find('?').unwrap()];
+    let r = msm_tests::request(node.addr, "GET", plain, &[], None).unwrap();
+    assert_eq!(
+        r.status, 404,
+        "the plain URL needs a session that may see it"
+    );
+    let (u, rest) = signed.split_once("?u=").unwrap();
+    let other = format!("{u}?u=999{}", &rest[rest.find('&').unwrap()..]);
+    let r = msm_tests::request(node.addr, "GET", &other, &[], None).unwrap();
+    assert_eq!(r.status, 404, "a URL whose viewer was changed is refused");
+
     let long = "x".repeat(1501);
     let (ctype, body) = form(&[("description", &long)], Some(("p.jpg", &bytes)));
     let r = upload_form(&node, &token, &ctype, &body);
