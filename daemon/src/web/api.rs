@@ -43,7 +43,7 @@ use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::conversation as cv;
 use super::federation as fed;
 use super::follow_requests as fr;
-use super::io::{error_response, json, read_json, static_header, JsonResponse};
+use super::io::{json, read_json, static_header, JsonResponse};
 use super::post_limits::{PostLimiter, Refusal};
 use super::reading as rd;
 use super::relations as rel;
@@ -117,23 +117,7 @@ pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonRespon
         return super::mastodon::handle(ctx, store, req);
     }
     let now = crate::now_ms();
-    match route(ctx, store, req, now) {
-        Ok(r) => r,
-        Err(e) => {
-            if let WebError::Internal(detail) = &e {
-                tracing::error!(error = %detail, "request failed");
-            } else {
-                tracing::debug!(status = e.status(), error = %e, "request refused");
-            }
-            let response = error_response(&e);
-            match e {
-                WebError::RateLimited { retry_after_s, .. } => {
-                    response.with_header(static_header("Retry-After", &retry_after_s.to_string()))
-                }
-                _ => response,
-            }
-        }
-    }
+    route(ctx, store, req, now).unwrap_or_else(super::io::refusal)
 }
 
 fn route(

@@ -24,6 +24,13 @@ pub fn read_json<T: DeserializeOwned>(req: &mut Request, max: usize) -> Result<T
     if !is_json {
         return Err(WebError::UnsupportedMediaType);
     }
+    let body = read_body(req, max)?;
+    serde_json::from_slice(&body).map_err(|e| WebError::BadRequest(format!("malformed JSON: {e}")))
+}
+
+/// Reads a body of at most `max` bytes. Refuses by the declared length before reading; a
+/// chunked body is read to at most `max + 1` bytes.
+pub fn read_body(req: &mut Request, max: usize) -> Result<Vec<u8>, WebError> {
     if let Some(n) = req.body_length() {
         if n > max {
             return Err(WebError::TooLarge(format!(
@@ -41,7 +48,24 @@ pub fn read_json<T: DeserializeOwned>(req: &mut Request, max: usize) -> Result<T
             "request body is over the limit of {max} bytes"
         )));
     }
-    serde_json::from_slice(&body).map_err(|e| WebError::BadRequest(format!("malformed JSON: {e}")))
+    Ok(body)
+}
+
+/// The answer to a refused or failed request: logged (an internal error with its detail,
+/// which the client never sees), `Retry-After` on a rate limit.
+pub fn refusal(e: WebError) -> JsonResponse {
+    if let WebError::Internal(detail) = &e {
+        tracing::error!(error = %detail, "request failed");
+    } else {
+        tracing::debug!(status = e.status(), error = %e, "request refused");
+    }
+    let response = error_response(&e);
+    match e {
+        WebError::RateLimited { retry_after_s, .. } => {
+            response.with_header(static_header("Retry-After", &retry_after_s.to_string()))
+        }
+        _ => response,
+    }
 }
 
 /// A request header's value, if present and ASCII.

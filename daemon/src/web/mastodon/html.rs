@@ -14,7 +14,7 @@
 
 use crate::proto::text::{spans, SpanKind};
 use crate::proto::Address;
-use crate::web::public::escape;
+use crate::web::public::{escape, Site};
 use std::fmt::Write;
 
 /// Where the links of a text point.
@@ -29,33 +29,26 @@ pub struct Links<'a> {
 }
 
 impl Links<'_> {
+    /// The same links as the public pages make.
+    fn site(&self) -> Site<'_> {
+        Site {
+            base: self.base,
+            domain: self.local_domain,
+        }
+    }
+
     /// The profile page of `a`: here for a local address, at its node otherwise.
     pub fn profile_url(&self, a: &Address) -> String {
-        if a.domain() == self.local_domain {
-            format!("{}/@{}", self.base, a.user())
-        } else {
-            format!("https://{}/@{}", a.domain(), a.user())
-        }
+        self.site().profile_url(a)
     }
 
     /// The page of a (normalised) hashtag.
     pub fn tag_url(&self, tag: &str) -> String {
-        format!("{}/tags/{}", self.base, percent_encode(tag))
+        self.site().tag_url(tag)
     }
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters (for one path segment).
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
+pub use crate::web::public::percent_encode;
 
 /// The HTML of `text` ('' for no text).
 pub fn content(text: &str, links: &Links<'_>) -> String {

@@ -36,7 +36,7 @@ pub mod streaming;
 pub mod timelines;
 
 use super::api::Context;
-use super::io::{error_response, static_header, JsonResponse};
+use super::io::JsonResponse;
 use super::oauth::{self, Grant};
 use super::WebError;
 use crate::store::Store;
@@ -167,23 +167,7 @@ pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonRespon
             (Ok(standing), route(&mut call, path, &method))
         }
     };
-    let response = match answer {
-        Ok(r) => r,
-        Err(e) => {
-            if let WebError::Internal(detail) = &e {
-                tracing::error!(error = %detail, "request failed");
-            } else {
-                tracing::debug!(status = e.status(), error = %e, "request refused");
-            }
-            let r = error_response(&e);
-            match e {
-                WebError::RateLimited { retry_after_s, .. } => {
-                    r.with_header(static_header("Retry-After", &retry_after_s.to_string()))
-                }
-                _ => r,
-            }
-        }
-    };
+    let response = answer.unwrap_or_else(super::io::refusal);
     limits::cors(limits::headers(response, &limit))
 }
 

@@ -12,7 +12,6 @@
 
 use super::super::io::{header, percent_decode};
 use super::super::WebError;
-use std::io::Read;
 use tiny_http::Request;
 
 /// Most parameters one call may carry (a status with four media ids and a poll of four
@@ -186,23 +185,7 @@ impl Params {
         if !is_form && !is_json {
             return Ok(p);
         }
-        if let Some(n) = req.body_length() {
-            if n > max {
-                return Err(WebError::TooLarge(format!(
-                    "request body is {n} bytes, over the limit of {max}"
-                )));
-            }
-        }
-        let mut body = Vec::new();
-        req.as_reader()
-            .take(max as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| WebError::BadRequest(format!("could not read the body: {e}")))?;
-        if body.len() > max {
-            return Err(WebError::TooLarge(format!(
-                "request body is over the limit of {max} bytes"
-            )));
-        }
+        let body = super::super::io::read_body(req, max)?;
         if is_form {
             let s = std::str::from_utf8(&body)
                 .map_err(|_| WebError::BadRequest("the form is not UTF-8".into()))?;

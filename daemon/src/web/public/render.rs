@@ -76,7 +76,7 @@ impl Site<'_> {
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (for one path segment).
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
