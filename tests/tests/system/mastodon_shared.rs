@@ -145,13 +145,18 @@ fn types(v: &Value) -> Vec<String> {
 
 #[test]
 fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
-    let (_d, node, app, [alice, bob, _]) = node();
+    let (_d, node, app, [alice, bob, carol]) = node();
     let session = node.login("alice", PW);
     let read_only = token(&node, &app, "alice", "read");
     let bob_id = me(&node, &bob);
 
     // bob favourites alice's post, then mentions her
-    let post1 = post(&node, &alice, "/api/v1/statuses", json!({"status": "hello"}));
+    let post1 = post(
+        &node,
+        &alice,
+        "/api/v1/statuses",
+        json!({"status": "hello"}),
+    );
     post(
         &node,
         &bob,
@@ -179,7 +184,11 @@ fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
     // filters by Mastodon's type names
     let only = get(&node, &alice, "/api/v1/notifications?types[]=mention");
     assert_eq!(ids(&only), [n_mention.clone()]);
-    let without = get(&node, &alice, "/api/v1/notifications?exclude_types[]=mention");
+    let without = get(
+        &node,
+        &alice,
+        "/api/v1/notifications?exclude_types[]=mention",
+    );
     assert_eq!(ids(&without), [n_like.clone()]);
     let both = get(
         &node,
@@ -248,7 +257,10 @@ fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
     assert_eq!(kinds, ["mention", "like"], "{msm}");
 
     // a read-only token reads but changes nothing
-    assert_eq!(ids(&get(&node, &read_only, "/api/v1/notifications")).len(), 2);
+    assert_eq!(
+        ids(&get(&node, &read_only, "/api/v1/notifications")).len(),
+        2
+    );
     for path in [
         format!("/api/v1/notifications/{n_like}/dismiss"),
         "/api/v1/notifications/clear".to_string(),
@@ -283,6 +295,51 @@ fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
         get(&node, &alice, "/api/v1/notifications/unread_count"),
         json!({"count": 0})
     );
+
+    // follows, reblogs and replies arrive with their Mastodon types; min_id pages from below
+    let last = id(&all[0]);
+    let carol_id = me(&node, &carol);
+    let alice_id = me(&node, &alice);
+    post(
+        &node,
+        &carol,
+        &format!("/api/v1/accounts/{alice_id}/follow"),
+        json!({}),
+    );
+    post(
+        &node,
+        &bob,
+        &format!("/api/v1/statuses/{}/reblog", id(&post1)),
+        json!({}),
+    );
+    let reply = post(
+        &node,
+        &bob,
+        "/api/v1/statuses",
+        json!({"status": "a reply", "in_reply_to_id": id(&post1)}),
+    );
+    let more = get(&node, &alice, "/api/v1/notifications");
+    assert_eq!(types(&more), ["mention", "reblog", "follow"], "{more}");
+    assert_eq!(more[0]["status"]["id"], reply["id"]);
+    assert_eq!(more[1]["status"]["id"], post1["id"]);
+    assert_eq!(more[2]["account"]["id"], json!(carol_id));
+    assert!(more[2]["status"].is_null(), "{more}");
+    let oldest = get(
+        &node,
+        &alice,
+        &format!("/api/v1/notifications?min_id={last}&limit=2"),
+    );
+    assert_eq!(
+        types(&oldest),
+        ["reblog", "follow"],
+        "newest first: {oldest}"
+    );
+    let newest = get(
+        &node,
+        &alice,
+        &format!("/api/v1/notifications?since_id={last}&limit=2"),
+    );
+    assert_eq!(types(&newest), ["mention", "reblog"], "{newest}");
 
     // a revoked token stops on the shared paths too
     let r = post_form(
@@ -410,12 +467,7 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
     assert_eq!(gone.status, 404);
 
     // bookmarks page with Link; unbookmark
-    let other = post(
-        &node,
-        &bob,
-        "/api/v1/statuses",
-        json!({"status": "second"}),
-    );
+    let other = post(&node, &bob, "/api/v1/statuses", json!({"status": "second"}));
     for s in [&in_list, &other] {
         let b = post(
             &node,
@@ -539,7 +591,11 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
         json!({"status": "about #Rust"}),
     );
     let tag = get(&node, &alice, "/api/v1/tags/rust");
-    assert_eq!(tag["name"].as_str().unwrap().to_lowercase(), "rust", "{tag}");
+    assert_eq!(
+        tag["name"].as_str().unwrap().to_lowercase(),
+        "rust",
+        "{tag}"
+    );
     let found = get(&node, &alice, "/api/v1/search?q=bob&type=accounts");
     assert_eq!(found["accounts"][0]["acct"], "bob", "{found}");
 }
@@ -576,9 +632,8 @@ fn media_descriptions_reach_the_status_and_its_picture_loads_without_a_token() {
     let (_d, node, _app, [alice, bob, _]) = node();
     let session = node.login("alice", PW);
     let tmp = tempfile::tempdir().unwrap();
-    let photo = |name: &str| {
-        std::fs::read(super::pictures::gps_photo(tmp.path(), name, 120, 80)).unwrap()
-    };
+    let photo =
+        |name: &str| std::fs::read(super::pictures::gps_photo(tmp.path(), name, 120, 80)).unwrap();
 
     let m = upload(&node, &alice, "first words", &photo("a.jpg"));
     let mid = id(&m);
