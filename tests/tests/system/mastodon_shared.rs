@@ -583,6 +583,122 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
     assert_eq!(ids(&get(&node, &alice, "/api/v1/blocks")), [carol_id]);
     assert_eq!(get(&node, &bob, "/api/v1/blocks"), json!([]));
 
+    // hostile input is refused in words and changes nothing
+    let many: Vec<String> = (0..41).map(|i| i.to_string()).collect();
+    let bad = [
+        (
+            "POST",
+            "/api/v1/lists".to_string(),
+            json!({"title": "x".repeat(5000)}),
+            422,
+        ),
+        (
+            "POST",
+            "/api/v1/lists".to_string(),
+            json!({"title": "  "}),
+            422,
+        ),
+        ("GET", "/api/v1/lists/-1".to_string(), json!({}), 404),
+        (
+            "GET",
+            "/api/v1/lists/99999999999999999999".to_string(),
+            json!({}),
+            404,
+        ),
+        (
+            "GET",
+            "/api/v1/notifications/abc".to_string(),
+            json!({}),
+            404,
+        ),
+        (
+            "GET",
+            "/api/v1/notifications?max_id=abc".to_string(),
+            json!({}),
+            400,
+        ),
+        (
+            "GET",
+            "/api/v1/bookmarks?limit=x".to_string(),
+            json!({}),
+            400,
+        ),
+        (
+            "GET",
+            format!("/api/v1/tags/{}", "a".repeat(300)),
+            json!({}),
+            404,
+        ),
+        (
+            "GET",
+            "/api/v1/tags/%3Cscript%3E".to_string(),
+            json!({}),
+            404,
+        ),
+    ];
+    for (method, path, body, status) in bad {
+        let r = call(&node, Some(&alice), method, &path, Some(body));
+        assert_eq!(r.status, status, "{method} {path}: {}", r.text());
+        assert!(r.json()["error"].is_string(), "{}", r.text());
+    }
+    let seventeen: String = (0..17).map(|_| "types[]=mention&").collect();
+    let r = call(
+        &node,
+        Some(&alice),
+        "GET",
+        &format!("/api/v1/notifications?{seventeen}"),
+        None,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let list = post(&node, &alice, "/api/v1/lists", json!({"title": "many"}));
+    let r = call(
+        &node,
+        Some(&alice),
+        "POST",
+        &format!("/api/v1/lists/{}/accounts", id(&list)),
+        Some(json!({ "account_ids": many })),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = call(
+        &node,
+        Some(&alice),
+        "POST",
+        &format!("/api/v1/lists/{}/accounts", id(&list)),
+        Some(json!({ "account_ids": ["424242"] })),
+    );
+    assert_eq!(r.status, 404, "{}", r.text());
+    for title in ["x".repeat(5000), " ".to_string()] {
+        let r = call(
+            &node,
+            Some(&alice),
+            "PUT",
+            &format!("/api/v1/lists/{}", id(&list)),
+            Some(json!({ "title": title })),
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+    }
+    let lists = get(&node, &alice, "/api/v1/lists");
+    assert_eq!(ids(&lists), [id(&list)], "only the good one: {lists}");
+    assert_eq!(lists[0]["title"], "many");
+    assert_eq!(
+        get(
+            &node,
+            &alice,
+            &format!("/api/v1/lists/{}/accounts", id(&list))
+        ),
+        json!([])
+    );
+    let all = get(&node, &carol, "/api/v1/notifications");
+    assert!(types(&all).contains(&"follow_request".to_string()), "{all}");
+    let r = call(
+        &node,
+        Some(&carol),
+        "GET",
+        "/api/v1/notifications?limit=-5",
+        None,
+    );
+    assert_eq!(ids(&ok(r)).len(), 1, "a limit below 1 is 1");
+
     // a tag and a search on their shared paths
     post(
         &node,
