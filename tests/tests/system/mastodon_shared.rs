@@ -183,13 +183,13 @@ fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
 
     // filters by Mastodon's type names
     let only = get(&node, &alice, "/api/v1/notifications?types[]=mention");
-    assert_eq!(ids(&only), [n_mention.clone()]);
+    assert_eq!(ids(&only), [n_mention.as_str()]);
     let without = get(
         &node,
         &alice,
         "/api/v1/notifications?exclude_types[]=mention",
     );
-    assert_eq!(ids(&without), [n_like.clone()]);
+    assert_eq!(ids(&without), [n_like.as_str()]);
     let both = get(
         &node,
         &alice,
@@ -210,12 +210,12 @@ fn notifications_answer_apps_as_mastodon_and_the_web_client_as_msm() {
         None,
     );
     let next = link(&r, "next").expect("a next page");
-    assert_eq!(ids(&ok(r)), [n_mention.clone()]);
+    assert_eq!(ids(&ok(r)), [n_mention.as_str()]);
     assert!(next.contains("limit=1"), "{next}");
     let r = call(&node, Some(&alice), "GET", &next, None);
     let prev = link(&r, "prev").expect("a previous page");
-    assert_eq!(ids(&ok(r)), [n_like.clone()]);
-    assert_eq!(ids(&get(&node, &alice, &prev)), [n_mention.clone()]);
+    assert_eq!(ids(&ok(r)), [n_like.as_str()]);
+    assert_eq!(ids(&get(&node, &alice, &prev)), [n_mention.as_str()]);
     let r = call(
         &node,
         Some(&alice),
@@ -411,7 +411,7 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
     );
     assert_eq!(r.status, 404, "not bob's list");
     post(&node, &alice, &members, json!({"account_ids": [bob_id]}));
-    assert_eq!(ids(&get(&node, &alice, &members)), [bob_id.clone()]);
+    assert_eq!(ids(&get(&node, &alice, &members)), [bob_id.as_str()]);
     let in_list = post(
         &node,
         &bob,
@@ -427,7 +427,7 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
     let timeline = get(&node, &alice, &format!("/api/v1/timelines/list/{lid}"));
     assert_eq!(ids(&timeline), [id(&in_list)], "{timeline}");
     let holding = get(&node, &alice, &format!("/api/v1/accounts/{bob_id}/lists"));
-    assert_eq!(ids(&holding), [lid.clone()]);
+    assert_eq!(ids(&holding), [lid.as_str()]);
     let r = call(
         &node,
         Some(&alice),
@@ -579,7 +579,7 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
         &format!("/api/v1/accounts/{carol_id}/block"),
         json!({}),
     );
-    assert_eq!(ids(&get(&node, &alice, "/api/v1/mutes")), [bob_id.clone()]);
+    assert_eq!(ids(&get(&node, &alice, "/api/v1/mutes")), [bob_id.as_str()]);
     assert_eq!(ids(&get(&node, &alice, "/api/v1/blocks")), [carol_id]);
     assert_eq!(get(&node, &bob, "/api/v1/blocks"), json!([]));
 
@@ -680,6 +680,11 @@ fn lists_bookmarks_favourites_follow_requests_mutes_and_blocks() {
     let lists = get(&node, &alice, "/api/v1/lists");
     assert_eq!(ids(&lists), [id(&list)], "only the good one: {lists}");
     assert_eq!(lists[0]["title"], "many");
+    // msm's web client on the same path gets msm's answer (with members)
+    let session = node.login("alice", PW);
+    let msm = get(&node, &session, "/api/v1/lists");
+    assert_eq!(msm["lists"][0]["title"], "many", "{msm}");
+    assert_eq!(msm["lists"][0]["members"], json!([]), "{msm}");
     assert_eq!(
         get(
             &node,
