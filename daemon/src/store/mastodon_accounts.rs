@@ -16,6 +16,29 @@ pub const MAX_ACCOUNT_PAGE: u32 = 80;
 /// Longest hashtag prefix looked up, in bytes.
 pub const MAX_TAG_QUERY_BYTES: usize = 100;
 
+/// Migration 13: notification ids are never used twice. Without `AUTOINCREMENT` SQLite gives
+/// a new row the largest id + 1, so after `clear` (or a dismiss of the newest) new
+/// notifications took ids apps had already seen: their `min_id`, markers and the streams'
+/// cursor skipped them. The table is rebuilt with `AUTOINCREMENT`, rows and indexes kept.
+pub const NOTIFICATION_IDS_MIGRATION: &str = r#"
+    ALTER TABLE notifications RENAME TO notifications_before_13;
+    CREATE TABLE notifications(
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        message_id INTEGER,
+        time_ms    INTEGER NOT NULL,
+        read       INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO notifications(id, user_id, kind, actor, message_id, time_ms, read)
+        SELECT id, user_id, kind, actor, message_id, time_ms, read FROM notifications_before_13;
+    DROP TABLE notifications_before_13;
+    CREATE UNIQUE INDEX notifications_once ON notifications(user_id, kind, actor, coalesce(message_id, 0));
+    CREATE INDEX notifications_by_user ON notifications(user_id, id);
+    CREATE INDEX notifications_by_message ON notifications(message_id) WHERE message_id IS NOT NULL;
+    "#;
+
 /// The timelines a reading marker can be kept for.
 pub const MARKER_TIMELINES: [&str; 2] = ["home", "notifications"];
 

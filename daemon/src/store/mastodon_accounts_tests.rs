@@ -123,6 +123,18 @@ fn notification_ids_filter_by_kind_and_page() {
         "not bob's"
     );
     assert_eq!(s.clear_notifications(a.id).unwrap(), 1);
+
+    // ids are never used again: apps page and stream by them
+    let body = Body::Note {
+        text: "again @alice@smith.family".into(),
+        summary: String::new(),
+        reply_to: None,
+        mentions: [a.address.clone()].into_iter().collect(),
+    };
+    crate::store::messages::tests::post_as(&mut s, b.id, Audience::Public, body).unwrap();
+    let after = s.notification_ids(a.id, &["mention"], all(40)).unwrap();
+    assert_eq!(after.len(), 1);
+    assert!(after[0] > mentions[0], "{after:?} after {mentions:?}");
 }
 
 #[test]

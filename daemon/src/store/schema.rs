@@ -223,6 +223,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::mastodon::MASTODON_MIGRATION,
     // 12: each author's status count, kept by triggers (see `mastodon_views`).
     super::mastodon_views::STATUS_COUNT_MIGRATION,
+    // 13: notification ids never used twice (see `mastodon_accounts`).
+    super::mastodon_accounts::NOTIFICATION_IDS_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when
