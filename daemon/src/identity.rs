@@ -2,10 +2,11 @@
 //!
 //! Passwords are hashed with argon2id, `m = 12 MiB, t = 3, p = 1` (OWASP's recommended
 //! low-memory setting, equivalent in cost to its 19 MiB / t = 2 one). A router has ~128 MB shared
-//! with everything else, so at most one hash runs at a time, in one block of memory that every
-//! hash reuses ([`HASH_MEMORY`]): a flood of log-ins queues and costs that one block, never a
-//! fresh 12 MiB allocation per attempt (which glibc's allocator kept, hundreds of MB of it, after
-//! a flood). The block is made on the first hash and kept, zeroed after each use. The parameters
+//! with everything else, so at most one hash runs at a time, in one block of memory
+//! ([`HASH_MEMORY`]): a flood of log-ins queues and costs that one block at a time. The block is
+//! zeroed after each use and given back (large blocks go straight back to the kernel: musl does
+//! so, and `main` sets glibc's mmap threshold so it does too), so a node that checked a password
+//! once does not hold 12 MiB ever after. The parameters
 //! are stored in each PHC hash string, so they can change later without breaking existing
 //! passwords; a stored hash asking for more than [`MAX_ARGON2_M_KIB`] is refused as unreadable.
 //!
@@ -37,8 +38,8 @@ pub const MAX_ARGON2_M_KIB: u32 = 64 * 1024;
 /// Length of a computed hash, in bytes (argon2's default).
 pub const HASH_LEN: usize = 32;
 
-/// One password hash at a time, in this block of memory (grown to [`ARGON2_M_KIB`] on the
-/// first hash, then reused).
+/// One password hash at a time, in this block of memory (grown to [`ARGON2_M_KIB`] for a hash,
+/// zeroed and given back after it).
 static HASH_MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
 /// What can go wrong with identities.
@@ -81,19 +82,10 @@ fn hash_into(
         memory.resize(blocks, Block::new());
     }
     let result = hasher.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]);
-    // Nothing derived from a password stays behind; a block grown for an old, larger hash
-    // goes back to the standard size.
+    // Nothing derived from a password stays behind, and the memory goes back.
     memory.iter_mut().for_each(|b| *b = Block::new());
-    let standard = params_block_count();
-    if memory.len() > standard {
-        memory.truncate(standard);
-        memory.shrink_to_fit();
-    }
+    *memory = Vec::new();
     result.map_err(|_| IdentityError::BadHash)
-}
-
-fn params_block_count() -> usize {
-    params().block_count()
 }
 
 /// Checks a new password against the length rules.
@@ -242,7 +234,7 @@ mod tests {
             .to_string();
         assert!(verify_password("correct horse", &old).unwrap());
         assert!(!verify_password("correct horsf", &old).unwrap());
-        // A hash with other (smaller) parameters verifies too; the shared block stays one size.
+        // A hash with other (smaller) parameters verifies too; no block is kept after a hash.
         let small = Argon2::new(
             Algorithm::Argon2id,
             Version::V0x13,
@@ -252,7 +244,7 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(verify_password("correct horse", &small).unwrap());
-        assert_eq!(HASH_MEMORY.lock().unwrap().len(), params_block_count());
+        assert_eq!(HASH_MEMORY.lock().unwrap().capacity(), 0);
         // A stored hash that asks for more memory than allowed is unreadable, not allocated.
         let huge = small.replace("m=4096", "m=1048576");
         assert_eq!(
