@@ -38,11 +38,19 @@ pub const BATCH: u32 = 50;
 /// Stack of a stream thread: it formats JSON and calls SQLite, whose buffers are on the heap.
 pub const STREAM_STACK: usize = 128 * 1024;
 
-/// The head of a Server-Sent Events answer (also the Mastodon streaming API's), with the
-/// client's reconnection delay.
-pub const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
-    Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
-    retry: 3000\n\n";
+/// The status line and headers of a Server-Sent Events answer.
+macro_rules! sse_headers {
+    () => {
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
+        Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
+    };
+}
+
+/// The head of msm's Server-Sent Events answer, with the client's reconnection delay.
+pub const SSE_HEAD: &str = concat!(sse_headers!(), "retry: 3000\n\n");
+/// The head of the Mastodon streaming API's: Mastodon sends no `retry:` field, and
+/// Mastodon.py takes a block without `event:` for a malformed event and drops the stream.
+pub const SSE_HEAD_NO_RETRY: &str = sse_headers!();
 
 /// Is this request for the stream?
 pub fn is_stream(req: &Request) -> bool {

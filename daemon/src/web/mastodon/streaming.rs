@@ -24,7 +24,7 @@
 
 use super::super::api::Context;
 use super::super::io::{error_response, header, query_param, JsonResponse};
-use super::super::stream::{spawn_stream, StreamSlot, BATCH, PING, SSE_HEAD};
+use super::super::stream::{spawn_stream, StreamSlot, BATCH, PING, SSE_HEAD_NO_RETRY};
 use super::super::websocket::{self, Decoder, Message};
 use super::super::{oauth, WebError};
 use super::entities::Entities;
@@ -712,7 +712,7 @@ fn start(ctx: &Arc<Context>, store: &Store, req: &mut Request) -> Result<Option<
     Ok(Some(Box::new(move |req: Request| {
         let mut out = req.into_writer();
         let head = match &sink_kind {
-            None => SSE_HEAD.to_string(),
+            None => SSE_HEAD_NO_RETRY.to_string(),
             Some(key) => {
                 let echo = protocol
                     .filter(|p| *p == token)
