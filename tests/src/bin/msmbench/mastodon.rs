@@ -119,7 +119,7 @@ fn seed(node: &Node, sessions: &[String], count: u64) {
                 let token = &sessions[(i % sessions.len() as u64) as usize];
                 let r = node.post_json("/api/v1/posts", Some(token), &json!({ "text": text(i) }));
                 assert_eq!(r.status, 201, "storing post {i}: {}", r.text());
-                if i % 2000 == 0 {
+                if i.is_multiple_of(2000) {
                     progress(&format!("mastodon: {i} posts stored"));
                 }
             });
