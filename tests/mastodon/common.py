@@ -63,6 +63,7 @@ class _Forms(html.parser.HTMLParser):
         self.codes = []
         self.readonly_values = []
         self._in_code = False
+        self._button = None
 
     def handle_starttag(self, tag, attrs):
         a = {k: (v or "") for k, v in attrs}
@@ -81,7 +82,9 @@ class _Forms(html.parser.HTMLParser):
                 self.forms[-1]["inputs"].append(dict(a, type=kind))
         elif tag == "button" and self.forms:
             if a.get("type", "submit").lower() == "submit":
+                a["text"] = ""
                 self.forms[-1]["buttons"].append(a)
+                self._button = a
         elif tag == "code":
             self._in_code = True
             self.codes.append("")
@@ -89,13 +92,28 @@ class _Forms(html.parser.HTMLParser):
     def handle_endtag(self, tag):
         if tag == "code":
             self._in_code = False
+        elif tag == "button":
+            self._button = None
 
     def handle_data(self, data):
+        if self._button is not None:
+            self._button["text"] += data
         if self._in_code:
             self.codes[-1] += data
 
 
-DENY = re.compile(r"deny|reject|cancel|refuse", re.I)
+DENY = re.compile(r"deny|reject|cancel|refuse|delete", re.I)
+
+
+def _denies(b):
+    return DENY.search(" ".join(b.get(k, "") for k in ("value", "name", "text")))
+
+
+def _is_deny_form(form):
+    """Mastodon's deny form: only a denying button, or a hidden `_method=delete`."""
+    if any(i.get("name") == "_method" and DENY.search(i.get("value", "")) for i in form["inputs"]):
+        return True
+    return bool(form["buttons"]) and all(_denies(b) for b in form["buttons"])
 
 
 def _fill(form, name, password):
@@ -116,7 +134,7 @@ def _fill(form, name, password):
         else:
             data.append((field, i.get("value", "")))
     # the button that authorises, not the one that denies
-    buttons = [b for b in form["buttons"] if not DENY.search(b.get("value", "") + b.get("name", ""))]
+    buttons = [b for b in form["buttons"] if not _denies(b)]
     if buttons and buttons[0].get("name"):
         data.append((buttons[0]["name"], buttons[0].get("value", "")))
     return data
@@ -155,7 +173,7 @@ def authorize_via_form(url, name, password, state=None):
               "the authorize page cannot be framed (clickjacking)", dict(r.headers))
         page = _Forms()
         page.feed(r.text)
-        forms = [f for f in page.forms if f["method"] == "post"]
+        forms = [f for f in page.forms if f["method"] == "post" and not _is_deny_form(f)]
         if not forms:
             # the out-of-band page shows the code
             for c in page.codes + page.readonly_values:

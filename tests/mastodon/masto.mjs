@@ -61,17 +61,24 @@ function decode(s) {
     .replace(/&amp;/g, "&");
 }
 
-// The POST forms of a page: action, inputs and submit buttons.
+const DENY = /deny|reject|cancel|refuse|delete/i;
+const denies = (b) => DENY.test(`${b.value ?? ""} ${b.name ?? ""} ${b.text ?? ""}`);
+
+// The POST forms of a page (not those that deny): action, inputs and submit buttons.
 function forms(html) {
   const out = [];
   for (const m of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
     const f = attrs(m[1]);
     if ((f.method ?? "get").toLowerCase() !== "post") continue;
     const inputs = [...m[2].matchAll(/<input\b([^>]*)>/gi)].map((i) => attrs(i[1]));
-    const buttons = [...m[2].matchAll(/<button\b([^>]*)>/gi)]
-      .map((b) => attrs(b[1]))
+    const buttons = [...m[2].matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)]
+      .map((b) => ({ ...attrs(b[1]), text: b[2].replace(/<[^>]*>/g, "") }))
       .filter((b) => (b.type ?? "submit").toLowerCase() === "submit");
-    out.push({ action: f.action ?? "", inputs, buttons });
+    const form = { action: f.action ?? "", inputs, buttons };
+    // Mastodon's deny form: a hidden _method=delete, or only a denying button
+    const denyMethod = inputs.some((i) => i.name === "_method" && DENY.test(i.value ?? ""));
+    const onlyDeny = buttons.length > 0 && buttons.every(denies);
+    if (!denyMethod && !onlyDeny) out.push(form);
   }
   return out;
 }
@@ -92,9 +99,7 @@ function fill(form, name, password) {
       if ("checked" in i) data.append(i.name, i.value || "on");
     } else data.append(i.name, i.value ?? "");
   }
-  const ok = [...form.buttons, ...submits].filter(
-    (b) => !/deny|reject|cancel|refuse/i.test(`${b.value ?? ""}${b.name ?? ""}`),
-  );
+  const ok = [...form.buttons, ...submits].filter((b) => !denies(b));
   if (ok.length && ok[0].name) data.append(ok[0].name, ok[0].value ?? "");
   return data;
 }
