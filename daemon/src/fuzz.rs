@@ -300,6 +300,47 @@ pub fn media_walker(
     assert_eq!(again.to_vec(&out), out, "stripping is not idempotent");
 }
 
+/// `multipart/form-data`: the first byte picks the boundary's length, the rest is the body.
+/// Every part's bytes lie inside the body, in order, and no part holds the delimiter.
+pub fn multipart(data: &[u8]) {
+    use crate::web::multipart::{parse, MAX_PARTS};
+    let Some((&n, rest)) = data.split_first() else {
+        return;
+    };
+    let n = (n as usize % 8 + 1).min(rest.len());
+    let (b, body) = rest.split_at(n);
+    let Ok(boundary) = std::str::from_utf8(b) else {
+        return;
+    };
+    if let Ok(parts) = parse(body, boundary) {
+        assert!(parts.len() <= MAX_PARTS);
+        let delim = format!("\r\n--{boundary}");
+        let base = body.as_ptr() as usize;
+        let mut end = 0;
+        for p in &parts {
+            let start = p.data.as_ptr() as usize - base;
+            assert!(start >= end && start + p.data.len() <= body.len());
+            end = start + p.data.len();
+            assert!(!p.data.windows(delim.len()).any(|w| w == delim.as_bytes()));
+        }
+    }
+}
+
+/// The Mastodon API's parameters, from a form and from JSON: bounded, never a panic.
+pub fn mastodon_params(data: &[u8]) {
+    use crate::web::mastodon::params::{Params, MAX_PARAMS};
+    for p in [
+        Params::from_json(data),
+        Params::from_form(&String::from_utf8_lossy(data)),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let _ = crate::web::mastodon::paging::Page::of(&p);
+        assert!(p.len() <= MAX_PARAMS);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,6 +403,8 @@ mod tests {
             media_png(c);
             media_webp(c);
             media_gif(c);
+            multipart(c);
+            mastodon_params(c);
         }
     }
 }

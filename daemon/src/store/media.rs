@@ -221,6 +221,34 @@ impl Store {
             })
     }
 
+    /// Sets the description (alt text) `user_id` gave its upload `sha256` before posting it
+    /// (the Mastodon API describes a picture apart from the post); false when no such upload.
+    pub fn set_upload_description(
+        &mut self,
+        user_id: i64,
+        sha256: &[u8; 32],
+        description: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self.conn().execute(
+            "UPDATE uploads SET description = ?3 WHERE user_id = ?1 AND sha256 = ?2",
+            params![user_id, &sha256[..], description],
+        )? == 1)
+    }
+
+    /// The description `user_id` gave its upload `sha256` ("" when none or no such upload).
+    pub fn upload_description(
+        &self,
+        user_id: i64,
+        sha256: &[u8; 32],
+    ) -> Result<String, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT description FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?
+            .query_row(params![user_id, &sha256[..]], |r| r.get(0))
+            .optional()?
+            .unwrap_or_default())
+    }
+
     /// A picture's facts, if the store knows it.
     pub fn media_info(&self, sha256: &[u8; 32]) -> Result<Option<MediaInfo>, StoreError> {
         Ok(self

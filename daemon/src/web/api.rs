@@ -36,6 +36,7 @@
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
 //! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
 //! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
+//! | any | the Mastodon client API: `/api/v1/…` paths only it has (or shared ones with an app's token), `/api/v2/…`, `/oauth/…`, NodeInfo | [`super::mastodon`], [`super::oauth`] |
 
 use super::auth::{self, LoginLimiter, SESSION_COOKIE};
 use super::conversation as cv;

@@ -44,8 +44,21 @@ pub fn upload(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
+    let info = store_picture(ctx, store, &s.user, req.body_bytes(), now)?;
+    Ok(json(200, &upload_view(&info)))
+}
+
+/// Stores the picture `data` uploaded by `user`: the bounds, the metadata stripped, the
+/// quotas checked before a byte is written, the file written atomically and recorded as the
+/// user's upload. Shared by msm's upload and the Mastodon API's (uploads, avatars, headers).
+pub fn store_picture(
+    ctx: &Context,
+    store: &mut Store,
+    user: &crate::store::User,
+    data: &[u8],
+    now: u64,
+) -> Result<MediaInfo, WebError> {
     let cfg = &ctx.media;
-    let data = req.body_bytes();
     if data.len() as u64 > cfg.max_upload_bytes {
         return Err(WebError::TooLarge(format!(
             "the picture is {} bytes, over the limit of {} (media.max_upload_bytes)",
@@ -63,7 +76,7 @@ pub fn upload(
         _ => WebError::BadRequest(e.to_string()),
     })?;
     let len = stripped.len() as u64;
-    let (mine, all) = store.media_usage(s.user.id)?;
+    let (mine, all) = store.media_usage(user.id)?;
     if mine + len > cfg.user_quota_bytes {
         return Err(WebError::TooLarge(format!(
             "your pictures use {mine} of your {} bytes (media.user_quota_bytes); delete some \
@@ -92,7 +105,7 @@ pub fn upload(
         orientation: stripped.orientation,
         state: "local".into(),
     };
-    if let Err(e) = store.record_upload(s.user.id, &info, now) {
+    if let Err(e) = store.record_upload(user.id, &info, now) {
         // not recorded: the file goes now rather than at the next start's sweep, unless
         // another upload of the same bytes holds it
         if !store.media_has_file(&sha256).unwrap_or(true) {
@@ -100,8 +113,8 @@ pub fn upload(
         }
         return Err(e.into());
     }
-    tracing::info!(user = %s.user.name, sha256 = %hex(&sha256), bytes = len, "picture uploaded");
-    Ok(json(200, &upload_view(&info)))
+    tracing::info!(user = %user.name, sha256 = %hex(&sha256), bytes = len, "picture uploaded");
+    Ok(info)
 }
 
 /// The answer to an upload.

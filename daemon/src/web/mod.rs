@@ -33,6 +33,7 @@ pub mod io;
 pub mod lists;
 pub mod mastodon;
 pub mod media;
+pub mod multipart;
 pub mod oauth;
 pub mod post_limits;
 pub mod public;

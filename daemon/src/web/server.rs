@@ -50,8 +50,14 @@ pub const BODY_BUDGET: usize = 4 * 1024 * 1024;
 /// such idle connections are the first to go anyway.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
-/// The paths whose `POST` bodies are picture uploads, bounded by `[media]`.
-pub const UPLOAD_PATHS: &[&str] = &["/api/v1/media", "/api/v2/media"];
+/// The paths whose `POST` (`PUT`, `PATCH`) bodies are picture uploads, bounded by `[media]`:
+/// msm's and the Mastodon API's uploads, and the Mastodon API's profile update (its avatar
+/// and header come in the form).
+pub const UPLOAD_PATHS: &[&str] = &[
+    "/api/v1/media",
+    "/api/v2/media",
+    "/api/v1/accounts/update_credentials",
+];
 /// Uploads being read or handled at once: each holds up to `media.max_upload_bytes` of memory.
 pub const MAX_UPLOADS_AT_ONCE: u64 = 2;
 

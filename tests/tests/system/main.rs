@@ -25,6 +25,7 @@ mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
 mod lifecycle;
+mod mastodon_api;
 mod mastodon_clients;
 mod pictures;
 mod pictures_between;

@@ -199,7 +199,10 @@ impl ClientConnection {
         // msm patch: an upload's body is bounded by the bounds of uploads
         let path = head.path.split('?').next().unwrap_or("");
         let (max_body, body_timeout, budget) = match &limits.large {
-            Some(l) if head.method == Method::Post && l.paths.iter().any(|p| p == path) => {
+            Some(l)
+                if matches!(head.method, Method::Post | Method::Put | Method::Patch)
+                    && l.paths.iter().any(|p| p == path) =>
+            {
                 (l.max_body, l.body_timeout, &l.budget)
             }
             _ => (limits.max_body, limits.body_timeout, &limits.budget),

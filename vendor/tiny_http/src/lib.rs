@@ -201,12 +201,12 @@ pub struct Bounds {
     pub large: Option<LargeBodies>,
 }
 
-/// msm patch: bodies of `POST` requests to the named paths (uploads) may be larger than
+/// msm patch: bodies of `POST`, `PUT` and `PATCH` requests to the named paths (uploads) may be larger than
 /// `Bounds::max_body`; they draw on a budget of their own and get a longer deadline, so a
 /// picture upload neither starves log-ins and posts of body memory nor fits their bounds.
 #[derive(Debug, Clone)]
 pub struct LargeBodies {
-    /// Paths (without the query) whose `POST` bodies these bounds cover.
+    /// Paths (without the query) whose `POST`, `PUT` and `PATCH` bodies these bounds cover.
     pub paths: Vec<String>,
     /// Largest such body; a larger declared length is answered `413` without reading it.
     pub max_body: usize,
