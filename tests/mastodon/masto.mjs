@@ -269,6 +269,7 @@ async function main() {
   const streamingApiUrl = instance.configuration.urls.streaming;
   check(/^wss?:\/\//.test(streamingApiUrl), "v2 instance names a ws(s) streaming URL", instance.configuration.urls);
   const streaming = createStreamingAPIClient({ streamingApiUrl, accessToken: token.accessToken, retry: 3 });
+  await withTimeout(streaming.prepare(), 10, "the WebSocket opens");
   const sub = streaming.user.subscribe();
   const seen = [];
   const wanted = env("MSM_STREAM_TEXT");
@@ -279,7 +280,8 @@ async function main() {
     }
     throw new Failed(`the stream ended (events: ${seen.join(", ")})`);
   })();
-  await new Promise((ok) => setTimeout(ok, 1000)); // the subscription is sent on open
+  // the subscription is sent now; events before the node has read it are not for us
+  await new Promise((ok) => setTimeout(ok, 1000));
   const posted = await carol.v1.statuses.create({ status: wanted });
   const t0 = Date.now();
   const update = await withTimeout(arrival, STREAM_WAIT_S, `an update with carol's post (events: ${seen})`);
