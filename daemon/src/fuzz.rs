@@ -341,6 +341,38 @@ pub fn mastodon_params(data: &[u8]) {
     }
 }
 
+/// WebSocket decoder: the same messages (or error) whatever the split of the input; every
+/// text message within the limit; and each message, re-encoded as a client would, decodes to
+/// itself.
+pub fn websocket(data: &[u8]) {
+    use crate::web::websocket::{encode_masked, Decoder, Message, Opcode, MAX_MESSAGE};
+    let whole = Decoder::new().push(data);
+    let mut d = Decoder::new();
+    let split = data.len() / 3;
+    let pieces = d.push(&data[..split]).and_then(|mut a| {
+        a.extend(d.push(&data[split..])?);
+        Ok(a)
+    });
+    match (&whole, &pieces) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "split changed the messages"),
+        (Err(a), Err(b)) => assert_eq!(a, b, "split changed the error"),
+        // an error after the messages both saw: the split run may report it, never differ
+        _ => panic!("whole {whole:?} and split {pieces:?} disagree"),
+    }
+    for m in whole.iter().flatten() {
+        let (op, payload): (Opcode, &[u8]) = match m {
+            Message::Text(s) => (Opcode::Text, s.as_bytes()),
+            Message::Binary(b) => (Opcode::Binary, b),
+            Message::Ping(p) => (Opcode::Ping, p),
+            Message::Pong(p) => (Opcode::Pong, p),
+            Message::Close(_) => continue,
+        };
+        assert!(payload.len() <= MAX_MESSAGE, "message over the limit");
+        let again = Decoder::new().push(&encode_masked(op, true, payload, [1, 2, 3, 4]));
+        assert_eq!(again.as_deref(), Ok(std::slice::from_ref(m)), "re-encoding");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +421,13 @@ mod tests {
                 offset: 9,
             }
             .encode(),
+            crate::web::websocket::encode_masked(
+                crate::web::websocket::Opcode::Text,
+                true,
+                b"{\"type\":\"subscribe\",\"stream\":\"user\"}",
+                [9, 8, 7, 6],
+            ),
+            vec![0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
         ];
         for c in &cases {
             message(c);
@@ -405,6 +444,7 @@ mod tests {
             media_gif(c);
             multipart(c);
             mastodon_params(c);
+            websocket(c);
         }
     }
 }

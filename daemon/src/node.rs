@@ -149,6 +149,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         config.limits.max_post_bytes,
     ));
     let node_key = info.key;
+    crate::web::media::set_url_key(&node_key.to_bytes());
     let pulse = Arc::new(crate::store::pulse::Pulse::default());
     let firehose = &config.firehose;
     let (tap, tapped) = if firehose.is_hub() {

@@ -180,7 +180,7 @@ impl Store {
         Ok(gone)
     }
 
-    fn own_list(&self, user_id: i64, list: i64) -> Result<bool, StoreError> {
+    pub(crate) fn own_list(&self, user_id: i64, list: i64) -> Result<bool, StoreError> {
         Ok(self.conn().query_row(
             "SELECT EXISTS(SELECT 1 FROM lists WHERE id = ?1 AND user_id = ?2)",
             params![list, user_id],

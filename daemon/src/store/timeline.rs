@@ -59,7 +59,7 @@ pub(crate) fn visible_sql(v: &str) -> String {
 /// does; [`Store::unfollow`] also drops their timeline rows. A direct post shows in the Home of
 /// each local person it mentions, followed or not ([`VISIBLE`], which every view applies with
 /// the same user, already limits it to them).
-const HOME_AUTHORS: &str = "(a.local_user = ?1 \
+pub(crate) const HOME_AUTHORS: &str = "(a.local_user = ?1 \
      OR EXISTS(SELECT 1 FROM follows f WHERE f.user_id = ?1 AND f.address = a.address) \
      OR m.audience = 'direct')";
 

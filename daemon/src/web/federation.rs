@@ -7,7 +7,7 @@ use super::WebError;
 use crate::discover::DiscoverError;
 use crate::net::{FollowState, NetError};
 use crate::proto::{Address, Audience, Body};
-use crate::store::Store;
+use crate::store::{Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tiny_http::Request;
@@ -35,24 +35,34 @@ struct FollowBody {
     address: String,
 }
 
-/// `POST /api/v1/follows`
-pub fn follow(
+/// What a follow came to: the HTTP status msm's API answers, `active` or `pending`, and why
+/// it is pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowResult {
+    /// 201 (following) or 202 (waiting: for the author's approval or for their node).
+    pub status: u16,
+    /// `active` or `pending`.
+    pub state: &'static str,
+    /// Why it is pending.
+    pub note: Option<String>,
+}
+
+/// `user` follows `author` (not themselves, a real user when local), through the network
+/// when remote: what msm's `POST /api/v1/follows` and Mastodon's follow share.
+pub fn follow_address(
     ctx: &Context,
     store: &mut Store,
-    req: &mut Request,
-    now: u64,
-) -> Result<JsonResponse, WebError> {
-    let s = auth::require(store, req, now, false)?;
-    let body: FollowBody = read_json(req, MAX_SMALL_BODY)?;
-    let author = super::follow_target::parse_follow_target(&body.address)?;
-    if author == s.user.address {
+    user: &User,
+    author: Address,
+) -> Result<FollowResult, WebError> {
+    if author == user.address {
         return Err(WebError::BadRequest("you cannot follow yourself".into()));
     }
     if author.domain() == ctx.domain && !store.is_local_user(&author)? {
         return Err(WebError::NotFound(format!("no user {author} on this node")));
     }
     let net = ctx.net.clone();
-    let uid = s.user.id;
+    let uid = user.id;
     let a = author.clone();
     let outcome = ctx
         .runtime
@@ -66,7 +76,7 @@ pub fn follow(
     };
     // approval: name the follower to the author's node; say if the author must accept
     if matches!(outcome, FollowState::Active) {
-        let (net, f, a) = (ctx.net.clone(), s.user.address.clone(), author.clone());
+        let (net, f, a) = (ctx.net.clone(), user.address.clone(), author.clone());
         if let Err(e) = ctx.runtime.block_on(crate::net::follow::ask(&net, &f, &a)) {
             tracing::info!(%author, error = %e, "follow request not sent yet; msmd keeps trying");
         }
@@ -77,17 +87,35 @@ pub fn follow(
     };
     // a rejection (the author blocked this person, or a bound) has removed the follow
     if approval.is_none() && !store.following(uid)?.iter().any(|f| f.0 == author.as_str()) {
-        tracing::info!(user = %s.user.address, %author, "follow refused by the author's node");
+        tracing::info!(user = %user.address, %author, "follow refused by the author's node");
         return Err(WebError::Forbidden("the author's node refused the follow"));
     }
     let (status, state, note) = match approval {
         Some(_) if status == 201 => (202, "pending", Some("waiting for approval".to_string())),
         _ => (status, state, note),
     };
-    tracing::info!(user = %s.user.address, %author, state, "follow");
-    Ok(json(
+    tracing::info!(user = %user.address, %author, state, "follow");
+    Ok(FollowResult {
         status,
-        &json!({ "address": author.as_str(), "state": state, "note": note }),
+        state,
+        note,
+    })
+}
+
+/// `POST /api/v1/follows`
+pub fn follow(
+    ctx: &Context,
+    store: &mut Store,
+    req: &mut Request,
+    now: u64,
+) -> Result<JsonResponse, WebError> {
+    let s = auth::require(store, req, now, false)?;
+    let body: FollowBody = read_json(req, MAX_SMALL_BODY)?;
+    let author = super::follow_target::parse_follow_target(&body.address)?;
+    let r = follow_address(ctx, store, &s.user, author.clone())?;
+    Ok(json(
+        r.status,
+        &json!({ "address": author.as_str(), "state": r.state, "note": r.note }),
     ))
 }
 
@@ -124,10 +152,25 @@ pub fn unfollow(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let author = Address::parse(&percent_decode(who))?;
-    let (net, uid, a) = (ctx.net.clone(), s.user.id, author.clone());
+    unfollow_address(ctx, store, &s.user, &author)?;
+    Ok(json(
+        200,
+        &json!({ "address": author.as_str(), "state": "unfollowed" }),
+    ))
+}
+
+/// `user` stops following `author` (telling a remote author's node); 404 when `user` does
+/// not follow them. Shared by msm's API and Mastodon's unfollow.
+pub fn unfollow_address(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    author: &Address,
+) -> Result<(), WebError> {
+    let (net, uid, a) = (ctx.net.clone(), user.id, author.clone());
     if author.domain() != ctx.domain && store.following(uid)?.iter().any(|f| f.0 == author.as_str())
     {
-        let (n, f, a) = (net.clone(), s.user.address.clone(), author.clone());
+        let (n, f, a) = (net.clone(), user.address.clone(), author.clone());
         ctx.runtime
             .block_on(async move { crate::net::follow::undo(&n, &f, &a).await });
     }
@@ -139,10 +182,7 @@ pub fn unfollow(
             }
             other => net_error(other),
         })?;
-    Ok(json(
-        200,
-        &json!({ "address": author.as_str(), "state": "unfollowed" }),
-    ))
+    Ok(())
 }
 
 /// `GET /api/v1/followers`: local followers by address; remote ones by server (a server
@@ -222,15 +262,51 @@ pub fn update_profile(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let b: ProfileBody = read_json(req, MAX_SMALL_BODY)?;
+    publish_profile(
+        ctx,
+        store,
+        &s.user,
+        ProfileChange {
+            display_name: b.display_name,
+            bio: b.bio,
+            avatar: b.avatar,
+            header: b.header,
+        },
+    )
+}
+
+/// A change of profile: a field left `None` keeps its value; `avatar` and `header` are as in
+/// `PUT /api/v1/profile` (an upload's id, `null` to remove).
+#[derive(Debug, Default)]
+pub struct ProfileChange {
+    /// The new display name.
+    pub display_name: Option<String>,
+    /// The new bio.
+    pub bio: Option<String>,
+    /// The new avatar.
+    pub avatar: Option<serde_json::Value>,
+    /// The new header.
+    pub header: Option<serde_json::Value>,
+}
+
+/// Publishes `user`'s profile with `change` applied: what msm's profile update and
+/// Mastodon's `update_credentials` share.
+pub fn publish_profile(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    change: ProfileChange,
+) -> Result<JsonResponse, WebError> {
+    let b = change;
     // A field left out keeps its value.
-    let now_shown = store.profile(&s.user.address, Some(s.user.id))?;
+    let now_shown = store.profile(&user.address, Some(user.id))?;
     let (name, bio) = now_shown.map_or((String::new(), String::new()), |p| (p.display_name, p.bio));
     if let Some(given) = &b.display_name {
         check_display_name(given)?;
     }
-    let (avatar_now, header_now) = store.profile_pictures(s.user.address.as_str())?;
-    let avatar = profile_picture(store, s.user.id, b.avatar, avatar_now)?;
-    let header = profile_picture(store, s.user.id, b.header, header_now)?;
+    let (avatar_now, header_now) = store.profile_pictures(user.address.as_str())?;
+    let avatar = profile_picture(store, user.id, b.avatar, avatar_now)?;
+    let header = profile_picture(store, user.id, b.header, header_now)?;
     let (display_name, bio) = (b.display_name.unwrap_or(name), b.bio.unwrap_or(bio));
     let body = if avatar.is_none() && header.is_none() {
         Body::Profile { display_name, bio }
@@ -242,7 +318,7 @@ pub fn update_profile(
             header,
         }
     };
-    publish(ctx, s.user.id, Audience::Public, body)
+    publish(ctx, user.id, Audience::Public, body)
 }
 
 /// Refuses a display name holding a bidirectional embedding, override or isolate control

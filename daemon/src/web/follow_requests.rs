@@ -18,7 +18,7 @@ use super::WebError;
 use crate::proto::follow::FollowAnswerState;
 use crate::proto::Address;
 use crate::store::approvals::Decided;
-use crate::store::Store;
+use crate::store::{Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tiny_http::Request;
@@ -44,20 +44,27 @@ pub fn set_settings(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let b: SettingsBody = read_json(req, MAX_SMALL_BODY)?;
-    let accepted = store.set_locked(s.user.id, b.locked)?;
-    tracing::info!(user = %s.user.address, locked = b.locked, accepted = accepted.len(), "account settings");
+    set_locked(ctx, store, &s.user, b.locked)?;
+    Ok(json(200, &json!({ "locked": b.locked })))
+}
+
+/// Locks or unlocks `user`'s account (unlocking accepts every waiting request, and tells
+/// the remote followers' servers): shared by msm's settings and Mastodon's
+/// `update_credentials`.
+pub fn set_locked(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    locked: bool,
+) -> Result<(), WebError> {
+    let accepted = store.set_locked(user.id, locked)?;
+    tracing::info!(user = %user.address, locked, accepted = accepted.len(), "account settings");
     for (server, follower) in accepted {
         if let Ok(f) = Address::parse(&follower) {
-            tell(
-                ctx,
-                &server,
-                f,
-                &s.user.address,
-                FollowAnswerState::Accepted,
-            );
+            tell(ctx, &server, f, &user.address, FollowAnswerState::Accepted);
         }
     }
-    Ok(json(200, &json!({ "locked": b.locked })))
+    Ok(())
 }
 
 /// `GET /api/v1/follow_requests`
@@ -83,23 +90,40 @@ pub fn decide(
         _ => return Err(WebError::NotFound(format!("no such action: {action}"))),
     };
     let follower = Address::parse(&percent_decode(who))?;
-    let decided = store
-        .decide_follow(&s.user.address, &follower, accept)?
-        .ok_or_else(|| WebError::NotFound(format!("no request from {follower} waits")))?;
+    if !decide_request(ctx, store, &s.user, &follower, accept)? {
+        return Err(WebError::NotFound(format!(
+            "no request from {follower} waits"
+        )));
+    }
+    let shown = if accept { "accepted" } else { "rejected" };
+    Ok(json(
+        200,
+        &json!({ "address": follower.as_str(), "state": shown }),
+    ))
+}
+
+/// `user` accepts or refuses `follower`'s waiting request, telling a remote follower's
+/// server; false when no request from them waits. Shared by msm's API and Mastodon's.
+pub fn decide_request(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    follower: &Address,
+    accept: bool,
+) -> Result<bool, WebError> {
+    let Some(decided) = store.decide_follow(&user.address, follower, accept)? else {
+        return Ok(false);
+    };
     let state = if accept {
         FollowAnswerState::Accepted
     } else {
         FollowAnswerState::Rejected
     };
     if let Decided::Remote(server) = decided {
-        tell(ctx, &server, follower.clone(), &s.user.address, state);
+        tell(ctx, &server, follower.clone(), &user.address, state);
     }
-    tracing::info!(user = %s.user.address, %follower, accept, "follow request decided");
-    let shown = if accept { "accepted" } else { "rejected" };
-    Ok(json(
-        200,
-        &json!({ "address": follower.as_str(), "state": shown }),
-    ))
+    tracing::info!(user = %user.address, %follower, accept, "follow request decided");
+    Ok(true)
 }
 
 /// Tells `server` the decision in the background (a slow node does not hold the request).

@@ -36,6 +36,62 @@ pub const PRIVATE_IMMUTABLE: &str = "private, max-age=31536000, immutable";
 pub const MEDIA_CSP: &str =
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox";
 
+/// Days a signed picture URL ([`signed_path`]) works: apps load pictures without their
+/// token, so a picture only some may see is named to them by a URL that carries who may.
+pub const SIGNED_URL_DAYS: u64 = 7;
+const DAY_MS: u64 = 86_400_000;
+
+static URL_KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+
+/// Sets the key of signed picture URLs, derived from the node's secret key (so URLs survive
+/// a restart); called once at start.
+pub fn set_url_key(node_secret: &[u8; 32]) {
+    let _ = URL_KEY.set(crate::identity::hmac_sha256(
+        node_secret,
+        b"msm signed picture URLs",
+    ));
+}
+
+fn url_mac(sha: &[u8; 32], viewer: i64, expires_s: u64) -> Option<String> {
+    let key = URL_KEY.get()?;
+    let mut msg = Vec::with_capacity(48);
+    msg.extend_from_slice(sha);
+    msg.extend_from_slice(&viewer.to_be_bytes());
+    msg.extend_from_slice(&expires_s.to_be_bytes());
+    Some(hex(&crate::identity::hmac_sha256(key, &msg)[..16]))
+}
+
+/// The path of picture `sha` that shows it to `viewer` without a session for
+/// [`SIGNED_URL_DAYS`] to a day more (the URL stays the same all day, so caches keep it):
+/// `/media/<sha>?u=<viewer>&e=<expiry s>&s=<mac>`; the plain path when no key is set.
+pub fn signed_path(sha: &[u8; 32], viewer: i64, now_ms: u64) -> String {
+    let expires_s = (now_ms / DAY_MS + SIGNED_URL_DAYS + 1) * DAY_MS / 1000;
+    match url_mac(sha, viewer, expires_s) {
+        Some(mac) => format!("/media/{}?u={viewer}&e={expires_s}&s={mac}", hex(sha)),
+        None => format!("/media/{}", hex(sha)),
+    }
+}
+
+/// The viewer a signed URL's query names, if its MAC is right and it has not expired.
+fn signed_viewer(query: &str, sha: &[u8; 32], now_ms: u64) -> Option<i64> {
+    let p = |k: &str| super::io::query_param(query, k);
+    let viewer: i64 = p("u")?.parse().ok()?;
+    let expires_s: u64 = p("e")?.parse().ok()?;
+    if expires_s.saturating_mul(1000) <= now_ms {
+        return None;
+    }
+    let mac = url_mac(sha, viewer, expires_s)?;
+    // constant-time enough: the MAC's bytes are compared whole
+    let given = p("s")?;
+    (given.len() == mac.len()
+        && given
+            .bytes()
+            .zip(mac.bytes())
+            .fold(0, |a, (x, y)| a | (x ^ y))
+            == 0)
+        .then_some(viewer)
+}
+
 /// `POST /api/v1/media`: stores an uploaded picture, stripped of its metadata.
 pub fn upload(
     ctx: &Context,
@@ -209,7 +265,11 @@ fn open(
         .unwrap_or("");
     let missing = || WebError::NotFound("no such picture".into());
     let sha = parse_hex256(name).ok_or_else(missing)?;
-    let viewer = auth::optional(store, req, now).map(|u| u.id).unwrap_or(-1);
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let viewer = auth::optional(store, req, now)
+        .map(|u| u.id)
+        .or_else(|| signed_viewer(query, &sha, now))
+        .unwrap_or(-1);
     if !store.media_visible(&sha, viewer)? {
         return Err(missing());
     }
@@ -269,5 +329,35 @@ pub fn collect(store: &mut Store, cache_bytes: u64, now: u64) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "pictures not collected"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_urls_name_their_viewer_until_they_expire() {
+        set_url_key(&[9u8; 32]);
+        let sha = [3u8; 32];
+        let now = 1_800_000_000_000;
+        let path = signed_path(&sha, 42, now);
+        let query = path.split_once('?').unwrap().1;
+        assert_eq!(signed_viewer(query, &sha, now), Some(42));
+        assert_eq!(
+            signed_path(&sha, 42, now + 1000),
+            path,
+            "stable within a day"
+        );
+        let later = now + (SIGNED_URL_DAYS + 2) * DAY_MS;
+        assert_eq!(signed_viewer(query, &sha, later), None, "expired");
+        assert_eq!(
+            signed_viewer(query, &[4u8; 32], now),
+            None,
+            "another picture"
+        );
+        let forged = query.replace("u=42", "u=43");
+        assert_eq!(signed_viewer(&forged, &sha, now), None, "another viewer");
+        assert_eq!(signed_viewer("u=42", &sha, now), None);
     }
 }

@@ -17,6 +17,7 @@
 //! - [`post_limits`]: how much one person may publish (rate and daily bytes).
 //! - [`io`]: bounded body reading, JSON answers, query strings.
 //! - [`stream`]: the live timeline as Server-Sent Events.
+//! - [`websocket`]: a sans-IO WebSocket codec, for the Mastodon streaming API.
 //!
 //! Invariants: a request body is never read past its limit; a handler that fails has changed
 //! nothing; every error is a JSON `{"error": "..."}` with a 4xx/5xx status, never a panic.
@@ -41,6 +42,7 @@ pub mod reading;
 pub mod relations;
 pub mod server;
 pub mod stream;
+pub mod websocket;
 
 use crate::proto::ProtoError;
 use crate::store::StoreError;

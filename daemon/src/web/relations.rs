@@ -22,7 +22,7 @@ use super::WebError;
 use crate::proto::follow::FollowAnswerState;
 use crate::proto::Address;
 use crate::store::relations::Relation;
-use crate::store::Store;
+use crate::store::{Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tiny_http::Request;
@@ -51,15 +51,26 @@ pub fn kind_of(collection: &str) -> Relation {
 /// The address of a mute or block: parsed, not oneself, and a real user when local.
 fn target(ctx: &Context, store: &Store, me: &Address, raw: &str) -> Result<Address, WebError> {
     let a = Address::parse(raw.trim())?;
-    if a == *me {
+    check_target(ctx, store, me, &a)?;
+    Ok(a)
+}
+
+/// Refuses to mute or block oneself or a local name that is nobody.
+pub fn check_target(
+    ctx: &Context,
+    store: &Store,
+    me: &Address,
+    a: &Address,
+) -> Result<(), WebError> {
+    if a == me {
         return Err(WebError::BadRequest(
             "you cannot mute or block yourself".into(),
         ));
     }
-    if a.domain() == ctx.domain && !store.is_local_user(&a)? {
+    if a.domain() == ctx.domain && !store.is_local_user(a)? {
         return Err(WebError::NotFound(format!("no user {a} on this node")));
     }
-    Ok(a)
+    Ok(())
 }
 
 /// `POST /api/v1/mutes|blocks {"address"}`
@@ -73,19 +84,38 @@ pub fn add(
     let s = auth::require(store, req, now, false)?;
     let body: AddressBody = read_json(req, MAX_SMALL_BODY)?;
     let who = target(ctx, store, &s.user.address, &body.address)?;
+    relate(ctx, store, &s.user, kind, &who, now)?;
+    let state = if kind == Relation::Mute {
+        "muted"
+    } else {
+        "blocked"
+    };
+    Ok(json(
+        200,
+        &json!({ "address": who.as_str(), "state": state }),
+    ))
+}
+
+/// `user` mutes or blocks `who` (checked by [`check_target`]); a block also unfollows them
+/// and tells their server their follow is rejected. Shared by msm's API and Mastodon's.
+pub fn relate(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    kind: Relation,
+    who: &Address,
+    now: u64,
+) -> Result<(), WebError> {
     if kind == Relation::Mute {
-        store.mute(s.user.id, &who, now)?;
-        tracing::info!(user = %s.user.address, target = %who, "muted");
-        return Ok(json(
-            200,
-            &json!({ "address": who.as_str(), "state": "muted" }),
-        ));
+        store.mute(user.id, who, now)?;
+        tracing::info!(user = %user.address, target = %who, "muted");
+        return Ok(());
     }
-    let done = store.block(s.user.id, &s.user.address, &who, now)?;
-    tracing::info!(user = %s.user.address, target = %who, ?done, "blocked");
+    let done = store.block(user.id, &user.address, who, now)?;
+    tracing::info!(user = %user.address, target = %who, ?done, "blocked");
     if done.was_following {
-        let (net, uid, a) = (ctx.net.clone(), s.user.id, who.clone());
-        let f = s.user.address.clone();
+        let (net, uid, a) = (ctx.net.clone(), user.id, who.clone());
+        let f = user.address.clone();
         ctx.runtime.block_on(async move {
             if a.domain() != net.domain {
                 crate::net::follow::undo(&net, &f, &a).await;
@@ -96,7 +126,7 @@ pub fn add(
         });
     }
     if let Some(server) = done.tell_server {
-        let (net, follower, author) = (ctx.net.clone(), who.clone(), s.user.address.clone());
+        let (net, follower, author) = (ctx.net.clone(), who.clone(), user.address.clone());
         ctx.runtime.spawn(async move {
             let rejected = FollowAnswerState::Rejected;
             let told = crate::net::follow::answer(&net, &server, follower, author, rejected);
@@ -105,10 +135,7 @@ pub fn add(
             }
         });
     }
-    Ok(json(
-        200,
-        &json!({ "address": who.as_str(), "state": "blocked" }),
-    ))
+    Ok(())
 }
 
 /// `GET /api/v1/mutes|blocks`
@@ -138,18 +165,35 @@ pub fn remove(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let who = Address::parse(&percent_decode(who))?;
-    let (removed, word) = match kind {
-        Relation::Mute => (store.unmute(s.user.id, &who)?, "muted"),
-        Relation::Block => (store.unblock(s.user.id, &who)?, "blocked"),
-    };
-    if !removed {
+    if !unrelate(store, &s.user, kind, &who)? {
+        let word = if kind == Relation::Mute {
+            "muted"
+        } else {
+            "blocked"
+        };
         return Err(WebError::NotFound(format!("{who} is not {word}")));
     }
-    tracing::info!(user = %s.user.address, target = %who, word, "undone");
     Ok(json(
         200,
         &json!({ "address": who.as_str(), "state": "none" }),
     ))
+}
+
+/// `user` unmutes or unblocks `who`; false when there was no such mute or block.
+pub fn unrelate(
+    store: &mut Store,
+    user: &User,
+    kind: Relation,
+    who: &Address,
+) -> Result<bool, WebError> {
+    let removed = match kind {
+        Relation::Mute => store.unmute(user.id, who)?,
+        Relation::Block => store.unblock(user.id, who)?,
+    };
+    if removed {
+        tracing::info!(user = %user.address, target = %who, ?kind, "undone");
+    }
+    Ok(removed)
 }
 
 /// `GET /api/v1/admin/domain_blocks`

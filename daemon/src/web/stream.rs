@@ -38,6 +38,12 @@ pub const BATCH: u32 = 50;
 /// Stack of a stream thread: it formats JSON and calls SQLite, whose buffers are on the heap.
 pub const STREAM_STACK: usize = 128 * 1024;
 
+/// The head of a Server-Sent Events answer (also the Mastodon streaming API's), with the
+/// client's reconnection delay.
+pub const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
+    Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
+    retry: 3000\n\n";
+
 /// Is this request for the stream?
 pub fn is_stream(req: &Request) -> bool {
     let url = req.url();
@@ -56,59 +62,85 @@ pub fn open(ctx: &Arc<Context>, store: &Store, req: Request) {
             return;
         }
     };
-    let max = ctx.max_streams;
-    let user_id = session.user.id;
-    if !take_user_stream(ctx, user_id) {
-        tracing::warn!(user = %session.user.address, "live stream refused: this person holds {STREAMS_PER_USER}");
-        let e = WebError::Busy("you have too many live streams open; close one and try again");
-        let _ = req.respond(error_response(&e));
-        return;
-    }
-    if ctx
-        .streams
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-            (n < max).then_some(n + 1)
-        })
-        .is_err()
-    {
-        give_back_user_stream(ctx, user_id);
-        tracing::warn!(max, "live stream refused: all in use");
-        let e = WebError::Busy("too many live streams open; try again later");
-        let _ = req.respond(error_response(&e));
-        return;
-    }
+    let slot = match StreamSlot::take(ctx, session.user.id) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(user = %session.user.address, error = %e, "live stream refused");
+            let _ = req.respond(error_response(&e));
+            return;
+        }
+    };
     let mut out = req.into_writer();
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream; charset=utf-8\r\n\
-                Cache-Control: no-store\r\nX-Accel-Buffering: no\r\nConnection: close\r\n\r\n\
-                retry: 3000\n\n";
-    let ctx2 = ctx.clone();
+    let head = SSE_HEAD;
+    let pulse = ctx.pulse.clone();
+    spawn_stream(slot, move || {
+        let user = &session.user;
+        if out
+            .write_all(head.as_bytes())
+            .and_then(|()| out.flush())
+            .is_ok()
+        {
+            tracing::debug!(user = %user.address, start, "live stream opened");
+            let end = run(&pulse, &conn, &mut out, user.id, start, &session.token_hash);
+            tracing::debug!(user = %user.address, why = end, "live stream closed");
+        }
+    });
+}
+
+/// One open live stream, counted in `Context::streams` and per user; dropping it gives the
+/// place back. msm's stream and the Mastodon streaming API share these counts, so the node's
+/// total stays within `http.max_streams`.
+pub struct StreamSlot {
+    ctx: Arc<Context>,
+    user: i64,
+}
+
+impl StreamSlot {
+    /// Takes a place for a stream of `user`: 503 when they hold [`STREAMS_PER_USER`] already
+    /// or the node holds `max_streams`.
+    pub fn take(ctx: &Arc<Context>, user: i64) -> Result<StreamSlot, WebError> {
+        if !take_user_stream(ctx, user) {
+            return Err(WebError::Busy(
+                "you have too many live streams open; close one and try again",
+            ));
+        }
+        let max = ctx.max_streams;
+        if ctx
+            .streams
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < max).then_some(n + 1)
+            })
+            .is_err()
+        {
+            give_back_user_stream(ctx, user);
+            return Err(WebError::Busy(
+                "too many live streams open; try again later",
+            ));
+        }
+        Ok(StreamSlot {
+            ctx: ctx.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        self.ctx.streams.fetch_sub(1, Ordering::SeqCst);
+        give_back_user_stream(&self.ctx, self.user);
+    }
+}
+
+/// Runs `body` on a stream thread of its own ([`STREAM_STACK`]), holding `slot` until it ends.
+pub fn spawn_stream(slot: StreamSlot, body: impl FnOnce() + Send + 'static) {
     let spawned = std::thread::Builder::new()
         .name("stream".into())
         .stack_size(STREAM_STACK)
         .spawn(move || {
-            let user = &session.user;
-            if out
-                .write_all(head.as_bytes())
-                .and_then(|()| out.flush())
-                .is_ok()
-            {
-                tracing::debug!(user = %user.address, start, "live stream opened");
-                let end = run(
-                    &ctx2.pulse,
-                    &conn,
-                    &mut out,
-                    user.id,
-                    start,
-                    &session.token_hash,
-                );
-                tracing::debug!(user = %user.address, why = end, "live stream closed");
-            }
-            ctx2.streams.fetch_sub(1, Ordering::SeqCst);
-            give_back_user_stream(&ctx2, user_id);
+            body();
+            drop(slot);
         });
     if spawned.is_err() {
-        ctx.streams.fetch_sub(1, Ordering::SeqCst);
-        give_back_user_stream(ctx, user_id);
         tracing::error!("could not start a stream thread");
     }
 }

@@ -232,6 +232,11 @@ impl ClientConnection {
         self.deadline.set(None);
         self.slot.set(Phase::Busy);
         let body_length = Some(body.len());
+        // msm patch: a request for an upgrade (a WebSocket) gets the socket's reading half;
+        // it is the connection's last request (see `next`), so nothing else reads it.
+        let upgrade = head.headers.iter().any(|h| {
+            h.field.equiv("Connection") && h.value.as_str().to_ascii_lowercase().contains("upgrade")
+        });
         let writer = self.writer();
         let mut request = crate::request::new_request(
             self.secure,
@@ -245,6 +250,12 @@ impl ClientConnection {
             writer,
         );
         request.set_whole_body(body);
+        if upgrade {
+            request.set_upgrade_reader(Box::new(RefinedTcpStream::upgraded_reader(
+                self.conn.clone(),
+                limits.io_timeout,
+            )));
+        }
         Some(request)
     }
 }

@@ -54,6 +54,9 @@ pub struct Request {
     // msm patch: the body as the connection read it, read in place of `data_reader`
     whole_body: Option<crate::util::body::Body>,
 
+    // msm patch: the socket's reading half, for a request that asks for `Connection: upgrade`
+    upgrade_reader: Option<Box<dyn Read + Send + 'static>>,
+
     // if this writer is empty, then the request has been answered
     response_writer: Option<Box<dyn Write + Send + 'static>>,
 
@@ -136,6 +139,7 @@ where
     Request {
         data_reader: Some(body),
         whole_body: None,
+        upgrade_reader: None,
         response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
         remote_addr,
         secure,
@@ -152,6 +156,19 @@ where
 }
 
 impl Request {
+    /// msm patch: the reading half of the socket, for a request that asks for an upgrade.
+    pub(crate) fn set_upgrade_reader(&mut self, reader: Box<dyn Read + Send + 'static>) {
+        self.upgrade_reader = Some(reader);
+    }
+
+    /// msm patch: takes the reading half of the socket of a request that asked for
+    /// `Connection: upgrade` (`None` for any other request, or once taken). The caller writes
+    /// the `101` answer through [`Request::into_writer`] and then reads the new protocol from
+    /// this; the connection reads no further request.
+    pub fn take_upgrade_reader(&mut self) -> Option<Box<dyn Read + Send + 'static>> {
+        self.upgrade_reader.take()
+    }
+
     /// msm patch: the body the connection read whole (see `client.rs`).
     pub(crate) fn set_whole_body(&mut self, body: crate::util::body::Body) {
         self.whole_body = Some(body);

@@ -1,7 +1,8 @@
 //! The parameters of a Mastodon API call, wherever the client put them.
 //!
 //! Mastodon reads a call's parameters from the query string, a form body
-//! (`application/x-www-form-urlencoded`) or a JSON body alike, and clients use all three:
+//! (`application/x-www-form-urlencoded`, or `multipart/form-data`'s text fields) or a JSON body
+//! alike, and clients use all three:
 //! toot posts forms, masto posts JSON, Mastodon.py sends forms with `media_ids[]` arrays. One
 //! [`Params`] holds them flat: a JSON object `{"source": {"privacy": "x"}}` becomes the key
 //! `source[privacy]`, and `key[]=a&key[]=b` or `{"key": ["a", "b"]}` becomes the list `key`.
@@ -166,6 +167,22 @@ impl Params {
             .unwrap_or_default();
         let is_form = ctype == "application/x-www-form-urlencoded";
         let is_json = ctype == "application/json";
+        if ctype == "multipart/form-data" {
+            // the text fields of a form that also carries a file (a profile with its avatar);
+            // the handler reads the files itself
+            let full = header(req, "Content-Type").unwrap_or("");
+            let boundary = crate::web::multipart::boundary(full)
+                .into_iter()
+                .flatten()
+                .next()
+                .ok_or_else(|| WebError::BadRequest("a multipart form needs a boundary".into()))?;
+            let parts = crate::web::multipart::parse(req.body_bytes(), &boundary)
+                .map_err(|e| WebError::BadRequest(e.to_string()))?;
+            for part in parts.iter().filter(|p| p.filename.is_none()) {
+                p.push(&part.name, part.text())?;
+            }
+            return Ok(p);
+        }
         if !is_form && !is_json {
             return Ok(p);
         }

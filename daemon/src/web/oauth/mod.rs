@@ -47,8 +47,19 @@ pub fn presents_app_token(req: &Request) -> bool {
 
 /// The grant of the request's bearer token, or 401; 403 when it does not cover `scope`.
 pub fn require(store: &Store, req: &Request, now_ms: u64, scope: &str) -> Result<Grant, WebError> {
-    let _ = scope;
     let token = bearer(req).ok_or(WebError::Unauthorized("The access token is invalid"))?;
+    require_token(store, token, now_ms, scope)
+}
+
+/// The grant of `token` however it came (a bearer header, the streaming API's
+/// `?access_token=` or `Sec-WebSocket-Protocol`), or 401; 403 when it does not cover `scope`.
+pub fn require_token(
+    store: &Store,
+    token: &str,
+    now_ms: u64,
+    scope: &str,
+) -> Result<Grant, WebError> {
+    let _ = scope;
     let hash = token_hash(token);
     let user = store
         .session_user(&hash, now_ms)?

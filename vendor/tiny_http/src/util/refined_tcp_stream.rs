@@ -136,6 +136,19 @@ impl RefinedTcpStream {
         (read, write)
     }
 
+    /// msm patch: a second reading half of an upgraded connection's socket (a WebSocket), whose
+    /// reads wait at most `io_timeout` each and report `TimedOut` past it. It does not shut
+    /// the socket down when dropped: the connection does when it ends.
+    pub(crate) fn upgraded_reader(stream: Arc<Connection>, io_timeout: Option<Duration>) -> Self {
+        RefinedTcpStream {
+            stream: stream.into(),
+            close_read: false,
+            close_write: false,
+            deadline: Some((Arc::new(ReadDeadline::default()), io_timeout)),
+            read_timeout: None,
+        }
+    }
+
     /// msm patch: every read ends by `deadline`, and waits at most `io_timeout` for data.
     pub(crate) fn with_deadline(
         mut self,
