@@ -1827,6 +1827,34 @@
     );
   }
 
+  /** The apps (Mastodon clients) holding tokens of this account: list, revoke (settings page). */
+  async function appsCard() {
+    const list = h("ul", { class: "people", id: "authorised-apps" });
+    const load = async () => {
+      const r = await api("GET", "/account/apps");
+      list.replaceChildren(
+        ...(r.apps || []).map((a) =>
+          h(
+            "li",
+            {},
+            h("b", {}, a.name),
+            " ",
+            h("span", { class: "tag" }, a.scopes),
+            h("span", { class: "muted" }, " last used ", timeEl(a.used_ms)),
+            button("Revoke", async () => {
+              await api("DELETE", "/account/apps/" + a.id);
+              note(a.name + " can no longer use your account.");
+              await load();
+            }, "act danger"),
+          ),
+        ),
+      );
+      if (!list.children.length) list.append(h("li", { class: "muted" }, "No app uses your account."));
+    };
+    await load();
+    return h("div", { class: "card" }, h("p", { class: "muted" }, "Phone and desktop apps you logged in to with this account."), list);
+  }
+
   async function pageSettings(view) {
     const dn = h("input", { name: "display_name", autocomplete: "nickname", dir: "auto" });
     const bio = h("textarea", { name: "bio", rows: 3, dir: "auto" });
@@ -1852,6 +1880,8 @@
       h("h2", { id: "notification-settings" }, "Notifications"),
       await notificationSettingsCard(),
       ...(me.role === "owner" ? [h("h2", {}, "Blocked domains"), await domainBlocksCard()] : []),
+      h("h2", {}, "Apps"),
+      await appsCard(),
       h("h2", {}, "Password"),
       passwordForm(() => {}),
       h("h2", {}, "Session"),

@@ -444,20 +444,6 @@ impl Store {
             .query_row(params![author.as_str(), seq as i64], |r| r.get(0))
             .optional()?)
     }
-
-    /// The description (alt text) `user_id` gave upload `sha256`, '' when none.
-    pub fn upload_description(
-        &self,
-        user_id: i64,
-        sha256: &[u8; 32],
-    ) -> Result<String, StoreError> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT description FROM uploads WHERE user_id = ?1 AND sha256 = ?2")?
-            .query_row(params![user_id, sha256.as_slice()], |r| r.get(0))
-            .optional()?
-            .unwrap_or_default())
-    }
 }
 
 /// `author/seq` split.

@@ -29,6 +29,7 @@
 //! - [`lock`]: one running msmd per data directory.
 //! - [`media`]: pictures: uploads, quotas, what messages carry, the cache, collection.
 //! - [`media_files`]: the pictures' content-addressed files, written atomically.
+//! - [`oauth`]: the Mastodon client API's apps, authorization codes and tokens (hashes only).
 
 pub mod approvals;
 pub mod blocked_domains;
@@ -46,6 +47,7 @@ pub mod mastodon_views;
 pub mod media;
 pub mod media_files;
 pub mod messages;
+pub mod oauth;
 pub mod people;
 pub mod pulse;
 pub mod relations;

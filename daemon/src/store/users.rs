@@ -177,8 +177,8 @@ impl Store {
         NodeKey::from_bytes(&raw).map_err(|_| StoreError::Corrupt("secret key"))
     }
 
-    /// Replaces a password hash and ends the account's sessions (a new password locks out
-    /// whoever knew the old one).
+    /// Replaces a password hash and ends the account's sessions and its apps' tokens (a new
+    /// password locks out whoever knew the old one, and whatever they authorised with it).
     pub fn set_password(
         &mut self,
         name: &str,
@@ -196,6 +196,7 @@ impl Store {
             params![password_hash, must_change_password, user.id],
         )?;
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [user.id])?;
+        tx.execute("DELETE FROM oauth_tokens WHERE user_id = ?1", [user.id])?;
         tx.commit()?;
         Ok(())
     }

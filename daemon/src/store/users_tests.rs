@@ -81,10 +81,26 @@ fn sessions_expire_end_and_are_bounded() {
         s.session_user(&[10; 32], 400).unwrap().is_none(),
         "oldest dropped"
     );
+    s.conn()
+        .execute_batch(&format!(
+            "INSERT INTO oauth_apps(id, client_id, secret_hash, name, redirect_uris, scopes, \
+                 created_ms) VALUES (1, 'c', x'00', 'app', 'urn:ietf:wg:oauth:2.0:oob', 'read', 0);
+             INSERT INTO oauth_tokens(token_hash, app_id, user_id, scopes, created_ms, used_ms)
+                 VALUES (x'01', 1, {}, 'read', 0, 0);",
+            a.id
+        ))
+        .unwrap();
     s.set_password("alice", "h2", false).unwrap();
     let n: i64 = s
         .conn()
-        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .query_row(
+            "SELECT (SELECT count(*) FROM sessions) + (SELECT count(*) FROM oauth_tokens)",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
-    assert_eq!(n, 0, "a new password ends every session");
+    assert_eq!(
+        n, 0,
+        "a new password ends every session and every app's token"
+    );
 }

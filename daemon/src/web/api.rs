@@ -25,6 +25,7 @@
 //! | DELETE | `/api/v1/follows/{address}` | unfollow |
 //! | GET | `/api/v1/followers` | local followers and following servers |
 //! | GET, PUT | `/api/v1/account/settings` | `{"locked"}` ([`super::follow_requests`]) |
+//! | GET, DELETE | `/api/v1/account/apps[/{id}]` | apps holding one's Mastodon API tokens; revoke ([`super::oauth::apps`]) |
 //! | GET, POST | `/api/v1/follow_requests[/{address}/authorize\|reject]` | approve followers |
 //! | POST, GET | `/api/v1/mutes`, `/api/v1/blocks` | mute, block `{"address"}`; list ([`super::relations`]) |
 //! | DELETE | `/api/v1/mutes/{address}`, `/api/v1/blocks/{address}` | unmute, unblock |
@@ -245,6 +246,12 @@ fn route(
         (["api", "v1", "account", "settings"], Method::Put) => {
             fr::set_settings(ctx, store, req, now)
         }
+        (["api", "v1", "account", "apps"], Method::Get) => {
+            super::oauth::apps::list_authorised(store, req, now)
+        }
+        (["api", "v1", "account", "apps", id], Method::Delete) => {
+            super::oauth::apps::revoke_authorised(store, req, id, now)
+        }
         (["api", "v1", "follow_requests"], Method::Get) => fr::list(store, req, now),
         (["api", "v1", "follow_requests", who, action], Method::Post) => {
             fr::decide(ctx, store, req, who, action, now)
@@ -297,6 +304,8 @@ fn route(
         | (["api", "v1", "follows", _], _)
         | (["api", "v1", "followers"], _)
         | (["api", "v1", "account", "settings"], _)
+        | (["api", "v1", "account", "apps"], _)
+        | (["api", "v1", "account", "apps", _], _)
         | (["api", "v1", "follow_requests"], _)
         | (["api", "v1", "follow_requests", _, _], _)
         | (["api", "v1", "mutes" | "blocks"], _)
@@ -422,7 +431,7 @@ fn client_ip(req: &Request) -> std::net::IpAddr {
 }
 
 /// A valid argon2id hash of a random string, used to equalise timing for unknown names.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$Qx5g4nH9VvC8lNMbMlbBhjvSkVU9yGdzZfNOj7FKa2U";
+pub(super) const DUMMY_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$c29tZXNhbHRzb21lc2FsdA$Qx5g4nH9VvC8lNMbMlbBhjvSkVU9yGdzZfNOj7FKa2U";
 
 fn new_session(
     ctx: &Context,

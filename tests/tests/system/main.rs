@@ -28,6 +28,7 @@ mod lifecycle;
 mod mastodon_accounts;
 mod mastodon_api;
 mod mastodon_clients;
+mod mastodon_oauth;
 mod mastodon_streaming;
 mod pictures;
 mod pictures_between;

@@ -157,7 +157,8 @@ fn pictures_upload_as_forms_with_their_description_and_lose_their_metadata() {
     assert_eq!(id.len(), 64);
     assert_eq!(m["type"], "image");
     assert_eq!(m["description"], "a red square; \"quoted\"");
-    assert_eq!(m["meta"]["original"]["width"], 640);
+    // the photo is 640×480 stored with orientation "rotate 90": apps get the shown size
+    assert_eq!(m["meta"]["original"]["size"], "480x640");
     let url = m["url"].as_str().unwrap();
     let path = &url[url.find("/media/").unwrap()..];
     let served = msm_tests::request(
@@ -207,4 +208,33 @@ fn pictures_upload_as_forms_with_their_description_and_lose_their_metadata() {
     let r = upload_form(&node, "not-a-token", &ctype, &body);
     assert_eq!(r.status, 401);
     let _: Value = r.json();
+
+    // an avatar and a display name in one profile form, as apps send them
+    let (ctype, raw) = form(&[("display_name", "Alice A.")], Some(("me.jpg", &bytes)));
+    let raw = replace_bytes(&raw, b"name=\"file\"", b"name=\"avatar\"");
+    let r = msm_tests::request(
+        node.addr,
+        "PATCH",
+        "/api/v1/accounts/update_credentials",
+        &[("Authorization", &auth), ("Content-Type", &ctype)],
+        Some(&raw),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}\n{}", r.text(), node.log());
+    let me = r.json();
+    assert_eq!(me["display_name"], "Alice A.");
+    let avatar = me["avatar"].as_str().unwrap();
+    let path = &avatar[avatar.find("/media/").expect("the avatar is the upload")..];
+    let served = msm_tests::request(node.addr, "GET", path, &[], None).unwrap();
+    assert_eq!(served.status, 200, "an avatar is public");
+    std::fs::write(&stored, &served.body).unwrap();
+    assert!(!exif_of(&stored).to_string().contains("GPS"));
+}
+
+fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let i = hay
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("present");
+    [&hay[..i], to, &hay[i + from.len()..]].concat()
 }

@@ -128,7 +128,7 @@ pub fn update_credentials(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
     let multipart = header(c.req, "Content-Type")
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("multipart/form-data"));
     let (p, avatar, header_pic) = if multipart {
-        multipart_credentials(c)?
+        multipart_credentials(c, &g.user)?
     } else {
         (c.params()?, None, None)
     };
@@ -155,19 +155,26 @@ pub fn update_credentials(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
 }
 
 /// `update_credentials` sent as `multipart/form-data` (apps send the avatar and header so):
-/// its text fields, and the avatar's and header's upload ids.
-///
-/// MULTIPART HOOK: the multipart parser and the picture store live in `media.rs`; until they
-/// are wired in here, such a request is refused in words and changes nothing.
+/// its text fields, and the avatar's and header's upload ids. Each picture goes through msm's
+/// upload path ([`crate::web::media::store_picture`]: bounds, metadata stripped, quotas).
 fn multipart_credentials(
     c: &mut Call<'_>,
+    user: &User,
 ) -> Result<(Params, Option<Value>, Option<Value>), WebError> {
-    let _ = c;
-    Err(WebError::Unprocessable(
-        "profile updates as multipart/form-data (avatar, header) are not supported yet; \
-         send display_name, note and locked as a form or JSON"
-            .into(),
-    ))
+    let p = c.params()?;
+    let mut pictures = [None, None];
+    let parts = super::media::picture_form(c.req)?;
+    for (slot, field) in pictures.iter_mut().zip(["avatar", "header"]) {
+        let file = parts
+            .iter()
+            .find(|part| part.name == field && part.filename.is_some());
+        if let Some(file) = file {
+            let info = crate::web::media::store_picture(c.ctx, c.store, user, file.data, c.now)?;
+            *slot = Some(Value::String(crate::proto::attachment::hex(&info.sha256)));
+        }
+    }
+    let [avatar, header] = pictures;
+    Ok((p, avatar, header))
 }
 
 /// `GET /api/v1/accounts/lookup?acct=`: `name` (local) or `name@domain`; 404 for an address
