@@ -11,6 +11,34 @@ use super::{Store, StoreError};
 use crate::proto::Address;
 use rusqlite::{params, OptionalExtension, ToSql};
 
+/// Migration 12: `authors.statuses` counts the author's posts, replies and reposts held here
+/// and not deleted, and `authors.last_status_ms` is the time of the newest: triggers keep them
+/// as messages are stored, deleted or removed, so an Account (built for every status of a
+/// page) reads two columns instead of counting thousands of rows.
+pub const STATUS_COUNT_MIGRATION: &str = r#"
+    ALTER TABLE authors ADD COLUMN statuses INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE authors ADD COLUMN last_status_ms INTEGER;
+    UPDATE authors SET
+        statuses = (SELECT count(*) FROM messages m WHERE m.author_id = authors.id
+            AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')),
+        last_status_ms = (SELECT max(time_ms) FROM messages m WHERE m.author_id = authors.id
+            AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost'));
+    CREATE TRIGGER status_counted AFTER INSERT ON messages
+        WHEN new.deleted = 0 AND new.kind IN ('post', 'reply', 'repost') BEGIN
+        UPDATE authors SET statuses = statuses + 1,
+            last_status_ms = max(coalesce(last_status_ms, 0), new.time_ms)
+        WHERE id = new.author_id;
+    END;
+    CREATE TRIGGER status_uncounted AFTER UPDATE OF deleted ON messages
+        WHEN old.deleted = 0 AND new.deleted <> 0 AND old.kind IN ('post', 'reply', 'repost') BEGIN
+        UPDATE authors SET statuses = max(statuses - 1, 0) WHERE id = old.author_id;
+    END;
+    CREATE TRIGGER status_removed AFTER DELETE ON messages
+        WHEN old.deleted = 0 AND old.kind IN ('post', 'reply', 'repost') BEGIN
+        UPDATE authors SET statuses = max(statuses - 1, 0) WHERE id = old.author_id;
+    END;
+"#;
+
 /// Most ancestors a status's context walks up (each a query): a thread deeper than this shows
 /// its nearest ancestors only.
 pub const MAX_ANCESTORS: usize = 40;
@@ -40,7 +68,7 @@ pub struct AccountRow {
     pub followers: u64,
     /// People this account follows (known for local users only).
     pub following: u64,
-    /// Posts, replies and reposts stored here.
+    /// Posts, replies and reposts stored here (not deleted).
     pub statuses: u64,
     /// Time of the newest of those.
     pub last_status_ms: Option<u64>,
@@ -113,7 +141,8 @@ impl Store {
             .prepare_cached(
                 "SELECT a.id, a.address, a.display_name, a.bio, a.local_user IS NOT NULL,
                     coalesce(u.locked, 0),
-                    coalesce(u.created_ms, (SELECT min(time_ms) FROM messages WHERE author_id = a.id), 0),
+                    coalesce(u.created_ms,
+                        (SELECT time_ms FROM messages WHERE author_id = a.id ORDER BY seq LIMIT 1), 0),
                     CASE WHEN a.avatar IS NOT NULL THEN '/media/' || lower(hex(a.avatar)) END,
                     CASE WHEN a.header IS NOT NULL THEN '/media/' || lower(hex(a.header)) END,
                     (SELECT count(*) FROM follows f WHERE f.address = a.address AND f.state = 'accepted')
@@ -121,11 +150,8 @@ impl Store {
                            AND r.state = 'accepted' AND r.follower <> ''),
                     CASE WHEN a.local_user IS NOT NULL THEN (SELECT count(*) FROM follows f
                            WHERE f.user_id = a.local_user AND f.state = 'accepted') ELSE 0 END,
-                    s.n, s.last
-                 FROM authors a LEFT JOIN users u ON u.id = a.local_user,
-                    (SELECT count(*) n, max(time_ms) last FROM messages m
-                     WHERE m.author_id = (SELECT id FROM authors WHERE address = ?1)
-                       AND m.deleted = 0 AND m.kind IN ('post', 'reply', 'repost')) s
+                    a.statuses, a.last_status_ms
+                 FROM authors a LEFT JOIN users u ON u.id = a.local_user
                  WHERE a.address = ?1",
             )?
             .query_row([address], |r| {
@@ -443,6 +469,14 @@ impl Store {
             )?
             .query_row(params![author.as_str(), seq as i64], |r| r.get(0))
             .optional()?)
+    }
+
+    /// Is `list` one of `user_id`'s lists?
+    pub fn list_owned(&self, user_id: i64, list: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT EXISTS(SELECT 1 FROM lists WHERE id = ?1 AND user_id = ?2)")?
+            .query_row(params![list, user_id], |r| r.get(0))?)
     }
 }
 

@@ -76,6 +76,10 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// SQLite page cache per connection, in KiB. Small on purpose: the OS page cache does the rest,
 /// and a router has little RAM to spare.
 pub const PAGE_CACHE_KIB: i64 = 256;
+/// Page cache of a live stream's connection ([`Store::reopen_light`]), in KiB.
+pub const STREAM_PAGE_CACHE_KIB: i64 = 64;
+/// Prepared statements a live stream's connection keeps.
+pub const STREAM_STATEMENT_CACHE: usize = 12;
 /// Database page size for a new database, in bytes. A commit writes every page it touched,
 /// whole, to the WAL, and the checkpoint writes it again: a message stored touches a dozen
 /// pages (its row, the indexes, the search index, its author), so smaller pages mean fewer
@@ -112,6 +116,18 @@ impl Store {
     /// Opens another connection to a store that [`Store::open`] has already prepared.
     pub fn reopen(&self) -> Result<Self, StoreError> {
         Self::connect(&self.path)
+    }
+
+    /// Opens a light connection for a live stream: it runs a few queries again and again, so
+    /// it keeps [`STREAM_PAGE_CACHE_KIB`] of pages and [`STREAM_STATEMENT_CACHE`] statements
+    /// (a node holds up to `http.max_streams` of these at once).
+    pub fn reopen_light(&self) -> Result<Self, StoreError> {
+        let s = Self::connect(&self.path)?;
+        s.conn
+            .set_prepared_statement_cache_capacity(STREAM_STATEMENT_CACHE);
+        s.conn
+            .pragma_update(None, "cache_size", -STREAM_PAGE_CACHE_KIB)?;
+        Ok(s)
     }
 
     /// Opens another connection to the database file of a store opened before.

@@ -221,6 +221,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::media::MEDIA_MIGRATION,
     // 11: the Mastodon client API: OAuth, markers, idempotency (see `mastodon`).
     super::mastodon::MASTODON_MIGRATION,
+    // 12: each author's status count, kept by triggers (see `mastodon_views`).
+    super::mastodon_views::STATUS_COUNT_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

@@ -544,6 +544,27 @@ pub fn publish(
     audience: Audience,
     body: Body,
 ) -> Result<JsonResponse, WebError> {
+    Ok(created(&publish_view(ctx, user_id, audience, body)?))
+}
+
+/// 201 with a published message and its `Location`, as msm's API answers a publication.
+pub fn created(view: &crate::store::PostView) -> JsonResponse {
+    let location = format!(
+        "/api/v1/users/{}/posts?before={}&limit=1",
+        view.author,
+        view.seq + 1
+    );
+    json(201, view).with_header(static_header("Location", &location))
+}
+
+/// Signs, stores and queues a message of local user `user_id` within the posting limits
+/// ([`super::post_limits`]); the stored message.
+pub fn publish_view(
+    ctx: &Context,
+    user_id: i64,
+    audience: Audience,
+    body: Body,
+) -> Result<crate::store::PostView, WebError> {
     let limits = Limits {
         max_text: ctx.max_text.load(Ordering::Relaxed),
     };
@@ -574,12 +595,7 @@ pub fn publish(
         .inspect_err(|_| ctx.post_limits.give_back(user_id, bytes))?;
     tracing::info!(author = %view.author, seq = view.seq, "post stored");
     ctx.net.wake_outbox();
-    let location = format!(
-        "/api/v1/users/{}/posts?before={}&limit=1",
-        view.author,
-        view.seq + 1
-    );
-    Ok(json(201, &view).with_header(static_header("Location", &location)))
+    Ok(view)
 }
 
 /// The body with its line breaks as `\n` (see [`crate::proto::message::normalize_line_breaks`]).

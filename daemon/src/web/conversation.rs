@@ -21,7 +21,7 @@
 //! (a second is 409); only public posts can be reposted (422). A like of a post that is not
 //! public goes to its author's node only (audience direct).
 
-use super::api::{parse_message_id, publish, Context, MAX_CREDENTIALS_BODY};
+use super::api::{created, parse_message_id, publish_view, Context, MAX_CREDENTIALS_BODY};
 use super::auth;
 use super::io::{json, percent_decode, read_json, JsonResponse};
 use super::reading::{number_param, page_limit};
@@ -30,7 +30,7 @@ use crate::proto::message::{Mentions, MAX_MENTIONS};
 use crate::proto::{text, Address, Audience, Body, MessageId};
 use crate::store::conversation::{NotificationSettings, MAX_NOTIFICATION_PAGE};
 use crate::store::messages::PostView;
-use crate::store::Store;
+use crate::store::{Store, User};
 use serde::Deserialize;
 use serde_json::json;
 use tiny_http::Request;
@@ -56,12 +56,30 @@ struct CreatePost {
 /// A picture attached to a new post: an upload's id with its alt text and blurhash.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MediaRef {
-    id: String,
+pub struct MediaRef {
+    /// The upload's SHA-256 in hex.
+    pub id: String,
+    /// Alt text.
     #[serde(default)]
-    alt: String,
+    pub alt: String,
+    /// Blurhash placeholder ('' for none).
     #[serde(default)]
-    blurhash: String,
+    pub blurhash: String,
+}
+
+/// A post, reply or note a local user asks to publish, parsed from either API.
+pub struct Draft {
+    /// What it says.
+    pub text: String,
+    /// `public`, `followers` or `direct`; a reply takes its parent's when `None`, a post is
+    /// public.
+    pub audience: Option<String>,
+    /// The post it answers.
+    pub reply_to: Option<MessageId>,
+    /// The content warning ('' for none).
+    pub summary: String,
+    /// Uploaded pictures to carry, at most four.
+    pub media: Vec<MediaRef>,
 }
 
 /// The references of the pictures `refs` names, each an upload of `user_id`'s.
@@ -137,26 +155,45 @@ pub fn create_post(
     let s = auth::require(store, req, now, false)?;
     let b: CreatePost = read_json(req, MAX_REQUEST_BODY)?;
     let reply_to = b.reply_to.as_deref().map(parse_message_id).transpose()?;
-    let parent = match &reply_to {
-        Some(id) => Some(readable(store, id, s.user.id, "reply to")?),
+    let draft = Draft {
+        text: b.text,
+        audience: b.audience,
+        reply_to,
+        summary: b.summary.unwrap_or_default(),
+        media: b.media,
+    };
+    Ok(created(&publish_draft(ctx, store, &s.user, draft)?))
+}
+
+/// Publishes `user`'s post, reply or note: the parent must be readable here (else 404), a
+/// direct post must mention someone, pictures must be the user's uploads.
+pub fn publish_draft(
+    ctx: &Context,
+    store: &Store,
+    user: &User,
+    d: Draft,
+) -> Result<PostView, WebError> {
+    let parent = match &d.reply_to {
+        Some(id) => Some(readable(store, id, user.id, "reply to")?),
         None => None,
     };
-    let audience = match (b.audience.as_deref(), &parent) {
+    let audience = match (d.audience.as_deref(), &parent) {
         (Some(a), _) => audience_of(a)?,
         (None, Some(p)) => audience_of(&p.audience)?,
         (None, None) => Audience::Public,
     };
-    let mentions = mentions_in(ctx, &b.text, &[])?;
-    let summary = b.summary.unwrap_or_default();
+    let mentions = mentions_in(ctx, &d.text, &[])?;
+    let summary = d.summary;
     if audience == Audience::Direct && mentions.is_empty() {
         return Err(WebError::BadRequest(
             "a direct post names its readers: mention at least one @person".into(),
         ));
     }
-    let attachments = attachments_of(store, s.user.id, b.media)?;
+    let attachments = attachments_of(store, user.id, d.media)?;
+    let reply_to = d.reply_to;
     let body = if !attachments.is_empty() {
         Body::Pictures {
-            text: b.text,
+            text: d.text,
             summary,
             reply_to,
             mentions,
@@ -165,18 +202,18 @@ pub fn create_post(
     } else if summary.is_empty() && mentions.is_empty() && audience != Audience::Direct {
         // what version 1 can say stays version 1
         match reply_to {
-            None => Body::Post { text: b.text },
-            Some(to) => Body::Reply { to, text: b.text },
+            None => Body::Post { text: d.text },
+            Some(to) => Body::Reply { to, text: d.text },
         }
     } else {
         Body::Note {
-            text: b.text,
+            text: d.text,
             summary,
             reply_to,
             mentions,
         }
     };
-    publish(ctx, s.user.id, audience, body)
+    publish_view(ctx, user.id, audience, body)
 }
 
 #[derive(Deserialize)]
@@ -198,11 +235,30 @@ pub fn edit_post(
     let s = auth::require(store, req, now, false)?;
     let target = super::reading::seq_in_path(seq)?;
     let b: EditPost = read_json(req, MAX_REQUEST_BODY)?;
+    Ok(created(&publish_edit(
+        ctx,
+        store,
+        &s.user,
+        target,
+        b.text,
+        b.summary.unwrap_or_default(),
+    )?))
+}
+
+/// Publishes `user`'s edit of their post or reply `target`: its new text and content warning.
+pub fn publish_edit(
+    ctx: &Context,
+    store: &Store,
+    user: &User,
+    target: u64,
+    text: String,
+    summary: String,
+) -> Result<PostView, WebError> {
     let id = MessageId {
-        author: s.user.address.clone(),
+        author: user.address.clone(),
         seq: target,
     };
-    let post = readable(store, &id, s.user.id, "edit")?;
+    let post = readable(store, &id, user.id, "edit")?;
     if !matches!(post.kind.as_str(), "post" | "reply") {
         return Err(WebError::BadRequest(
             "only a post or a reply can be edited".into(),
@@ -210,16 +266,16 @@ pub fn edit_post(
     }
     let audience = audience_of(&post.audience)?;
     // the edit goes where the post went: to the people it mentioned as well as the new ones
-    let before = store.mentions_of(&s.user.address, target)?;
-    let mentions = mentions_in(ctx, &b.text, &before)?;
-    publish(
+    let before = store.mentions_of(&user.address, target)?;
+    let mentions = mentions_in(ctx, &text, &before)?;
+    publish_view(
         ctx,
-        s.user.id,
+        user.id,
         audience,
         Body::Edit {
             target,
-            text: b.text,
-            summary: b.summary.unwrap_or_default(),
+            text,
+            summary,
             mentions,
         },
     )
@@ -269,8 +325,20 @@ pub fn act(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
-    let post = readable(store, &id, s.user.id, act.kind())?;
-    if let Some(seq) = store.own_act_on(&s.user.address, act.kind(), &id.author, id.seq)? {
+    Ok(created(&publish_act(ctx, store, &s.user, id, act)?))
+}
+
+/// Publishes `user`'s like or repost of `id`: a post the user can read here (else 404), once
+/// (else 409); only a public post can be reposted (else 422).
+pub fn publish_act(
+    ctx: &Context,
+    store: &Store,
+    user: &User,
+    id: MessageId,
+    act: Act,
+) -> Result<PostView, WebError> {
+    let post = readable(store, &id, user.id, act.kind())?;
+    if let Some(seq) = store.own_act_on(&user.address, act.kind(), &id.author, id.seq)? {
         return Err(WebError::Conflict(format!(
             "you {}d {}/{} already (your message {seq})",
             act.kind().trim_end_matches('e'),
@@ -283,14 +351,14 @@ pub fn act(
         Act::Repost if !public => Err(WebError::Unprocessable(
             "only a public post can be reposted".into(),
         )),
-        Act::Repost => publish(ctx, s.user.id, Audience::Public, Body::Repost { of: id }),
+        Act::Repost => publish_view(ctx, user.id, Audience::Public, Body::Repost { of: id }),
         Act::Like => {
             let audience = if public {
                 Audience::Public
             } else {
                 Audience::Direct
             };
-            publish(ctx, s.user.id, audience, Body::Like { of: id })
+            publish_view(ctx, user.id, audience, Body::Like { of: id })
         }
     }
 }
@@ -305,8 +373,19 @@ pub fn undo(
     now: u64,
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
+    Ok(created(&publish_undo(ctx, store, &s.user, id, act)?))
+}
+
+/// Publishes the delete of `user`'s like or repost of `id` (404 when there is none).
+pub fn publish_undo(
+    ctx: &Context,
+    store: &Store,
+    user: &User,
+    id: MessageId,
+    act: Act,
+) -> Result<PostView, WebError> {
     let seq = store
-        .own_act_on(&s.user.address, act.kind(), &id.author, id.seq)?
+        .own_act_on(&user.address, act.kind(), &id.author, id.seq)?
         .ok_or_else(|| {
             WebError::NotFound(format!(
                 "no {} of {}/{} to undo",
@@ -315,12 +394,7 @@ pub fn undo(
                 id.seq
             ))
         })?;
-    publish(
-        ctx,
-        s.user.id,
-        Audience::Public,
-        Body::Delete { target: seq },
-    )
+    publish_view(ctx, user.id, Audience::Public, Body::Delete { target: seq })
 }
 
 /// Routes `/api/v1/posts/{author}/{seq}/{like|repost|history}`.

@@ -188,7 +188,7 @@ fn check(store: &Store, req: &Request) -> Result<(auth::Session, i64, Store), We
             }
         },
     };
-    Ok((session, start, store.reopen()?))
+    Ok((session, start, store.reopen_light()?))
 }
 
 /// Sends entries after `cursor` as they are stored, until the client or the session goes.

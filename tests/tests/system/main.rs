@@ -30,6 +30,7 @@ mod mastodon_api;
 mod mastodon_clients;
 mod mastodon_oauth;
 mod mastodon_streaming;
+mod mastodon_statuses;
 mod pictures;
 mod pictures_between;
 mod public_pages;

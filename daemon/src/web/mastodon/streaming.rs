@@ -672,7 +672,7 @@ fn start(ctx: &Arc<Context>, store: &Store, req: &mut Request) -> Result<Option<
     };
     let grant = oauth::require_token(store, &token, crate::now_ms(), scope)?;
     let user = grant.user.id;
-    let conn = store.reopen()?;
+    let conn = store.reopen_light()?;
     let mut feed = Feed {
         user,
         cursor: conn.timeline_head(user)?,
