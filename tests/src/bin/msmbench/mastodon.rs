@@ -55,10 +55,14 @@ pub fn run(a: &Args) {
         format!("{:.0}", stored as f64 / seed_secs.max(1e-9)),
     );
 
+    // fresh tokens for each measurement: a token's calls count over five minutes
     let tokens = (rate * secs).div_ceil(CALLS_PER_TOKEN);
-    let auths: Vec<String> = (0..tokens)
-        .map(|_| format!("Bearer {}", app_token(node, USERS[0])))
-        .collect();
+    let new_tokens = || -> Vec<String> {
+        (0..tokens)
+            .map(|_| format!("Bearer {}", app_token(node, USERS[0])))
+            .collect()
+    };
+    let auths = new_tokens();
     let auth = |i: u64| auths[(i % tokens) as usize].as_str();
     progress(&format!(
         "mastodon: GET /api/v1/timelines/home at {rate}/s for {secs} s"
@@ -66,8 +70,7 @@ pub fn run(a: &Args) {
     let home = format!("/api/v1/timelines/home?limit={PAGE}");
     let (lat, errors) = offered(rate, secs, |i| {
         let r = msm_tests::request(node.addr, "GET", &home, &[("Authorization", auth(i))], None);
-        matches!(r, Ok(r) if r.status == 200
-            && r.json().as_array().is_some_and(|a| a.len() == PAGE))
+        checked(r, |r| r.json().as_array().is_some_and(|a| a.len() == PAGE))
     });
     report("msm_mastodon_home", &lat, errors);
 
@@ -75,6 +78,8 @@ pub fn run(a: &Args) {
         "mastodon: POST /api/v1/statuses at {rate}/s for {secs} s"
     ));
     let before = node.message_count();
+    let auths = new_tokens();
+    let auth = |i: u64| auths[(i % tokens) as usize].as_str();
     let (lat, errors) = offered(rate, secs, |i| {
         let body = json!({ "status": text(i), "visibility": "public" }).to_string();
         let r = msm_tests::request(
@@ -87,7 +92,7 @@ pub fn run(a: &Args) {
             ],
             Some(body.as_bytes()),
         );
-        matches!(r, Ok(r) if r.status == 200 && r.json()["id"].is_string())
+        checked(r, |r| r.json()["id"].is_string())
     });
     report("msm_mastodon_post", &lat, errors);
     out(
@@ -95,6 +100,21 @@ pub fn run(a: &Args) {
         node.message_count().saturating_sub(before),
     );
     out("msm_mastodon_after_vmrss_kib", bench.status_kb("VmRSS"));
+}
+
+/// Is `r` a 200 that `ok` accepts? A failure is told on stderr.
+fn checked(r: std::io::Result<msm_tests::Resp>, ok: impl Fn(&msm_tests::Resp) -> bool) -> bool {
+    match r {
+        Ok(r) if r.status == 200 && ok(&r) => true,
+        Ok(r) => {
+            progress(&format!("mastodon: refused: {} {}", r.status, r.text()));
+            false
+        }
+        Err(e) => {
+            progress(&format!("mastodon: request failed: {e}"));
+            false
+        }
+    }
 }
 
 /// A post's text of [`POST_BYTES`] bytes, numbered.
