@@ -145,20 +145,7 @@ impl Attachment {
                 "a picture's orientation is not 1 to 8",
             ));
         }
-        if self.alt.len() > MAX_ALT {
-            return Err(ProtoError::TooLarge {
-                what: "alt text",
-                got: self.alt.len(),
-                max: MAX_ALT,
-            });
-        }
-        if self.alt.chars().any(|c| {
-            (c.is_control() && !matches!(c, '\t' | '\n')) || super::message::is_noncharacter(c)
-        }) {
-            return Err(ProtoError::InvalidMessage(
-                "alt text holds a control character or a noncharacter",
-            ));
-        }
+        check_alt(&self.alt)?;
         check_blurhash(&self.blurhash)
     }
 
@@ -171,6 +158,26 @@ impl Attachment {
 /// The alphabet of blurhash's base-83 digits.
 const BASE83: &[u8] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#$%*+,-.:;=?@[]^_{|}~";
+
+/// Checks alt text: at most [`MAX_ALT`] bytes, no control character but tab and line feed, no
+/// noncharacter.
+pub fn check_alt(alt: &str) -> Result<(), ProtoError> {
+    if alt.len() > MAX_ALT {
+        return Err(ProtoError::TooLarge {
+            what: "alt text",
+            got: alt.len(),
+            max: MAX_ALT,
+        });
+    }
+    if alt.chars().any(|c| {
+        (c.is_control() && !matches!(c, '\t' | '\n')) || super::message::is_noncharacter(c)
+    }) {
+        return Err(ProtoError::InvalidMessage(
+            "alt text holds a control character or a noncharacter",
+        ));
+    }
+    Ok(())
+}
 
 /// A blurhash is "" or well formed: its first digit gives the component counts, which fix its
 /// length (4 + 2 × components).

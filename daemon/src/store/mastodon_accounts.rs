@@ -262,7 +262,8 @@ impl Store {
         Ok(())
     }
 
-    /// Hashtags stored here that start with `prefix` (lower-cased), most used first.
+    /// Hashtags of public posts stored here that start with `prefix` (lower-cased), most used
+    /// first (a tag only followers-only or direct posts carry is nobody else's business).
     pub fn hashtags(&self, prefix: &str, limit: u32) -> Result<Vec<String>, StoreError> {
         if prefix.len() > MAX_TAG_QUERY_BYTES {
             return Err(StoreError::BadQuery(format!(
@@ -278,8 +279,9 @@ impl Store {
             })
             .collect();
         let mut stmt = self.conn().prepare_cached(
-            "SELECT tag FROM tags WHERE tag LIKE ?1 ESCAPE '\\'
-             GROUP BY tag ORDER BY count(*) DESC, tag LIMIT ?2",
+            "SELECT t.tag FROM tags t JOIN messages m ON m.id = t.message_id
+             WHERE t.tag LIKE ?1 ESCAPE '\\' AND m.audience = 'public' AND m.deleted = 0
+             GROUP BY t.tag ORDER BY count(*) DESC, t.tag LIMIT ?2",
         )?;
         let rows = stmt.query_map(
             params![format!("{lit}%"), limit.min(MAX_ACCOUNT_PAGE)],

@@ -3,8 +3,10 @@
 //! are kept, like sessions: a copy of the database lets nobody act as an app or a user.
 //!
 //! Bounds: anyone may register an app (as on Mastodon), so there are at most [`MAX_APPS`];
-//! a full table first forgets apps that hold no token and are older than [`STALE_APP_MS`],
-//! and refuses when none is. Pending codes: at most [`MAX_CODES`] (expired ones go first).
+//! a full table first forgets apps that hold no person's token (an app's own
+//! client-credentials tokens, which anyone can get, do not keep it) and are older than
+//! [`STALE_APP_MS`], and refuses when none is. Registrations per client address are limited
+//! too (`web::mastodon::limits::APPS_PER_WINDOW`). Pending codes: at most [`MAX_CODES`] (expired ones go first).
 //! Tokens: at most [`MAX_TOKENS_PER_USER`] per user and [`MAX_APP_TOKENS`] without a user per
 //! app (client credentials); the oldest go when a new one would pass.
 
@@ -150,7 +152,7 @@ fn to_app(raw: AppRow) -> Result<App, StoreError> {
 
 impl Store {
     /// Registers an app; when [`MAX_APPS`] are registered, forgets the stale ones first
-    /// (no token, older than [`STALE_APP_MS`]), or refuses with [`StoreError::Full`].
+    /// (no person's token, older than [`STALE_APP_MS`]), or refuses with [`StoreError::Full`].
     pub fn oauth_create_app(&mut self, app: &NewApp<'_>, now_ms: u64) -> Result<App, StoreError> {
         let tx = self
             .conn_mut()
@@ -159,7 +161,8 @@ impl Store {
         if count >= MAX_APPS {
             tx.execute(
                 "DELETE FROM oauth_apps WHERE created_ms < ?1
-                   AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.app_id = oauth_apps.id)
+                   AND NOT EXISTS (SELECT 1 FROM oauth_tokens t WHERE t.app_id = oauth_apps.id
+                                     AND t.user_id IS NOT NULL)
                    AND NOT EXISTS (SELECT 1 FROM oauth_codes c WHERE c.app_id = oauth_apps.id
                                      AND c.expires_ms > ?2)",
                 params![now_ms.saturating_sub(STALE_APP_MS) as i64, now_ms as i64],

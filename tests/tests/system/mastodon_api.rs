@@ -193,6 +193,42 @@ fn pictures_upload_as_forms_with_their_description_and_lose_their_metadata() {
     if r.status == 200 {
         assert_eq!(r.json()["description"], "a better description");
     }
+    // a followers-only status: apps load its picture without a token, by a URL signed for
+    // the viewer; the plain URL and a URL signed for someone else show nothing
+    let r = node.http(
+        "POST",
+        "/api/v1/statuses",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&format!(
+            r#"{{"status":"for my followers","visibility":"private","media_ids":["{id}"]}}"#
+        )),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = r.json();
+    assert_eq!(s["visibility"], "private");
+    let url = s["media_attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(s["media_attachments"][0]["id"], id.as_str());
+    let signed = &url[url.find("/media/").unwrap()..];
+    assert!(signed.contains("&s="), "a signed URL: {signed}");
+    let r = msm_tests::request(node.addr, "GET", signed, &[], None).unwrap();
+    assert_eq!(
+        r.status, 200,
+        "the signed URL shows the picture without a token"
+    );
+    let plain = &signed[..signed.find('?').unwrap()];
+    let r = msm_tests::request(node.addr, "GET", plain, &[], None).unwrap();
+    assert_eq!(
+        r.status, 404,
+        "the plain URL needs a session that may see it"
+    );
+    let (u, rest) = signed.split_once("?u=").unwrap();
+    let other = format!("{u}?u=999{}", &rest[rest.find('&').unwrap()..]);
+    let r = msm_tests::request(node.addr, "GET", &other, &[], None).unwrap();
+    assert_eq!(r.status, 404, "a URL whose viewer was changed is refused");
+
     let long = "x".repeat(1501);
     let (ctype, body) = form(&[("description", &long)], Some(("p.jpg", &bytes)));
     let r = upload_form(&node, &token, &ctype, &body);
@@ -237,4 +273,132 @@ fn replace_bytes(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
         .position(|w| w == from)
         .expect("present");
     [&hay[..i], to, &hay[i + from.len()..]].concat()
+}
+
+fn send(node: &Node, token: &str, method: &str, path: &str, body: &str) -> Resp {
+    let auth = format!("Bearer {token}");
+    node.http(
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(body),
+    )
+}
+
+#[test]
+fn whom_the_household_knows_stays_theirs_and_limits_cannot_be_dodged() {
+    let lab = LabNode::new("private.test", &["alice", "bob"], PW, 9, "");
+    let node = lab.start_with(&[]);
+    let alice = node.login("alice", PW);
+
+    // a hashtag only a followers-only post carries is found by nobody; a public one is
+    let r = send(
+        &node,
+        &alice,
+        "POST",
+        "/api/v1/statuses",
+        r##"{"status":"#secretplans for friends","visibility":"private"}"##,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = send(
+        &node,
+        &alice,
+        "POST",
+        "/api/v1/statuses",
+        r##"{"status":"#sunnyday for all"}"##,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let tags = |q: &str| get(&node, None, &format!("/api/v2/search?q={q}&type=hashtags")).json();
+    assert_eq!(tags("secret")["hashtags"], serde_json::json!([]));
+    assert_eq!(tags("sunny")["hashtags"][0]["name"], "sunnyday");
+
+    // accounts: none to a caller without a token; a remote account by id neither
+    let r = get(&node, None, "/api/v2/search?q=bob&type=accounts").json();
+    assert_eq!(r["accounts"], serde_json::json!([]));
+    let r = get(&node, Some(&alice), "/api/v2/search?q=bob&type=accounts").json();
+    assert_eq!(r["accounts"][0]["acct"], "bob");
+    let bob_id = r["accounts"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&node, None, &format!("/api/v1/accounts/{bob_id}")).status,
+        200,
+        "a local account is public (its page is)"
+    );
+    let r = send(
+        &node,
+        &alice,
+        "POST",
+        "/api/v1/statuses",
+        r#"{"status":"hello @carol@elsewhere.test"}"#,
+    );
+    assert_eq!(r.status, 200);
+    let carol = r.json()["mentions"][0]["id"]
+        .as_str()
+        .unwrap_or("0")
+        .to_string();
+    if carol != "0" {
+        assert_eq!(
+            get(&node, None, &format!("/api/v1/accounts/{carol}")).status,
+            404
+        );
+    }
+    assert_eq!(get(&node, None, "/api/v1/instance/peers").status, 401);
+    assert_eq!(
+        get(&node, Some(&alice), "/api/v1/instance/peers").status,
+        200
+    );
+
+    // a browser app's preflight on a path msm's own API shares is answered for CORS
+    let r = node.http(
+        "OPTIONS",
+        "/api/v1/notifications",
+        &[
+            ("Origin", "https://phanpy.social"),
+            ("Access-Control-Request-Method", "GET"),
+        ],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+
+    // random tokens get no fresh windows: they count against the address
+    let left = |r: &Resp| -> u32 { r.header("x-ratelimit-remaining").unwrap().parse().unwrap() };
+    let a = get(&node, Some("random-token-one"), "/api/v1/instance");
+    let b = get(&node, Some("random-token-two"), "/api/v1/instance");
+    assert_eq!(left(&a), left(&b) + 1, "one window for both");
+    // app registrations are limited per address
+    let mut codes = Vec::new();
+    for i in 0..25 {
+        let r = node.http(
+            "POST",
+            "/api/v1/apps",
+            &[("Content-Type", "application/json")],
+            Some(&format!(
+                r#"{{"client_name":"app {i}","redirect_uris":"urn:ietf:wg:oauth:2.0:oob"}}"#
+            )),
+        );
+        codes.push(r.status);
+    }
+    assert!(codes[..20].iter().all(|c| *c == 200), "{codes:?}");
+    assert!(codes[20..].iter().all(|c| *c == 429), "{codes:?}");
+
+    // a one-time password opens nothing here either
+    let r = node.post_json(
+        "/api/v1/admin/users",
+        Some(&alice),
+        &serde_json::json!({"name": "newbie"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let otp = r.json()["one_time_password"].as_str().unwrap().to_string();
+    let newbie = node.login("newbie", &otp);
+    let r = send(
+        &node,
+        &newbie,
+        "POST",
+        "/api/v1/statuses",
+        r#"{"status":"hi"}"#,
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
 }

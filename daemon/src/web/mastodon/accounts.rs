@@ -118,7 +118,7 @@ fn own_account(c: &Call<'_>, user: &User) -> Result<Value, WebError> {
 
 /// `GET /api/v1/accounts/verify_credentials`
 pub fn verify_credentials(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
-    let g = c.grant("read:accounts")?;
+    let g = c.grant("read:accounts profile")?;
     Ok(json(200, &own_account(c, &g.user)?))
 }
 
@@ -225,6 +225,11 @@ pub fn relationships(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
 pub fn get(c: &mut Call<'_>, id: &str) -> Result<JsonResponse, WebError> {
     let viewer = c.viewer().map(|g| g.user.id);
     let a = address_of(c.store, id)?;
+    // whom the household knows is theirs: to a caller without a token, local accounts only
+    // (their public pages show them anyway)
+    if viewer.is_none() && !c.store.is_local_user(&a)? {
+        return Err(WebError::NotFound("Record not found".into()));
+    }
     let mut e = Entities::new(c.store, c.base_url(), viewer);
     Ok(json(200, &e.account(a.as_str())?))
 }

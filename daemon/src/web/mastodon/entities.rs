@@ -15,10 +15,11 @@
 
 use super::super::WebError;
 use super::html::{self, Links};
+use crate::proto::attachment::parse_hex256;
 use crate::proto::Address;
 use crate::store::conversation::{NotificationView, Version};
 use crate::store::mastodon_views::{split_ref, AccountRow};
-use crate::store::messages::MediaView;
+use crate::store::messages::{MediaView, PostView};
 use crate::store::timeline::Entry;
 use crate::store::Store;
 use crate::web::public::rfc3339;
@@ -265,7 +266,7 @@ impl<'s> Entities<'s> {
             .map(|t| json!({ "name": t, "url": links.tag_url(t) }))
             .collect();
         let content = html::content(text, &links);
-        let media: Vec<Value> = p.media.iter().map(|m| media(&self.base, m)).collect();
+        let media = self.media_of(p);
         let summary = p.summary.clone().unwrap_or_default();
         let (reply_id, reply_account) = match x.in_reply_to {
             Some((m, a)) => (json!(m.to_string()), json!(a.to_string())),
@@ -354,10 +355,35 @@ impl<'s> Entities<'s> {
         Ok(Some(v))
     }
 
+    /// The MediaAttachments of a post. A picture of a post that is not public is named to the
+    /// viewer by a signed URL ([`crate::web::media::signed_path`]): apps load pictures without
+    /// their token, and the plain URL answers only a session that may see it.
+    fn media_of(&self, p: &PostView) -> Vec<Value> {
+        p.media
+            .iter()
+            .map(|m| match (p.audience.as_str(), self.viewer) {
+                ("public", _) | (_, None) => media(&self.base, m),
+                (_, Some(viewer)) => {
+                    let sha = m.url.strip_prefix("/media/").and_then(parse_hex256);
+                    let Some(sha) = sha else {
+                        return media(&self.base, m);
+                    };
+                    let signed = MediaView {
+                        url: crate::web::media::signed_path(&sha, viewer, crate::now_ms()),
+                        ..m.clone()
+                    };
+                    let mut v = media(&self.base, &signed);
+                    v["id"] = json!(crate::proto::attachment::hex(&sha));
+                    v
+                }
+            })
+            .collect()
+    }
+
     /// The StatusEdit list of `e`'s versions (oldest first, the current one last).
     pub fn history(&mut self, e: &Entry, versions: &[Version]) -> Result<Vec<Value>, WebError> {
         let account = self.account(&e.post.author)?;
-        let media: Vec<Value> = e.post.media.iter().map(|m| media(&self.base, m)).collect();
+        let media = self.media_of(&e.post);
         let mut out = Vec::with_capacity(versions.len());
         for v in versions {
             let summary = v.summary.clone().unwrap_or_default();

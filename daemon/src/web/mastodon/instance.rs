@@ -159,8 +159,10 @@ pub fn v2(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
     ))
 }
 
-/// `GET /api/v1/instance/peers`: the domains this node subscribes to.
+/// `GET /api/v1/instance/peers`: the domains this node subscribes to, to its own people only
+/// (whom the household follows is theirs).
 pub fn peers(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
+    c.grant("read")?;
     let mut domains = c.store.subscribed_domains()?;
     domains.sort();
     domains.dedup();

@@ -1,8 +1,9 @@
 //! Rate limits of the Mastodon API, with Mastodon's numbers and headers, and its CORS answer.
 //!
 //! As Mastodon does (`config/initializers/rack_attack.rb`): [`CALLS_PER_WINDOW`] calls per
-//! [`WINDOW_MS`] per token (or per client address without one), and [`UPLOADS_PER_WINDOW`]
-//! picture uploads per [`UPLOAD_WINDOW_MS`] per token. Every answer carries
+//! [`WINDOW_MS`] per valid token (or per client address without one: an unknown token counts
+//! as its address), [`UPLOADS_PER_WINDOW`] picture uploads per [`UPLOAD_WINDOW_MS`], and
+//! [`APPS_PER_WINDOW`] app registrations per [`APPS_WINDOW_MS`]. Every answer carries
 //! `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (RFC 3339); a call over
 //! the limit is 429 with `Retry-After`. Fixed windows, for at most [`MAX_TRACKED`] keys: a full
 //! table forgets the keys whose window has ended, then the one that began longest ago.
@@ -13,10 +14,11 @@
 
 use super::super::api::Context;
 use super::super::auth::client_key;
-use super::super::io::{header, static_header, JsonResponse};
+use super::super::io::{static_header, JsonResponse};
 use super::super::public::rfc3339;
 use super::super::WebError;
 use crate::identity::token_hash;
+use crate::store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tiny_http::Request;
@@ -29,6 +31,11 @@ pub const WINDOW_MS: u64 = 5 * 60 * 1000;
 pub const UPLOADS_PER_WINDOW: u32 = 30;
 /// The uploads' window: thirty minutes.
 pub const UPLOAD_WINDOW_MS: u64 = 30 * 60 * 1000;
+/// App registrations per window and client address (anyone may register an app, and the
+/// node keeps at most `store::oauth::MAX_APPS`).
+pub const APPS_PER_WINDOW: u32 = 20;
+/// The app registrations' window: an hour.
+pub const APPS_WINDOW_MS: u64 = 60 * 60 * 1000;
 /// Keys remembered at once (each ~64 bytes).
 pub const MAX_TRACKED: usize = 4096;
 
@@ -101,21 +108,26 @@ impl Limiter {
     }
 }
 
-/// The key of a request: its bearer token's hash, else its client address (IPv6 by /64).
-fn key_of(req: &Request, upload: bool) -> [u8; 32] {
-    let base = match header(req, "Authorization").and_then(|v| v.split_once(' ')) {
-        Some((_, token)) => format!("t:{}", token.trim()),
-        None => match req.remote_addr() {
-            Some(a) => format!("ip:{}", client_key(a.ip())),
-            None => "ip:?".to_string(),
-        },
-    };
-    token_hash(&format!("{}{base}", if upload { "u:" } else { "" }))
+/// What a call counts against: a valid token (a person's app), else the client's address
+/// (IPv6 by /64). An unknown token counts as its address: random tokens get no fresh windows.
+fn key_of(store: &Store, req: &Request, now_ms: u64) -> String {
+    if let Some(token) = crate::web::oauth::bearer(req) {
+        // a known token, whatever its scopes ("" is covered by none: 403 means known)
+        match crate::web::oauth::require_token(store, token, now_ms, "") {
+            Ok(_) | Err(WebError::Forbidden(_)) => return format!("t:{token}"),
+            Err(_) => {}
+        }
+    }
+    match req.remote_addr() {
+        Some(a) => format!("ip:{}", client_key(a.ip())),
+        None => "ip:?".to_string(),
+    }
 }
 
 /// Counts this call; a refusal is [`WebError::RateLimited`] with the standing for headers.
 pub fn take(
     ctx: &Context,
+    store: &Store,
     req: &Request,
     path: &str,
     now_ms: u64,
@@ -131,22 +143,23 @@ pub fn take(
             },
         )
     };
-    let upload = matches!(
-        path.trim_end_matches('/'),
-        "/api/v1/media" | "/api/v2/media"
-    ) && *req.method() == tiny_http::Method::Post;
-    if upload {
+    let key = key_of(store, req, now_ms);
+    let post = *req.method() == tiny_http::Method::Post;
+    let path = path.trim_end_matches('/');
+    if post && matches!(path, "/api/v1/media" | "/api/v2/media") {
+        let k = token_hash(&format!("u:{key}"));
         limiter
-            .take(
-                key_of(req, true),
-                UPLOADS_PER_WINDOW,
-                UPLOAD_WINDOW_MS,
-                now_ms,
-            )
+            .take(k, UPLOADS_PER_WINDOW, UPLOAD_WINDOW_MS, now_ms)
             .map_err(|s| refuse(s, "too many picture uploads"))?;
     }
+    if post && path == "/api/v1/apps" {
+        let k = token_hash(&format!("a:{key}"));
+        limiter
+            .take(k, APPS_PER_WINDOW, APPS_WINDOW_MS, now_ms)
+            .map_err(|s| refuse(s, "too many app registrations"))?;
+    }
     limiter
-        .take(key_of(req, false), CALLS_PER_WINDOW, WINDOW_MS, now_ms)
+        .take(token_hash(&key), CALLS_PER_WINDOW, WINDOW_MS, now_ms)
         .map_err(|s| refuse(s, "too many requests"))
 }
 

@@ -38,16 +38,10 @@ fn entity(c: &Call<'_>, info: &MediaInfo, description: String) -> serde_json::Va
     entities::media(&c.base_url(), &view)
 }
 
-/// Checks a description as alt text is checked in a signed reference.
-fn check_description(info: &MediaInfo, description: &str) -> Result<(), WebError> {
-    info.reference(description.to_string(), String::new())
-        .validate()
-        .map_err(|e| match e {
-            crate::proto::ProtoError::TooLarge { .. } => {
-                WebError::Unprocessable(format!("description: {e}"))
-            }
-            e => WebError::Unprocessable(format!("description: {e}")),
-        })
+/// Checks a description as alt text is checked in a signed reference (422 in words).
+fn check_description(description: &str) -> Result<(), WebError> {
+    crate::proto::attachment::check_alt(description)
+        .map_err(|e| WebError::Unprocessable(format!("description: {e}")))
 }
 
 /// The picture of a `multipart/form-data` request, in the part named `field`, with the
@@ -77,14 +71,9 @@ pub fn upload(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
         .find(|p| p.name == "description")
         .map(|p| p.text())
         .unwrap_or_default();
-    if description.len() > crate::proto::attachment::MAX_ALT {
-        return Err(WebError::Unprocessable(format!(
-            "description is over {} bytes",
-            crate::proto::attachment::MAX_ALT
-        )));
-    }
+    // checked before the picture is stored: a refused call stores nothing
+    check_description(&description)?;
     let info = store_picture(c.ctx, c.store, &g.user, file.data, c.now)?;
-    check_description(&info, &description)?;
     c.store
         .set_upload_description(g.user.id, &info.sha256, &description)?;
     Ok(json(200, &entity(c, &info, description)))
@@ -112,7 +101,7 @@ pub fn update(c: &mut Call<'_>, id: &str) -> Result<JsonResponse, WebError> {
     let p = c.params()?;
     let mut description = c.store.upload_description(g.user.id, &info.sha256)?;
     if let Some(d) = p.get("description") {
-        check_description(&info, d)?;
+        check_description(d)?;
         description = d.to_string();
         c.store
             .set_upload_description(g.user.id, &info.sha256, &description)?;

@@ -110,7 +110,9 @@ pub fn claims(req: &Request, segments: &[&str]) -> bool {
         ["api", "v2", ..] => true,
         ["api", "v1", first, ..] => {
             if SHARED.contains(first) {
-                oauth::presents_app_token(req)
+                // a browser app's CORS preflight carries no token: answer it here (msm's own
+                // web client is on the node's origin and never asks one)
+                *req.method() == Method::Options || oauth::presents_app_token(req)
             } else {
                 MASTODON_ONLY.contains(first)
             }
@@ -151,7 +153,7 @@ pub fn handle(ctx: &Context, store: &mut Store, req: &mut Request) -> JsonRespon
     if method == Method::Options {
         return limits::cors(tiny_http::Response::from_data(Vec::new()).with_status_code(204));
     }
-    let limit = limits::take(ctx, req, path, now);
+    let limit = limits::take(ctx, store, req, path, now);
     let (limit, answer) = match limit {
         Err((standing, e)) => (Err(standing), Err(e)),
         Ok(standing) => {

@@ -123,7 +123,8 @@ pub fn v2(c: &mut Call<'_>) -> Result<JsonResponse, WebError> {
     let mut accounts = Vec::new();
     let mut statuses = Vec::new();
     let mut hashtags = Vec::new();
-    if !q.is_empty() && wants("accounts") {
+    // whom the household knows is theirs: accounts only to a logged-in caller
+    if !q.is_empty() && wants("accounts") && viewer.is_some() {
         accounts = find_accounts(c, &q, viewer, resolve, following, b)?;
     }
     if !q.is_empty() && wants("statuses") && viewer.is_some() {

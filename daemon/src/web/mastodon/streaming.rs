@@ -167,6 +167,9 @@ struct Feed {
     cursor: i64,
     /// The last notification sent.
     notified: i64,
+    /// The token covers `read:notifications` (checked at the start and at every ping): the
+    /// user stream carries notifications only then.
+    may_notify: bool,
     base: String,
 }
 
@@ -218,7 +221,7 @@ impl Feed {
                 });
             }
         }
-        if subs.iter().any(Sub::notifies) {
+        if self.may_notify && subs.iter().any(Sub::notifies) {
             let list = store.notifications(self.user, None, BATCH)?;
             let from = self.notified;
             for n in list.iter().rev().filter(|n| n.id > from) {
@@ -327,6 +330,7 @@ fn run(
             if access.check(store, access.scope).is_err() {
                 return "token no longer valid";
             }
+            feed.may_notify = access.check(store, "read:notifications").is_ok();
             if sink.ping().and_then(|()| sink.flush()).is_err() {
                 return "client gone";
             }
@@ -677,6 +681,7 @@ fn start(ctx: &Arc<Context>, store: &Store, req: &mut Request) -> Result<Option<
         user,
         cursor: conn.timeline_head(user)?,
         notified: conn.notification_head(user)?,
+        may_notify: oauth::scopes::covers(&grant.scopes, "read:notifications"),
         base: ctx
             .public_url
             .get()

@@ -99,6 +99,11 @@ pub fn require_token(
         let user = store
             .session_user(&hash, now_ms)?
             .ok_or(WebError::Unauthorized(INVALID_TOKEN))?;
+        if user.must_change_password {
+            return Err(WebError::Forbidden(
+                "change the one-time password on the node's web page first",
+            ));
+        }
         return Ok(Grant {
             user,
             scopes: "read write follow push".into(),
