@@ -40,6 +40,8 @@ END {
   row("flash writes per received post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_received")), "–", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
   row("flash writes per own post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_own")), "–", "")
   row("flash writes while idle (KiB per hour, extrapolated from " g(m, "msm_flash_idle_secs") " s)", kb(g(m, "msm_flash_idle_write_bytes_per_hour_extrapolated")), "–", "")
+  row("Mastodon API: GET /api/v1/timelines/home p50 / p99 at 20/s, " g(m, "msm_mastodon_stored_posts") " stored messages", g(m, "msm_mastodon_home_p50_ms") " / " g(m, "msm_mastodon_home_p99_ms") " ms (" g(m, "msm_mastodon_home_errors") " errors)", "–", "p99 < 50 ms")
+  row("Mastodon API: POST /api/v1/statuses p50 / p99 at 20/s", g(m, "msm_mastodon_post_p50_ms") " / " g(m, "msm_mastodon_post_p99_ms") " ms (" g(m, "msm_mastodon_post_errors") " errors)", "–", "p99 < 50 ms")
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
     n = ws[i]

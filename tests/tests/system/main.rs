@@ -27,6 +27,7 @@ mod hostile_links;
 mod lifecycle;
 mod mastodon_accounts;
 mod mastodon_api;
+mod mastodon_clients;
 mod mastodon_oauth;
 mod mastodon_shared;
 mod mastodon_statuses;

@@ -9,6 +9,7 @@
 //! msmbench ingest   [authors=50] [secs=8]      verified durable posts/s; flash writes
 //! msmbench wire     [n=1,10,100] [posts=50]    bytes on the wire per post: multicast vs TCP
 //! msmbench pictures                           memory and flash of an 8 MiB upload; a follower's first view
+//! msmbench mastodon [stored=10000] [rate=20] [secs=20]  Mastodon API p50/p99: home timeline, posting
 //! ```
 //!
 //! Not part of the test suite: loopback only (`wire`: network namespaces, root), every phase
@@ -17,6 +18,7 @@
 mod fanout;
 mod idle;
 mod ingest;
+mod mastodon;
 mod multicast;
 mod node;
 mod pictures;
@@ -98,7 +100,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(phase) = args.first() else {
-        eprintln!("usage: msmbench idle|fanout|ingest|wire [key=value ...]");
+        eprintln!("usage: msmbench idle|fanout|ingest|wire|pictures|mastodon [key=value ...]");
         std::process::exit(2);
     };
     let a = Args::parse(&args[1..]);
@@ -108,6 +110,7 @@ fn main() {
         "ingest" => ingest::run(&a),
         "wire" => multicast::run(&a),
         "pictures" => pictures::run(),
+        "mastodon" => mastodon::run(&a),
         other => {
             eprintln!("unknown phase {other}");
             std::process::exit(2);
