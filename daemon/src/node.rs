@@ -224,6 +224,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         public_url: Default::default(),
         media: config.media.clone(),
         mastodon_limits: Default::default(),
+        stream_store: Default::default(),
     });
     // pictures a crash left half-written or unrecorded, and those nothing uses any more
     match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {

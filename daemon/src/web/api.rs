@@ -106,6 +106,8 @@ pub struct Context {
     pub media: crate::config::MediaConfig,
     /// Rate limits of the Mastodon API.
     pub mastodon_limits: super::mastodon::limits::Limiter,
+    /// The database connection the Mastodon streams share (opened by the first one).
+    pub stream_store: std::sync::Mutex<Option<Arc<std::sync::Mutex<Store>>>>,
 }
 
 /// Answers one request.

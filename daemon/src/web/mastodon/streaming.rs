@@ -266,7 +266,7 @@ trait Sink {
     /// Pushes what was sent to the client.
     fn flush(&mut self) -> std::io::Result<()>;
     /// Takes in what the client sent; `Err(why)` ends the stream.
-    fn poll(&mut self, store: &Store, grant: &Access) -> Result<(), &'static str>;
+    fn poll(&mut self, stores: &Mutex<Store>, grant: &Access) -> Result<(), &'static str>;
     /// How long to sleep between looks at the client.
     fn tick(&self) -> Duration;
 }
@@ -288,10 +288,28 @@ impl Access {
     }
 }
 
+/// The one database connection every Mastodon stream reads through, opened by the first
+/// stream: a connection holds its schema, page cache and statements (a few hundred KiB), so
+/// twenty streams on twenty connections would hold several MB of a router's memory. Each
+/// stream locks it only while it reads, never while it writes to its client.
+fn shared_store(ctx: &Context, store: &Store) -> Result<Arc<Mutex<Store>>, WebError> {
+    let mut slot = ctx.stream_store.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(s) = &*slot {
+        return Ok(s.clone());
+    }
+    let s = Arc::new(Mutex::new(store.reopen_light()?));
+    *slot = Some(s.clone());
+    Ok(s)
+}
+
+fn lock_store(s: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Sends events as they are stored, until the client, the token or the database goes.
 fn run(
     pulse: &Pulse,
-    store: &Store,
+    stores: &Mutex<Store>,
     sink: &mut dyn Sink,
     feed: &mut Feed,
     access: &Access,
@@ -300,12 +318,14 @@ fn run(
     let mut read_at: Option<u64> = None;
     let mut more = false;
     loop {
-        if let Err(why) = sink.poll(store, access) {
+        if let Err(why) = sink.poll(stores, access) {
             return why;
         }
         let seen = pulse.now();
         if read_at != Some(seen) || more {
-            let (outs, m) = match feed.round(store, sink.subs()) {
+            // the shared connection only while reading; never while writing to a client
+            let round = feed.round(&lock_store(stores), sink.subs());
+            let (outs, m) = match round {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::error!(error = %e, "Mastodon stream cannot read");
@@ -327,10 +347,17 @@ fn run(
             }
         }
         if pinged.elapsed() >= PING {
-            if access.check(store, access.scope).is_err() {
+            let (valid, may_notify) = {
+                let store = lock_store(stores);
+                (
+                    access.check(&store, access.scope).is_ok(),
+                    access.check(&store, "read:notifications").is_ok(),
+                )
+            };
+            if !valid {
                 return "token no longer valid";
             }
-            feed.may_notify = access.check(store, "read:notifications").is_ok();
+            feed.may_notify = may_notify;
             if sink.ping().and_then(|()| sink.flush()).is_err() {
                 return "client gone";
             }
@@ -360,7 +387,7 @@ impl Sink for Sse {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
-    fn poll(&mut self, _: &Store, _: &Access) -> Result<(), &'static str> {
+    fn poll(&mut self, _: &Mutex<Store>, _: &Access) -> Result<(), &'static str> {
         Ok(())
     }
     fn tick(&self) -> Duration {
@@ -463,7 +490,7 @@ impl Sink for Ws {
     fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }
-    fn poll(&mut self, store: &Store, access: &Access) -> Result<(), &'static str> {
+    fn poll(&mut self, stores: &Mutex<Store>, access: &Access) -> Result<(), &'static str> {
         let (requests, pong, close, gone) = {
             let mut s = lock(&self.shared);
             (
@@ -480,7 +507,9 @@ impl Sink for Ws {
             self.frame(&websocket::encode(websocket::Opcode::Pong, &p))?;
         }
         for r in requests {
-            if let Err(e) = self.request(store, access, &r) {
+            // the database only while the request is read; its answer is written after
+            let answer = self.request(&lock_store(stores), access, &r);
+            if let Err(e) = answer {
                 self.error(&e)?;
             }
         }
@@ -676,11 +705,11 @@ fn start(ctx: &Arc<Context>, store: &Store, req: &mut Request) -> Result<Option<
     };
     let grant = oauth::require_token(store, &token, crate::now_ms(), scope)?;
     let user = grant.user.id;
-    let conn = store.reopen_light()?;
+    let conn = shared_store(ctx, store)?;
     let mut feed = Feed {
         user,
-        cursor: conn.timeline_head(user)?,
-        notified: conn.notification_head(user)?,
+        cursor: store.timeline_head(user)?,
+        notified: store.notification_head(user)?,
         may_notify: oauth::scopes::covers(&grant.scopes, "read:notifications"),
         base: ctx
             .public_url
@@ -697,7 +726,7 @@ fn start(ctx: &Arc<Context>, store: &Store, req: &mut Request) -> Result<Option<
         Kind::Sse(s) => (None, Some(s)),
         Kind::WebSocket { key, first, .. } => {
             if let Some(Sub::List(l)) = &first {
-                if !conn.own_list(user, *l)? {
+                if !store.own_list(user, *l)? {
                     return Err(WebError::NotFound("no such list".into()));
                 }
             }
