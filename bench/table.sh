@@ -42,6 +42,7 @@ END {
   row("flash writes while idle (KiB per hour, extrapolated from " g(m, "msm_flash_idle_secs") " s)", kb(g(m, "msm_flash_idle_write_bytes_per_hour_extrapolated")), "–", "")
   row("Mastodon API: GET /api/v1/timelines/home p50 / p99 at 20/s, " g(m, "msm_mastodon_stored_posts") " stored messages", g(m, "msm_mastodon_home_p50_ms") " / " g(m, "msm_mastodon_home_p99_ms") " ms (" g(m, "msm_mastodon_home_errors") " errors)", "–", "p99 < 50 ms")
   row("Mastodon API: POST /api/v1/statuses p50 / p99 at 20/s", g(m, "msm_mastodon_post_p50_ms") " / " g(m, "msm_mastodon_post_p99_ms") " ms (" g(m, "msm_mastodon_post_errors") " errors)", "–", "p99 < 50 ms")
+  row("Mastodon API: whole node's VmRSS with " g(m, "msm_mastodon_streams") " streams open (half SSE, half WebSocket; " g(m, "msm_mastodon_streams_reached") " got the update)", g(m, "msm_mastodon_streams_vmrss_kib") " KiB (" g(m, "msm_mastodon_streams_before_vmrss_kib") " before)", "–", "< 8 MB (GoToSocial 250–350 MB)")
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
     n = ws[i]

@@ -277,7 +277,7 @@ pub struct HttpConfig {
     pub session_days: u32,
     /// Most HTTP connections open at once; one more is answered 503 and closed.
     pub max_connections: usize,
-    /// Most live streams (`/api/v1/stream`) open at once.
+    /// Most live streams (`/api/v1/stream` and the Mastodon streaming API) open at once.
     pub max_streams: usize,
     /// Seconds a client may stall a read or a write before its connection is closed.
     pub timeout_s: u64,
@@ -341,7 +341,7 @@ impl Default for HttpConfig {
             workers: 4,
             session_days: 30,
             max_connections: 64,
-            max_streams: 16,
+            max_streams: 32,
             timeout_s: 30,
             head_timeout_s: 10,
             body_timeout_s: 20,

@@ -100,6 +100,105 @@ pub fn run(a: &Args) {
         node.message_count().saturating_sub(before),
     );
     out("msm_mastodon_after_vmrss_kib", bench.status_kb("VmRSS"));
+    streams(&bench, &sessions[0]);
+}
+
+/// Streams held open for the memory figure: half Server-Sent Events, half WebSocket.
+const STREAMS: usize = 20;
+/// Streams one person may hold (`web::stream::STREAMS_PER_USER`).
+const STREAMS_PER_PERSON: usize = 4;
+
+/// Holds [`STREAMS`] streaming connections of apps open on the node, each subscribed to its
+/// person's home timeline, checks that each gets the `update` of a new post, and prints the
+/// node's VmRSS before and with them: `msm_mastodon_streams_vmrss_kib` is the whole node.
+fn streams(bench: &Bench, owner: &str) {
+    use std::io::{Read, Write};
+    let node = &bench.node;
+    let mut people: Vec<String> = USERS.iter().map(|u| u.to_string()).collect();
+    let mut i = 0;
+    while people.len() * STREAMS_PER_PERSON < STREAMS {
+        let name = format!("reader{i}");
+        i += 1;
+        let r = node.post_json("/api/v1/admin/users", Some(owner), &json!({ "name": name }));
+        assert_eq!(r.status, 201, "add {name}: {}", r.text());
+        let once = r.json()["one_time_password"]
+            .as_str()
+            .expect("password")
+            .to_string();
+        let s = node.login(&name, &once);
+        let r = node.post_json(
+            "/api/v1/account/password",
+            Some(&s),
+            &json!({ "new_password": PASSWORD }),
+        );
+        assert_eq!(r.status, 200, "password of {name}: {}", r.text());
+        people.push(name);
+    }
+    let tokens: Vec<String> = people.iter().map(|p| app_token(node, p)).collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let before = bench.status_kb("VmRSS");
+    progress(&format!("mastodon: {STREAMS} streams open"));
+    let mut open = Vec::new();
+    for n in 0..STREAMS {
+        let token = &tokens[n / STREAMS_PER_PERSON];
+        let mut c = std::net::TcpStream::connect(node.addr).expect("connect");
+        c.set_read_timeout(Some(Duration::from_secs(10))).ok();
+        let head = if n % 2 == 0 {
+            format!(
+                "GET /api/v1/streaming/user HTTP/1.1\r\nHost: bench\r\n\
+                 Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+        } else {
+            format!(
+                "GET /api/v1/streaming?stream=user HTTP/1.1\r\nHost: bench\r\n\
+                 Upgrade: websocket\r\nConnection: Upgrade\r\n\
+                 Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: {token}\r\n\r\n"
+            )
+        };
+        c.write_all(head.as_bytes()).expect("stream request");
+        let mut buf = [0u8; 512];
+        let got = c.read(&mut buf).unwrap_or(0);
+        let line = String::from_utf8_lossy(&buf[..got]);
+        assert!(
+            line.starts_with("HTTP/1.1 200") || line.starts_with("HTTP/1.1 101"),
+            "stream {n} refused: {line}"
+        );
+        open.push(c);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let held = bench.status_kb("VmRSS");
+    for token in &tokens {
+        let r = node.http(
+            "POST",
+            "/api/v1/statuses",
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&json!({ "status": "to every stream" }).to_string()),
+        );
+        assert_eq!(r.status, 200, "post: {}", r.text());
+    }
+    let mut reached = 0;
+    for c in &mut open {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut buf = [0u8; 4096];
+        while Instant::now() < deadline && !seen.windows(15).any(|w| w == b"to every stream") {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+        reached += usize::from(seen.windows(15).any(|w| w == b"to every stream"));
+    }
+    let after = bench.status_kb("VmRSS");
+    out("msm_mastodon_streams", STREAMS);
+    out("msm_mastodon_streams_reached", reached);
+    out("msm_mastodon_streams_before_vmrss_kib", before);
+    out("msm_mastodon_streams_open_vmrss_kib", held);
+    out("msm_mastodon_streams_vmrss_kib", after);
 }
 
 /// Is `r` a 200 that `ok` accepts? A failure is told on stderr.
