@@ -7,6 +7,7 @@
 pub mod hostile;
 pub mod https;
 pub mod lab;
+pub mod mastodon;
 pub mod netns;
 pub mod relay;
 

@@ -3,6 +3,7 @@
 //! redirect URIs, deny, out-of-band codes), the password and client-credentials grants,
 //! scopes enforced per endpoint, revocation by the app and from msm's settings.
 
+use msm_tests::mastodon::{enc, form, post_form};
 use msm_tests::{data_dir, Node, Resp};
 use serde_json::{json, Value};
 
@@ -12,35 +13,6 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 const CB: &str = "https://app.example/cb";
 const OOB: &str = "urn:ietf:wg:oauth:2.0:oob";
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn post_form(node: &Node, path: &str, pairs: &[(&str, &str)]) -> Resp {
-    node.http(
-        "POST",
-        path,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(&form(pairs)),
-    )
-}
 
 fn get(node: &Node, path: &str, token: &str) -> Resp {
     let auth = format!("Bearer {token}");

@@ -4,36 +4,11 @@
 //! a shared path to the Mastodon handlers. msm's web client, with its session, keeps msm's
 //! answers on the same paths. Also: scopes on these paths and revoked tokens.
 
+use msm_tests::mastodon::{call, ok, post_form};
 use msm_tests::{data_dir, Node, Resp};
 use serde_json::{json, Value};
 
 const PW: &str = "a long password";
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn post_form(node: &Node, path: &str, pairs: &[(&str, &str)]) -> Resp {
-    let body = pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    node.http(
-        "POST",
-        path,
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        Some(&body),
-    )
-}
 
 /// An app registered with every scope.
 fn register(node: &Node) -> Value {
@@ -84,21 +59,6 @@ fn node() -> (tempfile::TempDir, Node, Value, [String; 3]) {
     let app = register(&node);
     let tokens = ["alice", "bob", "carol"].map(|n| token(&node, &app, n, "read write follow push"));
     (dir, node, app, tokens)
-}
-
-fn call(node: &Node, token: Option<&str>, method: &str, path: &str, body: Option<Value>) -> Resp {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut h = vec![("Content-Type", "application/json")];
-    if let Some(a) = &auth {
-        h.push(("Authorization", a));
-    }
-    let b = body.map(|b| b.to_string());
-    node.http(method, path, &h, b.as_deref())
-}
-
-fn ok(r: Resp) -> Value {
-    assert_eq!(r.status, 200, "{}", r.text());
-    r.json()
 }
 
 fn get(node: &Node, token: &str, path: &str) -> Value {

@@ -2,6 +2,7 @@
 //! and with JSON, `Idempotency-Key`, threads, visibility, favourites, reblogs, bookmarks,
 //! edits with their history, deletes, and paging with `Link` headers.
 
+use msm_tests::mastodon::{call, ok};
 use msm_tests::{data_dir, Node, Resp};
 use serde_json::{json, Value};
 
@@ -20,20 +21,6 @@ fn node() -> (tempfile::TempDir, Node, [String; 3]) {
     let node = Node::start(dir.path(), &[]);
     let tokens = ["alice", "bob", "carol"].map(|n| node.login(n, PW));
     (dir, node, tokens)
-}
-
-fn call(node: &Node, token: Option<&str>, method: &str, path: &str, body: Option<Value>) -> Resp {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let mut h = vec![("Content-Type", "application/json")];
-    if let Some(a) = &auth {
-        h.push(("Authorization", a));
-    }
-    let b = body.map(|b| b.to_string());
-    node.http(method, path, &h, b.as_deref())
-}
-
-fn ok(r: Resp) -> Value {
-    body(&r)
 }
 
 fn body(r: &Resp) -> Value {
