@@ -138,7 +138,7 @@ mod tests {
         assert_eq!(need.http, 64 + 64);
         assert_eq!(need.links, 256);
         assert_eq!(need.relay, 0);
-        assert_eq!(need.database, (4 + 16 + 10) * 3);
-        assert_eq!(need.total(), 128 + 256 + 90 + 64);
+        assert_eq!(need.database, (4 + 32 + 10) * 3);
+        assert_eq!(need.total(), 128 + 256 + 138 + 64);
     }
 }

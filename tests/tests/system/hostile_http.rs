@@ -244,7 +244,7 @@ fn the_descriptor_limit_is_raised_or_start_is_refused_with_the_numbers() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("need 538 file descriptors") && err.contains("allows 200"),
+        err.contains("need 586 file descriptors") && err.contains("allows 200"),
         "{err}"
     );
 
