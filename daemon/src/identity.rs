@@ -174,23 +174,29 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// HMAC-SHA-256 (RFC 2104) of `msg` under `key` (at most 64 bytes).
-pub fn hmac_sha256(key: &[u8; 32], msg: &[u8]) -> [u8; 32] {
-    let mut ipad = [0x36u8; 64];
-    let mut opad = [0x5cu8; 64];
-    for (i, k) in key.iter().enumerate() {
-        ipad[i] ^= k;
-        opad[i] ^= k;
+/// HMAC-SHA-256 of `msg` under `key` (RFC 2104; a key over 64 bytes is hashed first).
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
     }
     let inner = Sha256::new()
-        .chain_update(ipad)
+        .chain_update(k.map(|b| b ^ 0x36))
         .chain_update(msg)
         .finalize();
     Sha256::new()
-        .chain_update(opad)
+        .chain_update(k.map(|b| b ^ 0x5c))
         .chain_update(inner)
         .finalize()
         .into()
+}
+
+/// Are `a` and `b` equal, in time independent of where they differ? (Lengths are not secret.)
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -81,15 +81,7 @@ fn signed_viewer(query: &str, sha: &[u8; 32], now_ms: u64) -> Option<i64> {
         return None;
     }
     let mac = url_mac(sha, viewer, expires_s)?;
-    // constant-time enough: the MAC's bytes are compared whole
-    let given = p("s")?;
-    (given.len() == mac.len()
-        && given
-            .bytes()
-            .zip(mac.bytes())
-            .fold(0, |a, (x, y)| a | (x ^ y))
-            == 0)
-        .then_some(viewer)
+    crate::identity::ct_eq(p("s")?.as_bytes(), mac.as_bytes()).then_some(viewer)
 }
 
 /// `POST /api/v1/media`: stores an uploaded picture, stripped of its metadata.

@@ -28,7 +28,7 @@ use crate::proto::Address;
 use crate::store::{PostView, Store, StoreError};
 pub use feed::{atom, tag_atom};
 use render::parse_ref;
-pub use render::{escape, percent_encode, readable_time, rfc3339, Site};
+pub use render::{escape, percent_encode, plain, readable_time, rfc3339, Site};
 use serde_json::json;
 use std::fmt::Write;
 pub use tags::{tag_feed, tag_page};

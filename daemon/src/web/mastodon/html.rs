@@ -14,7 +14,7 @@
 
 use crate::proto::text::{spans, SpanKind};
 use crate::proto::Address;
-use crate::web::public::{escape, Site};
+use crate::web::public::{escape, plain, Site};
 use std::fmt::Write;
 
 /// Where the links of a text point.
@@ -110,19 +110,6 @@ fn inline(out: &mut String, text: &str, links: &Links<'_>) {
         at = span.end;
     }
     plain(out, &text[at..]);
-}
-
-/// Escaped text with line breaks as `<br>`.
-fn plain(out: &mut String, text: &str) {
-    let escaped = escape(text);
-    let mut lines = escaped.split('\n');
-    if let Some(first) = lines.next() {
-        out.push_str(first);
-    }
-    for line in lines {
-        out.push_str("<br>");
-        out.push_str(line);
-    }
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ fn proof_holds(key: &[u8; 32], csrf: &str, ask: &Ask, now_s: u64) -> bool {
         return false;
     };
     let fresh = issued_s <= now_s + 60 && now_s.saturating_sub(issued_s) <= FORM_TTL_S;
-    fresh && secrets::subtle_eq::ct_eq(proof(key, issued_s, ask).as_bytes(), csrf.as_bytes())
+    fresh && secrets::ct_eq(proof(key, issued_s, ask).as_bytes(), csrf.as_bytes())
 }
 
 /// An HTML answer with the page's security headers; `to` is the CSP source of where the

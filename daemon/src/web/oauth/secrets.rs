@@ -3,9 +3,9 @@
 //! [`super::is_app_token`] tells them from msm sessions), PKCE S256 (RFC 7636), and HMAC-SHA256
 //! (RFC 2104) for the authorize form's CSRF proof ([`super::page`]).
 
+pub use crate::identity::{ct_eq, hmac_sha256};
 use base64ct::{Base64UrlUnpadded, Encoding};
 use sha2::{Digest, Sha256};
-use subtle_eq::ct_eq;
 
 /// Shortest and longest PKCE `code_verifier` (RFC 7636 section 4.1).
 pub const VERIFIER_LEN: std::ops::RangeInclusive<usize> = 43..=128;
@@ -41,32 +41,6 @@ pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
         Base64UrlUnpadded::encode_string(&digest).as_bytes(),
         challenge.as_bytes(),
     )
-}
-
-/// HMAC-SHA256 of `msg` under `key` (RFC 2104).
-pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut k = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        k[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        k[..key.len()].copy_from_slice(key);
-    }
-    let mut inner = Sha256::new();
-    inner.update(k.map(|b| b ^ 0x36));
-    inner.update(msg);
-    let mut outer = Sha256::new();
-    outer.update(k.map(|b| b ^ 0x5c));
-    outer.update(inner.finalize());
-    outer.finalize().into()
-}
-
-/// Equality in time independent of where the inputs differ.
-pub mod subtle_eq {
-    /// Are `a` and `b` equal? (Lengths are not secret.)
-    pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-    }
 }
 
 #[cfg(test)]

@@ -131,7 +131,7 @@ fn client(
         .ok_or(OAuthError::InvalidClient("unknown client"))?;
     match secret {
         None => Ok((app, ClientAuth::Public)),
-        Some(s) if secrets::subtle_eq::ct_eq(&token_hash(&s), &app.secret_hash) => {
+        Some(s) if secrets::ct_eq(&token_hash(&s), &app.secret_hash) => {
             Ok((app, ClientAuth::Secret))
         }
         Some(_) => Err(OAuthError::InvalidClient("wrong client secret")),

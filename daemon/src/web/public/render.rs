@@ -129,7 +129,7 @@ pub fn text_html(site: &Site, text: &str) -> String {
 }
 
 /// Escaped text with line breaks as `<br>`.
-fn plain(out: &mut String, text: &str) {
+pub fn plain(out: &mut String, text: &str) {
     let escaped = escape(text);
     let mut lines = escaped.split('\n');
     if let Some(first) = lines.next() {
