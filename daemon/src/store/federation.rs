@@ -517,6 +517,14 @@ impl Store {
             as u64)
     }
 
+    /// When the oldest delivery still owed was queued (ms since the epoch), if any.
+    pub fn outbox_oldest_ms(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT min(created_ms) FROM outbox", [], |r| r.get::<_, Option<i64>>(0))?
+            .map(|v| v as u64))
+    }
+
     /// The key a domain's node proved when this node first dialled it (trust on first use,
     /// when DNS pins none).
     pub fn peer_key(&self, domain: &str) -> Result<Option<PublicKey>, StoreError> {
