@@ -25,6 +25,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod discover;
 pub mod fdlimit;
 pub mod fuzz;

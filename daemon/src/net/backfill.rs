@@ -46,16 +46,9 @@ pub async fn serve_range(
         (false, false)
     };
     let owed_to = subscribed.then_some(server);
-    if let Some(s) = owed_to.clone() {
-        let a = author.clone();
-        let kicked = net
-            .pool
-            .run(move |st| st.kick_owed(&a, &s, from, to, crate::now_ms()))
-            .await?;
-        if kicked > 0 {
-            tracing::debug!(%author, from, to, kicked, "backfill: the outbox sends what it owes now");
-            net.wake_outbox();
-        }
+    if let Some(s) = &owed_to {
+        // what the outbox owes goes out from it, now
+        net.kick_outbox(s);
     }
     let mut next = Some(from);
     while let Some(from) = next {

@@ -440,8 +440,7 @@ async fn establish(
         if role == Role::Dialer {
             net.register(&link);
         }
-        let (n, d) = (net.clone(), link.peer_domain.clone());
-        tokio::spawn(async move { super::outbox::kick(&n, &d).await });
+        net.kick_outbox(&link.peer_domain);
     }
     tracing::info!(peer = %peer_addr, domain = %link.peer_domain, ?role, verified, "link up");
     let span = tracing::info_span!("link", peer = %peer_addr, domain = %link.peer_domain);

@@ -191,9 +191,8 @@ pub struct Net {
     dialing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     budget: budget::LinkBudget,
     outbox_wake: Notify,
-    /// Wakes every delivery in progress when something is queued (they top up their window).
-    outbox_queued: Notify,
-    outbox_generation: AtomicUsize,
+    /// Servers to retry now (a link to them came up, or they asked for what they are owed).
+    outbox_kicks: Mutex<HashSet<String>>,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
     /// Subscriptions from unverified links, waiting for their domain's verification.
@@ -255,8 +254,7 @@ impl Net {
             links: Mutex::new(HashMap::new()),
             dialing: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
-            outbox_queued: Notify::new(),
-            outbox_generation: AtomicUsize::new(0),
+            outbox_kicks: Mutex::new(HashSet::new()),
             subscriptions_wake: Notify::new(),
             subscribing: Mutex::new(HashSet::new()),
             pending_subscribers: Default::default(),
@@ -284,21 +282,23 @@ impl Net {
 
     /// Wakes the outbox (a post was stored).
     pub fn wake_outbox(&self) {
-        self.outbox_generation
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.outbox_wake.notify_one();
-        self.outbox_queued.notify_waiters();
     }
 
-    /// Resolves at the next [`Net::wake_outbox`] after it was first polled (or enabled).
-    pub fn outbox_queued(&self) -> tokio::sync::futures::Notified<'_> {
-        self.outbox_queued.notified()
+    /// Makes the outbox retry `server` now and wakes it.
+    pub fn kick_outbox(&self, server: &str) {
+        {
+            let mut k = self.outbox_kicks.lock().unwrap_or_else(|p| p.into_inner());
+            if k.len() < outbox::MAX_KICKS {
+                k.insert(server.to_string());
+            }
+        }
+        self.outbox_wake.notify_one();
     }
 
-    /// Changes whenever something was queued in the outbox (deliveries in progress top up).
-    pub fn outbox_generation(&self) -> usize {
-        self.outbox_generation
-            .load(std::sync::atomic::Ordering::Relaxed)
+    /// The servers kicked since the last call.
+    fn take_kicks(&self) -> HashSet<String> {
+        std::mem::take(&mut *self.outbox_kicks.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// A live, verified link to `domain`'s node, dialling it if needed (one dial at a time per

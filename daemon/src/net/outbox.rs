@@ -1,244 +1,411 @@
-//! Delivery: every post owed to a subscribed server goes there once, in order, until the
-//! server acknowledges it; a server that is down is retried with capped exponential backoff;
-//! after `delivery.max_age_days` a delivery is given up with a log line.
+//! Delivery, driven: every post owed to a subscribed server goes there once, in order, until
+//! the server acknowledges it; a server that is down is retried with capped exponential
+//! backoff; after `delivery.max_age_days` what is still owed is given up with a log line.
+//!
+//! The logic is `crate::delivery::Machine` (sans IO); this module carries out its outputs.
+//! [`run`] is the dispatcher: after each commit it reads the new local posts once, with the
+//! servers that follow their authors, and hands each post (its bytes shared, not copied) to
+//! the delivery in progress for every such server, or starts one. A delivery ([`deliver`])
+//! runs one machine for one server: it reads what the store owes only when it starts or when
+//! it missed a post, sends over the server's link, and stores the cursors its acks move, one
+//! writer job per batch of acks. Servers being retried are found by one scan a second.
 
 use super::{retry_delay_ms, Counters, Net};
+use crate::delivery::{Entry, Input, Machine, Output, Status};
 use crate::proto::link::AckStatus;
 use crate::proto::{Address, FrameType};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
-/// Deliveries in flight to one server at once.
-pub const WINDOW: u32 = 64;
 /// How long one delivery may wait for its ack.
-pub const ACK_TIMEOUT: Duration = Duration::from_secs(30);
+pub const ACK_TIMEOUT: Duration = Duration::from_millis(Machine::ACK_TIMEOUT_MS);
 /// How often expired deliveries are looked for.
 const EXPIRE_EVERY: Duration = Duration::from_secs(600);
+/// How often servers owed something but not being delivered to are looked for.
+const SCAN_EVERY: Duration = Duration::from_secs(1);
+/// Posts read from the store per dispatcher query.
+const POSTS_PER_QUERY: u32 = 256;
+/// Owed messages a delivery reads from the store at once (twice the window).
+const LOAD_LIMIT: u32 = 2 * Machine::WINDOW as u32;
+/// Posts that may wait for one delivery in progress; past that it reads the store instead.
+const LIVE_QUEUE: usize = 128;
+/// How long a delivery with nothing left waits for the next post before it ends (a busy
+/// server keeps its machine, and its place in the authors' logs, between posts).
+const LINGER: Duration = Duration::from_secs(2);
+/// Longest a delivery waits without an ack, a post or a closed link before it looks at the
+/// clock (for acks overdue by [`ACK_TIMEOUT`]).
+const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// Most servers kicked between two dispatcher passes (each a domain name).
+pub const MAX_KICKS: usize = 4096;
+/// Most deliveries in progress at once (each a task with its window of up to
+/// [`Machine::WINDOW`] messages); the others wait for the next pass.
+const MAX_ACTIVE: usize = 16_384;
 
-/// Makes everything owed to `server` due now and wakes the outbox (a link to it came up).
+/// A post handed to a delivery in progress.
+struct Live {
+    entry: Entry,
+    owed: bool,
+    wire: Arc<[u8]>,
+}
+
+/// A delivery in progress, as the dispatcher knows it.
+struct Active {
+    generation: u64,
+    tx: mpsc::Sender<Live>,
+    /// Set when a post could not be handed over: the delivery reads the store again.
+    missed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// How a delivery ended: its server, generation, and failed attempts (0 on success).
+type Ended = (String, u64, u32);
+
+/// Makes what is owed to `server` go out now (a link to it came up).
 pub async fn kick(net: &Arc<Net>, server: &str) {
-    let s = server.to_string();
-    if let Ok(n) = net
-        .pool
-        .run(move |st| st.kick_server(&s, crate::now_ms()))
-        .await
-    {
-        if n > 0 {
-            tracing::debug!(%server, rows = n, "server is back: deliveries due now");
-        }
-    }
-    net.wake_outbox();
+    net.kick_outbox(server);
 }
 
 /// Runs the outbox until the process ends.
 pub async fn run(net: Arc<Net>) {
-    let active: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let mut last_id = match net.pool.run(|s| s.last_message_id()).await {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::error!(error = %e, "outbox: reading the store failed; deliveries stop");
+            return;
+        }
+    };
+    let (ended_tx, mut ended_rx) = mpsc::unbounded_channel::<Ended>();
+    let mut active: HashMap<String, Active> = HashMap::new();
+    // failed attempts and when to try again, per server
+    let mut retry: HashMap<String, (u32, u64)> = HashMap::new();
+    let mut generation = 0u64;
     let mut last_expire = tokio::time::Instant::now() - EXPIRE_EVERY;
+    let mut last_scan = tokio::time::Instant::now() - SCAN_EVERY;
     loop {
-        let _ = tokio::time::timeout(Duration::from_secs(1), net.outbox_wake.notified()).await;
-        if last_expire.elapsed() >= EXPIRE_EVERY {
-            last_expire = tokio::time::Instant::now();
-            let cutoff = crate::now_ms().saturating_sub(net.settings.max_age_ms);
-            match net.pool.run(move |s| s.expire_outbox(cutoff)).await {
-                Ok(gone) => {
-                    for (server, n) in gone {
-                        tracing::warn!(%server, deliveries = n, "gave up deliveries older than the maximum age");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "expiring the outbox"),
+        tokio::select! {
+            _ = net.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(SCAN_EVERY) => {}
+            Some(e) = ended_rx.recv() => ended(&mut active, &mut retry, e),
+        }
+        while let Ok(e) = ended_rx.try_recv() {
+            ended(&mut active, &mut retry, e);
+        }
+        let now = crate::now_ms();
+        let kicks = net.take_kicks();
+        for k in &kicks {
+            if let Some(r) = retry.get_mut(k) {
+                r.1 = now;
             }
         }
-        // Page through every due server: the longest waiting come first, and they are mostly
-        // the ones with a delivery in progress already (their rows stay due until acked), so
-        // one page would leave the others waiting for the next pass.
-        let now = crate::now_ms();
-        let mut offset = 0;
-        while offset < MAX_SERVERS_PER_PASS {
-            let due = match net
+        if last_expire.elapsed() >= EXPIRE_EVERY {
+            last_expire = tokio::time::Instant::now();
+            expire(&net).await;
+        }
+        // new local posts: each read once, handed to every server it is owed to
+        loop {
+            let after = last_id;
+            let (posts, last) = match net
                 .pool
-                .run(move |s| s.due_servers(now, SERVERS_PER_QUERY, offset))
+                .run(move |s| s.new_local_posts(after, POSTS_PER_QUERY))
                 .await
             {
-                Ok(d) => d,
+                Ok(r) => r,
                 Err(e) => {
-                    tracing::warn!(error = %e, "reading the outbox");
+                    tracing::warn!(error = %e, "outbox: reading new posts");
                     break;
                 }
             };
-            let full = due.len() == SERVERS_PER_QUERY as usize;
-            for server in due {
-                start_delivery(&net, &active, server);
+            last_id = last;
+            for post in &posts {
+                let servers = post
+                    .subscribers
+                    .iter()
+                    .map(|(s, owed)| (s, *owed, None))
+                    .chain(post.addressed.iter().map(|(s, row)| (s, true, Some(*row))));
+                for (server, owed, row) in servers {
+                    let live = Live {
+                        entry: Entry {
+                            row,
+                            ..post.entry.clone()
+                        },
+                        owed,
+                        wire: post.wire.clone(),
+                    };
+                    if hand_over(&mut active, server, live) || !owed {
+                        continue;
+                    }
+                    if retry.get(server).is_none_or(|r| r.1 <= now) {
+                        start(&net, &mut active, &retry, &ended_tx, &mut generation, server);
+                    }
+                }
             }
-            if !full {
+            if posts.len() < POSTS_PER_QUERY as usize && last == after {
                 break;
             }
-            offset += SERVERS_PER_QUERY;
+            if last == after {
+                break;
+            }
+        }
+        // servers owed something and not being delivered to: retried when due
+        if last_scan.elapsed() >= SCAN_EVERY || !kicks.is_empty() {
+            last_scan = tokio::time::Instant::now();
+            match net.pool.run(|s| s.owed_servers()).await {
+                Ok(servers) => {
+                    retry.retain(|s, _| servers.contains(s) || active.contains_key(s));
+                    for s in servers {
+                        if !active.contains_key(&s) && retry.get(&s).is_none_or(|r| r.1 <= now) {
+                            start(&net, &mut active, &retry, &ended_tx, &mut generation, &s);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the outbox"),
+            }
         }
     }
 }
 
-/// Servers one outbox query returns.
-const SERVERS_PER_QUERY: u32 = 256;
-/// Most due servers one outbox pass looks at (a pass on a hub with very many subscribed
-/// servers stays bounded; the rest come in later passes).
-const MAX_SERVERS_PER_PASS: u32 = 16_384;
+/// Hands a post to the delivery in progress for `server`; false if there is none.
+fn hand_over(active: &mut HashMap<String, Active>, server: &str, live: Live) -> bool {
+    let Some(a) = active.get(server) else {
+        return false;
+    };
+    match a.tx.try_send(live) {
+        Ok(()) => true,
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            a.missed.store(true, std::sync::atomic::Ordering::Relaxed);
+            true
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            active.remove(server);
+            false
+        }
+    }
+}
+
+fn ended(active: &mut HashMap<String, Active>, retry: &mut HashMap<String, (u32, u64)>, e: Ended) {
+    let (server, generation, attempts) = e;
+    if active.get(&server).is_some_and(|a| a.generation == generation) {
+        active.remove(&server);
+    }
+    if attempts == 0 {
+        retry.remove(&server);
+    } else {
+        retry.insert(server, (attempts, crate::now_ms() + retry_delay_ms(attempts - 1)));
+    }
+}
 
 /// Starts delivering to `server` unless a delivery to it is in progress.
-fn start_delivery(net: &Arc<Net>, active: &Arc<Mutex<HashSet<String>>>, server: String) {
-    if !active
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .insert(server.clone())
-    {
+fn start(
+    net: &Arc<Net>,
+    active: &mut HashMap<String, Active>,
+    retry: &HashMap<String, (u32, u64)>,
+    ended_tx: &mpsc::UnboundedSender<Ended>,
+    generation: &mut u64,
+    server: &str,
+) {
+    if active.contains_key(server) || active.len() >= MAX_ACTIVE {
         return;
     }
-    let (net, active) = (net.clone(), active.clone());
+    *generation += 1;
+    let (tx, rx) = mpsc::channel(LIVE_QUEUE);
+    let missed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    active.insert(
+        server.to_string(),
+        Active {
+            generation: *generation,
+            tx,
+            missed: missed.clone(),
+        },
+    );
+    let attempts = retry.get(server).map_or(0, |r| r.0);
+    let (net, server, ended_tx, generation) =
+        (net.clone(), server.to_string(), ended_tx.clone(), *generation);
     tokio::spawn(async move {
-        deliver(&net, &server).await;
-        active
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&server);
+        let attempts = deliver(&net, &server, attempts, rx, &missed).await;
+        if attempts > 0 {
+            tracing::info!(%server, attempts, "some deliveries were not acknowledged; will retry");
+        }
+        let _ = ended_tx.send((server, generation, attempts));
     });
+}
+
+async fn expire(net: &Arc<Net>) {
+    let cutoff = crate::now_ms().saturating_sub(net.settings.max_age_ms);
+    match net.pool.run(move |s| s.expire_outbox(cutoff)).await {
+        Ok(gone) => {
+            for (server, n) in gone {
+                tracing::warn!(%server, deliveries = n, "gave up deliveries older than the maximum age");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "expiring the outbox"),
+    }
 }
 
 /// One delivery sent and not yet acknowledged.
 struct InFlight {
-    id: i64,
-    author: String,
-    sent: tokio::time::Instant,
-    rx: tokio::sync::oneshot::Receiver<AckStatus>,
+    author: Arc<str>,
+    seq: u64,
+    rx: oneshot::Receiver<AckStatus>,
 }
 
-/// Longest a delivery in progress waits without an ack, a newly queued post or a closed link
-/// before it looks again (for acks overdue by [`ACK_TIMEOUT`]).
-const IDLE_CHECK: Duration = Duration::from_secs(1);
-
-/// Delivers what is due to one server through a sliding window: up to [`WINDOW`] deliveries
-/// in flight, topped up as acks come back or new posts are queued, so one lost delivery does
-/// not hold back the ones behind it (the receiver sees the gap and asks for it). A refused or
-/// unanswered delivery, or a dead link, puts everything unacknowledged back for a later retry.
-async fn deliver(net: &Arc<Net>, server: &str) {
-    let mut seen = net.outbox_generation();
-    let Some(first) = due(net, server, WINDOW).await else {
-        return;
-    };
-    let min_attempts = first.iter().map(|d| d.attempts).min().unwrap_or(0);
-    let retry_at = crate::now_ms() + retry_delay_ms(min_attempts);
-    let link = match net.link_to(server).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::info!(%server, error = %e, pending = first.len(), "delivery failed; will retry");
-            let ids: Vec<i64> = first.iter().map(|d| d.id).collect();
-            let _ = net.writer.outbox(Vec::new(), ids, retry_at).await;
-            return;
-        }
-    };
+/// Delivers what `server` is owed until nothing is left or a delivery fails; returns the
+/// failed attempts so far (0 when everything owed was acknowledged).
+async fn deliver(
+    net: &Arc<Net>,
+    server: &str,
+    attempts: u32,
+    mut live: mpsc::Receiver<Live>,
+    missed: &std::sync::atomic::AtomicBool,
+) -> u32 {
+    let mut m = Machine::new(attempts, crate::now_ms());
+    let mut wires: HashMap<(Arc<str>, u64), Arc<[u8]>> = HashMap::new();
     let mut inflight: Vec<InFlight> = Vec::new();
-    let mut next = Some(first);
+    let mut link: Option<Arc<super::link::Link>> = None;
+    let (mut cursors, mut rows, mut unsubscribe) = (Vec::new(), Vec::new(), Vec::new());
+    let mut failed = None;
     loop {
-        for d in next.take().unwrap_or_default() {
-            if inflight.len() >= WINDOW as usize || inflight.iter().any(|f| f.id == d.id) {
-                continue;
-            }
-            let rx = link.expect_ack(&d.author, d.seq);
-            if link.send(FrameType::Message, d.wire).await.is_err() {
-                break;
-            }
-            Counters::bump(&net.counters.deliveries_sent);
-            inflight.push(InFlight {
-                id: d.id,
-                author: d.author,
-                sent: tokio::time::Instant::now(),
-                rx,
-            });
-        }
-        if inflight.is_empty() {
-            return;
-        }
-        // woken by an ack or a newly queued post, not by a timer: at low load a post goes out,
-        // and its window slot comes back, as soon as it can; under load the outbox write
-        // below (one commit) gathers the acks that arrive meanwhile
-        let queued = net.outbox_queued();
-        tokio::pin!(queued);
-        queued.as_mut().enable();
-        if net.outbox_generation() == seen {
-            tokio::select! {
-                _ = link.ack_arrived_since() => {}
-                _ = &mut queued => {}
-                _ = tokio::time::sleep(IDLE_CHECK) => {}
-                _ = link.wait_closed() => {}
-            }
-        }
-        let (mut done, mut again, mut unwanted) = (Vec::new(), Vec::new(), HashSet::new());
-        let open = link.is_open();
-        inflight.retain_mut(|f| match f.rx.try_recv() {
-            Ok(AckStatus::Stored | AckStatus::Duplicate) => {
-                done.push(f.id);
-                false
-            }
-            Ok(AckStatus::Unwanted) => {
-                done.push(f.id);
-                unwanted.insert(f.author.clone());
-                false
-            }
-            Err(tokio::sync::oneshot::error::TryRecvError::Empty)
-                if open && f.sent.elapsed() < ACK_TIMEOUT =>
-            {
-                true
-            }
-            _ => {
-                again.push(f.id);
-                false
-            }
-        });
-        let freed = !done.is_empty();
-        let failed = !again.is_empty();
-        if failed {
-            again.extend(inflight.drain(..).map(|f| f.id));
-        }
-        if freed || failed {
-            for _ in &done {
-                Counters::bump(&net.counters.deliveries_acked);
-            }
-            if let Err(e) = net.writer.outbox(done, again, retry_at).await {
-                tracing::warn!(%server, error = %e, "recording deliveries failed");
-                return;
-            }
-            for a in unwanted {
-                if let Ok(a) = Address::parse(&a) {
-                    tracing::info!(%server, author = %a, "server no longer wants the author: unsubscribed");
-                    let srv = server.to_string();
-                    let _ = net.pool.run(move |st| st.remove_subscriber(&a, &srv)).await;
+        while let Some(out) = m.poll() {
+            match out {
+                Output::Load => {
+                    let s = server.to_string();
+                    match net.pool.run(move |st| st.owed_to(&s, LOAD_LIMIT)).await {
+                        Ok(owed) => {
+                            let mut entries = Vec::with_capacity(owed.entries.len());
+                            for (e, wire) in owed.entries {
+                                wires
+                                    .entry((e.author.clone(), e.seq))
+                                    .or_insert_with(|| Arc::from(wire));
+                                entries.push(e);
+                            }
+                            m.handle(Input::Loaded {
+                                subscriptions: owed.subscriptions,
+                                entries,
+                                complete: owed.complete,
+                            });
+                            wires.retain(|(a, s), _| m.holds(a, *s));
+                        }
+                        Err(e) => {
+                            tracing::warn!(%server, error = %e, "reading the outbox");
+                            m.handle(Input::LinkDown);
+                        }
+                    }
                 }
+                Output::Send { author, seq, .. } => {
+                    let Some(wire) = wires.get(&(author.clone(), seq)).cloned() else {
+                        m.handle(Input::LinkDown);
+                        continue;
+                    };
+                    if link.as_ref().is_none_or(|l| !l.is_open()) {
+                        match net.link_to(server).await {
+                            Ok(l) => link = Some(l),
+                            Err(e) => {
+                                tracing::info!(%server, error = %e, "delivery failed; will retry");
+                                m.handle(Input::LinkDown);
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(l) = link.as_ref() else { continue };
+                    let rx = l.expect_ack(&author, seq);
+                    if l.send(FrameType::Message, wire.to_vec()).await.is_err() {
+                        m.handle(Input::LinkDown);
+                        continue;
+                    }
+                    Counters::bump(&net.counters.deliveries_sent);
+                    inflight.push(InFlight { author, seq, rx });
+                }
+                Output::Cursor { author, acked } => cursors.push((author, acked)),
+                Output::DeleteRow { row } => rows.push(row),
+                Output::Unsubscribe { author } => unsubscribe.push(author),
+                Output::Failed { attempts } => failed = Some(attempts),
             }
         }
-        if failed {
-            tracing::info!(%server, "some deliveries were not acknowledged; will retry");
-            return;
+        if !cursors.is_empty() || !rows.is_empty() {
+            let (c, r) = (std::mem::take(&mut cursors), std::mem::take(&mut rows));
+            if let Err(e) = net.writer.outbox(server.to_string(), c, r).await {
+                tracing::warn!(%server, error = %e, "recording deliveries failed");
+                return failed.unwrap_or(attempts).max(1);
+            }
         }
-        let generation = net.outbox_generation();
-        if freed || generation != seen {
-            seen = generation;
-            next = due(net, server, WINDOW + inflight.len() as u32).await;
+        for a in unsubscribe.drain(..) {
+            if let Ok(a) = Address::parse(&a) {
+                tracing::info!(%server, author = %a, "server no longer wants the author: unsubscribed");
+                let srv = server.to_string();
+                let _ = net.pool.run(move |st| st.remove_subscriber(&a, &srv)).await;
+            }
         }
+        if let Some(attempts) = failed {
+            return attempts;
+        }
+        // wait for an ack, a post, a closed link or the clock
+        let done = m.is_done();
+        let wait = if done { LINGER } else { IDLE_CHECK };
+        let got = match link.as_ref().filter(|_| !done) {
+            Some(l) => tokio::select! {
+                _ = l.ack_arrived_since() => None,
+                p = live.recv() => Some(p),
+                _ = tokio::time::sleep(wait) => None,
+                _ = l.wait_closed() => None,
+            },
+            None => tokio::select! {
+                p = live.recv() => Some(p),
+                _ = tokio::time::sleep(wait) => None,
+            },
+        };
+        if done && got.is_none() {
+            return 0; // nothing came while lingering
+        }
+        if let Some(Some(p)) = got {
+            take_live(&mut m, &mut wires, p);
+        }
+        while let Ok(p) = live.try_recv() {
+            take_live(&mut m, &mut wires, p);
+        }
+        if missed.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            m.handle(Input::Missed);
+        }
+        let open = link.as_ref().is_some_and(|l| l.is_open());
+        inflight.retain_mut(|f| match f.rx.try_recv() {
+            Ok(status) => {
+                if status != AckStatus::Refused {
+                    Counters::bump(&net.counters.deliveries_acked);
+                }
+                let status = match status {
+                    AckStatus::Stored => Status::Stored,
+                    AckStatus::Duplicate => Status::Duplicate,
+                    AckStatus::Unwanted => Status::Unwanted,
+                    AckStatus::Refused => Status::Refused,
+                };
+                wires.remove(&(f.author.clone(), f.seq));
+                m.handle(Input::Ack {
+                    author: f.author.clone(),
+                    seq: f.seq,
+                    status,
+                });
+                false
+            }
+            Err(oneshot::error::TryRecvError::Empty) => true,
+            Err(oneshot::error::TryRecvError::Closed) => false,
+        });
+        if !open && !inflight.is_empty() {
+            inflight.clear();
+            m.handle(Input::LinkDown);
+        }
+        m.handle(Input::Tick {
+            now_ms: crate::now_ms(),
+        });
+        m.flush();
     }
 }
 
-/// Up to `limit` deliveries due to `server` now (including ones in flight), or `None`.
-async fn due(
-    net: &Arc<Net>,
-    server: &str,
-    limit: u32,
-) -> Option<Vec<crate::store::federation::Delivery>> {
-    let s = server.to_string();
-    match net
-        .pool
-        .run(move |st| st.due_deliveries(&s, crate::now_ms(), limit))
-        .await
-    {
-        Ok(r) if !r.is_empty() => Some(r),
-        _ => None,
+fn take_live(m: &mut Machine, wires: &mut HashMap<(Arc<str>, u64), Arc<[u8]>>, p: Live) {
+    let key = (p.entry.author.clone(), p.entry.seq);
+    m.handle(Input::Live {
+        entry: p.entry,
+        owed: p.owed,
+    });
+    if m.holds(&key.0, key.1) {
+        wires.entry(key).or_insert(p.wire);
     }
 }

@@ -3,8 +3,8 @@
 //!
 //! Terms: a *follow* is a local user following an address; a *subscription* is this node
 //! subscribed at a remote author's node, one for all its local followers of that author; a
-//! *subscriber* is a remote server subscribed to a local author; the *outbox* holds one row per
-//! (server, message) until that server acknowledges it.
+//! *subscriber* is a remote server subscribed to a local author, with a cursor in the author's log
+//! (what it is owed is in [`super::outbox`]).
 
 use super::{Store, StoreError};
 use crate::proto::{Address, PublicKey};
@@ -12,21 +12,6 @@ use rusqlite::{params, OptionalExtension};
 
 mod guarded;
 pub use guarded::{BackfillPage, PageMessage, Subscribing, MAX_SUBSCRIPTIONS_PER_SERVER};
-
-/// A delivery owed to a server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// Outbox row id.
-    pub id: i64,
-    /// The message's author.
-    pub author: String,
-    /// The message's seq.
-    pub seq: u64,
-    /// The signed message.
-    pub wire: Vec<u8>,
-    /// Attempts so far.
-    pub attempts: u32,
-}
 
 /// A followed address, the state of its subscription (none for local authors) and the last
 /// subscription error.
@@ -355,8 +340,8 @@ impl Store {
             return Ok(None);
         };
         self.conn().execute(
-            "INSERT OR IGNORE INTO subscribers(author_id, server, created_ms) VALUES (?1, ?2, ?3)",
-            params![id, server, now_ms as i64],
+            "INSERT OR IGNORE INTO subscribers(author_id, server, created_ms, acked_seq) VALUES (?1, ?2, ?3, ?4)",
+            params![id, server, now_ms as i64, last],
         )?;
         let key = PublicKey::from_bytes(&key).map_err(|_| StoreError::Corrupt("author key"))?;
         Ok(Some((key, last as u64)))
@@ -415,114 +400,6 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Servers with deliveries due now, longest waiting first: `limit` of them after the first
-    /// `offset`.
-    pub fn due_servers(
-        &self,
-        now_ms: u64,
-        limit: u32,
-        offset: u32,
-    ) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT server FROM outbox WHERE next_attempt_ms <= ?1 GROUP BY server
-             ORDER BY min(next_attempt_ms), server LIMIT ?2 OFFSET ?3",
-        )?;
-        let rows = stmt.query_map(params![now_ms as i64, limit, offset], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// The deliveries due to `server`, in message order.
-    pub fn due_deliveries(
-        &self,
-        server: &str,
-        now_ms: u64,
-        limit: u32,
-    ) -> Result<Vec<Delivery>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT o.id, a.address, m.seq, m.wire, o.attempts FROM outbox o JOIN messages m ON m.id = o.message_id
-             JOIN authors a ON a.id = m.author_id WHERE o.server = ?1 AND o.next_attempt_ms <= ?2 ORDER BY o.message_id LIMIT ?3",
-        )?;
-        let rows = stmt.query_map(params![server, now_ms as i64, limit], |r| {
-            Ok(Delivery {
-                id: r.get(0)?,
-                author: r.get(1)?,
-                seq: r.get::<_, i64>(2)? as u64,
-                wire: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    /// Deliveries acknowledged: gone from the outbox.
-    pub fn delivered(&mut self, ids: &[i64]) -> Result<(), StoreError> {
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for id in ids {
-            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Deliveries that failed: tried again at `next_attempt_ms`.
-    pub fn retry_later(&mut self, ids: &[i64], next_attempt_ms: u64) -> Result<(), StoreError> {
-        let tx = self
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        for id in ids {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",
-                params![id, next_attempt_ms as i64],
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
-    }
-
-    /// Gives up deliveries queued before `cutoff_ms`; returns (server, count) per server.
-    pub fn expire_outbox(&mut self, cutoff_ms: u64) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT server, count(*) FROM outbox WHERE created_ms < ?1 GROUP BY server")?;
-        let expired: Vec<(String, u64)> = stmt
-            .query_map([cutoff_ms as i64], |r| {
-                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
-            })?
-            .collect::<Result<_, _>>()?;
-        drop(stmt);
-        self.conn().execute(
-            "DELETE FROM outbox WHERE created_ms < ?1",
-            [cutoff_ms as i64],
-        )?;
-        Ok(expired)
-    }
-
-    /// Makes everything owed to `server` due now (it just came back).
-    pub fn kick_server(&mut self, server: &str, now_ms: u64) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "UPDATE outbox SET next_attempt_ms = ?2 WHERE server = ?1 AND next_attempt_ms > ?2",
-            params![server, now_ms as i64],
-        )?)
-    }
-
-    /// Number of outbox rows (all servers).
-    pub fn outbox_len(&self) -> Result<u64, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT count(*) FROM outbox", [], |r| r.get::<_, i64>(0))?
-            as u64)
-    }
-
-    /// When the oldest delivery still owed was queued (ms since the epoch), if any.
-    pub fn outbox_oldest_ms(&self) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row("SELECT min(created_ms) FROM outbox", [], |r| r.get::<_, Option<i64>>(0))?
-            .map(|v| v as u64))
     }
 
     /// The key a domain's node proved when this node first dialled it (trust on first use,

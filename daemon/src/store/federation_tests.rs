@@ -78,34 +78,51 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
     drop(h);
     w.finish();
     assert_eq!(s.outbox_len().unwrap(), 6, "3 posts x 2 servers");
-    let now = crate::now_ms() + 1;
-    let mut servers = s.due_servers(now, 10, 0).unwrap();
+    let rows: i64 = s
+        .conn()
+        .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 0, "a post writes nothing per server: cursors say what is owed");
+    let mut servers = s.owed_servers().unwrap();
     servers.sort();
     assert_eq!(servers, ["b.test", "c.test"]);
-    // paged: one server a page, each once
-    let mut paged = s.due_servers(now, 1, 0).unwrap();
-    paged.extend(s.due_servers(now, 1, 1).unwrap());
-    paged.sort();
-    assert_eq!(paged, servers);
-    assert!(s.due_servers(now, 1, 2).unwrap().is_empty());
-    let due = s.due_deliveries("b.test", now, 10).unwrap();
-    assert_eq!(due.iter().map(|d| d.seq).collect::<Vec<_>>(), [1, 2, 3]);
-    s.delivered(&[due[0].id]).unwrap();
-    s.retry_later(&[due[1].id, due[2].id], now + 5000).unwrap();
-    assert!(s.due_deliveries("b.test", now, 10).unwrap().is_empty());
-    assert_eq!(s.kick_server("b.test", now).unwrap(), 2);
-    assert_eq!(s.due_deliveries("b.test", now, 10).unwrap()[0].attempts, 1);
+    let owed = s.owed_to("b.test", 10).unwrap();
+    assert!(owed.complete);
+    assert_eq!(
+        owed.entries.iter().map(|(e, _)| e.seq).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert_eq!(owed.subscriptions[0].acked, 0);
+    assert_eq!(owed.subscriptions[0].last, 3);
+    let paged = s.owed_to("b.test", 2).unwrap();
+    assert!(!paged.complete, "more is owed than one page");
+    // b.test acknowledged seq 1
+    crate::store::outbox::store_cursors(s.conn(), "b.test", &[(a.address.as_str().into(), 1)], &[])
+        .unwrap();
+    assert_eq!(
+        s.owed_to("b.test", 10)
+            .unwrap()
+            .entries
+            .iter()
+            .map(|(e, _)| e.seq)
+            .collect::<Vec<_>>(),
+        [2, 3]
+    );
+    assert_eq!(s.outbox_oldest_ms().unwrap().is_some(), true);
     s.remove_subscriber(&a.address, "c.test").unwrap();
     assert_eq!(
         s.outbox_len().unwrap(),
         2,
         "c.test's deliveries dropped with its subscription"
     );
+    let now = crate::now_ms() + 1;
     assert_eq!(
         s.expire_outbox(now + 1).unwrap(),
         [("b.test".to_string(), 2)]
     );
     assert_eq!(s.outbox_len().unwrap(), 0);
+    assert!(s.owed_servers().unwrap().is_empty());
+    assert_eq!(s.outbox_oldest_ms().unwrap(), None);
 }
 
 #[test]
@@ -222,28 +239,15 @@ fn a_backfill_leaves_what_the_outbox_owes_to_the_outbox() {
     posts(&s, a.id, 4);
     assert!(s.add_subscriber(&a.address, "b.test", 1).unwrap().is_some());
     posts(&s, a.id, 6); // seqs 5..=10 owed to b.test
-    let now = crate::now_ms() + 1;
-    let owed: Vec<i64> = s
-        .due_deliveries("b.test", now, 100)
-        .unwrap()
-        .iter()
-        .map(|d| d.id)
-        .collect();
-    assert_eq!(owed.len(), 6);
-    // the link died: they wait for a retry later; seq 10 is delivered (and acked) first
-    s.retry_later(&owed[..5], now + 60_000).unwrap();
-    s.delivered(&owed[5..]).unwrap();
-    // the follower saw 10, asks 1..=9: the page skips 5..=9 (owed) and the kick makes them due
+    // seq 10 was delivered (and acked) first, 5..=9 wait for a retry: the cursor stays at 4
+    let owed = s.owed_to("b.test", 100).unwrap();
+    assert_eq!(owed.subscriptions[0].acked, 4);
+    assert_eq!(owed.entries.len(), 6);
+    // the follower saw 10, asks 1..=9: the page skips 5..=9 (owed), the outbox sends them
     let served = page_seqs(&s, &a.address, Some("b.test"), 1, 9);
     assert_eq!(served, [1, 2, 3, 4], "owed seqs are the outbox's to send");
-    assert_eq!(s.kick_owed(&a.address, "b.test", 1, 9, now).unwrap(), 5);
-    let due: Vec<u64> = s
-        .due_deliveries("b.test", now, 100)
-        .unwrap()
-        .iter()
-        .map(|d| d.seq)
-        .collect();
-    assert_eq!(due, [5, 6, 7, 8, 9], "the outbox sends them now, once");
+    let due = s.owed_seqs(&a.address, "b.test", 1, 9).unwrap();
+    assert_eq!(due, [5, 6, 7, 8, 9], "the outbox sends them, once");
     // no seq goes by both paths
     assert!(served.iter().all(|q| !due.contains(q)));
     // an unverified asker (no owed_to) gets the whole public range, paged

@@ -48,6 +48,7 @@ pub mod media;
 pub mod media_files;
 pub mod messages;
 pub mod oauth;
+pub mod outbox;
 pub mod people;
 pub mod pulse;
 pub mod relations;

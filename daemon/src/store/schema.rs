@@ -225,6 +225,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::mastodon_views::STATUS_COUNT_MIGRATION,
     // 13: notification ids never used twice (see `mastodon_accounts`).
     super::mastodon_accounts::NOTIFICATION_IDS_MIGRATION,
+    // 14: the outbox as cursors in the authors' logs (see `outbox`).
+    super::outbox::OUTBOX_CURSORS_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

@@ -61,9 +61,9 @@ enum Job {
         reply: oneshot::Sender<Result<Received, StoreError>>,
     },
     Outbox {
+        server: String,
+        cursors: Vec<(Arc<str>, u64)>,
         delivered: Vec<i64>,
-        retry: Vec<i64>,
-        retry_at: u64,
         reply: oneshot::Sender<Result<(), StoreError>>,
     },
     Discover {
@@ -167,19 +167,20 @@ impl WriterHandle {
         Ok(answer)
     }
 
-    /// Removes acknowledged deliveries and schedules the others for `retry_at`.
+    /// Stores `server`'s cursors and deletes its acknowledged delivery rows
+    /// (see [`super::outbox::store_cursors`]).
     pub async fn outbox(
         &self,
+        server: String,
+        cursors: Vec<(Arc<str>, u64)>,
         delivered: Vec<i64>,
-        retry: Vec<i64>,
-        retry_at: u64,
     ) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job::Outbox {
+                server,
+                cursors,
                 delivered,
-                retry,
-                retry_at,
                 reply,
             })
             .await
@@ -409,11 +410,13 @@ fn apply(
         )),
         Job::Receive { msg, .. } => Answer::Receive(receive(conn, msg, shared)),
         Job::Outbox {
+            server,
+            cursors,
             delivered,
-            retry,
-            retry_at,
             ..
-        } => Answer::Outbox(outbox_update(conn, delivered, retry, *retry_at)),
+        } => Answer::Outbox(super::outbox::store_cursors(
+            conn, server, cursors, delivered,
+        )),
         Job::Discover { batch, .. } => Answer::Discover(discover::apply_batch(conn, batch, now)),
         Job::Stop => return Err(StoreError::ShuttingDown),
     })
@@ -441,21 +444,3 @@ fn receive(
     })
 }
 
-fn outbox_update(
-    conn: &rusqlite::Connection,
-    delivered: &[i64],
-    retry: &[i64],
-    retry_at: u64,
-) -> Result<(), StoreError> {
-    let mut del = conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
-    for id in delivered {
-        del.execute([id])?;
-    }
-    let mut again = conn.prepare_cached(
-        "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2 WHERE id = ?1",
-    )?;
-    for id in retry {
-        again.execute(rusqlite::params![id, retry_at as i64])?;
-    }
-    Ok(())
-}

@@ -5,7 +5,7 @@
 //! follower restarts, a newer post can reach it before older deliveries waiting for their
 //! retry; it sees the gap and asks for a backfill of them, and the retry then sent them again.
 //! So a backfill for a subscribed server marks what the outbox owes that server
-//! ([`PageMessage::owed`]) and makes those rows due now ([`Store::kick_owed`]); the link sends
+//! ([`PageMessage::owed`]) and the outbox retries that server now; the link sends
 //! an owed one only if its delivery is in flight on that very link (then the backfill's copy
 //! answers the delivery's ack), else leaves it to the outbox: each goes out once.
 
@@ -105,8 +105,8 @@ impl Store {
                 return Ok(Subscribing::Full);
             }
             tx.execute(
-                "INSERT INTO subscribers(author_id, server, created_ms)
-                 SELECT id, ?2, ?3 FROM authors WHERE address = ?1",
+                "INSERT INTO subscribers(author_id, server, created_ms, acked_seq)
+                 SELECT id, ?2, ?3, last_seq FROM authors WHERE address = ?1",
                 params![author.as_str(), server, now_ms as i64],
             )?;
         }
@@ -121,30 +121,6 @@ impl Store {
             .query_row("SELECT count(*) FROM subscribers", [], |r| {
                 r.get::<_, i64>(0)
             })? as u64)
-    }
-
-    /// Makes what the outbox owes `server` of `author`'s seqs `from..=to` due now; returns how
-    /// many rows were waiting for a retry.
-    pub fn kick_owed(
-        &mut self,
-        author: &Address,
-        server: &str,
-        from: u64,
-        to: u64,
-        now_ms: u64,
-    ) -> Result<usize, StoreError> {
-        Ok(self.conn().execute(
-            "UPDATE outbox SET next_attempt_ms = ?5 WHERE server = ?2 AND next_attempt_ms > ?5
-               AND message_id IN (SELECT m.id FROM messages m JOIN authors a ON a.id = m.author_id
-                                  WHERE a.address = ?1 AND m.seq BETWEEN ?3 AND ?4)",
-            params![
-                author.as_str(),
-                server,
-                from as i64,
-                to.min(i64::MAX as u64) as i64,
-                now_ms as i64
-            ],
-        )?)
     }
 
     /// A page of the local `author`'s messages `from..=to`, oldest first, of at most about
@@ -162,6 +138,11 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT m.seq, m.wire,
                     EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = m.id AND o.server = ?5)
+                    OR EXISTS (SELECT 1 FROM subscribers s WHERE s.author_id = m.author_id
+                          AND s.server = ?5 AND m.seq > s.acked_seq AND (m.audience = 'public'
+                          OR (m.audience = 'followers' AND EXISTS (SELECT 1 FROM remote_followers r
+                              WHERE r.author_id = s.author_id AND r.server = s.server
+                                AND r.state = 'accepted'))))
              FROM messages m JOIN authors a ON a.id = m.author_id
              WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq BETWEEN ?2 AND ?3
                AND (m.audience = 'public' OR ?4)
