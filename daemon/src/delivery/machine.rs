@@ -410,7 +410,8 @@ impl Machine {
         self.attempts = self.attempts.saturating_add(1);
         self.queue.clear();
         self.inflight.clear();
-        self.out.retain(|o| !matches!(o, Output::Send { .. } | Output::Load));
+        self.out
+            .retain(|o| !matches!(o, Output::Send { .. } | Output::Load));
         self.dirty = true;
         self.flush();
         self.out.push_back(Output::Failed {

@@ -136,7 +136,14 @@ pub async fn run(net: Arc<Net>) {
                         continue;
                     }
                     if retry.get(server).is_none_or(|r| r.1 <= now) {
-                        start(&net, &mut active, &retry, &ended_tx, &mut generation, server);
+                        start(
+                            &net,
+                            &mut active,
+                            &retry,
+                            &ended_tx,
+                            &mut generation,
+                            server,
+                        );
                     }
                 }
             }
@@ -185,13 +192,19 @@ fn hand_over(active: &mut HashMap<String, Active>, server: &str, live: Live) -> 
 
 fn ended(active: &mut HashMap<String, Active>, retry: &mut HashMap<String, (u32, u64)>, e: Ended) {
     let (server, generation, attempts) = e;
-    if active.get(&server).is_some_and(|a| a.generation == generation) {
+    if active
+        .get(&server)
+        .is_some_and(|a| a.generation == generation)
+    {
         active.remove(&server);
     }
     if attempts == 0 {
         retry.remove(&server);
     } else {
-        retry.insert(server, (attempts, crate::now_ms() + retry_delay_ms(attempts - 1)));
+        retry.insert(
+            server,
+            (attempts, crate::now_ms() + retry_delay_ms(attempts - 1)),
+        );
     }
 }
 
@@ -219,8 +232,12 @@ fn start(
         },
     );
     let attempts = retry.get(server).map_or(0, |r| r.0);
-    let (net, server, ended_tx, generation) =
-        (net.clone(), server.to_string(), ended_tx.clone(), *generation);
+    let (net, server, ended_tx, generation) = (
+        net.clone(),
+        server.to_string(),
+        ended_tx.clone(),
+        *generation,
+    );
     tokio::spawn(async move {
         let attempts = deliver(&net, &server, attempts, rx, &missed).await;
         if attempts > 0 {

@@ -82,7 +82,10 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
         .conn()
         .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(rows, 0, "a post writes nothing per server: cursors say what is owed");
+    assert_eq!(
+        rows, 0,
+        "a post writes nothing per server: cursors say what is owed"
+    );
     let mut servers = s.owed_servers().unwrap();
     servers.sort();
     assert_eq!(servers, ["b.test", "c.test"]);
@@ -239,7 +242,7 @@ fn a_backfill_leaves_what_the_outbox_owes_to_the_outbox() {
     posts(&s, a.id, 4);
     assert!(s.add_subscriber(&a.address, "b.test", 1).unwrap().is_some());
     posts(&s, a.id, 6); // seqs 5..=10 owed to b.test
-    // seq 10 was delivered (and acked) first, 5..=9 wait for a retry: the cursor stays at 4
+                        // seq 10 was delivered (and acked) first, 5..=9 wait for a retry: the cursor stays at 4
     let owed = s.owed_to("b.test", 100).unwrap();
     assert_eq!(owed.subscriptions[0].acked, 4);
     assert_eq!(owed.entries.len(), 6);

@@ -150,7 +150,8 @@ impl Store {
             "SELECT s.server, {MAY_READ} FROM subscribers s JOIN messages m ON m.id = ?1
              WHERE s.author_id = ?2 AND s.acked_seq < m.seq"
         ))?;
-        let mut rows_of = conn.prepare_cached("SELECT server, id FROM outbox WHERE message_id = ?1")?;
+        let mut rows_of =
+            conn.prepare_cached("SELECT server, id FROM outbox WHERE message_id = ?1")?;
         let mut rows = stmt.query(params![after, limit])?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
@@ -184,7 +185,9 @@ impl Store {
     pub fn last_message_id(&self) -> Result<i64, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| r.get(0))?)
+            .query_row("SELECT coalesce(max(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Servers owed anything.
@@ -249,10 +252,17 @@ impl Store {
              ORDER BY m.seq"
         ))?;
         let rows = stmt.query_map(
-            params![author.as_str(), server, from as i64, to.min(i64::MAX as u64) as i64],
+            params![
+                author.as_str(),
+                server,
+                from as i64,
+                to.min(i64::MAX as u64) as i64
+            ],
             |r| r.get::<_, i64>(0),
         )?;
-        Ok(rows.map(|r| r.map(|v| v as u64)).collect::<Result<_, _>>()?)
+        Ok(rows
+            .map(|r| r.map(|v| v as u64))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Gives up what was owed of messages stored before `cutoff_ms`: cursors move past them,

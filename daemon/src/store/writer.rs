@@ -443,4 +443,3 @@ fn receive(
         contiguous: contiguous as u64,
     })
 }
-
