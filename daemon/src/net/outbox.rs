@@ -37,6 +37,10 @@ const LINGER: Duration = Duration::from_secs(2);
 /// Longest a delivery waits without an ack, a post or a closed link before it looks at the
 /// clock (for acks overdue by [`ACK_TIMEOUT`]).
 const IDLE_CHECK: Duration = Duration::from_secs(1);
+/// How often a delivery in progress stores the cursors its acks moved. Between two stores a
+/// crash only makes the server be offered again what it acknowledged since (it answers
+/// `Duplicate`), so a post costs no store write per server: one per server per second at most.
+const CURSOR_EVERY: Duration = Duration::from_secs(1);
 /// Most servers kicked between two dispatcher passes (each a domain name).
 pub const MAX_KICKS: usize = 4096;
 /// Most deliveries in progress at once (each a task with its window of up to
@@ -281,6 +285,7 @@ async fn deliver(
     let mut link: Option<Arc<super::link::Link>> = None;
     let (mut cursors, mut rows, mut unsubscribe) = (Vec::new(), Vec::new(), Vec::new());
     let mut failed = None;
+    let mut stored_at = tokio::time::Instant::now();
     loop {
         while let Some(out) = m.poll() {
             match out {
@@ -338,7 +343,9 @@ async fn deliver(
                 Output::Failed { attempts } => failed = Some(attempts),
             }
         }
-        if !cursors.is_empty() || !rows.is_empty() {
+        let due = failed.is_some() || m.is_done() || stored_at.elapsed() >= CURSOR_EVERY;
+        if due && (!cursors.is_empty() || !rows.is_empty()) {
+            stored_at = tokio::time::Instant::now();
             let (c, r) = (std::mem::take(&mut cursors), std::mem::take(&mut rows));
             if let Err(e) = net.writer.outbox(server.to_string(), c, r).await {
                 tracing::warn!(%server, error = %e, "recording deliveries failed");
@@ -412,7 +419,9 @@ async fn deliver(
         m.handle(Input::Tick {
             now_ms: crate::now_ms(),
         });
-        m.flush();
+        if m.is_done() || stored_at.elapsed() >= CURSOR_EVERY {
+            m.flush();
+        }
     }
 }
 
