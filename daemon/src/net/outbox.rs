@@ -109,7 +109,7 @@ pub async fn run(net: Arc<Net>) {
         // new local posts: each read once, handed to every server it is owed to
         loop {
             let after = last_id;
-            let (posts, last) = match net
+            let (posts, last, more) = match net
                 .pool
                 .run(move |s| s.new_local_posts(after, POSTS_PER_QUERY))
                 .await
@@ -151,10 +151,7 @@ pub async fn run(net: Arc<Net>) {
                     }
                 }
             }
-            if posts.len() < POSTS_PER_QUERY as usize && last == after {
-                break;
-            }
-            if last == after {
+            if !more {
                 break;
             }
         }

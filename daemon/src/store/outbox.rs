@@ -131,13 +131,13 @@ impl Store {
         Ok(owed)
     }
 
-    /// Posts of local authors stored after row `after` (at most `limit`), with their servers;
-    /// and the row id the next call starts after.
+    /// Posts of local authors among the (at most `limit`) messages stored after row `after`,
+    /// with their servers; the row id the next call starts after; and whether more may follow.
     pub fn new_local_posts(
         &self,
         after: i64,
         limit: u32,
-    ) -> Result<(Vec<LocalPost>, i64), StoreError> {
+    ) -> Result<(Vec<LocalPost>, i64, bool), StoreError> {
         let conn = self.conn();
         let mut posts = Vec::new();
         let mut last = after;
@@ -153,9 +153,11 @@ impl Store {
         let mut rows_of =
             conn.prepare_cached("SELECT server, id FROM outbox WHERE message_id = ?1")?;
         let mut rows = stmt.query(params![after, limit])?;
+        let mut scanned = 0;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
             last = id;
+            scanned += 1;
             if !r.get::<_, bool>(5)? {
                 continue; // received from elsewhere: owed to nobody
             }
@@ -178,7 +180,7 @@ impl Store {
                 addressed,
             });
         }
-        Ok((posts, last))
+        Ok((posts, last, scanned == limit))
     }
 
     /// The newest message row id.
