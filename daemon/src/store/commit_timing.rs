@@ -44,7 +44,7 @@ pub struct CommitTiming {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CommitSnapshot {
     /// Commits per bucket, not cumulative (see [`BUCKETS_US`]; one more than it, for `+Inf`).
-    pub buckets: Vec<u64>,
+    pub buckets: [u64; BUCKETS_US.len() + 1],
     /// Microseconds of all commits.
     pub sum_us: u64,
     /// Jobs in committed batches.
@@ -93,11 +93,7 @@ impl CommitTiming {
     #[allow(clippy::unnecessary_cast)] // `sum_us` is already a u64 on 64-bit-atomic targets
     pub fn snapshot(&self) -> CommitSnapshot {
         CommitSnapshot {
-            buckets: self
-                .buckets
-                .iter()
-                .map(|b| b.load(Ordering::Relaxed) as u64)
-                .collect(),
+            buckets: std::array::from_fn(|i| self.buckets[i].load(Ordering::Relaxed) as u64),
             sum_us: self.sum_us.load(Ordering::Relaxed) as u64,
             jobs: self.jobs.load(Ordering::Relaxed) as u64,
             failures: self.failures.load(Ordering::Relaxed) as u64,
