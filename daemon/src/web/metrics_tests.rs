@@ -1,6 +1,8 @@
 //! Tests of `/metrics`: the text format, read back by a strict parser of version 0.0.4, and who
 //! may read it.
 
+use super::names::*;
+use super::render::fields;
 use super::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{Ipv4Addr, Ipv6Addr};
