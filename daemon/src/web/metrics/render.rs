@@ -69,6 +69,7 @@ pub fn fields<T: serde::Serialize>(v: &T) -> serde_json::Map<String, serde_json:
     }
 }
 
+/// Field `name` of [`fields`]' map (0 if absent).
 pub fn field(m: &serde_json::Map<String, serde_json::Value>, name: &str) -> u64 {
     m.get(name).and_then(serde_json::Value::as_u64).unwrap_or(0)
 }
