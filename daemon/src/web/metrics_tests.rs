@@ -179,7 +179,7 @@ fn parse(text: &str) -> Result<HashMap<String, Family>, String> {
             }
             if f.samples
                 .iter()
-                .any(|s| !(s.value >= 0.0) || s.name != *name)
+                .any(|s| s.value.is_nan() || s.value < 0.0 || s.name != *name)
             {
                 return Err(format!("counter {name}: {:?}", f.samples));
             }
