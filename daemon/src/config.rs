@@ -292,6 +292,41 @@ pub struct HttpConfig {
     /// in pages, feeds and WebFinger; empty: `http(s)://<domain>` (with the listen port unless
     /// it is 80 or 443). Never taken from a request's Host header, which any client sets.
     pub public_url: String,
+    /// Who may read `GET /metrics`: `off`, `lan` (loopback and private addresses, see
+    /// [`MetricsAccess::Lan`]) or `any`.
+    pub metrics: String,
+}
+
+/// Who may read `GET /metrics` (`http.metrics`); everyone else gets 404, as for a path that
+/// does not exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// Nobody.
+    Off,
+    /// Clients on loopback or a private or link-local address (`crate::web::metrics::is_lan`),
+    /// and not through a proxy that says it forwarded the request.
+    Lan,
+    /// Everyone.
+    Any,
+}
+
+impl MetricsAccess {
+    /// `off`, `lan` or `any`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "off" => Some(MetricsAccess::Off),
+            "lan" => Some(MetricsAccess::Lan),
+            "any" => Some(MetricsAccess::Any),
+            _ => None,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// `http.metrics` (checked by [`Config::validate`]; anything else reads as `off`).
+    pub fn metrics_access(&self) -> MetricsAccess {
+        MetricsAccess::parse(&self.metrics).unwrap_or(MetricsAccess::Off)
+    }
 }
 
 /// `[limits]`
@@ -347,6 +382,7 @@ impl Default for HttpConfig {
             body_timeout_s: 20,
             secure_cookies: false,
             public_url: String::new(),
+            metrics: "lan".into(),
         }
     }
 }
@@ -501,6 +537,9 @@ impl Config {
         }
         if let Err(e) = public_url(&self.http.public_url) {
             return invalid("http.public_url", e);
+        }
+        if MetricsAccess::parse(&self.http.metrics).is_none() {
+            return invalid("http.metrics", "must be \"off\", \"lan\" or \"any\"".into());
         }
         if let Err(e) = log_targets(&self.log.filter) {
             return invalid("log.filter", e);

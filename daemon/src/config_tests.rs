@@ -75,6 +75,7 @@ fn bad_values_are_refused_by_key() {
             "http.public_url",
         ),
         ("[http]\npublic_url = \"ftp://a.test\"", "http.public_url"),
+        ("[http]\nmetrics = \"wan\"", "http.metrics"),
         ("data_dir = \"\"", "data_dir"),
         (
             "[firehose]\nmulticast_retry_s = 100000",
@@ -165,4 +166,20 @@ fn http_head_and_body_deadlines_are_read_and_checked() {
     assert!(err("[http]\nhead_timeout_s = 0").contains("http.head_timeout_s"));
     assert!(err("[http]\nhead_timeout_s = 121").contains("http.head_timeout_s"));
     assert!(err("[http]\nbody_timeout_s = 0").contains("http.body_timeout_s"));
+}
+
+#[test]
+fn metrics_access_is_lan_by_default_and_named() {
+    assert_eq!(Config::default().http.metrics_access(), MetricsAccess::Lan);
+    for (text, access) in [
+        ("off", MetricsAccess::Off),
+        ("lan", MetricsAccess::Lan),
+        ("any", MetricsAccess::Any),
+    ] {
+        let c = Config::parse(&format!("[http]\nmetrics = \"{text}\"")).unwrap();
+        assert_eq!(c.http.metrics_access(), access);
+    }
+    for bad in ["", "LAN", "on", "public"] {
+        assert!(MetricsAccess::parse(bad).is_none(), "{bad}");
+    }
 }

@@ -225,6 +225,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         media: config.media.clone(),
         mastodon_limits: Default::default(),
         stream_store: Default::default(),
+        metrics: crate::web::metrics::Metrics::new(config.http.metrics_access()),
     });
     // pictures a crash left half-written or unrecorded, and those nothing uses any more
     match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {

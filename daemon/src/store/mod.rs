@@ -25,6 +25,7 @@
 //! - [`relations`]: mutes and blocks, and what every read hides.
 //! - [`blocked_domains`]: the owner's blocked domains, in the table and in memory.
 //! - [`writer`]: the group-commit writer for own posts, received messages and discover batches.
+//! - [`commit_timing`]: how long the writer's commits take, for `/metrics`.
 //! - [`integrity`]: the start-up check of the database file.
 //! - [`lock`]: one running msmd per data directory.
 //! - [`media`]: pictures: uploads, quotas, what messages carry, the cache, collection.
@@ -33,6 +34,7 @@
 
 pub mod approvals;
 pub mod blocked_domains;
+pub mod commit_timing;
 pub mod conversation;
 pub mod discover;
 mod error;

@@ -279,7 +279,10 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
             }
         }
         let n = batch.len();
-        match commit_batch(&mut store, &batch) {
+        let started = std::time::Instant::now();
+        let committed = commit_batch(&mut store, &batch);
+        super::commit_timing::COMMITS.record(started.elapsed(), n, committed.is_ok());
+        match committed {
             Ok((answers, public)) => {
                 pulse.bump();
                 batch.into_iter().zip(answers).for_each(|(j, a)| j.reply(a));

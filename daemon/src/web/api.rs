@@ -3,6 +3,7 @@
 //! | method | path | what |
 //! |---|---|---|
 //! | GET | `/healthz` | liveness and database check |
+//! | GET | `/metrics` | counters in the Prometheus text format, LAN only by default ([`super::metrics`]) |
 //! | POST | `/api/v1/session` | log in: `{"name", "password"}` → token and cookie |
 //! | GET | `/api/v1/session` | who am I |
 //! | DELETE | `/api/v1/session` | log out |
@@ -108,6 +109,8 @@ pub struct Context {
     pub mastodon_limits: super::mastodon::limits::Limiter,
     /// The database connection the Mastodon streams share (opened by the first one).
     pub stream_store: std::sync::Mutex<Option<Arc<std::sync::Mutex<Store>>>>,
+    /// `GET /metrics`: who may read it, the text last built.
+    pub metrics: super::metrics::Metrics,
 }
 
 /// Answers one request.
@@ -134,6 +137,7 @@ fn route(
     let method = req.method().clone();
     match (segments.as_slice(), &method) {
         (["healthz"], Method::Get) => health(ctx, store),
+        (["metrics"], _) => super::metrics::serve(ctx, store, req, path),
         (["api", "v1", "session"], Method::Post) => log_in(ctx, store, req, now),
         (["api", "v1", "session"], Method::Get) => {
             let s = auth::require(store, req, now, true)?;

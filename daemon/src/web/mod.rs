@@ -6,6 +6,7 @@
 //!
 //! - [`server`]: the listener, the workers, graceful stop.
 //! - [`api`]: routes and handlers of `/healthz` and `/api/v1/...`.
+//! - [`metrics`]: `/metrics`, the Prometheus text format, on the LAN only by default.
 //! - [`federation`]: follows, followers, deleting posts, profile, `/.well-known/msm`.
 //! - [`follow_target`]: what may be typed to follow someone (address, `@handle`, profile link).
 //! - [`reading`]: timeline, profiles, threads, search.
@@ -34,6 +35,7 @@ pub mod io;
 pub mod lists;
 pub mod mastodon;
 pub mod media;
+pub mod metrics;
 pub mod multipart;
 pub mod oauth;
 pub mod post_limits;

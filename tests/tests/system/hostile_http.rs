@@ -130,6 +130,7 @@ fn a_huge_declared_length_is_refused_unread_on_any_route() {
     for round in 0..20 {
         for (method, path) in [
             ("GET", "/healthz"),
+            ("GET", "/metrics"),
             ("POST", "/api/v1/session"),
             ("GET", "/"),
             ("PUT", "/nowhere"),

@@ -32,6 +32,7 @@ mod mastodon_oauth;
 mod mastodon_shared;
 mod mastodon_statuses;
 mod mastodon_streaming;
+mod metrics;
 mod pictures;
 mod pictures_between;
 mod public_pages;
