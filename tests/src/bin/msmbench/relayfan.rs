@@ -75,7 +75,7 @@ pub fn run(a: &Args) {
         .expect("relay address in the hub's log");
     progress(&format!("relay fan-out n={n}: hub pid {}", bench.node.pid()));
     std::thread::sleep(SETTLE);
-    let anon0 = bench.status_kb("RssAnon");
+    let (anon0, slab0) = (bench.status_kb("RssAnon"), slab_kb());
 
     let stats = Arc::new(Stats::default());
     let t0 = Instant::now();
@@ -91,10 +91,15 @@ pub fn run(a: &Args) {
     let live = wait_sessions(&bench, n);
     out(&format!("{p}_hub_sessions"), live);
     std::thread::sleep(SETTLE);
-    let anon1 = bench.status_kb("RssAnon");
+    let (anon1, slab1) = (bench.status_kb("RssAnon"), slab_kb());
+    let per = |before: u64, after: u64| {
+        ((after as f64 - before as f64) * 1024.0 / live.max(1) as f64).round()
+    };
+    out(&format!("{p}_hub_anon_bytes_per_session"), per(anon0, anon1));
+    // as the mosquitto anchor's figure: machine-wide, both ends of each connection
     out(
-        &format!("{p}_hub_anon_bytes_per_session"),
-        ((anon1 as f64 - anon0 as f64) * 1024.0 / live.max(1) as f64).round(),
+        &format!("{p}_kernel_slab_bytes_per_session_both_ends"),
+        per(slab0, slab1),
     );
 
     let run = Run {
@@ -134,6 +139,11 @@ pub fn run(a: &Args) {
     out(&format!("{p}_hub_vmhwm_kib"), bench.status_kb("VmHWM"));
     drop(bench);
     rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+/// `Slab` of `/proc/meminfo`, in kB (machine-wide).
+fn slab_kb() -> u64 {
+    crate::node::proc_field("/proc/meminfo", "Slab")
 }
 
 fn secs(d: Duration) -> String {
