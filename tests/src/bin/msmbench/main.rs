@@ -102,7 +102,9 @@ pub fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(phase) = args.first() else {
-        eprintln!("usage: msmbench idle|fanout|relayfan|ingest|wire|pictures|mastodon [key=value ...]");
+        eprintln!(
+            "usage: msmbench idle|fanout|relayfan|ingest|wire|pictures|mastodon [key=value ...]"
+        );
         std::process::exit(2);
     };
     let a = Args::parse(&args[1..]);

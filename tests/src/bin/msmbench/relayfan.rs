@@ -73,7 +73,10 @@ pub fn run(a: &Args) {
         .log_value("relay listening addr=")
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("relay address in the hub's log");
-    progress(&format!("relay fan-out n={n}: hub pid {}", bench.node.pid()));
+    progress(&format!(
+        "relay fan-out n={n}: hub pid {}",
+        bench.node.pid()
+    ));
     std::thread::sleep(SETTLE);
     let (anon0, slab0) = (bench.status_kb("RssAnon"), slab_kb());
 
@@ -95,7 +98,10 @@ pub fn run(a: &Args) {
     let per = |before: u64, after: u64| {
         ((after as f64 - before as f64) * 1024.0 / live.max(1) as f64).round()
     };
-    out(&format!("{p}_hub_anon_bytes_per_session"), per(anon0, anon1));
+    out(
+        &format!("{p}_hub_anon_bytes_per_session"),
+        per(anon0, anon1),
+    );
     // as the mosquitto anchor's figure: machine-wide, both ends of each connection
     out(
         &format!("{p}_kernel_slab_bytes_per_session_both_ends"),
