@@ -35,6 +35,18 @@ END {
       row("p50 / p99 latency at " l " deliveries/s offered, N=" n, msm, mq, (l == 20000) ? "p99 < mosquitto" : "")
     }
   }
+  split("100 1000", rs, " ")
+  for (i = 1; i <= 2; i++) {
+    n = rs[i]; k = "msm_relay_n" n
+    row("relay fan-out deliveries/s at saturation, hub with N=" n " relay sessions (mosquitto: N subscribers)", g(m, k "_sat_deliveries_per_s") " (" g(m, k "_sat_hub_cpu_us_per_delivery") " µs hub CPU each)", g(q, "fan_default_n" n "_sat_delivered_msg_s") " / " g(q, "fan_nodelay_n" n "_sat_delivered_msg_s"), "≥ mosquitto")
+  }
+  for (i = 1; i <= 2; i++) {
+    n = rs[i]; k = "msm_relay_n" n "_load20000"
+    msm = g(m, k "_lat_p50_ms") " / " g(m, k "_lat_p99_ms") " ms (reached " g(m, k "_achieved_deliveries_per_s") "/s)"
+    mq = ms(g(q, "fan_default_n" n "_load20000_lat_p50_us")) " / " ms(g(q, "fan_default_n" n "_load20000_lat_p99_us")) " ms; " ms(g(q, "fan_nodelay_n" n "_load20000_lat_p50_us")) " / " ms(g(q, "fan_nodelay_n" n "_load20000_lat_p99_us")) " ms"
+    row("relay p50 / p99 latency at 20000 deliveries/s offered, N=" n " relay sessions", msm, mq, "p99 < mosquitto")
+  }
+  row("private memory per relay session, hub holding 1000 (B)", g(m, "msm_relay_n1000_hub_anon_bytes_per_session"), g(q, "idle_1000_broker_anon_bytes_per_conn"), "≤ 1 KB")
   row("ingest: verified durable posts/s (50 remote authors)", g(m, "msm_ingest_posts_per_s"), "– (nostr-rs-relay 1.35–1.42k, anchors README)", "≥ 15,000")
   row("flash writes per received post, burst (bytes)", per(g(m, "msm_flash_burst_write_bytes_per_1000_received")), "– (persistence off)", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
   row("flash writes per received post, one at a time (bytes)", per(g(m, "msm_flash_write_bytes_per_1000_received")), "–", "≤ 2 × " g(m, "msm_flash_received_post_wire_bytes"))
@@ -42,7 +54,7 @@ END {
   row("flash writes while idle (KiB per hour, extrapolated from " g(m, "msm_flash_idle_secs") " s)", kb(g(m, "msm_flash_idle_write_bytes_per_hour_extrapolated")), "–", "")
   row("Mastodon API: GET /api/v1/timelines/home p50 / p99 at 20/s, " g(m, "msm_mastodon_stored_posts") " stored messages", g(m, "msm_mastodon_home_p50_ms") " / " g(m, "msm_mastodon_home_p99_ms") " ms (" g(m, "msm_mastodon_home_errors") " errors)", "–", "p99 < 50 ms")
   row("Mastodon API: POST /api/v1/statuses p50 / p99 at 20/s", g(m, "msm_mastodon_post_p50_ms") " / " g(m, "msm_mastodon_post_p99_ms") " ms (" g(m, "msm_mastodon_post_errors") " errors)", "–", "p99 < 50 ms")
-  row("Mastodon API: whole node's VmRSS with " g(m, "msm_mastodon_streams") " streams open (half SSE, half WebSocket; " g(m, "msm_mastodon_streams_reached") " got the update)", g(m, "msm_mastodon_streams_vmrss_kib") " KiB (" g(m, "msm_mastodon_streams_before_vmrss_kib") " before)", "–", "< 8 MB (GoToSocial 250–350 MB)")
+  row("Mastodon API: whole node'"'"'s VmRSS with " g(m, "msm_mastodon_streams") " streams open (half SSE, half WebSocket; " g(m, "msm_mastodon_streams_reached") " got the update)", g(m, "msm_mastodon_streams_vmrss_kib") " KiB (" g(m, "msm_mastodon_streams_before_vmrss_kib") " before)", "–", "< 8 MB (GoToSocial 250–350 MB)")
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
     n = ws[i]

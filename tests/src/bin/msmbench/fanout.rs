@@ -29,13 +29,13 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// Threads posting through the HTTP API at once (the node has 4 HTTP workers by default).
-const POSTERS: usize = 8;
+pub const POSTERS: usize = 8;
 /// Subscriptions the generator runs at once.
 const CONCURRENT_SUBSCRIBES: usize = 64;
 /// A drain that makes no progress for this long ends (what is left is reported undelivered).
 const DRAIN_STALL: Duration = Duration::from_secs(20);
 /// An open-loop run stops posting this long after its planned end if the node cannot keep up.
-const LATE_GRACE: Duration = Duration::from_secs(3);
+pub const LATE_GRACE: Duration = Duration::from_secs(3);
 /// Posts of a `quick=1` run (wire bytes only).
 const QUICK_POSTS: u64 = 50;
 /// Run tags in post texts.
@@ -250,7 +250,7 @@ pub async fn subscribe_all(
 }
 
 /// One post through the HTTP API; false if the node did not take it.
-fn post(http: SocketAddr, token: &str, tag: u32, due_us: u64) -> bool {
+pub fn post(http: SocketAddr, token: &str, tag: u32, due_us: u64) -> bool {
     let body = json!({ "text": post_text(tag, due_us) }).to_string();
     let auth = format!("Bearer {token}");
     let h = [
@@ -270,7 +270,8 @@ pub fn post_text(tag: u32, due_us: u64) -> String {
     text
 }
 
-fn parse_text(text: &str) -> Option<(u32, u64)> {
+/// The run tag and due time (µs since the epoch) at the start of a post's text.
+pub fn parse_text(text: &str) -> Option<(u32, u64)> {
     let mut w = text.split(' ');
     Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
 }
@@ -278,10 +279,16 @@ fn parse_text(text: &str) -> Option<(u32, u64)> {
 /// Waits until `total` deliveries arrived, or until nothing arrives for [`DRAIN_STALL`] or
 /// `limit` passes; returns what arrived.
 pub fn wait_delivered(stats: &Stats, total: u64, limit: Duration) -> u64 {
+    wait_count(&stats.delivered, total, limit)
+}
+
+/// Waits until `counter` reaches `total`, or until it stays still for [`DRAIN_STALL`] or
+/// `limit` passes; returns its value.
+pub fn wait_count(counter: &AtomicU64, total: u64, limit: Duration) -> u64 {
     let t0 = Instant::now();
     let (mut last, mut moved) = (0, Instant::now());
     loop {
-        let d = stats.delivered.load(Relaxed);
+        let d = counter.load(Relaxed);
         if d >= total || t0.elapsed() > limit || moved.elapsed() > DRAIN_STALL {
             return d;
         }
@@ -384,12 +391,14 @@ fn latency(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, load: u
                 if let Some(wait) = due.checked_sub(t0.elapsed()) {
                     std::thread::sleep(wait);
                 }
-                post(
+                if post(
                     bench.node.addr,
                     token,
                     tag,
                     start_us + due.as_micros() as u64,
-                );
+                ) {
+                    taken.fetch_add(1, Relaxed);
+                }
             });
         }
     });

@@ -6,6 +6,7 @@
 //! ```text
 //! msmbench idle     [links=1000,10000] [conc=128] [hold=0]  idle memory; memory per idle node link
 //! msmbench fanout   n=100 [sat_secs=4] [loads=2000,20000] [lat_secs=2] [window=4000] [quick=1]
+//! msmbench relayfan n=100 [sat_secs=4] [loads=20000] [lat_secs=2] [window=4000]  hub, N relay sessions
 //! msmbench ingest   [authors=50] [secs=8]      verified durable posts/s; flash writes
 //! msmbench wire     [n=1,10,100] [posts=50]    bytes on the wire per post: multicast vs TCP
 //! msmbench pictures                           memory and flash of an 8 MiB upload; a follower's first view
@@ -22,6 +23,7 @@ mod mastodon;
 mod multicast;
 mod node;
 mod pictures;
+mod relayfan;
 mod wire;
 
 use std::collections::HashMap;
@@ -100,13 +102,16 @@ pub fn runtime() -> tokio::runtime::Runtime {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some(phase) = args.first() else {
-        eprintln!("usage: msmbench idle|fanout|ingest|wire|pictures|mastodon [key=value ...]");
+        eprintln!(
+            "usage: msmbench idle|fanout|relayfan|ingest|wire|pictures|mastodon [key=value ...]"
+        );
         std::process::exit(2);
     };
     let a = Args::parse(&args[1..]);
     match phase.as_str() {
         "idle" => idle::run(&a),
         "fanout" => fanout::run(&a),
+        "relayfan" => relayfan::run(&a),
         "ingest" => ingest::run(&a),
         "wire" => multicast::run(&a),
         "pictures" => pictures::run(),

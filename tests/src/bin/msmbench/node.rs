@@ -40,6 +40,21 @@ impl Bench {
         statics: &[(String, SocketAddr)],
         extra: &[&str],
     ) -> Bench {
+        Self::start_full(ns, domain, statics, "", extra)
+    }
+
+    /// Like [`Bench::start`], with `config` (TOML sections) added to the configuration.
+    pub fn start_with(domain: &str, statics: &[(String, SocketAddr)], config: &str) -> Bench {
+        Self::start_full(None, domain, statics, config, &[])
+    }
+
+    fn start_full(
+        ns: Option<&str>,
+        domain: &str,
+        statics: &[(String, SocketAddr)],
+        config: &str,
+        extra: &[&str],
+    ) -> Bench {
         let users: Vec<(&str, &str, bool)> = USERS
             .iter()
             .enumerate()
@@ -66,6 +81,7 @@ impl Bench {
         for (d, a) in statics {
             let _ = writeln!(cfg, "\"{d}\" = \"{a}\"");
         }
+        cfg.push_str(config);
         let path = dir.path().join("msmd.toml");
         std::fs::write(&path, cfg).expect("write config");
         let mut args = vec!["--config", path.to_str().expect("utf-8 path")];
