@@ -193,6 +193,8 @@ pub struct Net {
     outbox_wake: Notify,
     /// Servers to retry now (a link to them came up, or they asked for what they are owed).
     outbox_kicks: Mutex<HashSet<String>>,
+    /// Servers being delivered to now, and servers waiting for a retry (set by the outbox).
+    pub outbox_servers: outbox::ServerGauges,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
     /// Subscriptions from unverified links, waiting for their domain's verification.
@@ -255,6 +257,7 @@ impl Net {
             dialing: Mutex::new(HashMap::new()),
             outbox_wake: Notify::new(),
             outbox_kicks: Mutex::new(HashSet::new()),
+            outbox_servers: Default::default(),
             subscriptions_wake: Notify::new(),
             subscribing: Mutex::new(HashSet::new()),
             pending_subscribers: Default::default(),

@@ -15,6 +15,7 @@ use crate::delivery::{Entry, Input, Machine, Output, Status};
 use crate::proto::link::AckStatus;
 use crate::proto::{Address, FrameType};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -46,6 +47,15 @@ pub const MAX_KICKS: usize = 4096;
 /// Most deliveries in progress at once (each a task with its window of up to
 /// [`Machine::WINDOW`] messages); the others wait for the next pass.
 const MAX_ACTIVE: usize = 16_384;
+
+/// How many servers are in each state of delivery (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct ServerGauges {
+    /// Servers with a delivery in progress.
+    pub delivering: AtomicUsize,
+    /// Servers owed something and waiting for their retry after a failure.
+    pub retrying: AtomicUsize,
+}
 
 /// A post handed to a delivery in progress.
 struct Live {
@@ -170,6 +180,12 @@ pub async fn run(net: Arc<Net>) {
                 Err(e) => tracing::warn!(error = %e, "reading the outbox"),
             }
         }
+        let g = &net.outbox_servers;
+        g.delivering.store(active.len(), Ordering::Relaxed);
+        g.retrying.store(
+            retry.keys().filter(|s| !active.contains_key(*s)).count(),
+            Ordering::Relaxed,
+        );
     }
 }
 

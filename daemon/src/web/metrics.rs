@@ -81,6 +81,10 @@ pub struct Outbox {
     pub owed: u64,
     /// Milliseconds since the oldest owed delivery was queued; 0 when none is owed.
     pub oldest_age_ms: u64,
+    /// Servers being delivered to now.
+    pub delivering: u64,
+    /// Servers waiting for a retry after a failed delivery.
+    pub retrying: u64,
 }
 
 impl Metrics {
@@ -161,9 +165,12 @@ fn snapshot(ctx: &Context, store: &Store) -> Snapshot {
         let owed = store.outbox_len()?;
         let oldest = store.outbox_oldest_ms()?;
         let oldest_age_ms = oldest.map_or(0, |t| crate::now_ms().saturating_sub(t));
+        let g = &ctx.net.outbox_servers;
         Ok::<_, crate::store::StoreError>(Outbox {
             owed,
             oldest_age_ms,
+            delivering: g.delivering.load(std::sync::atomic::Ordering::Relaxed) as u64,
+            retrying: g.retrying.load(std::sync::atomic::Ordering::Relaxed) as u64,
         })
     })();
     let outbox = outbox

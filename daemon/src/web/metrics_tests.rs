@@ -235,6 +235,8 @@ fn busy_snapshot() -> Snapshot {
         outbox: Some(Outbox {
             owed: 42,
             oldest_age_ms: 1500,
+            delivering: 3,
+            retrying: 1,
         }),
         damaged: false,
         streams_open: 2,
@@ -297,6 +299,14 @@ fn the_values_are_the_snapshots() {
     assert_eq!(value(&f, "msm_messages_stored_total", &[]), 9.0);
     assert_eq!(value(&f, "msm_outbox_deliveries", &[]), 42.0);
     assert_eq!(value(&f, "msm_outbox_oldest_age_seconds", &[]), 1.5);
+    assert_eq!(
+        value(&f, "msm_outbox_servers", &[("state", "delivering")]),
+        3.0
+    );
+    assert_eq!(
+        value(&f, "msm_outbox_servers", &[("state", "retrying")]),
+        1.0
+    );
     assert_eq!(value(&f, "msm_firehose_relay_sessions", &[]), 11.0);
     assert_eq!(value(&f, "msm_firehose_first_relay_seconds", &[]), 2.5);
     assert_eq!(value(&f, "msm_firehose_path", &[("path", "relay")]), 1.0);

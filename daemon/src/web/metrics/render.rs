@@ -142,6 +142,17 @@ pub fn render(s: &Snapshot) -> String {
             "Age of the oldest delivery still owed; 0 when none is.",
             o.oldest_age_ms as f64 / 1e3,
         );
+        t.family(
+            "msm_outbox_servers",
+            Kind::Gauge,
+            "Followers' servers by delivery state: being delivered to, or waiting for a retry.",
+        );
+        t.sample(
+            "msm_outbox_servers",
+            &[("state", "delivering")],
+            o.delivering,
+        );
+        t.sample("msm_outbox_servers", &[("state", "retrying")], o.retrying);
     }
 
     let fh = fields(&s.firehose);
