@@ -213,10 +213,7 @@ impl Sim {
     fn drive(&mut self) {
         let servers: Vec<usize> = self.machines.keys().copied().collect();
         for s in servers {
-            loop {
-                let Some((run, m)) = self.machines.get_mut(&s) else {
-                    break;
-                };
+            while let Some((run, m)) = self.machines.get_mut(&s) {
                 let run = *run;
                 let Some(out) = m.poll() else {
                     m.flush();
@@ -352,7 +349,7 @@ impl Sim {
             }
             _ => {}
         }
-        if self.now % 100 == 0 {
+        if self.now.is_multiple_of(100) {
             self.scan();
         }
         self.drive();
@@ -374,7 +371,7 @@ fn run(seed: u64, loss: u64) {
     sim.loss = 0;
     for _ in 0..20_000 {
         sim.step(false);
-        if sim.now % 1_000 == 0
+        if sim.now.is_multiple_of(1_000)
             && sim.machines.is_empty()
             && sim.wire.is_empty()
             && (0..SERVERS).all(|s| !sim.store.posts.iter().any(|p| sim.store.owed(s, p)))

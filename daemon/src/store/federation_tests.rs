@@ -111,7 +111,7 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
             .collect::<Vec<_>>(),
         [2, 3]
     );
-    assert_eq!(s.outbox_oldest_ms().unwrap().is_some(), true);
+    assert!(s.outbox_oldest_ms().unwrap().is_some());
     s.remove_subscriber(&a.address, "c.test").unwrap();
     assert_eq!(
         s.outbox_len().unwrap(),

@@ -60,10 +60,6 @@ fn search(s: &Store, q: &str, viewer: i64) -> usize {
     s.search(q, Some(viewer), 0, 50).unwrap().len()
 }
 
-fn count(s: &Store, sql: &str) -> i64 {
-    s.conn().query_row(sql, [], |r| r.get(0)).unwrap()
-}
-
 #[test]
 fn a_mute_hides_posts_and_reposts_for_the_muter_only_until_undone() {
     let (_d, mut s) = store_with_node();
