@@ -304,3 +304,55 @@ impl Store {
         Ok(expired)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::MIGRATIONS;
+    use rusqlite::Connection;
+
+    /// A database of the row-per-delivery outbox (migration 13) keeps what was owed: each
+    /// subscriber's cursor stops before its first undelivered post, and only rows no cursor
+    /// covers stay rows.
+    #[test]
+    fn migration_14_turns_rows_into_cursors() {
+        let c = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..13] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO users(id, name, role, password_hash, secret_key, created_ms) VALUES (1, 'alice', 'owner', 'h', x'00', 0);
+             INSERT INTO authors(id, address, local_user, last_seq) VALUES (1, 'alice@a.test', 1, 5);
+             INSERT INTO messages(id, author_id, seq, time_ms, kind, audience, wire, received_ms)
+               VALUES (1,1,1,0,'post','public',x'00',0), (2,1,2,0,'post','public',x'00',0),
+                      (3,1,3,0,'post','public',x'00',0), (4,1,4,0,'post','public',x'00',0),
+                      (5,1,5,0,'post','direct',x'00',0);
+             INSERT INTO subscribers(author_id, server, created_ms) VALUES (1, 'b.test', 0), (1, 'c.test', 0);
+             INSERT INTO outbox(server, message_id, next_attempt_ms, created_ms)
+               VALUES ('b.test', 3, 0, 0), ('b.test', 4, 0, 0), ('d.test', 5, 0, 0);",
+        )
+        .unwrap();
+        c.execute_batch(MIGRATIONS[13]).unwrap();
+        let cursor = |server: &str| -> i64 {
+            c.query_row(
+                "SELECT acked_seq FROM subscribers WHERE server = ?1",
+                [server],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(cursor("b.test"), 2, "3 and 4 still owed");
+        assert_eq!(cursor("c.test"), 5, "nothing owed");
+        let rows: Vec<(String, i64)> = c
+            .prepare("SELECT server, message_id FROM outbox")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [("d.test".to_string(), 5)],
+            "only the addressed row stays"
+        );
+    }
+}
