@@ -17,6 +17,19 @@
 //! savepoint, so a burst of the firehose costs one commit, not one per post. A delete stored
 //! through `Receive` also removes its target from the discover window.
 //!
+//! Received messages are the exception to "durable before acknowledged": a received message
+//! can always be fetched again from its author's node, so a batch that holds only received
+//! messages is committed without syncing the WAL (`synchronous = NORMAL` for that commit). Its
+//! acknowledgement goes out once the commit is in the operating system's hands, which a crash
+//! of msmd (kill -9) cannot undo; only a power cut can, and then at most
+//! [`RECEIVED_SYNC_WITHIN`] of received messages: the WAL is synced that long after such a commit
+//! at the latest (or by the next batch with an own post, which syncs everything before it), and
+//! a gap left behind is refilled by backfill when the author's next message arrives. Such a
+//! batch may also wait up to [`RECEIVED_GATHER`] for more received messages (up to
+//! [`MAX_RECEIVED_BATCH`]) when it found company at once (a burst); a lone message is not held.
+//! Fewer, larger commits write fewer pages to flash: the pages a batch touches (the indexes'
+//! leaves of each author, the search index) are written once per commit, whatever its size.
+//!
 //! A hub also hands every public message it newly stores (own users' posts and received ones)
 //! to the firehose through a [`PublicTap`], after the commit; a full tap drops (and logs)
 //! rather than slowing the writer.
@@ -29,6 +42,7 @@ use super::{NewPost, Store, StoreError};
 use crate::proto::{Audience, Body, Limits, SignedMessage};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs in one transaction: enough to make a burst one fsync, small enough that the first
@@ -36,6 +50,16 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 128;
 /// Jobs that may wait for the writer before senders block.
 pub const QUEUE_DEPTH: usize = 256;
+/// Most received messages in one batch that holds nothing else: a burst's pages are written
+/// once per commit, so a larger batch costs fewer bytes of flash per message (about 1 KiB of
+/// memory per message while it waits).
+pub const MAX_RECEIVED_BATCH: usize = 1024;
+/// How long a batch of only received messages that found company (a burst) may wait for more,
+/// up to [`MAX_RECEIVED_BATCH`]: the delay added to their acknowledgements.
+pub const RECEIVED_GATHER: Duration = Duration::from_millis(25);
+/// A commit of only received messages is not synced to disk at once; the WAL is synced this
+/// long after it at the latest (the most a power cut may take back, refilled by backfill).
+pub const RECEIVED_SYNC_WITHIN: Duration = Duration::from_secs(1);
 
 /// Where a hub's writer hands the wire form of each public message it newly stored (bounded by
 /// the channel's capacity; see `net::firehose::TAP_QUEUE`).
@@ -261,25 +285,59 @@ impl Job {
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option<&PublicTap>) {
-    let mut stopping = false;
-    while let Some(first) = rx.blocking_recv() {
+    // a clock for waits with a deadline (gathering a burst, the deferred sync); nothing else
+    // runs on it
+    let clock = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "writer: no timer; nothing will be stored");
+            return;
+        }
+    };
+    let mut mode = Durability::Full;
+    // when the oldest commit whose WAL frames are not yet synced was made
+    let mut unsynced: Option<Instant> = None;
+    loop {
+        let first = match unsynced {
+            None => clock.block_on(rx.recv()),
+            Some(at) => {
+                let left = (at + RECEIVED_SYNC_WITHIN).saturating_duration_since(Instant::now());
+                match clock.block_on(tokio::time::timeout(left, rx.recv())) {
+                    Ok(job) => job,
+                    Err(_) => {
+                        sync_wal(&store);
+                        unsynced = None;
+                        continue;
+                    }
+                }
+            }
+        };
+        let Some(first) = first else { break };
         if matches!(first, Job::Stop) {
             break;
         }
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Job::Stop) => {
-                    stopping = true;
-                    break;
-                }
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
+        let stopping = gather(&mut batch, &mut rx, &clock);
         let n = batch.len();
-        match commit_batch(&mut store, &batch) {
+        let received_only = batch.iter().all(|j| matches!(j, Job::Receive { .. }));
+        let want = if received_only {
+            Durability::Normal
+        } else {
+            Durability::Full
+        };
+        let outcome =
+            set_sync(&store, &mut mode, want).and_then(|()| commit_batch(&mut store, &batch));
+        match outcome {
             Ok((answers, public)) => {
+                if received_only {
+                    unsynced.get_or_insert_with(Instant::now);
+                } else {
+                    // this commit synced the WAL, and with it every commit before
+                    unsynced = None;
+                }
                 pulse.bump();
                 batch.into_iter().zip(answers).for_each(|(j, a)| j.reply(a));
                 if let Some(tap) = tap {
@@ -300,10 +358,88 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
                 batch.into_iter().for_each(|j| j.fail(full));
             }
         }
-        tracing::debug!(jobs = n, "committed post batch");
+        tracing::debug!(jobs = n, received_only, "committed post batch");
         if stopping {
             break;
         }
+    }
+    if unsynced.is_some() {
+        sync_wal(&store);
+    }
+}
+
+/// Adds to `batch` the jobs waiting now: up to [`MAX_BATCH`], or [`MAX_RECEIVED_BATCH`] while
+/// it holds only received messages; such a batch that found company waits for more, up to
+/// [`RECEIVED_GATHER`] after it started. Returns true if a `Stop` came (it ends the batch).
+fn gather(
+    batch: &mut Vec<Job>,
+    rx: &mut mpsc::Receiver<Job>,
+    clock: &tokio::runtime::Runtime,
+) -> bool {
+    let started = Instant::now();
+    let mut received_only = batch.iter().all(|j| matches!(j, Job::Receive { .. }));
+    loop {
+        let cap = if received_only {
+            MAX_RECEIVED_BATCH
+        } else {
+            MAX_BATCH
+        };
+        if batch.len() >= cap {
+            return false;
+        }
+        let job = match rx.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::error::TryRecvError::Disconnected) => return false,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                let left = RECEIVED_GATHER.saturating_sub(started.elapsed());
+                if !received_only || batch.len() < 2 || left.is_zero() {
+                    return false;
+                }
+                match clock.block_on(tokio::time::timeout(left, rx.recv())) {
+                    Ok(Some(job)) => job,
+                    Ok(None) | Err(_) => return false,
+                }
+            }
+        };
+        if matches!(job, Job::Stop) {
+            return true;
+        }
+        received_only &= matches!(job, Job::Receive { .. });
+        batch.push(job);
+    }
+}
+
+/// How the next commit reaches the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// The WAL is synced at the commit (own posts, outbox bookkeeping, discover batches).
+    Full,
+    /// The WAL is synced later (batches of only received messages).
+    Normal,
+}
+
+/// Sets the connection's `synchronous` to `want` if it is not already.
+fn set_sync(store: &Store, mode: &mut Durability, want: Durability) -> Result<(), StoreError> {
+    if *mode != want {
+        let value = match want {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        store.conn().pragma_update(None, "synchronous", value)?;
+        *mode = want;
+    }
+    Ok(())
+}
+
+/// Syncs the WAL file to disk: every commit made so far becomes durable.
+fn sync_wal(store: &Store) {
+    let mut wal = store.db_path().as_os_str().to_owned();
+    wal.push("-wal");
+    match std::fs::File::open(&wal).and_then(|f| f.sync_data()) {
+        Ok(()) => {}
+        // no WAL file: nothing is waiting in one
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(error = %e, "syncing the WAL of received messages failed"),
     }
 }
 
