@@ -1,0 +1,137 @@
+//! Signature checks of received messages, off the network thread. An Ed25519 check costs tens
+//! of microseconds of CPU; on the one tokio worker that runs every link, a burst of them held
+//! every other link. A link hands its run of messages to [`SigCheck`], a few threads of their
+//! own (at most [`VERIFY_WORKERS`], never more than the machine's cores), in chunks of
+//! [`VERIFY_CHUNK`], and waits for the answers, which come back in the order given: the link
+//! stores and acknowledges its messages in order as before.
+//!
+//! Bounded: at most [`VERIFY_QUEUE`] chunks wait for a worker; a link that finds the queue full
+//! waits (so a flood slows its own link, not memory). Each check is the same
+//! [`SignedMessage::verify`] as before (strict: weak keys and malleable signatures refused). If
+//! the workers are gone (shutdown), a chunk is checked on the caller's thread instead.
+
+use crate::proto::{PublicKey, SignedMessage};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most threads checking signatures (a router has 1 to 4 cores; fewer if the machine has fewer).
+pub const VERIFY_WORKERS: usize = 2;
+/// Chunks that may wait for a worker before a link waits to hand over more.
+pub const VERIFY_QUEUE: usize = 64;
+/// Most messages in one chunk: a link's run is split so that all workers share a long one.
+pub const VERIFY_CHUNK: usize = 16;
+/// Stack of a worker thread (a check needs a few KiB).
+const WORKER_STACK: usize = 128 * 1024;
+
+/// A message to check, with its author's key (`None`: not to be checked).
+pub type Item = (SignedMessage, Option<PublicKey>);
+/// A message back, with the outcome of its check (`None`: it was not checked).
+pub type Checked = (SignedMessage, Option<bool>);
+
+struct Job {
+    items: Vec<Item>,
+    reply: oneshot::Sender<Vec<Checked>>,
+}
+
+/// The pool of signature-checking threads (see the module doc). The threads end when it is
+/// dropped.
+pub struct SigCheck {
+    tx: mpsc::Sender<Job>,
+    workers: usize,
+}
+
+impl SigCheck {
+    /// Starts `min(workers, cores)` threads (at least one).
+    pub fn start(workers: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = workers.min(cores).max(1);
+        let (tx, rx) = mpsc::channel::<Job>(VERIFY_QUEUE);
+        let rx = Arc::new(Mutex::new(rx));
+        let mut started = 0;
+        for i in 0..workers {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("verify-{i}"))
+                .stack_size(WORKER_STACK)
+                .spawn(move || work(&rx));
+            match spawned {
+                Ok(_) => started += 1,
+                Err(e) => tracing::warn!(error = %e, "could not start a signature worker"),
+            }
+        }
+        SigCheck {
+            tx,
+            workers: started,
+        }
+    }
+
+    /// Threads checking signatures (0 if none could start: checks then run on the caller).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// Checks every item that has a key; gives the messages back in the order given. `None`
+    /// only if a worker died with a chunk (a panic): the caller then drops the run.
+    pub async fn check(&self, items: Vec<Item>) -> Option<Vec<Checked>> {
+        let mut answers = Vec::new();
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let chunk: Vec<Item> = items.by_ref().take(VERIFY_CHUNK).collect();
+            if !chunk.iter().any(|(_, k)| k.is_some()) {
+                answers.push(Answer::Ready(
+                    chunk.into_iter().map(|(m, _)| (m, None)).collect(),
+                ));
+                continue;
+            }
+            let (reply, answer) = oneshot::channel();
+            match self
+                .tx
+                .send(Job {
+                    items: chunk,
+                    reply,
+                })
+                .await
+            {
+                Ok(()) => answers.push(Answer::Waiting(answer)),
+                Err(mpsc::error::SendError(job)) => {
+                    answers.push(Answer::Ready(check_all(job.items)))
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for a in answers {
+            match a {
+                Answer::Ready(mut v) => out.append(&mut v),
+                Answer::Waiting(rx) => out.append(&mut rx.await.ok()?),
+            }
+        }
+        Some(out)
+    }
+}
+
+/// A chunk's answer: checked already, or on its way from a worker.
+enum Answer {
+    Ready(Vec<Checked>),
+    Waiting(oneshot::Receiver<Vec<Checked>>),
+}
+
+/// A worker: takes chunks until the pool is dropped.
+fn work(rx: &Mutex<mpsc::Receiver<Job>>) {
+    loop {
+        // one worker waits on the channel at a time; the others wait for the lock
+        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
+        let Some(job) = job else { return };
+        let _ = job.reply.send(check_all(job.items));
+    }
+}
+
+/// Checks each item that has a key, on this thread.
+pub fn check_all(items: Vec<Item>) -> Vec<Checked> {
+    items
+        .into_iter()
+        .map(|(m, key)| {
+            let ok = key.map(|k| m.verify(&k).is_ok());
+            (m, ok)
+        })
+        .collect()
+}
