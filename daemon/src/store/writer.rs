@@ -305,7 +305,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
             None => clock.block_on(rx.recv()),
             Some(at) => {
                 let left = (at + RECEIVED_SYNC_WITHIN).saturating_duration_since(Instant::now());
-                match clock.block_on(tokio::time::timeout(left, rx.recv())) {
+                match clock.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
                     Ok(job) => job,
                     Err(_) => {
                         sync_wal(&store);
@@ -322,12 +322,8 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
         let mut batch = vec![first];
         let stopping = gather(&mut batch, &mut rx, &clock);
         let n = batch.len();
-        let received_only = batch.iter().all(|j| matches!(j, Job::Receive { .. }));
-        let want = if received_only {
-            Durability::Normal
-        } else {
-            Durability::Full
-        };
+        let want = durability(&batch);
+        let received_only = want == Durability::Normal;
         let outcome =
             set_sync(&store, &mut mode, want).and_then(|()| commit_batch(&mut store, &batch));
         match outcome {
@@ -395,7 +391,7 @@ fn gather(
                 if !received_only || batch.len() < 2 || left.is_zero() {
                     return false;
                 }
-                match clock.block_on(tokio::time::timeout(left, rx.recv())) {
+                match clock.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
                     Ok(Some(job)) => job,
                     Ok(None) | Err(_) => return false,
                 }
@@ -416,6 +412,16 @@ enum Durability {
     Full,
     /// The WAL is synced later (batches of only received messages).
     Normal,
+}
+
+/// How `batch` is committed: without a WAL sync only if it holds nothing but received
+/// messages (an own post is acknowledged only once it is on disk).
+fn durability(batch: &[Job]) -> Durability {
+    if batch.iter().all(|j| matches!(j, Job::Receive { .. })) {
+        Durability::Normal
+    } else {
+        Durability::Full
+    }
 }
 
 /// Sets the connection's `synchronous` to `want` if it is not already.
@@ -595,3 +601,7 @@ fn outbox_update(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
