@@ -135,3 +135,86 @@ pub fn check_all(items: Vec<Item>) -> Vec<Checked> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{Address, Audience, Body, Limits, Message, NodeKey};
+
+    fn signed(seq: u64, key: &NodeKey) -> SignedMessage {
+        Message {
+            author: Address::parse("r@r.test").unwrap(),
+            seq,
+            time_ms: 1,
+            audience: Audience::Public,
+            body: Body::Post {
+                text: format!("post {seq}"),
+            },
+        }
+        .sign(key, &Limits::default())
+        .unwrap()
+    }
+
+    #[test]
+    fn a_long_run_comes_back_in_order_with_each_outcome() {
+        let author = NodeKey::from_bytes(&[7; 32]).unwrap();
+        let forger = NodeKey::from_bytes(&[8; 32]).unwrap();
+        let n = VERIFY_CHUNK as u64 * 3 + 5;
+        // every third message is forged, every fifth is not to be checked
+        let expected = |seq: u64| match (seq % 5 == 0, seq % 3 == 0) {
+            (true, _) => None,
+            (false, forged) => Some(!forged),
+        };
+        let items: Vec<Item> = (1..=n)
+            .map(|seq| {
+                let key = if seq % 3 == 0 { &forger } else { &author };
+                let check = (seq % 5 != 0).then(|| author.public());
+                (signed(seq, key), check)
+            })
+            .collect();
+        let pool = SigCheck::start(VERIFY_WORKERS);
+        assert!((1..=VERIFY_WORKERS).contains(&pool.workers()));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let out = rt.block_on(pool.check(items)).unwrap();
+        let got: Vec<(u64, Option<bool>)> =
+            out.iter().map(|(m, ok)| (m.message.seq, *ok)).collect();
+        let want: Vec<(u64, Option<bool>)> = (1..=n).map(|s| (s, expected(s))).collect();
+        assert_eq!(got, want);
+        assert!(rt.block_on(pool.check(Vec::new())).unwrap().is_empty());
+    }
+
+    /// Threads of this process named like a worker.
+    fn verify_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .filter(|name| name.starts_with("verify-"))
+            .count()
+    }
+
+    #[test]
+    fn the_workers_are_threads_of_their_own() {
+        let pool = SigCheck::start(VERIFY_WORKERS);
+        // a new thread names itself as it starts
+        let t0 = std::time::Instant::now();
+        while verify_threads() < pool.workers() {
+            assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let author = NodeKey::from_bytes(&[7; 32]).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let on = rt.block_on(async {
+            // the check runs on a worker: the caller's own thread is free meanwhile
+            let items = vec![(signed(1, &author), Some(author.public()))];
+            pool.check(items).await.unwrap()
+        });
+        assert_eq!(on[0].1, Some(true));
+        // a pool checks on the caller only when it has no workers left
+        let items = vec![(signed(2, &author), Some(author.public()))];
+        assert_eq!(check_all(items)[0].1, Some(true));
+    }
+}
