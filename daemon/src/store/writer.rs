@@ -4,9 +4,10 @@
 //! threads), messages received from other nodes (from link tasks), and outbox bookkeeping. The
 //! thread takes every job waiting at that moment (up to [`MAX_BATCH`]), runs them in one
 //! transaction (a job that fails is undone alone, see [`commit_batch`]), commits once (one WAL
-//! fsync for the batch, not one per message), and only then answers each caller. So a post is acknowledged to its
-//! author, and a received message to its sender, only once it is on disk; a crash loses
-//! nothing acknowledged. A commit that fails fails the whole batch and acknowledges none of it.
+//! fsync for the batch, not one per message), and only then answers each caller. So a post is
+//! acknowledged to its author only once it is on disk, and a received message to its sender
+//! only once it is committed (synced later, see below); a crash of msmd loses nothing
+//! acknowledged. A commit that fails fails the whole batch and acknowledges none of it.
 //!
 //! The queue is bounded ([`QUEUE_DEPTH`]): when the disk is slower than the input, callers wait
 //! instead of piling up memory. Shutdown: drop every [`WriterHandle`] and call
@@ -166,7 +167,8 @@ impl WriterHandle {
             .map_err(|_| StoreError::ShuttingDown)?
     }
 
-    /// Stores a message received from another node (already verified); returns once durable.
+    /// Stores a message received from another node (already verified); returns once committed
+    /// (see the module doc on when it is synced).
     pub async fn receive(&self, msg: SignedMessage) -> Result<Received, StoreError> {
         self.queue_receive(msg)
             .await?
