@@ -1,5 +1,5 @@
-//! Tests of the writer's batching policy: received messages gathered in a burst, committed
-//! without a WAL sync only when nothing else is in the batch.
+//! Tests of the writer's batching policy: a batch is committed without a WAL sync only when it
+//! holds nothing but received messages, and the deferred sync keeps the writer going.
 
 use super::*;
 use crate::proto::{Address, Message, NodeKey};
@@ -45,81 +45,27 @@ fn clock() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn a_lone_received_message_is_not_held() {
-    let (_tx, mut rx) = mpsc::channel(8);
-    let mut batch = vec![received(1)];
-    let t0 = Instant::now();
-    assert!(!gather(&mut batch, &mut rx, &clock()));
-    assert_eq!(batch.len(), 1);
-    assert!(t0.elapsed() < RECEIVED_GATHER, "{:?}", t0.elapsed());
-}
-
-#[test]
-fn a_burst_of_received_messages_waits_for_more_up_to_the_gather_delay() {
-    let (tx, mut rx) = mpsc::channel(8);
-    tx.try_send(received(2)).unwrap();
-    let late = tx.clone();
-    let sender = std::thread::spawn(move || {
-        std::thread::sleep(RECEIVED_GATHER / 5);
-        late.blocking_send(received(3)).unwrap();
-    });
-    let mut batch = vec![received(1)];
-    let t0 = Instant::now();
-    assert!(!gather(&mut batch, &mut rx, &clock()));
-    sender.join().unwrap();
-    assert_eq!(batch.len(), 3, "the message sent later joined the batch");
-    let waited = t0.elapsed();
-    assert!(waited >= RECEIVED_GATHER, "{waited:?}");
-    assert!(waited < RECEIVED_GATHER * 4, "{waited:?}");
-}
-
-#[test]
-fn an_own_post_is_never_held_for_company() {
-    let (tx, mut rx) = mpsc::channel(8);
+fn a_batch_takes_what_waits_up_to_the_cap_and_a_stop_ends_it() {
+    let (tx, mut rx) = mpsc::channel(MAX_BATCH + 16);
     tx.try_send(own_post()).unwrap();
-    let late = tx.clone();
-    let sender = std::thread::spawn(move || {
-        std::thread::sleep(RECEIVED_GATHER / 5);
-        late.blocking_send(received(2)).unwrap();
-    });
-    let mut batch = vec![received(1)];
-    let t0 = Instant::now();
-    assert!(!gather(&mut batch, &mut rx, &clock()));
-    assert!(t0.elapsed() < RECEIVED_GATHER / 5, "{:?}", t0.elapsed());
-    sender.join().unwrap();
-    assert_eq!(batch.len(), 2, "the post ended the batch at once");
-    assert_eq!(durability(&batch), Durability::Full);
-}
-
-#[test]
-fn batches_are_capped_and_a_stop_ends_one() {
-    let (tx, mut rx) = mpsc::channel(MAX_RECEIVED_BATCH + 16);
-    for i in 0..MAX_RECEIVED_BATCH + 10 {
+    for i in 0..MAX_BATCH + 10 {
         tx.try_send(received(i as u64 + 2)).unwrap();
     }
     let mut batch = vec![received(1)];
-    assert!(!gather(&mut batch, &mut rx, &clock()));
-    assert_eq!(batch.len(), MAX_RECEIVED_BATCH);
+    assert!(!gather(&mut batch, &mut rx));
+    assert_eq!(batch.len(), MAX_BATCH);
+    assert_eq!(durability(&batch), Durability::Full, "an own post is in it");
+    let mut batch = vec![received(1)];
+    assert!(!gather(&mut batch, &mut rx));
+    assert_eq!(batch.len(), 13, "only what waited");
     assert_eq!(durability(&batch), Durability::Normal);
-
-    let (tx, mut rx) = mpsc::channel(MAX_BATCH + 16);
-    for _ in 0..MAX_BATCH + 10 {
-        tx.try_send(received(1)).unwrap();
-    }
-    let mut batch = vec![own_post()];
-    assert!(!gather(&mut batch, &mut rx, &clock()));
-    assert_eq!(
-        batch.len(),
-        MAX_BATCH,
-        "a batch with an own post keeps the small cap"
-    );
 
     let (tx, mut rx) = mpsc::channel(8);
     tx.try_send(received(2)).unwrap();
     tx.try_send(Job::Stop).unwrap();
     tx.try_send(received(3)).unwrap();
     let mut batch = vec![received(1)];
-    assert!(gather(&mut batch, &mut rx, &clock()));
+    assert!(gather(&mut batch, &mut rx));
     assert_eq!(batch.len(), 2);
 }
 
