@@ -161,14 +161,18 @@ mod tests {
         let forger = NodeKey::from_bytes(&[8; 32]).unwrap();
         let n = VERIFY_CHUNK as u64 * 3 + 5;
         // every third message is forged, every fifth is not to be checked
-        let expected = |seq: u64| match (seq % 5 == 0, seq % 3 == 0) {
+        let expected = |seq: u64| match (seq.is_multiple_of(5), seq.is_multiple_of(3)) {
             (true, _) => None,
             (false, forged) => Some(!forged),
         };
         let items: Vec<Item> = (1..=n)
             .map(|seq| {
-                let key = if seq % 3 == 0 { &forger } else { &author };
-                let check = (seq % 5 != 0).then(|| author.public());
+                let key = if seq.is_multiple_of(3) {
+                    &forger
+                } else {
+                    &author
+                };
+                let check = (!seq.is_multiple_of(5)).then(|| author.public());
                 (signed(seq, key), check)
             })
             .collect();
