@@ -521,9 +521,7 @@ impl Store {
     pub fn outbox_oldest_ms(&self) -> Result<Option<u64>, StoreError> {
         Ok(self
             .conn()
-            .query_row("SELECT min(created_ms) FROM outbox", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })?
+            .query_row("SELECT min(created_ms) FROM outbox", [], |r| r.get::<_, Option<i64>>(0))?
             .map(|v| v as u64))
     }
 
