@@ -112,7 +112,8 @@ enum Checked {
 }
 
 /// Received messages, in link order: decoded, checked (followed? key known?) in one database
-/// call, verified off the network thread ([`super::sigcheck`]), queued to the writer together (one commit), then acknowledged in order.
+/// call, verified off the network thread ([`super::sigcheck`]), queued to the writer together
+/// (one commit), then acknowledged in order.
 async fn on_messages(
     net: &Arc<Net>,
     link: &Arc<Link>,
