@@ -103,6 +103,26 @@ pub struct Config {
     pub firehose: FirehoseConfig,
     /// Pictures: upload cap, quotas, the cache of other nodes' pictures.
     pub media: MediaConfig,
+    /// The database.
+    pub store: StoreConfig,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Page size of a new database, in bytes (a power of two, 512 to 65536); an existing
+    /// database keeps its own. Small pages write fewer bytes to flash per message (routers),
+    /// large ones cost less CPU (hubs).
+    pub page_size: u32,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            page_size: crate::store::PAGE_SIZE as u32,
+        }
+    }
 }
 
 /// Most relay sessions a hub may be configured to hold (each costs a task, a socket and a
@@ -365,6 +385,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             firehose: FirehoseConfig::default(),
             media: MediaConfig::default(),
+            store: StoreConfig::default(),
         }
     }
 }
@@ -600,6 +621,16 @@ impl Config {
         }
         if let Err((key, why)) = self.firehose.check() {
             return invalid(key, why);
+        }
+        if !crate::store::valid_page_size(self.store.page_size) {
+            return invalid(
+                "store.page_size",
+                format!(
+                    "must be a power of two from {} to {}",
+                    crate::store::MIN_PAGE_SIZE,
+                    crate::store::MAX_PAGE_SIZE
+                ),
+            );
         }
         Ok(())
     }

@@ -183,3 +183,28 @@ fn metrics_access_is_lan_by_default_and_named() {
         assert!(MetricsAccess::parse(bad).is_none(), "{bad}");
     }
 }
+
+#[test]
+fn store_page_size_is_a_power_of_two_sqlite_takes() {
+    assert_eq!(Config::parse("").unwrap().store.page_size, 1024);
+    let c = Config::parse("[store]\npage_size = 4096\n").unwrap();
+    assert_eq!(c.store.page_size, 4096);
+    for bad in ["0", "256", "1000", "131072"] {
+        let e = Config::parse(&format!("[store]\npage_size = {bad}\n")).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Invalid {
+                    key: "store.page_size",
+                    ..
+                }
+            ),
+            "{bad}: {e}"
+        );
+    }
+    assert!(Config::parse("[store]\npage_size = -1\n").is_err());
+    assert!(
+        Config::parse("[store]\npages = 1024\n").is_err(),
+        "unknown key"
+    );
+}

@@ -39,7 +39,7 @@ pub struct ConfigSource {
 
 /// Opens the store in the configured data directory and checks or sets its domain.
 pub fn open_store(config: &Config, init_if_new: bool) -> anyhow::Result<Store> {
-    let mut store = Store::open(&config.data_dir)
+    let mut store = Store::open_with_page_size(&config.data_dir, config.store.page_size)
         .map_err(|e| match e {
             e if e.is_damage() => StoreError::Damaged(e.to_string()),
             e => e,

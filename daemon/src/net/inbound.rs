@@ -112,7 +112,8 @@ enum Checked {
 }
 
 /// Received messages, in link order: decoded, checked (followed? key known?) in one database
-/// call, verified, queued to the writer together (one commit), then acknowledged in order.
+/// call, verified off the network thread ([`super::sigcheck`]), queued to the writer together
+/// (one commit), then acknowledged in order.
 async fn on_messages(
     net: &Arc<Net>,
     link: &Arc<Link>,
@@ -203,8 +204,32 @@ async fn on_messages(
             }
         }
     }
-    let mut pending = Vec::with_capacity(decoded.len());
-    for (i, m) in decoded.into_iter().enumerate() {
+    // the signatures to check: of every message the checks below would let through to it
+    let items: Vec<(SignedMessage, Option<PublicKey>)> = decoded
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = match checks.get(&m.message.author) {
+                Some(Checked::Key(k)) => Some(*k),
+                Some(Checked::Unfollowed(Some(k)))
+                    if wanted.contains(&i) || previewed.contains(&i) =>
+                {
+                    Some(*k)
+                }
+                _ => None,
+            };
+            (m, key)
+        })
+        .collect();
+    let n = items.len();
+    let checked = net
+        .sigcheck
+        .check(items)
+        .await
+        .filter(|c| c.len() == n)
+        .ok_or(StoreError::ShuttingDown)?;
+    let mut pending = Vec::with_capacity(n);
+    for (i, (m, signed)) in checked.into_iter().enumerate() {
         let (author, seq) = (m.message.author.clone(), m.message.seq);
         let followed = !matches!(checks.get(&author), Some(Checked::Unfollowed(_)));
         let state = match checks.get(&author) {
@@ -224,7 +249,7 @@ async fn on_messages(
                 Counters::bump(&net.counters.unsolicited);
                 Pending::Done(AckStatus::Refused)
             }
-            Some(Checked::Key(key) | Checked::Unfollowed(Some(key))) if m.verify(key).is_err() => {
+            Some(Checked::Key(_) | Checked::Unfollowed(Some(_))) if signed != Some(true) => {
                 Counters::bump(&net.counters.bad_signatures);
                 Pending::Done(AckStatus::Refused)
             }

@@ -9,6 +9,7 @@
 //! - [`pool`]: database connections for async code.
 //! - [`counters`]: what happened, for `/healthz` and tests.
 //! - [`scratch`]: reads into one buffer per thread, so an idle connection holds none.
+//! - [`sigcheck`]: signature checks of received messages on threads of their own.
 //! - [`firehose`]: the multicast firehose, relay sessions and hub mode.
 //!
 //! Trust: a link proves possession of a node key. The key counts for a domain only when DNS
@@ -45,6 +46,7 @@ pub mod pool;
 pub mod preview;
 pub mod refresh;
 pub mod scratch;
+pub mod sigcheck;
 pub mod verify;
 
 use crate::discover::{DiscoverError, Discovery};
@@ -213,6 +215,8 @@ pub struct Net {
     pub(crate) media_arrived: Notify,
     /// Domains the owner blocked: no links, follows or messages with them.
     pub blocked_domains: crate::store::blocked_domains::BlockedDomains,
+    /// Threads checking received messages' signatures, off the network thread.
+    pub sigcheck: sigcheck::SigCheck,
 }
 
 /// Outcome of a follow, for the person asking.
@@ -268,6 +272,7 @@ impl Net {
             media_fetches: Default::default(),
             media_arrived: Notify::new(),
             blocked_domains: Default::default(),
+            sigcheck: sigcheck::SigCheck::start(sigcheck::VERIFY_WORKERS),
         })
     }
 

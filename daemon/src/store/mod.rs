@@ -83,11 +83,23 @@ pub const PAGE_CACHE_KIB: i64 = 256;
 pub const STREAM_PAGE_CACHE_KIB: i64 = 64;
 /// Prepared statements a live stream's connection keeps.
 pub const STREAM_STATEMENT_CACHE: usize = 12;
-/// Database page size for a new database, in bytes. A commit writes every page it touched,
-/// whole, to the WAL, and the checkpoint writes it again: a message stored touches a dozen
-/// pages (its row, the indexes, the search index, its author), so smaller pages mean fewer
-/// bytes written to flash per message. A database created with another page size keeps it.
+/// Database page size for a new database, in bytes, unless `[store] page_size` says otherwise.
+/// A commit writes every page it touched, whole, to the WAL, and the checkpoint writes it
+/// again: a message stored touches a dozen pages (its row, the indexes, the search index, its
+/// author), so smaller pages mean fewer bytes written to flash per message (a router's
+/// choice); larger ones cost less CPU per message (a hub's, 4096). A database created with
+/// another page size keeps it.
 pub const PAGE_SIZE: i64 = 1024;
+/// Smallest page size SQLite takes.
+pub const MIN_PAGE_SIZE: u32 = 512;
+/// Largest page size SQLite takes.
+pub const MAX_PAGE_SIZE: u32 = 65536;
+
+/// True if SQLite takes `n` as a page size: a power of two from [`MIN_PAGE_SIZE`] to
+/// [`MAX_PAGE_SIZE`].
+pub fn valid_page_size(n: u32) -> bool {
+    n.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&n)
+}
 /// WAL size, in KiB, at which a commit checkpoints it into the database: small, as a router's
 /// flash and RAM want, but a page written again before then is copied to the database once.
 pub const WAL_CHECKPOINT_KIB: i64 = 1024;
@@ -105,13 +117,20 @@ impl Store {
     /// Opens the store in `data_dir`, creating the directory and applying migrations.
     /// Does not initialise the node (see [`Store::init_node`]).
     pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_page_size(data_dir, PAGE_SIZE as u32)
+    }
+
+    /// [`Store::open`], creating a new database with pages of `page_size` bytes (see
+    /// [`valid_page_size`]; another value leaves SQLite's own default). An existing database
+    /// keeps the page size it was created with.
+    pub fn open_with_page_size(data_dir: &Path, page_size: u32) -> Result<Self, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
             path: data_dir.display().to_string(),
             source,
         })?;
         set_private(data_dir);
         let path = data_dir.join(DB_FILE);
-        let mut store = Self::connect(&path)?;
+        let mut store = Self::connect_with(&path, i64::from(page_size))?;
         schema::migrate(&mut store.conn)?;
         Ok(store)
     }
@@ -144,6 +163,11 @@ impl Store {
     }
 
     fn connect(path: &Path) -> Result<Self, StoreError> {
+        Self::connect_with(path, PAGE_SIZE)
+    }
+
+    /// Opens a connection; `page_size` applies only if this creates the database.
+    fn connect_with(path: &Path, page_size: i64) -> Result<Self, StoreError> {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -151,7 +175,7 @@ impl Store {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // only takes effect on a new, empty database (before WAL mode writes its header)
-        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        conn.pragma_update(None, "page_size", page_size)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
@@ -248,6 +272,49 @@ fn set_private(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn page_size(s: &Store) -> i64 {
+        s.conn()
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_new_database_takes_the_page_size_and_an_existing_one_keeps_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_with_page_size(dir.path(), 4096).unwrap();
+        s.init_node("hub.test").unwrap();
+        assert_eq!(page_size(&s), 4096);
+        assert_eq!(
+            page_size(&s.reopen().unwrap()),
+            4096,
+            "other connections too"
+        );
+        drop(s);
+        let s = Store::open_with_page_size(dir.path(), 512).unwrap();
+        assert_eq!(
+            page_size(&s),
+            4096,
+            "an existing database keeps its page size"
+        );
+        assert_eq!(s.node_info().unwrap().domain, "hub.test");
+        drop(s);
+        let s = Store::open(dir.path()).unwrap();
+        assert_eq!(page_size(&s), 4096);
+
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(page_size(&Store::open(dir.path()).unwrap()), PAGE_SIZE);
+    }
+
+    #[test]
+    fn page_sizes_are_powers_of_two_sqlite_takes() {
+        for ok in [512, 1024, 4096, 65536] {
+            assert!(valid_page_size(ok), "{ok}");
+        }
+        for bad in [0, 256, 1000, 3072, 131072, u32::MAX] {
+            assert!(!valid_page_size(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn init_is_idempotent_and_refuses_another_domain() {

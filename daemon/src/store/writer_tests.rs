@@ -1,0 +1,142 @@
+//! Tests of the writer's batching policy: a batch is committed without a WAL sync only when it
+//! holds nothing but received messages, and the deferred sync keeps the writer going.
+
+use super::*;
+use crate::proto::{Address, Message, NodeKey};
+use crate::store::users::tests::store_with_node;
+use crate::store::Role;
+
+fn received(seq: u64) -> Job {
+    let key = NodeKey::from_bytes(&[7; 32]).unwrap();
+    let msg = Message {
+        author: Address::parse("r@r.test").unwrap(),
+        seq,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post { text: "y".into() },
+    }
+    .sign(&key, &Limits::default())
+    .unwrap();
+    let (reply, _) = oneshot::channel();
+    Job::Receive {
+        msg: Box::new(msg),
+        reply,
+    }
+}
+
+fn own_post() -> Job {
+    let (reply, _) = oneshot::channel();
+    Job::Post {
+        post: Box::new(NewPost {
+            user_id: 1,
+            audience: Audience::Public,
+            body: Body::Post { text: "x".into() },
+        }),
+        limits: Limits::default(),
+        reply,
+    }
+}
+
+fn clock() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_batch_takes_what_waits_up_to_the_cap_and_a_stop_ends_it() {
+    let (tx, mut rx) = mpsc::channel(MAX_BATCH + 16);
+    tx.try_send(own_post()).unwrap();
+    for i in 0..MAX_BATCH + 10 {
+        tx.try_send(received(i as u64 + 2)).unwrap();
+    }
+    let mut batch = vec![received(1)];
+    assert!(!gather(&mut batch, &mut rx));
+    assert_eq!(batch.len(), MAX_BATCH);
+    assert_eq!(durability(&batch), Durability::Full, "an own post is in it");
+    let mut batch = vec![received(1)];
+    assert!(!gather(&mut batch, &mut rx));
+    assert_eq!(batch.len(), 13, "only what waited");
+    assert_eq!(durability(&batch), Durability::Normal);
+
+    let (tx, mut rx) = mpsc::channel(8);
+    tx.try_send(received(2)).unwrap();
+    tx.try_send(Job::Stop).unwrap();
+    tx.try_send(received(3)).unwrap();
+    let mut batch = vec![received(1)];
+    assert!(gather(&mut batch, &mut rx));
+    assert_eq!(batch.len(), 2);
+}
+
+#[test]
+fn only_a_batch_of_received_messages_skips_the_sync() {
+    assert_eq!(durability(&[received(1), received(2)]), Durability::Normal);
+    assert_eq!(durability(&[own_post()]), Durability::Full);
+    assert_eq!(durability(&[received(1), own_post()]), Durability::Full);
+    let (reply, _) = oneshot::channel();
+    let outbox = Job::Outbox {
+        server: "b.test".into(),
+        cursors: vec![],
+        delivered: vec![],
+        reply,
+    };
+    assert_eq!(durability(&[received(1), outbox]), Durability::Full);
+}
+
+#[test]
+fn received_and_own_messages_interleaved_are_all_stored() {
+    let (_d, mut s) = store_with_node();
+    let a = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let author = Address::parse("r@r.test").unwrap();
+    let key = NodeKey::from_bytes(&[7; 32]).unwrap();
+    s.subscription_active(&author, &key.public(), 0).unwrap();
+    let w = PostWriter::start(s.reopen().unwrap(), Default::default()).unwrap();
+    let h = w.handle();
+    let rt = clock();
+    let mut acked = 0;
+    for seq in 1..=40u64 {
+        let m = Message {
+            author: author.clone(),
+            seq,
+            time_ms: 1,
+            audience: Audience::Public,
+            body: Body::Post {
+                text: format!("r{seq}"),
+            },
+        }
+        .sign(&key, &Limits::default())
+        .unwrap();
+        let r = rt.block_on(h.receive(m)).unwrap();
+        assert!(r.fresh);
+        assert_eq!(r.contiguous, seq);
+        acked += 1;
+        if seq % 10 == 0 {
+            let post = NewPost {
+                user_id: a.id,
+                audience: Audience::Public,
+                body: Body::Post { text: "own".into() },
+            };
+            let h = h.clone();
+            std::thread::spawn(move || h.post(post, Limits::default()).unwrap())
+                .join()
+                .unwrap();
+        }
+    }
+    // past the deferred sync: the writer syncs the WAL on its own and goes on
+    std::thread::sleep(RECEIVED_SYNC_WITHIN + RECEIVED_SYNC_WITHIN / 2);
+    let m = Message {
+        author: author.clone(),
+        seq: 41,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post { text: "r41".into() },
+    }
+    .sign(&key, &Limits::default())
+    .unwrap();
+    assert_eq!(rt.block_on(h.receive(m)).unwrap().contiguous, 41);
+    drop(h);
+    w.finish();
+    assert_eq!(acked, 40);
+    assert_eq!(s.contiguous_seq(&author).unwrap(), 41);
+}
