@@ -35,8 +35,9 @@ pub struct Subscription {
     pub author: Arc<str>,
     /// The durable cursor: every owed seq up to it was acknowledged (or given up).
     pub acked: u64,
-    /// The author's newest seq when this was read.
-    pub last: u64,
+    /// How far the load looked at the author's log: every message owed up to this seq is in
+    /// its entries (or at or below `acked`).
+    pub covered: u64,
 }
 
 /// One message owed to the server.
@@ -148,6 +149,28 @@ struct Log {
     covered: u64,
     /// Owed messages past the cursor: their state and delivery row.
     slots: BTreeMap<u64, (Slot, Option<i64>)>,
+    /// Deliveries kept as rows that no cursor slot carries: their state and row, whatever
+    /// the cursor says (a direct message to a server that follows the author for its public
+    /// posts stays owed when the cursor passes it).
+    rows: BTreeMap<u64, (Slot, i64)>,
+}
+
+impl Log {
+    /// The state of `seq`'s delivery, cursor slot or row.
+    fn slot_mut(&mut self, seq: u64) -> Option<&mut Slot> {
+        match self.slots.get_mut(&seq) {
+            Some((s, _)) => Some(s),
+            None => self.rows.get_mut(&seq).map(|(s, _)| s),
+        }
+    }
+
+    fn late(&self, now_ms: u64) -> bool {
+        let late = |s: &Slot| {
+            matches!(s, Slot::InFlight { sent_ms }
+                if sent_ms.saturating_add(Machine::ACK_TIMEOUT_MS) <= now_ms)
+        };
+        self.slots.values().any(|(s, _)| late(s)) || self.rows.values().any(|(s, _)| late(s))
+    }
 }
 
 /// One server's delivery.
@@ -161,7 +184,12 @@ pub struct Machine {
     attempts: u32,
     now_ms: u64,
     loading: bool,
+    /// Read the store again once the queue has drained (a post could not be placed, or the
+    /// last read did not hold everything owed).
     stale: bool,
+    /// Read it again once nothing is in flight either (the last read brought nothing new: what
+    /// it held was in flight).
+    stale_idle: bool,
     failed: bool,
     dirty: bool,
     out: VecDeque<Output>,
@@ -172,6 +200,9 @@ impl Machine {
     pub const WINDOW: usize = 64;
     /// How long a delivery may wait for its ack.
     pub const ACK_TIMEOUT_MS: u64 = 30_000;
+    /// Most messages queued behind the window; past that, posts are left in the store and read
+    /// when the queue has drained.
+    pub const MAX_QUEUED: usize = 2 * Self::WINDOW;
 
     /// A run after `attempts` failed ones; it starts by asking for a [`Output::Load`].
     pub fn new(attempts: u32, now_ms: u64) -> Self {
@@ -183,6 +214,7 @@ impl Machine {
             now_ms,
             loading: true,
             stale: false,
+            stale_idle: false,
             failed: false,
             dirty: false,
             out: VecDeque::new(),
@@ -212,13 +244,8 @@ impl Machine {
             Input::LinkDown => self.fail(),
             Input::Tick { now_ms } => {
                 self.now_ms = self.now_ms.max(now_ms);
-                let late = self.logs.values().any(|l| {
-                    l.slots.values().any(|(s, _)| {
-                        matches!(s, Slot::InFlight { sent_ms }
-                            if sent_ms.saturating_add(Self::ACK_TIMEOUT_MS) <= self.now_ms)
-                    })
-                });
-                if late {
+                let now_ms = self.now_ms;
+                if self.logs.values().any(|l| l.late(now_ms)) {
                     self.fail();
                 }
             }
@@ -252,10 +279,9 @@ impl Machine {
 
     /// True if `author`'s `seq` is queued or in flight (the driver keeps its bytes until then).
     pub fn holds(&self, author: &str, seq: u64) -> bool {
-        self.logs
-            .get(author)
-            .and_then(|l| l.slots.get(&seq))
-            .is_some_and(|(s, _)| *s != Slot::Acked)
+        self.logs.get(author).is_some_and(|l| {
+            l.slots.get(&seq).is_some_and(|(s, _)| *s != Slot::Acked) || l.rows.contains_key(&seq)
+        })
     }
 
     /// Deliveries sent and not yet acknowledged.
@@ -271,35 +297,46 @@ impl Machine {
     /// True when the run is over: it failed, or nothing is owed, sent or being read.
     pub fn is_done(&self) -> bool {
         self.failed
-            || (self.queue.is_empty() && self.inflight.is_empty() && !self.loading && !self.stale)
+            || (self.queue.is_empty()
+                && self.inflight.is_empty()
+                && !self.loading
+                && !self.stale
+                && !self.stale_idle)
     }
 
     fn loaded(&mut self, subs: Vec<Subscription>, entries: Vec<Entry>, complete: bool) {
         self.loading = false;
+        let queued = self.queue.len();
         for s in subs {
             let log = self.logs.entry(s.author).or_default();
             let acked = log.acked.unwrap_or(0).max(s.acked);
             log.acked = Some(acked);
             log.told = log.told.max(s.acked);
-            log.covered = log.covered.max(acked);
-            if complete {
-                log.covered = log.covered.max(s.last);
-            }
+            log.covered = log.covered.max(acked).max(s.covered);
             log.slots = log.slots.split_off(&(acked + 1));
         }
         for e in entries {
-            let log = self.logs.entry(e.author.clone()).or_default();
-            if !complete && log.acked.is_some() {
-                log.covered = log.covered.max(e.seq);
-            }
             self.add(e);
+        }
+        if !complete {
+            // more is owed than one read holds: read again once these are out (once nothing
+            // is in flight, if this read brought nothing new)
+            if self.queue.len() > queued {
+                self.stale = true;
+            } else {
+                self.stale_idle = true;
+            }
         }
         self.advance_all();
     }
 
     fn live(&mut self, e: Entry, owed: bool) {
         if e.row.is_some() {
-            self.add(e);
+            if self.queue.len() >= Self::MAX_QUEUED {
+                self.want_load();
+            } else {
+                self.add(e);
+            }
             return;
         }
         let Some(log) = self.logs.get_mut(&e.author).filter(|l| l.acked.is_some()) else {
@@ -309,7 +346,13 @@ impl Machine {
         if e.seq <= log.covered {
             return;
         }
-        if e.seq != log.covered + 1 || self.loading || self.stale {
+        if e.seq != log.covered + 1
+            || self.loading
+            || self.stale
+            || self.queue.len() >= Self::MAX_QUEUED
+        {
+            // a gap, a read under way, or a server that takes less than is posted: the store
+            // has it (the queue stays bounded)
             self.want_load();
             return;
         }
@@ -326,29 +369,39 @@ impl Machine {
         self.stale = true;
     }
 
-    /// Queues an owed message unless it is known or acknowledged.
+    /// Queues an owed message unless it is known, or (by cursor) acknowledged.
     fn add(&mut self, e: Entry) {
         let log = self.logs.entry(e.author.clone()).or_default();
-        if log.acked.is_some_and(|a| e.seq <= a) || log.slots.contains_key(&e.seq) {
-            return;
+        if let Some(row) = e.row {
+            if let Some(slot) = log.slots.get_mut(&e.seq) {
+                // the cursor carries it too: its ack deletes the row
+                slot.1 = Some(row);
+                if slot.0 == Slot::Acked {
+                    self.out.push_back(Output::DeleteRow { row });
+                }
+                return;
+            }
+            if log.rows.contains_key(&e.seq) {
+                return;
+            }
+            log.rows.insert(e.seq, (Slot::Queued, row));
+        } else {
+            if log.acked.is_some_and(|a| e.seq <= a)
+                || log.slots.contains_key(&e.seq)
+                || log.rows.contains_key(&e.seq)
+            {
+                return; // acknowledged, known, or going as a row
+            }
+            log.slots.insert(e.seq, (Slot::Queued, None));
         }
-        log.slots.insert(e.seq, (Slot::Queued, e.row));
         self.queue.insert(e.id, (e.author, e.seq));
     }
 
     fn ack(&mut self, author: Arc<str>, seq: u64, status: Status) {
-        let Some(id) = self.inflight.remove(&(author.clone(), seq)) else {
+        if self.inflight.remove(&(author.clone(), seq)).is_none() {
             return; // not in flight on this run (a late or repeated ack)
-        };
-        let _ = id;
+        }
         if status == Status::Refused {
-            // put it back so that fail() counts it with the rest
-            if let Some(log) = self.logs.get_mut(&author) {
-                if let Some(slot) = log.slots.get_mut(&seq) {
-                    slot.0 = Slot::Queued;
-                    self.queue.insert(id, (author, seq));
-                }
-            }
             self.fail();
             return;
         }
@@ -361,18 +414,14 @@ impl Machine {
         let Some(log) = self.logs.get_mut(&author) else {
             return;
         };
-        let row = match log.slots.get_mut(&seq) {
-            Some(slot) => {
-                slot.0 = Slot::Acked;
-                slot.1
-            }
-            None => None,
+        let row = if let Some(slot) = log.slots.get_mut(&seq) {
+            slot.0 = Slot::Acked;
+            slot.1
+        } else {
+            log.rows.remove(&seq).map(|(_, row)| row)
         };
         if let Some(row) = row {
             self.out.push_back(Output::DeleteRow { row });
-        }
-        if log.acked.is_none() {
-            log.slots.remove(&seq);
         }
         self.advance(&author);
     }
@@ -429,22 +478,25 @@ impl Machine {
             let Some((id, (author, seq))) = self.queue.pop_first() else {
                 break;
             };
-            let Some(slot) = self
-                .logs
-                .get_mut(&author)
-                .and_then(|l| l.slots.get_mut(&seq))
-            else {
+            let Some(slot) = self.logs.get_mut(&author).and_then(|l| l.slot_mut(seq)) else {
                 continue;
             };
-            slot.0 = Slot::InFlight {
+            *slot = Slot::InFlight {
                 sent_ms: self.now_ms,
             };
             self.inflight.insert((author.clone(), seq), id);
             self.out.push_back(Output::Send { id, author, seq });
         }
-        if self.stale && self.queue.is_empty() && self.inflight.len() < Self::WINDOW / 2 {
+        let idle = self.queue.is_empty() && self.inflight.is_empty();
+        if (self.stale && self.queue.is_empty() && self.inflight.len() < Self::WINDOW / 2)
+            || (self.stale_idle && idle)
+        {
             self.stale = false;
+            self.stale_idle = false;
             self.loading = true;
+            // what was acknowledged is stored before the store is read again
+            self.dirty = true;
+            self.flush();
             self.out.push_back(Output::Load);
         }
     }

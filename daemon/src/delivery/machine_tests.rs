@@ -42,7 +42,7 @@ fn loaded(from: u64, to: u64) -> Machine {
         subscriptions: vec![Subscription {
             author: a(),
             acked: from - 1,
-            last: to,
+            covered: to,
         }],
         entries: (from..=to).map(entry).collect(),
         complete: true,

@@ -1,6 +1,7 @@
 //! The delivery machine on a virtual clock: authors post, servers subscribe (some with
-//! followers-only access, one only addressed by mentions), the network drops frames and acks,
-//! links die, and either side restarts. Whatever the seed, every server ends up with exactly
+//! followers-only access, one only addressed by mentions), posts address people on any server
+//! (rows, owed whatever the cursor), the network drops frames and acks, links die, and either
+//! side restarts. Whatever the seed, every server ends up with exactly
 //! the posts it is owed, each stored once, and the durable cursors reach the authors' ends.
 
 use super::{Entry, Input, Machine, Output, Status, Subscription};
@@ -20,8 +21,8 @@ struct Post {
     author: usize,
     seq: u64,
     followers_only: bool,
-    /// Addressed (by a row) to [`ADDRESSED_ONLY`].
-    row: Option<i64>,
+    /// The server a person it addresses is on, and the delivery row.
+    addressed: Option<(usize, i64)>,
 }
 
 /// The sending node's durable state.
@@ -36,10 +37,8 @@ struct Store {
 }
 
 impl Store {
-    fn owed(&self, server: usize, p: &Post) -> bool {
-        if p.row.is_some_and(|r| self.rows.get(&r) == Some(&server)) {
-            return true;
-        }
+    /// Owed by the server's cursor.
+    fn by_cursor(&self, server: usize, p: &Post) -> bool {
         self.subs
             .get(&(server, p.author))
             .is_some_and(|&(since, acked, fo)| {
@@ -47,38 +46,64 @@ impl Store {
             })
     }
 
-    /// What was ever owed (cursors aside): the set the server must end up with.
-    fn ever_owed(&self, server: usize, p: &Post) -> bool {
-        if server == ADDRESSED_ONLY {
-            return p.row.is_some();
-        }
-        self.subs
-            .get(&(server, p.author))
-            .is_some_and(|&(since, _, fo)| p.seq > since && (!p.followers_only || fo))
+    /// Owed by a row.
+    fn row_for(&self, server: usize, p: &Post) -> Option<i64> {
+        p.addressed
+            .filter(|(s, r)| *s == server && self.rows.contains_key(r))
+            .map(|(_, r)| r)
     }
 
+    fn owed(&self, server: usize, p: &Post) -> bool {
+        self.by_cursor(server, p) || self.row_for(server, p).is_some()
+    }
+
+    /// What was ever owed (cursors aside): the set the server must end up with.
+    fn ever_owed(&self, server: usize, p: &Post) -> bool {
+        p.addressed.is_some_and(|(s, _)| s == server)
+            || self
+                .subs
+                .get(&(server, p.author))
+                .is_some_and(|&(since, _, fo)| p.seq > since && (!p.followers_only || fo))
+    }
+
+    /// As `Store::owed_to` reads it.
     fn load(&self, server: usize) -> Input {
-        let subscriptions = (0..AUTHORS)
+        let mut subscriptions: Vec<Subscription> = (0..AUTHORS)
             .filter_map(|a| {
                 self.subs
                     .get(&(server, a))
                     .map(|&(_, acked, _)| Subscription {
                         author: name(a),
                         acked,
-                        last: self.last[a],
+                        covered: self.last[a],
                     })
             })
             .collect();
-        let owed: Vec<&Post> = self.posts.iter().filter(|p| self.owed(server, p)).collect();
-        let complete = owed.len() <= LOAD_LIMIT;
-        let entries = owed
-            .into_iter()
-            .take(LOAD_LIMIT)
-            .map(|p| entry(p, server, self))
-            .collect();
+        let mut found: Vec<Entry> = Vec::new();
+        for p in &self.posts {
+            if self.by_cursor(server, p) {
+                found.push(entry(p, None));
+            }
+            if let Some(r) = self.row_for(server, p) {
+                found.push(entry(p, Some(r)));
+            }
+        }
+        let complete = found.len() <= LOAD_LIMIT;
+        if !complete {
+            for e in &found[LOAD_LIMIT..] {
+                if e.row.is_none() {
+                    let s = subscriptions
+                        .iter_mut()
+                        .find(|s| s.author == e.author)
+                        .unwrap();
+                    s.covered = s.covered.min(e.seq - 1);
+                }
+            }
+            found.truncate(LOAD_LIMIT);
+        }
         Input::Loaded {
             subscriptions,
-            entries,
+            entries: found,
             complete,
         }
     }
@@ -88,14 +113,12 @@ fn name(a: usize) -> Arc<str> {
     Arc::from(format!("a{a}@n.test"))
 }
 
-fn entry(p: &Post, server: usize, st: &Store) -> Entry {
-    let by_row = p.row.is_some_and(|r| st.rows.get(&r) == Some(&server))
-        && !st.subs.contains_key(&(server, p.author));
+fn entry(p: &Post, row: Option<i64>) -> Entry {
     Entry {
         id: p.id,
         author: name(p.author),
         seq: p.seq,
-        row: if by_row { p.row } else { None },
+        row,
     }
 }
 
@@ -174,23 +197,37 @@ impl Sim {
             author,
             seq: self.store.last[author],
             followers_only: self.rng.between(0, 3) == 0,
-            row: None,
+            addressed: None,
         };
         if self.rng.between(0, 4) == 0 {
-            p.row = Some(id);
-            self.store.rows.insert(id, ADDRESSED_ONLY);
+            let to = self.rng.between(0, SERVERS as u64 - 1) as usize;
+            let row = 1_000_000 + id;
+            p.addressed = Some((to, row));
+            self.store.rows.insert(row, to);
         }
         self.store.posts.push(p.clone());
-        // the dispatcher hands it to the runs in progress
+        // the dispatcher hands it to the runs in progress: a subscriber's copy, and the row's
         for s in 0..SERVERS {
-            let owed = self.store.owed(s, &p);
-            let subscribed = self.store.subs.contains_key(&(s, author));
-            if !subscribed && !owed {
+            let Some((_, m)) = self.machines.get_mut(&s) else {
                 continue;
+            };
+            if self
+                .store
+                .subs
+                .get(&(s, author))
+                .is_some_and(|sub| sub.1 < p.seq)
+            {
+                let owed = self.store.by_cursor(s, &p);
+                m.handle(Input::Live {
+                    entry: entry(&p, None),
+                    owed,
+                });
             }
-            let e = entry(&p, s, &self.store);
-            if let Some((_, m)) = self.machines.get_mut(&s) {
-                m.handle(Input::Live { entry: e, owed });
+            if let Some(r) = self.store.row_for(s, &p) {
+                m.handle(Input::Live {
+                    entry: entry(&p, Some(r)),
+                    owed: true,
+                });
             }
         }
     }

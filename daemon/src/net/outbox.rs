@@ -170,7 +170,11 @@ pub async fn run(net: Arc<Net>) {
             last_scan = tokio::time::Instant::now();
             match net.pool.run(|s| s.owed_servers()).await {
                 Ok(servers) => {
-                    retry.retain(|s, _| servers.contains(s) || active.contains_key(s));
+                    // a delivery task that ended without saying so (it cannot, short of a
+                    // panic) must not keep its server from being retried
+                    active.retain(|_, a| !a.tx.is_closed());
+                    let owed: std::collections::HashSet<&String> = servers.iter().collect();
+                    retry.retain(|s, _| owed.contains(s) || active.contains_key(s));
                     for s in servers {
                         if !active.contains_key(&s) && retry.get(&s).is_none_or(|r| r.1 <= now) {
                             start(&net, &mut active, &retry, &ended_tx, &mut generation, &s);
@@ -303,6 +307,15 @@ async fn deliver(
         while let Some(out) = m.poll() {
             match out {
                 Output::Load => {
+                    // what was acknowledged is stored first: the read must not offer it again
+                    if !cursors.is_empty() || !rows.is_empty() {
+                        let (c, r) = (std::mem::take(&mut cursors), std::mem::take(&mut rows));
+                        if let Err(e) = net.writer.outbox(server.to_string(), c, r).await {
+                            tracing::warn!(%server, error = %e, "recording deliveries failed");
+                            return attempts.max(1);
+                        }
+                        stored_at = tokio::time::Instant::now();
+                    }
                     let s = server.to_string();
                     match net.pool.run(move |st| st.owed_to(&s, LOAD_LIMIT)).await {
                         Ok(owed) => {
@@ -403,6 +416,7 @@ async fn deliver(
             m.handle(Input::Missed);
         }
         let open = link.as_ref().is_some_and(|l| l.is_open());
+        let mut lost = false;
         inflight.retain_mut(|f| match f.rx.try_recv() {
             Ok(status) => {
                 if status != AckStatus::Refused {
@@ -423,9 +437,12 @@ async fn deliver(
                 false
             }
             Err(oneshot::error::TryRecvError::Empty) => true,
-            Err(oneshot::error::TryRecvError::Closed) => false,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                lost = true; // its link is gone: no ack will come
+                false
+            }
         });
-        if !open && !inflight.is_empty() {
+        if lost || (!open && !inflight.is_empty()) {
             inflight.clear();
             m.handle(Input::LinkDown);
         }

@@ -84,7 +84,7 @@ pub(super) fn drop_unreadable(
 ) -> Result<(), StoreError> {
     tx.execute(
         "DELETE FROM outbox WHERE server = ?2 AND message_id IN
-           (SELECT id FROM messages WHERE author_id = ?1 AND audience <> 'public')
+           (SELECT id FROM messages WHERE author_id = ?1 AND audience = 'followers')
          AND NOT EXISTS(SELECT 1 FROM remote_followers
                         WHERE author_id = ?1 AND server = ?2 AND state = 'accepted')",
         params![author_id, server],

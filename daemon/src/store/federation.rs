@@ -347,16 +347,12 @@ impl Store {
         Ok(Some((key, last as u64)))
     }
 
-    /// Unsubscribes `server` from `author` and drops what was still owed to it.
+    /// Unsubscribes `server` from `author`: what its cursor still owed is dropped with it.
     pub fn remove_subscriber(&mut self, author: &Address, server: &str) -> Result<(), StoreError> {
         let tx = self
             .conn_mut()
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "DELETE FROM outbox WHERE server = ?2 AND message_id IN
-               (SELECT m.id FROM messages m JOIN authors a ON a.id = m.author_id WHERE a.address = ?1)",
-            params![author.as_str(), server],
-        )?;
+        // deliveries addressed to people there (rows) stay owed: they are not the subscription's
         tx.execute(
             "DELETE FROM subscribers WHERE server = ?2 AND author_id = (SELECT id FROM authors WHERE address = ?1)",
             params![author.as_str(), server],
@@ -387,7 +383,7 @@ impl Store {
         let mut stmt = self.conn().prepare_cached(
             "SELECT m.wire FROM messages m JOIN authors a ON a.id = m.author_id
              WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq BETWEEN ?2 AND ?3
-               AND (m.audience = 'public' OR ?5) ORDER BY m.seq LIMIT ?4",
+               AND (m.audience = 'public' OR (m.audience = 'followers' AND ?5)) ORDER BY m.seq LIMIT ?4",
         )?;
         let rows = stmt.query_map(
             params![

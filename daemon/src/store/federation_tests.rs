@@ -96,7 +96,7 @@ fn outbox_gets_one_row_per_server_and_drains_on_ack() {
         [1, 2, 3]
     );
     assert_eq!(owed.subscriptions[0].acked, 0);
-    assert_eq!(owed.subscriptions[0].last, 3);
+    assert_eq!(owed.subscriptions[0].covered, 3);
     let paged = s.owed_to("b.test", 2).unwrap();
     assert!(!paged.complete, "more is owed than one page");
     // b.test acknowledged seq 1

@@ -280,8 +280,9 @@ pub fn store_message_batched(
             audience_str(m.audience)
         ])?;
     }
-    // what followers' servers are owed is read from the log by their cursors (`outbox`);
-    // only a delivery no cursor covers is a row
+    // what followers' servers are owed is read from the log by their cursors (`outbox`); a
+    // delivery to the people a post addresses is a row, which stays owed whatever the cursor
+    // of their server (the delivery machine sends a message owed both ways once)
     queue_to_addressed(conn, signed, author_id, message_id, received_ms)?;
     Ok(true)
 }
@@ -329,12 +330,7 @@ fn queue_to_addressed(
     for server in servers {
         conn.prepare_cached(
             "INSERT OR IGNORE INTO outbox(server, message_id, next_attempt_ms, created_ms)
-             SELECT ?1, ?3, ?4, ?4 FROM authors a, messages m
-             WHERE a.id = ?2 AND a.local_user IS NOT NULL AND m.id = ?3
-               AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.author_id = ?2 AND s.server = ?1
-                               AND s.acked_seq < m.seq AND (m.audience = 'public'
-                               OR (m.audience = 'followers' AND EXISTS (SELECT 1 FROM remote_followers r
-                                   WHERE r.author_id = ?2 AND r.server = ?1 AND r.state = 'accepted'))))",
+             SELECT ?1, ?3, ?4, ?4 FROM authors WHERE id = ?2 AND local_user IS NOT NULL",
         )?
         .execute(params![server, author_id, message_id, now_ms as i64])?;
     }

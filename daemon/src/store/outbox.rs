@@ -27,7 +27,10 @@ pub const OUTBOX_CURSORS_MIGRATION: &str = r#"
           WHERE o.server = subscribers.server AND m.author_id = subscribers.author_id),
         (SELECT last_seq FROM authors WHERE id = subscribers.author_id));
     DELETE FROM outbox WHERE EXISTS (SELECT 1 FROM subscribers s JOIN messages m ON m.id = outbox.message_id
-        WHERE s.author_id = m.author_id AND s.server = outbox.server);
+        WHERE s.author_id = m.author_id AND s.server = outbox.server AND m.seq > s.acked_seq
+          AND (m.audience = 'public' OR (m.audience = 'followers' AND EXISTS (
+              SELECT 1 FROM remote_followers r WHERE r.author_id = s.author_id
+                AND r.server = s.server AND r.state = 'accepted'))));
     CREATE INDEX subscribers_by_server ON subscribers(server, author_id);
     CREATE INDEX outbox_by_message ON outbox(message_id);
 "#;
@@ -85,49 +88,106 @@ pub fn store_cursors(
 }
 
 impl Store {
-    /// What `server` is owed: its subscriptions and at most `limit` owed messages.
+    /// What `server` is owed: its subscriptions and at most `limit` owed messages, read in
+    /// one snapshot. Each subscription is read from its cursor on by the author's seq index (at
+    /// most `limit` rows each, without their bytes), the rows by the server's index; the
+    /// first `limit` by message order are kept and only their bytes read.
     pub fn owed_to(&self, server: &str, limit: u32) -> Result<Owed, StoreError> {
-        let conn = self.conn();
-        let mut owed = Owed::default();
-        let mut subs = conn.prepare_cached(
-            "SELECT a.address, s.acked_seq, a.last_seq FROM subscribers s JOIN authors a ON a.id = s.author_id
+        let tx = self.conn().unchecked_transaction()?;
+        let mut owed = Owed {
+            complete: true,
+            ..Owed::default()
+        };
+        // (id, author, seq, row)
+        let mut found: Vec<(i64, Arc<str>, u64, Option<i64>)> = Vec::new();
+        let mut subs = tx.prepare_cached(
+            "SELECT s.author_id, a.address, s.acked_seq, a.last_seq, EXISTS (
+                 SELECT 1 FROM remote_followers r WHERE r.author_id = s.author_id
+                   AND r.server = s.server AND r.state = 'accepted')
+             FROM subscribers s JOIN authors a ON a.id = s.author_id
              WHERE s.server = ?1 AND a.local_user IS NOT NULL",
         )?;
-        for r in subs.query_map([server], |r| {
-            Ok(Subscription {
-                author: Arc::from(r.get::<_, String>(0)?),
-                acked: r.get::<_, i64>(1)? as u64,
-                last: r.get::<_, i64>(2)? as u64,
-            })
-        })? {
-            owed.subscriptions.push(r?);
+        let subscriptions = subs
+            .query_map([server], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    Arc::<str>::from(r.get::<_, String>(1)?),
+                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(3)? as u64,
+                    r.get::<_, bool>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut log = tx.prepare_cached(
+            "SELECT id, seq, audience FROM messages WHERE author_id = ?1 AND seq > ?2
+             ORDER BY seq LIMIT ?3",
+        )?;
+        for (author_id, author, acked, last, followers) in subscriptions {
+            let mut covered = last.max(acked);
+            let mut n = 0;
+            let mut rows = log.query(params![author_id, acked as i64, limit])?;
+            while let Some(r) = rows.next()? {
+                n += 1;
+                let (id, seq, audience): (i64, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?);
+                if audience == "public" || (audience == "followers" && followers) {
+                    found.push((id, author.clone(), seq as u64, None));
+                }
+                if n == limit {
+                    covered = seq as u64; // the author's log goes on: read it later
+                    owed.complete = false;
+                }
+            }
+            owed.subscriptions.push(Subscription {
+                author,
+                acked,
+                covered,
+            });
         }
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT m.id, a.address, m.seq, m.wire, NULL FROM subscribers s
-               JOIN authors a ON a.id = s.author_id
-               JOIN messages m ON m.author_id = s.author_id AND m.seq > s.acked_seq
-             WHERE s.server = ?1 AND a.local_user IS NOT NULL AND {MAY_READ}
-             UNION ALL
-             SELECT m.id, a.address, m.seq, m.wire, o.id FROM outbox o
+        let mut rows = tx.prepare_cached(
+            "SELECT o.message_id, a.address, m.seq, o.id FROM outbox o
                JOIN messages m ON m.id = o.message_id JOIN authors a ON a.id = m.author_id
-             WHERE o.server = ?1
-             ORDER BY 1 LIMIT ?2"
-        ))?;
-        let rows = stmt.query_map(params![server, limit], |r| {
+             WHERE o.server = ?1 ORDER BY o.message_id LIMIT ?2",
+        )?;
+        let before = found.len();
+        for r in rows.query_map(params![server, limit], |r| {
             Ok((
-                Entry {
-                    id: r.get(0)?,
-                    author: Arc::from(r.get::<_, String>(1)?),
-                    seq: r.get::<_, i64>(2)? as u64,
-                    row: r.get(4)?,
-                },
-                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(0)?,
+                Arc::<str>::from(r.get::<_, String>(1)?),
+                r.get::<_, i64>(2)? as u64,
+                Some(r.get::<_, i64>(3)?),
             ))
-        })?;
-        for r in rows {
-            owed.entries.push(r?);
+        })? {
+            found.push(r?);
         }
-        owed.complete = owed.entries.len() < limit as usize;
+        if found.len() - before == limit as usize {
+            owed.complete = false;
+        }
+        found.sort_by_key(|f| (f.0, f.3));
+        if found.len() > limit as usize {
+            // what is cut is read again later: a cursor must not be said to cover it
+            for (_, author, seq, row) in &found[limit as usize..] {
+                if row.is_none() {
+                    if let Some(s) = owed.subscriptions.iter_mut().find(|s| &s.author == author) {
+                        s.covered = s.covered.min(seq - 1);
+                    }
+                }
+            }
+            found.truncate(limit as usize);
+            owed.complete = false;
+        }
+        let mut wire = tx.prepare_cached("SELECT wire FROM messages WHERE id = ?1")?;
+        for (id, author, seq, row) in found {
+            let bytes: Vec<u8> = wire.query_row([id], |r| r.get(0))?;
+            owed.entries.push((
+                Entry {
+                    id,
+                    author,
+                    seq,
+                    row,
+                },
+                bytes,
+            ));
+        }
         Ok(owed)
     }
 
@@ -142,7 +202,8 @@ impl Store {
         let mut posts = Vec::new();
         let mut last = after;
         let mut stmt = conn.prepare_cached(
-            "SELECT m.id, a.address, m.seq, m.wire, m.author_id, a.local_user IS NOT NULL
+            "SELECT m.id, a.address, m.seq, CASE WHEN a.local_user IS NOT NULL THEN m.wire END,
+                    m.author_id, a.local_user IS NOT NULL
              FROM messages m JOIN authors a ON a.id = m.author_id
              WHERE m.id > ?1 ORDER BY m.id LIMIT ?2",
         )?;
@@ -328,7 +389,8 @@ mod tests {
                       (5,1,5,0,'post','direct',x'00',0);
              INSERT INTO subscribers(author_id, server, created_ms) VALUES (1, 'b.test', 0), (1, 'c.test', 0);
              INSERT INTO outbox(server, message_id, next_attempt_ms, created_ms)
-               VALUES ('b.test', 3, 0, 0), ('b.test', 4, 0, 0), ('d.test', 5, 0, 0);",
+               VALUES ('b.test', 3, 0, 0), ('b.test', 4, 0, 0), ('b.test', 5, 0, 0),
+                      ('d.test', 5, 0, 0);",
         )
         .unwrap();
         c.execute_batch(MIGRATIONS[13]).unwrap();
@@ -343,7 +405,7 @@ mod tests {
         assert_eq!(cursor("b.test"), 2, "3 and 4 still owed");
         assert_eq!(cursor("c.test"), 5, "nothing owed");
         let rows: Vec<(String, i64)> = c
-            .prepare("SELECT server, message_id FROM outbox")
+            .prepare("SELECT server, message_id FROM outbox ORDER BY server")
             .unwrap()
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -351,8 +413,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             rows,
-            [("d.test".to_string(), 5)],
-            "only the addressed row stays"
+            [("b.test".to_string(), 5), ("d.test".to_string(), 5)],
+            "the direct message stays a row, even to a server with a cursor"
         );
     }
 }

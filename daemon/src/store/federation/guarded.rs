@@ -145,7 +145,7 @@ impl Store {
                                 AND r.state = 'accepted'))))
              FROM messages m JOIN authors a ON a.id = m.author_id
              WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq BETWEEN ?2 AND ?3
-               AND (m.audience = 'public' OR ?4)
+               AND (m.audience = 'public' OR (m.audience = 'followers' AND ?4))
              ORDER BY m.seq",
         )?;
         let to_sql = to.min(i64::MAX as u64) as i64;
