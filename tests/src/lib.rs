@@ -458,3 +458,22 @@ pub fn keyed_data_dir(domain: &str, users: &[(&str, &str, bool)]) -> (tempfile::
     }
     (dir, key)
 }
+
+/// Fails loudly unless python3 has `package` at exactly `version` (`tests/run` installs the
+/// pinned Python packages from PyPI).
+pub fn require_python_package(package: &str, version: &str) {
+    let o = std::process::Command::new("python3")
+        .args([
+            "-c",
+            &format!("import importlib.metadata as m; print(m.version({package:?}))"),
+        ])
+        .output();
+    let got = o
+        .as_ref()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert_eq!(
+        got, version,
+        "python3 lacks {package}=={version} (tests/run installs it from PyPI): {o:?}"
+    );
+}

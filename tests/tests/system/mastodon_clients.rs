@@ -34,20 +34,7 @@ fn scripts() -> PathBuf {
 /// Fails loudly unless python3 has the pinned toot and Mastodon.py.
 fn python_clients() {
     for (package, version) in PY_CLIENTS {
-        let o = Command::new("python3")
-            .args([
-                "-c",
-                &format!("import importlib.metadata as m; print(m.version({package:?}))"),
-            ])
-            .output();
-        let got = o
-            .as_ref()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        assert_eq!(
-            got, version,
-            "python3 lacks {package}=={version} (tests/run installs it from PyPI): {o:?}"
-        );
+        msm_tests::require_python_package(package, version);
     }
 }
 

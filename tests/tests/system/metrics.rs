@@ -44,20 +44,7 @@ type Samples = BTreeMap<String, f64>;
 
 /// Fails loudly unless python3 has the pinned `prometheus_client`.
 fn require_parser() {
-    let o = Command::new("python3")
-        .args([
-            "-c",
-            "import importlib.metadata as m; print(m.version('prometheus_client'))",
-        ])
-        .output();
-    let got = o
-        .as_ref()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    assert_eq!(
-        got, PROMETHEUS_CLIENT,
-        "python3 lacks prometheus_client=={PROMETHEUS_CLIENT} (tests/run installs it): {o:?}"
-    );
+    msm_tests::require_python_package("prometheus_client", PROMETHEUS_CLIENT);
 }
 
 /// `text` as `prometheus_client` reads it; panics with its complaint if it refuses it.

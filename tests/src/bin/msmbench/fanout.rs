@@ -346,21 +346,7 @@ fn saturation(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, a: &
     let got = wait_delivered(stats, base + posts * n as u64, PHASE_TIMEOUT) - base;
     let (_, last) = samples_of(stats, TAG_SAT);
     let dur = last.saturating_sub(start_us) as f64 / 1e6;
-    out(&format!("{p}_sat_posts"), posts);
-    out(&format!("{p}_sat_delivered"), got);
-    out(
-        &format!("{p}_sat_undelivered"),
-        (posts * n as u64).saturating_sub(got),
-    );
-    out(&format!("{p}_sat_duration_s"), format!("{dur:.2}"));
-    out(
-        &format!("{p}_sat_deliveries_per_s"),
-        format!("{:.0}", got as f64 / dur.max(1e-9)),
-    );
-    out(
-        &format!("{p}_sat_posts_per_s"),
-        format!("{:.0}", posts as f64 / dur.max(1e-9)),
-    );
+    saturation_figures(&format!("{p}_sat"), posts, got, n, dur);
     out(
         &format!("{p}_sat_author_cpu_s"),
         format!("{:.2}", bench.cpu_secs() - cpu0),
@@ -433,4 +419,24 @@ fn tcp_out_segments() -> u64 {
         .find(|(k, _)| *k == "OutSegs")
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Prints a saturation run's figures under `k`: `posts` made, `got` deliveries of the `n` per
+/// post, over `dur` seconds.
+pub fn saturation_figures(k: &str, posts: u64, got: u64, n: usize, dur: f64) {
+    out(&format!("{k}_posts"), posts);
+    out(&format!("{k}_delivered"), got);
+    out(
+        &format!("{k}_undelivered"),
+        (posts * n as u64).saturating_sub(got),
+    );
+    out(&format!("{k}_duration_s"), format!("{dur:.2}"));
+    out(
+        &format!("{k}_deliveries_per_s"),
+        format!("{:.0}", got as f64 / dur.max(1e-9)),
+    );
+    out(
+        &format!("{k}_posts_per_s"),
+        format!("{:.0}", posts as f64 / dur.max(1e-9)),
+    );
 }

@@ -296,21 +296,7 @@ impl Run<'_> {
         let (_, last) = self.samples_of(TAG_SAT);
         let dur = last.saturating_sub(start_us) as f64 / 1e6;
         let k = format!("{p}_sat");
-        out(&format!("{k}_posts"), posts);
-        out(&format!("{k}_delivered"), got);
-        out(
-            &format!("{k}_undelivered"),
-            (posts * n as u64).saturating_sub(got),
-        );
-        out(&format!("{k}_duration_s"), format!("{dur:.2}"));
-        out(
-            &format!("{k}_deliveries_per_s"),
-            format!("{:.0}", got as f64 / dur.max(1e-9)),
-        );
-        out(
-            &format!("{k}_posts_per_s"),
-            format!("{:.0}", posts as f64 / dur.max(1e-9)),
-        );
+        crate::fanout::saturation_figures(&k, posts, got, n, dur);
         self.cpu(&k, cpu0, got);
     }
 
