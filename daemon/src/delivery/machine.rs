@@ -191,6 +191,9 @@ pub struct Machine {
     /// it held was in flight).
     stale_idle: bool,
     failed: bool,
+    /// A delivery was refused: nothing more is sent, and the run fails once the acks of what
+    /// is in flight are in (each recorded, so what the server took is not sent again).
+    failing: bool,
     dirty: bool,
     out: VecDeque<Output>,
 }
@@ -216,6 +219,7 @@ impl Machine {
             stale: false,
             stale_idle: false,
             failed: false,
+            failing: false,
             dirty: false,
             out: VecDeque::new(),
         };
@@ -402,10 +406,18 @@ impl Machine {
             return; // not in flight on this run (a late or repeated ack)
         }
         if status == Status::Refused {
-            self.fail();
+            if let Some(slot) = self.logs.get_mut(&author).and_then(|l| l.slot_mut(seq)) {
+                *slot = Slot::Queued;
+            }
+            self.failing = true;
+            if self.inflight.is_empty() {
+                self.fail();
+            }
             return;
         }
-        self.attempts = 0;
+        if !self.failing {
+            self.attempts = 0;
+        }
         if status == Status::Unwanted {
             self.out.push_back(Output::Unsubscribe {
                 author: author.clone(),
@@ -424,6 +436,9 @@ impl Machine {
             self.out.push_back(Output::DeleteRow { row });
         }
         self.advance(&author);
+        if self.failing && self.inflight.is_empty() {
+            self.fail();
+        }
     }
 
     /// Moves `author`'s cursor to just before its first unacknowledged slot, or to `covered`.
@@ -471,7 +486,7 @@ impl Machine {
     /// Sends queued messages while the window has room; asks for a load when the queue ran
     /// dry and a post could not be placed.
     fn fill(&mut self) {
-        if self.failed || self.loading {
+        if self.failed || self.failing || self.loading {
             return;
         }
         while self.inflight.len() < Self::WINDOW {

@@ -197,3 +197,25 @@ fn live_posts_follow_the_log_and_a_gap_reads_the_store() {
         "the cursor passes 4, which was never owed"
     );
 }
+
+#[test]
+fn a_refusal_sends_nothing_more_and_records_the_acks_in_flight_before_failing() {
+    let mut m = loaded(1, 4);
+    assert_eq!(sends(&drain(&mut m)), [1, 2, 3, 4]);
+    ack(&mut m, 1, Status::Refused);
+    m.handle(Input::Live {
+        entry: entry(5),
+        owed: true,
+    });
+    assert!(
+        drain(&mut m).is_empty(),
+        "nothing more goes out, nothing fails yet"
+    );
+    ack(&mut m, 3, Status::Stored);
+    ack(&mut m, 2, Status::Stored);
+    assert!(drain(&mut m).is_empty());
+    ack(&mut m, 4, Status::Duplicate);
+    // the server took 2..=4 but not 1: the cursor cannot pass 1, and the run fails
+    assert_eq!(drain(&mut m), [Output::Failed { attempts: 1 }]);
+    assert!(m.is_done());
+}
