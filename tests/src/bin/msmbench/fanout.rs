@@ -320,29 +320,18 @@ fn saturation(p: &str, bench: &Bench, token: &str, stats: &Stats, n: usize, a: &
         "fan-out n={n}: saturation {sat:?}, {ahead} posts ahead"
     ));
     let base = stats.delivered.load(Relaxed);
-    let (posted, taken) = (AtomicU64::new(0), AtomicU64::new(0));
     let cpu0 = bench.cpu_secs();
-    let (t0, start_us) = (Instant::now(), now_us());
-    std::thread::scope(|s| {
-        for _ in 0..POSTERS {
-            s.spawn(|| loop {
-                if t0.elapsed() >= sat {
-                    return;
-                }
-                let i = posted.fetch_add(1, Relaxed);
-                while (stats.delivered.load(Relaxed) - base) / n as u64 + ahead <= i {
-                    if t0.elapsed() >= PHASE_TIMEOUT {
-                        return;
-                    }
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-                if post(bench.node.addr, token, TAG_SAT, now_us()) {
-                    taken.fetch_add(1, Relaxed);
-                }
-            });
-        }
-    });
-    let posts = taken.load(Relaxed);
+    let start_us = now_us();
+    let posts = closed_loop(
+        bench.node.addr,
+        token,
+        TAG_SAT,
+        &stats.delivered,
+        base,
+        n,
+        ahead,
+        sat,
+    );
     let got = wait_delivered(stats, base + posts * n as u64, PHASE_TIMEOUT) - base;
     let (_, last) = samples_of(stats, TAG_SAT);
     let dur = last.saturating_sub(start_us) as f64 / 1e6;
@@ -439,4 +428,42 @@ pub fn saturation_figures(k: &str, posts: u64, got: u64, n: usize, dur: f64) {
         &format!("{k}_posts_per_s"),
         format!("{:.0}", posts as f64 / dur.max(1e-9)),
     );
+}
+
+/// Saturation's closed loop: [`POSTERS`] threads post (tagged `tag`) to `addr` for `sat`, staying at most
+/// `ahead` posts beyond what the `n` receivers counted in `delivered` (from `base`); returns
+/// how many posts the node took.
+#[allow(clippy::too_many_arguments)]
+pub fn closed_loop(
+    addr: std::net::SocketAddr,
+    token: &str,
+    tag: u32,
+    delivered: &AtomicU64,
+    base: u64,
+    n: usize,
+    ahead: u64,
+    sat: Duration,
+) -> u64 {
+    let (posted, taken) = (AtomicU64::new(0), AtomicU64::new(0));
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..POSTERS {
+            s.spawn(|| loop {
+                if t0.elapsed() >= sat {
+                    return;
+                }
+                let i = posted.fetch_add(1, Relaxed);
+                while (delivered.load(Relaxed) - base) / n as u64 + ahead <= i {
+                    if t0.elapsed() >= PHASE_TIMEOUT {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                if post(addr, token, tag, now_us()) {
+                    taken.fetch_add(1, Relaxed);
+                }
+            });
+        }
+    });
+    taken.load(Relaxed)
 }

@@ -269,29 +269,18 @@ impl Run<'_> {
             "relay fan-out n={n}: saturation {sat:?}, {ahead} posts ahead"
         ));
         let base = stats.delivered.load(Relaxed);
-        let (posted, taken) = (AtomicU64::new(0), AtomicU64::new(0));
         let cpu0 = self.bench.cpu_secs();
-        let (t0, start_us) = (Instant::now(), now_us());
-        std::thread::scope(|s| {
-            for _ in 0..POSTERS {
-                s.spawn(|| loop {
-                    if t0.elapsed() >= sat {
-                        return;
-                    }
-                    let i = posted.fetch_add(1, Relaxed);
-                    while (stats.delivered.load(Relaxed) - base) / n as u64 + ahead <= i {
-                        if t0.elapsed() >= PHASE_TIMEOUT {
-                            return;
-                        }
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
-                    if post(self.bench.node.addr, &self.token, TAG_SAT, now_us()) {
-                        taken.fetch_add(1, Relaxed);
-                    }
-                });
-            }
-        });
-        let posts = taken.load(Relaxed);
+        let start_us = now_us();
+        let posts = crate::fanout::closed_loop(
+            self.bench.node.addr,
+            &self.token,
+            TAG_SAT,
+            &stats.delivered,
+            base,
+            n,
+            ahead,
+            sat,
+        );
         let got = wait_count(&stats.delivered, base + posts * n as u64, PHASE_TIMEOUT) - base;
         let (_, last) = self.samples_of(TAG_SAT);
         let dur = last.saturating_sub(start_us) as f64 / 1e6;
