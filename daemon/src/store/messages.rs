@@ -197,6 +197,22 @@ pub fn store_message(
     Ok(fresh)
 }
 
+/// Moves an author's contiguous seq (`?1`) over the messages stored after a gap.
+pub(super) const ADVANCE_CONTIGUOUS: &str = "WITH RECURSIVE run(s) AS (
+         SELECT last_seq FROM authors WHERE id = ?1
+         UNION ALL
+         SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
+     )
+     UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1";
+
+/// Puts a message (`?2`, by author `?1` at address `?3`, audience `?4`) in the timelines of
+/// the local people it is for.
+pub(super) const TIMELINE_INSERT: &str = "INSERT OR IGNORE INTO timeline(user_id, message_id)
+     SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
+     UNION SELECT user_id, ?2 FROM follows WHERE address = ?3 AND ?4 <> 'direct'
+     UNION SELECT a.local_user, ?2 FROM mentions n JOIN authors a ON a.address = n.address
+           WHERE n.message_id = ?2 AND a.local_user IS NOT NULL AND ?4 = 'direct'";
+
 /// [`store_message`] for one of many in a transaction: the message is left to `unindexed`,
 /// whose [`Unindexed::index`] the caller runs once before the commit.
 pub fn store_message_batched(
@@ -266,14 +282,7 @@ pub fn store_message_batched(
     if m.body.is_shown() {
         // a direct message is for its author and the people it mentions; the rest for the
         // author and the author's followers here
-        conn.prepare_cached(
-            "INSERT OR IGNORE INTO timeline(user_id, message_id)
-             SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
-             UNION SELECT user_id, ?2 FROM follows WHERE address = ?3 AND ?4 <> 'direct'
-             UNION SELECT a.local_user, ?2 FROM mentions n JOIN authors a ON a.address = n.address
-                   WHERE n.message_id = ?2 AND a.local_user IS NOT NULL AND ?4 = 'direct'",
-        )?
-        .execute(params![
+        conn.prepare_cached(TIMELINE_INSERT)?.execute(params![
             author_id,
             message_id,
             m.author.as_str(),
@@ -339,12 +348,8 @@ fn queue_to_addressed(
 
 /// Moves an author's contiguous seq over every message stored right after it.
 pub fn advance_contiguous(conn: &Connection, author_id: i64) -> Result<(), StoreError> {
-    conn.prepare_cached("WITH RECURSIVE run(s) AS (
-             SELECT last_seq FROM authors WHERE id = ?1
-             UNION ALL
-             SELECT s + 1 FROM run WHERE EXISTS(SELECT 1 FROM messages WHERE author_id = ?1 AND seq = s + 1)
-         )
-         UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1")?.execute([author_id])?;
+    conn.prepare_cached(ADVANCE_CONTIGUOUS)?
+        .execute([author_id])?;
     Ok(())
 }
 

@@ -350,3 +350,44 @@ fn a_batch_is_indexed_once_and_a_delete_in_it_unindexes_its_target() {
     let written = segments(&s) - before;
     assert!(written <= 4, "{written} index rows written for one batch");
 }
+
+/// How many times the cached statement `sql` was compiled again since it was prepared.
+fn reprepares(s: &Store, sql: &str) -> usize {
+    s.conn()
+        .prepare_cached(sql)
+        .unwrap()
+        .get_status(rusqlite::StatementStatus::RePrepare) as usize
+}
+
+#[test]
+fn receiving_messages_compiles_no_statement_twice() {
+    let (_d, s) = store_with_node();
+    let k = NodeKey::from_bytes(&[9; 32]).unwrap();
+    let bob = Address::parse("bob@b.test").unwrap();
+    s.conn()
+        .execute(
+            "INSERT INTO follows(user_id, address) SELECT id, 'bob@b.test' FROM users LIMIT 1",
+            [],
+        )
+        .unwrap();
+    for seq in 1..=20 {
+        let m = Message {
+            author: bob.clone(),
+            seq,
+            time_ms: 5,
+            audience: Audience::Public,
+            body: text("x"),
+        }
+        .sign(&k, &Limits::default())
+        .unwrap();
+        assert!(store_message(s.conn(), &m, seq as u64).unwrap());
+    }
+    assert_eq!(
+        (
+            reprepares(&s, TIMELINE_INSERT),
+            reprepares(&s, ADVANCE_CONTIGUOUS)
+        ),
+        (0, 0),
+        "statements whose plans peek at bound values are compiled again on each new value"
+    );
+}

@@ -67,6 +67,7 @@ pub use users::{Role, User};
 
 use crate::proto::address::canonical_domain;
 use crate::proto::NodeKey;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -174,6 +175,12 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // Plans do not depend on bound values: without this, SQLite marks a statement whose
+        // parameter it peeked at while planning (LIMIT ?, a partial index, a constant in a
+        // compound SELECT) to be compiled again whenever that parameter changes, which made
+        // every received message re-prepare its two busiest statements (a third of the
+        // writer's time: BENCHMARKS.md, run 13).
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         // only takes effect on a new, empty database (before WAL mode writes its header)
         conn.pragma_update(None, "page_size", page_size)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
