@@ -380,7 +380,7 @@ fn receiving_messages_compiles_no_statement_twice() {
         }
         .sign(&k, &Limits::default())
         .unwrap();
-        assert!(store_message(s.conn(), &m, seq as u64).unwrap());
+        assert!(store_message(s.conn(), &m, seq).unwrap());
     }
     assert_eq!(
         (
