@@ -172,6 +172,34 @@ pub fn text_spans(data: &[u8]) {
     assert!(text::tags(&s).iter().all(|t| t.len() <= MAX_TAG_BYTES));
 }
 
+/// Remote HTML reduced to text: no markup tag survives (a `<` followed by a letter in the
+/// text was written by a character reference or a lone `<`), no control characters but line
+/// breaks and tabs, nothing blank at the ends, and reducing the text again (as HTML-escaped
+/// text) gives it back.
+pub fn html_text(data: &[u8]) {
+    use crate::activitypub::html_text::{to_text, MAX_HTML_BYTES};
+    let s = String::from_utf8_lossy(data);
+    let Ok(t) = to_text(&s, &()) else {
+        assert!(s.len() > MAX_HTML_BYTES);
+        return;
+    };
+    assert!(t.len() <= s.len() * 4 + 64, "text grew past its input");
+    assert!(t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t'));
+    assert_eq!(t, t.trim_matches(|c| c == '\n' || c == ' '));
+    let escaped = t
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\n', "<br>");
+    if !t.contains("  ") && !t.contains('\t') && !t.contains(" \n") && !t.contains("\n ") {
+        assert_eq!(
+            to_text(&escaped, &()).unwrap(),
+            t,
+            "escaped text reads back"
+        );
+    }
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -428,6 +456,8 @@ mod tests {
                 [9, 8, 7, 6],
             ),
             vec![0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
+            b"<p>a<br>b &amp; <a href=\"https://x.test/\">x</a><script>y</script></p>< <!-- "
+                .to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -445,6 +475,7 @@ mod tests {
             multipart(c);
             mastodon_params(c);
             websocket(c);
+            html_text(c);
         }
     }
 }

@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activitypub;
 pub mod cli;
 pub mod config;
 pub mod delivery;

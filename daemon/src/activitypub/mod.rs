@@ -1,0 +1,9 @@
+//! ActivityPub: the fediverse's protocol, mapped onto msm's messages.
+//!
+//! Pure layers only (no sockets, no clock): the I/O that drives them lives at the edges.
+//! - [`html_text`]: a remote post's HTML reduced to msm's plain text with links.
+
+pub mod html_text;
+
+#[cfg(test)]
+mod html_text_tests;
