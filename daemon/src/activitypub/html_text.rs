@@ -28,6 +28,9 @@ pub const MAX_DEPTH: usize = 64;
 /// Longest tag name or attribute value looked at; longer ones are cut (the text survives).
 pub const MAX_ATTR_BYTES: usize = 2048;
 
+/// Longest character reference read (`&#x10FFFF;` and the named ones here fit).
+const MAX_REFERENCE_BYTES: usize = 12;
+
 /// What the reducer refuses.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -514,7 +517,10 @@ pub fn decode(s: &str) -> String {
 
 /// The character a reference at the start of `s` (`&...;`) names, and its length.
 fn reference(s: &str) -> Option<(char, usize)> {
-    let end = s.get(..s.len().min(12))?.find(';')?;
+    let end = s
+        .bytes()
+        .take(MAX_REFERENCE_BYTES)
+        .position(|b| b == b';')?;
     let body = &s[1..end];
     let c = if let Some(num) = body.strip_prefix('#') {
         let n = match num.strip_prefix(['x', 'X']) {

@@ -28,6 +28,8 @@ fn references_are_decoded_and_unknown_ones_kept() {
         "Tom & Jerry <3 été 😀 &bogus; &#xFFFFFFFF;"
     );
     assert_eq!(decode("a&#0;b"), "a\u{FFFD}b");
+    // a reference followed closely by a character of several bytes
+    assert_eq!(decode("&amp;&amp;\u{FFFD}"), "&&\u{FFFD}");
 }
 
 #[test]
