@@ -5,6 +5,7 @@
 //! builds it first). Every node listens on `127.0.0.1:0`; its address is read from its log.
 
 pub mod hostile;
+pub mod fedify;
 pub mod https;
 pub mod lab;
 pub mod mastodon;
