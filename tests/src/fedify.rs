@@ -148,7 +148,9 @@ fn make_cert(dir: &Path, domain: &str) {
     );
     std::fs::write(
         dir.join(&ext),
-        format!("subjectAltName=DNS:{domain}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
+        format!(
+            "subjectAltName=DNS:{domain}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+        ),
     )
     .unwrap();
     let mut a = vec!["req"];
@@ -159,8 +161,22 @@ fn make_cert(dir: &Path, domain: &str) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", &csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial",
-            "1", "-out", &pem, "-days", CERT_DAYS, "-extfile", &ext,
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-set_serial",
+            "1",
+            "-out",
+            &pem,
+            "-days",
+            CERT_DAYS,
+            "-extfile",
+            &ext,
         ],
     );
 }
@@ -189,6 +205,13 @@ impl FedLab {
         for (domain, _) in hosts {
             make_cert(dir.path(), domain);
         }
+        // dnsmasq reads neither file, so it starts before they exist: `ip netns exec` then
+        // has nothing to bind-mount for it.
+        let records: Vec<String> = hosts
+            .iter()
+            .map(|(d, ip)| format!("--host-record={d},{ip}"))
+            .collect();
+        let dns = Dns::start_in(&ns, DNS_ADDR, 53, &records);
         let etc = PathBuf::from("/etc/netns").join(&ns);
         std::fs::create_dir_all(&etc).expect("create /etc/netns/NS (needs root)");
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost\n");
@@ -201,11 +224,6 @@ impl FedLab {
             format!("nameserver {DNS_ADDR}\noptions timeout:2 attempts:2\n"),
         )
         .unwrap();
-        let records: Vec<String> = hosts
-            .iter()
-            .map(|(d, ip)| format!("--host-record={d},{ip}"))
-            .collect();
-        let dns = Dns::start_in(&ns, DNS_ADDR, 53, &records);
         FedLab {
             _dns: dns,
             lab,
@@ -385,7 +403,10 @@ impl Peer {
     /// `verified`, `reason` (why not), `signature` (`rfc9421`, `draft-cavage` or null),
     /// `inbox` (`personal` or `shared`), `activity` (the compacted JSON-LD).
     pub fn received(&self) -> Vec<Value> {
-        self.get("/received").as_array().cloned().unwrap_or_default()
+        self.get("/received")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The ids of its followers.
@@ -395,7 +416,10 @@ impl Peer {
 
     /// Whom it follows: `id`, `acct`, `state` (`pending`, `accepted`, `rejected`).
     pub fn following(&self) -> Vec<Value> {
-        self.get("/following").as_array().cloned().unwrap_or_default()
+        self.get("/following")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Errors of deliveries made on its own (the Accept of a Follow) and of its inbox.
