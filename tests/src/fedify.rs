@@ -199,7 +199,7 @@ impl FedLab {
     /// 127.0.0.0/8 is on the namespace's loopback). Every domain gets a certificate.
     pub fn new(hosts: &[(&str, &str)]) -> FedLab {
         let mut lab = Lab::new();
-        let ns = lab.ns("fed");
+        let ns = lab.ns(&NS_SUFFIX[1..]);
         let dir = tempfile::tempdir().expect("tempdir");
         make_ca(dir.path());
         for (domain, _) in hosts {
@@ -212,7 +212,8 @@ impl FedLab {
             .map(|(d, ip)| format!("--host-record={d},{ip}"))
             .collect();
         let dns = Dns::start_in(&ns, DNS_ADDR, 53, &records);
-        let etc = PathBuf::from("/etc/netns").join(&ns);
+        remove_stale_etc();
+        let etc = PathBuf::from(ETC_NETNS).join(&ns);
         std::fs::create_dir_all(&etc).expect("create /etc/netns/NS (needs root)");
         let mut h = String::from("127.0.0.1 localhost\n::1 localhost\n");
         for (domain, ip) in hosts {
@@ -327,6 +328,28 @@ impl FedLab {
             control,
             domain: domain.to_string(),
             log,
+        }
+    }
+}
+
+/// Where `ip netns exec` finds a namespace's own `/etc` files.
+const ETC_NETNS: &str = "/etc/netns";
+/// The suffix of the namespaces a [`FedLab`] makes.
+const NS_SUFFIX: &str = "-fed";
+
+/// Removes the `/etc/netns/` folders of earlier labs whose namespace is gone (a test process
+/// killed before its `Drop` ran).
+fn remove_stale_etc() {
+    let Ok(dir) = std::fs::read_dir(ETC_NETNS) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("msm")
+            && name.ends_with(NS_SUFFIX)
+            && !Path::new("/run/netns").join(&name).exists()
+        {
+            let _ = std::fs::remove_dir_all(e.path());
         }
     }
 }
