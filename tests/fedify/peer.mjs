@@ -196,16 +196,22 @@ federation
     if (target?.type !== "actor" || target.identifier !== USER) return;
     const follower = await follow.getActor(ctx);
     if (!isActor(follower)) return;
+    // The Follow as Mastodon embeds it in its answer: ids only.
+    const embedded = new Follow({
+      id: follow.id,
+      actor: follow.actorId,
+      object: follow.objectId,
+    });
     const accept = blocked.has(follower.id.href)
       ? new Reject({
         id: new URL(`#reject-${randomUUID()}`, ctx.getActorUri(USER)),
         actor: ctx.getActorUri(USER),
-        object: follow,
+        object: embedded,
       })
       : new Accept({
         id: new URL(`#accept-${randomUUID()}`, ctx.getActorUri(USER)),
         actor: ctx.getActorUri(USER),
-        object: follow,
+        object: embedded,
       });
     if (accept instanceof Accept) {
       followers.set(follower.id.href, {

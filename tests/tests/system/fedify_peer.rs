@@ -169,3 +169,117 @@ fn fedify_peer_lists_an_unsigned_activity_as_unverified_and_lab_names_resolve() 
     assert_eq!(got["verified"], false, "{got:#}");
     assert_eq!(got["signature"], Value::Null, "{got:#}");
 }
+
+/// The object of a received activity, as the sender embedded it.
+fn object(r: &Value) -> &Value {
+    &r["activity"]["object"]
+}
+
+/// `v` as a list (JSON-LD compaction makes a one-element list a bare value).
+fn list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    }
+}
+
+#[test]
+fn fedify_peers_exchange_every_control_call() {
+    let lab = lab();
+    let a = lab.peer(PEER, Signing::Rfc9421);
+    let b = lab.peer(OTHER, Signing::Rfc9421);
+    let follow = a.ok("follow", &json!({ "acct": b.acct() }));
+    let accept = a.wait_received("the Accept", |r| r["type"] == "Accept");
+    // The Accept embeds the Follow by ids, as Mastodon's does.
+    assert_eq!(object(&accept)["id"], follow["id"]);
+    assert_eq!(object(&accept)["actor"], a.actor(), "{accept:#}");
+
+    // A post with a content warning, a mention, a hashtag and a picture.
+    let post = b.ok(
+        "post",
+        &json!({
+            "content": "<p>look</p>", "summary": "cw", "sensitive": true,
+            "mentions": [a.acct()], "tags": ["msm"],
+            "attachments": [{"url": "https://other.test/media/1.png", "name": "alt"}]
+        }),
+    );
+    let note = post["id"].as_str().unwrap().to_string();
+    let create = a.wait_received("the Create", |r| r["object"] == note.as_str());
+    let o = object(&create);
+    assert_eq!(
+        (o["summary"].as_str(), o["sensitive"].as_bool()),
+        (Some("cw"), Some(true))
+    );
+    let tags = list(&o["tag"]);
+    assert!(
+        tags.iter()
+            .any(|t| t["type"] == "Mention" && t["href"] == a.actor().as_str()),
+        "{tags:?}"
+    );
+    assert!(tags
+        .iter()
+        .any(|t| t["type"] == "Hashtag" && t["name"] == "#msm"));
+    assert_eq!(
+        list(&o["attachment"])[0]["url"],
+        "https://other.test/media/1.png"
+    );
+    assert!(list(&o["cc"]).contains(&json!(a.actor())), "{o:#}");
+
+    // A reply addressed to b alone.
+    let reply = a.ok(
+        "post",
+        &json!({ "content": "re", "inReplyTo": note, "to": [b.acct()], "cc": [] }),
+    );
+    let got = b.wait_received("the reply", |r| r["object"] == reply["id"]);
+    assert_eq!(object(&got)["inReplyTo"], note.as_str());
+
+    // Announce and its Undo.
+    let boost = a.ok("announce", &json!({ "object": note }));
+    let got = b.wait_received("the Announce", |r| r["type"] == "Announce");
+    assert_eq!(
+        (&got["id"], got["object"].as_str()),
+        (&boost["id"], Some(note.as_str()))
+    );
+    a.ok("unannounce", &json!({ "object": note }));
+    b.wait_received("the Undo of the Announce", |r| {
+        r["type"] == "Undo" && r["object"] == boost["id"]
+    });
+
+    // Update and Delete of b's note reach its follower a.
+    b.ok(
+        "update",
+        &json!({ "object": note, "content": "<p>changed</p>" }),
+    );
+    let got = a.wait_received("the Update", |r| r["type"] == "Update");
+    assert_eq!(object(&got)["content"], "<p>changed</p>");
+    b.ok("delete", &json!({ "object": note }));
+    let got = a.wait_received("the Delete", |r| r["type"] == "Delete");
+    assert_eq!(got["object"], note.as_str());
+
+    // Unfollow, then a block: a's new Follow is rejected.
+    a.ok("unfollow", &json!({ "acct": b.acct() }));
+    b.wait_received("the Undo of the Follow", |r| {
+        r["type"] == "Undo" && r["object"] == follow["id"]
+    });
+    assert!(b.followers().is_empty(), "{:?}", b.followers());
+    b.ok("block", &json!({ "acct": a.acct() }));
+    let got = a.wait_received("the Block", |r| r["type"] == "Block");
+    assert_eq!(got["object"], a.actor());
+    let again = a.ok("follow", &json!({ "acct": b.acct() }));
+    let got = a.wait_received("the Reject", |r| r["type"] == "Reject");
+    assert_eq!(got["object"], again["id"]);
+    assert_eq!(a.following()[0]["state"], "rejected");
+    assert!(b.followers().is_empty());
+
+    // A bad call is refused with a reason, and changes nothing.
+    let r = a.call("like", &json!({ "object": 7 }));
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = a.call("nonsense", &json!({}));
+    assert_eq!(r.status, 404, "{}", r.text());
+    let before = b.received().len();
+    let r = a.call("like", &json!({ "object": "https://nowhere.test/x" }));
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(b.received().len(), before);
+    assert!(a.errors().is_empty() && b.errors().is_empty());
+}
