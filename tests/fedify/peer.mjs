@@ -359,12 +359,16 @@ function recipientOf(actor) {
   return { id: actor.id, inboxId: actor.inboxId, endpoints: actor.endpoints };
 }
 
-/** Sends `activity` to `actors` and, if `toFollowers`, to the followers. */
+/**
+ * Sends `activity` to `actors` and, if `toFollowers`, to the followers: one delivery per inbox,
+ * to shared inboxes where the servers have them (as Mastodon delivers to followers).
+ */
 async function deliver(c, activity, actors, toFollowers) {
-  if (actors.length > 0) await c.sendActivity({ identifier: USER }, actors, activity);
-  if (toFollowers && followers.size > 0) {
-    await c.sendActivity({ identifier: USER }, "followers", activity);
-  }
+  const all = toFollowers ? [...actors, ...followers.values()] : actors;
+  if (all.length === 0) return;
+  await c.sendActivity({ identifier: USER }, all, activity, {
+    preferSharedInbox: toFollowers,
+  });
 }
 
 /** `to`/`cc` entries: "public", "followers", an acct or an actor URL. */

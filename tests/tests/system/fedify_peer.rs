@@ -44,6 +44,7 @@ fn follow_post_like(signing: Signing) {
     assert_signed(&got, &a.actor(), signing);
     assert_eq!(got["id"], follow_id.as_str());
     assert_eq!(got["object"], b.actor());
+    assert_eq!(got["inbox"], "personal", "{got:#}");
     let accept = a.wait_received("the Accept", |r| r["type"] == "Accept");
     assert_signed(&accept, &b.actor(), signing);
     assert_eq!(accept["object"], follow_id.as_str(), "{accept:#}");
@@ -58,6 +59,8 @@ fn follow_post_like(signing: Signing) {
         r["type"] == "Create" && r["object"] == note.as_str()
     });
     assert_signed(&create, &b.actor(), signing);
+    // To followers through their servers' shared inboxes (a Follow came to the personal one).
+    assert_eq!(create["inbox"], "shared", "{create:#}");
     assert_eq!(create["activity"]["object"]["content"], text.as_str());
     assert_eq!(
         create["activity"]["object"]["attributedTo"],
@@ -206,6 +209,13 @@ fn fedify_peers_exchange_every_control_call() {
     );
     let note = post["id"].as_str().unwrap().to_string();
     let create = a.wait_received("the Create", |r| r["object"] == note.as_str());
+    // a is both mentioned and a follower: one delivery (its shared inbox), not two.
+    let creates = a
+        .received()
+        .iter()
+        .filter(|r| r["object"] == note.as_str())
+        .count();
+    assert_eq!(creates, 1);
     let o = object(&create);
     assert_eq!(
         (o["summary"].as_str(), o["sensitive"].as_bool()),
