@@ -523,6 +523,11 @@ const ops = {
     return { id: del.id.href };
   },
 
+  async lookup(c, b) {
+    const a = await lookupActor(c, need(b, "acct"));
+    return await a.toJsonLd({ format: "compact" });
+  },
+
   like: (c, b) => react(c, b, "like"),
   announce: (c, b) => react(c, b, "announce"),
   unlike: (c, b) => unreact(c, b, "like"),

@@ -274,25 +274,76 @@ impl FedLab {
     /// Starts the Fedify peer of `domain` (on its address, port 443), signing first with
     /// `signing`, and waits until it listens.
     pub fn peer(&self, domain: &str, signing: Signing) -> Peer {
-        let node = node22();
         let (cert, key) = self.cert(domain);
+        let mut args: Vec<std::ffi::OsString> = vec![peer_dir().join("peer.mjs").into()];
+        for a in [
+            "--domain",
+            domain,
+            "--bind",
+            self.ip(domain),
+            "--port",
+            &HTTPS_PORT.to_string(),
+            "--signing",
+            signing.arg(),
+            "--control",
+            "127.0.0.1:0",
+        ] {
+            args.push(a.into());
+        }
+        args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
+        let (child, line, log) = self.start_node(&args, domain);
+        let control: SocketAddr = line
+            .strip_prefix("ready control=")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line from the peer: {line:?}"));
+        Peer {
+            child,
+            ns: self.ns.clone(),
+            control,
+            domain: domain.to_string(),
+            log,
+        }
+    }
+
+    /// Terminates TLS for `domain` (its address, port 443, its certificate) and passes the
+    /// bytes on to `upstream`, a plain-HTTP server in the namespace such as an msmd's
+    /// `--listen` address: the peers reach it at `https://DOMAIN/`.
+    pub fn tls_front(&self, domain: &str, upstream: SocketAddr) -> TlsFront {
+        let (cert, key) = self.cert(domain);
+        let mut args: Vec<std::ffi::OsString> = vec![peer_dir().join("tls-front.mjs").into()];
+        for a in [
+            "--bind".to_string(),
+            self.ip(domain).to_string(),
+            "--port".to_string(),
+            HTTPS_PORT.to_string(),
+            "--upstream".to_string(),
+            upstream.to_string(),
+        ] {
+            args.push(a.into());
+        }
+        args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
+        let (child, line, _log) = self.start_node(&args, domain);
+        assert_eq!(line, "ready", "unexpected first line from the TLS front");
+        TlsFront { child }
+    }
+
+    /// Runs Node 22 with `args` in the namespace (trusting the lab CA) and waits for its
+    /// first line on stdout; returns it with the child and its stderr so far and to come.
+    fn start_node(
+        &self,
+        args: &[std::ffi::OsString],
+        what: &str,
+    ) -> (Child, String, Arc<Mutex<Vec<String>>>) {
         let mut child = Command::new("ip")
             .args(["netns", "exec", &self.ns])
-            .arg(node)
-            .arg(peer_dir().join("peer.mjs"))
-            .args(["--domain", domain, "--bind", self.ip(domain)])
-            .args(["--port", &HTTPS_PORT.to_string()])
-            .arg("--cert")
-            .arg(cert)
-            .arg("--key")
-            .arg(key)
-            .args(["--signing", signing.arg(), "--control", "127.0.0.1:0"])
+            .arg(node22())
+            .args(args)
             .env("NODE_EXTRA_CA_CERTS", self.ca_file())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("start the Fedify peer");
+            .expect("start node in the lab");
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();
         let stderr = child.stderr.take().expect("stderr");
@@ -310,25 +361,30 @@ impl FedLab {
                 }
             }
         });
-        let line = rx.recv_timeout(PEER_START_TIMEOUT).unwrap_or_else(|e| {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the Fedify peer of {domain} did not start ({e}):\n{}",
-                log.lock().unwrap().join("\n")
-            )
-        });
-        let control: SocketAddr = line
-            .strip_prefix("ready control=")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line from the peer: {line:?}"));
-        Peer {
-            child,
-            ns: self.ns.clone(),
-            control,
-            domain: domain.to_string(),
-            log,
+        match rx.recv_timeout(PEER_START_TIMEOUT) {
+            Ok(line) => (child, line, log),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "{} for {what} did not start ({e}):\n{}",
+                    args[0].to_string_lossy(),
+                    log.lock().unwrap().join("\n")
+                )
+            }
         }
+    }
+}
+
+/// A running TLS front ([`FedLab::tls_front`]); stopped when dropped.
+pub struct TlsFront {
+    child: Child,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -293,3 +293,43 @@ fn fedify_peers_exchange_every_control_call() {
     assert_eq!(b.received().len(), before);
     assert!(a.errors().is_empty() && b.errors().is_empty());
 }
+
+#[test]
+fn msmd_in_the_lab_is_reached_over_https_by_name() {
+    const MSM: &str = "msm.test";
+    let lab = FedLab::new(&[
+        (PEER, "127.0.0.2"),
+        (OTHER, "127.0.0.3"),
+        (MSM, "127.0.0.4"),
+    ]);
+    let data = msm_tests::data_dir(MSM, &[("alice", "a long password", true)]);
+    let node = msm_tests::Node::start_in(lab.ns(), data.path(), &[]);
+    let _front = lab.tls_front(MSM, node.addr);
+    // msmd's WebFinger at https://msm.test/, by name, trusting the lab CA: what a peer asks first.
+    let ca = lab.ca_file();
+    let jrd = lab.exec(&[
+        "curl",
+        "-sS",
+        "--fail",
+        "--max-time",
+        "20",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "https://msm.test/.well-known/webfinger?resource=acct:alice@msm.test",
+    ]);
+    let jrd: Value = serde_json::from_str(&jrd).unwrap_or_else(|e| panic!("{e}: {jrd}"));
+    assert_eq!(jrd["subject"], "acct:alice@msm.test", "{jrd:#}");
+
+    // A peer's own lookup (WebFinger, then a signed GET of the actor) of another peer.
+    let a = lab.peer(PEER, Signing::Cavage);
+    let _b = lab.peer(OTHER, Signing::Rfc9421);
+    let actor = a.ok("lookup", &json!({ "acct": "@peer@other.test" }));
+    assert_eq!(actor["id"], "https://other.test/users/peer");
+    assert_eq!(actor["preferredUsername"], "peer");
+    assert_eq!(
+        actor["endpoints"]["sharedInbox"],
+        "https://other.test/inbox"
+    );
+    let r = a.call("lookup", &json!({ "acct": "@nobody@other.test" }));
+    assert_eq!(r.status, 400, "{}", r.text());
+}
