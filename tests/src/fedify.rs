@@ -9,6 +9,7 @@
 //! with `ip netns exec` both find every lab domain. [`FedLab::peer`] starts a Fedify peer on
 //! its domain's address, port 443, trusting the CA through `NODE_EXTRA_CA_CERTS`; [`Peer`]
 //! drives it through its control API (JSON over plain HTTP on the namespace's loopback).
+//! [`FedLab::tls_front`] puts an msmd (plain HTTP) at `https://DOMAIN/` for the peers.
 //! See `tests/fedify/README.md`. Needs root, iproute2, dnsmasq, openssl and npm; a machine
 //! without them fails loudly.
 

@@ -4,7 +4,8 @@
 //! its handle (WebFinger, signed actor fetch), gets the Accept, receives a post as a verified
 //! Create, and a Like and its Undo travel back — with RFC 9421 signatures and with
 //! draft-cavage ones (as Mastodon signs). A third test shows the peer's `verified` is Fedify's
-//! verdict: an unsigned activity posted to its inbox is listed as unverified.
+//! verdict: an unsigned activity posted to its inbox is listed as unverified. Another runs every
+//! control call between the two; the last puts a real msmd at `https://msm.test/` in the lab.
 //!
 //! Needs root, iproute2, dnsmasq, openssl and npm (`tests/run` installs them and the pinned npm
 //! packages); without them the tests fail with a message rather than skip.
