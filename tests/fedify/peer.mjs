@@ -355,6 +355,28 @@ async function lookupAny(c, uri) {
   return o;
 }
 
+/** `body[key]` as an array (absent: `dflt`). */
+function arr(body, key, dflt = []) {
+  const v = body[key] ?? dflt;
+  if (!Array.isArray(v)) throw new Bad(`${key} is a list`);
+  return v;
+}
+
+/** `body[key]` as an optional value of JavaScript type `type`. */
+function optional(body, key, type) {
+  const v = body[key] ?? null;
+  if (v !== null && typeof v !== type) throw new Bad(`${key} is a ${type}`);
+  return v;
+}
+
+function url(s, what) {
+  try {
+    return new URL(s);
+  } catch {
+    throw new Bad(`${what} is not a URL: ${s}`);
+  }
+}
+
 function recipientOf(actor) {
   return { id: actor.id, inboxId: actor.inboxId, endpoints: actor.endpoints };
 }
@@ -427,17 +449,17 @@ const ops = {
 
   async post(c, b) {
     const actors = [];
-    const to = await audience(c, b.to ?? ["public"], actors);
-    const cc = await audience(c, b.cc ?? ["followers"], actors);
+    const to = await audience(c, arr(b, "to", ["public"]), actors);
+    const cc = await audience(c, arr(b, "cc", ["followers"]), actors);
     const tags = [];
-    for (const m of b.mentions ?? []) {
+    for (const m of arr(b, "mentions")) {
       if (typeof m !== "string") throw new Bad("mentions are accts");
       const a = await lookupActor(c, m);
       actors.push(a);
       cc.push(a.id);
       tags.push(new Mention({ href: a.id, name: m.startsWith("@") ? m : `@${m}` }));
     }
-    for (const t of b.tags ?? []) {
+    for (const t of arr(b, "tags")) {
       if (typeof t !== "string") throw new Bad("tags are strings");
       const name = t.startsWith("#") ? t : `#${t}`;
       tags.push(new Hashtag({
@@ -445,12 +467,12 @@ const ops = {
         href: new URL(`/tags/${encodeURIComponent(name.slice(1))}`, c.origin),
       }));
     }
-    const attachments = (b.attachments ?? []).map((a) => {
+    const attachments = arr(b, "attachments").map((a) => {
       if (typeof a?.url !== "string") throw new Bad("attachments need a url");
       return new Document({
-        url: new URL(a.url),
-        mediaType: a.mediaType ?? "image/png",
-        name: a.name ?? null,
+        url: url(a.url, "an attachment's url"),
+        mediaType: optional(a, "mediaType", "string") ?? "image/png",
+        name: optional(a, "name", "string"),
       });
     });
     let replyTarget = null;
@@ -469,8 +491,8 @@ const ops = {
       replyTarget: replyTarget?.id ?? null,
       tags,
       attachments,
-      summary: b.summary ?? null,
-      sensitive: b.sensitive ?? false,
+      summary: optional(b, "summary", "string"),
+      sensitive: optional(b, "sensitive", "boolean") ?? false,
       published: Temporal.Now.instant(),
       url: id,
     });
@@ -494,7 +516,7 @@ const ops = {
     const n = notes.get(need(b, "object"));
     if (!n) throw new Bad(`no note ${b.object} of this peer`);
     n.note = n.note.clone({
-      content: b.content ?? n.note.content,
+      content: optional(b, "content", "string") ?? n.note.content,
       updated: Temporal.Now.instant(),
     });
     const update = new Update({

@@ -286,6 +286,15 @@ fn fedify_peers_exchange_every_control_call() {
     // A bad call is refused with a reason, and changes nothing.
     let r = a.call("like", &json!({ "object": 7 }));
     assert_eq!(r.status, 400, "{}", r.text());
+    for bad in [
+        json!({ "content": "x", "to": "public" }),
+        json!({ "content": "x", "summary": 3 }),
+        json!({ "content": "x", "attachments": [{ "url": "not a url" }] }),
+        json!({ "content": 5 }),
+    ] {
+        let r = a.call("post", &bad);
+        assert_eq!(r.status, 400, "{bad}: {}", r.text());
+    }
     let r = a.call("nonsense", &json!({}));
     assert_eq!(r.status, 404, "{}", r.text());
     let before = b.received().len();
