@@ -10,6 +10,7 @@ mod config;
 mod conversation;
 mod durability;
 mod federation;
+mod fedify_peer;
 mod firehose;
 mod firehose_discover;
 mod firehose_forged;
