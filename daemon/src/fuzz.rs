@@ -200,6 +200,30 @@ pub fn html_text(data: &[u8]) {
     }
 }
 
+/// A remote post object read into msm's post: never panics, and what it reads stays within
+/// msm's caps with only web IRIs.
+pub fn ap_note(data: &[u8]) {
+    use crate::activitypub::note::{read, ReadOptions, MAX_IRI_BYTES};
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let opts = ReadOptions {
+        followers: Some("https://a.test/followers"),
+        max_text: 500,
+        allow_http: false,
+    };
+    if let Ok(n) = read(&v, &opts) {
+        assert!(n.text.len() <= 500);
+        for i in [&n.id, &n.attributed_to]
+            .into_iter()
+            .chain(n.in_reply_to.as_ref())
+            .chain(n.pictures.iter().map(|p| &p.url))
+        {
+            assert!(i.starts_with("https://") && i.len() <= MAX_IRI_BYTES, "{i}");
+        }
+    }
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -476,6 +500,7 @@ mod tests {
             mastodon_params(c);
             websocket(c);
             html_text(c);
+            ap_note(c);
         }
     }
 }

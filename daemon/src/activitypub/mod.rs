@@ -2,8 +2,12 @@
 //!
 //! Pure layers only (no sockets, no clock): the I/O that drives them lives at the edges.
 //! - [`html_text`]: a remote post's HTML reduced to msm's plain text with links.
+//! - [`note`]: a remote post object read into what msm keeps of a post.
 
 pub mod html_text;
+pub mod note;
 
 #[cfg(test)]
 mod html_text_tests;
+#[cfg(test)]
+mod note_tests;
