@@ -40,21 +40,22 @@ pub enum HtmlError {
     TooLong(usize),
 }
 
-/// Finds who a mention link names: the `href` of a `Mention` tag of the same object.
+/// Finds who a mention link names, from the `Mention` tags of the same object.
 pub trait Mentions {
-    /// The address of the actor at `href`, if the post's tags name one.
-    fn address_of(&self, href: &str) -> Option<Address>;
+    /// The address a link to `href` reading `text` (`@user` or `@user@domain`) names, if the
+    /// post's tags name one.
+    fn address_of(&self, href: &str, text: &str) -> Option<Address>;
 }
 
 impl Mentions for () {
-    fn address_of(&self, _: &str) -> Option<Address> {
+    fn address_of(&self, _: &str, _: &str) -> Option<Address> {
         None
     }
 }
 
-impl<F: Fn(&str) -> Option<Address>> Mentions for F {
-    fn address_of(&self, href: &str) -> Option<Address> {
-        self(href)
+impl<F: Fn(&str, &str) -> Option<Address>> Mentions for F {
+    fn address_of(&self, href: &str, text: &str) -> Option<Address> {
+        self(href, text)
     }
 }
 
@@ -313,7 +314,7 @@ impl Reducer<'_> {
         let Some(l) = self.link.take() else { return };
         let text = l.text.trim();
         let mention = match &l.href {
-            Some(href) if text.starts_with('@') => self.mentions.address_of(href),
+            Some(href) if text.starts_with('@') => self.mentions.address_of(href, text),
             _ => None,
         };
         match mention {

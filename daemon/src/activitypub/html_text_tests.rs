@@ -71,7 +71,7 @@ fn links_keep_their_targets_and_only_web_ones() {
 fn mentions_are_written_as_addresses_when_the_tags_name_them() {
     let html = "<p><span class=\"h-card\"><a href=\"https://social.test/users/bob\" class=\"u-url mention\">\
                 @<span>bob</span></a></span> hello</p>";
-    let tags = |href: &str| {
+    let tags = |href: &str, _text: &str| {
         (href == "https://social.test/users/bob")
             .then(|| Address::parse("bob@social.test").unwrap())
     };

@@ -172,12 +172,8 @@ pub fn read(obj: &Value, opts: &ReadOptions<'_>) -> Result<Note, NoteError> {
                 .and_then(|m| m.values().find_map(Value::as_str))
         })
         .unwrap_or("");
-    let by_href = |href: &str| -> Option<Address> {
-        mentions
-            .iter()
-            .find(|m| m.href == href)
-            .and_then(|m| m.address.clone())
-    };
+    let by_href =
+        |href: &str, text: &str| -> Option<Address> { mention_of_link(&mentions, href, text) };
     let mut text = html_text::to_text(content, &by_href)?;
     if kind != "Note" {
         // an article or a page: its title first, and a link to it (Mastodon shows the same)
@@ -267,6 +263,29 @@ pub fn visibility(obj: &Value, followers: Option<&str>) -> Visibility {
     } else {
         Visibility::Direct
     }
+}
+
+/// Whom a mention link names: the tag with the link's `href` (GoToSocial, msm), else the
+/// tag whose address the link's text and host spell (Mastodon links a mention to the
+/// person's profile page, not to the actor its tag names).
+fn mention_of_link(mentions: &[Mention], href: &str, text: &str) -> Option<Address> {
+    if let Some(m) = mentions.iter().find(|m| m.href == href) {
+        return m.address.clone();
+    }
+    let text = text.strip_prefix('@').unwrap_or(text);
+    let host = host_of(href)?;
+    mentions.iter().find_map(|m| {
+        let a = m.address.as_ref()?;
+        let (user, domain) = a.as_str().split_once('@')?;
+        let spelled = if text.contains('@') {
+            text.eq_ignore_ascii_case(a.as_str())
+        } else {
+            text.eq_ignore_ascii_case(user)
+                && (host.eq_ignore_ascii_case(domain)
+                    || host_of(&m.href).is_some_and(|h| h.eq_ignore_ascii_case(host)))
+        };
+        spelled.then(|| a.clone())
+    })
 }
 
 /// The address a mention names: `@user@domain` as written, or `@user` on the actor's host.

@@ -26,7 +26,7 @@ fn mastodon_reply() -> Value {
         "to": [PUBLIC[0]],
         "cc": [FOLLOWERS, "https://smith.family/users/alice"],
         "sensitive": false,
-        "content": "<p><span class=\"h-card\" translate=\"no\"><a href=\"https://smith.family/users/alice\" class=\"u-url mention\">@<span>alice</span></a></span> look at <a href=\"https://social.test/tags/Fox\" class=\"mention hashtag\" rel=\"tag\">#<span>Fox</span></a></p>",
+        "content": "<p><span class=\"h-card\" translate=\"no\"><a href=\"https://smith.family/@alice\" class=\"u-url mention\">@<span>alice</span></a></span> look at <a href=\"https://social.test/tags/Fox\" class=\"mention hashtag\" rel=\"tag\">#<span>Fox</span></a></p>",
         "tag": [
             {"type": "Mention", "href": "https://smith.family/users/alice", "name": "@alice@smith.family"},
             {"type": "Hashtag", "href": "https://social.test/tags/fox", "name": "#Fox"},
