@@ -270,3 +270,70 @@ pub fn answer_follow(accept: bool, id: String, actor: String, follow: &Value) ->
 pub fn undo(id: String, actor: String, earlier: Value, to: &[String], cc: &[String]) -> Value {
     activity("Undo", id, actor, earlier, to, cc)
 }
+
+/// What an account's actor document says of it.
+#[derive(Debug, Clone)]
+pub struct OutPerson<'a> {
+    /// Its user name on this node.
+    pub user: &'a str,
+    /// Display name.
+    pub name: &'a str,
+    /// Bio, as HTML.
+    pub summary: &'a str,
+    /// Its profile page.
+    pub url: &'a str,
+    /// Whether follows wait for approval.
+    pub manually_approves: bool,
+    /// Its RSA public key, SPKI PEM (the key HTTP signatures are checked with).
+    pub rsa_public_pem: &'a str,
+    /// Its Ed25519 key as a multibase `z6Mk…` Multikey (FEP-521a), if published.
+    pub ed25519_multibase: Option<&'a str>,
+    /// Avatar: URL and media type.
+    pub icon: Option<(&'a str, &'a str)>,
+    /// Header picture: URL and media type.
+    pub image: Option<(&'a str, &'a str)>,
+    /// When the account was made, RFC 3339.
+    pub published: &'a str,
+}
+
+/// The `Person` actor of an account.
+pub fn person(iris: &Iris<'_>, p: &OutPerson<'_>) -> Value {
+    let actor = iris.actor(p.user);
+    let mut v = json!({
+        "@context": context(),
+        "id": actor,
+        "type": "Person",
+        "preferredUsername": p.user,
+        "name": p.name,
+        "summary": p.summary,
+        "url": p.url,
+        "published": p.published,
+        "manuallyApprovesFollowers": p.manually_approves,
+        "discoverable": true,
+        "inbox": format!("{actor}/inbox"),
+        "outbox": format!("{actor}/outbox"),
+        "followers": iris.followers(p.user),
+        "following": format!("{actor}/following"),
+        "featured": format!("{actor}/collections/featured"),
+        "endpoints": {"sharedInbox": iris.shared_inbox()},
+        "publicKey": {
+            "id": format!("{actor}#main-key"),
+            "owner": actor,
+            "publicKeyPem": p.rsa_public_pem,
+        },
+    });
+    if let Some(mb) = p.ed25519_multibase {
+        v["assertionMethod"] = json!([{
+            "id": format!("{actor}#ed25519-key"),
+            "type": "Multikey",
+            "controller": actor,
+            "publicKeyMultibase": mb,
+        }]);
+    }
+    for (field, pic) in [("icon", p.icon), ("image", p.image)] {
+        if let Some((url, media_type)) = pic {
+            v[field] = json!({"type": "Image", "mediaType": media_type, "url": url});
+        }
+    }
+    v
+}

@@ -152,3 +152,38 @@ fn an_accept_names_the_follow_it_answers() {
     let r = answer_follow(false, "x".into(), IRIS.actor("alice"), &follow);
     assert_eq!(r["type"], "Reject");
 }
+
+#[test]
+fn a_person_has_what_mastodon_and_gotosocial_read() {
+    use super::outbound::{person, OutPerson};
+    let p = person(
+        &IRIS,
+        &OutPerson {
+            user: "alice",
+            name: "Alice",
+            summary: "<p>hi</p>",
+            url: "https://smith.family/@alice",
+            manually_approves: true,
+            rsa_public_pem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            ed25519_multibase: Some("z6MkTest"),
+            icon: Some(("https://smith.family/media/aa.png", "image/png")),
+            image: None,
+            published: "2026-12-06T00:00:00Z",
+        },
+    );
+    let actor = "https://smith.family/users/alice";
+    assert_eq!(p["id"], actor);
+    assert_eq!(p["type"], "Person");
+    assert_eq!(p["inbox"], format!("{actor}/inbox"));
+    assert_eq!(p["endpoints"]["sharedInbox"], "https://smith.family/inbox");
+    assert_eq!(p["publicKey"]["owner"], actor);
+    assert_eq!(p["publicKey"]["id"], format!("{actor}#main-key"));
+    assert!(p["publicKey"]["publicKeyPem"]
+        .as_str()
+        .unwrap()
+        .starts_with("-----BEGIN PUBLIC KEY"));
+    assert_eq!(p["assertionMethod"][0]["controller"], actor);
+    assert_eq!(p["manuallyApprovesFollowers"], true);
+    assert_eq!(p["icon"]["mediaType"], "image/png");
+    assert!(p.get("image").is_none());
+}
