@@ -97,7 +97,7 @@ impl TestCa {
         }
     }
 
-    /// A client configuration that trusts this CA only.
+    /// A client configuration that trusts this CA only (no session resumption).
     pub fn client(&self) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         let pem = std::fs::read(self.ca_pem()).unwrap();
@@ -105,13 +105,14 @@ impl TestCa {
             roots.add(c.unwrap()).unwrap();
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        Arc::new(
-            rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .unwrap()
-                .with_root_certificates(roots)
-                .with_no_client_auth(),
-        )
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        // every connection makes a full handshake, so it is shown the certificate in service
+        config.resumption = rustls::client::Resumption::disabled();
+        Arc::new(config)
     }
 }
 
