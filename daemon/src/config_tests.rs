@@ -227,13 +227,22 @@ fn https_needs_an_address_a_certificate_and_a_key() {
         Err(ConfigError::Invalid { key, .. }) => key,
         other => panic!("{text}: {other:?}"),
     };
-    assert_eq!(key_of("[https]\nlisten = \"[::]:443\"\nkey = \"k.pem\"\n"), "https.cert");
-    assert_eq!(key_of("[https]\nlisten = \"[::]:443\"\ncert = \"c.pem\"\n"), "https.key");
+    assert_eq!(
+        key_of("[https]\nlisten = \"[::]:443\"\nkey = \"k.pem\"\n"),
+        "https.cert"
+    );
+    assert_eq!(
+        key_of("[https]\nlisten = \"[::]:443\"\ncert = \"c.pem\"\n"),
+        "https.key"
+    );
     assert_eq!(
         key_of("[https]\nlisten = \"443\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n"),
         "https.listen"
     );
-    assert_eq!(key_of("[https]\ncert = \"c.pem\"\nkey = \"k.pem\"\n"), "https.listen");
+    assert_eq!(
+        key_of("[https]\ncert = \"c.pem\"\nkey = \"k.pem\"\n"),
+        "https.listen"
+    );
     assert!(matches!(
         Config::parse("[https]\nlisten = \"[::]:443\"\ncerts = \"c.pem\"\n"),
         Err(ConfigError::Syntax(_))

@@ -251,7 +251,13 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         .set(public_url(&config, &info.domain, http.addr()));
     first_run(&mut store, http.addr())?;
 
-    runtime.block_on(wait_for_signals(&config, &source, &log, &ctx, certs.as_deref()))?;
+    runtime.block_on(wait_for_signals(
+        &config,
+        &source,
+        &log,
+        &ctx,
+        certs.as_deref(),
+    ))?;
 
     tracing::info!("shutting down: finishing requests in flight");
     http.stop();
@@ -321,8 +327,14 @@ fn local_address(bound: std::net::SocketAddr) -> std::net::SocketAddr {
 
 /// The HTTPS listener of `[https]`, with the certificate files it serves (watched for
 /// changes); a certificate or key that cannot be used stops the start.
-fn https_listener(config: &Config) -> anyhow::Result<(Option<HttpsListener>, Option<Arc<CertFiles>>)> {
-    let Some(listen) = config.https.listen_addr().filter(|_| config.https.enabled()) else {
+fn https_listener(
+    config: &Config,
+) -> anyhow::Result<(Option<HttpsListener>, Option<Arc<CertFiles>>)> {
+    let Some(listen) = config
+        .https
+        .listen_addr()
+        .filter(|_| config.https.enabled())
+    else {
         return Ok((None, None));
     };
     let files = CertFiles::open(

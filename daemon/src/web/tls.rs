@@ -28,6 +28,8 @@ pub const CERT_POLL: Duration = Duration::from_secs(5);
 pub const MAX_PEM_BYTES: u64 = 256 * 1024;
 /// Stack of the thread that watches the files (PEM and key parsing keep their data on the heap).
 pub const WATCH_STACK: usize = 128 * 1024;
+/// TLS sessions remembered for resumption (each a few hundred bytes; the oldest go first).
+pub const SESSION_CACHE: usize = 256;
 /// Most certificates in a chain (leaf and intermediates).
 pub const MAX_CHAIN: usize = 8;
 
@@ -202,6 +204,7 @@ impl CertFiles {
             .with_no_client_auth()
             .with_cert_resolver(self.store.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.session_storage = rustls::server::ServerSessionMemoryCache::new(SESSION_CACHE);
         Ok(Arc::new(config))
     }
 
@@ -247,3 +250,7 @@ impl CertFiles {
             .map(|_| ())
     }
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

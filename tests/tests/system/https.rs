@@ -141,7 +141,10 @@ fn a_renewed_certificate_is_served_after_sighup_or_by_itself_and_a_bad_one_never
     // renewed, then SIGHUP: served at once
     install(&second, &t.cert, &t.key);
     t.node.signal(Signal::SIGHUP);
-    assert!(t.serves(&second, Duration::from_millis(1500)), "not served after SIGHUP");
+    assert!(
+        t.serves(&second, Duration::from_millis(1500)),
+        "not served after SIGHUP"
+    );
 
     // renewed with no signal: served after the next look at the files
     install(&third, &t.cert, &t.key);
@@ -162,7 +165,11 @@ fn a_renewed_certificate_is_served_after_sighup_or_by_itself_and_a_bad_one_never
     std::thread::sleep(Duration::from_secs(1));
     let still = t.get("/healthz", None);
     assert_eq!(still.resp.status, 200);
-    assert_eq!(still.served, third.der(), "a bad pair replaced the good one");
+    assert_eq!(
+        still.served,
+        third.der(),
+        "a bad pair replaced the good one"
+    );
     let log = t.node.log();
     assert!(log.contains("does not match"), "{log}");
     // and a good pair after the bad ones is taken
@@ -266,7 +273,10 @@ fn silent_garbage_and_stalled_handshakes_are_cut_within_the_head_timeout() {
     let cases: [(&str, &[u8]); 3] = [
         ("silent", b""),
         ("stalled", HALF_HELLO),
-        ("garbage", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff garbage"),
+        (
+            "garbage",
+            b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff garbage",
+        ),
     ];
     let cutters: Vec<_> = cases
         .iter()
@@ -296,7 +306,9 @@ fn a_flood_of_handshakes_is_bounded_and_memory_comes_back() {
     let https = t.https;
     // 64 silent connections hold every slot at once; then 8 threads make 40 full TLS
     // exchanges each (they take the slots of the silent ones) and 8 more stall halfway.
-    let silent: Vec<TcpStream> = (0..64).filter_map(|_| TcpStream::connect(https).ok()).collect();
+    let silent: Vec<TcpStream> = (0..64)
+        .filter_map(|_| TcpStream::connect(https).ok())
+        .collect();
     let workers: Vec<_> = (0..8)
         .map(|i| {
             let client = t.client.clone();
@@ -327,7 +339,10 @@ fn a_flood_of_handshakes_is_bounded_and_memory_comes_back() {
         stalled.extend(s);
     }
     // connection-table fights may drop a few exchanges; most must be answered
-    assert!(answered >= 8 * 40 * 9 / 10, "only {answered} of 320 answered");
+    assert!(
+        answered >= 8 * 40 * 9 / 10,
+        "only {answered} of 320 answered"
+    );
     drop((silent, stalled));
     let settle = watch.settle(watch.baseline_kb + RETURN_SLACK_KB, Duration::from_secs(15));
     let (peak, after) = watch.report("tls handshakes", settle);
