@@ -216,3 +216,17 @@ pub fn https_request(
     })?;
     Ok(TlsAnswer { resp, served })
 }
+
+/// A TLS connection to `addr` verified against the client's roots, to read and write freely
+/// (a live stream); reads wait at most 10 s.
+pub fn https_connect(
+    client: &Arc<rustls::ClientConfig>,
+    addr: SocketAddr,
+) -> std::io::Result<rustls::StreamOwned<rustls::ClientConnection, TcpStream>> {
+    let name = ServerName::try_from(SERVER_NAME).unwrap();
+    let conn =
+        rustls::ClientConnection::new(client.clone(), name).map_err(std::io::Error::other)?;
+    let sock = TcpStream::connect(addr)?;
+    sock.set_read_timeout(Some(Duration::from_secs(10)))?;
+    Ok(rustls::StreamOwned::new(conn, sock))
+}

@@ -4,10 +4,10 @@
 //! while others are served and memory comes back.
 
 use msm_tests::hostile::MemoryWatch;
-use msm_tests::node_tls::{https_request, Issued, TestCa, TlsAnswer};
+use msm_tests::node_tls::{https_connect, https_request, Issued, TestCa, TlsAnswer};
 use msm_tests::{data_dir, msmd_bin, run_args, Node};
 use nix::sys::signal::Signal;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -130,6 +130,38 @@ fn the_web_client_msm_and_mastodon_apis_answer_over_tls() {
     // a client that does not trust the CA gets no answer
     let stranger = TestCa::new().client();
     assert!(https_request(&stranger, t.https, "GET", "/healthz", &[], None).is_err());
+}
+
+#[test]
+fn the_live_stream_carries_a_new_post_over_tls() {
+    let t = Tls::start("");
+    let token = t.node.login("alice", "correct horse battery");
+    let mut tls = https_connect(&t.client, t.https).unwrap();
+    write!(
+        tls,
+        "GET /api/v1/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    let mut lines = BufReader::new(tls);
+    let mut status = String::new();
+    lines.read_line(&mut status).unwrap();
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    // the stream's writer sends while its reading half waits on the same TLS connection
+    let r = t.node.post_json(
+        "/api/v1/posts",
+        Some(&token),
+        &serde_json::json!({"text": "over TLS, live"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut l = String::new();
+        assert!(lines.read_line(&mut l).unwrap() > 0, "stream closed");
+        if l.starts_with("data: ") && l.contains("over TLS, live") {
+            break;
+        }
+        assert!(Instant::now() < until, "the post never came");
+    }
 }
 
 #[test]
