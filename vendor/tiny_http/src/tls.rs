@@ -136,10 +136,12 @@ impl TlsStream {
         self.send(&mut tls)
     }
 
-    /// Shuts the socket down; closing the writing side first sends `close_notify` when the
-    /// TLS state is free at once (never waits for a writer that is blocked on the socket).
+    /// Shuts the socket down. Closing the writing side (the connection's own end) first sends
+    /// `close_notify` when the TLS state is free at once, within the write timeout; closing
+    /// both (a full table dropping this connection from the accept loop) sends nothing, so
+    /// it never waits on a client that does not read.
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        if how != Shutdown::Read {
+        if how == Shutdown::Write {
             if let Ok(mut tls) = self.tls.try_lock() {
                 tls.send_close_notify();
                 let _ = self.send(&mut tls);
