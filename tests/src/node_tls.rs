@@ -139,6 +139,14 @@ impl TestCa {
 
     /// A client configuration that trusts this CA only (no session resumption).
     pub fn client(&self) -> Arc<rustls::ClientConfig> {
+        self.client_of(rustls::DEFAULT_VERSIONS)
+    }
+
+    /// [`TestCa::client`] speaking only the TLS `versions` given.
+    pub fn client_of(
+        &self,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> Arc<rustls::ClientConfig> {
         let mut roots = rustls::RootCertStore::empty();
         let pem = std::fs::read(self.ca_pem()).unwrap();
         for c in CertificateDer::pem_slice_iter(&pem) {
@@ -146,7 +154,7 @@ impl TestCa {
         }
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();

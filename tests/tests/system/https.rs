@@ -127,6 +127,12 @@ fn the_web_client_msm_and_mastodon_apis_answer_over_tls() {
     assert_eq!(t.get("/metrics", None).resp.status, 200);
     // plain HTTP stays
     assert_eq!(t.node.http("GET", "/healthz", &[], None).status, 200);
+    // TLS 1.2 and 1.3 both
+    for version in [&rustls::version::TLS12, &rustls::version::TLS13] {
+        let only = t.ca.client_of(&[version]);
+        let r = https_request(&only, t.https, "GET", "/healthz", &[], None).unwrap();
+        assert_eq!(r.resp.status, 200, "{version:?}");
+    }
     // a client that does not trust the CA gets no answer
     let stranger = TestCa::new().client();
     assert!(https_request(&stranger, t.https, "GET", "/healthz", &[], None).is_err());
