@@ -415,6 +415,35 @@ EOF
 }
 check "init script: firehose options become [firehose] and msmd accepts them" init_firehose
 
+init_https() {
+  local c data
+  c=$(new_case https)
+  data="$c/srv/msmd"
+  cat >"$c/config/msmd" <<EOF
+config msmd 'main'
+	option enabled '1'
+	option domain 'smith.family'
+	option data_dir '$data'
+	option https_listen '0.0.0.0:8443'
+	option https_cert '/etc/msmd/tls/fullchain.pem'
+	option https_key '/etc/msmd/keys/key.pem'
+	option jail '1'
+EOF
+  run_init "$c" "UJAIL=/bin/true;" || { cat "$c/out"; return 1; }
+  local toml="$c/var/etc/msmd/msmd.toml"
+  cat "$c/calls" "$toml"
+  sed -n '/^\[https\]/,/^$/p' "$toml" >"$c/https.toml"
+  printf '%s\n' '[https]' 'listen = "0.0.0.0:8443"' 'cert = "/etc/msmd/tls/fullchain.pem"' \
+    'key = "/etc/msmd/keys/key.pem"' '' >"$c/expected.toml"
+  diff -u "$c/expected.toml" "$c/https.toml" || { echo "unexpected [https]"; return 1; }
+  grep -qx 'jail_mount /etc/msmd/tls' "$c/calls" && grep -qx 'jail_mount /etc/msmd/keys' "$c/calls" ||
+    { echo "certificate directories not in the jail"; return 1; }
+  grep -qx 'param reload_signal \[HUP\]' "$c/calls" || { echo "reload sends no SIGHUP"; return 1; }
+  [ -n "$HOST_MSMD" ] || return 1
+  "$HOST_MSMD" --config "$toml" init --domain smith.family || return 1
+}
+check "init script: https options become [https], their directories enter the jail, reload sends SIGHUP" init_https
+
 init_refuses() {
   local c
   c=$(new_case disabled)

@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use thiserror::Error;
 
+pub mod https;
 pub mod media;
+pub use https::HttpsConfig;
 pub use media::MediaConfig;
 use tracing_subscriber::filter::Targets;
 
@@ -89,6 +91,8 @@ pub struct Config {
     pub domain: Option<String>,
     /// The web client and client API.
     pub http: HttpConfig,
+    /// The same over TLS (off unless `https.listen` is set).
+    pub https: HttpsConfig,
     /// Limits on what users may post.
     pub limits: LimitsConfig,
     /// Logging.
@@ -378,6 +382,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./msm-data"),
             domain: None,
             http: HttpConfig::default(),
+            https: HttpsConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             links: LinksConfig::default(),
@@ -552,6 +557,9 @@ impl Config {
                 "limits.daily_post_bytes",
                 format!("must be limits.max_post_bytes to {MAX_DAILY_POST_BYTES}"),
             );
+        }
+        if let Err((key, why)) = self.https.validate() {
+            return invalid(key, why);
         }
         if let Err((key, why)) = self.media.validate() {
             return invalid(key, why);

@@ -208,3 +208,43 @@ fn store_page_size_is_a_power_of_two_sqlite_takes() {
         "unknown key"
     );
 }
+
+#[test]
+fn https_is_off_by_default_and_on_with_its_three_keys() {
+    assert!(!Config::parse("").unwrap().https.enabled());
+    let c = Config::parse(
+        "[https]\nlisten = \"[::]:8443\"\ncert = \"/etc/msmd/fullchain.pem\"\nkey = \"/etc/msmd/key.pem\"\n",
+    )
+    .unwrap();
+    assert!(c.https.enabled());
+    assert_eq!(c.https.listen_addr(), Some("[::]:8443".parse().unwrap()));
+    assert_eq!(c.https.key, "/etc/msmd/key.pem");
+}
+
+#[test]
+fn https_needs_an_address_a_certificate_and_a_key() {
+    let key_of = |text: &str| match Config::parse(text) {
+        Err(ConfigError::Invalid { key, .. }) => key,
+        other => panic!("{text}: {other:?}"),
+    };
+    assert_eq!(
+        key_of("[https]\nlisten = \"[::]:443\"\nkey = \"k.pem\"\n"),
+        "https.cert"
+    );
+    assert_eq!(
+        key_of("[https]\nlisten = \"[::]:443\"\ncert = \"c.pem\"\n"),
+        "https.key"
+    );
+    assert_eq!(
+        key_of("[https]\nlisten = \"443\"\ncert = \"c.pem\"\nkey = \"k.pem\"\n"),
+        "https.listen"
+    );
+    assert_eq!(
+        key_of("[https]\ncert = \"c.pem\"\nkey = \"k.pem\"\n"),
+        "https.listen"
+    );
+    assert!(matches!(
+        Config::parse("[https]\nlisten = \"[::]:443\"\ncerts = \"c.pem\"\n"),
+        Err(ConfigError::Syntax(_))
+    ));
+}

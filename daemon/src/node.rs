@@ -6,7 +6,8 @@
 //! - SIGTERM, SIGINT: stop taking requests, finish the ones in flight, commit every queued
 //!   post, exit 0;
 //! - SIGHUP: re-read the configuration file; apply what can change live (`log.filter`,
-//!   `limits.max_post_bytes`), log what needs a restart; a bad file changes nothing.
+//!   `limits.max_post_bytes`), log what needs a restart; a bad file changes nothing. Also
+//!   re-read the HTTPS certificate and key (`[https]`): a bad pair keeps the old one serving.
 
 use crate::config::{Config, Overrides};
 use crate::discover::{Discovery, DiscoverySettings, WebfingerSettings};
@@ -17,7 +18,8 @@ use crate::store::writer::PostWriter;
 use crate::store::{Role, Store, StoreError};
 use crate::web::api::Context;
 use crate::web::auth::LoginLimiter;
-use crate::web::server::HttpServer;
+use crate::web::server::{HttpServer, HttpsListener};
+use crate::web::tls::CertFiles;
 use crate::{identity, now_ms};
 use anyhow::Context as _;
 use std::path::PathBuf;
@@ -235,13 +237,27 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     }
     crate::web::media::collect(&mut store, config.media.cache_bytes, crate::now_ms());
     let bounds = crate::web::server::bounds(&config.http, &config.media);
-    let http = HttpServer::start(listen, config.http.workers, bounds, ctx.clone(), &store)?;
+    let (https, certs) = https_listener(&config)?;
+    let http = HttpServer::start(
+        listen,
+        https,
+        config.http.workers,
+        bounds,
+        ctx.clone(),
+        &store,
+    )?;
     let _ = ctx
         .public_url
         .set(public_url(&config, &info.domain, http.addr()));
     first_run(&mut store, http.addr())?;
 
-    runtime.block_on(wait_for_signals(&config, &source, &log, &ctx))?;
+    runtime.block_on(wait_for_signals(
+        &config,
+        &source,
+        &log,
+        &ctx,
+        certs.as_deref(),
+    ))?;
 
     tracing::info!("shutting down: finishing requests in flight");
     http.stop();
@@ -309,11 +325,34 @@ fn local_address(bound: std::net::SocketAddr) -> std::net::SocketAddr {
     std::net::SocketAddr::new(ip, bound.port())
 }
 
+/// The HTTPS listener of `[https]`, with the certificate files it serves (watched for
+/// changes); a certificate or key that cannot be used stops the start.
+fn https_listener(
+    config: &Config,
+) -> anyhow::Result<(Option<HttpsListener>, Option<Arc<CertFiles>>)> {
+    let Some(listen) = config
+        .https
+        .listen_addr()
+        .filter(|_| config.https.enabled())
+    else {
+        return Ok((None, None));
+    };
+    let files = CertFiles::open(
+        std::path::Path::new(&config.https.cert),
+        std::path::Path::new(&config.https.key),
+    )
+    .context("https: certificate and key")?;
+    let tls = files.server_config().context("https")?;
+    files.watch().context("https: watching the certificate")?;
+    Ok((Some(HttpsListener { listen, tls }), Some(files)))
+}
+
 async fn wait_for_signals(
     config: &Config,
     source: &ConfigSource,
     log: &LogHandle,
     ctx: &Context,
+    certs: Option<&CertFiles>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
@@ -323,7 +362,12 @@ async fn wait_for_signals(
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM"); return Ok(()); }
             _ = int.recv() => { tracing::info!("SIGINT"); return Ok(()); }
-            _ = hup.recv() => reload(config, source, log, ctx),
+            _ = hup.recv() => {
+                if let Some(certs) = certs {
+                    certs.reload();
+                }
+                reload(config, source, log, ctx);
+            }
         }
     }
 }
@@ -352,7 +396,10 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
     if fresh.data_dir != running.data_dir
         || fresh.domain != running.domain
         || fresh.http != running.http
+        || fresh.https != running.https
     {
-        tracing::warn!("SIGHUP: data_dir, domain and [http] changes take effect after a restart");
+        tracing::warn!(
+            "SIGHUP: data_dir, domain, [http] and [https] changes take effect after a restart"
+        );
     }
 }

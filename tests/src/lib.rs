@@ -10,6 +10,7 @@ pub mod https;
 pub mod lab;
 pub mod mastodon;
 pub mod netns;
+pub mod node_tls;
 pub mod relay;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -393,7 +394,8 @@ pub fn raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<Resp> {
     })
 }
 
-fn parse_response(buf: &[u8]) -> Option<Resp> {
+/// Parses an HTTP response read whole (the connection closed after it).
+pub fn parse_response(buf: &[u8]) -> Option<Resp> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(&buf[..end]).ok()?;
     let mut lines = head.split("\r\n");

@@ -1,7 +1,8 @@
 //! WebFinger (RFC 7033) over HTTPS: asks `https://<domain>/.well-known/webfinger` which node
 //! serves the domain, for households whose web site is hosted elsewhere than their node.
 //!
-//! Built only with the `webfinger` cargo feature (a TLS client costs flash on a router). The
+//! Built only with the `webfinger` cargo feature (the async TLS client, tokio-rustls, over the
+//! rustls every build has for HTTPS). The
 //! client is deliberately small: one HTTP/1.0 GET (so the answer is never chunked), certificates
 //! checked against a PEM bundle (the system's, or one the configuration names), the whole
 //! exchange bounded in bytes ([`MAX_RESPONSE_BYTES`]) and time ([`FETCH_TIMEOUT`]). Redirects

@@ -19,6 +19,7 @@
 //! - [`io`]: bounded body reading, JSON answers, query strings.
 //! - [`stream`]: the live timeline as Server-Sent Events.
 //! - [`websocket`]: a sans-IO WebSocket codec, for the Mastodon streaming API.
+//! - [`tls`]: HTTPS: the certificate and key, reloaded when they change.
 //!
 //! Invariants: a request body is never read past its limit; a handler that fails has changed
 //! nothing; every error is a JSON `{"error": "..."}` with a 4xx/5xx status, never a panic.
@@ -44,6 +45,7 @@ pub mod reading;
 pub mod relations;
 pub mod server;
 pub mod stream;
+pub mod tls;
 pub mod websocket;
 
 use crate::proto::ProtoError;

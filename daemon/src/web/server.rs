@@ -19,6 +19,10 @@
 //!   (400, 413, 408, ...) with `Connection: close`, and the connection closes; so does a
 //!   handler's answer that refuses a request or its body ([`closes_connection`]).
 //!
+//! An HTTPS listener (`[https]`), when configured, feeds the same connection table, bounds,
+//! workers and handlers; its TLS handshake must end within `http.head_timeout_s` along with
+//! the first request head ([`super::tls`]).
+//!
 //! A live stream request is handed to a thread of its own ([`stream`]) so that it never holds
 //! a worker.
 
@@ -82,17 +86,29 @@ pub fn bounds(http: &HttpConfig, media: &MediaConfig) -> tiny_http::Bounds {
     }
 }
 
+/// The HTTPS listener of a server: where, and the TLS configuration it answers with.
+pub struct HttpsListener {
+    /// Address and port.
+    pub listen: SocketAddr,
+    /// The rustls configuration (its certificate resolver reloads, see [`super::tls`]).
+    pub tls: Arc<rustls::ServerConfig>,
+}
+
 /// A running HTTP server.
 pub struct HttpServer {
     addr: SocketAddr,
+    https_addr: Option<SocketAddr>,
     stopping: Arc<AtomicBool>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl HttpServer {
-    /// Binds `listen` and starts `workers` threads, each with its own connection from `store`.
+    /// Binds `listen` (and `https`, when given) and starts `workers` threads, each with its own
+    /// connection from `store`. HTTPS connections are served by the same workers, within the
+    /// same connection table and bounds as plain ones.
     pub fn start(
         listen: SocketAddr,
+        https: Option<HttpsListener>,
         workers: usize,
         bounds: tiny_http::Bounds,
         ctx: Arc<Context>,
@@ -106,6 +122,18 @@ impl HttpServer {
             .server_addr()
             .to_ip()
             .ok_or_else(|| anyhow::anyhow!("listener has no IP address"))?;
+        let https_addr = match https {
+            Some(h) => {
+                let l = std::net::TcpListener::bind(h.listen)
+                    .map_err(|e| anyhow::anyhow!("cannot listen for HTTPS on {}: {e}", h.listen))?;
+                let addr = server
+                    .add_tls_listener(l, h.tls)
+                    .map_err(|e| anyhow::anyhow!("cannot listen for HTTPS on {}: {e}", h.listen))?;
+                tracing::info!(%addr, "HTTPS listening");
+                Some(addr)
+            }
+            None => None,
+        };
         let server = Arc::new(server);
         let stopping = Arc::new(AtomicBool::new(false));
         let mut handles = Vec::with_capacity(workers);
@@ -121,6 +149,7 @@ impl HttpServer {
         tracing::info!(%addr, workers, "HTTP listening");
         Ok(HttpServer {
             addr,
+            https_addr,
             stopping,
             workers: handles,
         })
@@ -129,6 +158,11 @@ impl HttpServer {
     /// The bound address (useful with port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound HTTPS address, if HTTPS is on.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https_addr
     }
 
     /// Stops taking requests, lets each worker finish its current one, and waits for them.

@@ -25,6 +25,7 @@ mod hostile_conversation;
 mod hostile_firehose;
 mod hostile_http;
 mod hostile_links;
+mod https;
 mod ingest_kill;
 mod lifecycle;
 mod mastodon_accounts;

@@ -48,6 +48,9 @@ impl From<unix_net::UnixListener> for Listener {
 #[derive(Debug)]
 pub(crate) enum Connection {
     Tcp(TcpStream),
+    /// msm patch: TLS over TCP (`tls.rs`).
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::TlsStream),
     #[cfg(unix)]
     Unix(unix_net::UnixStream),
 }
@@ -55,6 +58,8 @@ impl std::io::Read for Connection {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match self {
             Self::Tcp(s) => s.read(buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.read(buf),
             #[cfg(unix)]
             Self::Unix(s) => s.read(buf),
         }
@@ -64,6 +69,8 @@ impl std::io::Write for Connection {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self {
             Self::Tcp(s) => s.write(buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.write(buf),
             #[cfg(unix)]
             Self::Unix(s) => s.write(buf),
         }
@@ -72,6 +79,8 @@ impl std::io::Write for Connection {
     fn flush(&mut self) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => s.flush(),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.flush(),
             #[cfg(unix)]
             Self::Unix(s) => s.flush(),
         }
@@ -84,6 +93,8 @@ impl std::io::Read for &Connection {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         match *self {
             Connection::Tcp(s) => (&*s).read(buf),
+            #[cfg(feature = "tls")]
+            Connection::Tls(s) => s.read(buf),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).read(buf),
         }
@@ -93,6 +104,8 @@ impl std::io::Write for &Connection {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match *self {
             Connection::Tcp(s) => (&*s).write(buf),
+            #[cfg(feature = "tls")]
+            Connection::Tls(s) => s.write(buf),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).write(buf),
         }
@@ -101,16 +114,29 @@ impl std::io::Write for &Connection {
     fn flush(&mut self) -> std::io::Result<()> {
         match *self {
             Connection::Tcp(s) => (&*s).flush(),
+            #[cfg(feature = "tls")]
+            Connection::Tls(s) => s.flush(),
             #[cfg(unix)]
             Connection::Unix(s) => (&*s).flush(),
         }
     }
 }
 impl Connection {
+    /// msm patch: whether the connection is TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Self::Tls(_) = self {
+            return true;
+        }
+        false
+    }
+
     /// Gets the peer's address. Some for TCP, None for Unix sockets.
     pub(crate) fn peer_addr(&self) -> std::io::Result<Option<SocketAddr>> {
         match self {
             Self::Tcp(s) => s.peer_addr().map(Some),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.socket().peer_addr().map(Some),
             #[cfg(unix)]
             Self::Unix(_) => Ok(None),
         }
@@ -119,6 +145,8 @@ impl Connection {
     pub(crate) fn shutdown(&self, how: Shutdown) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => s.shutdown(how),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.shutdown(how),
             #[cfg(unix)]
             Self::Unix(s) => s.shutdown(how),
         }
@@ -128,6 +156,11 @@ impl Connection {
     pub(crate) fn set_timeouts(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => s.set_read_timeout(t).and(s.set_write_timeout(t)),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s
+                .socket()
+                .set_read_timeout(t)
+                .and(s.socket().set_write_timeout(t)),
             #[cfg(unix)]
             Self::Unix(s) => s.set_read_timeout(t).and(s.set_write_timeout(t)),
         }
@@ -137,6 +170,8 @@ impl Connection {
     pub(crate) fn set_read_timeout(&self, t: Option<std::time::Duration>) -> std::io::Result<()> {
         match self {
             Self::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(feature = "tls")]
+            Self::Tls(s) => s.socket().set_read_timeout(t),
             #[cfg(unix)]
             Self::Unix(s) => s.set_read_timeout(t),
         }
@@ -145,6 +180,11 @@ impl Connection {
     pub(crate) fn try_clone(&self) -> std::io::Result<Self> {
         match self {
             Self::Tcp(s) => s.try_clone().map(Self::from),
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a TLS connection cannot be cloned",
+            )),
             #[cfg(unix)]
             Self::Unix(s) => s.try_clone().map(Self::from),
         }

@@ -125,6 +125,8 @@ mod request;
 mod response;
 mod ssl;
 mod test;
+#[cfg(feature = "tls")]
+mod tls;
 mod util;
 
 /// The main class of this library.
@@ -145,6 +147,126 @@ pub struct Server {
 
     // msm patch: connections open now, and what each does
     table: Arc<util::ConnTable>,
+
+    // msm patch: what an accept loop shares with the others (one per listener)
+    acceptor: Acceptor,
+
+    // msm patch: the addresses of the TLS listeners, to unblock their accept loops
+    tls_addrs: std::sync::Mutex<Vec<std::net::SocketAddr>>,
+}
+
+#[cfg(feature = "tls")]
+type TlsConfig = Arc<rustls::ServerConfig>;
+#[cfg(not(feature = "tls"))]
+type TlsConfig = std::convert::Infallible;
+
+/// msm patch: what every accept loop of a server shares: plain and TLS listeners feed the
+/// same connection table and request queue.
+#[derive(Clone)]
+struct Acceptor {
+    close: Arc<AtomicBool>,
+    messages: Arc<MessagesQueue<Message>>,
+    table: Arc<util::ConnTable>,
+    limits: Arc<client::Limits>,
+    refused: mpsc::SyncSender<Connection>,
+    io_timeout: Option<Duration>,
+    max_connections: usize,
+}
+
+impl Acceptor {
+    /// Starts the thread that accepts connections on `server` (TLS ones with `tls`).
+    fn spawn(self, server: Listener, tls: Option<TlsConfig>) {
+        thread::spawn(move || self.run(server, tls));
+    }
+
+    fn run(self, server: Listener, tls: Option<TlsConfig>) {
+        // a tasks pool is used to dispatch the connections into threads
+        let tasks_pool = util::TaskPool::new();
+        // msm patch: failed accepts since the last log line, and when it was written
+        let mut failed: u64 = 0;
+        let mut logged: Option<std::time::Instant> = None;
+
+        log::debug!("Running accept thread");
+        while !self.close.load(Relaxed) {
+            let sock = match server.accept() {
+                Ok((sock, _)) => sock,
+                Err(e) => {
+                    // msm patch: upstream stopped accepting for good on any error; an
+                    // error (EMFILE, ENFILE, ENOMEM, ECONNABORTED) is logged and retried.
+                    failed += 1;
+                    if logged.map_or(true, |t| t.elapsed() >= ACCEPT_ERROR_LOG_EVERY) {
+                        log::warn!(
+                            "accept failed ({} times since the last report): {}; retrying",
+                            failed,
+                            e
+                        );
+                        failed = 0;
+                        logged = Some(std::time::Instant::now());
+                    }
+                    thread::sleep(ACCEPT_ERROR_PAUSE);
+                    continue;
+                }
+            };
+            if sock.set_timeouts(self.io_timeout).is_err() {
+                continue;
+            }
+            // msm patch: a TLS connection's handshake runs in its first read, on its own
+            // thread under the head deadline, never here.
+            let sock = match (&tls, sock) {
+                #[cfg(feature = "tls")]
+                (Some(config), Connection::Tcp(tcp)) => {
+                    match tls::TlsStream::new(tcp, config.clone()) {
+                        Ok(t) => Connection::Tls(t),
+                        Err(e) => {
+                            log::warn!("no TLS state for a new connection: {}", e);
+                            continue;
+                        }
+                    }
+                }
+                (_, sock) => sock,
+            };
+            let conn = Arc::new(sock);
+            let slot = match self.table.admit(&conn) {
+                Some(slot) => slot,
+                None => {
+                    use std::io::Write;
+                    let _ = (&*conn).write_all(BUSY);
+                    log::warn!(
+                        "connection refused: {} open, each with a request",
+                        self.max_connections
+                    );
+                    // Closed by the reaper after the client's request is read, so that
+                    // the client gets the 503 and not a reset.
+                    if let Ok(sock) = Arc::try_unwrap(conn) {
+                        let _ = self.refused.try_send(sock);
+                    }
+                    continue;
+                }
+            };
+            let client = ClientConnection::new(conn, slot, self.limits.clone());
+
+            let messages = self.messages.clone();
+            let mut client = Some(client);
+            let spawned = tasks_pool.spawn(Box::new(move || {
+                if let Some(client) = client.take() {
+                    // msm patch: one request at a time: the next head is read once this
+                    // request has been answered, so each connection has at most one
+                    // request queued or held in memory.
+                    for rq in client {
+                        let (sender, receiver) = mpsc::channel();
+                        messages.push(rq.with_notify_sender(sender).into());
+                        let _ = receiver.recv();
+                    }
+                }
+            }));
+            if let Err(e) = spawned {
+                // msm patch: no thread for it (out of memory or threads): the task and
+                // its connection are dropped, which closes the connection.
+                log::warn!("no thread for a new connection: {}", e);
+            }
+        }
+        log::debug!("Terminating accept thread");
+    }
 }
 
 enum Message {
@@ -414,94 +536,48 @@ impl Server {
         // creating a task where server.accept() is continuously called
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
-
-        let inside_close_trigger = close_trigger.clone();
-        let server_table = table.clone();
-        let inside_messages = messages.clone();
-        thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-            // msm patch: failed accepts since the last log line, and when it was written
-            let mut failed: u64 = 0;
-            let mut logged: Option<std::time::Instant> = None;
-
-            log::debug!("Running accept thread");
-            while !inside_close_trigger.load(Relaxed) {
-                let sock = match server.accept() {
-                    Ok((sock, _)) => sock,
-                    Err(e) => {
-                        // msm patch: upstream stopped accepting for good on any error; an
-                        // error (EMFILE, ENFILE, ENOMEM, ECONNABORTED) is logged and retried.
-                        failed += 1;
-                        if logged.map_or(true, |t| t.elapsed() >= ACCEPT_ERROR_LOG_EVERY) {
-                            log::warn!(
-                                "accept failed ({} times since the last report): {}; retrying",
-                                failed,
-                                e
-                            );
-                            failed = 0;
-                            logged = Some(std::time::Instant::now());
-                        }
-                        thread::sleep(ACCEPT_ERROR_PAUSE);
-                        continue;
-                    }
-                };
-                if sock.set_timeouts(bounds.io_timeout).is_err() {
-                    continue;
-                }
-                let conn = Arc::new(sock);
-                let slot = match table.admit(&conn) {
-                    Some(slot) => slot,
-                    None => {
-                        use std::io::Write;
-                        let _ = (&*conn).write_all(BUSY);
-                        log::warn!(
-                            "connection refused: {} open, each with a request",
-                            bounds.max_connections
-                        );
-                        // Closed by the reaper after the client's request is read, so that
-                        // the client gets the 503 and not a reset.
-                        if let Ok(sock) = Arc::try_unwrap(conn) {
-                            let _ = refused.try_send(sock);
-                        }
-                        continue;
-                    }
-                };
-                let client = match ssl {
-                    None => ClientConnection::new(conn, slot, limits.clone()),
-                    Some(ref _ssl) => unreachable!(),
-                };
-
-                let messages = inside_messages.clone();
-                let mut client = Some(client);
-                let spawned = tasks_pool.spawn(Box::new(move || {
-                    if let Some(client) = client.take() {
-                        // msm patch: one request at a time: the next head is read once this
-                        // request has been answered, so each connection has at most one
-                        // request queued or held in memory.
-                        for rq in client {
-                            let (sender, receiver) = mpsc::channel();
-                            messages.push(rq.with_notify_sender(sender).into());
-                            let _ = receiver.recv();
-                        }
-                    }
-                }));
-                if let Err(e) = spawned {
-                    // msm patch: no thread for it (out of memory or threads): the task and
-                    // its connection are dropped, which closes the connection.
-                    log::warn!("no thread for a new connection: {}", e);
-                }
-            }
-            log::debug!("Terminating accept thread");
-        });
+        let acceptor = Acceptor {
+            close: close_trigger.clone(),
+            messages: messages.clone(),
+            table: table.clone(),
+            limits,
+            refused,
+            io_timeout: bounds.io_timeout,
+            max_connections: bounds.max_connections,
+        };
+        if ssl.is_some() {
+            return Err("this copy of tiny_http serves TLS through add_tls_listener".into());
+        }
+        acceptor.clone().spawn(server, None);
 
         // result
         Ok(Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
-            table: server_table,
+            table,
+            acceptor,
+            tls_addrs: std::sync::Mutex::new(Vec::new()),
         })
+    }
+
+    /// msm patch: accepts TLS connections on `listener` too, answered with `tls` (rustls)
+    /// and then served as the plain ones are: the same connection table, bounds, body
+    /// budgets and request queue. Returns the address it listens on.
+    #[cfg(feature = "tls")]
+    pub fn add_tls_listener(
+        &self,
+        listener: std::net::TcpListener,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> IoResult<std::net::SocketAddr> {
+        let addr = listener.local_addr()?;
+        if let Ok(mut addrs) = self.tls_addrs.lock() {
+            addrs.push(addr);
+        }
+        self.acceptor
+            .clone()
+            .spawn(Listener::Tcp(listener), Some(tls));
+        Ok(addr)
     }
 
     /// Returns an iterator for all the incoming requests.
@@ -581,6 +657,14 @@ impl Drop for Server {
         };
         if let Ok(stream) = maybe_stream {
             let _ = stream.shutdown(Shutdown::Both);
+        }
+        // msm patch: and each TLS listener's
+        if let Ok(addrs) = self.tls_addrs.lock() {
+            for addr in addrs.iter() {
+                if let Ok(stream) = TcpStream::connect(addr) {
+                    let _ = stream.shutdown(Shutdown::Both);
+                }
+            }
         }
 
         #[cfg(unix)]

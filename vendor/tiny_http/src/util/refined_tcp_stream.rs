@@ -38,7 +38,8 @@ impl From<Arc<Connection>> for Stream {
 impl Stream {
     fn secure(&self) -> bool {
         match self {
-            Stream::Http(_) => false,
+            // msm patch: a TLS connection is a `Connection` like a plain one
+            Stream::Http(tcp_stream) => tcp_stream.is_tls(),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(_) => true,
         }
