@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`activitypub`]: HTTP signatures (draft-cavage and RFC 9421) and their keys, pure.
 //! - [`proto`]: the sans-IO protocol core: addresses, signed messages, frames, sequence tracking,
 //!   the multicast firehose stream and its path choice. No sockets, no clock, no database.
 //! - [`store`]: SQLite: schema and migrations, users and keys, messages, timelines, follows,
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod activitypub;
 pub mod cli;
 pub mod config;
 pub mod delivery;
