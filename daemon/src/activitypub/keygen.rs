@@ -160,6 +160,17 @@ impl rand_core::TryRng for HashRng {
 
 impl rand_core::TryCryptoRng for HashRng {}
 
+/// Test only: one RSA key made once per test binary (making one takes a while in debug builds).
+#[cfg(test)]
+pub(crate) fn test_key(which: u8) -> &'static super::keys::RsaSigningKey {
+    use std::sync::OnceLock;
+    static KEYS: [OnceLock<super::keys::RsaSigningKey>; 2] = [OnceLock::new(), OnceLock::new()];
+    KEYS[usize::from(which % 2)].get_or_init(|| {
+        let der = generate_rsa_2048_from_seed(&[which % 2 + 40; 32]).expect("key");
+        super::keys::RsaSigningKey::from_pkcs8(&der).expect("PKCS#8")
+    })
+}
+
 #[cfg(test)]
 #[path = "keygen_tests.rs"]
 mod tests;

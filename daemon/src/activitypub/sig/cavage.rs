@@ -53,7 +53,7 @@ impl CavageSignature {
             let (v, after) = if let Some(quoted) = after.strip_prefix('"') {
                 quoted.split_once('"').ok_or(BAD)?
             } else {
-                after.split_once(',').map_or((after, ""), |(v, a)| (v, a))
+                after.split_at(after.find(',').unwrap_or(after.len()))
             };
             if fields.iter().any(|(n, _)| *n == name) || name.is_empty() {
                 return Err(BAD);
