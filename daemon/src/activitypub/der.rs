@@ -16,7 +16,8 @@ pub(crate) const NULL: u8 = 0x05;
 /// DER tag of an OBJECT IDENTIFIER.
 pub(crate) const OID: u8 = 0x06;
 /// Contents of the rsaEncryption OID, 1.2.840.113549.1.1.1.
-pub(crate) const OID_RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+pub(crate) const OID_RSA_ENCRYPTION: &[u8] =
+    &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 /// Contents of the Ed25519 OID, 1.3.101.112.
 pub(crate) const OID_ED25519: &[u8] = &[0x2b, 0x65, 0x70];
 
@@ -36,7 +37,9 @@ pub(crate) fn read(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), SigError> {
         if n == 0 || n > 2 || rest.len() < n {
             return Err(BAD);
         }
-        let len = rest[..n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b));
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |a, &b| (a << 8) | usize::from(b));
         rest = &rest[n..];
         if len < 0x80 {
             return Err(BAD); // not the shortest form

@@ -38,10 +38,7 @@ fn seeds_make_different_keys() {
 /// The PKCS#1 DER inside an SPKI PEM.
 fn rsa_public_der(pem: &str) -> Vec<u8> {
     use base64ct::{Base64, Encoding};
-    let b64: String = pem
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let spki = Base64::decode_vec(&b64).unwrap();
     let (body, _) = der::read(&spki, der::SEQUENCE).unwrap();
     let (_, rest) = der::read(body, der::SEQUENCE).unwrap();

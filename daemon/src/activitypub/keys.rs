@@ -35,7 +35,10 @@ pub struct PublicKey(Kind);
 #[derive(Clone, PartialEq, Eq)]
 enum Kind {
     /// PKCS#1 RSAPublicKey DER; `legacy_1024` lets tests use the 1024-bit draft-cavage key.
-    Rsa { pkcs1: Vec<u8>, legacy_1024: bool },
+    Rsa {
+        pkcs1: Vec<u8>,
+        legacy_1024: bool,
+    },
     Ed25519(ed25519_dalek::VerifyingKey),
 }
 
@@ -109,7 +112,9 @@ impl PublicKey {
         if text.len() > MAX_MULTIBASE_LEN {
             return Err(SigError::TooLarge("multibase key"));
         }
-        let b58 = text.strip_prefix('z').ok_or(SigError::BadKey("not base58btc"))?;
+        let b58 = text
+            .strip_prefix('z')
+            .ok_or(SigError::BadKey("not base58btc"))?;
         let bytes = base58_decode(b58).ok_or(SigError::BadKey("base58"))?;
         match bytes.split_at_checked(2) {
             Some((prefix, key)) if prefix == MULTICODEC_ED25519 => {
@@ -162,7 +167,8 @@ impl PublicKey {
             (Kind::Ed25519(k), Algorithm::Ed25519) => {
                 let sig = ed25519_dalek::Signature::from_slice(signature)
                     .map_err(|_| SigError::BadSignature)?;
-                k.verify_strict(message, &sig).map_err(|_| SigError::BadSignature)
+                k.verify_strict(message, &sig)
+                    .map_err(|_| SigError::BadSignature)
             }
             (Kind::Rsa { pkcs1, legacy_1024 }, _) => {
                 let params: &dyn rs::VerificationAlgorithm = match alg {
@@ -237,7 +243,10 @@ fn pem_body(pem: &str, label: &str) -> Result<Option<Vec<u8>>, SigError> {
     };
     let body = &pem[start + begin.len()..];
     let stop = body.find(&end).ok_or(SigError::BadKey("PEM end"))?;
-    let b64: String = body[..stop].chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let b64: String = body[..stop]
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     Base64::decode_vec(&b64)
         .map(Some)
         .map_err(|_| SigError::BadKey("PEM base64"))

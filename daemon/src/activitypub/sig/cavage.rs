@@ -78,7 +78,10 @@ impl CavageSignature {
         let signature = Base64::decode_vec(b64).map_err(|_| SigError::Malformed("signature"))?;
         let headers: Vec<String> = match get("headers") {
             None => vec!["date".into()],
-            Some(h) => h.split_ascii_whitespace().map(str::to_ascii_lowercase).collect(),
+            Some(h) => h
+                .split_ascii_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect(),
         };
         if headers.is_empty() {
             return Err(BAD);
@@ -106,22 +109,26 @@ fn seconds(s: &str) -> Result<u64, SigError> {
     if s.is_empty() || s.len() > 12 || !s.bytes().all(|c| c.is_ascii_digit()) {
         return Err(SigError::Malformed("created or expires"));
     }
-    s.parse().map_err(|_| SigError::Malformed("created or expires"))
+    s.parse()
+        .map_err(|_| SigError::Malformed("created or expires"))
 }
 
 /// The signing string: one `name: value` line per covered header, joined by `\n`.
-pub fn cavage_signing_string(
-    req: &Request<'_>,
-    sig: &CavageSignature,
-) -> Result<String, SigError> {
+pub fn cavage_signing_string(req: &Request<'_>, sig: &CavageSignature) -> Result<String, SigError> {
     let mut lines = Vec::with_capacity(sig.headers.len());
     for h in &sig.headers {
         let value = match h.as_str() {
             "(request-target)" => {
                 format!("{} {}", req.method.to_ascii_lowercase(), req.target)
             }
-            "(created)" => sig.created.ok_or(SigError::Malformed("created"))?.to_string(),
-            "(expires)" => sig.expires.ok_or(SigError::Malformed("expires"))?.to_string(),
+            "(created)" => sig
+                .created
+                .ok_or(SigError::Malformed("created"))?
+                .to_string(),
+            "(expires)" => sig
+                .expires
+                .ok_or(SigError::Malformed("expires"))?
+                .to_string(),
             name if name.starts_with('(') => return Err(SigError::UnsupportedComponent),
             "host" if req.header("host")?.is_none() => req.authority.to_string(),
             name => req
@@ -195,7 +202,11 @@ pub fn sign_post(
         ("content-type", out.content_type),
     ];
     let signature = sign(key, key_id, out, &headers, POST_HEADERS)?;
-    Ok(vec![("Date", date), ("Digest", digest), ("Signature", signature)])
+    Ok(vec![
+        ("Date", date),
+        ("Digest", digest),
+        ("Signature", signature),
+    ])
 }
 
 /// Signs a GET as Mastodon does (`(request-target) host date`). Returns `Date` and `Signature`.

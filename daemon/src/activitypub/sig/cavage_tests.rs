@@ -14,7 +14,10 @@ pub(super) const HEADERS: &[(&str, &str)] = &[
     ("Host", "example.com"),
     ("Date", "Sun, 05 Jan 2014 21:31:40 GMT"),
     ("Content-Type", "application/json"),
-    ("Digest", "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="),
+    (
+        "Digest",
+        "SHA-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=",
+    ),
     ("Content-Length", "18"),
 ];
 pub(super) const BODY: &[u8] = br#"{"hello": "world"}"#;
@@ -37,7 +40,9 @@ pub(super) fn example<'a>(headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
 }
 
 pub(super) fn test_key() -> PublicKey {
-    PublicKey::from_pem(TEST_KEY_PEM).unwrap().allow_legacy_1024()
+    PublicKey::from_pem(TEST_KEY_PEM)
+        .unwrap()
+        .allow_legacy_1024()
 }
 
 fn check(sig: &str, want: &str) {
@@ -82,10 +87,19 @@ fn appendix_c3_all_headers_passes_the_whole_check() {
     })
     .unwrap();
     assert_eq!(asked, "Test");
-    assert_eq!(v, Verified { key_id: "Test".into(), scheme: Scheme::Cavage });
+    assert_eq!(
+        v,
+        Verified {
+            key_id: "Test".into(),
+            scheme: Scheme::Cavage
+        }
+    );
     // without the test-only allowance, a 1024-bit key is refused
     let strict = PublicKey::from_pem(TEST_KEY_PEM).unwrap();
-    assert_eq!(verify(&example(&h), NOW, |_| Some(strict)), Err(SigError::BadSignature));
+    assert_eq!(
+        verify(&example(&h), NOW, |_| Some(strict)),
+        Err(SigError::BadSignature)
+    );
 }
 
 #[test]

@@ -92,8 +92,14 @@ mod tests {
         for t in [0, 951_782_400, 1_709_164_800, 4_102_444_799] {
             assert_eq!(parse(&format(t)), Ok(t), "{t}");
         }
-        for bad in ["", "Sun, 05 Jan 2014 21:31:40 UTC", "Sun, 5 Jan 2014 21:31:40 GMT",
-            "Sun, 05 Foo 2014 21:31:40 GMT", "Sun, 05 Jan 2014 25:31:40 GMT", "Sun, 05 Jan 20a4 21:31:40 GMT"] {
+        for bad in [
+            "",
+            "Sun, 05 Jan 2014 21:31:40 UTC",
+            "Sun, 5 Jan 2014 21:31:40 GMT",
+            "Sun, 05 Foo 2014 21:31:40 GMT",
+            "Sun, 05 Jan 2014 25:31:40 GMT",
+            "Sun, 05 Jan 20a4 21:31:40 GMT",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

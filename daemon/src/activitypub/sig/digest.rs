@@ -96,16 +96,34 @@ mod tests {
     #[test]
     fn tampered_unknown_and_malformed_digests_are_refused() {
         let tampered = br#"{"hello": "World"}"#;
-        assert_eq!(check_digest(&digest_header(BODY), tampered), Err(SigError::BadDigest));
+        assert_eq!(
+            check_digest(&digest_header(BODY), tampered),
+            Err(SigError::BadDigest)
+        );
         assert_eq!(
             check_content_digest(&content_digest_header(BODY), tampered),
             Err(SigError::BadDigest)
         );
         assert_eq!(check_digest("MD5=abcd", BODY), Err(SigError::BadDigest));
-        assert_eq!(check_content_digest("md5=:AAAA:", BODY), Err(SigError::BadDigest));
-        assert!(matches!(check_digest("SHA-256", BODY), Err(SigError::Malformed(_))));
-        assert!(matches!(check_digest("SHA-256=!!", BODY), Err(SigError::Malformed(_))));
-        assert!(matches!(check_content_digest("sha-256=abc", BODY), Err(SigError::Malformed(_))));
-        assert!(matches!(check_digest("a=1,b=2,c=3,d=4,e=5", BODY), Err(SigError::TooLarge(_))));
+        assert_eq!(
+            check_content_digest("md5=:AAAA:", BODY),
+            Err(SigError::BadDigest)
+        );
+        assert!(matches!(
+            check_digest("SHA-256", BODY),
+            Err(SigError::Malformed(_))
+        ));
+        assert!(matches!(
+            check_digest("SHA-256=!!", BODY),
+            Err(SigError::Malformed(_))
+        ));
+        assert!(matches!(
+            check_content_digest("sha-256=abc", BODY),
+            Err(SigError::Malformed(_))
+        ));
+        assert!(matches!(
+            check_digest("a=1,b=2,c=3,d=4,e=5", BODY),
+            Err(SigError::TooLarge(_))
+        ));
     }
 }

@@ -15,7 +15,7 @@ mod rfc9421;
 mod structured;
 
 pub use cavage::{cavage_signing_string, sign_get, sign_post, CavageSignature};
-pub use rfc9421::{parse_signature_input, signature_base, sign_rfc9421, SignatureInput};
+pub use rfc9421::{parse_signature_input, sign_rfc9421, signature_base, SignatureInput};
 
 use super::keys::PublicKey;
 use super::SigError;

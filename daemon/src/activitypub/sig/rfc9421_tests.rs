@@ -8,7 +8,8 @@ use base64ct::{Base64, Encoding};
 const ED25519_PUBLIC_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
 -----END PUBLIC KEY-----";
-const ED25519_PRIVATE_PKCS8: &str = "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF";
+const ED25519_PRIVATE_PKCS8: &str =
+    "MC4CAQAwBQYDK2VwBCIEIJ+DYvh6SEqVTm50DFtMDoQikTmiCqirVv9mWG9qfSnF";
 
 const B26_INPUT: &str = r#"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#;
 const B26_SIGNATURE: &str =
@@ -57,13 +58,17 @@ fn b26_signature_base_is_byte_for_byte_and_verifies() {
     let base = signature_base(&b2_request(HEADERS), &inputs[0]).unwrap();
     assert_eq!(base, B26_BASE);
     let key = PublicKey::from_pem(ED25519_PUBLIC_PEM).unwrap();
-    key.verify(Algorithm::Ed25519, base.as_bytes(), &b26_signature()).unwrap();
+    key.verify(Algorithm::Ed25519, base.as_bytes(), &b26_signature())
+        .unwrap();
     // and the RFC's private key makes the RFC's signature (Ed25519 is deterministic)
     let pkcs8 = Base64::decode_vec(ED25519_PRIVATE_PKCS8).unwrap();
     let seed: [u8; 32] = pkcs8[pkcs8.len() - 32..].try_into().unwrap();
     let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
     use ed25519_dalek::Signer;
-    assert_eq!(signing.sign(base.as_bytes()).to_bytes().to_vec(), b26_signature());
+    assert_eq!(
+        signing.sign(base.as_bytes()).to_bytes().to_vec(),
+        b26_signature()
+    );
 }
 
 #[test]
@@ -79,7 +84,8 @@ fn b26_fails_mastodon_policy_for_a_post_without_a_signed_digest() {
 fn b26_verifies_with_the_key_read_from_multibase() {
     let multibase = base58_multikey(&PublicKey::from_pem(ED25519_PUBLIC_PEM).unwrap());
     let key = PublicKey::from_multibase(&multibase).unwrap();
-    key.verify(Algorithm::Ed25519, B26_BASE.as_bytes(), &b26_signature()).unwrap();
+    key.verify(Algorithm::Ed25519, B26_BASE.as_bytes(), &b26_signature())
+        .unwrap();
     // an altered component breaks it
     let altered = B26_BASE.replace("/foo", "/fop");
     assert_eq!(
@@ -135,7 +141,11 @@ fn rsa_round_trip_post_and_get() {
     let key = crate::activitypub::keygen::test_key(0);
     let now = 1_800_000_000;
     for method in ["POST", "GET"] {
-        let body: &[u8] = if method == "POST" { b"{\"type\":\"Follow\"}" } else { b"" };
+        let body: &[u8] = if method == "POST" {
+            b"{\"type\":\"Follow\"}"
+        } else {
+            b""
+        };
         let out = Outgoing {
             method,
             scheme: "https",
@@ -162,14 +172,26 @@ fn rsa_round_trip_post_and_get() {
         .unwrap();
         assert_eq!(v.scheme, Scheme::Rfc9421);
         let input = h.iter().find(|(n, _)| *n == "Signature-Input").unwrap().1;
-        assert!(input.starts_with(r#"sig1=("@method" "@target-uri" "@authority" "date""#), "{input}");
+        assert!(
+            input.starts_with(r#"sig1=("@method" "@target-uri" "@authority" "date""#),
+            "{input}"
+        );
         assert!(input.ends_with(r#";created=1800000000;keyid="https://msm.test/users/alice#main-key";alg="rsa-v1_5-sha256""#), "{input}");
         // another key: the signature does not verify
         let other = crate::activitypub::keygen::test_key(1).public_key();
-        assert_eq!(verify(&req, now, |_| Some(other)), Err(SigError::BadSignature));
+        assert_eq!(
+            verify(&req, now, |_| Some(other)),
+            Err(SigError::BadSignature)
+        );
         // another target: the base changes
-        let moved = Request { target: "/users/carol/inbox", ..req };
-        assert_eq!(verify(&moved, now, |_| Some(key.public_key())), Err(SigError::BadSignature));
+        let moved = Request {
+            target: "/users/carol/inbox",
+            ..req
+        };
+        assert_eq!(
+            verify(&moved, now, |_| Some(key.public_key())),
+            Err(SigError::BadSignature)
+        );
     }
 }
 
@@ -177,21 +199,75 @@ fn rsa_round_trip_post_and_get() {
 fn signature_input_refusals() {
     for (bad, want) in [
         (r#"s=("@method");created=1;keyid="k""#.to_string(), None),
-        (r#"s="@method""#.into(), Some(SigError::Malformed("Signature-Input"))),
-        (r#"s=(@method)"#.into(), Some(SigError::Malformed("structured field"))),
-        (r#"s=(method)"#.into(), Some(SigError::Malformed("covered component"))),
-        (r#"s=("@METHOD")"#.into(), Some(SigError::Malformed("covered component"))),
-        (r#"s=("a" "a")"#.into(), Some(SigError::Malformed("covered component"))),
-        (r#"s=("@signature-params")"#.into(), Some(SigError::Malformed("covered component"))),
-        (r#"s=("@query-param";name="x")"#.into(), Some(SigError::UnsupportedComponent)),
-        (r#"s=();created="1""#.into(), Some(SigError::Malformed("signature parameter"))),
-        (r#"s=();keyid=1"#.into(), Some(SigError::Malformed("signature parameter"))),
-        (format!(r#"s=();keyid="{}""#, "k".repeat(MAX_KEY_ID_LEN + 1)), Some(SigError::TooLarge("keyid"))),
-        (format!("s=({})", vec!["\"a\""; 1].repeat(MAX_COVERED + 1).iter().enumerate().map(|(i, _)| format!("\"h{i}\"")).collect::<Vec<_>>().join(" ")), Some(SigError::TooLarge("covered components"))),
-        ("a=(),b=(),c=(),d=(),e=()".into(), Some(SigError::TooLarge("structured field members"))),
-        ("x".repeat(MAX_SIGNATURE_HEADER_LEN + 1), Some(SigError::TooLarge("Signature-Input"))),
-        (r#"s=(),"#.into(), Some(SigError::Malformed("structured field"))),
-        (r#"s=("a"),s=("b")"#.into(), Some(SigError::Malformed("structured field"))),
+        (
+            r#"s="@method""#.into(),
+            Some(SigError::Malformed("Signature-Input")),
+        ),
+        (
+            r#"s=(@method)"#.into(),
+            Some(SigError::Malformed("structured field")),
+        ),
+        (
+            r#"s=(method)"#.into(),
+            Some(SigError::Malformed("covered component")),
+        ),
+        (
+            r#"s=("@METHOD")"#.into(),
+            Some(SigError::Malformed("covered component")),
+        ),
+        (
+            r#"s=("a" "a")"#.into(),
+            Some(SigError::Malformed("covered component")),
+        ),
+        (
+            r#"s=("@signature-params")"#.into(),
+            Some(SigError::Malformed("covered component")),
+        ),
+        (
+            r#"s=("@query-param";name="x")"#.into(),
+            Some(SigError::UnsupportedComponent),
+        ),
+        (
+            r#"s=();created="1""#.into(),
+            Some(SigError::Malformed("signature parameter")),
+        ),
+        (
+            r#"s=();keyid=1"#.into(),
+            Some(SigError::Malformed("signature parameter")),
+        ),
+        (
+            format!(r#"s=();keyid="{}""#, "k".repeat(MAX_KEY_ID_LEN + 1)),
+            Some(SigError::TooLarge("keyid")),
+        ),
+        (
+            format!(
+                "s=({})",
+                vec!["\"a\""; 1]
+                    .repeat(MAX_COVERED + 1)
+                    .iter()
+                    .enumerate()
+                    .map(|(i, _)| format!("\"h{i}\""))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Some(SigError::TooLarge("covered components")),
+        ),
+        (
+            "a=(),b=(),c=(),d=(),e=()".into(),
+            Some(SigError::TooLarge("structured field members")),
+        ),
+        (
+            "x".repeat(MAX_SIGNATURE_HEADER_LEN + 1),
+            Some(SigError::TooLarge("Signature-Input")),
+        ),
+        (
+            r#"s=(),"#.into(),
+            Some(SigError::Malformed("structured field")),
+        ),
+        (
+            r#"s=("a"),s=("b")"#.into(),
+            Some(SigError::Malformed("structured field")),
+        ),
     ] {
         let got = parse_signature_input(&bad);
         match want {

@@ -47,7 +47,10 @@ pub fn parse_dictionary(
     max_members: usize,
     max_items: usize,
 ) -> Result<Vec<(String, Member)>, SigError> {
-    let mut p = Parser { b: s.as_bytes(), i: 0 };
+    let mut p = Parser {
+        b: s.as_bytes(),
+        i: 0,
+    };
     let mut out: Vec<(String, Member)> = Vec::new();
     p.skip(b" \t");
     while p.i < p.b.len() {
@@ -118,13 +121,14 @@ impl<'a> Parser<'a> {
     }
 
     fn key(&mut self) -> Result<String, SigError> {
-        if !self.peek().is_some_and(|c| c.is_ascii_lowercase() || c == b'*') {
+        if !self
+            .peek()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == b'*')
+        {
             return Err(BAD);
         }
         Ok(self
-            .take_while(|c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-.*".contains(&c)
-            })
+            .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"_-.*".contains(&c))
             .to_string())
     }
 
@@ -155,7 +159,11 @@ impl<'a> Parser<'a> {
             }
             self.skip(b" ");
             let key = self.key()?;
-            let value = if self.eat(b'=') { self.bare()? } else { Bare::Bool(true) };
+            let value = if self.eat(b'=') {
+                self.bare()?
+            } else {
+                Bare::Bool(true)
+            };
             if out.iter().any(|(k, _)| *k == key) {
                 return Err(BAD);
             }
@@ -185,9 +193,8 @@ impl<'a> Parser<'a> {
                 Ok(Bare::Bool(v))
             }
             c if c.is_ascii_alphabetic() || c == b'*' => {
-                let t = self.take_while(|c| {
-                    c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&c)
-                });
+                let t = self
+                    .take_while(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~:/".contains(&c));
                 Ok(Bare::Token(t.to_string()))
             }
             _ => Err(BAD),

@@ -37,8 +37,16 @@ fn signed(method: &'static str) -> Vec<(String, String)> {
 }
 
 /// Verifies `headers` as a request with `method` and `body`, at `now`, with alice's key.
-fn check(method: &str, headers: &[(String, String)], body: &[u8], now: u64) -> Result<Verified, SigError> {
-    let h: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+fn check(
+    method: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+    now: u64,
+) -> Result<Verified, SigError> {
+    let h: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
     let req = Request {
         method,
         scheme: "https",
@@ -47,7 +55,9 @@ fn check(method: &str, headers: &[(String, String)], body: &[u8], now: u64) -> R
         headers: &h,
         body,
     };
-    verify(&req, now, |id| (id == KEY_ID).then(|| test_key(0).public_key()))
+    verify(&req, now, |id| {
+        (id == KEY_ID).then(|| test_key(0).public_key())
+    })
 }
 
 fn set(headers: &mut [(String, String)], name: &str, value: &str) {
@@ -67,10 +77,15 @@ fn signed_post_and_get_verify_like_mastodon_makes_them() {
     )), "{sig}");
     assert_eq!(
         check("POST", &post, BODY, NOW),
-        Ok(Verified { key_id: KEY_ID.into(), scheme: Scheme::Cavage })
+        Ok(Verified {
+            key_id: KEY_ID.into(),
+            scheme: Scheme::Cavage
+        })
     );
     let get = signed("GET");
-    assert!(get.iter().any(|(n, v)| n == "Signature" && v.contains(r#"headers="(request-target) host date""#)));
+    assert!(get
+        .iter()
+        .any(|(n, v)| n == "Signature" && v.contains(r#"headers="(request-target) host date""#)));
     assert!(check("GET", &get, b"", NOW).is_ok());
 }
 
@@ -86,7 +101,10 @@ fn tampered_body_is_a_digest_mismatch() {
 fn date_window_is_12_hours_back_and_1_hour_ahead() {
     let post = signed("POST");
     assert!(check("POST", &post, BODY, NOW + policy::MAX_AGE_SECS).is_ok());
-    assert_eq!(check("POST", &post, BODY, NOW + policy::MAX_AGE_SECS + 1), Err(SigError::Stale));
+    assert_eq!(
+        check("POST", &post, BODY, NOW + policy::MAX_AGE_SECS + 1),
+        Err(SigError::Stale)
+    );
     assert!(check("POST", &post, BODY, NOW - policy::MAX_FUTURE_SKEW_SECS).is_ok());
     assert_eq!(
         check("POST", &post, BODY, NOW - policy::MAX_FUTURE_SKEW_SECS - 1),
@@ -100,14 +118,29 @@ fn unsigned_and_unknown_or_wrong_keys() {
     post.retain(|(n, _)| n != "Signature");
     assert_eq!(check("POST", &post, BODY, NOW), Err(SigError::Unsigned));
     let mut post = signed("POST");
-    let other = post.iter().find(|(n, _)| n == "Signature").unwrap().1.replace(KEY_ID, "https://x.test/k");
+    let other = post
+        .iter()
+        .find(|(n, _)| n == "Signature")
+        .unwrap()
+        .1
+        .replace(KEY_ID, "https://x.test/k");
     set(&mut post, "Signature", &other);
     assert_eq!(check("POST", &post, BODY, NOW), Err(SigError::UnknownKey));
     // the right key id, but the key of someone else
     let post = signed("POST");
     let h: Vec<(&str, &str)> = post.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
-    let req = Request { method: "POST", scheme: "https", authority: "peer.test", target: "/users/bob/inbox", headers: &h, body: BODY };
-    assert_eq!(verify(&req, NOW, |_| Some(test_key(1).public_key())), Err(SigError::BadSignature));
+    let req = Request {
+        method: "POST",
+        scheme: "https",
+        authority: "peer.test",
+        target: "/users/bob/inbox",
+        headers: &h,
+        body: BODY,
+    };
+    assert_eq!(
+        verify(&req, NOW, |_| Some(test_key(1).public_key())),
+        Err(SigError::BadSignature)
+    );
 }
 
 #[test]
@@ -122,27 +155,48 @@ fn a_changed_signed_header_breaks_the_signature() {
     // a covered header that is gone
     let mut post = signed("POST");
     post.retain(|(n, _)| n != "Content-Type");
-    assert_eq!(check("POST", &post, BODY, NOW), Err(SigError::MissingHeader("content-type".into())));
+    assert_eq!(
+        check("POST", &post, BODY, NOW),
+        Err(SigError::MissingHeader("content-type".into()))
+    );
 }
 
 /// A `Signature` header covering `headers` (the signature bytes are never reached).
 fn cavage_header(headers: &str, extra: &str) -> String {
-    format!(r#"keyId="{KEY_ID}",algorithm="rsa-sha256",headers="{headers}",signature="AAAA"{extra}"#)
+    format!(
+        r#"keyId="{KEY_ID}",algorithm="rsa-sha256",headers="{headers}",signature="AAAA"{extra}"#
+    )
 }
 
 #[test]
 fn required_components_must_be_covered() {
     let cases = [
-        ("POST", "(request-target) host date", SigError::NotCovered("the body digest")),
-        ("POST", "(request-target) host digest", SigError::NotCovered("date or (created)")),
-        ("POST", "host date", SigError::NotCovered("(request-target) or digest")),
+        (
+            "POST",
+            "(request-target) host date",
+            SigError::NotCovered("the body digest"),
+        ),
+        (
+            "POST",
+            "(request-target) host digest",
+            SigError::NotCovered("date or (created)"),
+        ),
+        (
+            "POST",
+            "host date",
+            SigError::NotCovered("(request-target) or digest"),
+        ),
         ("GET", "(request-target) date", SigError::NotCovered("host")),
     ];
     for (method, covered, want) in cases {
         let mut h = signed(method);
         set(&mut h, "Signature", &cavage_header(covered, ""));
         let body = if method == "POST" { BODY } else { b"" };
-        assert_eq!(check(method, &h, body, NOW), Err(want), "{method} {covered}");
+        assert_eq!(
+            check(method, &h, body, NOW),
+            Err(want),
+            "{method} {covered}"
+        );
     }
     // a POST with no digest header at all
     let mut h = signed("POST");
@@ -154,26 +208,73 @@ fn required_components_must_be_covered() {
 fn created_and_expires_are_honoured() {
     let mut h = signed("POST");
     let covered = "(request-target) (created) (expires) host digest";
-    set(&mut h, "Signature", &cavage_header(covered, &format!(",created={NOW},expires={}", NOW + 10)));
+    set(
+        &mut h,
+        "Signature",
+        &cavage_header(covered, &format!(",created={NOW},expires={}", NOW + 10)),
+    );
     // everything but the signature bytes passes: the crypto check is what refuses it
-    assert_eq!(check("POST", &h, BODY, NOW + 5), Err(SigError::BadSignature));
+    assert_eq!(
+        check("POST", &h, BODY, NOW + 5),
+        Err(SigError::BadSignature)
+    );
     assert_eq!(check("POST", &h, BODY, NOW + 11), Err(SigError::Expired));
-    assert_eq!(check("POST", &h, BODY, NOW - 3601), Err(SigError::FromFuture));
-    set(&mut h, "Signature", &cavage_header(covered, &format!(",expires={}", NOW + 10)));
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::Malformed("created")));
+    assert_eq!(
+        check("POST", &h, BODY, NOW - 3601),
+        Err(SigError::FromFuture)
+    );
+    set(
+        &mut h,
+        "Signature",
+        &cavage_header(covered, &format!(",expires={}", NOW + 10)),
+    );
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::Malformed("created"))
+    );
 }
 
 #[test]
 fn malformed_and_oversized_inputs_are_refused() {
     for (value, want) in [
-        ("garbage".to_string(), SigError::Malformed("Signature header")),
+        (
+            "garbage".to_string(),
+            SigError::Malformed("Signature header"),
+        ),
         (r#"keyId="a""#.into(), SigError::Malformed("signature")),
-        (format!(r#"keyId="{}",signature="AAAA""#, "k".repeat(MAX_KEY_ID_LEN + 1)), SigError::TooLarge("keyId")),
-        ("k".repeat(MAX_SIGNATURE_HEADER_LEN + 1), SigError::TooLarge("Signature header")),
-        (cavage_header(&["date"; MAX_COVERED + 1].join(" "), ""), SigError::TooLarge("covered headers")),
-        (format!(r#"keyId="a",signature="{}""#, "A".repeat(MAX_SIGNATURE_LEN * 2)), SigError::TooLarge("signature")),
-        (cavage_header("(request-target) host date digest (foo)", ""), SigError::UnsupportedComponent),
-        (cavage_header("(request-target) host date digest", ",algorithm=\"hmac-sha256\""), SigError::Malformed("Signature header")),
+        (
+            format!(
+                r#"keyId="{}",signature="AAAA""#,
+                "k".repeat(MAX_KEY_ID_LEN + 1)
+            ),
+            SigError::TooLarge("keyId"),
+        ),
+        (
+            "k".repeat(MAX_SIGNATURE_HEADER_LEN + 1),
+            SigError::TooLarge("Signature header"),
+        ),
+        (
+            cavage_header(&["date"; MAX_COVERED + 1].join(" "), ""),
+            SigError::TooLarge("covered headers"),
+        ),
+        (
+            format!(
+                r#"keyId="a",signature="{}""#,
+                "A".repeat(MAX_SIGNATURE_LEN * 2)
+            ),
+            SigError::TooLarge("signature"),
+        ),
+        (
+            cavage_header("(request-target) host date digest (foo)", ""),
+            SigError::UnsupportedComponent,
+        ),
+        (
+            cavage_header(
+                "(request-target) host date digest",
+                ",algorithm=\"hmac-sha256\"",
+            ),
+            SigError::Malformed("Signature header"),
+        ),
     ] {
         let mut h = signed("POST");
         set(&mut h, "Signature", &value);
@@ -181,61 +282,144 @@ fn malformed_and_oversized_inputs_are_refused() {
     }
     // an unknown algorithm
     let mut h = signed("POST");
-    let alg = h.iter().find(|(n, _)| n == "Signature").unwrap().1.replace("rsa-sha256", "dsa-sha1");
+    let alg = h
+        .iter()
+        .find(|(n, _)| n == "Signature")
+        .unwrap()
+        .1
+        .replace("rsa-sha256", "dsa-sha1");
     set(&mut h, "Signature", &alg);
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::UnsupportedAlgorithm));
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::UnsupportedAlgorithm)
+    );
     // a bad date
     let mut h = signed("POST");
     set(&mut h, "Date", "yesterday");
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::Malformed("date")));
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::Malformed("date"))
+    );
     // a line break in a value would forge a line of the signing string
     let mut h = signed("POST");
     set(&mut h, "Content-Type", "application/json\ndate: x");
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::Malformed("header value")));
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::Malformed("header value"))
+    );
     // too many header lines
     let mut h = signed("POST");
     h.extend((0..MAX_HEADERS).map(|i| (format!("X-{i}"), "v".to_string())));
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::TooLarge("header count")));
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::TooLarge("header count"))
+    );
     let mut h = signed("POST");
     h.push(("X-Big".into(), "v".repeat(MAX_HEADER_LEN + 1)));
-    assert_eq!(check("POST", &h, BODY, NOW), Err(SigError::TooLarge("header")));
+    assert_eq!(
+        check("POST", &h, BODY, NOW),
+        Err(SigError::TooLarge("header"))
+    );
 }
 
 #[test]
 fn rfc9421_refusals() {
     let o = out("POST", BODY);
     let signed = sign_rfc9421(test_key(0), KEY_ID, &o, NOW).unwrap();
-    let mut h: Vec<(String, String)> = signed.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    let mut h: Vec<(String, String)> = signed
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), v))
+        .collect();
     h.push(("Host".into(), "peer.test".into()));
     assert!(check("POST", &h, BODY, NOW).is_ok());
     assert_eq!(check("POST", &h, b"{}", NOW), Err(SigError::BadDigest));
-    assert_eq!(check("POST", &h, BODY, NOW + policy::MAX_AGE_SECS + 1), Err(SigError::Stale));
+    assert_eq!(
+        check("POST", &h, BODY, NOW + policy::MAX_AGE_SECS + 1),
+        Err(SigError::Stale)
+    );
     let input = |s: &str| {
         let mut h = h.clone();
         set(&mut h, "Signature-Input", s);
         h
     };
     for (value, want) in [
-        (format!(r#"sig1=("@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#), SigError::NotCovered("@method")),
-        (format!(r#"sig1=("@method" "content-digest");created={NOW};keyid="{KEY_ID}""#), SigError::NotCovered("@target-uri")),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest");keyid="{KEY_ID}""#), SigError::NotCovered("created or date")),
-        (format!(r#"sig1=("@method" "@target-uri");created={NOW};keyid="{KEY_ID}""#), SigError::NotCovered("the body digest")),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};expires={};keyid="{KEY_ID}""#, NOW - 1), SigError::Expired),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest");created={NOW}"#), SigError::Malformed("keyid")),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}";alg="hmac-sha256""#), SigError::UnsupportedAlgorithm),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest" "@status");created={NOW};keyid="{KEY_ID}""#), SigError::UnsupportedComponent),
-        (format!(r#"other=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#), SigError::Malformed("Signature")),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest" "x-absent");created={NOW};keyid="{KEY_ID}""#), SigError::MissingHeader("x-absent".into())),
-        (format!(r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#), SigError::BadSignature),
+        (
+            format!(r#"sig1=("@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#),
+            SigError::NotCovered("@method"),
+        ),
+        (
+            format!(r#"sig1=("@method" "content-digest");created={NOW};keyid="{KEY_ID}""#),
+            SigError::NotCovered("@target-uri"),
+        ),
+        (
+            format!(r#"sig1=("@method" "@target-uri" "content-digest");keyid="{KEY_ID}""#),
+            SigError::NotCovered("created or date"),
+        ),
+        (
+            format!(r#"sig1=("@method" "@target-uri");created={NOW};keyid="{KEY_ID}""#),
+            SigError::NotCovered("the body digest"),
+        ),
+        (
+            format!(
+                r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};expires={};keyid="{KEY_ID}""#,
+                NOW - 1
+            ),
+            SigError::Expired,
+        ),
+        (
+            format!(r#"sig1=("@method" "@target-uri" "content-digest");created={NOW}"#),
+            SigError::Malformed("keyid"),
+        ),
+        (
+            format!(
+                r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}";alg="hmac-sha256""#
+            ),
+            SigError::UnsupportedAlgorithm,
+        ),
+        (
+            format!(
+                r#"sig1=("@method" "@target-uri" "content-digest" "@status");created={NOW};keyid="{KEY_ID}""#
+            ),
+            SigError::UnsupportedComponent,
+        ),
+        (
+            format!(
+                r#"other=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#
+            ),
+            SigError::Malformed("Signature"),
+        ),
+        (
+            format!(
+                r#"sig1=("@method" "@target-uri" "content-digest" "x-absent");created={NOW};keyid="{KEY_ID}""#
+            ),
+            SigError::MissingHeader("x-absent".into()),
+        ),
+        (
+            format!(
+                r#"sig1=("@method" "@target-uri" "content-digest");created={NOW};keyid="{KEY_ID}""#
+            ),
+            SigError::BadSignature,
+        ),
     ] {
-        assert_eq!(check("POST", &input(&value), BODY, NOW), Err(want), "{value}");
+        assert_eq!(
+            check("POST", &input(&value), BODY, NOW),
+            Err(want),
+            "{value}"
+        );
     }
     // a GET must cover the authority
     let g = sign_rfc9421(test_key(0), KEY_ID, &out("GET", b""), NOW).unwrap();
     let mut h: Vec<(String, String)> = g.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     assert!(check("GET", &h, b"", NOW).is_ok());
-    set(&mut h, "Signature-Input", &format!(r#"sig1=("@method" "@path" "date");created={NOW};keyid="{KEY_ID}""#));
-    assert_eq!(check("GET", &h, b"", NOW), Err(SigError::NotCovered("@authority")));
+    set(
+        &mut h,
+        "Signature-Input",
+        &format!(r#"sig1=("@method" "@path" "date");created={NOW};keyid="{KEY_ID}""#),
+    );
+    assert_eq!(
+        check("GET", &h, b"", NOW),
+        Err(SigError::NotCovered("@authority"))
+    );
     // Signature-Input without Signature
     h.retain(|(n, _)| n != "Signature");
     assert_eq!(check("GET", &h, b"", NOW), Err(SigError::Unsigned));
