@@ -242,11 +242,8 @@ fn signature_input_refusals() {
         (
             format!(
                 "s=({})",
-                vec!["\"a\""; 1]
-                    .repeat(MAX_COVERED + 1)
-                    .iter()
-                    .enumerate()
-                    .map(|(i, _)| format!("\"h{i}\""))
+                (0..=MAX_COVERED)
+                    .map(|i| format!("\"h{i}\""))
                     .collect::<Vec<_>>()
                     .join(" ")
             ),
