@@ -41,7 +41,7 @@ pub(crate) fn read(input: &[u8], tag: u8) -> Result<(&[u8], &[u8]), SigError> {
             .iter()
             .fold(0usize, |a, &b| (a << 8) | usize::from(b));
         rest = &rest[n..];
-        if len < 0x80 {
+        if len < 0x80 || (n == 2 && len < 0x100) {
             return Err(BAD); // not the shortest form
         }
         len

@@ -285,3 +285,7 @@ fn base58_decode(text: &str) -> Option<Vec<u8>> {
     bytes.reverse();
     Some(bytes)
 }
+
+#[cfg(test)]
+#[path = "keys_tests.rs"]
+mod tests;
