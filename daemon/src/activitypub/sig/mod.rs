@@ -133,6 +133,22 @@ where
     }
 }
 
+/// The key id the request's signature names, without verifying anything: an inbox that must
+/// fetch the key first (an actor document) asks this, then calls [`verify`] with the key.
+pub fn key_id(req: &Request<'_>) -> Result<String, SigError> {
+    req.check_bounds()?;
+    if let Some(input) = req.header("signature-input")? {
+        parse_signature_input(&input)?
+            .into_iter()
+            .find_map(|i| i.key_id)
+            .ok_or(SigError::Malformed("keyid"))
+    } else if let Some(signature) = req.header("signature")? {
+        Ok(CavageSignature::parse(&signature)?.key_id)
+    } else {
+        Err(SigError::Unsigned)
+    }
+}
+
 /// An outgoing request to sign; `Host` is `authority`, the caller sends it and `content_type`.
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'a> {

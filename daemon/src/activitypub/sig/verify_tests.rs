@@ -90,6 +90,46 @@ fn signed_post_and_get_verify_like_mastodon_makes_them() {
 }
 
 #[test]
+fn key_id_is_read_without_verifying() {
+    let h = signed("POST");
+    let pairs: Vec<(&str, &str)> = h.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let req = Request {
+        method: "POST",
+        scheme: "https",
+        authority: "peer.test",
+        target: "/users/bob/inbox",
+        headers: &pairs,
+        body: BODY,
+    };
+    assert_eq!(key_id(&req).as_deref(), Ok(KEY_ID));
+    let g = sign_rfc9421(test_key(0), KEY_ID, &out("GET", b""), NOW).unwrap();
+    let pairs: Vec<(&str, &str)> = g.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    assert_eq!(
+        key_id(&Request {
+            headers: &pairs,
+            ..req
+        })
+        .as_deref(),
+        Ok(KEY_ID)
+    );
+    assert_eq!(
+        key_id(&Request {
+            headers: &[],
+            ..req
+        }),
+        Err(SigError::Unsigned)
+    );
+    let bad = [("Signature-Input", r#"sig1=("@method");created=1"#)];
+    assert_eq!(
+        key_id(&Request {
+            headers: &bad,
+            ..req
+        }),
+        Err(SigError::Malformed("keyid"))
+    );
+}
+
+#[test]
 fn tampered_body_is_a_digest_mismatch() {
     assert_eq!(
         check("POST", &signed("POST"), br#"{"type":"Delete"}"#, NOW),
