@@ -425,6 +425,62 @@ pub fn websocket(data: &[u8]) {
     }
 }
 
+/// HTTP signatures: the input is split at newlines into `Signature`, `Signature-Input`,
+/// `Date`, `Digest`, `Content-Digest`, the request target and the body; verification never
+/// panics and never accepts (nothing here holds the key's secret half), and whatever parses
+/// stays within the named limits.
+pub fn http_signature(data: &[u8]) {
+    use crate::activitypub::keys::PublicKey;
+    use crate::activitypub::sig::{self, CavageSignature, Request};
+    let text = String::from_utf8_lossy(data);
+    let mut parts = text.splitn(7, '\n');
+    let mut next = || parts.next().unwrap_or("");
+    let (signature, input, date, digest, content_digest, target) =
+        (next(), next(), next(), next(), next(), next());
+    let body = next().as_bytes();
+    if let Ok(s) = CavageSignature::parse(signature) {
+        assert!(s.key_id.len() <= sig::MAX_KEY_ID_LEN && s.headers.len() <= sig::MAX_COVERED);
+        assert!(s.signature.len() <= sig::MAX_SIGNATURE_LEN);
+    }
+    if let Ok(inputs) = sig::parse_signature_input(input) {
+        assert!(inputs.len() <= sig::MAX_LABELS);
+        assert!(inputs
+            .iter()
+            .all(|i| i.components.len() <= sig::MAX_COVERED));
+    }
+    let mut headers = vec![
+        ("Signature", signature),
+        ("Date", date),
+        ("Host", "peer.test"),
+    ];
+    for (name, value) in [
+        ("Signature-Input", input),
+        ("Digest", digest),
+        ("Content-Digest", content_digest),
+    ] {
+        if !value.is_empty() {
+            headers.push((name, value));
+        }
+    }
+    let key = PublicKey::ed25519(&[
+        0x26, 0xb4, 0x0b, 0x8f, 0x93, 0xff, 0xf3, 0xd8, 0x97, 0x11, 0x2f, 0x7e, 0xbc, 0x58, 0x2b,
+        0x23, 0x2d, 0xbd, 0x72, 0x51, 0x7d, 0x08, 0x2f, 0xe8, 0x3c, 0xfb, 0x30, 0xdd, 0xce, 0x43,
+        0xd1, 0xbb,
+    ]);
+    for method in ["POST", "GET"] {
+        let req = Request {
+            method,
+            scheme: "https",
+            authority: "peer.test",
+            target,
+            headers: &headers,
+            body,
+        };
+        let verdict = sig::verify(&req, 1_618_884_473, |_| key.clone().ok());
+        assert!(verdict.is_err(), "forged input verified: {verdict:?}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,6 +538,9 @@ mod tests {
             vec![0x81, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF],
             b"<p>a<br>b &amp; <a href=\"https://x.test/\">x</a><script>y</script></p>< <!-- "
                 .to_vec(),
+            br##"{"type":"Note","id":"https://a.test/1","attributedTo":"https://a.test/u","content":"<p>x</p>","to":"as:Public","tag":[{"type":"Hashtag","name":"#x"}]}"##.to_vec(),
+            b"keyId=\"k\",headers=\"(request-target) host date digest\",signature=\"AAAA\"\n\nTue, 20 Apr 2021 02:07:55 GMT\nSHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=\n\n/inbox\n{}".to_vec(),
+            b"\nsig1=(\"@method\" \"@target-uri\" \"content-digest\");created=1618884473;keyid=\"k\"\n\n\nsha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:\n/inbox\n{}".to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -501,6 +560,7 @@ mod tests {
             websocket(c);
             html_text(c);
             ap_note(c);
+            http_signature(c);
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! # Layout
 //!
+//! - [`activitypub`]: HTTP signatures (draft-cavage and RFC 9421) and their keys, pure.
 //! - [`proto`]: the sans-IO protocol core: addresses, signed messages, frames, sequence tracking,
 //!   the multicast firehose stream and its path choice. No sockets, no clock, no database.
 //! - [`store`]: SQLite: schema and migrations, users and keys, messages, timelines, follows,
