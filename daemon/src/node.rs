@@ -161,6 +161,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         (None, None)
     };
     let writer = PostWriter::start_with_tap(store.reopen()?, pulse.clone(), tap)?;
+    make_actor_keys(store.reopen()?);
     let (net, links_bound) = runtime.block_on(async {
         let discovery = Discovery::new(DiscoverySettings {
             nameservers: config.nameservers().map_err(anyhow::Error::msg)?,
@@ -401,5 +402,31 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
         tracing::warn!(
             "SIGHUP: data_dir, domain, [http] and [https] changes take effect after a restart"
         );
+    }
+}
+
+/// Makes, on a low-priority thread of its own, the RSA keys users do not have yet (accounts
+/// made before the fediverse, or since the last start), so that no fediverse server waits
+/// for one; an actor asked for first makes its own ([`crate::store::actor_keys`]).
+fn make_actor_keys(store: Store) {
+    let spawned = std::thread::Builder::new()
+        .name("actor-keys".into())
+        .stack_size(crate::web::server::WORKER_STACK)
+        .spawn(move || {
+            let users = match store.users_without_rsa_key() {
+                Ok(u) => u,
+                Err(e) => return tracing::warn!(error = %e, "listing users without RSA keys"),
+            };
+            for id in users {
+                let made = store.rsa_key(id, || {
+                    crate::activitypub::keygen::generate_rsa_2048().map_err(|e| e.to_string())
+                });
+                if let Err(e) = made {
+                    tracing::warn!(error = %e, user = id, "making an RSA key");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "starting the RSA key maker");
     }
 }

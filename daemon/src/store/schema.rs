@@ -227,6 +227,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::mastodon_accounts::NOTIFICATION_IDS_MIGRATION,
     // 14: the outbox as cursors in the authors' logs (see `outbox`).
     super::outbox::OUTBOX_CURSORS_MIGRATION,
+    // 15: users' RSA keys for the fediverse (see `actor_keys`).
+    super::actor_keys::ACTOR_KEYS_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

@@ -35,6 +35,7 @@
 //! | GET, POST | `/api/v1/admin/users` | owner only: list; add `{"name", "role"?}` |
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
+//! | GET | `/users/{name}` | ActivityPub actor (`Accept: application/activity+json`), else 302 to `/@name` |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
 //! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
 //! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
@@ -195,6 +196,7 @@ fn route(
             admin::remove(store, req, name, now)
         }
         ([".well-known", "webfinger"], Method::Get) => Ok(public::webfinger(ctx, store, query)),
+        (["users", name], Method::Get) => super::actor::actor(ctx, store, req, name),
         ([at], Method::Get) if at.starts_with('@') => {
             public::profile_page(ctx, store, &at[1..], None, query)
         }

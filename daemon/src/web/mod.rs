@@ -24,6 +24,7 @@
 //! Invariants: a request body is never read past its limit; a handler that fails has changed
 //! nothing; every error is a JSON `{"error": "..."}` with a 4xx/5xx status, never a panic.
 
+pub mod actor;
 pub mod admin;
 pub mod api;
 pub mod assets;

@@ -57,7 +57,7 @@ const STYLE: &str =
 /// `scheme://host[:port]` of this node's pages: `http.public_url`, or the domain. Never the
 /// request's Host header: any client sets that, and a page or feed cached with a forged host
 /// would send readers elsewhere.
-fn base_url(ctx: &Context) -> String {
+pub(crate) fn base_url(ctx: &Context) -> String {
     match ctx.public_url.get() {
         Some(u) => u.clone(),
         None => {
@@ -82,7 +82,7 @@ fn html_page(status: u16, title: &str, body: &str, head: &str) -> JsonResponse {
 }
 
 /// A local user's address and profile, or 404.
-fn local_user(
+pub(crate) fn local_user(
     ctx: &Context,
     store: &Store,
     name: &str,
@@ -284,6 +284,12 @@ fn webfinger_document(
         let mut d = jrd::document(&format!("acct:{address}"), &href, &key, Some(&profile));
         d["aliases"] = json!([profile]);
         if let Some(links) = d["links"].as_array_mut() {
+            // the ActivityPub actor, which is how fediverse servers find the account
+            links.push(json!({
+                "rel": "self",
+                "type": super::actor::ACTIVITY_JSON,
+                "href": format!("{base}/users/{}", address.user()),
+            }));
             links.push(json!({
                 "rel": "http://schemas.google.com/g/2010#updates-from",
                 "type": "application/atom+xml",

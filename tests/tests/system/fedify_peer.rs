@@ -305,7 +305,7 @@ fn fedify_peers_exchange_every_control_call() {
 }
 
 #[test]
-fn msmd_in_the_lab_is_reached_over_https_by_name() {
+fn msmd_in_the_lab_is_reached_over_its_own_https_and_fedify_looks_up_its_actor() {
     const MSM: &str = "msm.test";
     let lab = FedLab::new(&[
         (PEER, "127.0.0.2"),
@@ -313,8 +313,21 @@ fn msmd_in_the_lab_is_reached_over_https_by_name() {
         (MSM, "127.0.0.4"),
     ]);
     let data = msm_tests::data_dir(MSM, &[("alice", "a long password", true)]);
-    let node = msm_tests::Node::start_in(lab.ns(), data.path(), &[]);
-    let _front = lab.tls_front(MSM, node.addr);
+    // msmd's own HTTPS on 443 of its lab address, with the lab CA's certificate for msm.test
+    let (cert, key) = lab.cert(MSM);
+    let cfg = tempfile::tempdir().unwrap();
+    let file = cfg.path().join("msmd.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[http]\npublic_url = \"https://{MSM}\"\n[https]\nlisten = \"127.0.0.4:443\"\ncert = \"{}\"\nkey = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    )
+    .unwrap();
+    let _node =
+        msm_tests::Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
     // msmd's WebFinger at https://msm.test/, by name, trusting the lab CA: what a peer asks first.
     let ca = lab.ca_file();
     let jrd = lab.exec(&[
@@ -329,9 +342,46 @@ fn msmd_in_the_lab_is_reached_over_https_by_name() {
     ]);
     let jrd: Value = serde_json::from_str(&jrd).unwrap_or_else(|e| panic!("{e}: {jrd}"));
     assert_eq!(jrd["subject"], "acct:alice@msm.test", "{jrd:#}");
+    // a browser asking for the actor is sent to the profile page
+    let browser = lab.exec(&[
+        "curl",
+        "-sS",
+        "--max-time",
+        "20",
+        "--cacert",
+        ca.to_str().unwrap(),
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code} %{redirect_url}",
+        "https://msm.test/users/alice",
+    ]);
+    assert_eq!(browser.trim(), "302 https://msm.test/@alice");
+
+    // Fedify's own lookup of the msm account: WebFinger `rel=self`, then the actor, whose
+    // key and inboxes Fedify reads as it reads Mastodon's.
+    let a = lab.peer(PEER, Signing::Cavage);
+    let alice = a.ok("lookup", &json!({ "acct": "@alice@msm.test" }));
+    assert_eq!(alice["id"], "https://msm.test/users/alice", "{alice:#}");
+    assert_eq!(alice["type"], "Person");
+    assert_eq!(alice["preferredUsername"], "alice");
+    assert_eq!(alice["inbox"], "https://msm.test/users/alice/inbox");
+    assert_eq!(alice["endpoints"]["sharedInbox"], "https://msm.test/inbox");
+    let key = &alice["publicKey"];
+    assert_eq!(key["owner"], "https://msm.test/users/alice", "{alice:#}");
+    assert!(
+        key["publicKeyPem"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("-----BEGIN PUBLIC KEY-----")),
+        "{alice:#}"
+    );
+    // the key is kept: asked again, the same
+    let again = a.ok("lookup", &json!({ "acct": "@alice@msm.test" }));
+    assert_eq!(again["publicKey"], alice["publicKey"]);
+    let r = a.call("lookup", &json!({ "acct": "@nobody@msm.test" }));
+    assert_eq!(r.status, 400, "{}", r.text());
 
     // A peer's own lookup (WebFinger, then a signed GET of the actor) of another peer.
-    let a = lab.peer(PEER, Signing::Cavage);
     let _b = lab.peer(OTHER, Signing::Rfc9421);
     let actor = a.ok("lookup", &json!({ "acct": "@peer@other.test" }));
     assert_eq!(actor["id"], "https://other.test/users/peer");

@@ -1,0 +1,89 @@
+//! `GET /users/{name}`: an account's ActivityPub actor, for servers that ask for
+//! `application/activity+json` (or `application/ld+json`); a browser is sent to the profile
+//! page, as Mastodon does.
+//!
+//! The actor is public and unauthenticated, like the profile page and WebFinger. It carries
+//! the user's RSA public key (made on first need and kept: [`crate::store::actor_keys`]),
+//! the shared inbox and the collections, so any fediverse server can look the account up.
+
+use super::api::Context;
+use super::io::{static_header, JsonResponse};
+use super::public::{base_url, escape, local_user, percent_encode, rfc3339};
+use super::WebError;
+use crate::activitypub::keygen::generate_rsa_2048;
+use crate::activitypub::keys::RsaSigningKey;
+use crate::activitypub::outbound::{person, Iris, OutPerson};
+use crate::store::Store;
+use tiny_http::{Request, Response};
+
+/// The media type of ActivityStreams documents.
+pub const ACTIVITY_JSON: &str = "application/activity+json";
+
+/// Whether the request asks for an ActivityStreams document.
+pub fn wants_activity_json(req: &Request) -> bool {
+    req.headers()
+        .iter()
+        .filter(|h| h.field.equiv("Accept"))
+        .any(|h| {
+            let v = h.value.as_str();
+            v.contains(ACTIVITY_JSON) || v.contains("application/ld+json")
+        })
+}
+
+/// `GET /users/{name}`.
+pub fn actor(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    name: &str,
+) -> Result<JsonResponse, WebError> {
+    let (address, profile) = local_user(ctx, store, name)?;
+    if !wants_activity_json(req) {
+        let to = format!("/@{}", percent_encode(address.user()));
+        return Ok(Response::from_data(Vec::new())
+            .with_status_code(302)
+            .with_header(static_header("Location", &to)));
+    }
+    let user = store
+        .user_by_name(address.user())?
+        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
+    let der = store.rsa_key(user.id, || generate_rsa_2048().map_err(|e| e.to_string()))?;
+    let public = RsaSigningKey::from_pkcs8(&der)
+        .map_err(|e| WebError::Internal(format!("the RSA key of {name}: {e}")))?
+        .public_key()
+        .to_pem();
+    let base = base_url(ctx);
+    let url = format!("{base}/@{}", address.user());
+    let created = store.user_created_ms(user.id)?;
+    let published = rfc3339(created);
+    let summary = if profile.bio.is_empty() {
+        String::new()
+    } else {
+        format!("<p>{}</p>", escape(&profile.bio).replace('\n', "<br>"))
+    };
+    let (avatar, header) = store.profile_pictures(address.as_str())?;
+    let media = |a: &Option<crate::proto::attachment::Attachment>| {
+        a.as_ref()
+            .map(|a| (format!("{base}/media/{}", a.hex()), a.media_type.mime()))
+    };
+    let (icon, image) = (media(&avatar), media(&header));
+    let doc = person(
+        &Iris { base: &base },
+        &OutPerson {
+            user: address.user(),
+            name: &profile.display_name,
+            summary: &summary,
+            url: &url,
+            manually_approves: store.is_locked(user.id)?,
+            rsa_public_pem: &public,
+            ed25519_multibase: None,
+            icon: icon.as_ref().map(|(u, t)| (u.as_str(), *t)),
+            image: image.as_ref().map(|(u, t)| (u.as_str(), *t)),
+            published: &published,
+        },
+    );
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_header(static_header("Content-Type", ACTIVITY_JSON))
+        .with_header(static_header("Vary", "Accept"))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
