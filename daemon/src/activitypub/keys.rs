@@ -264,9 +264,41 @@ pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
+/// The Bitcoin base58 alphabet (base58btc).
+const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// An Ed25519 public key as a FEP-521a `publicKeyMultibase`: `z` + base58btc of `0xed 0x01`
+/// and the 32 key bytes (what [`PublicKey::from_multibase`] reads).
+pub fn ed25519_multibase(key: &[u8; 32]) -> String {
+    let mut raw = MULTICODEC_ED25519.to_vec();
+    raw.extend_from_slice(key);
+    format!("z{}", base58_encode(&raw))
+}
+
+/// Bitcoin base58 encoding.
+fn base58_encode(bytes: &[u8]) -> String {
+    let mut digits: Vec<u8> = Vec::new(); // little-endian, base 58
+    for &b in bytes {
+        let mut carry = u32::from(b);
+        for d in digits.iter_mut() {
+            carry += u32::from(*d) << 8;
+            *d = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|&&b| b == 0).count();
+    std::iter::repeat_n(b'1', zeros)
+        .chain(digits.iter().rev().map(|&d| ALPHABET[usize::from(d)]))
+        .map(char::from)
+        .collect()
+}
+
 /// Bitcoin base58 decoding (input already bounded by [`MAX_MULTIBASE_LEN`]).
 fn base58_decode(text: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
     let mut bytes: Vec<u8> = Vec::new(); // little-endian
     for c in text.bytes() {
         let mut carry = ALPHABET.iter().position(|&a| a == c)? as u32;

@@ -14,12 +14,16 @@ use super::note::{Visibility, PUBLIC};
 use serde_json::{json, Value};
 
 /// The JSON-LD contexts of every document msm writes: ActivityStreams, security (keys), and
-/// the few extension terms Mastodon's readers look for.
+/// the few extension terms Mastodon's readers look for. The DID and Multikey contexts are what
+/// makes a JSON-LD reader see the FEP-521a `assertionMethod` key: Fedify drops it without the
+/// DID context (tried with Fedify 2.3.6, whose own actors carry the same list).
 pub fn context() -> Value {
     json!([
         "https://www.w3.org/ns/activitystreams",
         "https://w3id.org/security/v1",
         "https://w3id.org/security/data-integrity/v1",
+        "https://www.w3.org/ns/did/v1",
+        "https://w3id.org/security/multikey/v1",
         {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "sensitive": "as:sensitive",

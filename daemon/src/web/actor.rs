@@ -11,7 +11,7 @@ use super::io::{static_header, JsonResponse};
 use super::public::{base_url, escape, local_user, percent_encode, rfc3339};
 use super::WebError;
 use crate::activitypub::keygen::generate_rsa_2048;
-use crate::activitypub::keys::RsaSigningKey;
+use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
 use crate::activitypub::outbound::{person, Iris, OutPerson};
 use crate::store::Store;
 use tiny_http::{Request, Response};
@@ -76,7 +76,7 @@ pub fn actor(
             url: &url,
             manually_approves: store.is_locked(user.id)?,
             rsa_public_pem: &public,
-            ed25519_multibase: None,
+            ed25519_multibase: Some(&ed25519_multibase(&user.public_key.to_bytes())),
             icon: icon.as_ref().map(|(u, t)| (u.as_str(), *t)),
             image: image.as_ref().map(|(u, t)| (u.as_str(), *t)),
             published: &published,

@@ -375,6 +375,18 @@ fn msmd_in_the_lab_is_reached_over_its_own_https_and_fedify_looks_up_its_actor()
             .is_some_and(|p| p.starts_with("-----BEGIN PUBLIC KEY-----")),
         "{alice:#}"
     );
+    // FEP-521a: the Ed25519 key that signs alice's msm posts, as a Multikey
+    let multikey = &alice["assertionMethod"][0];
+    assert_eq!(
+        multikey["controller"], "https://msm.test/users/alice",
+        "{alice:#}"
+    );
+    assert!(
+        multikey["publicKeyMultibase"]
+            .as_str()
+            .is_some_and(|k| k.starts_with("z6Mk")),
+        "{alice:#}"
+    );
     // the key is kept: asked again, the same
     let again = a.ok("lookup", &json!({ "acct": "@alice@msm.test" }));
     assert_eq!(again["publicKey"], alice["publicKey"]);

@@ -273,3 +273,15 @@ fn signature_input_refusals() {
         }
     }
 }
+
+#[test]
+fn the_multikey_msm_publishes_is_the_one_fep_521a_readers_compute() {
+    let key = PublicKey::from_pem(ED25519_PUBLIC_PEM).unwrap();
+    let pem = key.to_pem();
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let spki = Base64::decode_vec(&b64).unwrap();
+    let raw: [u8; 32] = spki[spki.len() - 32..].try_into().unwrap();
+    let published = crate::activitypub::keys::ed25519_multibase(&raw);
+    assert_eq!(published, base58_multikey(&key), "two encoders agree");
+    assert_eq!(PublicKey::from_multibase(&published).unwrap(), key);
+}
