@@ -550,6 +550,11 @@ const ops = {
     return await a.toJsonLd({ format: "compact" });
   },
 
+  async fetch(c, b) {
+    const o = await lookupAny(c, need(b, "uri"));
+    return await o.toJsonLd({ format: "compact" });
+  },
+
   like: (c, b) => react(c, b, "like"),
   announce: (c, b) => react(c, b, "announce"),
   unlike: (c, b) => unreact(c, b, "like"),

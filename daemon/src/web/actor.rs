@@ -2,6 +2,10 @@
 //! `application/activity+json` (or `application/ld+json`); a browser is sent to the profile
 //! page, as Mastodon does.
 //!
+//! `GET /users/{name}/{followers,following,outbox}` and `.../collections/featured`: the
+//! collections the actor names, with their sizes (what Mastodon shows as an account's counts);
+//! their items are not listed, as for a Mastodon account that hides its network.
+//!
 //! The actor is public and unauthenticated, like the profile page and WebFinger. It carries
 //! the user's RSA public key (made on first need and kept: [`crate::store::actor_keys`]),
 //! the shared inbox and the collections, so any fediverse server can look the account up.
@@ -12,7 +16,9 @@ use super::public::{base_url, escape, local_user, percent_encode, rfc3339};
 use super::WebError;
 use crate::activitypub::keygen::generate_rsa_2048;
 use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
-use crate::activitypub::outbound::{person, Iris, OutPerson};
+use crate::activitypub::outbound::{
+    counted_collection, listed_collection, person, Iris, OutPerson,
+};
 use crate::store::Store;
 use tiny_http::{Request, Response};
 
@@ -85,5 +91,33 @@ pub fn actor(
     Ok(Response::from_data(doc.to_string().into_bytes())
         .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Vary", "Accept"))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// An actor's collection: `which` is `followers`, `following`, `outbox` or `featured`.
+pub fn collection(
+    ctx: &Context,
+    store: &Store,
+    name: &str,
+    which: &str,
+) -> Result<JsonResponse, WebError> {
+    let (address, _) = local_user(ctx, store, name)?;
+    let row = store
+        .account_row(address.as_str())?
+        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
+    let actor = Iris {
+        base: &base_url(ctx),
+    }
+    .actor(address.user());
+    let doc = match which {
+        "followers" => counted_collection(&format!("{actor}/followers"), row.followers),
+        "following" => counted_collection(&format!("{actor}/following"), row.following),
+        "outbox" => counted_collection(&format!("{actor}/outbox"), row.statuses),
+        // msm has no pinned posts yet
+        "featured" => listed_collection(&format!("{actor}/collections/featured"), Vec::new()),
+        _ => return Err(WebError::NotFound(format!("no collection {which}"))),
+    };
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Access-Control-Allow-Origin", "*")))
 }

@@ -36,6 +36,7 @@
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/users/{name}` | ActivityPub actor (`Accept: application/activity+json`), else 302 to `/@name` |
+//! | GET | `/users/{name}/{followers,following,outbox}`, `/users/{name}/collections/featured` | the actor's collections, with their sizes |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
 //! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
 //! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
@@ -197,6 +198,12 @@ fn route(
         }
         ([".well-known", "webfinger"], Method::Get) => Ok(public::webfinger(ctx, store, query)),
         (["users", name], Method::Get) => super::actor::actor(ctx, store, req, name),
+        (["users", name, which @ ("followers" | "following" | "outbox")], Method::Get) => {
+            super::actor::collection(ctx, store, name, which)
+        }
+        (["users", name, "collections", "featured"], Method::Get) => {
+            super::actor::collection(ctx, store, name, "featured")
+        }
         ([at], Method::Get) if at.starts_with('@') => {
             public::profile_page(ctx, store, &at[1..], None, query)
         }

@@ -326,7 +326,7 @@ fn msmd_in_the_lab_is_reached_over_its_own_https_and_fedify_looks_up_its_actor()
         ),
     )
     .unwrap();
-    let _node =
+    let node =
         msm_tests::Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
     // msmd's WebFinger at https://msm.test/, by name, trusting the lab CA: what a peer asks first.
     let ca = lab.ca_file();
@@ -387,6 +387,19 @@ fn msmd_in_the_lab_is_reached_over_its_own_https_and_fedify_looks_up_its_actor()
             .is_some_and(|k| k.starts_with("z6Mk")),
         "{alice:#}"
     );
+    // the collections it names, with their sizes, as Fedify reads them
+    let token = node.login("alice", "a long password");
+    for text in ["one", "two"] {
+        let r = node.post_json("/api/v1/posts", Some(&token), &json!({ "text": text }));
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    for (field, total) in [("outbox", 2), ("followers", 0), ("following", 0)] {
+        let c = a.ok("fetch", &json!({ "uri": alice[field] }));
+        assert_eq!(c["type"], "OrderedCollection", "{field}: {c:#}");
+        assert_eq!(c["totalItems"], total, "{field}: {c:#}");
+    }
+    let featured = a.ok("fetch", &json!({ "uri": alice["featured"] }));
+    assert_eq!(featured["type"], "OrderedCollection", "{featured:#}");
     // the key is kept: asked again, the same
     let again = a.ok("lookup", &json!({ "acct": "@alice@msm.test" }));
     assert_eq!(again["publicKey"], alice["publicKey"]);
