@@ -541,6 +541,7 @@ mod tests {
             br##"{"type":"Note","id":"https://a.test/1","attributedTo":"https://a.test/u","content":"<p>x</p>","to":"as:Public","tag":[{"type":"Hashtag","name":"#x"}]}"##.to_vec(),
             b"keyId=\"k\",headers=\"(request-target) host date digest\",signature=\"AAAA\"\n\nTue, 20 Apr 2021 02:07:55 GMT\nSHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=\n\n/inbox\n{}".to_vec(),
             b"\nsig1=(\"@method\" \"@target-uri\" \"content-digest\");created=1618884473;keyid=\"k\"\n\n\nsha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:\n/inbox\n{}".to_vec(),
+            format!("<a{}>x", "é".repeat(1500)).into_bytes(),
         ];
         for c in &cases {
             message(c);

@@ -405,9 +405,10 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
     }
 }
 
-/// Makes, on a low-priority thread of its own, the RSA keys users do not have yet (accounts
-/// made before the fediverse, or since the last start), so that no fediverse server waits
-/// for one; an actor asked for first makes its own ([`crate::store::actor_keys`]).
+/// Makes, on a thread of its own and one at a time ([`crate::web::actor::KEY_MAKER`]), the
+/// RSA keys users do not have yet (accounts made before the fediverse, or since the last
+/// start), so that no fediverse server waits for one; an actor asked for first makes its own
+/// ([`crate::store::actor_keys`]).
 fn make_actor_keys(store: Store) {
     let spawned = std::thread::Builder::new()
         .name("actor-keys".into())
@@ -418,9 +419,12 @@ fn make_actor_keys(store: Store) {
                 Err(e) => return tracing::warn!(error = %e, "listing users without RSA keys"),
             };
             for id in users {
-                let made = store.rsa_key(id, || {
-                    crate::activitypub::keygen::generate_rsa_2048().map_err(|e| e.to_string())
-                });
+                let made = {
+                    let _making = crate::web::actor::KEY_MAKER
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    store.rsa_public_key(id, crate::web::actor::make_key)
+                };
                 if let Err(e) = made {
                     tracing::warn!(error = %e, user = id, "making an RSA key");
                 }

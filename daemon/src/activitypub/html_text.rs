@@ -406,7 +406,7 @@ fn markup(s: &str) -> Option<(Markup, usize)> {
     let name_len = inner
         .find(|c: char| is_html_space(c) || c == '/')
         .unwrap_or(inner.len());
-    let name: String = inner[..name_len.min(MAX_ATTR_BYTES)].to_ascii_lowercase();
+    let name: String = cut(&inner[..name_len], MAX_ATTR_BYTES).to_ascii_lowercase();
     if end {
         return Some((Markup::End(name), used));
     }

@@ -90,6 +90,8 @@ fn broken_markup_still_reads() {
     assert_eq!(text("</p></div>stray</a>"), "stray");
     assert_eq!(text("<a href='https://x.test/'"), "");
     assert_eq!(text("x<br/>y</br>z"), "x\ny\nz");
+    // a tag name longer than the bound, cut inside a character of several bytes
+    assert_eq!(text(&format!("<a{}>x", "é".repeat(1500))), "x");
     let deep = "<div>".repeat(5_000) + "deep" + &"</div>".repeat(5_000);
     assert_eq!(text(&deep), "deep");
 }

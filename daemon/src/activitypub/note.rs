@@ -178,10 +178,10 @@ pub fn read(obj: &Value, opts: &ReadOptions<'_>) -> Result<Note, NoteError> {
     if kind != "Note" {
         // an article or a page: its title first, and a link to it (Mastodon shows the same)
         let title = obj.get("name").and_then(Value::as_str).unwrap_or("");
-        let url = first(obj.get("url")).and_then(Value::as_str).unwrap_or(&id);
+        let url = iri(first(obj.get("url")), "url", opts).unwrap_or_else(|_| id.clone());
         let title = html_text::to_text(cut(title, MAX_SUMMARY), &())?;
         if !title.is_empty() && kind != "Question" {
-            text = format!("{title}\n\n{text}\n\n{}", cut(url, MAX_IRI_BYTES));
+            text = format!("{title}\n\n{text}\n\n{url}");
         }
     }
     cut_string(&mut text, opts.max_text);
@@ -289,13 +289,21 @@ fn mention_of_link(mentions: &[Mention], href: &str, text: &str) -> Option<Addre
 }
 
 /// The address a mention names: `@user@domain` as written, or `@user` on the actor's host.
+/// A name whose domain is not the actor's host names nobody (a tag naming
+/// `@ceo@bank.example` with an actor elsewhere must not show as that person; WebFinger of
+/// the actor, later, can tell a split host/account domain apart).
 fn mention_address(name: &str, href: &str) -> Option<Address> {
     let name = name.strip_prefix('@').unwrap_or(name);
-    if name.contains('@') {
-        return Address::parse(name).ok();
-    }
     let host = host_of(href)?;
-    Address::parse(&format!("{name}@{host}")).ok()
+    let address = if name.contains('@') {
+        Address::parse(name).ok()?
+    } else {
+        Address::parse(&format!("{name}@{host}")).ok()?
+    };
+    address
+        .domain()
+        .eq_ignore_ascii_case(host)
+        .then_some(address)
 }
 
 /// The host of an `https://host[:port]/...` IRI (without its port).

@@ -183,3 +183,37 @@ proptest::proptest! {
         proptest::prop_assert!(n.text.len() <= 500);
     }
 }
+
+#[test]
+fn a_mention_names_only_someone_on_its_actors_host() {
+    let mut v = mastodon_reply();
+    v["tag"] =
+        json!([{"type": "Mention", "href": "https://evil.test/u/x", "name": "@ceo@bank.test"}]);
+    v["content"] =
+        json!("<p><a href=\"https://evil.test/@x\" class=\"mention\">@ceo@bank.test</a> pay</p>");
+    let n = read(&v, &opts()).unwrap();
+    assert_eq!(
+        n.mentions[0].address, None,
+        "the name's domain is not the actor's host"
+    );
+    assert!(
+        n.text.contains("(https://evil.test/@x)"),
+        "the link shows where it goes: {}",
+        n.text
+    );
+}
+
+#[test]
+fn an_articles_link_is_a_web_link_or_its_id() {
+    let mut v = mastodon_reply();
+    v["type"] = json!("Article");
+    v["name"] = json!("Title");
+    v["url"] = json!("javascript:alert(1)");
+    let n = read(&v, &opts()).unwrap();
+    assert!(!n.text.contains("javascript"), "{}", n.text);
+    assert!(
+        n.text.ends_with("https://social.test/users/bob/statuses/1"),
+        "{}",
+        n.text
+    );
+}

@@ -19,7 +19,10 @@ use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
 use crate::activitypub::outbound::{
     counted_collection, listed_collection, person, Iris, OutPerson,
 };
+use crate::store::actor_keys::MadeKey;
 use crate::store::Store;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use tiny_http::{Request, Response};
 
 /// The media type of ActivityStreams documents.
@@ -34,6 +37,41 @@ pub fn wants_activity_json(req: &Request) -> bool {
             let v = h.value.as_str();
             v.contains(ACTIVITY_JSON) || v.contains("application/ld+json")
         })
+}
+
+/// Held while an RSA key is made: one at a time in the whole process (the start-up maker and
+/// the actors asked for), so requests for accounts without a key cannot fill the CPU.
+pub static KEY_MAKER: Mutex<()> = Mutex::new(());
+
+/// Makes a 2048-bit RSA key (seconds of CPU on a router: hold [`KEY_MAKER`]).
+pub fn make_key() -> Result<MadeKey, String> {
+    let der = generate_rsa_2048().map_err(|e| e.to_string())?;
+    let public = RsaSigningKey::from_pkcs8(&der).map_err(|e| e.to_string())?;
+    Ok(MadeKey {
+        public_pem: public.public_key().to_pem(),
+        private_der: der,
+    })
+}
+
+/// How long a request waits for another key being made before it is answered 503.
+pub const KEY_WAIT: Duration = Duration::from_secs(10);
+
+/// The user's public key; made here if it was not yet. While another key is being made (the
+/// start-up maker, or another request) this waits up to [`KEY_WAIT`], then answers 503.
+fn public_key(store: &Store, user_id: i64) -> Result<String, WebError> {
+    let start = Instant::now();
+    loop {
+        if let Some(pem) = store.stored_rsa_public(user_id)? {
+            return Ok(pem);
+        }
+        if let Ok(_making) = KEY_MAKER.try_lock() {
+            return Ok(store.rsa_public_key(user_id, make_key)?);
+        }
+        if start.elapsed() > KEY_WAIT {
+            return Err(WebError::Busy("the account's key is being made"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// `GET /users/{name}`.
@@ -53,11 +91,7 @@ pub fn actor(
     let user = store
         .user_by_name(address.user())?
         .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let der = store.rsa_key(user.id, || generate_rsa_2048().map_err(|e| e.to_string()))?;
-    let public = RsaSigningKey::from_pkcs8(&der)
-        .map_err(|e| WebError::Internal(format!("the RSA key of {name}: {e}")))?
-        .public_key()
-        .to_pem();
+    let public = public_key(store, user.id)?;
     let base = base_url(ctx);
     let url = format!("{base}/@{}", address.user());
     let created = store.user_created_ms(user.id)?;

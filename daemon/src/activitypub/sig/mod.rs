@@ -138,10 +138,9 @@ where
 pub fn key_id(req: &Request<'_>) -> Result<String, SigError> {
     req.check_bounds()?;
     if let Some(input) = req.header("signature-input")? {
-        parse_signature_input(&input)?
-            .into_iter()
-            .find_map(|i| i.key_id)
-            .ok_or(SigError::Malformed("keyid"))
+        let signature = req.header("signature")?.ok_or(SigError::Unsigned)?;
+        let (chosen, _) = rfc9421::chosen(&input, &signature)?;
+        chosen.key_id.ok_or(SigError::Malformed("keyid"))
     } else if let Some(signature) = req.header("signature")? {
         Ok(CavageSignature::parse(&signature)?.key_id)
     } else {

@@ -131,6 +131,35 @@ pub fn signature_base(req: &Request<'_>, input: &SignatureInput) -> Result<Strin
     Ok(base)
 }
 
+/// The signature a request is checked by: the first `Signature-Input` entry that has a
+/// byte-sequence value in `Signature` (refused if it names no key). [`super::key_id`] and [`verify`] both choose
+/// with this, so the key fetched is always the key of the signature checked.
+pub(super) fn chosen(
+    input_value: &str,
+    signature_value: &str,
+) -> Result<(SignatureInput, Vec<u8>), SigError> {
+    if signature_value.len() > MAX_SIGNATURE_HEADER_LEN {
+        return Err(SigError::TooLarge("Signature"));
+    }
+    let inputs = parse_signature_input(input_value)?;
+    let signatures = structured::parse_dictionary(signature_value, MAX_LABELS, 0)?;
+    let (input, signature) = inputs
+        .into_iter()
+        .find_map(|i| {
+            signatures.iter().find_map(|(label, m)| match m {
+                Member::Item(Bare::Bytes(b), _) if *label == i.label => {
+                    Some((i.clone(), b.to_vec()))
+                }
+                _ => None,
+            })
+        })
+        .ok_or(SigError::Malformed("Signature"))?;
+    if input.key_id.is_none() {
+        return Err(SigError::Malformed("keyid"));
+    }
+    Ok((input, signature))
+}
+
 /// Verifies the first labelled signature that has both an input and a value.
 pub(super) fn verify<F>(
     req: &Request<'_>,
@@ -142,20 +171,8 @@ pub(super) fn verify<F>(
 where
     F: FnOnce(&str) -> Option<PublicKey>,
 {
-    if signature_value.len() > MAX_SIGNATURE_HEADER_LEN {
-        return Err(SigError::TooLarge("Signature"));
-    }
-    let inputs = parse_signature_input(input_value)?;
-    let signatures = structured::parse_dictionary(signature_value, MAX_LABELS, 0)?;
-    let (input, signature) = inputs
-        .into_iter()
-        .find_map(|i| {
-            signatures.iter().find_map(|(label, m)| match m {
-                Member::Item(Bare::Bytes(b), _) if *label == i.label => Some((i.clone(), b)),
-                _ => None,
-            })
-        })
-        .ok_or(SigError::Malformed("Signature"))?;
+    let (input, signature) = chosen(input_value, signature_value)?;
+    let signature = &signature;
     if signature.len() > MAX_SIGNATURE_LEN {
         return Err(SigError::TooLarge("signature"));
     }

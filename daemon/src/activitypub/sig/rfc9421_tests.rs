@@ -285,3 +285,85 @@ fn the_multikey_msm_publishes_is_the_one_fep_521a_readers_compute() {
     assert_eq!(published, base58_multikey(&key), "two encoders agree");
     assert_eq!(PublicKey::from_multibase(&published).unwrap(), key);
 }
+
+#[test]
+fn the_key_id_fetched_is_the_key_id_of_the_signature_checked() {
+    // Evil signs as "victim" (sig1) and puts an input naming its own key first (sig0, with no
+    // signature value): an inbox that fetched the key of sig0 would verify sig1 with evil's
+    // key and take the request as victim's.
+    let evil = crate::activitypub::keygen::test_key(1);
+    let now = 1_800_000_000;
+    let out = Outgoing {
+        method: "POST",
+        scheme: "https",
+        authority: "msm.test",
+        target: "/inbox",
+        content_type: "application/activity+json",
+        body: b"{}",
+    };
+    let signed = sign_rfc9421(evil, "https://victim.test/bob#main-key", &out, now).unwrap();
+    let mut h: Vec<(&str, String)> = signed.iter().map(|(n, v)| (*n, v.clone())).collect();
+    for (name, value) in h.iter_mut() {
+        if *name == "Signature-Input" {
+            *value = format!(
+                "sig0=(\"@method\");created={now};keyid=\"https://evil.test/a#main-key\", {value}"
+            );
+        }
+    }
+    let mut headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    headers.push(("Host", "msm.test"));
+    let req = Request {
+        method: "POST",
+        scheme: "https",
+        authority: "msm.test",
+        target: "/inbox",
+        headers: &headers,
+        body: b"{}",
+    };
+    assert_eq!(
+        crate::activitypub::sig::key_id(&req).unwrap(),
+        "https://victim.test/bob#main-key",
+        "the key id of the signature that has a value"
+    );
+    // with the key key_id names (victim's), evil's signature fails
+    let victim = crate::activitypub::keygen::test_key(0).public_key();
+    assert_eq!(
+        verify(&req, now, |id| (id == "https://victim.test/bob#main-key")
+            .then_some(victim)),
+        Err(SigError::BadSignature)
+    );
+}
+
+#[test]
+fn a_signature_without_base64_padding_verifies() {
+    let key = crate::activitypub::keygen::test_key(0);
+    let now = 1_800_000_000;
+    let out = Outgoing {
+        method: "POST",
+        scheme: "https",
+        authority: "msm.test",
+        target: "/inbox",
+        content_type: "application/activity+json",
+        body: b"{}",
+    };
+    let signed = sign_rfc9421(key, "https://a.test/u#k", &out, now).unwrap();
+    let mut h: Vec<(&str, String)> = signed.iter().map(|(n, v)| (*n, v.clone())).collect();
+    let sig = h.iter_mut().find(|(n, _)| *n == "Signature").unwrap();
+    assert!(
+        sig.1.ends_with("=:"),
+        "a 256-byte signature is padded: {}",
+        sig.1
+    );
+    sig.1 = sig.1.replace('=', "").replacen("sig1", "sig1=", 1);
+    let mut headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    headers.push(("Host", "msm.test"));
+    let req = Request {
+        method: "POST",
+        scheme: "https",
+        authority: "msm.test",
+        target: "/inbox",
+        headers: &headers,
+        body: b"{}",
+    };
+    verify(&req, now, |_| Some(key.public_key())).unwrap();
+}

@@ -2,7 +2,7 @@
 //! are items or inner lists, with parameters; bare items integer, string, token, byte
 //! sequence, boolean (decimals are refused). Parsing is bounded; serialising is canonical.
 
-use base64ct::{Base64, Encoding};
+use base64ct::{Base64, Base64Unpadded, Encoding};
 
 use crate::activitypub::SigError;
 
@@ -179,7 +179,10 @@ impl<'a> Parser<'a> {
             b':' => {
                 self.i += 1;
                 let b64 = self.take_while(|c| c.is_ascii_alphanumeric() || b"+/=".contains(&c));
-                let bytes = Base64::decode_vec(b64).map_err(|_| BAD)?;
+                // RFC 8941 §4.2.7: a parser should not fail when the `=` padding is missing
+                let bytes = Base64::decode_vec(b64)
+                    .or_else(|_| Base64Unpadded::decode_vec(b64))
+                    .map_err(|_| BAD)?;
                 self.eat(b':').then_some(Bare::Bytes(bytes)).ok_or(BAD)
             }
             b'?' => {

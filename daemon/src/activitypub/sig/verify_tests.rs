@@ -119,7 +119,10 @@ fn key_id_is_read_without_verifying() {
         }),
         Err(SigError::Unsigned)
     );
-    let bad = [("Signature-Input", r#"sig1=("@method");created=1"#)];
+    let bad = [
+        ("Signature-Input", r#"sig1=("@method");created=1"#),
+        ("Signature", "sig1=:AAAA:"),
+    ];
     assert_eq!(
         key_id(&Request {
             headers: &bad,
