@@ -13,6 +13,7 @@
 //! See `tests/fedify/README.md`. Needs root, iproute2, dnsmasq, openssl and npm; a machine
 //! without them fails loudly.
 
+use crate::https::openssl;
 use crate::lab::Dns;
 use crate::netns::{in_netns, Lab};
 use crate::Resp;
@@ -30,7 +31,6 @@ pub const PEER_START_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a test waits for an activity to arrive at a peer.
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The Node.js major version Fedify 2.3 needs (`tests/fedify/package.json` pins `node@22`).
-pub const NODE_MAJOR: &str = "v22.";
 /// The HTTPS port every lab server listens on (WebFinger `acct:` lookups always use 443).
 pub const HTTPS_PORT: u16 = 443;
 /// Where the namespace's dnsmasq listens (named by its `resolv.conf`).
@@ -46,27 +46,7 @@ pub fn peer_dir() -> PathBuf {
 /// Node 22 from `tests/fedify/node_modules` (installing it and Fedify with `npm ci` if
 /// missing); fails loudly without it.
 pub fn node22() -> PathBuf {
-    let dir = peer_dir();
-    let node = dir.join("node_modules/.bin/node");
-    if !node.exists() || !dir.join("node_modules/@fedify/fedify").exists() {
-        let s = Command::new("npm")
-            .args(["ci", "--silent", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm (tests/run installs npm)");
-        assert!(s.success(), "npm ci in {} failed: {s}", dir.display());
-    }
-    let v = Command::new(&node).arg("--version").output();
-    let v = v
-        .as_ref()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
-    assert!(
-        v.starts_with(NODE_MAJOR),
-        "{} is not Node 22: {v:?}",
-        node.display()
-    );
-    node
+    crate::npm_node22(&peer_dir(), "@fedify/fedify")
 }
 
 /// How a peer signs what it sends first to a server it has not met (Fedify's `firstKnock`;
@@ -95,19 +75,6 @@ impl Signing {
             Signing::Cavage => "draft-cavage",
         }
     }
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is not installed (tests/run installs it)");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
 }
 
 const EC: [&str; 5] = [

@@ -47,7 +47,8 @@ pub struct WebSite {
     pub addr: SocketAddr,
 }
 
-fn run(dir: &Path, args: &[&str]) {
+/// Runs `openssl ARGS` in `dir`; fails loudly if it is missing or refuses.
+pub fn openssl(dir: &Path, args: &[&str]) {
     let o = Command::new("openssl")
         .args(args)
         .current_dir(dir)
@@ -97,7 +98,7 @@ impl WebSite {
             "-addext",
             "keyUsage=critical,keyCertSign",
         ]);
-        run(d, &ca);
+        openssl(d, &ca);
         let mut csr = vec!["req"];
         csr.extend(ec);
         csr.extend([
@@ -108,8 +109,8 @@ impl WebSite {
             "-subj",
             "/CN=lab site",
         ]);
-        run(d, &csr);
-        run(
+        openssl(d, &csr);
+        openssl(
             d,
             &[
                 "x509",

@@ -480,3 +480,31 @@ pub fn require_python_package(package: &str, version: &str) {
         "python3 lacks {package}=={version} (tests/run installs it from PyPI): {o:?}"
     );
 }
+
+/// The major version of Node the JavaScript tools need (Fedify, masto).
+pub const NODE_MAJOR: &str = "v22.";
+
+/// Node 22 from `DIR/node_modules`, installed with `npm ci` in `DIR` (its `package.json`
+/// pins `node` 22 and `package`) when either is missing; fails loudly without it.
+pub fn npm_node22(dir: &Path, package: &str) -> PathBuf {
+    let node = dir.join("node_modules/.bin/node");
+    if !node.exists() || !dir.join("node_modules").join(package).exists() {
+        let s = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(dir)
+            .status()
+            .expect("run npm (tests/run installs npm)");
+        assert!(s.success(), "npm ci in {} failed: {s}", dir.display());
+    }
+    let v = Command::new(&node).arg("--version").output();
+    let v = v
+        .as_ref()
+        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
+        .unwrap_or_default();
+    assert!(
+        v.starts_with(NODE_MAJOR),
+        "{} is not Node 22: {v:?}",
+        node.display()
+    );
+    node
+}

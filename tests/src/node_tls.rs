@@ -1,31 +1,18 @@
 //! HTTPS on the node: a throwaway CA and server certificates made with the `openssl` command,
 //! and a client (rustls) that trusts only that CA and reports which certificate it was served.
 
+use crate::https::openssl;
 use crate::{parse_response, Resp};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// The name every test certificate is for (and the client asks for).
 pub const SERVER_NAME: &str = "localhost";
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is not installed (tests/run installs it)");
-    assert!(
-        o.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-}
 
 /// A private CA in a temporary directory.
 pub struct TestCa {

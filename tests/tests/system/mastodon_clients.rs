@@ -23,7 +23,6 @@ const SCRIPT_TIMEOUT: Duration = Duration::from_secs(150);
 /// How long the two-node reply may take to reach the other node.
 const DELIVERY_WAIT: Duration = Duration::from_secs(30);
 /// The Node.js major version masto 8 needs (`tests/mastodon/package.json` pins `node@22`).
-const NODE_MAJOR: &str = "v22.";
 /// The Python clients and their pinned versions (`tests/run` installs them).
 const PY_CLIENTS: [(&str, &str); 2] = [("toot", "0.52.1"), ("Mastodon.py", "2.3.3")];
 
@@ -41,27 +40,7 @@ fn python_clients() {
 /// Node 22 from `tests/mastodon/node_modules` (installing it and masto with `npm ci` if
 /// missing); fails loudly without it.
 fn node22() -> PathBuf {
-    let dir = scripts();
-    let node = dir.join("node_modules/.bin/node");
-    if !node.exists() || !dir.join("node_modules/masto").exists() {
-        let s = Command::new("npm")
-            .args(["ci", "--silent", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm (tests/run installs npm)");
-        assert!(s.success(), "npm ci in {} failed: {s}", dir.display());
-    }
-    let v = Command::new(&node).arg("--version").output();
-    let v = v
-        .as_ref()
-        .map(|o| String::from_utf8_lossy(&o.stdout).to_string())
-        .unwrap_or_default();
-    assert!(
-        v.starts_with(NODE_MAJOR),
-        "{} is not Node 22: {v:?}",
-        node.display()
-    );
-    node
+    msm_tests::npm_node22(&scripts(), "masto")
 }
 
 /// A small PNG made now by ImageMagick (`tests/run` installs it).
