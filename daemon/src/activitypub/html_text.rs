@@ -480,7 +480,7 @@ fn attributes(mut s: &str) -> Vec<(String, String)> {
 }
 
 /// At most `max` bytes of `s`, on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
+pub(crate) fn cut(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }

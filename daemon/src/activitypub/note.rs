@@ -12,7 +12,7 @@
 //!   `cc` unlisted; the author's followers collection without it is followers-only; anything
 //!   else is direct.
 
-use super::html_text::{self, HtmlError};
+use super::html_text::{self, cut, HtmlError};
 use crate::proto::attachment::{MAX_ALT, MAX_ATTACHMENTS, MAX_BLURHASH};
 use crate::proto::message::{MAX_MENTIONS, MAX_SUMMARY};
 use crate::proto::text::{MAX_TAGS, MAX_TAG_BYTES};
@@ -359,18 +359,6 @@ fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {
         None => &[],
     };
     items.iter().take(MAX_LIST_ENTRIES)
-}
-
-/// At most `max` bytes of `s`, on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn cut_string(s: &mut String, max: usize) {

@@ -286,13 +286,14 @@ fn the_multikey_msm_publishes_is_the_one_fep_521a_readers_compute() {
     assert_eq!(PublicKey::from_multibase(&published).unwrap(), key);
 }
 
-#[test]
-fn the_key_id_fetched_is_the_key_id_of_the_signature_checked() {
-    // Evil signs as "victim" (sig1) and puts an input naming its own key first (sig0, with no
-    // signature value): an inbox that fetched the key of sig0 would verify sig1 with evil's
-    // key and take the request as victim's.
-    let evil = crate::activitypub::keygen::test_key(1);
-    let now = 1_800_000_000;
+/// A POST of `{}` to `https://msm.test/inbox` signed (RFC 9421) by `key` as `key_id` at
+/// `now`, its headers passed through `edit` before the request is read.
+fn signed_post(
+    key: &crate::activitypub::keys::RsaSigningKey,
+    key_id: &str,
+    now: u64,
+    edit: impl FnOnce(&mut Vec<(&'static str, String)>),
+) -> Vec<(&'static str, String)> {
     let out = Outgoing {
         method: "POST",
         scheme: "https",
@@ -301,25 +302,45 @@ fn the_key_id_fetched_is_the_key_id_of_the_signature_checked() {
         content_type: "application/activity+json",
         body: b"{}",
     };
-    let signed = sign_rfc9421(evil, "https://victim.test/bob#main-key", &out, now).unwrap();
-    let mut h: Vec<(&str, String)> = signed.iter().map(|(n, v)| (*n, v.clone())).collect();
-    for (name, value) in h.iter_mut() {
-        if *name == "Signature-Input" {
-            *value = format!(
-                "sig0=(\"@method\");created={now};keyid=\"https://evil.test/a#main-key\", {value}"
-            );
-        }
-    }
-    let mut headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    headers.push(("Host", "msm.test"));
-    let req = Request {
+    let mut h: Vec<(&'static str, String)> = sign_rfc9421(key, key_id, &out, now)
+        .unwrap()
+        .into_iter()
+        .collect();
+    edit(&mut h);
+    h.push(("Host", "msm.test".into()));
+    h
+}
+
+/// The request of [`signed_post`]'s headers.
+fn inbox_request<'a>(headers: &'a [(&'a str, &'a str)]) -> Request<'a> {
+    Request {
         method: "POST",
         scheme: "https",
         authority: "msm.test",
         target: "/inbox",
-        headers: &headers,
+        headers,
         body: b"{}",
-    };
+    }
+}
+
+#[test]
+fn the_key_id_fetched_is_the_key_id_of_the_signature_checked() {
+    // Evil signs as "victim" (sig1) and puts an input naming its own key first (sig0, with no
+    // signature value): an inbox that fetched the key of sig0 would verify sig1 with evil's
+    // key and take the request as victim's.
+    let evil = crate::activitypub::keygen::test_key(1);
+    let now = 1_800_000_000;
+    let h = signed_post(evil, "https://victim.test/bob#main-key", now, |h| {
+        for (name, value) in h.iter_mut() {
+            if *name == "Signature-Input" {
+                *value = format!(
+                    "sig0=(\"@method\");created={now};keyid=\"https://evil.test/a#main-key\", {value}"
+                );
+            }
+        }
+    });
+    let headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let req = inbox_request(&headers);
     assert_eq!(
         crate::activitypub::sig::key_id(&req).unwrap(),
         "https://victim.test/bob#main-key",
@@ -338,32 +359,15 @@ fn the_key_id_fetched_is_the_key_id_of_the_signature_checked() {
 fn a_signature_without_base64_padding_verifies() {
     let key = crate::activitypub::keygen::test_key(0);
     let now = 1_800_000_000;
-    let out = Outgoing {
-        method: "POST",
-        scheme: "https",
-        authority: "msm.test",
-        target: "/inbox",
-        content_type: "application/activity+json",
-        body: b"{}",
-    };
-    let signed = sign_rfc9421(key, "https://a.test/u#k", &out, now).unwrap();
-    let mut h: Vec<(&str, String)> = signed.iter().map(|(n, v)| (*n, v.clone())).collect();
-    let sig = h.iter_mut().find(|(n, _)| *n == "Signature").unwrap();
-    assert!(
-        sig.1.ends_with("=:"),
-        "a 256-byte signature is padded: {}",
-        sig.1
-    );
-    sig.1 = sig.1.replace('=', "").replacen("sig1", "sig1=", 1);
-    let mut headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    headers.push(("Host", "msm.test"));
-    let req = Request {
-        method: "POST",
-        scheme: "https",
-        authority: "msm.test",
-        target: "/inbox",
-        headers: &headers,
-        body: b"{}",
-    };
-    verify(&req, now, |_| Some(key.public_key())).unwrap();
+    let h = signed_post(key, "https://a.test/u#k", now, |h| {
+        let sig = h.iter_mut().find(|(n, _)| *n == "Signature").unwrap();
+        assert!(
+            sig.1.ends_with("=:"),
+            "a 256-byte signature is padded: {}",
+            sig.1
+        );
+        sig.1 = sig.1.replace('=', "").replacen("sig1", "sig1=", 1);
+    });
+    let headers: Vec<(&str, &str)> = h.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    verify(&inbox_request(&headers), now, |_| Some(key.public_key())).unwrap();
 }
