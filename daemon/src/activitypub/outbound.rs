@@ -52,6 +52,18 @@ impl Iris<'_> {
     pub fn followers(&self, user: &str) -> String {
         format!("{}/users/{user}/followers", self.base)
     }
+    /// An account's following collection.
+    pub fn following(&self, user: &str) -> String {
+        format!("{}/users/{user}/following", self.base)
+    }
+    /// An account's outbox.
+    pub fn outbox(&self, user: &str) -> String {
+        format!("{}/users/{user}/outbox", self.base)
+    }
+    /// An account's featured (pinned) posts.
+    pub fn featured(&self, user: &str) -> String {
+        format!("{}/users/{user}/collections/featured", self.base)
+    }
     /// A post.
     pub fn post(&self, user: &str, seq: u64) -> String {
         format!("{}/users/{user}/statuses/{seq}", self.base)
@@ -315,10 +327,10 @@ pub fn person(iris: &Iris<'_>, p: &OutPerson<'_>) -> Value {
         "manuallyApprovesFollowers": p.manually_approves,
         "discoverable": true,
         "inbox": format!("{actor}/inbox"),
-        "outbox": format!("{actor}/outbox"),
+        "outbox": iris.outbox(p.user),
         "followers": iris.followers(p.user),
-        "following": format!("{actor}/following"),
-        "featured": format!("{actor}/collections/featured"),
+        "following": iris.following(p.user),
+        "featured": iris.featured(p.user),
         "endpoints": {"sharedInbox": iris.shared_inbox()},
         "publicKey": {
             "id": format!("{actor}#main-key"),

@@ -58,16 +58,6 @@ impl Store {
             .flatten())
     }
 
-    /// When the user's account was made (ms since the epoch).
-    pub fn user_created_ms(&self, user_id: i64) -> Result<u64, StoreError> {
-        let ms: i64 = self.conn().query_row(
-            "SELECT created_ms FROM users WHERE id = ?1",
-            [user_id],
-            |r| r.get(0),
-        )?;
-        Ok(ms.max(0) as u64)
-    }
-
     /// The users who have no RSA key yet.
     pub fn users_without_rsa_key(&self) -> Result<Vec<i64>, StoreError> {
         let mut st = self

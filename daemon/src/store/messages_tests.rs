@@ -10,6 +10,19 @@ fn text(t: &str) -> Body {
     Body::Post { text: t.into() }
 }
 
+/// Public post `seq` of `bob@b.test` (a remote author), signed with his key.
+fn bobs_post(seq: u64) -> SignedMessage {
+    Message {
+        author: Address::parse("bob@b.test").unwrap(),
+        seq,
+        time_ms: 5,
+        audience: Audience::Public,
+        body: text("x"),
+    }
+    .sign(&NodeKey::from_bytes(&[9; 32]).unwrap(), &Limits::default())
+    .unwrap()
+}
+
 pub(crate) fn post_as(
     s: &mut Store,
     user_id: i64,
@@ -50,19 +63,7 @@ fn seqs_count_from_one_and_signatures_verify() {
 #[test]
 fn duplicates_are_stored_once_and_gaps_hold_the_contiguous_seq() {
     let (_d, s) = store_with_node();
-    let k = NodeKey::from_bytes(&[9; 32]).unwrap();
-    let bob = Address::parse("bob@b.test").unwrap();
-    let msg = |seq| {
-        Message {
-            author: bob.clone(),
-            seq,
-            time_ms: 5,
-            audience: Audience::Public,
-            body: text("x"),
-        }
-        .sign(&k, &Limits::default())
-        .unwrap()
-    };
+    let msg = bobs_post;
     assert!(store_message(s.conn(), &msg(1), 1).unwrap());
     assert!(!store_message(s.conn(), &msg(1), 2).unwrap(), "duplicate");
     assert!(store_message(s.conn(), &msg(3), 3).unwrap());
@@ -362,8 +363,6 @@ fn reprepares(s: &Store, sql: &str) -> usize {
 #[test]
 fn receiving_messages_compiles_no_statement_twice() {
     let (_d, s) = store_with_node();
-    let k = NodeKey::from_bytes(&[9; 32]).unwrap();
-    let bob = Address::parse("bob@b.test").unwrap();
     s.conn()
         .execute(
             "INSERT INTO follows(user_id, address) SELECT id, 'bob@b.test' FROM users LIMIT 1",
@@ -371,16 +370,7 @@ fn receiving_messages_compiles_no_statement_twice() {
         )
         .unwrap();
     for seq in 1..=20 {
-        let m = Message {
-            author: bob.clone(),
-            seq,
-            time_ms: 5,
-            audience: Audience::Public,
-            body: text("x"),
-        }
-        .sign(&k, &Limits::default())
-        .unwrap();
-        assert!(store_message(s.conn(), &m, seq).unwrap());
+        assert!(store_message(s.conn(), &bobs_post(seq), seq).unwrap());
     }
     assert_eq!(
         (

@@ -12,7 +12,8 @@
 
 use super::api::Context;
 use super::io::{static_header, JsonResponse};
-use super::public::{base_url, escape, local_user, percent_encode, rfc3339};
+use super::mastodon::html::{content, Links};
+use super::public::{base_url, local_user, percent_encode, rfc3339};
 use super::WebError;
 use crate::activitypub::keygen::generate_rsa_2048;
 use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
@@ -91,16 +92,19 @@ pub fn actor(
     let user = store
         .user_by_name(address.user())?
         .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
+    let row = store
+        .account_row(address.as_str())?
+        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
     let public = public_key(store, user.id)?;
     let base = base_url(ctx);
     let url = format!("{base}/@{}", address.user());
-    let created = store.user_created_ms(user.id)?;
-    let published = rfc3339(created);
-    let summary = if profile.bio.is_empty() {
-        String::new()
-    } else {
-        format!("<p>{}</p>", escape(&profile.bio).replace('\n', "<br>"))
+    let published = rfc3339(row.created_ms);
+    let links = Links {
+        base: &base,
+        local_domain: &ctx.domain,
+        author_domain: &ctx.domain,
     };
+    let summary = content(&profile.bio, &links);
     let (avatar, header) = store.profile_pictures(address.as_str())?;
     let media = |a: &Option<crate::proto::attachment::Attachment>| {
         a.as_ref()
@@ -114,7 +118,7 @@ pub fn actor(
             name: &profile.display_name,
             summary: &summary,
             url: &url,
-            manually_approves: store.is_locked(user.id)?,
+            manually_approves: row.locked,
             rsa_public_pem: &public,
             ed25519_multibase: Some(&ed25519_multibase(&user.public_key.to_bytes())),
             icon: icon.as_ref().map(|(u, t)| (u.as_str(), *t)),
@@ -139,16 +143,14 @@ pub fn collection(
     let row = store
         .account_row(address.as_str())?
         .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let actor = Iris {
-        base: &base_url(ctx),
-    }
-    .actor(address.user());
+    let base = base_url(ctx);
+    let (iris, user) = (Iris { base: &base }, address.user());
     let doc = match which {
-        "followers" => counted_collection(&format!("{actor}/followers"), row.followers),
-        "following" => counted_collection(&format!("{actor}/following"), row.following),
-        "outbox" => counted_collection(&format!("{actor}/outbox"), row.statuses),
+        "followers" => counted_collection(&iris.followers(user), row.followers),
+        "following" => counted_collection(&iris.following(user), row.following),
+        "outbox" => counted_collection(&iris.outbox(user), row.statuses),
         // msm has no pinned posts yet
-        "featured" => listed_collection(&format!("{actor}/collections/featured"), Vec::new()),
+        "featured" => listed_collection(&iris.featured(user), Vec::new()),
         _ => return Err(WebError::NotFound(format!("no collection {which}"))),
     };
     Ok(Response::from_data(doc.to_string().into_bytes())
