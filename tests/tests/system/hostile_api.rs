@@ -551,3 +551,69 @@ fn smaller_bounds_hold() {
         .iter()
         .all(|l| !l["href"].as_str().unwrap_or("").contains("evil")));
 }
+
+/// Anonymous peers flooding the fediverse actor of an account that has no key yet: keys are
+/// made one at a time and once (every answer carries the same key, or is a 503 to ask again),
+/// the collections answer meanwhile, and memory comes back.
+#[test]
+fn an_actor_flood_makes_one_key_and_memory_comes_back() {
+    let dir = data_dir("a.test", &[("alice", PW, true)]);
+    let node = Node::start(dir.path(), &[]);
+    let watch = MemoryWatch::start(node.pid());
+    let addr = node.addr;
+    let accept = [("Accept", "application/activity+json")];
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            std::thread::spawn(move || {
+                (0..25)
+                    .map(|j| {
+                        let path = match (i + j) % 4 {
+                            0 | 1 => "/users/alice",
+                            2 => "/users/alice/outbox",
+                            _ => "/users/alice/followers",
+                        };
+                        let r = msm_tests::request(addr, "GET", path, &accept, None)
+                            .expect("actor request");
+                        let key = (path == "/users/alice" && r.status == 200)
+                            .then(|| r.json()["publicKey"]["publicKeyPem"].clone());
+                        (path, r.status, key)
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let answers: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(answers.len(), 200);
+    for (path, status, _) in &answers {
+        assert!(
+            *status == 200 || (*status == 503 && *path == "/users/alice"),
+            "{path}: {status}"
+        );
+    }
+    let mut keys: Vec<&Value> = answers.iter().filter_map(|(_, _, k)| k.as_ref()).collect();
+    assert!(
+        keys.len() >= 50,
+        "{} of 100 actor requests answered",
+        keys.len()
+    );
+    keys.dedup();
+    assert_eq!(keys.len(), 1, "one key, made once");
+    assert!(keys[0]
+        .as_str()
+        .is_some_and(|k| k.starts_with("-----BEGIN PUBLIC KEY")));
+    let after = watch.settle(watch.baseline_kb + 8 * 1024, Duration::from_secs(10));
+    let (peak, after) = watch.report("actor flood (200 anonymous GETs)", after);
+    assert!(
+        peak <= watch.baseline_kb + 24 * 1024,
+        "peak {peak} kB from {} kB",
+        watch.baseline_kb
+    );
+    assert!(
+        after <= watch.baseline_kb + 8 * 1024,
+        "after {after} kB from {} kB",
+        watch.baseline_kb
+    );
+}
