@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use thiserror::Error;
 
+pub mod activitypub;
 pub mod https;
 pub mod media;
+pub use activitypub::ActivityPubConfig;
 pub use https::HttpsConfig;
 pub use media::MediaConfig;
 use tracing_subscriber::filter::Targets;
@@ -93,6 +95,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// The same over TLS (off unless `https.listen` is set).
     pub https: HttpsConfig,
+    /// The fediverse: the outgoing client's trust and address policy.
+    pub activitypub: ActivityPubConfig,
     /// Limits on what users may post.
     pub limits: LimitsConfig,
     /// Logging.
@@ -383,6 +387,7 @@ impl Default for Config {
             domain: None,
             http: HttpConfig::default(),
             https: HttpsConfig::default(),
+            activitypub: ActivityPubConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             links: LinksConfig::default(),

@@ -224,6 +224,35 @@ pub fn ap_note(data: &[u8]) {
     }
 }
 
+/// An incoming activity and a remote actor document: never panic; what is read is on the
+/// actor's host, with web IRIs only, and a key found is one the actor owns.
+pub fn ap_activity(data: &[u8]) {
+    use crate::activitypub::note::host_of;
+    use crate::activitypub::{activity, actor_doc};
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    if let Ok(a) = activity::read(&v, false) {
+        let host = host_of(&a.actor).expect("an actor with a host");
+        assert!(a.actor.starts_with("https://") && a.id.starts_with("https://"));
+        assert!(actor_doc::same_host(&a.id, host), "{} {}", a.id, a.actor);
+    }
+    let key_id = v
+        .get("publicKey")
+        .and_then(|k| k.get("id"))
+        .and_then(|k| k.as_str())
+        .unwrap_or("https://a.test/u#main-key");
+    if let Ok(a) = actor_doc::read(&v, Some(key_id), false) {
+        let host = host_of(&a.id).expect("an actor with a host");
+        assert!(actor_doc::same_host(&a.inbox, host));
+        assert!(a
+            .shared_inbox
+            .as_deref()
+            .is_none_or(|s| actor_doc::same_host(s, host)));
+        assert_eq!(a.key.as_ref().map(|k| k.0.as_str()), Some(key_id));
+    }
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -539,6 +568,8 @@ mod tests {
             b"<p>a<br>b &amp; <a href=\"https://x.test/\">x</a><script>y</script></p>< <!-- "
                 .to_vec(),
             br##"{"type":"Note","id":"https://a.test/1","attributedTo":"https://a.test/u","content":"<p>x</p>","to":"as:Public","tag":[{"type":"Hashtag","name":"#x"}]}"##.to_vec(),
+            br##"{"type":"Undo","id":"https://a.test/u/1","actor":"https://a.test/u","object":{"type":"Follow","id":"https://a.test/f/1","actor":"https://a.test/u","object":"https://b.test/users/x"}}"##.to_vec(),
+            br##"{"type":"Person","id":"https://a.test/u","preferredUsername":"u","inbox":"https://a.test/u/inbox","endpoints":{"sharedInbox":"https://a.test/inbox"},"publicKey":{"id":"https://a.test/u#main-key","owner":"https://a.test/u","publicKeyPem":"x"}}"##.to_vec(),
             b"keyId=\"k\",headers=\"(request-target) host date digest\",signature=\"AAAA\"\n\nTue, 20 Apr 2021 02:07:55 GMT\nSHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=\n\n/inbox\n{}".to_vec(),
             b"\nsig1=(\"@method\" \"@target-uri\" \"content-digest\");created=1618884473;keyid=\"k\"\n\n\nsha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:\n/inbox\n{}".to_vec(),
             format!("<a{}>x", "é".repeat(1500)).into_bytes(),
@@ -561,6 +592,7 @@ mod tests {
             websocket(c);
             html_text(c);
             ap_note(c);
+            ap_activity(c);
             http_signature(c);
         }
     }

@@ -30,6 +30,7 @@ pub mod config;
 pub mod delivery;
 pub mod discover;
 pub mod fdlimit;
+pub mod fediverse;
 pub mod fuzz;
 pub mod identity;
 pub mod logging;

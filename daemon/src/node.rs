@@ -229,6 +229,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         mastodon_limits: Default::default(),
         stream_store: Default::default(),
         metrics: crate::web::metrics::Metrics::new(config.http.metrics_access()),
+        fediverse: fediverse(&config)?,
     });
     // pictures a crash left half-written or unrecorded, and those nothing uses any more
     match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {
@@ -251,6 +252,10 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         .public_url
         .set(public_url(&config, &info.domain, http.addr()));
     first_run(&mut store, http.addr())?;
+    if let (Some(fed), Some(base)) = (&ctx.fediverse, ctx.public_url.get()) {
+        start_deliverer(fed.clone(), store.reopen()?, base.clone());
+        let _ = net.fediverse.set((fed.clone(), base.clone()));
+    }
 
     runtime.block_on(wait_for_signals(
         &config,
@@ -409,6 +414,41 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
 /// RSA keys users do not have yet (accounts made before the fediverse, or since the last
 /// start), so that no fediverse server waits for one; an actor asked for first makes its own
 /// ([`crate::store::actor_keys`]).
+/// The fediverse side: its client trusts the system's CA bundle and `activitypub.extra_ca`. An
+/// unreadable `extra_ca` stops msmd; a node without any CA certificate runs without the
+/// fediverse (logged), as a router without the `ca-bundle` package would.
+fn fediverse(config: &Config) -> anyhow::Result<Option<Arc<crate::fediverse::Fediverse>>> {
+    use crate::net::fetch::{Client, ClientConfig};
+    let ap = &config.activitypub;
+    let extra_ca = (!ap.extra_ca.is_empty()).then(|| std::path::PathBuf::from(&ap.extra_ca));
+    let client = Client::new(ClientConfig {
+        extra_ca: extra_ca.clone(),
+        allow_private: ap.allow_private,
+        ..ClientConfig::default()
+    });
+    match client {
+        Ok(c) => Ok(Some(Arc::new(crate::fediverse::Fediverse::new(Arc::new(
+            c,
+        ))))),
+        Err(e) if extra_ca.is_some() => Err(anyhow::anyhow!("activitypub.extra_ca: {e}")),
+        Err(e) => {
+            tracing::warn!(error = %e, "no CA certificates: the fediverse is off");
+            Ok(None)
+        }
+    }
+}
+
+/// Starts the fediverse deliverer on its own thread and store connection.
+fn start_deliverer(fed: Arc<crate::fediverse::Fediverse>, store: Store, base: String) {
+    let spawned = std::thread::Builder::new()
+        .name("ap-deliver".into())
+        .stack_size(crate::web::server::WORKER_STACK)
+        .spawn(move || crate::fediverse::deliver::run(fed, store, base));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "starting the fediverse deliverer");
+    }
+}
+
 fn make_actor_keys(store: Store) {
     let spawned = std::thread::Builder::new()
         .name("actor-keys".into())

@@ -3,6 +3,8 @@
 //! functions of a request view and `now`) with the keys they use. The I/O that drives them
 //! lives at the edges.
 //!
+//! - [`activity`]: an incoming activity checked and read into what the inbox acts on.
+//! - [`actor_doc`]: a remote actor document read into its inboxes and keys.
 //! - [`html_text`]: a remote post's HTML reduced to msm's plain text with links.
 //! - [`note`]: a remote post object read into what msm keeps of a post.
 //! - [`outbound`]: msm's posts and acts written as ActivityStreams, as Mastodon writes them.
@@ -14,6 +16,8 @@
 //! - [`SigError`]: the error type of the signature layer ([`html_text::HtmlError`] and
 //!   [`note::NoteError`] are those of the mapping).
 
+pub mod activity;
+pub mod actor_doc;
 mod der;
 mod error;
 pub mod html_text;
@@ -25,6 +29,8 @@ pub mod sig;
 
 pub use error::SigError;
 
+#[cfg(test)]
+mod activity_tests;
 #[cfg(test)]
 mod html_text_tests;
 #[cfg(test)]

@@ -318,7 +318,7 @@ pub fn host_of(iri: &str) -> Option<&str> {
 }
 
 /// An IRI field: a string, or an object with an `id` (a link or an embedded object).
-fn iri(
+pub(crate) fn iri(
     v: Option<&Value>,
     field: &'static str,
     opts: &ReadOptions<'_>,
@@ -344,7 +344,7 @@ fn iri(
 }
 
 /// The first entry of a field that may be one value or an array.
-fn first(v: Option<&Value>) -> Option<&Value> {
+pub(crate) fn first(v: Option<&Value>) -> Option<&Value> {
     match v {
         Some(Value::Array(a)) => a.first(),
         other => other,
@@ -352,7 +352,7 @@ fn first(v: Option<&Value>) -> Option<&Value> {
 }
 
 /// A field that may be one value or an array, as at most [`MAX_LIST_ENTRIES`] values.
-fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {
+pub(crate) fn list(v: Option<&Value>) -> impl Iterator<Item = &Value> {
     let items: &[Value] = match v {
         Some(Value::Array(a)) => a,
         Some(one) => std::slice::from_ref(one),

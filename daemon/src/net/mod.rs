@@ -35,6 +35,7 @@ pub mod addressed;
 pub mod backfill;
 pub mod budget;
 pub mod counters;
+pub mod fetch;
 pub mod firehose;
 pub mod follow;
 pub mod inbound;
@@ -197,6 +198,9 @@ pub struct Net {
     outbox_kicks: Mutex<HashSet<String>>,
     /// Servers being delivered to now, and servers waiting for a retry (set by the outbox).
     pub outbox_servers: outbox::ServerGauges,
+    /// The fediverse side and the node's base URL, set once the web side is up; servers that
+    /// are fediverse inboxes (`https://…`) are delivered to through it.
+    pub fediverse: std::sync::OnceLock<(Arc<crate::fediverse::Fediverse>, String)>,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
     /// Subscriptions from unverified links, waiting for their domain's verification.
@@ -273,6 +277,7 @@ impl Net {
             media_arrived: Notify::new(),
             blocked_domains: Default::default(),
             sigcheck: sigcheck::SigCheck::start(sigcheck::VERIFY_WORKERS),
+            fediverse: Default::default(),
         })
     }
 

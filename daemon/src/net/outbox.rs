@@ -344,6 +344,18 @@ async fn deliver(
                         m.handle(Input::LinkDown);
                         continue;
                     };
+                    if server.starts_with("https://") {
+                        // a fediverse inbox: the POST's answer is the ack
+                        match crate::fediverse::posts::send(net, server, &wire).await {
+                            Some(status) => m.handle(Input::Ack {
+                                author,
+                                seq,
+                                status,
+                            }),
+                            None => m.handle(Input::LinkDown),
+                        }
+                        continue;
+                    }
                     if link.as_ref().is_none_or(|l| !l.is_open()) {
                         match net.link_to(server).await {
                             Ok(l) => link = Some(l),

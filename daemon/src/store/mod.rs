@@ -32,6 +32,7 @@
 //! - [`media_files`]: the pictures' content-addressed files, written atomically.
 //! - [`oauth`]: the Mastodon client API's apps, authorization codes and tokens (hashes only).
 
+pub mod activitypub;
 pub mod actor_keys;
 pub mod approvals;
 pub mod blocked_domains;

@@ -229,6 +229,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::outbox::OUTBOX_CURSORS_MIGRATION,
     // 15: users' RSA keys for the fediverse (see `actor_keys`).
     super::actor_keys::ACTOR_KEYS_MIGRATION,
+    // 16: remote fediverse actors, seen activities, owed activities (see `activitypub`).
+    super::activitypub::ACTIVITYPUB_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

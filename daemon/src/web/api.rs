@@ -113,6 +113,8 @@ pub struct Context {
     pub stream_store: std::sync::Mutex<Option<Arc<std::sync::Mutex<Store>>>>,
     /// `GET /metrics`: who may read it, the text last built.
     pub metrics: super::metrics::Metrics,
+    /// The fediverse side; `None` when its client could not start (no CA certificates).
+    pub fediverse: Option<Arc<crate::fediverse::Fediverse>>,
 }
 
 /// Answers one request.
@@ -198,6 +200,9 @@ fn route(
         }
         ([".well-known", "webfinger"], Method::Get) => Ok(public::webfinger(ctx, store, query)),
         (["users", name], Method::Get) => super::actor::actor(ctx, store, req, name),
+        (["users", name, "inbox"], Method::Post) => super::inbox::post(ctx, store, req, Some(name)),
+        (["inbox"], Method::Post) => super::inbox::post(ctx, store, req, None),
+        (["actor"], Method::Get) => super::inbox::instance_actor(ctx, store),
         (["users", name, which @ ("followers" | "following" | "outbox")], Method::Get) => {
             super::actor::collection(ctx, store, name, which)
         }

@@ -120,10 +120,57 @@ pub fn decide_request(
         FollowAnswerState::Rejected
     };
     if let Decided::Remote(server) = decided {
-        tell(ctx, &server, follower.clone(), &user.address, state);
+        if server.starts_with("https://") {
+            answer_fediverse(ctx, store, user, follower, &server, accept)?;
+        } else {
+            tell(ctx, &server, follower.clone(), &user.address, state);
+        }
     }
     tracing::info!(user = %user.address, %follower, accept, "follow request decided");
     Ok(true)
+}
+
+/// Queues the `Accept` or `Reject` of a fediverse follower's waiting follow; a refused
+/// follower's server is unsubscribed once nobody there follows `user`.
+fn answer_fediverse(
+    ctx: &Context,
+    store: &mut Store,
+    user: &User,
+    follower: &Address,
+    server: &str,
+    accept: bool,
+) -> Result<(), WebError> {
+    let (Some(fed), Some(actor)) = (&ctx.fediverse, store.actor_by_address(follower.as_str())?)
+    else {
+        return Ok(());
+    };
+    let Some(follow_id) = store.follow_id(user.id, &actor.id)? else {
+        return Ok(());
+    };
+    let base = super::public::base_url(ctx);
+    let node = crate::fediverse::inbox::Node {
+        base: &base,
+        domain: &ctx.domain,
+    };
+    let now = crate::now_ms();
+    fed.answer(
+        store,
+        node,
+        user.id,
+        &user.address,
+        &actor,
+        &follow_id,
+        accept,
+        now,
+    )
+    .map_err(|e| WebError::BadRequest(e.to_string()))?;
+    if !accept {
+        store.forget_follow_id(user.id, &actor.id)?;
+        if store.followers_from(&user.address, server)? == 0 {
+            store.remove_subscriber(&user.address, server)?;
+        }
+    }
+    Ok(())
 }
 
 /// Tells `server` the decision in the background (a slow node does not hold the request).

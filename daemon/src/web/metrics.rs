@@ -72,6 +72,21 @@ pub struct Snapshot {
     pub streams_open: u64,
     /// What the kernel says of the process (each `None` where `/proc` does not say).
     pub process: process::ProcessStats,
+    /// The fediverse side, when it is on.
+    pub fediverse: Option<Fediverse>,
+}
+
+/// The fediverse side's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fediverse {
+    /// Inbox POSTs by outcome (labels of `crate::fediverse::inbox::OUTCOMES`).
+    pub inbox: Vec<(&'static str, u64)>,
+    /// Activities delivered.
+    pub delivered: u64,
+    /// Delivery attempts that failed.
+    pub failed: u64,
+    /// Activities waiting for delivery.
+    pub queued: u64,
 }
 
 /// The outbox at one moment.
@@ -187,6 +202,19 @@ fn snapshot(ctx: &Context, store: &Store) -> Snapshot {
         damaged: crate::store::damaged(),
         streams_open: ctx.streams.load(std::sync::atomic::Ordering::Relaxed) as u64,
         process: process::ProcessStats::read(),
+        fediverse: ctx.fediverse.as_ref().map(|f| {
+            use std::sync::atomic::Ordering::Relaxed;
+            Fediverse {
+                inbox: crate::fediverse::inbox::OUTCOMES
+                    .iter()
+                    .zip(&f.outcomes)
+                    .map(|(l, n)| (*l, n.load(Relaxed)))
+                    .collect(),
+                delivered: f.delivered.load(Relaxed),
+                failed: f.failed.load(Relaxed),
+                queued: store.queued_activities().unwrap_or(0),
+            }
+        }),
     }
 }
 

@@ -33,6 +33,7 @@ pub mod conversation;
 pub mod federation;
 pub mod follow_requests;
 pub mod follow_target;
+pub mod inbox;
 pub mod io;
 pub mod lists;
 pub mod mastodon;

@@ -1,6 +1,7 @@
 //! Black-box system tests: real `msmd` processes, driven through the command line, HTTP and
 //! signals. One test binary with a module per area (it links once, which is faster).
 
+mod activitypub_inbox;
 mod api;
 mod approval;
 mod blocking;
@@ -10,6 +11,7 @@ mod config;
 mod conversation;
 mod durability;
 mod federation;
+mod fedify_exchange;
 mod fedify_peer;
 mod firehose;
 mod firehose_discover;

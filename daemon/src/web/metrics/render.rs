@@ -231,6 +231,31 @@ pub fn render(s: &Snapshot) -> String {
         "Live streams open now (web client and Mastodon API).",
         s.streams_open,
     );
+    if let Some(f) = &s.fediverse {
+        t.family(
+            "msm_activitypub_inbox_total",
+            Kind::Counter,
+            "Fediverse inbox POSTs, by outcome (accepted, ignored, or why refused).",
+        );
+        for (outcome, n) in &f.inbox {
+            t.sample("msm_activitypub_inbox_total", &[("outcome", outcome)], n);
+        }
+        t.counter(
+            "msm_activitypub_delivered_total",
+            "Activities delivered to fediverse inboxes.",
+            f.delivered,
+        );
+        t.counter(
+            "msm_activitypub_delivery_failures_total",
+            "Deliveries to fediverse inboxes that failed (retried later, or given up).",
+            f.failed,
+        );
+        t.gauge(
+            "msm_activitypub_queued",
+            "Activities waiting for delivery to fediverse inboxes.",
+            f.queued,
+        );
+    }
     let p = &s.process;
     if let Some(v) = p.resident_bytes {
         t.gauge(

@@ -1,0 +1,262 @@
+//! An inbox POST, from verified signature to stored change.
+//!
+//! In order, each step refusing before the next runs: the signature's key id; the signature
+//! verified (its policy first: what it covers, its date, the body's digest — so a stale or
+//! tampered request never makes the node fetch) with the stored key, or with the key fetched
+//! from the sender; the activity read and checked ([`crate::activitypub::activity`]); its actor
+//! must own the key; its id must be new (replays refused). Then it is acted on:
+//!
+//! - `Follow` of a local account: the follower's server (its shared inbox) subscribes, the
+//!   follow is recorded with the approval rules msm followers get, and an `Accept` (or
+//!   `Reject`) is queued for the follower's inbox; a locked account decides later.
+//! - `Undo` of a `Follow`: the follower is dropped (and its server, once it has nobody left).
+//! - `Delete` of the actor itself: it is dropped as a follower everywhere.
+//! - Anything else is answered 202 and counted as `ignored`.
+//!
+//! Every outcome is counted under one of [`OUTCOMES`] (shown in `/metrics`).
+
+use super::{Fediverse, InboxError};
+use crate::activitypub::activity::{self, Act, Activity};
+use crate::activitypub::actor_doc::same_host;
+use crate::activitypub::keys::PublicKey;
+use crate::activitypub::note::host_of;
+use crate::activitypub::outbound::{answer_follow, Iris};
+use crate::activitypub::sig::{self, Request};
+use crate::activitypub::SigError;
+use crate::proto::follow::FollowAnswerState;
+use crate::proto::Address;
+use crate::store::activitypub::KnownActor;
+use crate::store::Store;
+use serde_json::json;
+
+/// The labels inbox outcomes are counted under.
+pub const OUTCOMES: [&str; 13] = [
+    "accepted",
+    "ignored",
+    "unsigned",
+    "digest",
+    "date",
+    "bad_signature",
+    "malformed_signature",
+    "not_the_actor",
+    "replay",
+    "unknown_key",
+    "busy",
+    "malformed",
+    "error",
+];
+
+/// Where the node is: its public base URL and domain.
+#[derive(Debug, Clone, Copy)]
+pub struct Node<'a> {
+    /// `https://host` of the node's pages and actors.
+    pub base: &'a str,
+    /// The domain its accounts are at.
+    pub domain: &'a str,
+}
+
+/// What was done with an accepted activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// It changed something here.
+    Accepted,
+    /// It was read and verified, but msm does not act on it (yet).
+    Ignored,
+}
+
+impl Done {
+    /// Its label in [`OUTCOMES`].
+    pub fn label(self) -> &'static str {
+        match self {
+            Done::Accepted => "accepted",
+            Done::Ignored => "ignored",
+        }
+    }
+}
+
+impl Fediverse {
+    /// Verifies and acts on one inbox POST (its size already bounded by the caller).
+    pub fn receive(
+        &self,
+        store: &mut Store,
+        node: Node<'_>,
+        req: &Request<'_>,
+        now_ms: u64,
+    ) -> Result<Done, InboxError> {
+        let actor = self.verify(store, node, req, now_ms)?;
+        let doc: serde_json::Value = serde_json::from_slice(req.body)
+            .map_err(|_| InboxError::BadRequest("body is not JSON"))?;
+        let activity = activity::read(&doc, self.allow_http)?;
+        if activity.actor != actor.id {
+            return Err(InboxError::NotTheActor);
+        }
+        if !store.first_sight(&activity.id, now_ms)? {
+            return Err(InboxError::Replay);
+        }
+        self.act(store, node, &actor, &activity, now_ms)
+    }
+
+    /// The verified signer.
+    fn verify(
+        &self,
+        store: &mut Store,
+        node: Node<'_>,
+        req: &Request<'_>,
+        now_ms: u64,
+    ) -> Result<KnownActor, InboxError> {
+        let key_id = sig::key_id(req)?;
+        let now = now_ms / 1000;
+        let stored = self.stored_key(store, &key_id)?;
+        let key_of = |a: &KnownActor| {
+            a.key
+                .as_ref()
+                .and_then(|(_, pem)| PublicKey::from_pem(pem).ok())
+        };
+        let first = sig::verify(req, now, |_| stored.as_ref().and_then(key_of));
+        let refetch = match (&first, &stored) {
+            (Ok(_), Some(a)) => return Ok(a.clone()),
+            (Err(SigError::UnknownKey), _) => true,
+            (Err(SigError::BadSignature), Some(a)) => {
+                now_ms.saturating_sub(a.fetched_ms) >= super::keys::KEY_REFRESH_MS
+            }
+            _ => false,
+        };
+        if !refetch {
+            return Err(first.err().unwrap_or(SigError::UnknownKey).into());
+        }
+        let fetched = self.fetch_key(store, node.base, &key_id, now_ms)?;
+        sig::verify(req, now, |_| key_of(&fetched))?;
+        Ok(fetched)
+    }
+
+    fn act(
+        &self,
+        store: &mut Store,
+        node: Node<'_>,
+        actor: &KnownActor,
+        activity: &Activity,
+        now_ms: u64,
+    ) -> Result<Done, InboxError> {
+        match &activity.act {
+            Act::Follow { object } => self.follow(store, node, actor, &activity.id, object, now_ms),
+            Act::Undo { kind, object, .. } if kind == "Follow" => {
+                let Some(user) = object.as_deref().and_then(|o| local_user(node, o)) else {
+                    return Ok(Done::Ignored);
+                };
+                unfollow(store, node, actor, &user)?;
+                Ok(Done::Accepted)
+            }
+            Act::Delete { object } if *object == actor.id => {
+                let follower = Address::parse(&actor.address)
+                    .map_err(|_| InboxError::BadRequest("actor address"))?;
+                for author in store.followed_by(&follower)? {
+                    unfollow(store, node, actor, &author)?;
+                }
+                Ok(Done::Accepted)
+            }
+            _ => Ok(Done::Ignored),
+        }
+    }
+
+    fn follow(
+        &self,
+        store: &mut Store,
+        node: Node<'_>,
+        actor: &KnownActor,
+        follow_id: &str,
+        object: &str,
+        now_ms: u64,
+    ) -> Result<Done, InboxError> {
+        let Some(author) = local_user(node, object) else {
+            return Ok(Done::Ignored);
+        };
+        let Some(user) = store.user_by_name(author.user())? else {
+            return Ok(Done::Ignored);
+        };
+        let follower =
+            Address::parse(&actor.address).map_err(|_| InboxError::BadRequest("actor address"))?;
+        let server = actor.delivery_inbox.as_str();
+        if store.add_subscriber(&author, server, now_ms)?.is_none() {
+            return Ok(Done::Ignored);
+        }
+        let state = store
+            .follow_request(&author, &follower, server, now_ms)?
+            .unwrap_or(FollowAnswerState::Rejected);
+        store.remember_follow_id(user.id, &actor.id, follow_id)?;
+        match state {
+            FollowAnswerState::Pending => {}
+            FollowAnswerState::Accepted => self.answer(
+                store, node, user.id, &author, actor, follow_id, true, now_ms,
+            )?,
+            FollowAnswerState::Rejected => {
+                self.answer(
+                    store, node, user.id, &author, actor, follow_id, false, now_ms,
+                )?;
+                unfollow(store, node, actor, &author)?;
+            }
+        }
+        Ok(Done::Accepted)
+    }
+
+    /// Queues `author`'s `Accept` (or `Reject`) of `actor`'s follow `follow_id`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn answer(
+        &self,
+        store: &mut Store,
+        node: Node<'_>,
+        user_id: i64,
+        author: &Address,
+        actor: &KnownActor,
+        follow_id: &str,
+        accept: bool,
+        now_ms: u64,
+    ) -> Result<(), InboxError> {
+        let iris = Iris { base: node.base };
+        let me = iris.actor(author.user());
+        let follow = json!({"id": follow_id, "type": "Follow", "actor": actor.id, "object": me});
+        let id = format!(
+            "{me}#{}/{now_ms}",
+            if accept { "accepts" } else { "rejects" }
+        );
+        let body = answer_follow(accept, id, me, &follow).to_string();
+        if !store.queue_activity(user_id, &actor.inbox, body.as_bytes(), now_ms)? {
+            tracing::warn!(inbox = %actor.inbox, "the fediverse outbox is full; a follow answer is dropped");
+        }
+        self.wake();
+        Ok(())
+    }
+}
+
+/// The local account `iri` names (`{base}/users/{name}`), as an address.
+fn local_user(node: Node<'_>, iri: &str) -> Option<Address> {
+    let name = iri.strip_prefix(node.base)?.strip_prefix("/users/")?;
+    if name.is_empty() || name.contains(['/', '#', '?']) {
+        return None;
+    }
+    Address::parse(&format!("{name}@{}", node.domain)).ok()
+}
+
+/// `actor` no longer follows local `author`; its server is unsubscribed once nobody there does.
+fn unfollow(
+    store: &mut Store,
+    _node: Node<'_>,
+    actor: &KnownActor,
+    author: &Address,
+) -> Result<(), InboxError> {
+    let follower =
+        Address::parse(&actor.address).map_err(|_| InboxError::BadRequest("actor address"))?;
+    let server = actor.delivery_inbox.as_str();
+    store.follow_undo(author, &follower, server)?;
+    if let Some(user) = store.user_by_name(author.user())? {
+        store.forget_follow_id(user.id, &actor.id)?;
+    }
+    if store.followers_from(author, server)? == 0 {
+        store.remove_subscriber(author, server)?;
+    }
+    Ok(())
+}
+
+/// Whether `iri` is on the host of `base`.
+pub fn is_local(base: &str, iri: &str) -> bool {
+    host_of(base).is_some_and(|h| same_host(iri, h))
+}

@@ -1,0 +1,107 @@
+//! msmd and a real ActivityPub server exchange activities (issue 16): Fedify 2.3.6
+//! (`tests/fedify/peer.mjs`) at `https://peer.test/` and msmd at `https://msm.test/` (its own
+//! HTTPS) in a network namespace, both trusting the lab CA. The peer follows alice by her
+//! handle and receives msmd's signed `Accept`; alice posts and the peer receives a verified
+//! `Create` of her note at its shared inbox; the peer takes the follow back and alice's
+//! followers count drops. Once with RFC 9421 signatures (Fedify's own) and once with
+//! draft-cavage (as Mastodon signs), so msmd verifies both and its answers pass Fedify's checks.
+//!
+//! Needs root, iproute2, dnsmasq, openssl and npm (`tests/run` installs them).
+
+use msm_tests::fedify::{FedLab, Signing};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const PEER: &str = "peer.test";
+const MSM: &str = "msm.test";
+const ALICE: &str = "https://msm.test/users/alice";
+
+fn exchange(signing: Signing) {
+    let lab = FedLab::new(&[(PEER, "127.0.0.2"), (MSM, "127.0.0.4")]);
+    let data = msm_tests::data_dir(MSM, &[("alice", "a long password", true)]);
+    let (cert, key) = lab.cert(MSM);
+    let cfg = tempfile::tempdir().unwrap();
+    let file = cfg.path().join("msmd.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[http]\npublic_url = \"https://{MSM}\"\n[https]\nlisten = \"127.0.0.4:443\"\ncert = \"{}\"\nkey = \"{}\"\n\
+             [activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
+            cert.display(),
+            key.display(),
+            lab.ca_file().display()
+        ),
+    )
+    .unwrap();
+    let node =
+        msm_tests::Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
+    let peer = lab.peer(PEER, signing);
+
+    // the peer follows alice: WebFinger, the actor, a signed Follow; msmd verifies it (fetching
+    // the peer's key with a signed GET) and answers with a signed Accept
+    let follow = peer.ok("follow", &json!({ "acct": "@alice@msm.test" }));
+    let follow_id = follow["id"].as_str().unwrap().to_string();
+    assert_eq!(follow["actor"], ALICE);
+    let accept = peer.wait_received("alice's Accept", |r| r["type"] == "Accept");
+    assert_eq!(accept["verified"], true, "{accept:#}\n{}", node.log());
+    assert_eq!(accept["actor"], ALICE, "{accept:#}");
+    assert_eq!(accept["object"], follow_id.as_str(), "{accept:#}");
+    let state = |peer: &msm_tests::fedify::Peer| peer.following()[0]["state"].clone();
+    assert_eq!(state(&peer), "accepted", "{:?}", peer.following());
+    assert_eq!(followers(&node), 1);
+
+    // alice posts: the peer's shared inbox receives a verified Create of her note
+    let token = node.login("alice", "a long password");
+    let text = format!("hello fediverse, {signing:?} #msm");
+    let r = node.post_json("/api/v1/posts", Some(&token), &json!({ "text": text }));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let create = peer.wait_received("alice's Create", |r| r["type"] == "Create");
+    assert_eq!(create["verified"], true, "{create:#}\n{}", node.log());
+    assert_eq!(create["actor"], ALICE, "{create:#}");
+    assert_eq!(create["inbox"], "shared", "{create:#}");
+    let note = &create["activity"]["object"];
+    assert_eq!(note["attributedTo"], ALICE, "{create:#}");
+    let content = note["content"].as_str().unwrap_or("");
+    assert!(content.contains("hello fediverse"), "{create:#}");
+    assert!(
+        note["tag"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["name"] == "#msm")),
+        "{create:#}"
+    );
+
+    // the peer takes its follow back: alice has no follower left
+    peer.ok("unfollow", &json!({ "acct": "@alice@msm.test" }));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while followers(&node) != 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the Undo did not remove the follower"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let errors = peer.errors();
+    assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
+}
+
+/// alice's followers count, as her followers collection says.
+fn followers(node: &msm_tests::Node) -> u64 {
+    let r = node.http(
+        "GET",
+        "/users/alice/followers",
+        &[("Accept", "application/activity+json")],
+        None,
+    );
+    let c: Value = r.json();
+    c["totalItems"].as_u64().unwrap_or(u64::MAX)
+}
+
+#[test]
+fn a_fedify_peer_signing_rfc9421_follows_alice_and_receives_her_posts() {
+    exchange(Signing::Rfc9421);
+}
+
+#[test]
+fn a_fedify_peer_signing_like_mastodon_follows_alice_and_receives_her_posts() {
+    exchange(Signing::Cavage);
+}
