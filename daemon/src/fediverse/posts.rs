@@ -236,3 +236,7 @@ fn status(fed: &Fediverse, s: u16) -> Option<Status> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "posts_tests.rs"]
+mod tests;

@@ -394,3 +394,7 @@ impl Store {
             .optional()?)
     }
 }
+
+#[cfg(test)]
+#[path = "activitypub_tests.rs"]
+mod tests;

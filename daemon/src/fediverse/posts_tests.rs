@@ -1,0 +1,121 @@
+//! Tests of msm messages written as the activities fediverse followers receive.
+
+use super::activity_of;
+use crate::proto::message::{Audience, Body, Mentions, Message, MessageId};
+use crate::proto::Address;
+
+const BASE: &str = "https://smith.family";
+
+fn addr(s: &str) -> Address {
+    Address::parse(s).unwrap()
+}
+
+fn message(audience: Audience, body: Body) -> Message {
+    Message {
+        author: addr("alice@smith.family"),
+        seq: 7,
+        time_ms: 1_700_000_000_000,
+        audience,
+        body,
+    }
+}
+
+fn known(a: &Address) -> Option<String> {
+    (a.as_str() == "bob@peer.test").then(|| "https://peer.test/users/bob".to_string())
+}
+
+#[test]
+fn a_note_becomes_a_create_with_its_mentions_tags_warning_and_reply() {
+    let mut mentions = Mentions::new();
+    mentions.push(addr("bob@peer.test")).unwrap();
+    mentions.push(addr("carol@smith.family")).unwrap();
+    mentions.push(addr("dan@unknown.test")).unwrap();
+    let m = message(
+        Audience::Public,
+        Body::Note {
+            text: "hi @bob@peer.test and @carol #rust".into(),
+            summary: "spoilers".into(),
+            reply_to: Some(MessageId {
+                author: addr("carol@smith.family"),
+                seq: 3,
+            }),
+            mentions,
+        },
+    );
+    let a = activity_of(&m, BASE, "smith.family", &known).unwrap();
+    assert_eq!(a["type"], "Create");
+    assert_eq!(a["actor"], "https://smith.family/users/alice");
+    let note = &a["object"];
+    assert_eq!(note["id"], "https://smith.family/users/alice/statuses/7");
+    assert_eq!(
+        note["inReplyTo"],
+        "https://smith.family/users/carol/statuses/3"
+    );
+    assert_eq!(note["summary"], "spoilers");
+    assert_eq!(note["sensitive"], true);
+    assert_eq!(note["published"], "2023-11-14T22:13:20Z");
+    assert!(
+        note["content"].as_str().unwrap().contains("hi "),
+        "{note:#}"
+    );
+    let tags = note["tag"].as_array().unwrap();
+    let hrefs: Vec<&str> = tags.iter().filter_map(|t| t["href"].as_str()).collect();
+    assert!(hrefs.contains(&"https://peer.test/users/bob"), "{tags:?}");
+    assert!(
+        hrefs.contains(&"https://smith.family/users/carol"),
+        "{tags:?}"
+    );
+    assert!(
+        !tags.iter().any(|t| t["name"] == "@dan@unknown.test"),
+        "no actor: not a tag"
+    );
+    assert!(tags.iter().any(|t| t["name"] == "#rust"), "{tags:?}");
+    let to = a["to"].to_string();
+    assert!(
+        to.contains("https://www.w3.org/ns/activitystreams#Public"),
+        "{a:#}"
+    );
+}
+
+#[test]
+fn followers_only_posts_go_to_the_followers_collection_and_deletes_are_tombstones() {
+    let m = message(
+        Audience::Followers,
+        Body::Post {
+            text: "home".into(),
+        },
+    );
+    let a = activity_of(&m, BASE, "smith.family", &known).unwrap();
+    assert!(!a.to_string().contains("#Public"), "{a:#}");
+    assert!(
+        a["to"]
+            .to_string()
+            .contains("https://smith.family/users/alice/followers"),
+        "{a:#}"
+    );
+    let d = activity_of(
+        &message(Audience::Public, Body::Delete { target: 5 }),
+        BASE,
+        "smith.family",
+        &known,
+    )
+    .unwrap();
+    assert_eq!(d["type"], "Delete");
+    assert_eq!(
+        d["object"]["id"], "https://smith.family/users/alice/statuses/5",
+        "{d:#}"
+    );
+    let like = message(
+        Audience::Public,
+        Body::Like {
+            of: MessageId {
+                author: addr("bob@peer.test"),
+                seq: 1,
+            },
+        },
+    );
+    assert!(
+        activity_of(&like, BASE, "smith.family", &known).is_none(),
+        "not sent yet"
+    );
+}
