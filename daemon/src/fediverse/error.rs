@@ -31,6 +31,9 @@ pub enum InboxError {
     /// The body is not an activity msm reads.
     #[error("malformed activity: {0}")]
     Activity(#[from] ActivityError),
+    /// The activity's post is not one msm reads.
+    #[error("malformed post: {0}")]
+    Note(#[from] crate::activitypub::note::NoteError),
     /// The body is not JSON, or not `application/activity+json`.
     #[error("{0}")]
     BadRequest(&'static str),
@@ -58,7 +61,7 @@ impl InboxError {
             | InboxError::KeyFetch(_)
             | InboxError::Actor(_) => 401,
             InboxError::Busy => 503,
-            InboxError::Activity(_) | InboxError::BadRequest(_) => 400,
+            InboxError::Activity(_) | InboxError::Note(_) | InboxError::BadRequest(_) => 400,
             InboxError::TooLarge => 413,
             InboxError::Store(_) => 500,
         }
@@ -78,9 +81,10 @@ impl InboxError {
             InboxError::Replay => "replay",
             InboxError::KeyFetch(_) | InboxError::Actor(_) => "unknown_key",
             InboxError::Busy => "busy",
-            InboxError::Activity(_) | InboxError::BadRequest(_) | InboxError::TooLarge => {
-                "malformed"
-            }
+            InboxError::Activity(_)
+            | InboxError::Note(_)
+            | InboxError::BadRequest(_)
+            | InboxError::TooLarge => "malformed",
             InboxError::Store(_) => "error",
         }
     }

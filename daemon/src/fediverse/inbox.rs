@@ -10,14 +10,20 @@
 //!   follow is recorded with the approval rules msm followers get, and an `Accept` (or
 //!   `Reject`) is queued for the follower's inbox; a locked account decides later.
 //! - `Undo` of a `Follow`: the follower is dropped (and its server, once it has nobody left).
-//! - `Delete` of the actor itself: it is dropped as a follower everywhere.
+//! - `Delete` of the actor itself: it is dropped as a follower everywhere; `Block` of a local
+//!   account: it stops following it.
+//! - `Create`, `Update`, `Delete` of posts, `Like`, `Announce` and their `Undo`: stored as
+//!   msm messages of their author when they concern someone here ([`super::notes`]);
+//!   `Update` of the actor: its document is kept.
 //! - Anything else is answered 202 and counted as `ignored`.
 //!
 //! Every outcome is counted under one of [`OUTCOMES`] (shown in `/metrics`).
 
+use super::notes::{self, Sink};
 use super::{Fediverse, InboxError};
 use crate::activitypub::activity::{self, Act, Activity};
 use crate::activitypub::actor_doc::same_host;
+use crate::activitypub::actor_doc::{self, ACTOR_TYPES};
 use crate::activitypub::keys::PublicKey;
 use crate::activitypub::note::host_of;
 use crate::activitypub::outbound::{answer_follow, Iris};
@@ -79,6 +85,7 @@ impl Fediverse {
     pub fn receive(
         &self,
         store: &mut Store,
+        sink: &Sink<'_>,
         node: Node<'_>,
         req: &Request<'_>,
         now_ms: u64,
@@ -93,7 +100,7 @@ impl Fediverse {
         if !store.first_sight(&activity.id, now_ms)? {
             return Err(InboxError::Replay);
         }
-        self.act(store, node, &actor, &activity, now_ms)
+        self.act(store, sink, node, &actor, &activity, now_ms)
     }
 
     /// The verified signer.
@@ -132,12 +139,79 @@ impl Fediverse {
     fn act(
         &self,
         store: &mut Store,
+        sink: &Sink<'_>,
         node: Node<'_>,
         actor: &KnownActor,
         activity: &Activity,
         now_ms: u64,
     ) -> Result<Done, InboxError> {
+        let done = |kept: bool| if kept { Done::Accepted } else { Done::Ignored };
         match &activity.act {
+            Act::Create(obj) => Ok(done(notes::create(
+                store, sink, node, actor, obj, false, now_ms,
+            )?)),
+            Act::Update(obj)
+                if obj
+                    .get("type")
+                    .and_then(|t| t.as_str())
+                    .is_some_and(|t| ACTOR_TYPES.contains(&t)) =>
+            {
+                let fresh = actor_doc::read(obj, None, self.allow_http)?;
+                if fresh.id != actor.id {
+                    return Err(InboxError::NotTheActor);
+                }
+                store.remember_actor(&fresh, now_ms)?;
+                Ok(Done::Accepted)
+            }
+            Act::Update(obj) => Ok(done(notes::create(
+                store, sink, node, actor, obj, true, now_ms,
+            )?)),
+            Act::Like { object } => Ok(done(notes::react(
+                store,
+                sink,
+                node,
+                actor,
+                &activity.id,
+                object,
+                false,
+                now_ms,
+            )?)),
+            Act::Announce { object } => Ok(done(notes::react(
+                store,
+                sink,
+                node,
+                actor,
+                &activity.id,
+                object,
+                true,
+                now_ms,
+            )?)),
+            Act::Undo {
+                kind, id: Some(id), ..
+            } if kind == "Like" || kind == "Announce" || kind == "EmojiReact" => {
+                Ok(done(notes::delete(store, sink, actor, id, now_ms)?))
+            }
+            Act::Answer {
+                accept,
+                follow: Some(follow),
+            } => {
+                let known = super::follow::answered(
+                    store,
+                    node,
+                    &actor.id,
+                    &actor.address,
+                    follow,
+                    *accept,
+                )?;
+                Ok(done(known))
+            }
+            Act::Block { object } => {
+                let Some(user) = local_user(node, object) else {
+                    return Ok(Done::Ignored);
+                };
+                unfollow(store, node, actor, &user)?;
+                Ok(Done::Accepted)
+            }
             Act::Follow { object } => self.follow(store, node, actor, &activity.id, object, now_ms),
             Act::Undo { kind, object, .. } if kind == "Follow" => {
                 let Some(user) = object.as_deref().and_then(|o| local_user(node, o)) else {
@@ -146,7 +220,10 @@ impl Fediverse {
                 unfollow(store, node, actor, &user)?;
                 Ok(Done::Accepted)
             }
-            Act::Delete { object } if *object == actor.id => {
+            Act::Delete { object } if *object != actor.id => {
+                Ok(done(notes::delete(store, sink, actor, object, now_ms)?))
+            }
+            Act::Delete { .. } => {
                 let follower = Address::parse(&actor.address)
                     .map_err(|_| InboxError::BadRequest("actor address"))?;
                 for author in store.followed_by(&follower)? {

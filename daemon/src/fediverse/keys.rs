@@ -9,12 +9,14 @@
 
 use super::{Fediverse, InboxError};
 use crate::activitypub::actor_doc::{self, key_document, same_host, RemoteActor, MAX_ACTOR_BYTES};
+use crate::activitypub::keys::RsaSigningKey;
 use crate::activitypub::note::host_of;
 use crate::activitypub::outbound::Iris;
 use crate::activitypub::sig::{sign_get, Outgoing};
 use crate::net::fetch::parse_url;
 use crate::store::activitypub::KnownActor;
 use crate::store::Store;
+use std::sync::Arc;
 
 /// How long a stored key is trusted before a signature it fails may fetch it again.
 pub const KEY_REFRESH_MS: u64 = 3600 * 1000;
@@ -41,7 +43,8 @@ impl Fediverse {
         now_ms: u64,
     ) -> Result<KnownActor, InboxError> {
         let _slot = self.fetch_slot().ok_or(InboxError::Busy)?;
-        let doc = self.fetch_json(store, base, key_document(key_id), now_ms)?;
+        let key = self.instance_key(store)?;
+        let doc = self.fetch_json(&key, base, key_document(key_id), now_ms)?;
         let actor = actor_doc::read(&doc, Some(key_id), self.allow_http)?;
         let host = host_of(&actor.id).unwrap_or("");
         if !same_host(key_id, host) {
@@ -62,28 +65,49 @@ impl Fediverse {
         now_ms: u64,
     ) -> Result<RemoteActor, InboxError> {
         let _slot = self.fetch_slot().ok_or(InboxError::Busy)?;
-        let doc = self.fetch_json(store, base, id, now_ms)?;
+        let key = self.instance_key(store)?;
+        let actor = self.fetch_actor_with(&key, base, id, now_ms)?;
+        store.remember_actor(&actor, now_ms)?;
+        Ok(actor)
+    }
+
+    /// Fetches the actor `id`, signed with the instance key `key` (no store needed).
+    pub fn fetch_actor_with(
+        &self,
+        key: &RsaSigningKey,
+        base: &str,
+        id: &str,
+        now_ms: u64,
+    ) -> Result<RemoteActor, InboxError> {
+        let doc = self.fetch_json(key, base, id, now_ms)?;
         let actor = actor_doc::read(&doc, None, self.allow_http)?;
         if actor.id != id {
             return Err(InboxError::KeyFetch(
                 "the document is of another actor".into(),
             ));
         }
-        store.remember_actor(&actor, now_ms)?;
         Ok(actor)
+    }
+
+    /// The instance actor's signing key (read, or made, once; then kept in memory).
+    pub fn instance_key(&self, store: &Store) -> Result<Arc<RsaSigningKey>, InboxError> {
+        if let Some(k) = self.instance_key.get() {
+            return Ok(k.clone());
+        }
+        let k = Arc::new(super::instance::signing_key(store).map_err(InboxError::KeyFetch)?);
+        Ok(self.instance_key.get_or_init(|| k).clone())
     }
 
     /// GETs `url` as an ActivityStreams document, signed by the instance actor.
     fn fetch_json(
         &self,
-        store: &Store,
+        key: &RsaSigningKey,
         base: &str,
         url: &str,
         now_ms: u64,
     ) -> Result<serde_json::Value, InboxError> {
         let target = parse_url(url)?;
         let iris = Iris { base };
-        let key = super::instance::signing_key(store).map_err(InboxError::KeyFetch)?;
         let out = Outgoing {
             method: "GET",
             scheme: "https",
@@ -92,7 +116,7 @@ impl Fediverse {
             content_type: "",
             body: &[],
         };
-        let signed = sign_get(&key, &super::instance::key_id(&iris), &out, now_ms / 1000)?;
+        let signed = sign_get(key, &super::instance::key_id(&iris), &out, now_ms / 1000)?;
         let mut headers: Vec<(&str, &str)> = vec![("Accept", ACCEPT_ACTIVITY)];
         headers.extend(signed.iter().map(|(n, v)| (*n, v.as_str())));
         let resp = self.client.get(url, &headers, MAX_ACTOR_BYTES)?;

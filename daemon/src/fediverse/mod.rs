@@ -4,6 +4,10 @@
 //! - [`keys`]: the key a signature names, from the store or fetched (a signed GET, as the
 //!   instance actor) from the sender's server, bounded in concurrent fetches.
 //! - [`inbox`]: an inbox POST verified (signature, key owner, replay) and acted on.
+//! - [`notes`]: posts, likes, boosts, edits and deletes from the fediverse stored as msm
+//!   messages of their authors.
+//! - [`follow`]: following fediverse accounts by address (WebFinger, the actor, `Follow`,
+//!   `Undo`), and the answers to those follows.
 //! - [`deliver`]: the activities owed to remote inboxes (`Accept`, `Reject`, …), POSTed signed
 //!   by their author, retried with backoff and given up.
 //! - [`posts`]: local posts as activities, sent where `net::outbox` delivers to a follower's
@@ -14,9 +18,11 @@
 
 pub mod deliver;
 mod error;
+pub mod follow;
 pub mod inbox;
 pub mod instance;
 pub mod keys;
+pub mod notes;
 pub mod posts;
 
 pub use error::InboxError;
@@ -47,6 +53,8 @@ pub struct Fediverse {
     pub failed: AtomicU64,
     /// Servers that verify only draft-cavage signatures.
     cavage_hosts: deliver::CavageHosts,
+    /// The instance actor's key, once read.
+    instance_key: std::sync::OnceLock<Arc<crate::activitypub::keys::RsaSigningKey>>,
 }
 
 impl Fediverse {
@@ -61,6 +69,7 @@ impl Fediverse {
             delivered: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             cavage_hosts: Default::default(),
+            instance_key: Default::default(),
         }
     }
 

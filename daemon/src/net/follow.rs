@@ -248,6 +248,9 @@ async fn on_answer(net: &Arc<Net>, link: &Arc<Link>, a: FollowAnswer) -> Result<
 
 /// Follower's side: names `follower` to `author`'s node (after the subscription is active).
 pub async fn ask(net: &Arc<Net>, follower: &Address, author: &Address) -> Result<(), NetError> {
+    if let Some(asked) = crate::fediverse::follow::ask(net, follower, author).await {
+        return asked.map_err(NetError::from);
+    }
     let link = tokio::time::timeout(SEND_WITHIN, net.link_to(author.domain()))
         .await
         .map_err(|_| NetError::LinkLost(author.domain().to_string()))??;

@@ -444,9 +444,27 @@ impl Net {
 
     /// Stops `user_id` following `author`; the last local follower's unfollow unsubscribes.
     pub async fn unfollow(self: &Arc<Self>, user_id: i64, author: Address) -> Result<(), NetError> {
+        if let Some((fed, base)) = self.fediverse.get().cloned() {
+            // a fediverse account hears of it by an Undo of the Follow
+            let a = author.clone();
+            let undone = self
+                .pool
+                .run(move |s| {
+                    crate::fediverse::follow::undo(&fed, s, &base, user_id, &a)
+                        .map_err(|e| crate::store::StoreError::Corrupt(e.label()))
+                })
+                .await;
+            if let Err(e) = undone {
+                tracing::warn!(%author, error = %e, "could not queue the Undo of a fediverse follow");
+            }
+        }
         let a = author.clone();
         let last = self.pool.run(move |s| s.unfollow(user_id, &a)).await?;
-        if last && author.domain() != self.domain {
+        let fediverse = self.pool.run({
+            let a = author.clone();
+            move |s| Ok(s.actor_by_address(a.as_str())?.is_some())
+        });
+        if last && author.domain() != self.domain && !fediverse.await.unwrap_or(false) {
             if let Ok(l) = self.link_to(author.domain()).await {
                 let _ = l
                     .send(
@@ -542,24 +560,45 @@ impl Net {
                 }
                 let net = self.clone();
                 tokio::spawn(async move {
-                    match net.subscribe(&author).await {
-                        Ok(()) => {
-                            tracing::info!(%author, "subscribed");
-                            follow::ask_author(&net, &author).await;
+                    let fediverse = crate::fediverse::follow::subscribe(&net, &author).await;
+                    let outcome = match fediverse {
+                        Some(Ok(())) => {
+                            tracing::info!(%author, "followed on the fediverse");
+                            Ok(None)
                         }
-                        Err(
-                            NetError::NoSuchUser(_)
-                            | NetError::Discover(DiscoverError::NoSuchDomain(_)),
-                        ) => {
-                            tracing::warn!(%author, "no such author; dropping the follows");
-                            let a = author.clone();
-                            let _ = net.pool.run(move |s| s.drop_follows_of(&a)).await;
-                        }
+                        Some(Err(e)) => Err(e),
+                        None => Ok(Some(net.subscribe(&author).await)),
+                    };
+                    let msm = match outcome {
+                        Ok(None) => None,
+                        Ok(Some(r)) => Some(r),
                         Err(e) => {
-                            tracing::info!(%author, error = %e, attempts, "subscription failed; will retry");
-                            net.subscription_failed(&author, &e.to_string(), attempts + 1)
-                                .await;
+                            tracing::info!(%author, error = %e, attempts, "fediverse follow failed; will retry");
+                            net.subscription_failed(&author, &e, attempts + 1).await;
+                            None
                         }
+                    };
+                    match msm {
+                        None => {}
+                        Some(r) => match r {
+                            Ok(()) => {
+                                tracing::info!(%author, "subscribed");
+                                follow::ask_author(&net, &author).await;
+                            }
+                            Err(
+                                NetError::NoSuchUser(_)
+                                | NetError::Discover(DiscoverError::NoSuchDomain(_)),
+                            ) => {
+                                tracing::warn!(%author, "no such author; dropping the follows");
+                                let a = author.clone();
+                                let _ = net.pool.run(move |s| s.drop_follows_of(&a)).await;
+                            }
+                            Err(e) => {
+                                tracing::info!(%author, error = %e, attempts, "subscription failed; will retry");
+                                net.subscription_failed(&author, &e.to_string(), attempts + 1)
+                                    .await;
+                            }
+                        },
                     }
                     net.subscribing
                         .lock()

@@ -564,6 +564,12 @@ fn check_ref(id: &MessageId) -> Result<(), ProtoError> {
 }
 
 impl SignedMessage {
+    /// Whether it carries no signature (all zeros): a post taken from the fediverse, whose
+    /// HTTP signature the inbox checked. Such a message is stored, never relayed.
+    pub fn is_unsigned(&self) -> bool {
+        self.signature == [0; SIGNATURE_LEN]
+    }
+
     /// The wire form (see the module doc for the layout).
     pub fn encode(&self) -> Vec<u8> {
         let body = self.message.to_bytes();

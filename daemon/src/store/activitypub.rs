@@ -8,6 +8,10 @@
 //! inbox URL in `subscribers` and `remote_followers`, so approvals, followers-only reading,
 //! counts and the outbox cursors work for them unchanged.
 //!
+//! Posts and activities taken from the fediverse are msm messages of their author (numbered
+//! here, in the order received); `ap_objects` maps their IRIs to those messages, so a reply,
+//! a like or a delete that names one finds it.
+//!
 //! Bounds: [`MAX_ACTORS`] actors (the least recently fetched are forgotten first), seen ids
 //! kept [`SEEN_KEEP_MS`] (past the signature window, a replay fails on its date) and at most
 //! [`MAX_SEEN`]; at most [`MAX_QUEUED`] activities queued.
@@ -54,6 +58,18 @@ pub const ACTIVITYPUB_MIGRATION: &str = "
         last_error      TEXT
     );
     CREATE INDEX ap_outbox_due ON ap_outbox(next_attempt_ms);
+    CREATE TABLE ap_following(
+        user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        actor     TEXT NOT NULL,
+        follow_id TEXT NOT NULL,
+        PRIMARY KEY (user_id, actor)
+    ) WITHOUT ROWID;
+    CREATE INDEX ap_following_by_id ON ap_following(follow_id);
+    CREATE TABLE ap_objects(
+        iri    TEXT PRIMARY KEY,
+        author TEXT NOT NULL,
+        seq    INTEGER NOT NULL
+    ) WITHOUT ROWID;
 ";
 
 /// Remote actors kept; past this the least recently fetched are forgotten (they are fetched
@@ -82,6 +98,8 @@ pub struct KnownActor {
     pub key: Option<(String, String)>,
     /// When it was fetched (unix ms).
     pub fetched_ms: u64,
+    /// Its followers collection, if it names one.
+    pub followers: Option<String>,
 }
 
 /// An activity owed to a remote inbox.
@@ -100,7 +118,7 @@ pub struct QueuedActivity {
 }
 
 const ACTOR_COLUMNS: &str =
-    "id, address, inbox, coalesce(shared_inbox, inbox), key_id, public_key, fetched_ms";
+    "id, address, inbox, coalesce(shared_inbox, inbox), key_id, public_key, fetched_ms, followers";
 
 fn known(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnownActor> {
     let key_id: Option<String> = r.get(4)?;
@@ -112,6 +130,7 @@ fn known(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnownActor> {
         delivery_inbox: r.get(3)?,
         key: key_id.zip(pem),
         fetched_ms: r.get::<_, i64>(6)? as u64,
+        followers: r.get(7)?,
     })
 }
 
@@ -398,3 +417,118 @@ impl Store {
 #[cfg(test)]
 #[path = "activitypub_tests.rs"]
 mod tests;
+
+impl Store {
+    /// The message (author, seq) an object IRI from the fediverse was stored as.
+    pub fn ap_object(&self, iri: &str) -> Result<Option<(String, u64)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT author, seq FROM ap_objects WHERE iri = ?1",
+                [iri],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+            )
+            .optional()?)
+    }
+
+    /// Records that object `iri` was stored as `author`'s message `seq`.
+    pub fn remember_ap_object(
+        &mut self,
+        iri: &str,
+        author: &str,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO ap_objects(iri, author, seq) VALUES (?1, ?2, ?3)",
+            params![iri, author, seq as i64],
+        )?;
+        Ok(())
+    }
+
+    /// The seq the next message taken from fediverse author `address` gets.
+    pub fn next_ap_seq(&self, address: &str) -> Result<u64, StoreError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT coalesce(max(m.seq), 0) + 1 FROM messages m JOIN authors a ON a.id = m.author_id
+              WHERE a.address = ?1",
+            [address],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// Whether a local user follows `address`.
+    pub fn followed_here(&self, address: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM follows WHERE address = ?1)",
+            [address],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+impl Store {
+    /// The local users who follow `address`, with their names.
+    pub fn local_followers_of(&self, address: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT f.user_id, u.name FROM follows f JOIN users u ON u.id = f.user_id WHERE f.address = ?1",
+        )?;
+        let rows = stmt.query_map([address], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records `user_id`'s follow `follow_id` of fediverse `actor`.
+    pub fn remember_following(
+        &mut self,
+        user_id: i64,
+        actor: &str,
+        follow_id: &str,
+    ) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO ap_following(user_id, actor, follow_id) VALUES (?1, ?2, ?3)",
+            params![user_id, actor, follow_id],
+        )?;
+        Ok(())
+    }
+
+    /// The local user and the actor of this node's follow `follow_id`.
+    pub fn following_by_id(&self, follow_id: &str) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT user_id, actor FROM ap_following WHERE follow_id = ?1",
+                [follow_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The id of `user_id`'s follow of `actor`, if one was sent.
+    pub fn following_id(&self, user_id: i64, actor: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT follow_id FROM ap_following WHERE user_id = ?1 AND actor = ?2",
+                params![user_id, actor],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Forgets `user_id`'s follow of `actor`.
+    pub fn forget_following(&mut self, user_id: i64, actor: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "DELETE FROM ap_following WHERE user_id = ?1 AND actor = ?2",
+            params![user_id, actor],
+        )?;
+        Ok(())
+    }
+
+    /// Marks the subscription to fediverse author `address` active (its posts come to the inbox).
+    pub fn fediverse_subscription_active(&mut self, address: &str) -> Result<(), StoreError> {
+        self.conn().execute(
+            "UPDATE subscriptions SET state = 'active', attempts = 0, last_error = NULL WHERE author = ?1",
+            [address],
+        )?;
+        Ok(())
+    }
+}

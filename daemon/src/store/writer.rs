@@ -543,7 +543,7 @@ fn receive(
     let contiguous: i64 = conn
         .prepare_cached("SELECT last_seq FROM authors WHERE address = ?1")?
         .query_row([msg.message.author.as_str()], |r| r.get(0))?;
-    if fresh && msg.message.audience == Audience::Public {
+    if fresh && msg.message.audience == Audience::Public && !msg.is_unsigned() {
         shared.public.push(msg.encode());
     }
     if let (true, Body::Delete { target }) = (fresh, &msg.message.body) {

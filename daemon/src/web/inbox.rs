@@ -75,7 +75,12 @@ pub fn post(
         base: &base,
         domain: &ctx.domain,
     };
-    match fed.receive(store, node, &view, crate::now_ms()) {
+    let sink = crate::fediverse::notes::Sink {
+        writer: &ctx.writer,
+        runtime: &ctx.runtime,
+        max_text: ctx.max_text.load(std::sync::atomic::Ordering::Relaxed),
+    };
+    match fed.receive(store, &sink, node, &view, crate::now_ms()) {
         Ok(done) => {
             fed.count(done.label());
             Ok(Response::from_data(Vec::new()).with_status_code(202))
