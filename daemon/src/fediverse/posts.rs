@@ -7,28 +7,45 @@
 use super::Fediverse;
 use crate::activitypub::keys::RsaSigningKey;
 use crate::activitypub::note::Visibility;
+use crate::activitypub::note::PUBLIC;
 use crate::activitypub::outbound::{
-    addressing, create, delete, Iris, OutMention, OutNote, OutPicture,
+    activity, addressing, create, delete, undo, Iris, OutMention, OutNote, OutPicture,
 };
 use crate::delivery::Status;
 use crate::net::Net;
-use crate::proto::message::{Audience, Body, Message, SignedMessage};
+use crate::proto::message::{Audience, Body, Message, MessageId, SignedMessage};
 use crate::proto::Address;
 use crate::web::mastodon::html::{content, Links};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// The activity that carries `m` to the fediverse, or `None` for a kind not sent there yet
-/// (likes and boosts of msm posts, edits, profiles). `actor_of` gives a mentioned person's
-/// actor IRI when it is known.
-pub fn activity_of(
-    m: &Message,
-    base: &str,
-    domain: &str,
-    actor_of: &dyn Fn(&Address) -> Option<String>,
-) -> Option<Value> {
+/// What the mapping asks the store.
+pub trait Lookup {
+    /// A fediverse account's actor IRI, when known.
+    fn actor(&self, address: &Address) -> Option<String>;
+    /// The IRI of a post stored from the fediverse.
+    fn object(&self, id: &MessageId) -> Option<String>;
+    /// The kind of one of the author's messages and what it refers to.
+    fn kind(&self, id: &MessageId) -> Option<(String, Option<MessageId>)>;
+}
+
+/// The IRI of post `id`: this node's own, or one stored from the fediverse.
+fn post_iri(iris: &Iris<'_>, domain: &str, id: &MessageId, lookup: &dyn Lookup) -> Option<String> {
+    if id.author.domain().eq_ignore_ascii_case(domain) {
+        Some(iris.post(id.author.user(), id.seq))
+    } else {
+        lookup.object(id)
+    }
+}
+
+/// The activity that carries `m` to the fediverse, or `None` for a kind not sent there
+/// (profiles, edits, acts on posts the fediverse has no IRI for).
+pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -> Option<Value> {
     let iris = Iris { base };
     let user = m.author.user();
+    if let Some(a) = act_of(m, &iris, domain, lookup) {
+        return a;
+    }
     let (text, summary, reply_to, mentions, pictures) = match &m.body {
         Body::Post { text } => (text, "", None, None, None),
         Body::Reply { to, text } => (text, "", Some(to), None, None),
@@ -57,15 +74,9 @@ pub fn activity_of(
             Some(mentions),
             Some(attachments),
         ),
-        Body::Delete { target } => {
-            let (to, cc) = addressing(&iris, &out_note(&iris, m, "", "", None, &[], &[], &[]));
-            return Some(delete(&iris, user, *target, &to, &cc));
-        }
         _ => return None,
     };
-    let in_reply_to = reply_to
-        .filter(|r| r.author.domain().eq_ignore_ascii_case(domain))
-        .map(|r| iris.post(r.author.user(), r.seq));
+    let in_reply_to = reply_to.and_then(|r| post_iri(&iris, domain, r, lookup));
     let addresses: Vec<(String, String)> = mentions
         .into_iter()
         .flatten()
@@ -73,7 +84,7 @@ pub fn activity_of(
             let actor = if a.domain().eq_ignore_ascii_case(domain) {
                 Some(iris.actor(a.user()))
             } else {
-                actor_of(a)
+                lookup.actor(a)
             };
             actor.map(|x| (a.to_string(), x))
         })
@@ -122,6 +133,77 @@ pub fn activity_of(
             ..n
         },
     ))
+}
+
+/// Likes, boosts and deletes: `Some(None)` for one that is not sent, `None` for a post.
+fn act_of(
+    m: &Message,
+    iris: &Iris<'_>,
+    domain: &str,
+    lookup: &dyn Lookup,
+) -> Option<Option<Value>> {
+    let user = m.author.user();
+    let me = iris.actor(user);
+    let own = iris.post(user, m.seq);
+    let act = |kind: &str, id: String, of: &MessageId| -> Option<Value> {
+        let object = post_iri(iris, domain, of, lookup)?;
+        let author = if of.author.domain().eq_ignore_ascii_case(domain) {
+            iris.actor(of.author.user())
+        } else {
+            lookup.actor(&of.author)?
+        };
+        Some(if kind == "Like" {
+            activity("Like", id, me.clone(), object.into(), &[author], &[])
+        } else {
+            let cc = [author, iris.followers(user)];
+            activity(
+                "Announce",
+                id,
+                me.clone(),
+                object.into(),
+                &[PUBLIC[0].to_string()],
+                &cc,
+            )
+        })
+    };
+    Some(match &m.body {
+        Body::Like { of } => act("Like", own, of),
+        Body::Repost { of } => act("Announce", own, of),
+        Body::Delete { target } => {
+            let this = MessageId {
+                author: m.author.clone(),
+                seq: *target,
+            };
+            match lookup.kind(&this) {
+                Some((kind, Some(of))) if kind == "like" || kind == "repost" => {
+                    let what = if kind == "like" { "Like" } else { "Announce" };
+                    let earlier = act(what, iris.post(user, *target), &of)?;
+                    let (to, cc) = (
+                        earlier["to"].as_array().cloned().unwrap_or_default(),
+                        earlier["cc"].as_array().cloned().unwrap_or_default(),
+                    );
+                    let strs = |v: Vec<Value>| -> Vec<String> {
+                        v.into_iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    };
+                    Some(undo(
+                        format!("{own}/undo"),
+                        me,
+                        earlier,
+                        &strs(to),
+                        &strs(cc),
+                    ))
+                }
+                _ => {
+                    let (to, cc) =
+                        addressing(iris, &out_note(iris, m, "", "", None, &[], &[], &[]));
+                    Some(delete(iris, user, *target, &to, &cc))
+                }
+            }
+        }
+        _ => return None,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -177,9 +259,7 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
                 Some(u) => st.rsa_private_key(u.id)?,
                 None => None,
             };
-            let activity = activity_of(m, &b, &domain, &|a: &Address| {
-                st.actor_by_address(a.as_str()).ok().flatten().map(|k| k.id)
-            });
+            let activity = activity_of(m, &b, &domain, &StoreLookup(st));
             Ok((m.author.user().to_string(), key, activity))
         })
         .await;
@@ -211,6 +291,38 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
             tracing::info!(%inbox, error = %e, "fediverse delivery failed; will retry");
             None
         }
+    }
+}
+
+/// [`Lookup`] in the store.
+struct StoreLookup<'a>(&'a crate::store::Store);
+
+impl Lookup for StoreLookup<'_> {
+    fn actor(&self, address: &Address) -> Option<String> {
+        self.0
+            .actor_by_address(address.as_str())
+            .ok()
+            .flatten()
+            .map(|k| k.id)
+    }
+    fn object(&self, id: &MessageId) -> Option<String> {
+        self.0
+            .ap_object_iri(id.author.as_str(), id.seq)
+            .ok()
+            .flatten()
+    }
+    fn kind(&self, id: &MessageId) -> Option<(String, Option<MessageId>)> {
+        let (kind, of) = self
+            .0
+            .message_ref(id.author.as_str(), id.seq)
+            .ok()
+            .flatten()?;
+        let of = of.and_then(|(a, seq)| {
+            Address::parse(&a)
+                .ok()
+                .map(|author| MessageId { author, seq })
+        });
+        Some((kind, of))
     }
 }
 

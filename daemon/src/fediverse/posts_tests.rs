@@ -1,6 +1,6 @@
 //! Tests of msm messages written as the activities fediverse followers receive.
 
-use super::activity_of;
+use super::{activity_of, Lookup};
 use crate::proto::message::{Audience, Body, Mentions, Message, MessageId};
 use crate::proto::Address;
 
@@ -20,9 +20,31 @@ fn message(audience: Audience, body: Body) -> Message {
     }
 }
 
-fn known(a: &Address) -> Option<String> {
-    (a.as_str() == "bob@peer.test").then(|| "https://peer.test/users/bob".to_string())
+/// bob@peer.test is a known fediverse account whose post 1 is `https://peer.test/notes/1`;
+/// alice's message 5 is a like of it.
+struct Known;
+
+impl Lookup for Known {
+    fn actor(&self, a: &Address) -> Option<String> {
+        (a.as_str() == "bob@peer.test").then(|| "https://peer.test/users/bob".to_string())
+    }
+    fn object(&self, id: &MessageId) -> Option<String> {
+        (id.author.as_str() == "bob@peer.test" && id.seq == 1)
+            .then(|| "https://peer.test/notes/1".to_string())
+    }
+    fn kind(&self, id: &MessageId) -> Option<(String, Option<MessageId>)> {
+        (id.seq == 5).then(|| {
+            let of = MessageId {
+                author: addr("bob@peer.test"),
+                seq: 1,
+            };
+            ("like".to_string(), Some(of))
+        })
+    }
 }
+
+#[allow(non_upper_case_globals)]
+const known: &Known = &Known;
 
 #[test]
 fn a_note_becomes_a_create_with_its_mentions_tags_warning_and_reply() {
@@ -42,7 +64,7 @@ fn a_note_becomes_a_create_with_its_mentions_tags_warning_and_reply() {
             mentions,
         },
     );
-    let a = activity_of(&m, BASE, "smith.family", &known).unwrap();
+    let a = activity_of(&m, BASE, "smith.family", known).unwrap();
     assert_eq!(a["type"], "Create");
     assert_eq!(a["actor"], "https://smith.family/users/alice");
     let note = &a["object"];
@@ -85,7 +107,7 @@ fn followers_only_posts_go_to_the_followers_collection_and_deletes_are_tombstone
             text: "home".into(),
         },
     );
-    let a = activity_of(&m, BASE, "smith.family", &known).unwrap();
+    let a = activity_of(&m, BASE, "smith.family", known).unwrap();
     assert!(!a.to_string().contains("#Public"), "{a:#}");
     assert!(
         a["to"]
@@ -94,28 +116,54 @@ fn followers_only_posts_go_to_the_followers_collection_and_deletes_are_tombstone
         "{a:#}"
     );
     let d = activity_of(
-        &message(Audience::Public, Body::Delete { target: 5 }),
+        &message(Audience::Public, Body::Delete { target: 4 }),
         BASE,
         "smith.family",
-        &known,
+        known,
     )
     .unwrap();
     assert_eq!(d["type"], "Delete");
     assert_eq!(
-        d["object"]["id"], "https://smith.family/users/alice/statuses/5",
+        d["object"]["id"], "https://smith.family/users/alice/statuses/4",
         "{d:#}"
     );
-    let like = message(
-        Audience::Public,
-        Body::Like {
-            of: MessageId {
-                author: addr("bob@peer.test"),
-                seq: 1,
-            },
-        },
+}
+
+fn bobs(seq: u64) -> MessageId {
+    MessageId {
+        author: addr("bob@peer.test"),
+        seq,
+    }
+}
+
+fn act(body: Body) -> Option<serde_json::Value> {
+    activity_of(
+        &message(Audience::Public, body),
+        BASE,
+        "smith.family",
+        known,
+    )
+}
+
+#[test]
+fn likes_boosts_and_unlikes_of_fediverse_posts_name_their_iris() {
+    let like = act(Body::Like { of: bobs(1) }).unwrap();
+    assert_eq!(like["type"], "Like");
+    assert_eq!(like["object"], "https://peer.test/notes/1");
+    assert_eq!(like["id"], "https://smith.family/users/alice/statuses/7");
+    assert_eq!(like["to"][0], "https://peer.test/users/bob");
+    let boost = act(Body::Repost { of: bobs(1) }).unwrap();
+    assert_eq!(boost["type"], "Announce");
+    assert!(boost["to"].to_string().contains("#Public"), "{boost:#}");
+    // the delete of alice's like 5 is the Undo of that Like
+    let unlike = act(Body::Delete { target: 5 }).unwrap();
+    assert_eq!(unlike["type"], "Undo", "{unlike:#}");
+    assert_eq!(unlike["object"]["type"], "Like");
+    assert_eq!(
+        unlike["object"]["id"],
+        "https://smith.family/users/alice/statuses/5"
     );
-    assert!(
-        activity_of(&like, BASE, "smith.family", &known).is_none(),
-        "not sent yet"
-    );
+    assert_eq!(unlike["object"]["object"], "https://peer.test/notes/1");
+    // a like of a post the fediverse has no IRI for is not sent
+    assert!(act(Body::Like { of: bobs(2) }).is_none());
 }

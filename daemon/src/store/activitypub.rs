@@ -70,6 +70,7 @@ pub const ACTIVITYPUB_MIGRATION: &str = "
         author TEXT NOT NULL,
         seq    INTEGER NOT NULL
     ) WITHOUT ROWID;
+    CREATE INDEX ap_objects_by_message ON ap_objects(author, seq);
 ";
 
 /// Remote actors kept; past this the least recently fetched are forgotten (they are fetched
@@ -530,5 +531,40 @@ impl Store {
             [address],
         )?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The fediverse IRI of the stored message (`author`, `seq`), if it came from there.
+    pub fn ap_object_iri(&self, author: &str, seq: u64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT iri FROM ap_objects WHERE author = ?1 AND seq = ?2 AND iri NOT LIKE '%#%'",
+                params![author, seq as i64],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The kind of message (`author`, `seq`) and the message it refers to.
+    pub fn message_ref(
+        &self,
+        author: &str,
+        seq: u64,
+    ) -> Result<Option<(String, Option<(String, u64)>)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT m.kind, m.ref_author, m.ref_seq FROM messages m JOIN authors a ON a.id = m.author_id
+                  WHERE a.address = ?1 AND m.seq = ?2",
+                params![author, seq as i64],
+                |r| {
+                    let ra: Option<String> = r.get(1)?;
+                    let rs: Option<i64> = r.get(2)?;
+                    Ok((r.get(0)?, ra.zip(rs.map(|s| s as u64))))
+                },
+            )
+            .optional()?)
     }
 }

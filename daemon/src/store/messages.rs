@@ -306,14 +306,14 @@ fn queue_to_addressed(
     now_ms: u64,
 ) -> Result<(), StoreError> {
     let m = &signed.message;
-    let mut servers: Vec<String> = m
+    let mut addressed: Vec<String> = m
         .body
         .mentions()
         .iter()
-        .map(|a| a.domain().to_string())
+        .map(|a| a.as_str().to_string())
         .collect();
     if let Some(to) = m.body.refers_to() {
-        servers.push(to.author.domain().to_string());
+        addressed.push(to.author.as_str().to_string());
     }
     if let Body::Delete { target } | Body::Edit { target, .. } = &m.body {
         // a delete or edit also goes where the message it changes went: an unlike reaches
@@ -328,10 +328,21 @@ fn queue_to_addressed(
             r.get::<_, String>(0)
         })?;
         for r in rows {
-            if let Some((_, d)) = r?.rsplit_once('@') {
-                servers.push(d.to_string());
-            }
+            addressed.push(r?);
         }
+    }
+    if addressed.is_empty() {
+        return Ok(());
+    }
+    let local: bool = conn
+        .prepare_cached("SELECT local_user IS NOT NULL FROM authors WHERE id = ?1")?
+        .query_row([author_id], |r| r.get(0))?;
+    if !local {
+        return Ok(());
+    }
+    let mut servers = Vec::with_capacity(addressed.len());
+    for a in &addressed {
+        servers.push(server_of(conn, a)?);
     }
     servers.retain(|d| d != m.author.domain());
     servers.sort_unstable();
@@ -344,6 +355,24 @@ fn queue_to_addressed(
         .execute(params![server, author_id, message_id, now_ms as i64])?;
     }
     Ok(())
+}
+
+/// The server a message addressed to `address` goes to: a fediverse account's shared inbox
+/// (or its own inbox), else the address's domain (an msm node).
+fn server_of(conn: &Connection, address: &str) -> Result<String, StoreError> {
+    let inbox: Option<String> = conn
+        .prepare_cached(
+            "SELECT coalesce(shared_inbox, inbox) FROM ap_actors WHERE address = ?1
+              ORDER BY fetched_ms DESC LIMIT 1",
+        )?
+        .query_row([address], |r| r.get(0))
+        .optional()?;
+    Ok(inbox.unwrap_or_else(|| {
+        address
+            .rsplit_once('@')
+            .map_or(address, |(_, d)| d)
+            .to_string()
+    }))
 }
 
 /// Moves an author's contiguous seq over every message stored right after it.
