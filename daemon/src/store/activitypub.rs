@@ -103,6 +103,9 @@ pub struct KnownActor {
     pub followers: Option<String>,
 }
 
+/// A message's kind and the message (author, seq) it refers to.
+pub type MessageRef = (String, Option<(String, u64)>);
+
 /// An activity owed to a remote inbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueuedActivity {
@@ -552,7 +555,7 @@ impl Store {
         &self,
         author: &str,
         seq: u64,
-    ) -> Result<Option<(String, Option<(String, u64)>)>, StoreError> {
+    ) -> Result<Option<MessageRef>, StoreError> {
         Ok(self
             .conn()
             .query_row(
