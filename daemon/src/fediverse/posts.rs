@@ -295,7 +295,7 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
 }
 
 /// [`Lookup`] in the store.
-struct StoreLookup<'a>(&'a crate::store::Store);
+pub struct StoreLookup<'a>(pub &'a crate::store::Store);
 
 impl Lookup for StoreLookup<'_> {
     fn actor(&self, address: &Address) -> Option<String> {

@@ -551,11 +551,7 @@ impl Store {
     }
 
     /// The kind of message (`author`, `seq`) and the message it refers to.
-    pub fn message_ref(
-        &self,
-        author: &str,
-        seq: u64,
-    ) -> Result<Option<MessageRef>, StoreError> {
+    pub fn message_ref(&self, author: &str, seq: u64) -> Result<Option<MessageRef>, StoreError> {
         Ok(self
             .conn()
             .query_row(
@@ -567,6 +563,26 @@ impl Store {
                     let rs: Option<i64> = r.get(2)?;
                     Ok((r.get(0)?, ra.zip(rs.map(|s| s as u64))))
                 },
+            )
+            .optional()?)
+    }
+}
+
+impl Store {
+    /// A local author's message as the fediverse may fetch it: its wire form, and whether it
+    /// was deleted; `None` when there is no such message.
+    pub fn local_message(
+        &self,
+        author: &str,
+        seq: u64,
+    ) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT m.wire, m.deleted FROM messages m JOIN authors a ON a.id = m.author_id
+                  WHERE a.address = ?1 AND m.seq = ?2 AND a.local_user IS NOT NULL",
+                params![author, seq as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?)
     }

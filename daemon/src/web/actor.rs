@@ -157,3 +157,64 @@ pub fn collection(
         .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Access-Control-Allow-Origin", "*")))
 }
+
+/// `GET /users/{name}/statuses/{seq}`: a public post as its ActivityStreams `Note`, for
+/// servers that fetch it (a reply, a like, a boost names it); a browser is sent to its page.
+/// Followers-only and direct posts are not served (404); a deleted one is a `Tombstone` (410).
+pub fn status(
+    ctx: &Context,
+    store: &Store,
+    req: &Request,
+    name: &str,
+    seq: &str,
+) -> Result<JsonResponse, WebError> {
+    let (address, _) = local_user(ctx, store, name)?;
+    let seq: u64 = seq
+        .parse()
+        .map_err(|_| WebError::NotFound(format!("no post {seq}")))?;
+    if !wants_activity_json(req) {
+        let to = format!("/@{}/{seq}", percent_encode(address.user()));
+        return Ok(Response::from_data(Vec::new())
+            .with_status_code(302)
+            .with_header(static_header("Location", &to)));
+    }
+    let not_found = || WebError::NotFound(format!("no post {seq} of {name}"));
+    let (wire, deleted) = store
+        .local_message(address.as_str(), seq)?
+        .ok_or_else(not_found)?;
+    let base = base_url(ctx);
+    let iris = Iris { base: &base };
+    let (status, doc) = if deleted {
+        let id = iris.post(address.user(), seq);
+        (
+            410,
+            serde_json::json!({"@context": crate::activitypub::outbound::context(), "id": id, "type": "Tombstone"}),
+        )
+    } else {
+        let limits = crate::proto::Limits {
+            max_text: crate::proto::message::MAX_TEXT_LIMIT,
+        };
+        let signed = crate::proto::message::SignedMessage::decode(&wire, &limits)
+            .map_err(|_| not_found())?;
+        let m = &signed.message;
+        if m.audience != crate::proto::message::Audience::Public {
+            return Err(not_found());
+        }
+        let activity = crate::fediverse::posts::activity_of(
+            m,
+            &base,
+            &ctx.domain,
+            &crate::fediverse::posts::StoreLookup(store),
+        )
+        .filter(|a| a["type"] == "Create")
+        .ok_or_else(not_found)?;
+        let mut note = activity["object"].clone();
+        note["@context"] = crate::activitypub::outbound::context();
+        (200, note)
+    };
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_status_code(status)
+        .with_header(static_header("Content-Type", ACTIVITY_JSON))
+        .with_header(static_header("Vary", "Accept"))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}

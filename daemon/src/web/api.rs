@@ -37,6 +37,9 @@
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/users/{name}` | ActivityPub actor (`Accept: application/activity+json`), else 302 to `/@name` |
 //! | GET | `/users/{name}/{followers,following,outbox}`, `/users/{name}/collections/featured` | the actor's collections, with their sizes |
+//! | GET | `/users/{name}/statuses/{seq}` | a public post as an ActivityStreams `Note` (410 `Tombstone` once deleted) |
+//! | POST | `/inbox`, `/users/{name}/inbox` | the fediverse's inboxes: signed activities ([`super::inbox`]) |
+//! | GET | `/actor` | the node's instance actor, which signs its fetches |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
 //! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
 //! | GET | `/`, `/app.js`, `/app.css`, `/sw.js`, `/manifest.webmanifest`, icons | the web client ([`super::assets`]) |
@@ -200,6 +203,9 @@ fn route(
         }
         ([".well-known", "webfinger"], Method::Get) => Ok(public::webfinger(ctx, store, query)),
         (["users", name], Method::Get) => super::actor::actor(ctx, store, req, name),
+        (["users", name, "statuses", seq], Method::Get) => {
+            super::actor::status(ctx, store, req, name, seq)
+        }
         (["users", name, "inbox"], Method::Post) => super::inbox::post(ctx, store, req, Some(name)),
         (["inbox"], Method::Post) => super::inbox::post(ctx, store, req, None),
         (["actor"], Method::Get) => super::inbox::instance_actor(ctx, store),
