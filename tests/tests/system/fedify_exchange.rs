@@ -2,8 +2,10 @@
 //! (`tests/fedify/peer.mjs`) at `https://peer.test/` and msmd at `https://msm.test/` (its own
 //! HTTPS) in a network namespace, both trusting the lab CA. The peer follows alice by her
 //! handle and receives msmd's signed `Accept`; alice posts and the peer receives a verified
-//! `Create` of her note at its shared inbox; the peer takes the follow back and alice's
-//! followers count drops. Once with RFC 9421 signatures (Fedify's own) and once with
+//! `Create` of her note at its shared inbox; the peer's reply naming her and its like land
+//! in her notifications; alice follows the peer by address, its post reaches her timeline,
+//! her like reaches the peer, its delete takes the post away; the peer takes its follow back
+//! and alice's followers count drops. Once with RFC 9421 signatures (Fedify's own) and once with
 //! draft-cavage (as Mastodon signs), so msmd verifies both and its answers pass Fedify's checks.
 //!
 //! Needs root, iproute2, dnsmasq, openssl and npm (`tests/run` installs them).
@@ -70,6 +72,89 @@ fn exchange(signing: Signing) {
         "{create:#}"
     );
 
+    // the peer replies to alice's note, naming her: alice is notified, with the text
+    let alice_note = create["object"].as_str().unwrap().to_string();
+    peer.ok(
+        "post",
+        &json!({ "content": "<p>hi back <a href=\"https://msm.test/@alice\">@alice</a></p>",
+                 "inReplyTo": alice_note, "mentions": ["@alice@msm.test"] }),
+    );
+    let reply = wait_for(&node, &token, "/api/v1/notifications", |v| {
+        v["notifications"].as_array().and_then(|n| {
+            n.iter()
+                .find(|n| n["actor"] == "peer@peer.test" && n["kind"] == "reply")
+                .cloned()
+        })
+    });
+    assert!(
+        reply["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("hi back")),
+        "{reply:#}"
+    );
+    // the peer likes alice's note: a notification of the like
+    peer.ok("like", &json!({ "object": alice_note }));
+    wait_for(&node, &token, "/api/v1/notifications", |v| {
+        v["notifications"].as_array().and_then(|n| {
+            n.iter()
+                .find(|n| n["actor"] == "peer@peer.test" && n["kind"] == "like")
+                .cloned()
+        })
+    });
+
+    // alice follows the peer by its address: WebFinger, the actor, a Follow; the peer accepts
+    let (status, answer) = node.follow(&token, "peer@peer.test");
+    assert!(status == 200 || status == 201, "{status} {answer}");
+    let got = peer.wait_received("alice's Follow", |r| r["type"] == "Follow");
+    assert_eq!(got["verified"], true, "{got:#}\n{}", node.log());
+    assert_eq!(got["actor"], ALICE, "{got:#}");
+    let following = wait_for(&node, &token, "/api/v1/follows", |v| {
+        let list = v
+            .get("follows")
+            .and_then(|f| f.as_array())
+            .cloned()
+            .unwrap_or_default();
+        list.into_iter()
+            .find(|f| f["address"] == "peer@peer.test" && f["state"] == "accepted")
+    });
+    assert_eq!(following["address"], "peer@peer.test");
+    // the peer posts to its followers: the note reaches alice's home timeline
+    let text = format!("news from the fediverse, {signing:?}");
+    let note = peer.ok("post", &json!({ "content": format!("<p>{text}</p>") }));
+    let note_id = note["id"].as_str().unwrap().to_string();
+    let post = wait_for(&node, &token, "/api/v1/timeline", |v| {
+        v["posts"].as_array().and_then(|p| {
+            p.iter()
+                .find(|p| p["text"].as_str().is_some_and(|t| t.contains(&text)))
+                .cloned()
+        })
+    });
+    assert_eq!(post["author"], "peer@peer.test", "{post:#}");
+    // alice likes it: the peer receives a verified Like of its note
+    let r = node.post_json(
+        &format!("/api/v1/posts/{}/like", post["id"].as_str().unwrap()),
+        Some(&token),
+        &json!({}),
+    );
+    assert!(
+        r.status == 200 || r.status == 201,
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let like = peer.wait_received("alice's Like", |r| r["type"] == "Like");
+    assert_eq!(like["verified"], true, "{like:#}");
+    assert_eq!(like["object"], note_id.as_str(), "{like:#}");
+    // the peer deletes its note: it leaves alice's timeline
+    peer.ok("delete", &json!({ "object": note_id }));
+    wait_for(&node, &token, "/api/v1/timeline", |v| {
+        let posts = v["posts"].as_array()?;
+        (!posts
+            .iter()
+            .any(|p| p["text"].as_str().is_some_and(|t| t.contains(&text))))
+        .then_some(Value::Null)
+    });
+
     // the peer takes its follow back: alice has no follower left
     peer.ok("unfollow", &json!({ "acct": "@alice@msm.test" }));
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -82,6 +167,30 @@ fn exchange(signing: Signing) {
     }
     let errors = peer.errors();
     assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
+}
+
+/// Polls GET `path` (as alice) until `found` picks something out of the answer (20 s at most).
+fn wait_for(
+    node: &msm_tests::Node,
+    token: &str,
+    path: &str,
+    found: impl Fn(&Value) -> Option<Value>,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let auth = format!("Bearer {token}");
+    loop {
+        let r = node.http("GET", path, &[("Authorization", &auth)], None);
+        let v: Value = serde_json::from_str(&r.text()).unwrap_or(Value::Null);
+        if let Some(x) = found(&v) {
+            return x;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing found at {path}: {v:#}\n{}",
+            node.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// alice's followers count, as her followers collection says.
