@@ -176,13 +176,12 @@ impl ResponseReader {
     /// Collects head bytes; returns what follows the head once it is complete.
     fn push_head<'a>(&mut self, input: &'a [u8]) -> Result<&'a [u8], FetchError> {
         let before = self.pending.len();
-        let room = MAX_HEAD_BYTES + 1 - before;
-        let take = input.len().min(room);
+        let take = input.len().min(MAX_HEAD_BYTES - before);
         self.pending.extend_from_slice(&input[..take]);
         // The blank line may begin up to three bytes back ("\r\n\r" + "\n").
         let from = before.saturating_sub(3);
         let Some(end) = find_head_end(&self.pending, from) else {
-            if self.pending.len() > MAX_HEAD_BYTES {
+            if self.pending.len() >= MAX_HEAD_BYTES {
                 return Err(FetchError::TooLarge("response head"));
             }
             return Ok(&input[take..]);

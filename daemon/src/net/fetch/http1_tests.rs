@@ -154,6 +154,9 @@ fn a_head_over_16_kib_is_refused() {
     at.resize(MAX_HEAD_BYTES - 4, b'a');
     at.extend_from_slice(b"\r\n\r\n");
     assert_eq!(read_in(&at, 777, 10).unwrap().status, 200);
+    at.insert(20, b'a');
+    assert_eq!(read_in(&at, 777, 10), Err(FetchError::TooLarge("response head")));
+    assert_eq!(read_in(&at, at.len(), 10), Err(FetchError::TooLarge("response head")));
 }
 
 #[test]
