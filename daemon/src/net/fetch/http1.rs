@@ -74,7 +74,7 @@ fn is_token_byte(b: u8) -> bool {
 
 /// A byte of a header value: visible ASCII, space, tab, or non-ASCII (`obs-text`).
 fn is_value_byte(b: u8) -> bool {
-    b == b'\t' || b >= 0x20 && b != 0x7f
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
 }
 
 /// How the body of the final response is delimited.
