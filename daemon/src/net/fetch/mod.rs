@@ -10,7 +10,7 @@
 //! - [`trust`]: the system CA bundle and an extra CA file.
 //! - [`deadline`]: a TCP stream whose reads and writes all end by one deadline.
 //! - [`slots`]: the counting semaphore capping requests in flight.
-//! - [`error`]: [`FetchError`].
+//! - [`error`]: [`FetchError`], one variant per refusal.
 //!
 //! Bounds: URL and host length ([`url::MAX_URL_LEN`], [`url::MAX_HOST_LEN`]); response head
 //! ([`http1::MAX_HEAD_BYTES`], [`http1::MAX_HEADER_LINES`]); the body within the caller's

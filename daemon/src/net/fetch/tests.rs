@@ -181,10 +181,9 @@ fn a_chunked_answer_in_many_writes_is_joined() {
 #[test]
 fn a_server_trickling_its_answer_is_cut_at_the_deadline() {
     let (port, _seen) = serve_once(SERVER_PEM, SERVER_KEY, |tls| {
-        for b in b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
-            .iter()
-            .chain(&[b'x'; 1000])
-        {
+        // 50 bytes over 5 s, each in a TLS record of its own, then the server gives up
+        let head = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+        for b in head.iter().chain(&[b'x'; 1000]).take(50) {
             if tls.write_all(&[*b]).and_then(|_| tls.flush()).is_err() {
                 return;
             }
@@ -373,4 +372,16 @@ fn a_client_needs_a_usable_ca_and_sane_settings() {
     if Path::new(SYSTEM_CA_BUNDLE).exists() {
         assert!(Client::new(ClientConfig::default()).is_ok());
     }
+}
+
+#[test]
+fn a_client_is_shared_between_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let client = Arc::new(lab_client(Duration::from_secs(1)));
+    shared(&client);
+    let c = client.clone();
+    let got = thread::spawn(move || c.get("http://a.test/", &[], 1))
+        .join()
+        .unwrap();
+    assert_eq!(got, Err(FetchError::BadUrl("not an https URL")));
 }
