@@ -510,6 +510,36 @@ pub fn http_signature(data: &[u8]) {
     }
 }
 
+/// The HTTPS client's HTTP/1.1 response reader: the same answer (or error) whatever the split
+/// of the input, and an answer within the reader's limits.
+pub fn http_response(data: &[u8]) {
+    use crate::net::fetch::http1::{ResponseReader, MAX_HEADER_LINES};
+    use crate::net::fetch::{FetchError, Response};
+    const MAX_BODY: usize = 1024;
+    fn read(pieces: &[&[u8]]) -> Result<Response, FetchError> {
+        let mut r = ResponseReader::new(MAX_BODY);
+        for p in pieces {
+            if r.push(p)? {
+                break;
+            }
+        }
+        if !r.is_done() {
+            r.end()?;
+        }
+        r.into_response()
+    }
+    let whole = read(&[data]);
+    let (a, rest) = data.split_at(data.len() / 3);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    let pieces = read(&[a, b, c]);
+    assert_eq!(whole, pieces, "the split changed the answer");
+    if let Ok(r) = whole {
+        assert!(r.body.len() <= MAX_BODY, "body over the limit");
+        assert!(r.headers.len() <= MAX_HEADER_LINES, "too many headers");
+        assert!((200..=599).contains(&r.status), "not a final status");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,6 +603,8 @@ mod tests {
             b"keyId=\"k\",headers=\"(request-target) host date digest\",signature=\"AAAA\"\n\nTue, 20 Apr 2021 02:07:55 GMT\nSHA-256=RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=\n\n/inbox\n{}".to_vec(),
             b"\nsig1=(\"@method\" \"@target-uri\" \"content-digest\");created=1618884473;keyid=\"k\"\n\n\nsha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:\n/inbox\n{}".to_vec(),
             format!("<a{}>x", "é".repeat(1500)).into_bytes(),
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n".to_vec(),
+            b"HTTP/1.0 301 Moved\nLocation: https://b.test/\nContent-Length: 3\n\nabc".to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -594,6 +626,7 @@ mod tests {
             ap_note(c);
             ap_activity(c);
             http_signature(c);
+            http_response(c);
         }
     }
 }

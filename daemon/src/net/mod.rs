@@ -11,6 +11,7 @@
 //! - [`scratch`]: reads into one buffer per thread, so an idle connection holds none.
 //! - [`sigcheck`]: signature checks of received messages on threads of their own.
 //! - [`firehose`]: the multicast firehose, relay sessions and hub mode.
+//! - [`fetch`]: the blocking HTTPS client for federation (ActivityPub GETs and inbox POSTs).
 //!
 //! Trust: a link proves possession of a node key. The key counts for a domain only when DNS
 //! pins it (`TXT _msm.<domain>`) or when this node dialled that domain (found through DNS)
