@@ -126,6 +126,9 @@ pub enum NetError {
     /// The link closed or did not answer in time.
     #[error("link to {0} closed or timed out")]
     LinkLost(String),
+    /// Following a fediverse account failed (its actor, or queuing the `Follow`).
+    #[error("fediverse: {0}")]
+    Fediverse(String),
     /// A database error.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -406,7 +409,7 @@ impl Net {
                 _ => FollowState::Active,
             });
         }
-        match self.subscribe(&author).await {
+        match self.subscribe_any(&author).await {
             Ok(()) => Ok(FollowState::Active),
             Err(
                 e @ (NetError::Discover(DiscoverError::NoSuchDomain(_))
@@ -476,6 +479,19 @@ impl Net {
             }
         }
         Ok(())
+    }
+
+    /// Subscribes to `author`: on the fediverse if its domain's WebFinger names an actor
+    /// (`crate::fediverse::follow`), else at its msm node ([`Net::subscribe`]).
+    pub async fn subscribe_any(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
+        match crate::fediverse::follow::subscribe(self, author).await {
+            Some(Ok(())) => {
+                tracing::info!(%author, "followed on the fediverse");
+                Ok(())
+            }
+            Some(Err(e)) => Err(NetError::Fediverse(e)),
+            None => self.subscribe(author).await,
+        }
     }
 
     /// Subscribes at the author's node and waits for the answer (which the link stores).
@@ -561,45 +577,24 @@ impl Net {
                 }
                 let net = self.clone();
                 tokio::spawn(async move {
-                    let fediverse = crate::fediverse::follow::subscribe(&net, &author).await;
-                    let outcome = match fediverse {
-                        Some(Ok(())) => {
-                            tracing::info!(%author, "followed on the fediverse");
-                            Ok(None)
+                    match net.subscribe_any(&author).await {
+                        Ok(()) => {
+                            tracing::info!(%author, "subscribed");
+                            follow::ask_author(&net, &author).await;
                         }
-                        Some(Err(e)) => Err(e),
-                        None => Ok(Some(net.subscribe(&author).await)),
-                    };
-                    let msm = match outcome {
-                        Ok(None) => None,
-                        Ok(Some(r)) => Some(r),
+                        Err(
+                            NetError::NoSuchUser(_)
+                            | NetError::Discover(DiscoverError::NoSuchDomain(_)),
+                        ) => {
+                            tracing::warn!(%author, "no such author; dropping the follows");
+                            let a = author.clone();
+                            let _ = net.pool.run(move |s| s.drop_follows_of(&a)).await;
+                        }
                         Err(e) => {
-                            tracing::info!(%author, error = %e, attempts, "fediverse follow failed; will retry");
-                            net.subscription_failed(&author, &e, attempts + 1).await;
-                            None
+                            tracing::info!(%author, error = %e, attempts, "subscription failed; will retry");
+                            net.subscription_failed(&author, &e.to_string(), attempts + 1)
+                                .await;
                         }
-                    };
-                    match msm {
-                        None => {}
-                        Some(r) => match r {
-                            Ok(()) => {
-                                tracing::info!(%author, "subscribed");
-                                follow::ask_author(&net, &author).await;
-                            }
-                            Err(
-                                NetError::NoSuchUser(_)
-                                | NetError::Discover(DiscoverError::NoSuchDomain(_)),
-                            ) => {
-                                tracing::warn!(%author, "no such author; dropping the follows");
-                                let a = author.clone();
-                                let _ = net.pool.run(move |s| s.drop_follows_of(&a)).await;
-                            }
-                            Err(e) => {
-                                tracing::info!(%author, error = %e, attempts, "subscription failed; will retry");
-                                net.subscription_failed(&author, &e.to_string(), attempts + 1)
-                                    .await;
-                            }
-                        },
                     }
                     net.subscribing
                         .lock()
