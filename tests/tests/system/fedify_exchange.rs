@@ -61,6 +61,8 @@ fn exchange(signing: Signing) {
     assert_eq!(create["verified"], true, "{create:#}\n{}", node.log());
     assert_eq!(create["actor"], ALICE, "{create:#}");
     assert_eq!(create["inbox"], "shared", "{create:#}");
+    // msmd signs RFC 9421 first, as Fedify and Mastodon do, and Fedify verifies it
+    assert_eq!(create["signature"], "rfc9421", "{create:#}");
     let note = &create["activity"]["object"];
     assert_eq!(note["attributedTo"], ALICE, "{create:#}");
     let content = note["content"].as_str().unwrap_or("");
