@@ -363,6 +363,12 @@ fn a_client_needs_a_usable_ca_and_sane_settings() {
     assert!(refused(cfg(|c| c.extra_ca = None)).contains("ca-bundle.crt"));
     assert!(refused(cfg(|c| c.extra_ca = Some(testdata("README.md")))).contains("no usable CA"));
     assert!(refused(cfg(|c| c.extra_ca = Some(testdata("missing.pem")))).contains("missing.pem"));
+    // an extra file with no certificate is refused even when the system bundle is usable
+    let no_cert = cfg(|c| c.extra_ca = Some(testdata("README.md")));
+    match Client::with_system_bundle(no_cert, &testdata("ca.pem")) {
+        Err(FetchError::Config(why)) => assert!(why.contains("README.md: no usable CA"), "{why}"),
+        other => panic!("{other:?}"),
+    }
     assert!(refused(cfg(|c| c.max_connections = 0)).contains("max_connections"));
     assert!(refused(cfg(|c| c.timeout = Duration::ZERO)).contains("timeout"));
     let mut bad_ua = cfg(|_| {});
