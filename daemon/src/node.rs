@@ -229,7 +229,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         mastodon_limits: Default::default(),
         stream_store: Default::default(),
         metrics: crate::web::metrics::Metrics::new(config.http.metrics_access()),
-        fediverse: fediverse(&config)?,
+        fediverse: fediverse(&config, &info.domain)?,
     });
     // pictures a crash left half-written or unrecorded, and those nothing uses any more
     match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {
@@ -417,13 +417,17 @@ fn reload(running: &Config, source: &ConfigSource, log: &LogHandle, ctx: &Contex
 /// The fediverse side: its client trusts the system's CA bundle and `activitypub.extra_ca`. An
 /// unreadable `extra_ca` stops msmd; a node without any CA certificate runs without the
 /// fediverse (logged), as a router without the `ca-bundle` package would.
-fn fediverse(config: &Config) -> anyhow::Result<Option<Arc<crate::fediverse::Fediverse>>> {
+fn fediverse(
+    config: &Config,
+    domain: &str,
+) -> anyhow::Result<Option<Arc<crate::fediverse::Fediverse>>> {
     use crate::net::fetch::{Client, ClientConfig};
     let ap = &config.activitypub;
     let extra_ca = (!ap.extra_ca.is_empty()).then(|| std::path::PathBuf::from(&ap.extra_ca));
     let client = Client::new(ClientConfig {
         extra_ca: extra_ca.clone(),
         allow_private: ap.allow_private,
+        user_agent: format!("msmd/{} (+https://{domain}/)", env!("CARGO_PKG_VERSION")),
         ..ClientConfig::default()
     });
     match client {

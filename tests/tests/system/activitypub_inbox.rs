@@ -122,7 +122,10 @@ impl Inbox {
             if got == n {
                 return;
             }
-            assert!(std::time::Instant::now() < deadline, "{outcome}: {got}, not {n}");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{outcome}: {got}, not {n}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
