@@ -186,6 +186,10 @@ pub struct FirehoseConfig {
     /// Nodes that nobody can dial (carrier NAT): keep a session to the hub open, and take the
     /// links other nodes open to this domain through it (the domain's SRV names the hub).
     pub via_hub: bool,
+    /// Hubs: where HTTPS connections for the domains it carries come in (`[::]:443`), routed
+    /// by their server name (SNI) down those nodes' relay sessions, never decrypted; empty:
+    /// none. The hub's own domain, if named, goes to its own `[https]` listener.
+    pub tls_listen: String,
 }
 
 impl Default for FirehoseConfig {
@@ -206,6 +210,7 @@ impl Default for FirehoseConfig {
             discover_keep: DEFAULT_DISCOVER_KEEP,
             publish: false,
             via_hub: false,
+            tls_listen: String::new(),
         }
     }
 }
@@ -760,6 +765,12 @@ impl FirehoseConfig {
             return Err((
                 "firehose.relay_listen",
                 format!("{:?} is not an address:port", self.relay_listen),
+            ));
+        }
+        if !self.tls_listen.is_empty() && SocketAddr::from_str(&self.tls_listen).is_err() {
+            return Err((
+                "firehose.tls_listen",
+                format!("{:?} is not an address:port", self.tls_listen),
             ));
         }
         if !(1..=MAX_RELAY_SESSIONS).contains(&self.max_relay_sessions) {

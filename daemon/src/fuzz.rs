@@ -253,6 +253,20 @@ pub fn ap_activity(data: &[u8]) {
     }
 }
 
+/// The server name of a TLS `ClientHello` (a hub's HTTPS routing): never panics; a name is a
+/// lowercase DNS name, and asking for more never asks for less than it has.
+pub fn tls_client_hello(data: &[u8]) {
+    use crate::net::firehose::sni::{server_name, Sni, MAX_NAME};
+    match server_name(data) {
+        Ok(Sni::Name(n)) => {
+            assert!(!n.is_empty() && n.len() <= MAX_NAME, "{n}");
+            assert_eq!(n, n.to_ascii_lowercase());
+        }
+        Ok(Sni::NeedMore(k)) => assert!(k > data.len(), "{k} {}", data.len()),
+        _ => {}
+    }
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -625,6 +639,7 @@ mod tests {
             html_text(c);
             ap_note(c);
             ap_activity(c);
+            tls_client_hello(c);
             http_signature(c);
             http_response(c);
         }

@@ -248,6 +248,15 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         ctx.clone(),
         &store,
     )?;
+    if let Some(a) = http.https_addr() {
+        // where TLS connections a hub routes here by name are piped (see net::firehose::sni_route)
+        let ip = match a.ip() {
+            std::net::IpAddr::V4(v) if v.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+            std::net::IpAddr::V6(v) if v.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        };
+        let _ = net.https_local.set(std::net::SocketAddr::new(ip, a.port()));
+    }
     let _ = ctx
         .public_url
         .set(public_url(&config, &info.domain, http.addr()));
@@ -294,6 +303,10 @@ async fn start_firehose(
                 .parse()
                 .map_err(|_| anyhow::anyhow!("firehose.relay_listen is not an address"))?,
             max_sessions: f.max_relay_sessions,
+            tls_listen: (!f.tls_listen.is_empty())
+                .then(|| f.tls_listen.parse())
+                .transpose()
+                .map_err(|_| anyhow::anyhow!("firehose.tls_listen is not an address"))?,
         };
         let bound = hub::start(net.clone(), settings, tap)
             .await

@@ -205,6 +205,9 @@ pub struct Net {
     /// The fediverse side and the node's base URL, set once the web side is up; servers that
     /// are fediverse inboxes (`https://…`) are delivered to through it.
     pub fediverse: std::sync::OnceLock<(Arc<crate::fediverse::Fediverse>, String)>,
+    /// This node's HTTPS listener, on an address the node itself can dial (set once it
+    /// listens): where TLS connections a hub routes here by SNI are piped.
+    pub https_local: std::sync::OnceLock<std::net::SocketAddr>,
     subscriptions_wake: Notify,
     subscribing: Mutex<HashSet<String>>,
     /// Subscriptions from unverified links, waiting for their domain's verification.
@@ -282,6 +285,7 @@ impl Net {
             blocked_domains: Default::default(),
             sigcheck: sigcheck::SigCheck::start(sigcheck::VERIFY_WORKERS),
             fediverse: Default::default(),
+            https_local: Default::default(),
         })
     }
 

@@ -37,6 +37,8 @@ pub struct HubSettings {
     pub relay_listen: SocketAddr,
     /// Most relay sessions.
     pub max_sessions: usize,
+    /// Where TLS connections for carried domains come in, routed by SNI (`None`: nowhere).
+    pub tls_listen: Option<SocketAddr>,
 }
 
 /// A datagram for one session.
@@ -97,6 +99,11 @@ pub async fn start(
     let key = NodeKey::from_bytes(net.key().to_bytes().as_slice())?;
     let listener = tokio::net::TcpListener::bind(settings.relay_listen).await?;
     let bound = listener.local_addr()?;
+    if let Some(at) = settings.tls_listen {
+        let tls = tokio::net::TcpListener::bind(at).await?;
+        tracing::info!(addr = %tls.local_addr()?, "routing HTTPS by server name");
+        tokio::spawn(super::sni_route::listen(net.clone(), tls));
+    }
     let (to_hub, from_sessions) = mpsc::channel(HUB_INPUT_QUEUE);
     tokio::spawn(relay::listen(
         net.clone(),

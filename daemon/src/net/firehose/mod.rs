@@ -34,6 +34,8 @@ pub mod publish;
 pub mod queue;
 pub mod relay;
 pub mod session;
+pub mod sni;
+pub mod sni_route;
 pub mod socket;
 pub mod tunnel;
 pub mod upstream;

@@ -44,11 +44,17 @@ pub const SESSION_TUNNEL_QUEUE: usize = 64;
 /// A tunnel whose queue stays full this long is closed.
 pub const TUNNEL_STALL: Duration = Duration::from_secs(10);
 
+/// The byte after a `TunnelOpen`'s id that makes it a TLS connection for the node's HTTPS
+/// listener (routed by SNI), not a link for its link listener.
+pub const TUNNEL_TLS: u8 = 1;
+
 /// A tunnel frame for the session's writer.
 #[derive(Debug)]
 pub enum TunnelOut {
     /// `TunnelOpen`.
     Open(u32),
+    /// `TunnelOpen` of a TLS connection (the id, then [`TUNNEL_TLS`]).
+    OpenTls(u32),
     /// `TunnelData`.
     Data(u32, Vec<u8>),
     /// `TunnelClose`.
@@ -63,6 +69,11 @@ impl TunnelOut {
     pub fn encode(&self) -> (FrameType, Vec<u8>) {
         match self {
             TunnelOut::Open(id) => (FrameType::TunnelOpen, id.to_be_bytes().to_vec()),
+            TunnelOut::OpenTls(id) => {
+                let mut p = id.to_be_bytes().to_vec();
+                p.push(TUNNEL_TLS);
+                (FrameType::TunnelOpen, p)
+            }
             TunnelOut::Close(id) => (FrameType::TunnelClose, id.to_be_bytes().to_vec()),
             TunnelOut::Pong => (FrameType::Pong, Vec::new()),
             TunnelOut::Data(id, bytes) => {
@@ -93,6 +104,7 @@ pub fn decode(kind: FrameType, payload: &[u8]) -> Result<(u32, &[u8]), ProtoErro
         }
         FrameType::TunnelData => Ok((id, rest)),
         FrameType::TunnelOpen | FrameType::TunnelClose if rest.is_empty() => Ok((id, rest)),
+        FrameType::TunnelOpen if rest == [TUNNEL_TLS] => Ok((id, rest)),
         _ => Err(bad("not a tunnel frame, or trailing bytes")),
     }
 }
@@ -151,6 +163,18 @@ impl Routes {
         self.len() == 0
     }
 
+    /// Whether `domain`'s session carries [`MAX_TUNNELS`] already.
+    pub fn full(&self, domain: &str) -> bool {
+        self.get(domain).is_some_and(|r| {
+            r.tunnels.lock().unwrap_or_else(|p| p.into_inner()).len() >= MAX_TUNNELS
+        })
+    }
+
+    /// Whether `domain` is carried.
+    pub fn carries(&self, domain: &str) -> bool {
+        self.lock().contains_key(domain)
+    }
+
     fn get(&self, domain: &str) -> Option<Route> {
         self.lock().get(domain).cloned()
     }
@@ -189,7 +213,7 @@ pub async fn check_carried(net: &Net, domain: &str, key: &PublicKey) -> Result<(
 pub async fn carry<R, W>(
     net: &Arc<Net>,
     domain: &str,
-    mut r: R,
+    r: R,
     mut w: W,
     hello: OwnedFrame,
     permit: OwnedSemaphorePermit,
@@ -198,12 +222,44 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let _permit = permit;
     let refuse = |why: String| wire::encode(&wire::Close { reason: why });
-    let Some(route) = net.routes.get(domain) else {
+    if net.routes.get(domain).is_none() {
         let why =
             format!("this node does not serve {domain}, and {domain} is not connected through it");
         let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
+        return Err(NetError::Unreachable {
+            domain: domain.into(),
+            why: "not connected to this hub".into(),
+        });
+    }
+    if net.routes.full(domain) {
+        let why = format!("too many links to {domain} at once");
+        let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
+        return Err(NetError::TooManyLinks);
+    }
+    let mut first = Vec::with_capacity(frame::HEADER_LEN + hello.payload.len());
+    frame::encode(FrameType::Hello, &hello.payload, &mut first)?;
+    carry_bytes(net, domain, r, w, first, false, permit).await
+}
+
+/// Hub side: carries an accepted TCP connection down `domain`'s session, its first bytes
+/// `first` already read; `tls` opens it at the node's HTTPS listener (routed by SNI) instead
+/// of its link listener. `permit` is the connection's slot, held until it ends.
+pub async fn carry_bytes<R, W>(
+    net: &Arc<Net>,
+    domain: &str,
+    mut r: R,
+    w: W,
+    first: Vec<u8>,
+    tls: bool,
+    permit: OwnedSemaphorePermit,
+) -> Result<(), NetError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let _permit = permit;
+    let Some(route) = net.routes.get(domain) else {
         return Err(NetError::Unreachable {
             domain: domain.into(),
             why: "not connected to this hub".into(),
@@ -219,16 +275,18 @@ where
         })
     };
     let Some(id) = id else {
-        let why = format!("too many links to {domain} at once");
-        let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
         return Err(NetError::TooManyLinks);
     };
-    let mut first = Vec::with_capacity(frame::HEADER_LEN + hello.payload.len());
-    frame::encode(FrameType::Hello, &hello.payload, &mut first)?;
     super::FirehoseCounters::bump(&net.firehose.tunnels);
-    tracing::info!(%domain, tunnel = id, "carrying a link through the relay session");
-    let opened = send(&route.to_node, TunnelOut::Open(id)).await
-        && send(&route.to_node, TunnelOut::Data(id, first)).await;
+    let open = if tls {
+        tracing::info!(%domain, tunnel = id, "carrying a TLS connection through the relay session");
+        TunnelOut::OpenTls(id)
+    } else {
+        tracing::info!(%domain, tunnel = id, "carrying a link through the relay session");
+        TunnelOut::Open(id)
+    };
+    let opened =
+        send(&route.to_node, open).await && send(&route.to_node, TunnelOut::Data(id, first)).await;
     if opened {
         pipe(
             &mut r,
@@ -368,11 +426,13 @@ mod tests {
             TunnelOut::Open(7),
             TunnelOut::Close(u32::MAX),
             TunnelOut::Data(3, vec![1, 2, 3]),
+            TunnelOut::OpenTls(9),
         ] {
             let (kind, p) = out.encode();
             let (id, data) = decode(kind, &p).unwrap();
             match out {
                 TunnelOut::Open(i) | TunnelOut::Close(i) => assert_eq!((id, data), (i, &[][..])),
+                TunnelOut::OpenTls(i) => assert_eq!((id, data), (i, &[TUNNEL_TLS][..])),
                 TunnelOut::Data(i, b) => assert_eq!((id, data), (i, &b[..])),
                 TunnelOut::Pong => unreachable!(),
             }
@@ -389,5 +449,13 @@ mod tests {
         let big = TunnelOut::Data(1, vec![0; TUNNEL_CHUNK + 1]).encode().1;
         assert!(decode(FrameType::TunnelData, &big).is_err(), "oversized");
         assert!(decode(FrameType::Ping, &[0, 0, 0, 1]).is_err());
+        assert!(
+            decode(FrameType::TunnelOpen, &[0, 0, 0, 1, 2]).is_err(),
+            "an unknown kind"
+        );
+        assert!(
+            decode(FrameType::TunnelClose, &[0, 0, 0, 1, TUNNEL_TLS]).is_err(),
+            "only an open has a kind"
+        );
     }
 }

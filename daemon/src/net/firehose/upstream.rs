@@ -207,8 +207,15 @@ async fn run(
                 last_rx = tokio::time::Instant::now();
                 let repair = match f.kind {
                     FrameType::TunnelOpen if links => {
-                        let (tid, _) = tunnel::decode(f.kind, &f.payload)?;
-                        if !tunnel::take(net, local, tid, &tunnels, &tunnel_tx) {
+                        let (tid, kind) = tunnel::decode(f.kind, &f.payload)?;
+                        // a TLS connection routed by SNI goes to this node's HTTPS listener
+                        let to = if kind == [tunnel::TUNNEL_TLS] {
+                            net.https_local.get().copied()
+                        } else {
+                            Some(local)
+                        };
+                        let taken = to.is_some_and(|to| tunnel::take(net, to, tid, &tunnels, &tunnel_tx));
+                        if !taken {
                             let (kind, p) = TunnelOut::Close(tid).encode();
                             session::write_frame(&mut w, kind, &p).await?;
                         }
