@@ -70,10 +70,17 @@ impl TestCa {
 
     /// Issues a certificate for [`SERVER_NAME`] and 127.0.0.1 with common name `cn`.
     pub fn issue(&self, cn: &str) -> Issued {
+        self.issue_for(cn, "DNS:localhost,IP:127.0.0.1")
+    }
+
+    /// A certificate named `cn` for the subject alternative names `san` (`DNS:home.test`).
+    pub fn issue_for(&self, cn: &str, san: &str) -> Issued {
         let d = self.dir.path();
         std::fs::write(
             d.join("ext.cnf"),
-            "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+            format!(
+                "subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+            ),
         )
         .unwrap();
         let (key, csr, cert) = (

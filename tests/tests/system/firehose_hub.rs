@@ -20,11 +20,16 @@ const LINKS: u16 = 7450;
 /// Starts `msmd run` for `data` in `ns` with `[discovery]` on the lab's dnsmasq and the
 /// `[firehose]` keys `firehose`; links on `links_port` of every address.
 fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
+    start_with(ns, data, firehose, "", links_port)
+}
+
+/// [`start`] with more configuration sections, `extra`.
+fn start_with(ns: &str, data: &Path, firehose: &str, extra: &str, links_port: u16) -> Node {
     let config = data.join("msmd.toml");
     std::fs::write(
         &config,
         format!(
-            "[discovery]\nnameservers = [\"{HUB_IP}:{DNS_PORT}\"]\nwebfinger = false\n\
+            "{extra}[discovery]\nnameservers = [\"{HUB_IP}:{DNS_PORT}\"]\nwebfinger = false\n\
              [firehose]\n{firehose}"
         ),
     )
@@ -86,8 +91,9 @@ fn texts(node: &Node, author: &str, token: &str) -> Vec<String> {
 
 /// The lab's domains: the hub (user alice) and `nodes` (domain, its one user, the address its
 /// SRV record names), each with a data dir and a TXT key pin in a dnsmasq in the hub's
-/// namespace; the hub is started. Returns the hub, its key, and each node's data dir.
-fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)]) -> Domains {
+/// namespace; the hub is started (with `[firehose]` keys `hub_extra`). Returns the hub, its
+/// key, and each node's data dir.
+fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)], hub_extra: &str) -> Domains {
     let (hub_dir, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
     let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
     let mut dirs = Vec::new();
@@ -100,7 +106,7 @@ fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)]) -> Domains {
     let hub = start(
         hub_ns,
         hub_dir.path(),
-        "role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n",
+        &format!("role = \"hub\"\nrelay_listen = \"0.0.0.0:7452\"\n{hub_extra}"),
         LINKS,
     );
     Domains {
@@ -134,6 +140,7 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
             ("pub.test", "carol", "198.51.100.2"),
             ("home.test", "bob", HUB_IP),
         ],
+        "",
     );
     let (hub, hub_key, pd, cd) = (&d.hub, &d.hub_key, &d.dirs[0], &d.dirs[1]);
     let via_hub = node_firehose(hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
@@ -202,6 +209,86 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
 }
 
 #[test]
+fn https_reaches_a_node_behind_carrier_nat_by_name_through_the_hub_which_holds_no_certificate() {
+    let mut lab = Lab::new();
+    let (sw, hub_ns) = internet(&mut lab);
+    let pub_ns = public_host(&mut lab, &sw);
+    let home = home_behind_nat(&mut lab, &sw);
+    // the hub routes HTTPS on 443 by server name; its configuration names no certificate
+    let d = hub_with_domains(
+        &hub_ns,
+        &[("home.test", "bob", HUB_IP)],
+        "tls_listen = \"0.0.0.0:443\"\n",
+    );
+    let (hub, hub_key, cd) = (&d.hub, &d.hub_key, &d.dirs[0]);
+    // the home node's own certificate for home.test, which only it holds
+    let ca = msm_tests::node_tls::TestCa::new();
+    let cert = ca.issue_for("home.test", "DNS:home.test");
+    let https = format!(
+        "[https]\nlisten = \"127.0.0.1:8443\"\ncert = \"{}\"\nkey = \"{}\"\n",
+        cert.cert.display(),
+        cert.key.display()
+    );
+    let via_hub = node_firehose(hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
+    let home_node = start_with(&home, cd.path(), &via_hub, &https, LINKS);
+    wait_until("the hub carries home.test", hub, || {
+        firehose(hub)["carried_domains"] == 1
+    });
+    // a client on the internet asks https://home.test/ (DNS gives the hub's address): its
+    // WebFinger answers through the hub, with the home node's certificate, verified
+    let curl = |name: &str| {
+        std::process::Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &pub_ns,
+                "curl",
+                "-sS",
+                "--max-time",
+                "20",
+                "--cacert",
+            ])
+            .arg(ca.ca_pem())
+            .args(["--resolve", &format!("{name}:443:{HUB_IP}")])
+            .arg(format!(
+                "https://{name}/.well-known/webfinger?resource=acct:bob@{name}"
+            ))
+            .output()
+            .expect("curl (tests/run installs it)")
+    };
+    let out = curl("home.test");
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{body}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        hub.log()
+    );
+    let jrd: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!(jrd["subject"], "acct:bob@home.test", "{jrd:#}");
+    let log = hub.log();
+    assert!(
+        log.contains("carrying a TLS connection through the relay session"),
+        "{log}"
+    );
+    let log = home_node.log();
+    assert!(log.contains("taking a link through the hub"), "{log}");
+    // a name the hub does not carry is closed: the hub answers TLS for nobody itself
+    let out = curl("other.test");
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // the home node goes away: its name is no longer routed
+    drop(home_node);
+    wait_until("the hub drops home.test", hub, || {
+        firehose(hub)["carried_domains"] == 0
+    });
+    assert!(!curl("home.test").status.success());
+}
+
+#[test]
 fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
@@ -214,6 +301,7 @@ fn a_small_node_publishes_through_the_hub_into_the_multicast_stream() {
             ("small.test", "sam", "198.51.100.2"),
             ("rcv.test", "dave", "198.51.100.4"),
         ],
+        "",
     );
     let (hub, hub_key, sd, rd) = (&d.hub, &d.hub_key, &d.dirs[0], &d.dirs[1]);
     let global = "global_prefixes = [\"198.51.100.0/24\"]\nannounce_timeout_s = 6\n";
