@@ -4,6 +4,7 @@
 //! The binary is `$MSMD_BIN` if set, else `target/debug/msmd` of this workspace (`./tests/run`
 //! builds it first). Every node listens on `127.0.0.1:0`; its address is read from its log.
 
+pub mod fake_inbox;
 pub mod fedify;
 pub mod hostile;
 pub mod https;

@@ -2,6 +2,7 @@
 //! signals. One test binary with a module per area (it links once, which is faster).
 
 mod activitypub_inbox;
+mod activitypub_outbox;
 mod api;
 mod approval;
 mod blocking;
