@@ -1,6 +1,7 @@
 //! An inbox POST, from verified signature to stored change.
 //!
-//! In order, each step refusing before the next runs: the signature's key id; the signature
+//! In order, each step refusing before the next runs: the signature's key id (a domain the
+//! owner blocked is answered 202 and dropped here, before any fetch); the signature
 //! verified (its policy first: what it covers, its date, the body's digest — so a stale or
 //! tampered request never makes the node fetch) with the stored key, or with the key fetched
 //! from the sender; the activity read and checked ([`crate::activitypub::activity`]); its actor
@@ -90,6 +91,11 @@ impl Fediverse {
         req: &Request<'_>,
         now_ms: u64,
     ) -> Result<Done, InboxError> {
+        // a blocked domain's servers are not even fetched from
+        let key_id = sig::key_id(req)?;
+        if host_of(&key_id).is_some_and(|h| sink.blocked.matches(h)) {
+            return Ok(Done::Ignored);
+        }
         let actor = self.verify(store, node, req, now_ms)?;
         let doc: serde_json::Value = serde_json::from_slice(req.body)
             .map_err(|_| InboxError::BadRequest("body is not JSON"))?;

@@ -35,6 +35,11 @@ use std::sync::{Arc, Condvar, Mutex};
 /// fetch, so this is small; over it the sender is answered 503 and retries.
 pub const MAX_KEY_FETCHES: usize = 2;
 
+/// Deliveries to fediverse inboxes in flight at once (each a blocking thread with a TLS
+/// connection; the client takes at most its own `max_connections` at a time anyway, so more
+/// threads would only wait, each with its stack).
+pub const MAX_SENDS: usize = 8;
+
 /// The fediverse side of a node.
 pub struct Fediverse {
     /// The outgoing HTTPS client (bounded, SSRF-safe).
@@ -53,6 +58,8 @@ pub struct Fediverse {
     pub failed: AtomicU64,
     /// Servers that verify only draft-cavage signatures.
     cavage_hosts: deliver::CavageHosts,
+    /// Slots for deliveries in flight ([`MAX_SENDS`]).
+    pub sends: tokio::sync::Semaphore,
     /// The instance actor's key, once read.
     instance_key: std::sync::OnceLock<Arc<crate::activitypub::keys::RsaSigningKey>>,
 }
@@ -70,6 +77,7 @@ impl Fediverse {
             failed: AtomicU64::new(0),
             cavage_hosts: Default::default(),
             instance_key: Default::default(),
+            sends: tokio::sync::Semaphore::new(MAX_SENDS),
         }
     }
 

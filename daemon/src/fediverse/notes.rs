@@ -38,6 +38,8 @@ pub struct Sink<'a> {
     pub runtime: &'a tokio::runtime::Handle,
     /// The longest text kept (the node's post cap).
     pub max_text: usize,
+    /// The owner's blocked domains: their activities are answered and dropped unread.
+    pub blocked: &'a crate::store::blocked_domains::BlockedDomains,
 }
 
 /// The msm message a post IRI names: a local post (`{base}/users/{name}/statuses/{seq}`) or

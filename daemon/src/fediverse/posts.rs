@@ -38,8 +38,8 @@ fn post_iri(iris: &Iris<'_>, domain: &str, id: &MessageId, lookup: &dyn Lookup) 
     }
 }
 
-/// The activity that carries `m` to the fediverse, or `None` for a kind not sent there
-/// (profiles, edits, acts on posts the fediverse has no IRI for).
+/// The activity that carries `m` to the fediverse (an edit as an `Update` of its post), or
+/// `None` for a kind not sent there (profiles, acts on posts the fediverse has no IRI for).
 pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -> Option<Value> {
     let iris = Iris { base };
     let user = m.author.user();
@@ -74,7 +74,18 @@ pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -
             Some(mentions),
             Some(attachments),
         ),
+        // an edit replaces the text of its target post: sent as an `Update` of that Note
+        Body::Edit {
+            text,
+            summary,
+            mentions,
+            ..
+        } => (text, summary.as_str(), None, Some(mentions), None),
         _ => return None,
+    };
+    let edited = match &m.body {
+        Body::Edit { target, .. } => Some(*target),
+        _ => None,
     };
     let in_reply_to = reply_to.and_then(|r| post_iri(&iris, domain, r, lookup));
     let addresses: Vec<(String, String)> = mentions
@@ -124,11 +135,14 @@ pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -
         &out_pictures,
     );
     let published = crate::web::public::rfc3339(m.time_ms);
-    let url = format!("{base}/@{user}/{}", m.seq);
+    let seq = edited.unwrap_or(m.seq);
+    let url = format!("{base}/@{user}/{seq}");
     Some(create(
         &iris,
         &OutNote {
+            seq,
             published: &published,
+            updated: edited.map(|_| published.as_str()),
             url: &url,
             ..n
         },
@@ -276,6 +290,8 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
     let Some(key) = key.and_then(|k| RsaSigningKey::from_pkcs8(&k).ok()) else {
         return None; // the key is still being made
     };
+    let slots = fed.clone();
+    let _slot = slots.sends.acquire().await.ok()?;
     let (inbox, body) = (inbox.to_string(), activity.to_string().into_bytes());
     let key_id = format!("{}#main-key", Iris { base: &base }.actor(&name));
     let answer = tokio::task::spawn_blocking(move || {

@@ -167,3 +167,21 @@ fn likes_boosts_and_unlikes_of_fediverse_posts_name_their_iris() {
     // a like of a post the fediverse has no IRI for is not sent
     assert!(act(Body::Like { of: bobs(2) }).is_none());
 }
+
+#[test]
+fn an_edit_is_an_update_of_its_post() {
+    let u = act(Body::Edit {
+        target: 3,
+        text: "fixed".into(),
+        summary: String::new(),
+        mentions: Mentions::new(),
+    })
+    .unwrap();
+    assert_eq!(u["type"], "Update", "{u:#}");
+    assert_eq!(
+        u["object"]["id"],
+        "https://smith.family/users/alice/statuses/3"
+    );
+    assert!(u["object"]["content"].as_str().unwrap().contains("fixed"));
+    assert!(u["object"]["updated"].is_string(), "{u:#}");
+}

@@ -79,6 +79,7 @@ pub fn post(
         writer: &ctx.writer,
         runtime: &ctx.runtime,
         max_text: ctx.max_text.load(std::sync::atomic::Ordering::Relaxed),
+        blocked: &ctx.net.blocked_domains,
     };
     match fed.receive(store, &sink, node, &view, crate::now_ms()) {
         Ok(done) => {

@@ -5,7 +5,8 @@
 //! follower, an `Accept` is queued); the same request again (a replay), a body changed after
 //! signing, a date 13 hours old, an unsigned POST and a `Follow` in eve's name signed with
 //! bob's key are each answered 401, counted under their reason in `/metrics`, and change
-//! nothing. A flood of large refused POSTs leaves memory where it was.
+//! nothing; once the owner blocks `peer.test`, its activities are answered and dropped unread.
+//! A flood of large refused POSTs leaves memory where it was.
 
 use msm_tests::hostile::MemoryWatch;
 use msm_tests::{data_dir, Node};
@@ -46,6 +47,7 @@ struct Inbox {
     node: Node,
     _dir: tempfile::TempDir,
     bob: RsaSigningKey,
+    eve: RsaSigningKey,
 }
 
 impl Inbox {
@@ -63,6 +65,7 @@ impl Inbox {
             node,
             _dir: dir,
             bob,
+            eve,
         }
     }
 
@@ -232,6 +235,27 @@ fn a_signed_follow_is_taken_and_each_forgery_is_refused_counted_and_changes_noth
     let r = inbox.post("/inbox", bob, undo.to_string().as_bytes(), now(), None);
     assert_eq!(r.status, 202, "{}", r.text());
     assert_eq!(inbox.followers(), 0, "the undo removed bob");
+
+    // the owner blocks peer.test: eve's follow is answered and dropped unread
+    let token = inbox.node.login("alice", PW);
+    let r = inbox.node.post_json(
+        "/api/v1/admin/domain_blocks",
+        Some(&token),
+        &json!({ "domain": "peer.test" }),
+    );
+    assert!(r.status == 200 || r.status == 201, "{}", r.text());
+    let eve_key = format!("{EVE}#main-key");
+    let eve_follows = follow("https://peer.test/follows/9", EVE);
+    let r = inbox.post(
+        "/inbox",
+        Some((&inbox.eve, eve_key.as_str())),
+        &eve_follows,
+        now(),
+        None,
+    );
+    assert_eq!(r.status, 202, "{}", r.text());
+    inbox.expect_counted("ignored", 1);
+    assert_eq!(inbox.followers(), 0, "a blocked domain follows nobody here");
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! bounded in time.
 
 mod fanout;
+mod fediverse;
 mod idle;
 mod ingest;
 mod mastodon;
@@ -110,6 +111,7 @@ fn main() {
     let a = Args::parse(&args[1..]);
     match phase.as_str() {
         "idle" => idle::run(&a),
+        "fediverse" => fediverse::run(&a),
         "fanout" => fanout::run(&a),
         "relayfan" => relayfan::run(&a),
         "ingest" => ingest::run(&a),

@@ -93,6 +93,11 @@ impl Bench {
         Bench { node, _dir: dir }
     }
 
+    /// The node's data directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// A field of `/proc/PID/status`, in kB.
     pub fn status_kb(&self, field: &str) -> u64 {
         proc_field(&format!("/proc/{}/status", self.node.pid()), field)
