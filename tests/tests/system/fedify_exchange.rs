@@ -4,8 +4,9 @@
 //! handle and receives msmd's signed `Accept`; alice posts and the peer receives a verified
 //! `Create` of her note at its shared inbox; the peer's reply naming her and its like land
 //! in her notifications; alice follows the peer by address, its post reaches her timeline,
-//! her like reaches the peer, its delete takes the post away; the peer takes its follow back
-//! and alice's followers count drops. Once with RFC 9421 signatures (Fedify's own) and once with
+//! her like reaches the peer, its delete takes the post away; alice's edit and delete reach
+//! the peer as `Update` and `Delete`; the peer takes its follow back and alice's followers
+//! count drops. Once with RFC 9421 signatures (Fedify's own) and once with
 //! draft-cavage (as Mastodon signs), so msmd verifies both and its answers pass Fedify's checks.
 //!
 //! Needs root, iproute2, dnsmasq, openssl and npm (`tests/run` installs them).
@@ -156,6 +157,39 @@ fn exchange(signing: Signing) {
             .any(|p| p["text"].as_str().is_some_and(|t| t.contains(&text))))
         .then_some(Value::Null)
     });
+
+    // alice edits her note: the peer receives an Update of it; then she deletes it
+    let auth = format!("Bearer {token}");
+    let edited = format!("hello fediverse, edited, {signing:?}");
+    let r = node.http(
+        "PUT",
+        "/api/v1/posts/1",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&json!({ "text": edited }).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let update = peer.wait_received("alice's Update", |r| r["type"] == "Update");
+    assert_eq!(update["verified"], true, "{update:#}");
+    assert_eq!(update["object"], alice_note.as_str(), "{update:#}");
+    assert!(
+        update["activity"]["object"]["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("edited")),
+        "{update:#}"
+    );
+    let r = node.http(
+        "DELETE",
+        "/api/v1/posts/1",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let delete = peer.wait_received("alice's Delete", |r| r["type"] == "Delete");
+    assert_eq!(delete["verified"], true, "{delete:#}");
+    assert_eq!(delete["object"], alice_note.as_str(), "{delete:#}");
 
     // the peer takes its follow back: alice has no follower left
     peer.ok("unfollow", &json!({ "acct": "@alice@msm.test" }));
