@@ -147,9 +147,9 @@ fn deliver_one(
     let now = crate::now_ms();
     let signer = store
         .user_name(a.user_id)?
-        .zip(store.rsa_private_key(a.user_id)?);
+        .zip(signing_key(store, a.user_id)?);
     let Some((name, der)) = signer else {
-        tracing::warn!(inbox = %a.inbox, "fediverse outbox: the signer has no key; dropped");
+        tracing::warn!(inbox = %a.inbox, "fediverse outbox: the signer is gone; dropped");
         fed.failed.fetch_add(1, Ordering::Relaxed);
         return store.activity_done(a.id);
     };
@@ -183,4 +183,25 @@ fn deliver_one(
     }
     tracing::info!(inbox = %a.inbox, %error, attempts = a.attempts + 1, "delivery failed; will retry");
     store.activity_failed(a.id, now + retry_delay_ms(a.attempts), &error)
+}
+
+/// The user's RSA signing key (PKCS#8 DER), made now if the background maker has not reached
+/// them yet (holding the process-wide key lock); `None` if there is no such user.
+pub fn signing_key(
+    store: &Store,
+    user_id: i64,
+) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+    if let Some(k) = store.rsa_private_key(user_id)? {
+        return Ok(Some(k));
+    }
+    if store.user_name(user_id)?.is_none() {
+        return Ok(None);
+    }
+    {
+        let _making = crate::web::actor::KEY_MAKER
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        store.rsa_public_key(user_id, crate::web::actor::make_key)?;
+    }
+    store.rsa_private_key(user_id)
 }

@@ -270,7 +270,7 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
             let m = &signed.message;
             let user = st.user_by_name(m.author.user())?;
             let key = match &user {
-                Some(u) => st.rsa_private_key(u.id)?,
+                Some(u) => super::deliver::signing_key(st, u.id)?,
                 None => None,
             };
             let activity = activity_of(m, &b, &domain, &StoreLookup(st));

@@ -44,9 +44,9 @@ fn create_of(text: &str) -> impl Fn(&Value) -> bool + '_ {
     }
 }
 
-#[test]
-fn an_inbox_that_is_down_slow_or_gone_is_retried_waited_for_and_unsubscribed() {
-    let inbox = FakeInbox::start();
+/// A node with alice at `msm.test` (locked when `locked`), its data dir, and bob: a stored
+/// fediverse actor whose inboxes are `inbox`, with his signing key.
+fn lab(inbox: &FakeInbox, locked: bool) -> (Node, tempfile::TempDir, String, RsaSigningKey) {
     let dir = data_dir("msm.test", &[("alice", PW, true)]);
     let cfg = dir.path().join("msmd.toml");
     std::fs::write(
@@ -58,7 +58,20 @@ fn an_inbox_that_is_down_slow_or_gone_is_retried_waited_for_and_unsubscribed() {
     )
     .unwrap();
     let node = Node::start(dir.path(), &["--config", cfg.to_str().unwrap()]);
-    // bob, a fediverse account msmd knows, whose inboxes are the test's
+    if locked {
+        let token = node.login("alice", PW);
+        let auth = format!("Bearer {token}");
+        let r = node.http(
+            "PUT",
+            "/api/v1/account/settings",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            Some(&json!({ "locked": true }).to_string()),
+        );
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let bob_id = inbox.url("/users/bob");
     let bob = RsaSigningKey::from_pkcs8(&msmd::activitypub::keygen::generate_rsa_2048().unwrap())
         .unwrap();
@@ -77,7 +90,16 @@ fn an_inbox_that_is_down_slow_or_gone_is_retried_waited_for_and_unsubscribed() {
         ],
     )
     .unwrap();
-    // bob follows alice
+    (node, dir, bob_id, bob)
+}
+
+/// bob's signed Follow of alice, POSTed to her inbox: its answer.
+fn bob_follows(
+    node: &Node,
+    inbox: &FakeInbox,
+    bob_id: &str,
+    bob: &RsaSigningKey,
+) -> msm_tests::Resp {
     let body =
         json!({"id": inbox.url("/follows/1"), "type": "Follow", "actor": bob_id, "object": ALICE})
             .to_string();
@@ -90,17 +112,61 @@ fn an_inbox_that_is_down_slow_or_gone_is_retried_waited_for_and_unsubscribed() {
         content_type: "application/activity+json",
         body: body.as_bytes(),
     };
-    let signed = sign_post(&bob, &format!("{bob_id}#main-key"), &out, now()).unwrap();
+    let signed = sign_post(bob, &format!("{bob_id}#main-key"), &out, now()).unwrap();
     let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/activity+json")];
     headers.extend(signed.iter().map(|(n, v)| (*n, v.as_str())));
-    let r = msm_tests::request(
+    msm_tests::request(
         node.addr,
         "POST",
         "/users/alice/inbox",
         &headers,
         Some(body.as_bytes()),
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_locked_account_accepts_a_fediverse_follower_by_hand() {
+    let inbox = FakeInbox::start();
+    let (node, _dir, bob_id, bob) = lab(&inbox, true);
+    let r = bob_follows(&node, &inbox, &bob_id, &bob);
+    assert_eq!(r.status, 202, "{}", r.text());
+    assert_eq!(followers(&node), 0, "waiting for alice");
+    let token = node.login("alice", PW);
+    let auth = format!("Bearer {token}");
+    let r = node.http(
+        "GET",
+        "/api/v1/follow_requests",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert!(r.text().contains("bob@localhost"), "{}", r.text());
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !inbox
+            .seen()
+            .iter()
+            .any(|s| s.body.windows(6).any(|w| w == b"Accept")),
+        "no answer before alice decides"
+    );
+    let r = node.post_json(
+        "/api/v1/follow_requests/bob@localhost/authorize",
+        Some(&token),
+        &json!({}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let accept = inbox.wait("the Accept", Duration::from_secs(20), |v| {
+        v["type"] == "Accept"
+    });
+    assert_eq!(accept.path, "/users/bob/inbox");
+    assert_eq!(followers(&node), 1);
+}
+
+#[test]
+fn an_inbox_that_is_down_slow_or_gone_is_retried_waited_for_and_unsubscribed() {
+    let inbox = FakeInbox::start();
+    let (node, _dir, bob_id, bob) = lab(&inbox, false);
+    let r = bob_follows(&node, &inbox, &bob_id, &bob);
     assert_eq!(r.status, 202, "{}", r.text());
     assert_eq!(followers(&node), 1);
     // the Accept reaches bob's own inbox, signed by alice's key (RFC 9421)
