@@ -49,8 +49,8 @@ pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, We
         Some(hub) => response.with_header(static_header(
             "Link",
             &format!(
-                "<{hub}>; rel=\"hub\", <{}>; rel=\"self\"",
-                format!("{base}/@{}/feed.atom", address.user())
+                "<{hub}>; rel=\"hub\", <{base}/@{}/feed.atom>; rel=\"self\"",
+                address.user()
             ),
         )),
         None => response,
