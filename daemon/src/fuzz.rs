@@ -554,6 +554,28 @@ pub fn http_response(data: &[u8]) {
     }
 }
 
+/// WebSub hub requests: never a panic; what is taken is within every bound and names a feed
+/// of this node, and the verification URL of it is one the client can fetch.
+pub fn websub_request(data: &[u8]) {
+    use crate::websub::request::{
+        self, MAX_CALLBACK_BYTES, MAX_LEASE_S, MIN_LEASE_S, SECRET_LIMIT,
+    };
+    if let Ok(r) = request::parse(data, "https://a.test", "a.test") {
+        assert!(r.callback.len() <= MAX_CALLBACK_BYTES);
+        assert!(r.secret.as_ref().is_none_or(|s| s.len() < SECRET_LIMIT));
+        assert!((MIN_LEASE_S..=MAX_LEASE_S).contains(&r.lease_s));
+        assert_eq!(r.topic, format!("https://a.test/@{}/feed.atom", r.user));
+        let url = crate::websub::verify::verification_url(
+            &r.callback,
+            r.mode,
+            &r.topic,
+            &crate::websub::verify::challenge(),
+            r.lease_s,
+        );
+        assert!(crate::net::fetch::parse_url(&url).is_ok(), "{url}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,6 +640,7 @@ mod tests {
             b"\nsig1=(\"@method\" \"@target-uri\" \"content-digest\");created=1618884473;keyid=\"k\"\n\n\nsha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:\n/inbox\n{}".to_vec(),
             format!("<a{}>x", "é".repeat(1500)).into_bytes(),
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n".to_vec(),
+            b"hub.mode=subscribe&hub.topic=https%3A%2F%2Fa.test%2F%40al%2Ffeed.atom&hub.callback=https%3A%2F%2Fs.test%2Fc%3Fa%3D1%23f&hub.secret=%00&hub.lease_seconds=0".to_vec(),
             b"HTTP/1.0 301 Moved\nLocation: https://b.test/\nContent-Length: 3\n\nabc".to_vec(),
         ];
         for c in &cases {
@@ -642,6 +665,7 @@ mod tests {
             tls_client_hello(c);
             http_signature(c);
             http_response(c);
+            websub_request(c);
         }
     }
 }

@@ -11,6 +11,7 @@
 //! - [`identity`]: password hashing (argon2id) and one-time passwords.
 //! - [`net`]: links with other nodes on tokio: handshake, follow, delivery, backfill.
 //! - [`web`]: the HTTP surface on tiny_http: health, log-in, posting, reading.
+//! - [`websub`]: the node as a WebSub hub for its users' Atom feeds.
 //! - [`media`]: pictures: the sans-IO container walkers that take metadata out of uploads.
 //! - [`config`]: the TOML configuration, its defaults and limits.
 //! - [`fdlimit`]: the file descriptor limit checked (and raised) against the caps at start.
@@ -40,6 +41,7 @@ pub mod node;
 pub mod proto;
 pub mod store;
 pub mod web;
+pub mod websub;
 
 /// Wall-clock time in Unix milliseconds: the one place outside tests that reads the clock for
 /// message times and expiries; `proto` takes times as arguments.

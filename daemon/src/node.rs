@@ -230,6 +230,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         stream_store: Default::default(),
         metrics: crate::web::metrics::Metrics::new(config.http.metrics_access()),
         fediverse: fediverse(&config, &info.domain)?,
+        websub: Default::default(),
     });
     // pictures a crash left half-written or unrecorded, and those nothing uses any more
     match crate::store::media_files::MediaFiles::of(&store).sweep(&store) {
@@ -263,6 +264,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     first_run(&mut store, http.addr())?;
     if let (Some(fed), Some(base)) = (&ctx.fediverse, ctx.public_url.get()) {
         start_deliverer(fed.clone(), store.reopen()?, base.clone());
+        start_websub(&ctx, fed.client.clone(), store.reopen()?, base.clone());
         let _ = net.fediverse.set((fed.clone(), base.clone()));
     }
 
@@ -463,6 +465,24 @@ fn start_deliverer(fed: Arc<crate::fediverse::Fediverse>, store: Store, base: St
         .spawn(move || crate::fediverse::deliver::run(fed, store, base));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "starting the fediverse deliverer");
+    }
+}
+
+/// Starts the WebSub hub's thread (verifications and deliveries) on its own store connection.
+fn start_websub(ctx: &Context, client: Arc<crate::net::fetch::Client>, store: Store, base: String) {
+    let hub = crate::websub::deliver::Deliverer {
+        hub: ctx.websub.clone(),
+        client,
+        base,
+        domain: ctx.domain.clone(),
+        pulse: ctx.pulse.clone(),
+    };
+    let spawned = std::thread::Builder::new()
+        .name("websub".into())
+        .stack_size(crate::web::server::WORKER_STACK)
+        .spawn(move || hub.run(store));
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "starting the WebSub hub");
     }
 }
 

@@ -31,6 +31,7 @@
 //! - [`media`]: pictures: uploads, quotas, what messages carry, the cache, collection.
 //! - [`media_files`]: the pictures' content-addressed files, written atomically.
 //! - [`oauth`]: the Mastodon client API's apps, authorization codes and tokens (hashes only).
+//! - [`websub`]: the WebSub hub's subscriptions to local feeds and requests to verify.
 
 pub mod activitypub;
 pub mod actor_keys;
@@ -61,6 +62,7 @@ pub mod search_index;
 pub mod streaming;
 pub mod timeline;
 pub mod users;
+pub mod websub;
 pub mod writer;
 
 pub use error::{damaged, StoreError};

@@ -231,6 +231,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::actor_keys::ACTOR_KEYS_MIGRATION,
     // 16: remote fediverse actors, seen activities, owed activities (see `activitypub`).
     super::activitypub::ACTIVITYPUB_MIGRATION,
+    // 17: the WebSub hub's subscriptions and requests to verify (see `websub`).
+    super::websub::WEBSUB_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when

@@ -39,6 +39,7 @@
 //! | GET | `/users/{name}/{followers,following,outbox}`, `/users/{name}/collections/featured` | the actor's collections, with their sizes |
 //! | GET | `/users/{name}/statuses/{seq}` | a public post as an ActivityStreams `Note` (410 `Tombstone` once deleted) |
 //! | POST | `/inbox`, `/users/{name}/inbox` | the fediverse's inboxes: signed activities ([`super::inbox`]) |
+//! | POST | `/websub` | the WebSub hub of the users' Atom feeds: subscribe, unsubscribe ([`super::websub`]) |
 //! | GET | `/actor` | the node's instance actor, which signs its fetches |
 //! | GET | `/@{user}`, `/@{user}/feed.atom` | public profile page, Atom feed ([`super::public`]) |
 //! | GET | `/tags/{tag}`, `/tags/{tag}/feed.atom` | public hashtag page, Atom feed ([`super::public`]) |
@@ -118,6 +119,8 @@ pub struct Context {
     pub metrics: super::metrics::Metrics,
     /// The fediverse side; `None` when its client could not start (no CA certificates).
     pub fediverse: Option<Arc<crate::fediverse::Fediverse>>,
+    /// The WebSub hub's counters (it runs when `fediverse` is on: it needs the same client).
+    pub websub: Arc<crate::websub::Hub>,
 }
 
 /// Answers one request.
@@ -209,6 +212,7 @@ fn route(
         (["users", name, "inbox"], Method::Post) => super::inbox::post(ctx, store, req, Some(name)),
         (["inbox"], Method::Post) => super::inbox::post(ctx, store, req, None),
         (["actor"], Method::Get) => super::inbox::instance_actor(ctx, store),
+        (["websub"], Method::Post) => super::websub::post(ctx, store, req),
         (["users", name, which @ ("followers" | "following" | "outbox")], Method::Get) => {
             super::actor::collection(ctx, store, name, which)
         }
@@ -322,6 +326,7 @@ fn route(
         | (["api", "v1", "mutes" | "blocks", _], _)
         | (["api", "v1", "admin", "domain_blocks"], _)
         | (["api", "v1", "admin", "domain_blocks", _], _)
+        | (["websub"], _)
         | ([".well-known", "msm"], _) => Err(WebError::MethodNotAllowed),
         _ => Err(WebError::NotFound(format!("no such path: {path}"))),
     }

@@ -74,6 +74,8 @@ pub struct Snapshot {
     pub process: process::ProcessStats,
     /// The fediverse side, when it is on.
     pub fediverse: Option<Fediverse>,
+    /// The WebSub hub, when it is on (with the fediverse side).
+    pub websub: Option<crate::websub::HubSnapshot>,
 }
 
 /// The fediverse side's counters.
@@ -215,6 +217,10 @@ fn snapshot(ctx: &Context, store: &Store) -> Snapshot {
                 queued: store.queued_activities().unwrap_or(0),
             }
         }),
+        websub: ctx
+            .fediverse
+            .as_ref()
+            .map(|_| ctx.websub.snapshot(store.websub_counts().unwrap_or((0, 0)))),
     }
 }
 

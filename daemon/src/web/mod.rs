@@ -19,6 +19,7 @@
 //! - [`io`]: bounded body reading, JSON answers, query strings.
 //! - [`stream`]: the live timeline as Server-Sent Events.
 //! - [`websocket`]: a sans-IO WebSocket codec, for the Mastodon streaming API.
+//! - [`websub`]: `POST /websub`, the WebSub hub endpoint of the users' Atom feeds.
 //! - [`tls`]: HTTPS: the certificate and key, reloaded when they change.
 //!
 //! Invariants: a request body is never read past its limit; a handler that fails has changed
@@ -49,6 +50,7 @@ pub mod server;
 pub mod stream;
 pub mod tls;
 pub mod websocket;
+pub mod websub;
 
 use crate::proto::ProtoError;
 use crate::store::StoreError;

@@ -26,7 +26,7 @@ use super::WebError;
 use crate::discover::jrd;
 use crate::proto::Address;
 use crate::store::{PostView, Store, StoreError};
-pub use feed::{atom, tag_atom};
+pub use feed::{atom, tag_atom, user_feed_xml};
 use render::parse_ref;
 pub use render::{escape, percent_encode, plain, readable_time, rfc3339, Site};
 use serde_json::json;

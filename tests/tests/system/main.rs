@@ -44,3 +44,4 @@ mod pictures_between;
 mod public_pages;
 mod search;
 mod web;
+mod websub;

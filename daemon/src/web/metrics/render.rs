@@ -256,6 +256,9 @@ pub fn render(s: &Snapshot) -> String {
             f.queued,
         );
     }
+    if let Some(w) = &s.websub {
+        websub(&mut t, w);
+    }
     let p = &s.process;
     if let Some(v) = p.resident_bytes {
         t.gauge(
@@ -280,4 +283,48 @@ pub fn render(s: &Snapshot) -> String {
 /// A name the text format takes after `msm_` (`[a-zA-Z0-9_]`, not empty).
 fn is_metric_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The WebSub hub's series.
+fn websub(t: &mut Exposition, w: &crate::websub::HubSnapshot) {
+    t.gauge(
+        "msm_websub_subscriptions",
+        "Verified WebSub subscriptions to local users' feeds.",
+        w.subscriptions,
+    );
+    t.gauge(
+        "msm_websub_pending",
+        "WebSub requests waiting for the subscriber to confirm.",
+        w.pending,
+    );
+    t.counter(
+        "msm_websub_requests_accepted_total",
+        "WebSub subscribe and unsubscribe requests accepted for verification.",
+        w.accepted,
+    );
+    t.counter(
+        "msm_websub_requests_rejected_total",
+        "WebSub requests refused at once (malformed, unknown topic, hub full).",
+        w.rejected,
+    );
+    t.counter(
+        "msm_websub_verified_total",
+        "WebSub requests the subscriber confirmed.",
+        w.verified,
+    );
+    t.counter(
+        "msm_websub_unconfirmed_total",
+        "WebSub requests the subscriber did not confirm (or never answered).",
+        w.refused,
+    );
+    t.counter(
+        "msm_websub_delivered_total",
+        "Feed updates delivered to WebSub subscribers.",
+        w.delivered,
+    );
+    t.counter(
+        "msm_websub_delivery_failures_total",
+        "Deliveries to WebSub subscribers that failed (retried later, given up, or gone).",
+        w.failed,
+    );
 }

@@ -9,7 +9,7 @@
 use super::render::{self, escape, parse_ref, rfc3339, Site};
 use super::{base_url, local_user, reposted, shown_name, FEED_ENTRIES, TITLE_CHARS};
 use crate::proto::Address;
-use crate::store::{PostView, Store};
+use crate::store::{PostView, Store, StoreError};
 use crate::web::api::Context;
 use crate::web::io::{static_header, JsonResponse};
 use crate::web::WebError;
@@ -28,26 +28,74 @@ struct FeedHead<'a> {
     title: &'a str,
     subtitle: &'a str,
     author: Option<&'a str>,
+    /// The WebSub hub that pushes this feed, if any.
+    hub: Option<&'a str>,
 }
 
-/// `GET /@user/feed.atom`: the newest public posts of a local user.
+/// `GET /@user/feed.atom`: the newest public posts of a local user. When the node's hub runs
+/// (`crate::websub`), the feed names it and itself, in the document and in `Link` headers.
 pub fn atom(ctx: &Context, store: &Store, name: &str) -> Result<JsonResponse, WebError> {
     let (address, profile) = local_user(ctx, store, name)?;
     let base = base_url(ctx);
+    let site = Site {
+        base: &base,
+        domain: &ctx.domain,
+    };
     let posts = store.posts_by(&address, None, None, FEED_ENTRIES)?;
+    let hub = ctx.fediverse.is_some().then(|| format!("{base}/websub"));
+    let x = user_feed(store, &site, &address, &profile, hub.as_deref(), &posts)?;
+    let response = atom_response(x);
+    Ok(match hub {
+        Some(hub) => response.with_header(static_header(
+            "Link",
+            &format!(
+                "<{hub}>; rel=\"hub\", <{base}/@{}/feed.atom>; rel=\"self\"",
+                address.user()
+            ),
+        )),
+        None => response,
+    })
+}
+
+/// The feed document of local user `address` holding `posts` (newest first), naming `hub`:
+/// what the hub delivers to subscribers. `None` when `address` is not a local user.
+pub fn user_feed_xml(
+    store: &Store,
+    site: &Site,
+    address: &Address,
+    hub: &str,
+    posts: &[PostView],
+) -> Result<Option<String>, StoreError> {
+    match store.profile(address, None)? {
+        Some(profile) if profile.local => {
+            user_feed(store, site, address, &profile, Some(hub), posts).map(Some)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn user_feed(
+    store: &Store,
+    site: &Site,
+    address: &Address,
+    profile: &crate::store::timeline::Profile,
+    hub: Option<&str>,
+    posts: &[PostView],
+) -> Result<String, StoreError> {
     let author_name = if profile.display_name.is_empty() {
         address.to_string()
     } else {
         profile.display_name.clone()
     };
-    let page = format!("{base}/@{}", address.user());
+    let page = format!("{}/@{}", site.base, address.user());
     let head = FeedHead {
         page: &page,
-        title: &shown_name(&profile),
+        title: &shown_name(profile),
         subtitle: &profile.bio,
         author: Some(&author_name),
+        hub,
     };
-    feed(ctx, store, &head, &posts)
+    feed_xml(store, site, &head, posts)
 }
 
 /// `GET /tags/{tag}/feed.atom`: the newest public posts with hashtag `tag` (normalised).
@@ -68,21 +116,27 @@ pub fn tag_atom(ctx: &Context, store: &Store, tag: &str) -> Result<JsonResponse,
         title: &format!("#{tag}"),
         subtitle: &format!("Public posts with #{tag} on {}", ctx.domain),
         author: None,
+        hub: None,
     };
-    feed(ctx, store, &head, &posts)
+    Ok(atom_response(feed_xml(store, &site, &head, &posts)?))
 }
 
-fn feed(
-    ctx: &Context,
+/// An Atom document as the answer to a GET.
+fn atom_response(x: String) -> JsonResponse {
+    Response::from_data(x.into_bytes())
+        .with_header(static_header(
+            "Content-Type",
+            "application/atom+xml; charset=utf-8",
+        ))
+        .with_header(static_header("X-Content-Type-Options", "nosniff"))
+}
+
+fn feed_xml(
     store: &Store,
+    site: &Site,
     head: &FeedHead,
     posts: &[PostView],
-) -> Result<JsonResponse, WebError> {
-    let base = base_url(ctx);
-    let site = Site {
-        base: &base,
-        domain: &ctx.domain,
-    };
+) -> Result<String, StoreError> {
     let updated = posts.iter().map(updated_ms).max().unwrap_or(0);
     let mut x = String::with_capacity(1024 + posts.len() * 512);
     let _ = write!(
@@ -98,6 +152,9 @@ fn feed(
         subtitle = escape(head.subtitle),
         updated = rfc3339(updated),
     );
+    if let Some(hub) = head.hub {
+        let _ = write!(x, "<link rel=\"hub\" href=\"{}\"/>", escape(hub));
+    }
     if let Some(name) = head.author {
         let _ = write!(
             x,
@@ -116,15 +173,10 @@ fn feed(
             continue;
         };
         let of = reposted(store, p)?;
-        entry(&mut x, &site, &author, p, of.as_ref());
+        entry(&mut x, site, &author, p, of.as_ref());
     }
     x.push_str("</feed>\n");
-    Ok(Response::from_data(x.into_bytes())
-        .with_header(static_header(
-            "Content-Type",
-            "application/atom+xml; charset=utf-8",
-        ))
-        .with_header(static_header("X-Content-Type-Options", "nosniff")))
+    Ok(x)
 }
 
 /// One `<entry>`, appended to `x`.
