@@ -5,7 +5,8 @@
 //! 403) is asked again at once with draft-cavage, and remembered as a cavage server (at most
 //! [`MAX_CAVAGE_HOSTS`] kept). A 2xx answer delivers; 404 and 410 mean the recipient is gone
 //! and any other 4xx that the request will never pass (both dropped, counted as failed);
-//! anything else (5xx, 408, 429, no answer) is tried again after [`retry_delay_ms`], and given
+//! anything else (5xx, 401 — the server could not fetch our key yet —, 408, 429, no answer)
+//! is tried again after [`retry_delay_ms`], and given
 //! up after [`MAX_ATTEMPTS`].
 
 use super::Fediverse;
@@ -168,7 +169,7 @@ fn deliver_one(
             tracing::debug!(inbox = %a.inbox, status = r.status, "delivered");
             return store.activity_done(a.id);
         }
-        Ok(r) if (400..500).contains(&r.status) && !matches!(r.status, 408 | 429) => {
+        Ok(r) if (400..500).contains(&r.status) && !matches!(r.status, 401 | 408 | 429) => {
             fed.failed.fetch_add(1, Ordering::Relaxed);
             tracing::info!(inbox = %a.inbox, status = r.status, "the inbox refused an activity; dropped");
             return store.activity_done(a.id);

@@ -93,20 +93,26 @@ impl Fediverse {
     ) -> Result<Done, InboxError> {
         // a blocked domain's servers are not even fetched from
         let key_id = sig::key_id(req)?;
-        if host_of(&key_id).is_some_and(|h| sink.blocked.matches(h)) {
+        if is_blocked(sink, &key_id) {
             return Ok(Done::Ignored);
         }
         let actor = self.verify(store, node, req, now_ms)?;
+        if is_blocked(sink, &actor.id) {
+            return Ok(Done::Ignored);
+        }
         let doc: serde_json::Value = serde_json::from_slice(req.body)
             .map_err(|_| InboxError::BadRequest("body is not JSON"))?;
         let activity = activity::read(&doc, self.allow_http)?;
         if activity.actor != actor.id {
             return Err(InboxError::NotTheActor);
         }
-        if !store.first_sight(&activity.id, now_ms)? {
+        if store.seen(&activity.id)? {
             return Err(InboxError::Replay);
         }
-        self.act(store, sink, node, &actor, &activity, now_ms)
+        // recorded once acted on: a delivery whose handling failed may come again
+        let done = self.act(store, sink, node, &actor, &activity, now_ms)?;
+        store.first_sight(&activity.id, now_ms)?;
+        Ok(done)
     }
 
     /// The verified signer.
@@ -137,8 +143,10 @@ impl Fediverse {
         if !refetch {
             return Err(first.err().unwrap_or(SigError::UnknownKey).into());
         }
-        let fetched = self.fetch_key(store, node.base, &key_id, now_ms)?;
+        let (fetched, remote) = self.fetch_key(node.base, store, &key_id, now_ms)?;
         sig::verify(req, now, |_| key_of(&fetched))?;
+        // kept only once it signed something that verified
+        store.remember_actor(&remote, now_ms)?;
         Ok(fetched)
     }
 
@@ -308,6 +316,14 @@ impl Fediverse {
         self.wake();
         Ok(())
     }
+}
+
+/// Whether the host of `iri` is one of the owner's blocked domains (any case, a trailing dot).
+fn is_blocked(sink: &Sink<'_>, iri: &str) -> bool {
+    host_of(iri).is_some_and(|h| {
+        let h = h.trim_end_matches('.').to_ascii_lowercase();
+        sink.blocked.matches(&h)
+    })
 }
 
 /// The local account `iri` names (`{base}/users/{name}`), as an address.

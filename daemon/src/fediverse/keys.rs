@@ -34,14 +34,15 @@ impl Fediverse {
         Ok(store.actor_by_key(key_id)?.filter(|a| a.key.is_some()))
     }
 
-    /// Fetches the actor that owns `key_id` and stores it with the key.
+    /// Fetches the actor that owns `key_id`: the actor as it would be kept (with the key), and
+    /// its document; the caller stores it once a signature verified with the key.
     pub fn fetch_key(
         &self,
-        store: &mut Store,
         base: &str,
+        store: &Store,
         key_id: &str,
         now_ms: u64,
-    ) -> Result<KnownActor, InboxError> {
+    ) -> Result<(KnownActor, RemoteActor), InboxError> {
         let _slot = self.fetch_slot().ok_or(InboxError::Busy)?;
         let key = self.instance_key(store)?;
         let doc = self.fetch_json(&key, base, key_document(key_id), now_ms)?;
@@ -50,10 +51,16 @@ impl Fediverse {
         if !same_host(key_id, host) {
             return Err(InboxError::NotTheActor);
         }
-        store.remember_actor(&actor, now_ms)?;
-        store
-            .actor_by_id(&actor.id)?
-            .ok_or(InboxError::KeyFetch("the actor was not kept".into()))
+        let known = KnownActor {
+            id: actor.id.clone(),
+            address: actor.address.to_string(),
+            inbox: actor.inbox.clone(),
+            delivery_inbox: actor.delivery_inbox().to_string(),
+            key: actor.key.clone(),
+            fetched_ms: now_ms,
+            followers: actor.followers.clone(),
+        };
+        Ok((known, actor))
     }
 
     /// Fetches the actor `id` (no key needed) and stores it.

@@ -353,7 +353,8 @@ fn status(fed: &Fediverse, s: u16) -> Option<Status> {
             fed.failed.fetch_add(1, Relaxed);
             Some(Status::Unwanted)
         }
-        408 | 429 => None,
+        // 401: the server could not fetch our key yet (Mastodon retries it too)
+        401 | 408 | 429 => None,
         400..=499 => {
             fed.failed.fetch_add(1, Relaxed);
             Some(Status::Stored)

@@ -84,6 +84,18 @@ pub const MAX_SEEN: i64 = 100_000;
 /// Most activities waiting for delivery; past this new ones are refused (logged).
 pub const MAX_QUEUED: i64 = 10_000;
 
+/// Inserts between two prunes of `ap_seen` and `ap_actors` (a prune counts the table).
+pub const PRUNE_EVERY: u32 = 64;
+static SEEN_PRUNES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+static ACTOR_PRUNES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// True once every [`PRUNE_EVERY`] calls (the first call included).
+fn tick(counter: &std::sync::atomic::AtomicU32) -> bool {
+    counter
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .is_multiple_of(PRUNE_EVERY)
+}
+
 /// A remote actor as kept, with its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KnownActor {
@@ -101,6 +113,17 @@ pub struct KnownActor {
     pub fetched_ms: u64,
     /// Its followers collection, if it names one.
     pub followers: Option<String>,
+}
+
+/// A local message as the fediverse may fetch it ([`Store::local_message`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalMessage {
+    /// The signed wire form (as first posted).
+    pub wire: Vec<u8>,
+    /// Deleted.
+    pub deleted: bool,
+    /// Text, warning and time (unix ms) of its last edit, if edited.
+    pub edited: Option<(String, String, u64)>,
 }
 
 /// A message's kind and the message (author, seq) it refers to.
@@ -164,10 +187,19 @@ impl Store {
                 now_ms as i64
             ],
         )?;
-        self.conn().execute(
-            "DELETE FROM ap_actors WHERE id IN (SELECT id FROM ap_actors ORDER BY fetched_ms DESC LIMIT -1 OFFSET ?1)",
-            [MAX_ACTORS],
-        )?;
+        if tick(&ACTOR_PRUNES) {
+            // the least recently fetched beyond the bound, but never one somebody here follows
+            // or is followed by (their inboxes and keys are needed to answer and to deliver)
+            self.conn().execute(
+                "DELETE FROM ap_actors WHERE id IN (
+                   SELECT a.id FROM ap_actors a
+                    WHERE NOT EXISTS(SELECT 1 FROM follows f WHERE f.address = a.address)
+                      AND NOT EXISTS(SELECT 1 FROM remote_followers r WHERE r.follower = a.address)
+                    ORDER BY a.fetched_ms
+                    LIMIT max(0, (SELECT count(*) FROM ap_actors) - ?1))",
+                [MAX_ACTORS],
+            )?;
+        }
         Ok(())
     }
 
@@ -200,16 +232,29 @@ impl Store {
             params![id, now_ms as i64],
         )? == 1;
         if new {
+            // by age through its index: cheap on every insert
             c.execute(
                 "DELETE FROM ap_seen WHERE seen_ms < ?1",
                 [now_ms.saturating_sub(SEEN_KEEP_MS) as i64],
             )?;
+        }
+        if new && tick(&SEEN_PRUNES) {
             c.execute(
-                "DELETE FROM ap_seen WHERE id IN (SELECT id FROM ap_seen ORDER BY seen_ms DESC LIMIT -1 OFFSET ?1)",
+                "DELETE FROM ap_seen WHERE id IN (SELECT id FROM ap_seen ORDER BY seen_ms
+                   LIMIT max(0, (SELECT count(*) FROM ap_seen) - ?1))",
                 [MAX_SEEN],
             )?;
         }
         Ok(new)
+    }
+
+    /// Whether activity `id` was taken in already.
+    pub fn seen(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.conn().query_row(
+            "SELECT EXISTS(SELECT 1 FROM ap_seen WHERE id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?)
     }
 
     /// Keeps the id of `actor`'s follow of local user `user_id` (an answer given later names it).
@@ -569,20 +614,37 @@ impl Store {
 }
 
 impl Store {
-    /// A local author's message as the fediverse may fetch it: its wire form, and whether it
-    /// was deleted; `None` when there is no such message.
+    /// A local author's message as the fediverse may fetch it: its wire form, whether it was
+    /// deleted, and its text, warning and time as last edited (`None` if never edited);
+    /// `None` when there is no such message.
     pub fn local_message(
         &self,
         author: &str,
         seq: u64,
-    ) -> Result<Option<(Vec<u8>, bool)>, StoreError> {
+    ) -> Result<Option<LocalMessage>, StoreError> {
         Ok(self
             .conn()
             .query_row(
-                "SELECT m.wire, m.deleted FROM messages m JOIN authors a ON a.id = m.author_id
+                "SELECT m.wire, m.deleted, m.text, m.summary, m.edited_ms FROM messages m
+                   JOIN authors a ON a.id = m.author_id
                   WHERE a.address = ?1 AND m.seq = ?2 AND a.local_user IS NOT NULL",
                 params![author, seq as i64],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| {
+                    let edited: Option<i64> = r.get(4)?;
+                    Ok(LocalMessage {
+                        wire: r.get(0)?,
+                        deleted: r.get(1)?,
+                        edited: edited.map(|t| {
+                            let text: Option<String> = r.get(2).ok().flatten();
+                            let summary: Option<String> = r.get(3).ok().flatten();
+                            (
+                                text.unwrap_or_default(),
+                                summary.unwrap_or_default(),
+                                t.max(0) as u64,
+                            )
+                        }),
+                    })
+                },
             )
             .optional()?)
     }

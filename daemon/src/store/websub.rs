@@ -130,10 +130,12 @@ impl Store {
         lease_s: u32,
         now_ms: u64,
     ) -> Result<Result<(), Full>, StoreError> {
-        let tx = self
-            .conn()
-            .unchecked_transaction()
-            .map_err(StoreError::from)?;
+        // IMMEDIATE: it reads, then writes; a deferred one could not take the write lock
+        // while another connection writes (SQLITE_BUSY without waiting)
+        let tx = rusqlite::Transaction::new_unchecked(
+            self.conn(),
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         let author_id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM authors WHERE address = ?1 AND local_user IS NOT NULL",
@@ -228,10 +230,12 @@ impl Store {
     /// newest post, so only what comes next is delivered) or is renewed (its cursor kept), or
     /// it ends. The request is done either way.
     pub fn websub_confirmed(&mut self, intent: &Intent, now_ms: u64) -> Result<(), StoreError> {
-        let tx = self
-            .conn()
-            .unchecked_transaction()
-            .map_err(StoreError::from)?;
+        // IMMEDIATE: it reads, then writes; a deferred one could not take the write lock
+        // while another connection writes (SQLITE_BUSY without waiting)
+        let tx = rusqlite::Transaction::new_unchecked(
+            self.conn(),
+            rusqlite::TransactionBehavior::Immediate,
+        )?;
         match intent.mode {
             Mode::Subscribe => {
                 let expires = now_ms.saturating_add(u64::from(intent.lease_s) * 1000);

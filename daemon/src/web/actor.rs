@@ -179,9 +179,10 @@ pub fn status(
             .with_header(static_header("Location", &to)));
     }
     let not_found = || WebError::NotFound(format!("no post {seq} of {name}"));
-    let (wire, deleted) = store
+    let stored = store
         .local_message(address.as_str(), seq)?
         .ok_or_else(not_found)?;
+    let (wire, deleted) = (stored.wire, stored.deleted);
     let base = base_url(ctx);
     let iris = Iris { base: &base };
     let (status, doc) = if deleted {
@@ -194,8 +195,12 @@ pub fn status(
         let limits = crate::proto::Limits {
             max_text: crate::proto::message::MAX_TEXT_LIMIT,
         };
-        let signed = crate::proto::message::SignedMessage::decode(&wire, &limits)
+        let mut signed = crate::proto::message::SignedMessage::decode(&wire, &limits)
             .map_err(|_| not_found())?;
+        if let Some((text, summary, _)) = &stored.edited {
+            // an edited post is served as it reads now
+            with_text(&mut signed.message.body, text, summary);
+        }
         let m = &signed.message;
         if m.audience != crate::proto::message::Audience::Public {
             return Err(not_found());
@@ -210,6 +215,9 @@ pub fn status(
         .ok_or_else(not_found)?;
         let mut note = activity["object"].clone();
         note["@context"] = crate::activitypub::outbound::context();
+        if let Some((_, _, at)) = stored.edited {
+            note["updated"] = rfc3339(at).into();
+        }
         (200, note)
     };
     Ok(Response::from_data(doc.to_string().into_bytes())
@@ -217,4 +225,26 @@ pub fn status(
         .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Vary", "Accept"))
         .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// Replaces the text (and warning, where the kind has one) of a post's body.
+fn with_text(body: &mut crate::proto::message::Body, text: &str, summary: &str) {
+    use crate::proto::message::Body;
+    match body {
+        Body::Post { text: t } | Body::Reply { text: t, .. } => *t = text.to_string(),
+        Body::Note {
+            text: t,
+            summary: s,
+            ..
+        }
+        | Body::Pictures {
+            text: t,
+            summary: s,
+            ..
+        } => {
+            *t = text.to_string();
+            *s = summary.to_string();
+        }
+        _ => {}
+    }
 }

@@ -285,8 +285,11 @@ where
         tracing::info!(%domain, tunnel = id, "carrying a link through the relay session");
         TunnelOut::Open(id)
     };
-    let opened =
-        send(&route.to_node, open).await && send(&route.to_node, TunnelOut::Data(id, first)).await;
+    let mut opened = send(&route.to_node, open).await;
+    // a ClientHello may be a whole TLS record, more than one frame carries
+    for piece in first.chunks(TUNNEL_CHUNK) {
+        opened = opened && send(&route.to_node, TunnelOut::Data(id, piece.to_vec())).await;
+    }
     if opened {
         pipe(
             &mut r,
