@@ -28,7 +28,8 @@ pub mod posts;
 pub use error::InboxError;
 
 use crate::net::fetch::Client;
-use std::sync::atomic::{AtomicU64, Ordering};
+// `AtomicUsize`: 32-bit MIPS routers have no 64-bit atomics (see `net::counters`).
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 /// Key fetches in flight at once for the whole node: an anonymous sender can make the node
@@ -51,11 +52,11 @@ pub struct Fediverse {
     /// Set when an activity is queued; the deliverer waits on it.
     wake: (Mutex<bool>, Condvar),
     /// Inbox outcomes, by label (see [`inbox::OUTCOMES`]).
-    pub outcomes: [AtomicU64; inbox::OUTCOMES.len()],
+    pub outcomes: [AtomicUsize; inbox::OUTCOMES.len()],
     /// Deliveries made.
-    pub delivered: AtomicU64,
+    pub delivered: AtomicUsize,
     /// Deliveries failed (tried again later, or given up).
-    pub failed: AtomicU64,
+    pub failed: AtomicUsize,
     /// Servers that verify only draft-cavage signatures.
     cavage_hosts: deliver::CavageHosts,
     /// Slots for deliveries in flight ([`MAX_SENDS`]).
@@ -73,8 +74,8 @@ impl Fediverse {
             fetches: Mutex::new(0),
             wake: (Mutex::new(false), Condvar::new()),
             outcomes: Default::default(),
-            delivered: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
+            delivered: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
             cavage_hosts: Default::default(),
             instance_key: Default::default(),
             sends: tokio::sync::Semaphore::new(MAX_SENDS),

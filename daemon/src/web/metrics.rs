@@ -210,10 +210,10 @@ fn snapshot(ctx: &Context, store: &Store) -> Snapshot {
                 inbox: crate::fediverse::inbox::OUTCOMES
                     .iter()
                     .zip(&f.outcomes)
-                    .map(|(l, n)| (*l, n.load(Relaxed)))
+                    .map(|(l, n)| (*l, n.load(Relaxed) as u64))
                     .collect(),
-                delivered: f.delivered.load(Relaxed),
-                failed: f.failed.load(Relaxed),
+                delivered: f.delivered.load(Relaxed) as u64,
+                failed: f.failed.load(Relaxed) as u64,
                 queued: store.queued_activities().unwrap_or(0),
             }
         }),

@@ -24,23 +24,24 @@ pub mod verify;
 
 pub use error::WebSubError;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+// `AtomicUsize`: 32-bit MIPS routers have no 64-bit atomics (see `net::counters`).
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The hub's counters since start, shown in `/metrics`.
 #[derive(Debug, Default)]
 pub struct Hub {
     /// Requests accepted (202) for verification.
-    pub accepted: AtomicU64,
+    pub accepted: AtomicUsize,
     /// Requests refused at once (400, 503).
-    pub rejected: AtomicU64,
+    pub rejected: AtomicUsize,
     /// Requests the subscriber confirmed.
-    pub verified: AtomicU64,
+    pub verified: AtomicUsize,
     /// Requests the subscriber did not confirm (or never answered).
-    pub refused: AtomicU64,
+    pub refused: AtomicUsize,
     /// Deliveries a callback acknowledged.
-    pub delivered: AtomicU64,
+    pub delivered: AtomicUsize,
     /// Deliveries that failed (retried, given up, or 410).
-    pub failed: AtomicU64,
+    pub failed: AtomicUsize,
 }
 
 /// [`Hub`]'s counters read at one moment.
@@ -67,7 +68,7 @@ pub struct HubSnapshot {
 impl Hub {
     /// The counters now, with the store's `(subscriptions, pending)`.
     pub fn snapshot(&self, counts: (u64, u64)) -> HubSnapshot {
-        let r = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let r = |c: &AtomicUsize| c.load(Ordering::Relaxed) as u64;
         HubSnapshot {
             accepted: r(&self.accepted),
             rejected: r(&self.rejected),
