@@ -207,6 +207,11 @@ impl Discovery {
         None
     }
 
+    /// Whether the configuration names `domain`'s msm node (`[discovery.static]`).
+    pub fn is_static(&self, domain: &str) -> bool {
+        self.settings.overrides.contains_key(domain)
+    }
+
     /// The node of `domain` (canonical, IDNA ASCII), from the cache when fresh.
     pub async fn find(&self, domain: &str) -> Result<NodeRecord, DiscoverError> {
         if let Some(addr) = self.settings.overrides.get(domain) {

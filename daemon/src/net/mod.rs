@@ -488,6 +488,10 @@ impl Net {
     /// Subscribes to `author`: on the fediverse if its domain's WebFinger names an actor
     /// (`crate::fediverse::follow`), else at its msm node ([`Net::subscribe`]).
     pub async fn subscribe_any(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
+        if self.discovery.is_static(author.domain()) {
+            // the configuration names this domain's msm node
+            return self.subscribe(author).await;
+        }
         match crate::fediverse::follow::subscribe(self, author).await {
             Some(Ok(())) => {
                 tracing::info!(%author, "followed on the fediverse");
