@@ -79,6 +79,24 @@ impl MemoryWatch {
         );
         (peak, after_kb)
     }
+
+    /// After a flood named `name`: waits up to 10 s for VmRSS to come back within `after_kib`
+    /// of the baseline, reports, and asserts the peak stayed within `peak_kib` of it and the
+    /// memory came back.
+    pub fn assert_came_back(&self, name: &str, peak_kib: u64, after_kib: u64) {
+        let after = self.settle(self.baseline_kb + after_kib, Duration::from_secs(10));
+        let (peak, after) = self.report(name, after);
+        assert!(
+            peak <= self.baseline_kb + peak_kib,
+            "peak {peak} kB from {} kB",
+            self.baseline_kb
+        );
+        assert!(
+            after <= self.baseline_kb + after_kib,
+            "after {after} kB from {} kB",
+            self.baseline_kb
+        );
+    }
 }
 
 impl Drop for MemoryWatch {

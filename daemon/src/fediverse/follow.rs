@@ -199,22 +199,23 @@ pub fn answered(
     Ok(true)
 }
 
-/// Queues the `Undo` of `user_id`'s follow of fediverse account `author`, if it was sent.
+/// Queues the `Undo` of `user_id`'s follow of fediverse account `author`, if it was sent;
+/// whether `author` is a fediverse account this node knows.
 pub fn undo(
     fed: &Fediverse,
     store: &mut Store,
     base: &str,
     user_id: i64,
     author: &Address,
-) -> Result<(), InboxError> {
+) -> Result<bool, InboxError> {
     let Some(actor) = store.actor_by_address(author.as_str())? else {
-        return Ok(());
+        return Ok(false);
     };
     let Some(follow_id) = store.following_id(user_id, &actor.id)? else {
-        return Ok(());
+        return Ok(true);
     };
     let Some(name) = store.user_name(user_id)? else {
-        return Ok(());
+        return Ok(true);
     };
     let me = Iris { base }.actor(&name);
     let earlier = follow(follow_id.clone(), me.clone(), &actor.id);
@@ -229,5 +230,5 @@ pub fn undo(
     store.queue_activity(user_id, &actor.inbox, body.to_string().as_bytes(), now)?;
     store.forget_following(user_id, &actor.id)?;
     fed.wake();
-    Ok(())
+    Ok(true)
 }

@@ -23,7 +23,6 @@
 use super::notes::{self, Sink};
 use super::{Fediverse, InboxError};
 use crate::activitypub::activity::{self, Act, Activity};
-use crate::activitypub::actor_doc::same_host;
 use crate::activitypub::actor_doc::{self, ACTOR_TYPES};
 use crate::activitypub::keys::PublicKey;
 use crate::activitypub::note::host_of;
@@ -96,7 +95,7 @@ impl Fediverse {
         if is_blocked(sink, &key_id) {
             return Ok(Done::Ignored);
         }
-        let actor = self.verify(store, node, req, now_ms)?;
+        let actor = self.verify(store, node, req, &key_id, now_ms)?;
         if is_blocked(sink, &actor.id) {
             return Ok(Done::Ignored);
         }
@@ -121,11 +120,11 @@ impl Fediverse {
         store: &mut Store,
         node: Node<'_>,
         req: &Request<'_>,
+        key_id: &str,
         now_ms: u64,
     ) -> Result<KnownActor, InboxError> {
-        let key_id = sig::key_id(req)?;
         let now = now_ms / 1000;
-        let stored = self.stored_key(store, &key_id)?;
+        let stored = self.stored_key(store, key_id)?;
         let key_of = |a: &KnownActor| {
             a.key
                 .as_ref()
@@ -143,7 +142,7 @@ impl Fediverse {
         if !refetch {
             return Err(first.err().unwrap_or(SigError::UnknownKey).into());
         }
-        let (fetched, remote) = self.fetch_key(node.base, store, &key_id, now_ms)?;
+        let (fetched, remote) = self.fetch_key(node.base, store, key_id, now_ms)?;
         sig::verify(req, now, |_| key_of(&fetched))?;
         // kept only once it signed something that verified
         store.remember_actor(&remote, now_ms)?;
@@ -223,7 +222,7 @@ impl Fediverse {
                 let Some(user) = local_user(node, object) else {
                     return Ok(Done::Ignored);
                 };
-                unfollow(store, node, actor, &user)?;
+                unfollow(store, actor, &user)?;
                 Ok(Done::Accepted)
             }
             Act::Follow { object } => self.follow(store, node, actor, &activity.id, object, now_ms),
@@ -231,7 +230,7 @@ impl Fediverse {
                 let Some(user) = object.as_deref().and_then(|o| local_user(node, o)) else {
                     return Ok(Done::Ignored);
                 };
-                unfollow(store, node, actor, &user)?;
+                unfollow(store, actor, &user)?;
                 Ok(Done::Accepted)
             }
             Act::Delete { object } if *object != actor.id => {
@@ -241,7 +240,7 @@ impl Fediverse {
                 let follower = Address::parse(&actor.address)
                     .map_err(|_| InboxError::BadRequest("actor address"))?;
                 for author in store.followed_by(&follower)? {
-                    unfollow(store, node, actor, &author)?;
+                    unfollow(store, actor, &author)?;
                 }
                 Ok(Done::Accepted)
             }
@@ -283,7 +282,7 @@ impl Fediverse {
                 self.answer(
                     store, node, user.id, &author, actor, follow_id, false, now_ms,
                 )?;
-                unfollow(store, node, actor, &author)?;
+                unfollow(store, actor, &author)?;
             }
         }
         Ok(Done::Accepted)
@@ -336,12 +335,7 @@ fn local_user(node: Node<'_>, iri: &str) -> Option<Address> {
 }
 
 /// `actor` no longer follows local `author`; its server is unsubscribed once nobody there does.
-fn unfollow(
-    store: &mut Store,
-    _node: Node<'_>,
-    actor: &KnownActor,
-    author: &Address,
-) -> Result<(), InboxError> {
+fn unfollow(store: &mut Store, actor: &KnownActor, author: &Address) -> Result<(), InboxError> {
     let follower =
         Address::parse(&actor.address).map_err(|_| InboxError::BadRequest("actor address"))?;
     let server = actor.delivery_inbox.as_str();
@@ -349,13 +343,6 @@ fn unfollow(
     if let Some(user) = store.user_by_name(author.user())? {
         store.forget_follow_id(user.id, &actor.id)?;
     }
-    if store.followers_from(author, server)? == 0 {
-        store.remove_subscriber(author, server)?;
-    }
+    store.unsubscribe_if_unfollowed(author, server)?;
     Ok(())
-}
-
-/// Whether `iri` is on the host of `base`.
-pub fn is_local(base: &str, iri: &str) -> bool {
-    host_of(base).is_some_and(|h| same_host(iri, h))
 }

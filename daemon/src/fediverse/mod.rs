@@ -36,6 +36,12 @@ use std::sync::{Arc, Condvar, Mutex};
 /// fetch, so this is small; over it the sender is answered 503 and retries.
 pub const MAX_KEY_FETCHES: usize = 2;
 
+/// Whether an outbox server is a fediverse shared inbox (its URL) rather than an msm node (a
+/// domain): where a follower's server is kept, in `subscribers` and `remote_followers`.
+pub fn is_inbox(server: &str) -> bool {
+    server.starts_with("https://")
+}
+
 /// Deliveries to fediverse inboxes in flight at once (each a blocking thread with a TLS
 /// connection; the client takes at most its own `max_connections` at a time anyway, so more
 /// threads would only wait, each with its stack).

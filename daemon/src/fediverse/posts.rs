@@ -125,7 +125,6 @@ pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -
     };
     let html = content(text, &links);
     let n = out_note(
-        &iris,
         m,
         &html,
         summary,
@@ -210,8 +209,7 @@ fn act_of(
                     ))
                 }
                 _ => {
-                    let (to, cc) =
-                        addressing(iris, &out_note(iris, m, "", "", None, &[], &[], &[]));
+                    let (to, cc) = addressing(iris, &out_note(m, "", "", None, &[], &[], &[]));
                     Some(delete(iris, user, *target, &to, &cc))
                 }
             }
@@ -222,7 +220,6 @@ fn act_of(
 
 #[allow(clippy::too_many_arguments)]
 fn out_note<'a>(
-    _iris: &Iris<'_>,
     m: &'a Message,
     content: &'a str,
     summary: &'a str,

@@ -452,27 +452,24 @@ impl Net {
 
     /// Stops `user_id` following `author`; the last local follower's unfollow unsubscribes.
     pub async fn unfollow(self: &Arc<Self>, user_id: i64, author: Address) -> Result<(), NetError> {
-        if let Some((fed, base)) = self.fediverse.get().cloned() {
-            // a fediverse account hears of it by an Undo of the Follow
-            let a = author.clone();
-            let undone = self
-                .pool
-                .run(move |s| {
-                    crate::fediverse::follow::undo(&fed, s, &base, user_id, &a)
-                        .map_err(|e| crate::store::StoreError::Corrupt(e.label()))
-                })
-                .await;
-            if let Err(e) = undone {
-                tracing::warn!(%author, error = %e, "could not queue the Undo of a fediverse follow");
-            }
-        }
+        let fed = self.fediverse.get().cloned();
         let a = author.clone();
-        let last = self.pool.run(move |s| s.unfollow(user_id, &a)).await?;
-        let fediverse = self.pool.run({
-            let a = author.clone();
-            move |s| Ok(s.actor_by_address(a.as_str())?.is_some())
-        });
-        if last && author.domain() != self.domain && !fediverse.await.unwrap_or(false) {
+        let (last, fediverse) = self
+            .pool
+            .run(move |s| {
+                // a fediverse account hears of it by an Undo of the Follow
+                let mut fediverse = false;
+                if let Some((fed, base)) = &fed {
+                    match crate::fediverse::follow::undo(fed, s, base, user_id, &a) {
+                        Ok(known) => fediverse = known,
+                        Err(e) => tracing::warn!(author = %a, error = %e,
+                            "could not queue the Undo of a fediverse follow"),
+                    }
+                }
+                Ok((s.unfollow(user_id, &a)?, fediverse))
+            })
+            .await?;
+        if last && author.domain() != self.domain && !fediverse {
             if let Ok(l) = self.link_to(author.domain()).await {
                 let _ = l
                     .send(

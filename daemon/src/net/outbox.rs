@@ -344,7 +344,7 @@ async fn deliver(
                         m.handle(Input::LinkDown);
                         continue;
                     };
-                    if server.starts_with("https://") {
+                    if crate::fediverse::is_inbox(server) {
                         // a fediverse inbox: the POST's answer is the ack
                         match crate::fediverse::posts::send(net, server, &wire).await {
                             Some(status) => m.handle(Input::Ack {

@@ -126,6 +126,23 @@ pub struct LocalMessage {
     pub edited: Option<(String, String, u64)>,
 }
 
+/// Which follows a follow id is kept for: received from fediverse actors (`ap_follows`), or
+/// sent to them (`ap_following`); the two tables have one shape.
+#[derive(Debug, Clone, Copy)]
+enum Follows {
+    Received,
+    Sent,
+}
+
+impl Follows {
+    fn table(self) -> &'static str {
+        match self {
+            Follows::Received => "ap_follows",
+            Follows::Sent => "ap_following",
+        }
+    }
+}
+
 /// A message's kind and the message (author, seq) it refers to.
 pub type MessageRef = (String, Option<(String, u64)>);
 
@@ -264,31 +281,57 @@ impl Store {
         actor: &str,
         follow_id: &str,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO ap_follows(user_id, actor, follow_id) VALUES (?1, ?2, ?3)",
-            params![user_id, actor, follow_id],
-        )?;
-        Ok(())
+        self.put_follow_id(Follows::Received, user_id, actor, follow_id)
     }
 
     /// The id of `actor`'s follow of `user_id`, if one was received.
     pub fn follow_id(&self, user_id: i64, actor: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT follow_id FROM ap_follows WHERE user_id = ?1 AND actor = ?2",
-                params![user_id, actor],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.get_follow_id(Follows::Received, user_id, actor)
     }
 
     /// Forgets `actor`'s follow of `user_id`.
     pub fn forget_follow_id(&mut self, user_id: i64, actor: &str) -> Result<(), StoreError> {
-        self.conn().execute(
-            "DELETE FROM ap_follows WHERE user_id = ?1 AND actor = ?2",
-            params![user_id, actor],
-        )?;
+        self.drop_follow_id(Follows::Received, user_id, actor)
+    }
+
+    fn put_follow_id(
+        &self,
+        t: Follows,
+        user_id: i64,
+        actor: &str,
+        follow_id: &str,
+    ) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO {}(user_id, actor, follow_id) VALUES (?1, ?2, ?3)",
+            t.table()
+        );
+        self.conn()
+            .execute(&sql, params![user_id, actor, follow_id])?;
+        Ok(())
+    }
+
+    fn get_follow_id(
+        &self,
+        t: Follows,
+        user_id: i64,
+        actor: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sql = format!(
+            "SELECT follow_id FROM {} WHERE user_id = ?1 AND actor = ?2",
+            t.table()
+        );
+        Ok(self
+            .conn()
+            .query_row(&sql, params![user_id, actor], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn drop_follow_id(&self, t: Follows, user_id: i64, actor: &str) -> Result<(), StoreError> {
+        let sql = format!(
+            "DELETE FROM {} WHERE user_id = ?1 AND actor = ?2",
+            t.table()
+        );
+        self.conn().execute(&sql, params![user_id, actor])?;
         Ok(())
     }
 
@@ -416,6 +459,18 @@ impl Store {
 }
 
 impl Store {
+    /// Unsubscribes `server` from local `author` once nobody there follows them.
+    pub fn unsubscribe_if_unfollowed(
+        &mut self,
+        author: &crate::proto::Address,
+        server: &str,
+    ) -> Result<(), StoreError> {
+        if self.followers_from(author, server)? == 0 {
+            self.remove_subscriber(author, server)?;
+        }
+        Ok(())
+    }
+
     /// How many people on `server` follow local `author`.
     pub fn followers_from(
         &self,
@@ -532,11 +587,7 @@ impl Store {
         actor: &str,
         follow_id: &str,
     ) -> Result<(), StoreError> {
-        self.conn().execute(
-            "INSERT OR REPLACE INTO ap_following(user_id, actor, follow_id) VALUES (?1, ?2, ?3)",
-            params![user_id, actor, follow_id],
-        )?;
-        Ok(())
+        self.put_follow_id(Follows::Sent, user_id, actor, follow_id)
     }
 
     /// The local user and the actor of this node's follow `follow_id`.
@@ -553,23 +604,12 @@ impl Store {
 
     /// The id of `user_id`'s follow of `actor`, if one was sent.
     pub fn following_id(&self, user_id: i64, actor: &str) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT follow_id FROM ap_following WHERE user_id = ?1 AND actor = ?2",
-                params![user_id, actor],
-                |r| r.get(0),
-            )
-            .optional()?)
+        self.get_follow_id(Follows::Sent, user_id, actor)
     }
 
     /// Forgets `user_id`'s follow of `actor`.
     pub fn forget_following(&mut self, user_id: i64, actor: &str) -> Result<(), StoreError> {
-        self.conn().execute(
-            "DELETE FROM ap_following WHERE user_id = ?1 AND actor = ?2",
-            params![user_id, actor],
-        )?;
-        Ok(())
+        self.drop_follow_id(Follows::Sent, user_id, actor)
     }
 
     /// Marks the subscription to fediverse author `address` active (its posts come to the inbox).

@@ -120,7 +120,7 @@ pub fn decide_request(
         FollowAnswerState::Rejected
     };
     if let Decided::Remote(server) = decided {
-        if server.starts_with("https://") {
+        if crate::fediverse::is_inbox(&server) {
             answer_fediverse(ctx, store, user, follower, &server, accept)?;
         } else {
             tell(ctx, &server, follower.clone(), &user.address, state);
@@ -166,9 +166,7 @@ fn answer_fediverse(
     .map_err(|e| WebError::BadRequest(e.to_string()))?;
     if !accept {
         store.forget_follow_id(user.id, &actor.id)?;
-        if store.followers_from(&user.address, server)? == 0 {
-            store.remove_subscriber(&user.address, server)?;
-        }
+        store.unsubscribe_if_unfollowed(&user.address, server)?;
     }
     Ok(())
 }

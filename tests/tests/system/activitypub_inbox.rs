@@ -310,16 +310,9 @@ fn a_flood_of_refused_inbox_posts_leaves_memory_where_it_was() {
         "{statuses:?}"
     );
     assert_eq!(inbox.followers(), 0);
-    let after = watch.settle(watch.baseline_kb + 8 * 1024, Duration::from_secs(10));
-    let (peak, after) = watch.report("inbox flood (160 refused 200 KB POSTs)", after);
-    assert!(
-        peak <= watch.baseline_kb + 24 * 1024,
-        "peak {peak} kB from {} kB",
-        watch.baseline_kb
-    );
-    assert!(
-        after <= watch.baseline_kb + 8 * 1024,
-        "after {after} kB from {} kB",
-        watch.baseline_kb
+    watch.assert_came_back(
+        "inbox flood (160 refused 200 KB POSTs)",
+        24 * 1024,
+        8 * 1024,
     );
 }

@@ -604,16 +604,5 @@ fn an_actor_flood_makes_one_key_and_memory_comes_back() {
     assert!(keys[0]
         .as_str()
         .is_some_and(|k| k.starts_with("-----BEGIN PUBLIC KEY")));
-    let after = watch.settle(watch.baseline_kb + 8 * 1024, Duration::from_secs(10));
-    let (peak, after) = watch.report("actor flood (200 anonymous GETs)", after);
-    assert!(
-        peak <= watch.baseline_kb + 24 * 1024,
-        "peak {peak} kB from {} kB",
-        watch.baseline_kb
-    );
-    assert!(
-        after <= watch.baseline_kb + 8 * 1024,
-        "after {after} kB from {} kB",
-        watch.baseline_kb
-    );
+    watch.assert_came_back("actor flood (200 anonymous GETs)", 24 * 1024, 8 * 1024);
 }

@@ -465,16 +465,5 @@ fn websub_hostile_requests_store_nothing_and_stay_bounded() {
     assert!(pending <= 100, "{pending}");
     assert_eq!(metric(&node, "msm_websub_subscriptions"), Some(0));
 
-    let after = watch.settle(watch.baseline_kb + 8 * 1024, Duration::from_secs(10));
-    let (peak, after) = watch.report("websub flood", after);
-    assert!(
-        peak <= watch.baseline_kb + 24 * 1024,
-        "peak {peak} kB from {} kB",
-        watch.baseline_kb
-    );
-    assert!(
-        after <= watch.baseline_kb + 8 * 1024,
-        "after {after} kB from {} kB",
-        watch.baseline_kb
-    );
+    watch.assert_came_back("websub flood", 24 * 1024, 8 * 1024);
 }
