@@ -1,11 +1,12 @@
 //! RSA key generation: one 2048-bit key per user, made once at account creation, kept as
-//! PKCS#8 DER. ring signs and verifies RSA but cannot make keys, so the primes come from
-//! `crypto-primes` (sieve, Miller-Rabin base 2 and a strong Lucas test) and the rest of the
-//! key (n, d, CRT values) is computed with `crypto-bigint` and written out by hand.
+//! PKCS#8 DER. ring signs and verifies RSA but cannot make keys, so the primes are found here
+//! (random odd candidates sieved by the small primes, then Miller-Rabin in Montgomery form
+//! with `crypto-bigint`) and the rest of the key (n, d, CRT values) is computed with
+//! `crypto-bigint` and written out by hand. A prime-search crate would bring a 49 KB table of
+//! reciprocals into the router binary for a search that runs once per account.
 
-use crypto_bigint::{NonZero, Odd, U1024, U2048};
-use crypto_primes::hazmat::{SetBits, SmallFactorsSieveFactory};
-use crypto_primes::{is_prime, sieve_and_find, Flavor};
+use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+use crypto_bigint::{Limb, NonZero, Odd, U1024, U2048};
 use sha2::{Digest, Sha256};
 
 use super::der;
@@ -69,14 +70,118 @@ pub fn generate_rsa_2048_from_seed(seed: &[u8; 32]) -> Result<Vec<u8>, SigError>
     }
 }
 
+/// Candidates are first divided by the odd primes below this bound (there are 308): nine in
+/// ten random odd numbers fall there, before any modular exponentiation.
+const SIEVE_PRIMES_BELOW: u32 = 2048;
+/// A search walks up from one random odd start in steps of 2 at most this many times before it
+/// draws a new start (primes near 2^1024 are ~710 apart on average).
+const SEARCH_STEPS: u32 = 1 << 14;
+/// Miller-Rabin rounds with random bases, after one with base 2. For random 1024-bit
+/// candidates 4 rounds already put the error below 2^-100 (Damgård, Landrock and Pomerance;
+/// FIPS 186-5 table B.1 asks 4 for primes of a 2048-bit key).
+const RANDOM_ROUNDS: usize = 5;
+
 /// A random 1024-bit prime with its two top bits set (so that p·q has exactly 2048 bits).
 fn random_prime_1024(rng: &mut HashRng) -> Result<U1024, SigError> {
-    let sieve = SmallFactorsSieveFactory::<U1024>::new(Flavor::Any, RSA_BITS / 2, SetBits::TwoMsb)
-        .map_err(|_| SigError::KeyGeneration)?;
-    sieve_and_find(rng, sieve, |_, c| is_prime(Flavor::Any, c))
-        .ok()
-        .flatten()
-        .ok_or(SigError::KeyGeneration)
+    let small = small_primes();
+    loop {
+        let mut bytes = [0u8; 128];
+        rng.fill(&mut bytes);
+        bytes[0] |= 0xC0;
+        bytes[127] |= 1;
+        let start = U1024::from_be_slice(&bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        // Residues of the start by each small prime, advanced as the search walks.
+        let residues = small
+            .iter()
+            .map(|&p| {
+                let p = Option::<NonZero<Limb>>::from(NonZero::new(Limb::from_u32(p)))
+                    .ok_or(SigError::KeyGeneration)?;
+                Ok(start.rem_limb(p).0 as u32)
+            })
+            .collect::<Result<Vec<u32>, SigError>>()?;
+        for step in 0..SEARCH_STEPS {
+            let delta = 2 * step;
+            if small
+                .iter()
+                .zip(&residues)
+                .any(|(&p, &r)| (r + delta % p) % p == 0)
+            {
+                continue;
+            }
+            let c = start.wrapping_add(&U1024::from_u32(delta));
+            if c.bit_width() != 1024 {
+                break;
+            }
+            if probably_prime(&c, rng) {
+                return Ok(c);
+            }
+        }
+    }
+}
+
+/// The odd primes below [`SIEVE_PRIMES_BELOW`], by the sieve of Eratosthenes.
+fn small_primes() -> Vec<u32> {
+    let n = SIEVE_PRIMES_BELOW as usize;
+    let mut composite = vec![false; n];
+    let mut out = Vec::with_capacity(320);
+    for i in 3..n {
+        if !composite[i] && i % 2 == 1 {
+            out.push(i as u32);
+            let mut j = i * i;
+            while j < n {
+                composite[j] = true;
+                j += i;
+            }
+        }
+    }
+    out
+}
+
+/// Miller-Rabin on an odd `n` > 3: base 2, then [`RANDOM_ROUNDS`] random bases in [2, n−2].
+/// Exponentiations are constant-time (the candidate is a secret prime factor).
+fn probably_prime(n: &U1024, rng: &mut HashRng) -> bool {
+    let Some(odd) = Option::<Odd<U1024>>::from(Odd::new(*n)) else {
+        return false;
+    };
+    let n_minus_1 = n.wrapping_sub(&U1024::ONE);
+    let Some(span) =
+        Option::<NonZero<U1024>>::from(NonZero::new(n.wrapping_sub(&U1024::from_u32(3))))
+    else {
+        return false;
+    };
+    let s = n_minus_1.trailing_zeros();
+    let d = n_minus_1.shr_vartime(s);
+    let params = FixedMontyParams::new_vartime(odd);
+    let one = FixedMontyForm::one(&params);
+    let minus_one = FixedMontyForm::new(&n_minus_1, &params);
+    let witness = |a: &U1024| {
+        let mut x = FixedMontyForm::new(a, &params).pow(&d);
+        if x == one || x == minus_one {
+            return true;
+        }
+        for _ in 1..s {
+            x = x.square();
+            if x == minus_one {
+                return true;
+            }
+            if x == one {
+                return false;
+            }
+        }
+        false
+    };
+    if !witness(&U1024::from_u32(2)) {
+        return false;
+    }
+    (0..RANDOM_ROUNDS).all(|_| {
+        let mut bytes = [0u8; 128];
+        rng.fill(&mut bytes);
+        let a = U1024::from_be_slice(&bytes)
+            .rem(&span)
+            .wrapping_add(&U1024::from_u32(2));
+        witness(&a)
+    })
 }
 
 /// `d mod m` for a 1024-bit `m`.
@@ -109,7 +214,7 @@ fn pkcs8(ints: &[&[u8]; 8]) -> Vec<u8> {
 }
 
 /// A deterministic random bit generator for the prime search: SHA-256 of a 32-byte seed and a
-/// block counter. Infallible once seeded, as `crypto-primes` wants.
+/// block counter.
 struct HashRng {
     seed: [u8; 32],
     counter: u64,
@@ -130,22 +235,9 @@ impl Drop for HashRng {
     }
 }
 
-impl rand_core::TryRng for HashRng {
-    type Error = core::convert::Infallible;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        let mut b = [0; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        let mut b = [0; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+impl HashRng {
+    /// Fills `dst` with the next bytes of the stream.
+    fn fill(&mut self, dst: &mut [u8]) {
         for chunk in dst.chunks_mut(32) {
             let block = Sha256::new()
                 .chain_update(self.seed)
@@ -154,11 +246,8 @@ impl rand_core::TryRng for HashRng {
             self.counter += 1;
             chunk.copy_from_slice(&block[..chunk.len()]);
         }
-        Ok(())
     }
 }
-
-impl rand_core::TryCryptoRng for HashRng {}
 
 /// Test only: one RSA key made once per test binary (making one takes a while in debug builds).
 #[cfg(test)]
