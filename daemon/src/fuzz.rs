@@ -267,6 +267,26 @@ pub fn tls_client_hello(data: &[u8]) {
     }
 }
 
+/// A DNS answer read by discovery's stub resolver: never panics, and what it keeps is
+/// bounded. The id is taken from the input so that the fuzzer reaches past the header.
+pub fn dns_answer(data: &[u8]) {
+    use crate::discover::dns::message::{answer, Qtype, MAX_NAME, MAX_RECORDS, MAX_TXT};
+    use crate::discover::dns::Record;
+    let id = data.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    for q in [Qtype::A, Qtype::Aaaa, Qtype::Srv, Qtype::Txt] {
+        if let Ok(a) = answer(data, id, "a.test", q) {
+            assert!(a.records.len() <= MAX_RECORDS);
+            for r in &a.records {
+                match r {
+                    Record::Srv { target, .. } => assert!(target.len() <= MAX_NAME),
+                    Record::Txt(t) => assert!(t.len() <= 3 * MAX_TXT),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
 /// Configuration parser: any text gives a config or an error, never a panic.
 pub fn config(data: &[u8]) {
     if let Ok(s) = std::str::from_utf8(data) {
@@ -642,6 +662,8 @@ mod tests {
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x\r\nhello\r\n0\r\nT: 1\r\n\r\n".to_vec(),
             b"hub.mode=subscribe&hub.topic=https%3A%2F%2Fa.test%2F%40al%2Ffeed.atom&hub.callback=https%3A%2F%2Fs.test%2Fc%3Fa%3D1%23f&hub.secret=%00&hub.lease_seconds=0".to_vec(),
             b"HTTP/1.0 301 Moved\nLocation: https://b.test/\nContent-Length: 3\n\nabc".to_vec(),
+            // a.test TXT "v=msm1", the owner a compression pointer
+            b"\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00\x01a\x04test\x00\x00\x10\x00\x01\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x07\x06v=msm1".to_vec(),
         ];
         for c in &cases {
             message(c);
@@ -663,6 +685,7 @@ mod tests {
             ap_note(c);
             ap_activity(c);
             tls_client_hello(c);
+            dns_answer(c);
             http_signature(c);
             http_response(c);
             websub_request(c);

@@ -15,6 +15,7 @@
 //! instance actor; a static JRD file answers any resource). A key named there pins the link.
 //! Only then does the domain's own address on the default port count.
 
+pub mod dns;
 pub mod jrd;
 mod record;
 #[cfg(feature = "webfinger")]
@@ -23,10 +24,7 @@ mod webfinger;
 pub use record::{order_srv, parse_pin, SrvTarget};
 
 use crate::proto::PublicKey;
-use hickory_resolver::config::{NameServerConfig, ResolverConfig};
-use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::rr::RData;
-use hickory_resolver::TokioResolver;
+use dns::{Qtype, Record, Resolver};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
@@ -46,6 +44,8 @@ pub const MAX_CACHED_DOMAINS: usize = 1024;
 pub const MAX_TARGETS: usize = 8;
 /// Timeout of one DNS query.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Rounds over the name servers before a lookup fails.
+pub const QUERY_ATTEMPTS: usize = 2;
 
 /// Why a domain's node could not be found.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -112,7 +112,7 @@ type CacheEntry = (Result<NodeRecord, DiscoverError>, Instant);
 
 /// Finds nodes; cheap to share behind an `Arc`.
 pub struct Discovery {
-    resolver: TokioResolver,
+    resolver: Resolver,
     settings: DiscoverySettings,
     cache: Mutex<HashMap<String, CacheEntry>>,
     #[cfg(feature = "webfinger")]
@@ -122,35 +122,7 @@ pub struct Discovery {
 impl Discovery {
     /// A resolver with the system's configuration, or the name servers given.
     pub fn new(settings: DiscoverySettings) -> Result<Self, DiscoverError> {
-        let dns_err = |e: &dyn std::fmt::Display| DiscoverError::Dns {
-            domain: String::new(),
-            why: e.to_string(),
-        };
-        let mut builder = if settings.nameservers.is_empty() {
-            TokioResolver::builder_tokio().map_err(|e| dns_err(&e))?
-        } else {
-            let servers = settings
-                .nameservers
-                .iter()
-                .map(|sa| {
-                    let mut ns = NameServerConfig::udp_and_tcp(sa.ip());
-                    for c in &mut ns.connections {
-                        c.port = sa.port();
-                    }
-                    ns
-                })
-                .collect();
-            TokioResolver::builder_with_config(
-                ResolverConfig::from_name_servers(servers),
-                TokioRuntimeProvider::default(),
-            )
-        };
-        let opts = builder.options_mut();
-        opts.timeout = QUERY_TIMEOUT;
-        opts.attempts = 2;
-        opts.cache_size = 64;
-        opts.ndots = 0;
-        let resolver = builder.build().map_err(|e| dns_err(&e))?;
+        let resolver = Resolver::new(&settings.nameservers, QUERY_TIMEOUT, QUERY_ATTEMPTS);
         #[cfg(feature = "webfinger")]
         let webfinger = match &settings.webfinger {
             None => None,
@@ -184,8 +156,8 @@ impl Discovery {
     #[cfg(feature = "webfinger")]
     async fn ask_webfinger(&self, domain: &str) -> Option<jrd::JrdNode> {
         let fetcher = self.webfinger.as_ref()?;
-        let ips: Vec<_> = match self.resolver.lookup_ip(format!("{domain}.")).await {
-            Ok(ips) => ips.iter().collect(),
+        let ips: Vec<_> = match self.resolver.ips(domain).await {
+            Ok((ips, _)) => ips,
             Err(_) => return None, // the fallback below explains a missing domain
         };
         let resource = format!("acct:{domain}@{domain}");
@@ -263,26 +235,19 @@ impl Discovery {
     }
 
     async fn lookup(&self, domain: &str) -> (Result<NodeRecord, DiscoverError>, Duration) {
-        let fqdn = |name: &str| format!("{name}.");
         let mut ttl = MAX_TTL;
         let mut pinned_key = match self
             .resolver
-            .txt_lookup(fqdn(&format!("_msm.{domain}")))
+            .lookup(&format!("_msm.{domain}"), Qtype::Txt)
             .await
         {
-            Ok(l) => {
-                ttl = ttl.min(l.valid_until().saturating_duration_since(Instant::now()));
-                let texts: Vec<String> = l
-                    .answers()
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::TXT(t) => Some(
-                            t.txt_data
-                                .iter()
-                                .map(|s| String::from_utf8_lossy(s).into_owned())
-                                .collect::<Vec<_>>()
-                                .join(""),
-                        ),
+            Ok(found) => {
+                ttl = ttl.min(found.ttl);
+                let texts: Vec<String> = found
+                    .records
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Record::Txt(t) => Some(t),
                         _ => None,
                     })
                     .collect();
@@ -312,20 +277,25 @@ impl Discovery {
         };
         let targets = match self
             .resolver
-            .srv_lookup(fqdn(&format!("_msm._tcp.{domain}")))
+            .lookup(&format!("_msm._tcp.{domain}"), Qtype::Srv)
             .await
         {
-            Ok(l) => {
-                ttl = ttl.min(l.valid_until().saturating_duration_since(Instant::now()));
-                let srvs: Vec<SrvTarget> = l
-                    .answers()
-                    .iter()
-                    .filter_map(|r| match &r.data {
-                        RData::SRV(s) => Some(SrvTarget {
-                            priority: s.priority,
-                            weight: s.weight,
-                            port: s.port,
-                            host: s.target.to_ascii().trim_end_matches('.').to_string(),
+            Ok(found) => {
+                ttl = ttl.min(found.ttl);
+                let srvs: Vec<SrvTarget> = found
+                    .records
+                    .into_iter()
+                    .filter_map(|r| match r {
+                        Record::Srv {
+                            priority,
+                            weight,
+                            port,
+                            target,
+                        } => Some(SrvTarget {
+                            priority,
+                            weight,
+                            port,
+                            host: target,
                         }),
                         _ => None,
                     })
@@ -371,10 +341,10 @@ impl Discovery {
                 addrs.push(SocketAddr::new(ip, t.port)); // a WebFinger href may name an IP
                 continue;
             }
-            match self.resolver.lookup_ip(fqdn(&t.host)).await {
-                Ok(ips) => addrs.extend(ips.iter().map(|ip| SocketAddr::new(ip, t.port))),
+            match self.resolver.ips(&t.host).await {
+                Ok((ips, _)) => addrs.extend(ips.into_iter().map(|ip| SocketAddr::new(ip, t.port))),
                 Err(e) => {
-                    nx |= e.is_nx_domain() && t.host == domain;
+                    nx |= e == dns::LookupError::NxDomain && t.host == domain;
                     tracing::debug!(host = %t.host, error = %e, "SRV target has no address");
                 }
             }
