@@ -98,6 +98,7 @@ pub fn link_payload(data: &[u8]) {
     ] {
         if let Ok((id, bytes)) = tunnel::decode(kind, data) {
             let out = match kind {
+                FrameType::TunnelOpen if bytes == [tunnel::TUNNEL_TLS] => TunnelOut::OpenTls(id),
                 FrameType::TunnelOpen => TunnelOut::Open(id),
                 FrameType::TunnelClose => TunnelOut::Close(id),
                 _ => TunnelOut::Data(id, bytes.to_vec()),
