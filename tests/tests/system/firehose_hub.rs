@@ -18,25 +18,31 @@ use msm_tests::{keyed_data_dir, Node};
 use serde_json::{json, Value};
 use std::path::Path;
 
-const HUB_IP: &str = "198.51.100.1";
+pub(super) const HUB_IP: &str = "198.51.100.1";
 const DNS_PORT: u16 = 5353;
-const LINKS: u16 = 7450;
+pub(super) const LINKS: u16 = 7450;
 /// The public host's address (the Fedify peer's).
-const PUB_IP: &str = "198.51.100.2";
+pub(super) const PUB_IP: &str = "198.51.100.2";
 /// The domain of the node behind carrier NAT, and of the Fedify peer.
-const HOME: &str = "home.test";
+pub(super) const HOME: &str = "home.test";
 const PEER: &str = "peer.test";
 /// alice@home.test's actor.
 const ALICE: &str = "https://home.test/users/alice";
 
 /// Starts `msmd run` for `data` in `ns` with `[discovery]` on the lab's dnsmasq and the
 /// `[firehose]` keys `firehose`; links on `links_port` of every address.
-fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
+pub(super) fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
     start_with(ns, data, firehose, "", links_port)
 }
 
 /// [`start`] with more configuration sections, `extra`.
-fn start_with(ns: &str, data: &Path, firehose: &str, extra: &str, links_port: u16) -> Node {
+pub(super) fn start_with(
+    ns: &str,
+    data: &Path,
+    firehose: &str,
+    extra: &str,
+    links_port: u16,
+) -> Node {
     let config = data.join("msmd.toml");
     std::fs::write(
         &config,
@@ -59,7 +65,7 @@ fn start_with(ns: &str, data: &Path, firehose: &str, extra: &str, links_port: u1
 }
 
 /// `[firehose]` keys of a node whose hub is the lab's hub.
-fn node_firehose(hub_key: &str, extra: &str) -> String {
+pub(super) fn node_firehose(hub_key: &str, extra: &str) -> String {
     format!("hub = \"{HUB_IP}:7452\"\nhub_key = \"{hub_key}\"\n{extra}")
 }
 
@@ -68,7 +74,7 @@ fn post(node: &Node, token: &str, text: &str) {
     assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
 }
 
-fn follow(node: &Node, token: &str, address: &str) -> Value {
+pub(super) fn follow(node: &Node, token: &str, address: &str) -> Value {
     let r = node.post_json(
         "/api/v1/follows",
         Some(token),
@@ -105,7 +111,11 @@ fn texts(node: &Node, author: &str, token: &str) -> Vec<String> {
 /// SRV record names), each with a data dir and a TXT key pin in a dnsmasq in the hub's
 /// namespace; the hub is started (with `[firehose]` keys `hub_extra`). Returns the hub, its
 /// key, and each node's data dir.
-fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)], hub_extra: &str) -> Domains {
+pub(super) fn hub_with_domains(
+    hub_ns: &str,
+    nodes: &[(&str, &str, &str)],
+    hub_extra: &str,
+) -> Domains {
     let (hub_dir, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
     let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
     let mut dirs = Vec::new();
@@ -126,17 +136,17 @@ fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)], hub_extra: &str)
         hub_key,
         dirs,
         _dns: dns,
-        _hub_dir: hub_dir,
+        hub_dir,
     }
 }
 
 /// What [`hub_with_domains`] made (the DNS server and data dirs live as long as this).
-struct Domains {
-    hub: Node,
-    hub_key: String,
-    dirs: Vec<tempfile::TempDir>,
+pub(super) struct Domains {
+    pub(super) hub: Node,
+    pub(super) hub_key: String,
+    pub(super) dirs: Vec<tempfile::TempDir>,
     _dns: Dns,
-    _hub_dir: tempfile::TempDir,
+    pub(super) hub_dir: tempfile::TempDir,
 }
 
 #[test]
@@ -276,7 +286,7 @@ fn the_fedify_peer_follows_a_node_behind_carrier_nat_by_name_through_the_hub_whi
         "tls_listen = \"0.0.0.0:443\"\n",
     );
     let (hub, hub_key, cd) = (&d.hub, &d.hub_key, &d.dirs[0]);
-    let hub_config = std::fs::read_to_string(d._hub_dir.path().join("msmd.toml")).unwrap();
+    let hub_config = std::fs::read_to_string(d.hub_dir.path().join("msmd.toml")).unwrap();
     assert!(
         !hub_config.contains("[https]")
             && !hub_config.contains("cert")
@@ -352,8 +362,8 @@ fn the_fedify_peer_follows_a_node_behind_carrier_nat_by_name_through_the_hub_whi
     let h = firehose(hub);
     assert!(h["tunnels"].as_u64() >= Some(1), "{h}");
     let pem = std::fs::read(&cert.key).unwrap();
-    assert!(holds_none_of(d._hub_dir.path(), &pem));
-    assert!(holds_none_of(d._hub_dir.path(), &cert.der()));
+    assert!(holds_none_of(d.hub_dir.path(), &pem));
+    assert!(holds_none_of(d.hub_dir.path(), &cert.der()));
     let log = home_node.log();
     assert!(log.contains("taking a link through the hub"), "{log}");
 

@@ -7,7 +7,7 @@
 //!   deliver over. The hub and the node keep the same table, so both refuse the same tunnels.
 //! - [`PerSource`]: connections held on the hub's HTTPS port per client address (an IPv4
 //!   address, or an IPv6 /64, which one subscriber gets whole), at most [`MAX_PER_SOURCE`],
-//!   so one client cannot take the port's every slot, nor a node's every TLS tunnel.
+//!   so one client can take neither the port's every slot nor a node's every TLS tunnel.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -16,10 +16,13 @@ use std::net::IpAddr;
 pub const MAX_TUNNELS: usize = 32;
 /// Most of them that may be TLS connections routed by SNI (half: the rest is kept for links).
 pub const MAX_TLS_TUNNELS: usize = MAX_TUNNELS / 2;
-/// Connections one client address (IPv4, or IPv6 /64) holds at once on the HTTPS port. A
-/// browser opens ~6 per host and a fediverse server a few; 16 leaves room for a household's
-/// or a server's several clients behind one address.
-pub const MAX_PER_SOURCE: usize = 16;
+/// Connections one client address (IPv4, or IPv6 /64) holds at once on the HTTPS port: half
+/// of a node's TLS tunnels, so that one client never holds them all. A browser opens up to 6
+/// per host and a fediverse server delivering to a household a few.
+pub const MAX_PER_SOURCE: usize = MAX_TLS_TUNNELS / 2;
+
+// links keep a share, and one address cannot fill TLS's
+const _: () = assert!(MAX_PER_SOURCE < MAX_TLS_TUNNELS && MAX_TLS_TUNNELS < MAX_TUNNELS);
 
 /// What a tunnel carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
