@@ -602,6 +602,8 @@ mod tests {
             vec![0],
             vec![0xff; 8],
             vec![0, 0, 0, 1, 3],
+            // a TunnelOpen of a TLS connection
+            vec![0, 0, 0, 1, crate::net::firehose::tunnel::TUNNEL_TLS],
             good.clone(),
             frame_bytes,
             b"alice@Smith.Family".to_vec(),

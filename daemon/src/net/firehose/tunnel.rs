@@ -302,6 +302,8 @@ where
     for piece in first.chunks(TUNNEL_CHUNK) {
         opened = opened && send(&route.to_node, TunnelOut::Data(id, piece.to_vec())).await;
     }
+    // not kept while the connection lasts
+    drop(first);
     if opened {
         pipe(
             &mut r,
