@@ -255,6 +255,7 @@ fn a_flood_of_the_hubs_https_port_is_refused_over_budget_and_the_node_stays_reac
     );
     // Whatever names no host within HELLO_TIMEOUT is closed.
     let (closed, _, open) = fates(&mut held, HELLO_TIMEOUT + Duration::from_secs(2));
+    let (n_refused, n_held) = (refused.len(), held.len());
     assert_eq!((closed, open), (held.len(), 0), "{:?}", t0.elapsed());
     let _ = slowloris.join();
     let log = hub.log();
@@ -283,6 +284,9 @@ fn a_flood_of_the_hubs_https_port_is_refused_over_budget_and_the_node_stays_reac
     assert_eq!(f["state"], "active", "{f}\n{}", hub.log());
     drop(takers);
 
+    // every connection closed without being carried is counted, and none other
+    let seen = FLOOD_SOURCES as usize + MAX_PER_SOURCE + n_refused + n_held + closed;
+    assert_eq!(firehose(hub)["tls_refused"], seen as u64);
     watch.assert_came_back("hub HTTPS port", PEAK_KIB, AFTER_KIB);
     assert!(curl_from(&pub_ns, CLIENT, &ca).status.success());
 }

@@ -203,6 +203,9 @@ firehose_counters! {
     carried_domains,
     /// Links carried through a relay session (hub), or taken through the hub (node).
     tunnels,
+    /// Connections the hub's HTTPS port closed without carrying them: over the port's, an
+    /// address's or a node's TLS share, or naming no host carried here in time (hub).
+    tls_refused,
 }
 
 impl FirehoseCounters {

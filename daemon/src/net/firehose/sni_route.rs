@@ -21,6 +21,7 @@
 use super::budget::{Kind, PerSource};
 use super::sni::{server_name, Sni, MAX_RECORD, RECORD_HEADER};
 use super::tunnel;
+use super::FirehoseCounters;
 use crate::net::{Net, NetError};
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -74,10 +75,12 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
+            FirehoseCounters::bump(&net.firehose.tls_refused);
             tracing::debug!(%peer, "HTTPS routing: too many connections; closed");
             continue;
         };
         if !lock(&sources).take(peer.ip()) {
+            FirehoseCounters::bump(&net.firehose.tls_refused);
             tracing::debug!(%peer, "HTTPS routing: too many connections from its address; closed");
             continue;
         }
@@ -89,6 +92,7 @@ pub async fn listen(net: Arc<Net>, listener: TcpListener) {
         let net = net.clone();
         tokio::spawn(async move {
             if let Err(e) = route(&net, stream, permit).await {
+                FirehoseCounters::bump(&net.firehose.tls_refused);
                 tracing::debug!(%peer, error = %e, "HTTPS routing: connection refused");
             }
         });
