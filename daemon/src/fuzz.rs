@@ -98,6 +98,7 @@ pub fn link_payload(data: &[u8]) {
     ] {
         if let Ok((id, bytes)) = tunnel::decode(kind, data) {
             let out = match kind {
+                FrameType::TunnelOpen if bytes == [tunnel::TUNNEL_TLS] => TunnelOut::OpenTls(id),
                 FrameType::TunnelOpen => TunnelOut::Open(id),
                 FrameType::TunnelClose => TunnelOut::Close(id),
                 _ => TunnelOut::Data(id, bytes.to_vec()),
@@ -621,6 +622,8 @@ mod tests {
             vec![0],
             vec![0xff; 8],
             vec![0, 0, 0, 1, 3],
+            // a TunnelOpen of a TLS connection
+            vec![0, 0, 0, 1, crate::net::firehose::tunnel::TUNNEL_TLS],
             good.clone(),
             frame_bytes,
             b"alice@Smith.Family".to_vec(),

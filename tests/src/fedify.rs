@@ -511,3 +511,82 @@ impl Drop for Peer {
         let _ = self.child.wait();
     }
 }
+
+/// Starts the Fedify peer of `domain` in a namespace of someone else's lab (`ns`, such as the
+/// public host of a firehose lab), on `bind`, port 443, serving `cert`/`key` and trusting
+/// `ca` (PEM files): its names come from the namespace's own hosts file
+/// ([`crate::netns::Lab::hosts`]). Waits until it listens.
+pub fn peer_in(
+    ns: &str,
+    domain: &str,
+    bind: &str,
+    signing: Signing,
+    (cert, key): (&Path, &Path),
+    ca: &Path,
+) -> Peer {
+    let mut args: Vec<std::ffi::OsString> = vec![peer_dir().join("peer.mjs").into()];
+    for a in [
+        "--domain",
+        domain,
+        "--bind",
+        bind,
+        "--port",
+        &HTTPS_PORT.to_string(),
+        "--signing",
+        signing.arg(),
+        "--control",
+        "127.0.0.1:0",
+    ] {
+        args.push(a.into());
+    }
+    args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(node22())
+        .args(&args)
+        .env("NODE_EXTRA_CA_CERTS", ca)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start node in the lab");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let line = match rx.recv_timeout(PEER_START_TIMEOUT) {
+        Ok(line) => line,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the peer for {domain} did not start ({e}):\n{}",
+                log.lock().unwrap().join("\n")
+            )
+        }
+    };
+    let control: SocketAddr = line
+        .strip_prefix("ready control=")
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line from the peer: {line:?}"));
+    Peer {
+        child,
+        ns: ns.to_string(),
+        control,
+        domain: domain.to_string(),
+        log,
+    }
+}

@@ -50,10 +50,15 @@ pub fn require_root_and_tools() {
     run("nft", &["--version"]);
 }
 
+/// Where `ip netns exec` finds a namespace's own `/etc` files.
+const ETC_NETNS: &str = "/etc/netns";
+
 /// A set of namespaces that is torn down on drop.
 pub struct Lab {
     prefix: String,
     made: Vec<String>,
+    /// The `/etc/netns/NS/` folders [`Lab::hosts`] made.
+    etc: Vec<std::path::PathBuf>,
 }
 
 impl Lab {
@@ -68,7 +73,24 @@ impl Lab {
                 N.fetch_add(1, Ordering::Relaxed)
             ),
             made: Vec::new(),
+            etc: Vec::new(),
         }
+    }
+
+    /// Gives namespace `ns` its own hosts file naming each `(name, ip)`: `ip netns exec`
+    /// bind-mounts `/etc/netns/NS/hosts` over `/etc/hosts` for what it starts afterwards, so
+    /// getaddrinfo (msmd's outbound HTTPS client, Node) finds these names there. Removed when
+    /// the lab is dropped.
+    pub fn hosts(&mut self, ns: &str, names: &[(&str, &str)]) {
+        remove_stale_etc();
+        let etc = std::path::Path::new(ETC_NETNS).join(ns);
+        std::fs::create_dir_all(&etc).expect("create /etc/netns/NS (needs root)");
+        let mut h = String::from("127.0.0.1 localhost\n::1 localhost\n");
+        for (name, ip) in names {
+            h.push_str(&format!("{ip} {name}\n"));
+        }
+        std::fs::write(etc.join("hosts"), h).expect("write the namespace's hosts file");
+        self.etc.push(etc);
     }
 
     /// Makes namespace `name` (lo up, no IPv6 DAD delay); returns its full name.
@@ -223,6 +245,20 @@ impl Lab {
     }
 }
 
+/// Removes the `/etc/netns/msm…` folders of earlier labs whose namespace is gone (a test
+/// process killed before its `Drop` ran).
+fn remove_stale_etc() {
+    let Ok(dir) = std::fs::read_dir(ETC_NETNS) else {
+        return;
+    };
+    for e in dir.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with("msm") && !std::path::Path::new("/run/netns").join(&name).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 impl Default for Lab {
     fn default() -> Self {
         Self::new()
@@ -249,6 +285,9 @@ impl Drop for Lab {
         }
         for ns in self.made.iter().rev() {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+        for etc in &self.etc {
+            let _ = std::fs::remove_dir_all(etc);
         }
     }
 }

@@ -4,27 +4,45 @@
 //!   subscribes to its users and its posts go out in the multicast stream;
 //! - lab test 7: a node behind carrier NAT (`firehose.via_hub`), whose SRV record names the
 //!   hub, receives a follow and deliveries from a third node through the hub, also after it
-//!   was down for a while; a node that only claims its domain is refused.
+//!   was down for a while; a node that only claims its domain is refused;
+//! - issue 16: the Fedify peer on the internet follows alice on that node by WebFinger and
+//!   receives her verified Accept and Create: the hub's HTTPS port routes each TLS connection
+//!   by its server name down the node's relay session, holding no certificate of the node,
+//!   while the node's own HTTPS goes out through its NAT.
 
 use super::firehose::{firehose, home_behind_nat, internet, public_host, wait_until, PW};
+use msm_tests::fedify::{self, Signing};
 use msm_tests::lab::{node_records_at, Dns};
 use msm_tests::netns::Lab;
 use msm_tests::{keyed_data_dir, Node};
 use serde_json::{json, Value};
 use std::path::Path;
 
-const HUB_IP: &str = "198.51.100.1";
+pub(super) const HUB_IP: &str = "198.51.100.1";
 const DNS_PORT: u16 = 5353;
-const LINKS: u16 = 7450;
+pub(super) const LINKS: u16 = 7450;
+/// The public host's address (the Fedify peer's).
+pub(super) const PUB_IP: &str = "198.51.100.2";
+/// The domain of the node behind carrier NAT, and of the Fedify peer.
+pub(super) const HOME: &str = "home.test";
+const PEER: &str = "peer.test";
+/// alice@home.test's actor.
+const ALICE: &str = "https://home.test/users/alice";
 
 /// Starts `msmd run` for `data` in `ns` with `[discovery]` on the lab's dnsmasq and the
 /// `[firehose]` keys `firehose`; links on `links_port` of every address.
-fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
+pub(super) fn start(ns: &str, data: &Path, firehose: &str, links_port: u16) -> Node {
     start_with(ns, data, firehose, "", links_port)
 }
 
 /// [`start`] with more configuration sections, `extra`.
-fn start_with(ns: &str, data: &Path, firehose: &str, extra: &str, links_port: u16) -> Node {
+pub(super) fn start_with(
+    ns: &str,
+    data: &Path,
+    firehose: &str,
+    extra: &str,
+    links_port: u16,
+) -> Node {
     let config = data.join("msmd.toml");
     std::fs::write(
         &config,
@@ -47,7 +65,7 @@ fn start_with(ns: &str, data: &Path, firehose: &str, extra: &str, links_port: u1
 }
 
 /// `[firehose]` keys of a node whose hub is the lab's hub.
-fn node_firehose(hub_key: &str, extra: &str) -> String {
+pub(super) fn node_firehose(hub_key: &str, extra: &str) -> String {
     format!("hub = \"{HUB_IP}:7452\"\nhub_key = \"{hub_key}\"\n{extra}")
 }
 
@@ -56,7 +74,7 @@ fn post(node: &Node, token: &str, text: &str) {
     assert_eq!(r.status, 201, "{}\n{}", r.text(), node.log());
 }
 
-fn follow(node: &Node, token: &str, address: &str) -> Value {
+pub(super) fn follow(node: &Node, token: &str, address: &str) -> Value {
     let r = node.post_json(
         "/api/v1/follows",
         Some(token),
@@ -93,7 +111,11 @@ fn texts(node: &Node, author: &str, token: &str) -> Vec<String> {
 /// SRV record names), each with a data dir and a TXT key pin in a dnsmasq in the hub's
 /// namespace; the hub is started (with `[firehose]` keys `hub_extra`). Returns the hub, its
 /// key, and each node's data dir.
-fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)], hub_extra: &str) -> Domains {
+pub(super) fn hub_with_domains(
+    hub_ns: &str,
+    nodes: &[(&str, &str, &str)],
+    hub_extra: &str,
+) -> Domains {
     let (hub_dir, hub_key) = keyed_data_dir("hub.test", &[("alice", PW, true)]);
     let mut records = node_records_at("hub.test", HUB_IP, LINKS, Some(&hub_key));
     let mut dirs = Vec::new();
@@ -114,17 +136,17 @@ fn hub_with_domains(hub_ns: &str, nodes: &[(&str, &str, &str)], hub_extra: &str)
         hub_key,
         dirs,
         _dns: dns,
-        _hub_dir: hub_dir,
+        hub_dir,
     }
 }
 
 /// What [`hub_with_domains`] made (the DNS server and data dirs live as long as this).
-struct Domains {
-    hub: Node,
-    hub_key: String,
-    dirs: Vec<tempfile::TempDir>,
+pub(super) struct Domains {
+    pub(super) hub: Node,
+    pub(super) hub_key: String,
+    pub(super) dirs: Vec<tempfile::TempDir>,
     _dns: Dns,
-    _hub_dir: tempfile::TempDir,
+    pub(super) hub_dir: tempfile::TempDir,
 }
 
 #[test]
@@ -208,84 +230,161 @@ fn a_node_behind_carrier_nat_takes_follows_and_deliveries_through_the_hub() {
     assert_eq!(texts(&home_node, "carol@pub.test", &bob), want, "each once");
 }
 
+/// `curl https://NAME/.well-known/webfinger?resource=acct:USER@NAME` from `ns`, with NAME
+/// resolved to the hub and `ca` trusted.
+fn curl_webfinger(ns: &str, ca: &Path, user: &str, name: &str) -> std::process::Output {
+    std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            ns,
+            "curl",
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+        ])
+        .arg(ca)
+        .args(["--resolve", &format!("{name}:443:{HUB_IP}")])
+        .arg(format!(
+            "https://{name}/.well-known/webfinger?resource=acct:{user}@{name}"
+        ))
+        .output()
+        .expect("curl (tests/run installs it)")
+}
+
+/// Every file under `dir` (the hub's data dir) holds none of `secret`'s bytes.
+fn holds_none_of(dir: &Path, secret: &[u8]) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return true;
+    };
+    entries.flatten().all(|e| {
+        let p = e.path();
+        if p.is_dir() {
+            return holds_none_of(&p, secret);
+        }
+        let bytes = std::fs::read(&p).unwrap_or_default();
+        !bytes.windows(secret.len()).any(|w| w == secret)
+    })
+}
+
 #[test]
-fn https_reaches_a_node_behind_carrier_nat_by_name_through_the_hub_which_holds_no_certificate() {
+fn the_fedify_peer_follows_a_node_behind_carrier_nat_by_name_through_the_hub_which_holds_no_certificate(
+) {
     let mut lab = Lab::new();
     let (sw, hub_ns) = internet(&mut lab);
     let pub_ns = public_host(&mut lab, &sw);
     let home = home_behind_nat(&mut lab, &sw);
+    // The peer finds home.test at the hub (as DNS would name it), and itself at its own
+    // address; the home node finds peer.test directly: its HTTPS goes out through the NAT.
+    lab.hosts(&pub_ns, &[(HOME, HUB_IP), (PEER, PUB_IP)]);
+    lab.hosts(&home, &[(PEER, PUB_IP)]);
     // the hub routes HTTPS on 443 by server name; its configuration names no certificate
     let d = hub_with_domains(
         &hub_ns,
-        &[("home.test", "bob", HUB_IP)],
+        &[(HOME, "alice", HUB_IP)],
         "tls_listen = \"0.0.0.0:443\"\n",
     );
     let (hub, hub_key, cd) = (&d.hub, &d.hub_key, &d.dirs[0]);
-    // the home node's own certificate for home.test, which only it holds
+    let hub_config = std::fs::read_to_string(d.hub_dir.path().join("msmd.toml")).unwrap();
+    assert!(
+        !hub_config.contains("[https]")
+            && !hub_config.contains("cert")
+            && !hub_config.contains(".pem"),
+        "{hub_config}"
+    );
+    // home.test's certificate, which only the home node holds, and the peer's
     let ca = msm_tests::node_tls::TestCa::new();
-    let cert = ca.issue_for("home.test", "DNS:home.test");
-    let https = format!(
-        "[https]\nlisten = \"127.0.0.1:8443\"\ncert = \"{}\"\nkey = \"{}\"\n",
+    let cert = ca.issue_for(HOME, &format!("DNS:{HOME}"));
+    let peer_cert = ca.issue_for(PEER, &format!("DNS:{PEER}"));
+    let config = format!(
+        "[http]\npublic_url = \"https://{HOME}\"\n\
+         [https]\nlisten = \"127.0.0.1:8443\"\ncert = \"{}\"\nkey = \"{}\"\n\
+         [activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
         cert.cert.display(),
-        cert.key.display()
+        cert.key.display(),
+        ca.ca_pem().display()
     );
     let via_hub = node_firehose(hub_key, "via_hub = true\nannounce_timeout_s = 6\n");
-    let home_node = start_with(&home, cd.path(), &via_hub, &https, LINKS);
+    let home_node = start_with(&home, cd.path(), &via_hub, &config, LINKS);
     wait_until("the hub carries home.test", hub, || {
         firehose(hub)["carried_domains"] == 1
     });
-    // a client on the internet asks https://home.test/ (DNS gives the hub's address): its
-    // WebFinger answers through the hub, with the home node's certificate, verified
-    let curl = |name: &str| {
-        std::process::Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &pub_ns,
-                "curl",
-                "-sS",
-                "--max-time",
-                "20",
-                "--cacert",
-            ])
-            .arg(ca.ca_pem())
-            .args(["--resolve", &format!("{name}:443:{HUB_IP}")])
-            .arg(format!(
-                "https://{name}/.well-known/webfinger?resource=acct:bob@{name}"
-            ))
-            .output()
-            .expect("curl (tests/run installs it)")
-    };
-    let out = curl("home.test");
-    let body = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{body}{}\n{}",
-        String::from_utf8_lossy(&out.stderr),
-        hub.log()
+    let peer = fedify::peer_in(
+        &pub_ns,
+        PEER,
+        PUB_IP,
+        Signing::Rfc9421,
+        (&peer_cert.cert, &peer_cert.key),
+        &ca.ca_pem(),
     );
-    let jrd: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    assert_eq!(jrd["subject"], "acct:bob@home.test", "{jrd:#}");
+
+    // The peer follows alice@home.test: WebFinger, her actor and the signed Follow all reach
+    // the home node through the hub, by SNI; the home node fetches the peer's key and sends
+    // its signed Accept straight to peer.test.
+    let follow = peer.ok("follow", &json!({ "acct": format!("@alice@{HOME}") }));
+    let follow_id = follow["id"].as_str().unwrap().to_string();
+    assert_eq!(follow["actor"], ALICE, "{follow}");
+    let accept = peer.wait_received("alice's Accept", |r| r["type"] == "Accept");
+    assert_eq!(accept["verified"], true, "{accept:#}\n{}", home_node.log());
+    assert_eq!(accept["actor"], ALICE, "{accept:#}");
+    assert_eq!(accept["object"], follow_id.as_str(), "{accept:#}");
+    assert_eq!(
+        peer.following()[0]["state"],
+        "accepted",
+        "{:?}",
+        peer.following()
+    );
+
+    // alice posts: the peer receives a verified Create of her note, whose author it checks
+    // by fetching her key through the hub again
+    let alice = home_node.login("alice", PW);
+    post(
+        &home_node,
+        &alice,
+        "hello fediverse from behind carrier NAT",
+    );
+    let create = peer.wait_received("alice's Create", |r| r["type"] == "Create");
+    assert_eq!(create["verified"], true, "{create:#}\n{}", home_node.log());
+    assert_eq!(create["actor"], ALICE, "{create:#}");
+    let content = create["activity"]["object"]["content"]
+        .as_str()
+        .unwrap_or("");
+    assert!(content.contains("from behind carrier NAT"), "{create:#}");
+
+    // the hub carried TLS it could not read: it holds no key or certificate of home.test
     let log = hub.log();
     assert!(
         log.contains("carrying a TLS connection through the relay session"),
         "{log}"
     );
+    // (Node keeps its connection to home.test alive: one tunnel may carry every request)
+    let h = firehose(hub);
+    assert!(h["tunnels"].as_u64() >= Some(1), "{h}");
+    let pem = std::fs::read(&cert.key).unwrap();
+    assert!(holds_none_of(d.hub_dir.path(), &pem));
+    assert!(holds_none_of(d.hub_dir.path(), &cert.der()));
     let log = home_node.log();
     assert!(log.contains("taking a link through the hub"), "{log}");
+
     // a name the hub does not carry is closed: the hub answers TLS for nobody itself
-    let out = curl("other.test");
+    let out = curl_webfinger(&pub_ns, &ca.ca_pem(), "alice", "other.test");
     assert!(
         !out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
     // the home node goes away: its name is no longer routed
+    assert!(curl_webfinger(&pub_ns, &ca.ca_pem(), "alice", HOME)
+        .status
+        .success());
     drop(home_node);
     wait_until("the hub drops home.test", hub, || {
         firehose(hub)["carried_domains"] == 0
     });
-    assert!(!curl("home.test").status.success());
+    assert!(!curl_webfinger(&pub_ns, &ca.ca_pem(), "alice", HOME)
+        .status
+        .success());
 }
 
 #[test]

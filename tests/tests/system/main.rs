@@ -19,6 +19,7 @@ mod firehose_discover;
 mod firehose_forged;
 mod firehose_groups;
 mod firehose_hub;
+mod firehose_hub_flood;
 mod firehose_relay;
 mod firehose_repair;
 mod firehose_slow;

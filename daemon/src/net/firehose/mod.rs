@@ -15,6 +15,8 @@
 //! - [`socket`]: multicast sockets (socket2).
 //! - [`publish`]: a hub streams the posts of small nodes that ask it to.
 //! - [`tunnel`]: links carried through the hub for nodes nobody can dial.
+//! - [`sni`], [`sni_route`]: the hub's HTTPS port, each TLS connection carried by its SNI.
+//! - [`budget`]: how a session's tunnels and the HTTPS port's connections are shared.
 //! - [`iface`]: which interface is the WAN one, and its address.
 //!
 //! Trust: datagrams are authentic when the stream key's signature verifies (the receiver checks
@@ -26,6 +28,7 @@
 //! Bounds: every channel and queue below has a named capacity; a relay session whose queue
 //! stays full is dropped (the node reopens it at its cursor).
 
+pub mod budget;
 pub mod deliver;
 pub mod hub;
 pub mod iface;
@@ -200,6 +203,9 @@ firehose_counters! {
     carried_domains,
     /// Links carried through a relay session (hub), or taken through the hub (node).
     tunnels,
+    /// Connections the hub's HTTPS port closed without carrying them: over the port's, an
+    /// address's or a node's TLS share, or naming no host carried here in time (hub).
+    tls_refused,
 }
 
 impl FirehoseCounters {

@@ -116,7 +116,7 @@ async fn serve(
                         let open = f.kind == FrameType::TunnelData
                             && Box::pin(tunnel::deliver(tunnels, tid, data)).await;
                         if !open {
-                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
+                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(tid);
                         }
                     }
                     FrameType::Ping => {

@@ -18,23 +18,27 @@
 //!   domain's DNS TXT record pins. Without a pin the hub cannot tell the domain's node from a
 //!   node that merely claims the domain (it cannot dial it: the SRV names the hub itself).
 //!
-//! Bounds: [`MAX_TUNNELS`] tunnels per session, [`TUNNEL_QUEUE`] chunks of at most
-//! [`TUNNEL_CHUNK`] bytes queued per tunnel and direction; a tunnel whose queue stays full for
-//! [`TUNNEL_STALL`] is closed (the link above it fails, and its sender retries).
+//! Bounds: [`MAX_TUNNELS`] tunnels per session, of which at most
+//! [`super::budget::MAX_TLS_TUNNELS`] TLS connections ([`super::budget::Table`]);
+//! [`TUNNEL_QUEUE`] chunks of at most [`TUNNEL_CHUNK`] bytes queued per tunnel and direction
+//! (256 KiB), and [`SESSION_TUNNEL_QUEUE`] frames towards the session for all its tunnels; a
+//! tunnel whose queue stays full for [`TUNNEL_STALL`] is closed (the link above it fails, and
+//! its sender retries). A carried TLS connection with no byte either way for
+//! [`super::sni_route::CARRIED_IDLE`] is closed.
 
+use super::budget::{Kind, Table};
 use super::FirehoseError;
 use crate::net::{write_frame, Net, NetError};
 use crate::proto::frame::{self, OwnedFrame};
 use crate::proto::{link as wire, FrameType, ProtoError, PublicKey};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 
-/// Most links one session carries at once.
-pub const MAX_TUNNELS: usize = 32;
+pub use super::budget::MAX_TUNNELS;
 /// Most bytes of one `TunnelData` frame.
 pub const TUNNEL_CHUNK: usize = 16 * 1024;
 /// Chunks queued per tunnel and direction.
@@ -110,7 +114,7 @@ pub fn decode(kind: FrameType, payload: &[u8]) -> Result<(u32, &[u8]), ProtoErro
 }
 
 /// Where each open tunnel's bytes go: its id → the queue of the task writing them out.
-pub type Tunnels = Arc<Mutex<HashMap<u32, mpsc::Sender<Vec<u8>>>>>;
+pub type Tunnels = Arc<Mutex<Table<mpsc::Sender<Vec<u8>>>>>;
 
 /// One carried domain: the session carrying it.
 #[derive(Clone)]
@@ -163,10 +167,14 @@ impl Routes {
         self.len() == 0
     }
 
-    /// Whether `domain`'s session carries [`MAX_TUNNELS`] already.
-    pub fn full(&self, domain: &str) -> bool {
+    /// Whether `domain`'s session has no room for a tunnel of `kind`.
+    pub fn full(&self, domain: &str, kind: Kind) -> bool {
         self.get(domain).is_some_and(|r| {
-            r.tunnels.lock().unwrap_or_else(|p| p.into_inner()).len() >= MAX_TUNNELS
+            r.tunnels
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .admits(kind)
+                .is_err()
         })
     }
 
@@ -232,27 +240,29 @@ where
             why: "not connected to this hub".into(),
         });
     }
-    if net.routes.full(domain) {
+    if net.routes.full(domain, Kind::Link) {
         let why = format!("too many links to {domain} at once");
         let _: Result<(), NetError> = write_frame(&mut w, FrameType::Close, &refuse(why)).await;
         return Err(NetError::TooManyLinks);
     }
     let mut first = Vec::with_capacity(frame::HEADER_LEN + hello.payload.len());
     frame::encode(FrameType::Hello, &hello.payload, &mut first)?;
-    carry_bytes(net, domain, r, w, first, false, permit).await
+    carry_bytes(net, domain, r, w, first, Kind::Link, permit).await
 }
 
 /// Hub side: carries an accepted TCP connection down `domain`'s session, its first bytes
-/// `first` already read; `tls` opens it at the node's HTTPS listener (routed by SNI) instead
-/// of its link listener. `permit` is the connection's slot, held until it ends.
+/// `first` already read; [`Kind::Tls`] opens it at the node's HTTPS listener (routed by SNI)
+/// instead of its link listener, and closes it once idle for
+/// [`super::sni_route::CARRIED_IDLE`]. `permit` is the connection's slot (a guard of any
+/// kind), held until it ends.
 pub async fn carry_bytes<R, W>(
     net: &Arc<Net>,
     domain: &str,
     mut r: R,
     w: W,
     first: Vec<u8>,
-    tls: bool,
-    permit: OwnedSemaphorePermit,
+    kind: Kind,
+    permit: impl Send,
 ) -> Result<(), NetError>
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -268,17 +278,19 @@ where
     let (tx, rx) = mpsc::channel(TUNNEL_QUEUE);
     let id = {
         let mut tunnels = route.tunnels.lock().unwrap_or_else(|p| p.into_inner());
-        (tunnels.len() < MAX_TUNNELS).then(|| {
-            let id = route.next_id.fetch_add(1, Ordering::Relaxed);
-            tunnels.insert(id, tx);
-            id
-        })
+        let id = route.next_id.fetch_add(1, Ordering::Relaxed);
+        tunnels.open(id, kind, tx).map(|()| id)
     };
-    let Some(id) = id else {
-        return Err(NetError::TooManyLinks);
+    let id = match id {
+        Ok(id) => id,
+        Err(why) => {
+            tracing::debug!(%domain, %why, "tunnel refused");
+            return Err(NetError::TooManyLinks);
+        }
     };
     super::FirehoseCounters::bump(&net.firehose.tunnels);
-    let open = if tls {
+    let idle = (kind == Kind::Tls).then_some(super::sni_route::CARRIED_IDLE);
+    let open = if kind == Kind::Tls {
         tracing::info!(%domain, tunnel = id, "carrying a TLS connection through the relay session");
         TunnelOut::OpenTls(id)
     } else {
@@ -290,6 +302,8 @@ where
     for piece in first.chunks(TUNNEL_CHUNK) {
         opened = opened && send(&route.to_node, TunnelOut::Data(id, piece.to_vec())).await;
     }
+    // not kept while the connection lasts
+    drop(first);
     if opened {
         pipe(
             &mut r,
@@ -297,6 +311,7 @@ where
             rx,
             |bytes| TunnelOut::Data(id, bytes),
             &route.to_node,
+            idle,
         )
         .await;
     }
@@ -304,27 +319,30 @@ where
         .tunnels
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .remove(&id);
+        .remove(id);
     let _ = send(&route.to_node, TunnelOut::Close(id)).await;
     Ok(())
 }
 
-/// Node side: takes tunnel `id` the hub opened: pipes it into this node's own link listener
-/// at `local`, where the ordinary handshake runs. False if too many tunnels are open.
+/// Node side: takes tunnel `id` of `kind` the hub opened: pipes it into this node's own
+/// listener at `local` (its link listener, where the ordinary handshake runs, or its HTTPS
+/// listener). False if the tunnel budget refuses it (as the hub's would).
 pub fn take(
     net: &Arc<Net>,
     local: std::net::SocketAddr,
     id: u32,
+    kind: Kind,
     tunnels: &Tunnels,
     to_hub: &mpsc::Sender<TunnelOut>,
 ) -> bool {
     let (tx, rx) = mpsc::channel(TUNNEL_QUEUE);
-    {
-        let mut map = tunnels.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_TUNNELS {
-            return false;
-        }
-        map.insert(id, tx);
+    let opened = tunnels
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .open(id, kind, tx);
+    if let Err(why) = opened {
+        tracing::debug!(tunnel = id, %why, "tunnel from the hub refused");
+        return false;
     }
     super::FirehoseCounters::bump(&net.firehose.tunnels);
     let (tunnels, to_hub) = (tunnels.clone(), to_hub.clone());
@@ -333,16 +351,13 @@ pub fn take(
             Ok(s) => {
                 tracing::info!(tunnel = id, "taking a link through the hub");
                 let (mut r, w) = s.into_split();
-                pipe(&mut r, w, rx, |b| TunnelOut::Data(id, b), &to_hub).await;
+                pipe(&mut r, w, rx, |b| TunnelOut::Data(id, b), &to_hub, None).await;
             }
             Err(e) => {
                 tracing::warn!(%local, error = %e, "cannot reach this node's own link listener")
             }
         }
-        tunnels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+        tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
         let _ = send(&to_hub, TunnelOut::Close(id)).await;
     });
     true
@@ -362,7 +377,7 @@ pub async fn deliver(tunnels: &Tunnels, id: u32, bytes: &[u8]) -> bool {
     let q = tunnels
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&id)
+        .get(id)
         .cloned();
     match q {
         Some(q) => matches!(
@@ -373,22 +388,31 @@ pub async fn deliver(tunnels: &Tunnels, id: u32, bytes: &[u8]) -> bool {
     }
 }
 
+/// How often [`pipe`] looks whether its writer ended or the connection went idle.
+const WATCH_EVERY: Duration = Duration::from_millis(200);
+
 /// Copies `r` into the session (as `wrap` makes frames of it) and what `rx` brings into `w`,
-/// until either side ends or stalls.
+/// until either side ends or stalls, or, given `idle`, no byte went either way for that long.
 pub async fn pipe<R, W>(
     r: &mut R,
     mut w: W,
     mut rx: mpsc::Receiver<Vec<u8>>,
     wrap: impl Fn(Vec<u8>) -> TunnelOut,
     to_session: &mpsc::Sender<TunnelOut>,
+    idle: Option<Duration>,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
+    // milliseconds from `start` to the last byte either way
+    let start = tokio::time::Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let since = move || start.elapsed().as_millis() as u64;
+    let (last_w, since_w) = (last.clone(), since);
     let writer = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
             match tokio::time::timeout(TUNNEL_STALL, w.write_all(&bytes)).await {
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => last_w.store(since_w(), Ordering::Relaxed),
                 _ => return,
             }
         }
@@ -400,6 +424,7 @@ pub async fn pipe<R, W>(
             match r.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
+                    last.store(since(), Ordering::Relaxed);
                     if !send(to_session, wrap(buf[..n].to_vec())).await {
                         return;
                     }
@@ -409,7 +434,12 @@ pub async fn pipe<R, W>(
     };
     let watch = async {
         while !writer.is_finished() {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(WATCH_EVERY).await;
+            let quiet = Duration::from_millis(since().saturating_sub(last.load(Ordering::Relaxed)));
+            if idle.is_some_and(|idle| quiet >= idle) {
+                tracing::debug!(?quiet, "carried connection idle: closed");
+                return;
+            }
         }
     };
     tokio::select! {
@@ -460,5 +490,58 @@ mod tests {
             decode(FrameType::TunnelClose, &[0, 0, 0, 1, TUNNEL_TLS]).is_err(),
             "only an open has a kind"
         );
+    }
+
+    /// A pipe over an in-memory connection whose far end `client` stays open and silent
+    /// unless the test writes; returns when [`pipe`] returns.
+    async fn piped(
+        idle: Option<Duration>,
+        talk_every: Option<Duration>,
+        run_for: Duration,
+    ) -> Option<Duration> {
+        let (mut client, ours) = tokio::io::duplex(1024);
+        let (mut r, w) = tokio::io::split(ours);
+        let (_to_writer, rx) = mpsc::channel(TUNNEL_QUEUE);
+        let (to_session, mut from_pipe) = mpsc::channel(SESSION_TUNNEL_QUEUE);
+        let t0 = tokio::time::Instant::now();
+        let talker = async {
+            loop {
+                match talk_every {
+                    Some(every) => {
+                        tokio::time::sleep(every).await;
+                        let _ = client.write_all(b"x").await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+        };
+        let drain = async { while from_pipe.recv().await.is_some() {} };
+        let piping = pipe(&mut r, w, rx, |b| TunnelOut::Data(1, b), &to_session, idle);
+        tokio::select! {
+            _ = piping => Some(t0.elapsed()),
+            _ = talker => None,
+            _ = drain => None,
+            _ = tokio::time::sleep(run_for) => None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_idle_carried_connection_is_closed_and_a_busy_one_is_not() {
+        let idle = Duration::from_millis(400);
+        let closed = piped(Some(idle), None, Duration::from_secs(3)).await;
+        assert!(
+            closed.is_some_and(|t| t >= idle && t < idle + 4 * WATCH_EVERY),
+            "{closed:?}"
+        );
+        // bytes every 100 ms keep it open past several idle periods
+        let busy = piped(
+            Some(idle),
+            Some(Duration::from_millis(100)),
+            Duration::from_millis(1500),
+        )
+        .await;
+        assert_eq!(busy, None);
+        // a link has no idle limit
+        assert_eq!(piped(None, None, Duration::from_millis(1500)).await, None);
     }
 }

@@ -3,6 +3,7 @@
 //! `firehose.hub_key`), sends `StreamOpen`, then passes datagrams and fetched messages to the
 //! node task, and NACKs and fetches to the hub. Dropping the [`Upstream`] closes it.
 
+use super::budget::Kind;
 use super::session::{self, Fetch, Fetched, FrameReader, Nack, Open};
 use super::tunnel::{self, TunnelOut, Tunnels};
 use super::FirehoseError;
@@ -209,12 +210,12 @@ async fn run(
                     FrameType::TunnelOpen if links => {
                         let (tid, kind) = tunnel::decode(f.kind, &f.payload)?;
                         // a TLS connection routed by SNI goes to this node's HTTPS listener
-                        let to = if kind == [tunnel::TUNNEL_TLS] {
-                            net.https_local.get().copied()
+                        let (to, kind) = if kind == [tunnel::TUNNEL_TLS] {
+                            (net.https_local.get().copied(), Kind::Tls)
                         } else {
-                            Some(local)
+                            (Some(local), Kind::Link)
                         };
-                        let taken = to.is_some_and(|to| tunnel::take(net, to, tid, &tunnels, &tunnel_tx));
+                        let taken = to.is_some_and(|to| tunnel::take(net, to, tid, kind, &tunnels, &tunnel_tx));
                         if !taken {
                             let (kind, p) = TunnelOut::Close(tid).encode();
                             session::write_frame(&mut w, kind, &p).await?;
@@ -226,7 +227,7 @@ async fn run(
                         let open = f.kind == FrameType::TunnelData
                             && tunnel::deliver(&tunnels, tid, data).await;
                         if !open {
-                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(&tid);
+                            tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(tid);
                         }
                         continue;
                     }

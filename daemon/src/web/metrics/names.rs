@@ -178,6 +178,11 @@ pub const FIREHOSE_COUNTERS: &[(&str, &str, &str)] = &[
         "msm_firehose_messages_discovered_total",
         "Public posts newly kept in the discover window.",
     ),
+    (
+        "tls_refused",
+        "msm_firehose_tls_refused_total",
+        "Connections the hub's HTTPS port closed without carrying them (over a budget, no host carried here, too slow).",
+    ),
 ];
 
 /// The firehose's datagrams dropped, by reason: (field, `reason` label).

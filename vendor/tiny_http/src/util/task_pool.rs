@@ -79,7 +79,11 @@ impl TaskPool {
             Err(p) => p.into_inner(),
         };
 
-        if self.sharing.waiting_tasks.load(Ordering::Acquire) == 0 {
+        // msm patch: a thread woken for a queued task counts as waiting until it takes the
+        // task, so idle threads are those waiting beyond the tasks already queued for them.
+        // Upstream compared with zero: two connections in quick succession both went to one
+        // idle thread, and the second waited until the first connection ended.
+        if self.sharing.waiting_tasks.load(Ordering::Acquire) <= queue.len() {
             drop(queue);
             self.add_thread(Some(code))
         } else {
@@ -149,5 +153,44 @@ impl Drop for TaskPool {
             .active_tasks
             .store(999_999_999, Ordering::Release);
         self.sharing.condvar.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TaskPool;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// msm patch: tasks spawned at once each get a thread, however many threads were idle.
+    #[test]
+    fn tasks_spawned_at_once_run_at_once() {
+        let pool = TaskPool::new();
+        // let the first threads settle into waiting
+        std::thread::sleep(Duration::from_millis(100));
+        for round in 0..3 {
+            let (started, seen) = mpsc::channel();
+            let (release, hold) = mpsc::channel::<()>();
+            let hold = std::sync::Arc::new(std::sync::Mutex::new(hold));
+            for _ in 0..12 {
+                let (started, hold) = (started.clone(), hold.clone());
+                pool.spawn(Box::new(move || {
+                    let _ = started.send(());
+                    // each task holds its thread until the test lets go (a long connection)
+                    let _ = hold.lock().unwrap().recv_timeout(Duration::from_secs(5));
+                }))
+                .unwrap();
+            }
+            for i in 0..12 {
+                assert!(
+                    seen.recv_timeout(Duration::from_secs(2)).is_ok(),
+                    "round {}: task {} waited behind a busy thread",
+                    round,
+                    i
+                );
+            }
+            drop(release);
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 }
