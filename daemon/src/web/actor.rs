@@ -92,17 +92,36 @@ pub fn actor(
     let user = store
         .user_by_name(address.user())?
         .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let row = store
-        .account_row(address.as_str())?
-        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
     let public = public_key(store, user.id)?;
     let base = base_url(ctx);
+    let doc = person_of(store, &base, &ctx.domain, &user, &profile, &public)?
+        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_header(static_header("Content-Type", ACTIVITY_JSON))
+        .with_header(static_header("Vary", "Accept"))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// The `Person` of local `user` (whose profile is `profile`, RSA public key `public_pem`) as
+/// `GET /users/{name}` serves it and `Update` sends it; `None` if the account is gone.
+pub fn person_of(
+    store: &Store,
+    base: &str,
+    domain: &str,
+    user: &crate::store::User,
+    profile: &crate::store::timeline::Profile,
+    public_pem: &str,
+) -> Result<Option<serde_json::Value>, crate::store::StoreError> {
+    let address = &user.address;
+    let Some(row) = store.account_row(address.as_str())? else {
+        return Ok(None);
+    };
     let url = format!("{base}/@{}", address.user());
     let published = rfc3339(row.created_ms);
     let links = Links {
-        base: &base,
-        local_domain: &ctx.domain,
-        author_domain: &ctx.domain,
+        base,
+        local_domain: domain,
+        author_domain: domain,
     };
     let summary = content(&profile.bio, &links);
     let (avatar, header) = store.profile_pictures(address.as_str())?;
@@ -111,25 +130,21 @@ pub fn actor(
             .map(|a| (format!("{base}/media/{}", a.hex()), a.media_type.mime()))
     };
     let (icon, image) = (media(&avatar), media(&header));
-    let doc = person(
-        &Iris { base: &base },
+    Ok(Some(person(
+        &Iris { base },
         &OutPerson {
             user: address.user(),
             name: &profile.display_name,
             summary: &summary,
             url: &url,
             manually_approves: row.locked,
-            rsa_public_pem: &public,
+            rsa_public_pem: public_pem,
             ed25519_multibase: Some(&ed25519_multibase(&user.public_key.to_bytes())),
             icon: icon.as_ref().map(|(u, t)| (u.as_str(), *t)),
             image: image.as_ref().map(|(u, t)| (u.as_str(), *t)),
             published: &published,
         },
-    );
-    Ok(Response::from_data(doc.to_string().into_bytes())
-        .with_header(static_header("Content-Type", ACTIVITY_JSON))
-        .with_header(static_header("Vary", "Accept"))
-        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+    )))
 }
 
 /// An actor's collection: `which` is `followers`, `following`, `outbox` or `featured`.

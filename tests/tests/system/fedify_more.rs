@@ -329,3 +329,22 @@ fn alice_sends_every_kind_of_post_and_boosts_both_ways() {
     let errors = x.peer.errors();
     assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
 }
+
+#[test]
+fn alice_updates_her_profile_and_blocks_the_peer() {
+    let x = Exchange::new();
+
+    // a new display name and bio: the peer receives a verified Update of her Person
+    let profile = json!({ "display_name": "Alice of the router", "bio": "tending #msm" });
+    x.call("PUT", "/api/v1/profile", Some(profile), 201);
+    let update = x.received("Update", ALICE);
+    let person = &update["activity"]["object"];
+    assert_eq!(person["type"], "Person", "{update:#}");
+    assert_eq!(person["name"], "Alice of the router", "{update:#}");
+    assert!(
+        person["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("tending")),
+        "{update:#}"
+    );
+}
