@@ -278,7 +278,7 @@ fn route(
             rel::list(store, req, rel::kind_of(c), now)
         }
         (["api", "v1", c @ ("mutes" | "blocks"), who], Method::Delete) => {
-            rel::remove(store, req, rel::kind_of(c), who, now)
+            rel::remove(ctx, store, req, rel::kind_of(c), who, now)
         }
         (["api", "v1", "admin", "domain_blocks"], Method::Get) => {
             rel::list_domains(store, req, now)

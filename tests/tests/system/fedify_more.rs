@@ -32,6 +32,8 @@ struct Exchange {
     peer: Peer,
     node: Node,
     token: String,
+    /// The id of the peer's follow of alice.
+    follow: String,
     _cfg: tempfile::TempDir,
     _data: tempfile::TempDir,
     lab: FedLab,
@@ -57,7 +59,10 @@ impl Exchange {
         .unwrap();
         let node = Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
         let peer = lab.peer(PEER, Signing::Rfc9421);
-        peer.ok("follow", &json!({ "acct": "@alice@msm.test" }));
+        let follow = peer.ok("follow", &json!({ "acct": "@alice@msm.test" }))["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let accept = peer.wait_received("alice's Accept", |r| r["type"] == "Accept");
         assert_eq!(accept["verified"], true, "{accept:#}\n{}", node.log());
         assert_eq!(followers(&node), 1);
@@ -66,6 +71,7 @@ impl Exchange {
             peer,
             node,
             token,
+            follow,
             _cfg: cfg,
             _data: data,
             lab,
@@ -155,6 +161,17 @@ impl Exchange {
         assert_eq!(got["actor"], ALICE, "{got:#}");
         got
     }
+}
+
+/// The node's count of inbox POSTs with `outcome` (`/metrics` is rebuilt once a second).
+fn inbox_count(node: &Node, outcome: &str) -> u64 {
+    let r = node.http("GET", "/metrics", &[], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let line = format!("msm_activitypub_inbox_total{{outcome=\"{outcome}\"}} ");
+    r.text()
+        .lines()
+        .find_map(|l| l.strip_prefix(&line).and_then(|n| n.trim().parse().ok()))
+        .unwrap_or_else(|| panic!("no {line} in /metrics:\n{}", r.text()))
 }
 
 /// A JSON-LD value that may be compacted to one item or a list, as a list.
@@ -347,4 +364,71 @@ fn alice_updates_her_profile_and_blocks_the_peer() {
             .is_some_and(|s| s.contains("tending")),
         "{update:#}"
     );
+
+    // a note the peer will try to like once blocked
+    let posted = x.call(
+        "POST",
+        "/api/v1/posts",
+        Some(json!({ "text": "before the block" })),
+        201,
+    );
+    let create = x.created("before the block");
+    let alice_note = create["object"].as_str().unwrap().to_string();
+    assert_eq!(alice_note, format!("{ALICE}/statuses/{}", posted["seq"]));
+
+    // alice blocks the peer: its follow is rejected and it receives a verified Block; it is no
+    // longer her follower, on either side
+    x.call(
+        "POST",
+        "/api/v1/blocks",
+        Some(json!({ "address": "peer@peer.test" })),
+        200,
+    );
+    x.received("Reject", &x.follow);
+    let block = x.received("Block", &x.peer.actor());
+    assert_eq!(followers(&x.node), 0);
+    assert!(
+        !x.peer.following().iter().any(|f| f["state"] == "accepted"),
+        "{:?}",
+        x.peer.following()
+    );
+
+    // what the peer sends her now is answered and dropped: a post naming her, a like
+    let ignored = inbox_count(&x.node, "ignored");
+    x.peer.ok(
+        "post",
+        &json!({ "content": "<p>still there, <a href=\"https://msm.test/@alice\">@alice</a>?</p>",
+                 "mentions": ["@alice@msm.test"] }),
+    );
+    x.peer.ok("like", &json!({ "object": alice_note }));
+    let deadline = Instant::now() + WAIT;
+    while inbox_count(&x.node, "ignored") < ignored + 2 {
+        assert!(Instant::now() < deadline, "{}", x.node.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let n = x.call("GET", "/api/v1/notifications", None, 200);
+    assert!(
+        !n["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["actor"] == "peer@peer.test" && n["kind"] != "follow"),
+        "{n:#}"
+    );
+    // nothing of the peer's is stored: msmd knows no post of it
+    let auth = format!("Bearer {}", x.token);
+    let posts = x.node.http(
+        "GET",
+        "/api/v1/users/peer@peer.test/posts",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(posts.status, 404, "{}", posts.text());
+
+    // alice lifts the block: the peer receives a verified Undo of it
+    x.call("DELETE", "/api/v1/blocks/peer@peer.test", None, 200);
+    let undo = x.received("Undo", block["id"].as_str().unwrap());
+    assert_eq!(undo["activity"]["object"]["type"], "Block", "{undo:#}");
+    let errors = x.peer.errors();
+    assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
 }
