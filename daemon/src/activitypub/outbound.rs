@@ -385,18 +385,6 @@ pub fn block(id: String, actor: String, target: &str) -> Value {
     )
 }
 
-/// An `OrderedCollection` that tells its size only (followers, following, outbox): what
-/// Mastodon reads for an account's counts. Its items are not listed, as Mastodon does for
-/// accounts that hide their network.
-pub fn counted_collection(id: &str, total: u64) -> Value {
-    json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": "OrderedCollection",
-        "totalItems": total,
-    })
-}
-
 /// An `OrderedCollection` listing `items` (an account's featured posts).
 pub fn listed_collection(id: &str, items: Vec<Value>) -> Value {
     json!({

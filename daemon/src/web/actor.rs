@@ -2,9 +2,8 @@
 //! `application/activity+json` (or `application/ld+json`); a browser is sent to the profile
 //! page, as Mastodon does.
 //!
-//! `GET /users/{name}/{followers,following,outbox}` and `.../collections/featured`: the
-//! collections the actor names, with their sizes (what Mastodon shows as an account's counts);
-//! their items are not listed, as for a Mastodon account that hides its network.
+//! The collections the actor names (outbox, followers, following, featured) are
+//! served by [`super::collections`].
 //!
 //! The actor is public and unauthenticated, like the profile page and WebFinger. It carries
 //! the user's RSA public key (made on first need and kept: [`crate::store::actor_keys`]),
@@ -17,9 +16,7 @@ use super::public::{base_url, local_user, percent_encode, rfc3339};
 use super::WebError;
 use crate::activitypub::keygen::generate_rsa_2048;
 use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
-use crate::activitypub::outbound::{
-    counted_collection, listed_collection, person, Iris, OutPerson,
-};
+use crate::activitypub::outbound::{person, Iris, OutPerson};
 use crate::store::actor_keys::MadeKey;
 use crate::store::Store;
 use std::sync::Mutex;
@@ -147,32 +144,6 @@ pub fn person_of(
     )))
 }
 
-/// An actor's collection: `which` is `followers`, `following`, `outbox` or `featured`.
-pub fn collection(
-    ctx: &Context,
-    store: &Store,
-    name: &str,
-    which: &str,
-) -> Result<JsonResponse, WebError> {
-    let (address, _) = local_user(ctx, store, name)?;
-    let row = store
-        .account_row(address.as_str())?
-        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let base = base_url(ctx);
-    let (iris, user) = (Iris { base: &base }, address.user());
-    let doc = match which {
-        "followers" => counted_collection(&iris.followers(user), row.followers),
-        "following" => counted_collection(&iris.following(user), row.following),
-        "outbox" => counted_collection(&iris.outbox(user), row.statuses),
-        // msm has no pinned posts yet
-        "featured" => listed_collection(&iris.featured(user), Vec::new()),
-        _ => return Err(WebError::NotFound(format!("no collection {which}"))),
-    };
-    Ok(Response::from_data(doc.to_string().into_bytes())
-        .with_header(static_header("Content-Type", ACTIVITY_JSON))
-        .with_header(static_header("Access-Control-Allow-Origin", "*")))
-}
-
 /// `GET /users/{name}/statuses/{seq}`: a public post as its ActivityStreams `Note`, for
 /// servers that fetch it (a reply, a like, a boost names it); a browser is sent to its page.
 /// Followers-only and direct posts are not served (404); a deleted one is a `Tombstone` (410).
@@ -197,7 +168,7 @@ pub fn status(
     let stored = store
         .local_message(address.as_str(), seq)?
         .ok_or_else(not_found)?;
-    let (wire, deleted) = (stored.wire, stored.deleted);
+    let deleted = stored.deleted;
     let base = base_url(ctx);
     let iris = Iris { base: &base };
     let (status, doc) = if deleted {
@@ -207,32 +178,11 @@ pub fn status(
             serde_json::json!({"@context": crate::activitypub::outbound::context(), "id": id, "type": "Tombstone"}),
         )
     } else {
-        let limits = crate::proto::Limits {
-            max_text: crate::proto::message::MAX_TEXT_LIMIT,
-        };
-        let mut signed = crate::proto::message::SignedMessage::decode(&wire, &limits)
-            .map_err(|_| not_found())?;
-        if let Some((text, summary, _)) = &stored.edited {
-            // an edited post is served as it reads now
-            with_text(&mut signed.message.body, text, summary);
-        }
-        let m = &signed.message;
-        if m.audience != crate::proto::message::Audience::Public {
-            return Err(not_found());
-        }
-        let activity = crate::fediverse::posts::activity_of(
-            m,
-            &base,
-            &ctx.domain,
-            &crate::fediverse::posts::StoreLookup(store),
-        )
-        .filter(|a| a["type"] == "Create")
-        .ok_or_else(not_found)?;
+        let activity = stored_activity(&base, &ctx.domain, store, &stored)
+            .filter(|a| a["type"] == "Create")
+            .ok_or_else(not_found)?;
         let mut note = activity["object"].clone();
         note["@context"] = crate::activitypub::outbound::context();
-        if let Some((_, _, at)) = stored.edited {
-            note["updated"] = rfc3339(at).into();
-        }
         (200, note)
     };
     Ok(Response::from_data(doc.to_string().into_bytes())
@@ -240,6 +190,36 @@ pub fn status(
         .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Vary", "Accept"))
         .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// The activity of a stored public message as the fediverse reads it now: a `Create` of its
+/// note (an edited post with its new text and `updated`), or an `Announce` of a boost; `None`
+/// for another kind or audience, or a message that does not decode.
+pub fn stored_activity(
+    base: &str,
+    domain: &str,
+    store: &Store,
+    stored: &crate::store::activitypub::LocalMessage,
+) -> Option<serde_json::Value> {
+    let limits = crate::proto::Limits {
+        max_text: crate::proto::message::MAX_TEXT_LIMIT,
+    };
+    let mut signed = crate::proto::message::SignedMessage::decode(&stored.wire, &limits).ok()?;
+    if let Some((text, summary, _)) = &stored.edited {
+        // an edited post is served as it reads now
+        with_text(&mut signed.message.body, text, summary);
+    }
+    let m = &signed.message;
+    if m.audience != crate::proto::message::Audience::Public {
+        return None;
+    }
+    let lookup = crate::fediverse::posts::StoreLookup(store);
+    let mut activity = crate::fediverse::posts::activity_of(m, base, domain, &lookup)
+        .filter(|a| a["type"] == "Create" || a["type"] == "Announce")?;
+    if let (Some((_, _, at)), Some("Create")) = (&stored.edited, activity["type"].as_str()) {
+        activity["object"]["updated"] = rfc3339(*at).into();
+    }
+    Some(activity)
 }
 
 /// Replaces the text (and warning, where the kind has one) of a post's body.

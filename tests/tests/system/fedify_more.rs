@@ -189,6 +189,18 @@ fn is_public(v: &Value) -> bool {
         .is_some_and(|s| s == "as:Public" || s == "Public" || s.ends_with("#Public"))
 }
 
+/// GET `path` as a fediverse server asks for it: the ActivityStreams JSON.
+fn activity(node: &Node, path: &str) -> Value {
+    let r = node.http(
+        "GET",
+        path,
+        &[("Accept", "application/activity+json")],
+        None,
+    );
+    assert_eq!(r.status, 200, "GET {path}: {}", r.text());
+    r.json()
+}
+
 /// alice's followers count, as her followers collection says.
 fn followers(node: &Node) -> u64 {
     let r = node.http(
@@ -343,6 +355,58 @@ fn alice_sends_every_kind_of_post_and_boosts_both_ways() {
     );
     let undo = x.received("Undo", announce["id"].as_str().unwrap());
     assert_eq!(undo["activity"]["object"]["type"], "Announce", "{undo:#}");
+
+    // her collections, paged as Mastodon pages them: the outbox lists her public posts newest
+    // first (not the followers-only one), followers the peer's actor, featured nothing
+    let outbox = activity(&x.node, "/users/alice/outbox");
+    assert_eq!(outbox["type"], "OrderedCollection", "{outbox:#}");
+    assert_eq!(
+        outbox["first"],
+        format!("{ALICE}/outbox?page=true"),
+        "{outbox:#}"
+    );
+    let page = activity(&x.node, "/users/alice/outbox?page=true");
+    assert_eq!(page["type"], "OrderedCollectionPage", "{page:#}");
+    assert_eq!(page["partOf"], format!("{ALICE}/outbox"), "{page:#}");
+    let items = page["orderedItems"].as_array().unwrap();
+    let notes: Vec<&str> = items
+        .iter()
+        .filter(|a| a["type"] == "Create")
+        .filter_map(|a| a["object"]["content"].as_str())
+        .collect();
+    assert_eq!(notes.len(), 2, "{page:#}");
+    assert!(
+        notes[0].contains("an answer") && notes[1].contains("a picture for"),
+        "{notes:?}"
+    );
+    assert!(page.get("next").is_none(), "{page:#}");
+    let followers = activity(&x.node, "/users/alice/followers");
+    assert_eq!(followers["totalItems"], 1, "{followers:#}");
+    let first = followers["first"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("https://msm.test")
+        .unwrap();
+    let page = activity(&x.node, first);
+    assert_eq!(page["orderedItems"], json!([x.peer.actor()]), "{page:#}");
+    let page = activity(&x.node, "/users/alice/following?page=1");
+    assert_eq!(page["orderedItems"], json!([]), "{page:#}");
+    let featured = activity(&x.node, "/users/alice/collections/featured");
+    assert_eq!(featured["orderedItems"], json!([]), "{featured:#}");
+    // a hostile page number is refused, with a reason
+    let r = x.node.http(
+        "GET",
+        "/users/alice/followers?page=99999999999",
+        &[("Accept", "application/activity+json")],
+        None,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // the peer reads her outbox as an ActivityStreams collection
+    let read = x
+        .peer
+        .ok("fetch", &json!({ "uri": format!("{ALICE}/outbox") }));
+    assert_eq!(read["totalItems"], outbox["totalItems"], "{read:#}");
+
     let errors = x.peer.errors();
     assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
 }
