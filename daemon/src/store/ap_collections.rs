@@ -92,3 +92,7 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
+
+#[cfg(test)]
+#[path = "ap_collections_tests.rs"]
+mod tests;
