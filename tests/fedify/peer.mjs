@@ -615,6 +615,17 @@ async function unreact(c, b, kind) {
   return { id: undo.id.href };
 }
 
+/** Largest body `get` reads (a test picture). */
+const MAX_GET_BYTES = 4 * 1024 * 1024;
+
+/** `get {url}`: a plain GET (a picture an attachment names): its status, type and size. */
+ops.get = async (_c, b) => {
+  const r = await fetch(url(need(b, "url"), "url"), { redirect: "manual" });
+  const body = Buffer.from(await r.arrayBuffer());
+  if (body.length > MAX_GET_BYTES) throw new Bad(`${b.url}: over ${MAX_GET_BYTES} bytes`);
+  return { status: r.status, type: r.headers.get("content-type"), length: body.length };
+};
+
 const control = createHttpServer(async (req, res) => {
   try {
     const path = new URL(req.url, "http://control").pathname;

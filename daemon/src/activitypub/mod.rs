@@ -4,6 +4,7 @@
 //! lives at the edges.
 //!
 //! - [`activity`]: an incoming activity checked and read into what the inbox acts on.
+//! - [`collection`]: an account's outbox, followers and following, paged as Mastodon pages them.
 //! - [`actor_doc`]: a remote actor document read into its inboxes and keys.
 //! - [`html_text`]: a remote post's HTML reduced to msm's plain text with links.
 //! - [`note`]: a remote post object read into what msm keeps of a post.
@@ -18,6 +19,7 @@
 
 pub mod activity;
 pub mod actor_doc;
+pub mod collection;
 mod der;
 mod error;
 pub mod html_text;
@@ -31,6 +33,8 @@ pub use error::SigError;
 
 #[cfg(test)]
 mod activity_tests;
+#[cfg(test)]
+mod collection_tests;
 #[cfg(test)]
 mod html_text_tests;
 #[cfg(test)]

@@ -354,16 +354,35 @@ pub fn person(iris: &Iris<'_>, p: &OutPerson<'_>) -> Value {
     v
 }
 
-/// An `OrderedCollection` that tells its size only (followers, following, outbox): what
-/// Mastodon reads for an account's counts. Its items are not listed, as Mastodon does for
-/// accounts that hide their network.
-pub fn counted_collection(id: &str, total: u64) -> Value {
-    json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": id,
-        "type": "OrderedCollection",
-        "totalItems": total,
-    })
+/// `Update` of an account's `Person` (given whole, as [`person`] writes it), sent to its
+/// followers' servers when the profile changes; `version` (the profile message's seq) makes
+/// each update's id its own.
+pub fn update_person(iris: &Iris<'_>, user: &str, version: u64, mut person: Value) -> Value {
+    if let Some(o) = person.as_object_mut() {
+        o.remove("@context");
+    }
+    let actor = iris.actor(user);
+    activity(
+        "Update",
+        format!("{actor}#updates/{version}"),
+        actor,
+        person,
+        &[PUBLIC[0].to_string()],
+        &[iris.followers(user)],
+    )
+}
+
+/// `Block` of a remote actor by an account; `id` is the block's own IRI (kept, so `Undo`
+/// names it). Addressed to the blocked actor only, as Mastodon sends it.
+pub fn block(id: String, actor: String, target: &str) -> Value {
+    activity(
+        "Block",
+        id,
+        actor,
+        target.into(),
+        &[target.to_string()],
+        &[],
+    )
 }
 
 /// An `OrderedCollection` listing `items` (an account's featured posts).

@@ -187,3 +187,56 @@ fn a_person_has_what_mastodon_and_gotosocial_read() {
     assert_eq!(p["icon"]["mediaType"], "image/png");
     assert!(p.get("image").is_none());
 }
+
+#[test]
+fn a_profile_update_carries_the_whole_person_to_the_followers() {
+    use super::activity::{read as read_activity, Act};
+    use super::outbound::update_person;
+    let person = json!({"@context": "https://www.w3.org/ns/activitystreams",
+        "id": "https://smith.family/users/alice", "type": "Person", "name": "Alice B."});
+    let a = update_person(&IRIS, "alice", 12, person);
+    assert_eq!(a["type"], "Update");
+    assert_eq!(a["actor"], "https://smith.family/users/alice");
+    assert_eq!(a["id"], "https://smith.family/users/alice#updates/12");
+    assert_eq!(a["object"]["name"], "Alice B.");
+    assert!(a["object"].get("@context").is_none(), "{a}");
+    assert_eq!(a["to"][0], PUBLIC[0]);
+    assert_eq!(a["cc"][0], "https://smith.family/users/alice/followers");
+    // msm's own inbox reads it as an update of the actor
+    let got = read_activity(&a, false).unwrap();
+    assert!(
+        matches!(&got.act, Act::Update(o) if o["type"] == "Person"),
+        "{got:?}"
+    );
+    // another version has another id (receivers drop a repeated id)
+    let again = update_person(&IRIS, "alice", 13, json!({"id": "x", "type": "Person"}));
+    assert_ne!(again["id"], a["id"]);
+}
+
+#[test]
+fn a_block_and_its_undo_name_the_blocked_actor() {
+    use super::activity::{read as read_activity, Act};
+    use super::outbound::{block, undo};
+    let me = "https://smith.family/users/alice".to_string();
+    let bob = "https://social.test/users/bob";
+    let id = format!("{me}#blocks/1700000000000");
+    let b = block(id.clone(), me.clone(), bob);
+    assert_eq!(b["type"], "Block");
+    assert_eq!(b["object"], bob);
+    assert_eq!(b["to"][0], bob);
+    assert_eq!(b["cc"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        read_activity(&b, false).unwrap().act,
+        Act::Block {
+            object: bob.to_string()
+        }
+    );
+    let u = undo(format!("{id}/undo"), me, b, &[bob.to_string()], &[]);
+    match read_activity(&u, false).unwrap().act {
+        Act::Undo { kind, id: got, .. } => {
+            assert_eq!(kind, "Block");
+            assert_eq!(got.as_deref(), Some(id.as_str()));
+        }
+        other => panic!("{other:?}"),
+    }
+}

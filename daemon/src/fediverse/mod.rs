@@ -12,10 +12,13 @@
 //!   by their author, retried with backoff and given up.
 //! - [`posts`]: local posts as activities, sent where `net::outbox` delivers to a follower's
 //!   shared inbox.
+//! - [`block`]: a local person's block of a fediverse account told to its server (`Reject`
+//!   of its follow, `Block`), and the unblock (`Undo`).
 //! - [`instance`]: the node's own `Application` actor, whose key signs the node's fetches.
 //!
 //! One [`Fediverse`] per node, shared by the web workers and the deliverer.
 
+pub mod block;
 pub mod deliver;
 mod error;
 pub mod follow;

@@ -10,7 +10,8 @@
 //! boost) a delete. `ap_objects` maps the fediverse's IRIs to the messages stored.
 //!
 //! Only what concerns someone here is kept: posts of authors a local person follows, and
-//! posts that mention or answer a local person. The rest is answered and dropped.
+//! posts that mention or answer a local person who has not blocked the author (likes and
+//! boosts likewise). The rest is answered and dropped.
 
 use super::inbox::Node;
 use super::InboxError;
@@ -141,10 +142,9 @@ pub fn create(
         None => None,
     };
     let is_local = |a: &Address| a.domain().eq_ignore_ascii_case(node.domain);
-    let concerns_us = db.followed_here(&actor.address)?
-        || mentions.iter().any(is_local)
-        || reply_to.as_ref().is_some_and(|r| is_local(&r.author));
-    if !concerns_us {
+    let mut named: Vec<&Address> = mentions.iter().filter(|a| is_local(a)).collect();
+    named.extend(reply_to.iter().map(|r| &r.author).filter(|a| is_local(a)));
+    if !db.followed_here(&actor.address)? && !named_unblocked(db, actor, &named)? {
         return Ok(false);
     }
     let mut text = n.text.clone();
@@ -186,6 +186,19 @@ pub fn create(
     store(db, sink, actor, &n.id, audience, body, now_ms)
 }
 
+/// Whether one of the local people `named` (by a mention, a reply, an act on their post) has
+/// not blocked `actor`: what it sends them is kept only then.
+fn named_unblocked(db: &Store, actor: &KnownActor, named: &[&Address]) -> Result<bool, InboxError> {
+    let author =
+        Address::parse(&actor.address).map_err(|_| InboxError::BadRequest("actor address"))?;
+    for local in named {
+        if !db.block_between(local, &author)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A `Like` (or, with `repost`, an `Announce`) by `actor`, with id `id`, of the post `object`.
 #[allow(clippy::too_many_arguments)]
 pub fn react(
@@ -203,6 +216,9 @@ pub fn react(
     };
     if !of.author.domain().eq_ignore_ascii_case(node.domain) {
         return Ok(false); // only acts on our own posts are kept
+    }
+    if !named_unblocked(db, actor, &[&of.author])? {
+        return Ok(false); // the post's author blocked the actor
     }
     let body = if repost {
         Body::Repost { of }

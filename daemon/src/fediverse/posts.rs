@@ -2,14 +2,17 @@
 //! node (its shared inbox URL stands where a domain would), so its cursors, followers-only
 //! filtering, retries and give-up are `crate::net::outbox`'s; only the sending differs: each
 //! message becomes an activity ([`activity_of`]) POSTed signed by its author, and the answer
-//! is the ack (2xx stored, 410 unwanted, another 4xx dropped, anything else retried).
+//! is the ack (2xx stored, 410 unwanted, another 4xx dropped, anything else retried). A profile
+//! message (a new display name, bio or picture) becomes an `Update` of the author's `Person`
+//! as it reads when sent, so every server that follows her hears of it once.
 
 use super::Fediverse;
 use crate::activitypub::keys::RsaSigningKey;
 use crate::activitypub::note::Visibility;
 use crate::activitypub::note::PUBLIC;
 use crate::activitypub::outbound::{
-    activity, addressing, create, delete, undo, Iris, OutMention, OutNote, OutPicture,
+    activity, addressing, create, delete, undo, update_person, Iris, OutMention, OutNote,
+    OutPicture,
 };
 use crate::delivery::Status;
 use crate::net::Net;
@@ -39,7 +42,8 @@ fn post_iri(iris: &Iris<'_>, domain: &str, id: &MessageId, lookup: &dyn Lookup) 
 }
 
 /// The activity that carries `m` to the fediverse (an edit as an `Update` of its post), or
-/// `None` for a kind not sent there (profiles, acts on posts the fediverse has no IRI for).
+/// `None` for a kind not sent there (profiles, which [`send`] makes an `Update` of the
+/// `Person`; acts on posts the fediverse has no IRI for).
 pub fn activity_of(m: &Message, base: &str, domain: &str, lookup: &dyn Lookup) -> Option<Value> {
     let iris = Iris { base };
     let user = m.author.user();
@@ -270,7 +274,12 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
                 Some(u) => super::deliver::signing_key(st, u.id)?,
                 None => None,
             };
-            let activity = activity_of(m, &b, &domain, &StoreLookup(st));
+            let activity = match (&m.body, &user) {
+                (Body::Profile { .. } | Body::Portrait { .. }, Some(u)) => {
+                    person_update(st, &b, &domain, u, m.seq)?
+                }
+                _ => activity_of(m, &b, &domain, &StoreLookup(st)),
+            };
             Ok((m.author.user().to_string(), key, activity))
         })
         .await;
@@ -305,6 +314,25 @@ pub async fn send(net: &Arc<Net>, inbox: &str, wire: &[u8]) -> Option<Status> {
             None
         }
     }
+}
+
+/// `Update` of local `user`'s `Person` as it reads now (the document `GET /users/{name}`
+/// serves), for a profile message with seq `seq`; `None` if the account or its key is gone.
+fn person_update(
+    st: &crate::store::Store,
+    base: &str,
+    domain: &str,
+    user: &crate::store::User,
+    seq: u64,
+) -> Result<Option<Value>, crate::store::StoreError> {
+    let (Some(profile), Some(pem)) = (
+        st.profile(&user.address, None)?,
+        st.stored_rsa_public(user.id)?,
+    ) else {
+        return Ok(None);
+    };
+    let person = crate::web::actor::person_of(st, base, domain, user, &profile, &pem)?;
+    Ok(person.map(|p| update_person(&Iris { base }, user.address.user(), seq, p)))
 }
 
 /// [`Lookup`] in the store.

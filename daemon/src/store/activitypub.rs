@@ -669,23 +669,30 @@ impl Store {
                    JOIN authors a ON a.id = m.author_id
                   WHERE a.address = ?1 AND m.seq = ?2 AND a.local_user IS NOT NULL",
                 params![author, seq as i64],
-                |r| {
-                    let edited: Option<i64> = r.get(4)?;
-                    Ok(LocalMessage {
-                        wire: r.get(0)?,
-                        deleted: r.get(1)?,
-                        edited: edited.map(|t| {
-                            let text: Option<String> = r.get(2).ok().flatten();
-                            let summary: Option<String> = r.get(3).ok().flatten();
-                            (
-                                text.unwrap_or_default(),
-                                summary.unwrap_or_default(),
-                                t.max(0) as u64,
-                            )
-                        }),
-                    })
-                },
+                |r| local_message_row(r, 0),
             )
             .optional()?)
     }
+}
+
+/// A [`LocalMessage`] from the columns `wire, deleted, text, summary, edited_ms` of `messages`,
+/// the first at index `at`.
+pub(super) fn local_message_row(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<LocalMessage> {
+    let edited: Option<i64> = r.get(at + 4)?;
+    Ok(LocalMessage {
+        wire: r.get(at)?,
+        deleted: r.get(at + 1)?,
+        edited: edited.map(|t| {
+            let text: Option<String> = r.get(at + 2).ok().flatten();
+            let summary: Option<String> = r.get(at + 3).ok().flatten();
+            (
+                text.unwrap_or_default(),
+                summary.unwrap_or_default(),
+                t.max(0) as u64,
+            )
+        }),
+    })
 }

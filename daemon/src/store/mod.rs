@@ -35,6 +35,7 @@
 
 pub mod activitypub;
 pub mod actor_keys;
+pub mod ap_collections;
 pub mod approvals;
 pub mod blocked_domains;
 pub mod commit_timing;

@@ -100,6 +100,19 @@ impl Store {
         self.remove_relation(user_id, target, Relation::Block)
     }
 
+    /// When `user_id` blocked `target` (unix ms), if it does.
+    pub fn block_since(&self, user_id: i64, target: &Address) -> Result<Option<u64>, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT created_ms FROM relations WHERE user_id = ?1 AND target = ?2 AND kind = 'block'",
+                params![user_id, target.as_str()],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .map(|ms| ms as u64))
+    }
+
     fn remove_relation(
         &mut self,
         user_id: i64,

@@ -368,3 +368,18 @@ fn the_domain_set_matches_subdomains_and_is_bounded() {
     set.reload(&s).unwrap();
     assert!(!set.matches("c.test"));
 }
+
+#[test]
+fn a_block_tells_when_it_was_made_until_it_is_lifted() {
+    let (_d, mut s) = store_with_node();
+    let alice = s.add_user("alice", Role::Owner, "h", false, 1).unwrap();
+    let peer = addr("peer@peer.test");
+    assert_eq!(s.block_since(alice.id, &peer).unwrap(), None);
+    s.mute(alice.id, &peer, 5).unwrap();
+    assert_eq!(s.block_since(alice.id, &peer).unwrap(), None, "a mute");
+    s.unmute(alice.id, &peer).unwrap();
+    s.block(alice.id, &alice.address, &peer, 7).unwrap();
+    assert_eq!(s.block_since(alice.id, &peer).unwrap(), Some(7));
+    assert!(s.unblock(alice.id, &peer).unwrap());
+    assert_eq!(s.block_since(alice.id, &peer).unwrap(), None);
+}

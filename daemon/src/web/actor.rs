@@ -2,9 +2,8 @@
 //! `application/activity+json` (or `application/ld+json`); a browser is sent to the profile
 //! page, as Mastodon does.
 //!
-//! `GET /users/{name}/{followers,following,outbox}` and `.../collections/featured`: the
-//! collections the actor names, with their sizes (what Mastodon shows as an account's counts);
-//! their items are not listed, as for a Mastodon account that hides its network.
+//! The collections the actor names (outbox, followers, following, featured) are
+//! served by [`super::collections`].
 //!
 //! The actor is public and unauthenticated, like the profile page and WebFinger. It carries
 //! the user's RSA public key (made on first need and kept: [`crate::store::actor_keys`]),
@@ -17,9 +16,7 @@ use super::public::{base_url, local_user, percent_encode, rfc3339};
 use super::WebError;
 use crate::activitypub::keygen::generate_rsa_2048;
 use crate::activitypub::keys::{ed25519_multibase, RsaSigningKey};
-use crate::activitypub::outbound::{
-    counted_collection, listed_collection, person, Iris, OutPerson,
-};
+use crate::activitypub::outbound::{person, Iris, OutPerson};
 use crate::store::actor_keys::MadeKey;
 use crate::store::Store;
 use std::sync::Mutex;
@@ -92,17 +89,36 @@ pub fn actor(
     let user = store
         .user_by_name(address.user())?
         .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let row = store
-        .account_row(address.as_str())?
-        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
     let public = public_key(store, user.id)?;
     let base = base_url(ctx);
+    let doc = person_of(store, &base, &ctx.domain, &user, &profile, &public)?
+        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
+    Ok(Response::from_data(doc.to_string().into_bytes())
+        .with_header(static_header("Content-Type", ACTIVITY_JSON))
+        .with_header(static_header("Vary", "Accept"))
+        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// The `Person` of local `user` (whose profile is `profile`, RSA public key `public_pem`) as
+/// `GET /users/{name}` serves it and `Update` sends it; `None` if the account is gone.
+pub fn person_of(
+    store: &Store,
+    base: &str,
+    domain: &str,
+    user: &crate::store::User,
+    profile: &crate::store::timeline::Profile,
+    public_pem: &str,
+) -> Result<Option<serde_json::Value>, crate::store::StoreError> {
+    let address = &user.address;
+    let Some(row) = store.account_row(address.as_str())? else {
+        return Ok(None);
+    };
     let url = format!("{base}/@{}", address.user());
     let published = rfc3339(row.created_ms);
     let links = Links {
-        base: &base,
-        local_domain: &ctx.domain,
-        author_domain: &ctx.domain,
+        base,
+        local_domain: domain,
+        author_domain: domain,
     };
     let summary = content(&profile.bio, &links);
     let (avatar, header) = store.profile_pictures(address.as_str())?;
@@ -111,51 +127,21 @@ pub fn actor(
             .map(|a| (format!("{base}/media/{}", a.hex()), a.media_type.mime()))
     };
     let (icon, image) = (media(&avatar), media(&header));
-    let doc = person(
-        &Iris { base: &base },
+    Ok(Some(person(
+        &Iris { base },
         &OutPerson {
             user: address.user(),
             name: &profile.display_name,
             summary: &summary,
             url: &url,
             manually_approves: row.locked,
-            rsa_public_pem: &public,
+            rsa_public_pem: public_pem,
             ed25519_multibase: Some(&ed25519_multibase(&user.public_key.to_bytes())),
             icon: icon.as_ref().map(|(u, t)| (u.as_str(), *t)),
             image: image.as_ref().map(|(u, t)| (u.as_str(), *t)),
             published: &published,
         },
-    );
-    Ok(Response::from_data(doc.to_string().into_bytes())
-        .with_header(static_header("Content-Type", ACTIVITY_JSON))
-        .with_header(static_header("Vary", "Accept"))
-        .with_header(static_header("Access-Control-Allow-Origin", "*")))
-}
-
-/// An actor's collection: `which` is `followers`, `following`, `outbox` or `featured`.
-pub fn collection(
-    ctx: &Context,
-    store: &Store,
-    name: &str,
-    which: &str,
-) -> Result<JsonResponse, WebError> {
-    let (address, _) = local_user(ctx, store, name)?;
-    let row = store
-        .account_row(address.as_str())?
-        .ok_or_else(|| WebError::NotFound(format!("no user {name} here")))?;
-    let base = base_url(ctx);
-    let (iris, user) = (Iris { base: &base }, address.user());
-    let doc = match which {
-        "followers" => counted_collection(&iris.followers(user), row.followers),
-        "following" => counted_collection(&iris.following(user), row.following),
-        "outbox" => counted_collection(&iris.outbox(user), row.statuses),
-        // msm has no pinned posts yet
-        "featured" => listed_collection(&iris.featured(user), Vec::new()),
-        _ => return Err(WebError::NotFound(format!("no collection {which}"))),
-    };
-    Ok(Response::from_data(doc.to_string().into_bytes())
-        .with_header(static_header("Content-Type", ACTIVITY_JSON))
-        .with_header(static_header("Access-Control-Allow-Origin", "*")))
+    )))
 }
 
 /// `GET /users/{name}/statuses/{seq}`: a public post as its ActivityStreams `Note`, for
@@ -182,7 +168,7 @@ pub fn status(
     let stored = store
         .local_message(address.as_str(), seq)?
         .ok_or_else(not_found)?;
-    let (wire, deleted) = (stored.wire, stored.deleted);
+    let deleted = stored.deleted;
     let base = base_url(ctx);
     let iris = Iris { base: &base };
     let (status, doc) = if deleted {
@@ -192,32 +178,11 @@ pub fn status(
             serde_json::json!({"@context": crate::activitypub::outbound::context(), "id": id, "type": "Tombstone"}),
         )
     } else {
-        let limits = crate::proto::Limits {
-            max_text: crate::proto::message::MAX_TEXT_LIMIT,
-        };
-        let mut signed = crate::proto::message::SignedMessage::decode(&wire, &limits)
-            .map_err(|_| not_found())?;
-        if let Some((text, summary, _)) = &stored.edited {
-            // an edited post is served as it reads now
-            with_text(&mut signed.message.body, text, summary);
-        }
-        let m = &signed.message;
-        if m.audience != crate::proto::message::Audience::Public {
-            return Err(not_found());
-        }
-        let activity = crate::fediverse::posts::activity_of(
-            m,
-            &base,
-            &ctx.domain,
-            &crate::fediverse::posts::StoreLookup(store),
-        )
-        .filter(|a| a["type"] == "Create")
-        .ok_or_else(not_found)?;
+        let activity = stored_activity(&base, &ctx.domain, store, &stored)
+            .filter(|a| a["type"] == "Create")
+            .ok_or_else(not_found)?;
         let mut note = activity["object"].clone();
         note["@context"] = crate::activitypub::outbound::context();
-        if let Some((_, _, at)) = stored.edited {
-            note["updated"] = rfc3339(at).into();
-        }
         (200, note)
     };
     Ok(Response::from_data(doc.to_string().into_bytes())
@@ -225,6 +190,36 @@ pub fn status(
         .with_header(static_header("Content-Type", ACTIVITY_JSON))
         .with_header(static_header("Vary", "Accept"))
         .with_header(static_header("Access-Control-Allow-Origin", "*")))
+}
+
+/// The activity of a stored public message as the fediverse reads it now: a `Create` of its
+/// note (an edited post with its new text and `updated`), or an `Announce` of a boost; `None`
+/// for another kind or audience, or a message that does not decode.
+pub fn stored_activity(
+    base: &str,
+    domain: &str,
+    store: &Store,
+    stored: &crate::store::activitypub::LocalMessage,
+) -> Option<serde_json::Value> {
+    let limits = crate::proto::Limits {
+        max_text: crate::proto::message::MAX_TEXT_LIMIT,
+    };
+    let mut signed = crate::proto::message::SignedMessage::decode(&stored.wire, &limits).ok()?;
+    if let Some((text, summary, _)) = &stored.edited {
+        // an edited post is served as it reads now
+        with_text(&mut signed.message.body, text, summary);
+    }
+    let m = &signed.message;
+    if m.audience != crate::proto::message::Audience::Public {
+        return None;
+    }
+    let lookup = crate::fediverse::posts::StoreLookup(store);
+    let mut activity = crate::fediverse::posts::activity_of(m, base, domain, &lookup)
+        .filter(|a| a["type"] == "Create" || a["type"] == "Announce")?;
+    if let (Some((_, _, at)), Some("Create")) = (&stored.edited, activity["type"].as_str()) {
+        activity["object"]["updated"] = rfc3339(*at).into();
+    }
+    Some(activity)
 }
 
 /// Replaces the text (and warning, where the kind has one) of a post's body.

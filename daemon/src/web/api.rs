@@ -36,7 +36,7 @@
 //! | DELETE | `/api/v1/admin/users/{name}` | owner only: remove |
 //! | GET | `/.well-known/msm`, `/.well-known/webfinger` | node key and links; RFC 7033 JRD |
 //! | GET | `/users/{name}` | ActivityPub actor (`Accept: application/activity+json`), else 302 to `/@name` |
-//! | GET | `/users/{name}/{followers,following,outbox}`, `/users/{name}/collections/featured` | the actor's collections, with their sizes |
+//! | GET | `/users/{name}/{followers,following,outbox}`, `/users/{name}/collections/featured` | the actor's collections, with their sizes; `?page=…` pages of them ([`super::collections`]) |
 //! | GET | `/users/{name}/statuses/{seq}` | a public post as an ActivityStreams `Note` (410 `Tombstone` once deleted) |
 //! | POST | `/inbox`, `/users/{name}/inbox` | the fediverse's inboxes: signed activities ([`super::inbox`]) |
 //! | POST | `/websub` | the WebSub hub of the users' Atom feeds: subscribe, unsubscribe ([`super::websub`]) |
@@ -214,10 +214,10 @@ fn route(
         (["actor"], Method::Get) => super::inbox::instance_actor(ctx, store),
         (["websub"], Method::Post) => super::websub::post(ctx, store, req),
         (["users", name, which @ ("followers" | "following" | "outbox")], Method::Get) => {
-            super::actor::collection(ctx, store, name, which)
+            super::collections::collection(ctx, store, name, which, query)
         }
         (["users", name, "collections", "featured"], Method::Get) => {
-            super::actor::collection(ctx, store, name, "featured")
+            super::collections::collection(ctx, store, name, "featured", query)
         }
         ([at], Method::Get) if at.starts_with('@') => {
             public::profile_page(ctx, store, &at[1..], None, query)
@@ -278,7 +278,7 @@ fn route(
             rel::list(store, req, rel::kind_of(c), now)
         }
         (["api", "v1", c @ ("mutes" | "blocks"), who], Method::Delete) => {
-            rel::remove(store, req, rel::kind_of(c), who, now)
+            rel::remove(ctx, store, req, rel::kind_of(c), who, now)
         }
         (["api", "v1", "admin", "domain_blocks"], Method::Get) => {
             rel::list_domains(store, req, now)

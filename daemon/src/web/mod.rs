@@ -30,6 +30,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod collections;
 pub mod conversation;
 pub mod federation;
 pub mod follow_requests;

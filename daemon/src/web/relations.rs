@@ -11,7 +11,9 @@
 //!
 //! A block also unfollows the blocked person (unsubscribing at their node when they were the
 //! last followed person there) and tells the blocked person's server that their follow is
-//! rejected, in the background; the store has already removed them from the followers.
+//! rejected, in the background; the store has already removed them from the followers. A
+//! fediverse account's server is sent `Reject` of its follow and `Block`, and `Undo` of the
+//! `Block` when it is lifted ([`crate::fediverse::block`]).
 
 use super::admin::require_owner;
 use super::api::Context;
@@ -113,11 +115,22 @@ pub fn relate(
     }
     let done = store.block(user.id, &user.address, who, now)?;
     tracing::info!(user = %user.address, target = %who, ?done, "blocked");
+    // a fediverse account's server hears of it as Mastodon tells it: `Reject` and `Block`
+    let fediverse = match ctx.net.fediverse.get() {
+        Some((fed, base)) => {
+            let node = crate::fediverse::inbox::Node {
+                base,
+                domain: &ctx.domain,
+            };
+            crate::fediverse::block::blocked(fed, store, node, user, who, now)?
+        }
+        None => false,
+    };
     if done.was_following {
         let (net, uid, a) = (ctx.net.clone(), user.id, who.clone());
         let f = user.address.clone();
         ctx.runtime.block_on(async move {
-            if a.domain() != net.domain {
+            if a.domain() != net.domain && !fediverse {
                 crate::net::follow::undo(&net, &f, &a).await;
             }
             if let Err(e) = net.unfollow(uid, a).await {
@@ -125,7 +138,7 @@ pub fn relate(
             }
         });
     }
-    if let Some(server) = done.tell_server {
+    if let Some(server) = done.tell_server.filter(|s| !crate::fediverse::is_inbox(s)) {
         let (net, follower, author) = (ctx.net.clone(), who.clone(), user.address.clone());
         ctx.runtime.spawn(async move {
             let rejected = FollowAnswerState::Rejected;
@@ -157,6 +170,7 @@ pub fn list(
 
 /// `DELETE /api/v1/mutes|blocks/{address}`
 pub fn remove(
+    ctx: &Context,
     store: &mut Store,
     req: &Request,
     kind: Relation,
@@ -165,7 +179,7 @@ pub fn remove(
 ) -> Result<JsonResponse, WebError> {
     let s = auth::require(store, req, now, false)?;
     let who = Address::parse(&percent_decode(who))?;
-    if !unrelate(store, &s.user, kind, &who)? {
+    if !unrelate(ctx, store, &s.user, kind, &who)? {
         let word = if kind == Relation::Mute {
             "muted"
         } else {
@@ -179,8 +193,10 @@ pub fn remove(
     ))
 }
 
-/// `user` unmutes or unblocks `who`; false when there was no such mute or block.
+/// `user` unmutes or unblocks `who`; false when there was no such mute or block. An unblock
+/// of a fediverse account sends its server `Undo` of the `Block`.
 pub fn unrelate(
+    ctx: &Context,
     store: &mut Store,
     user: &User,
     kind: Relation,
@@ -188,7 +204,16 @@ pub fn unrelate(
 ) -> Result<bool, WebError> {
     let removed = match kind {
         Relation::Mute => store.unmute(user.id, who)?,
-        Relation::Block => store.unblock(user.id, who)?,
+        Relation::Block => {
+            let since = store.block_since(user.id, who)?;
+            let removed = store.unblock(user.id, who)?;
+            if let (true, Some(since), Some((fed, base))) =
+                (removed, since, ctx.net.fediverse.get())
+            {
+                crate::fediverse::block::unblocked(fed, store, base, user, who, since)?;
+            }
+            removed
+        }
     };
     if removed {
         tracing::info!(user = %user.address, target = %who, ?kind, "undone");

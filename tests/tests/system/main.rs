@@ -13,6 +13,7 @@ mod conversation;
 mod durability;
 mod federation;
 mod fedify_exchange;
+mod fedify_more;
 mod fedify_peer;
 mod firehose;
 mod firehose_discover;

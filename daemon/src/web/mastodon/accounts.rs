@@ -316,12 +316,12 @@ pub fn act(c: &mut Call<'_>, id: &str, action: &str) -> Result<JsonResponse, Web
         }
         "unblock" => {
             if c.store.relation(user.id, &who)? == Some(Relation::Block) {
-                unrelate(c.store, user, Relation::Block, &who)?;
+                unrelate(c.ctx, c.store, user, Relation::Block, &who)?;
             }
         }
         "unmute" => {
             if c.store.relation(user.id, &who)? == Some(Relation::Mute) {
-                unrelate(c.store, user, Relation::Mute, &who)?;
+                unrelate(c.ctx, c.store, user, Relation::Mute, &who)?;
             }
         }
         "remove_from_followers" => {
