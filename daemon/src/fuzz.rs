@@ -273,7 +273,9 @@ pub fn tls_client_hello(data: &[u8]) {
 pub fn dns_answer(data: &[u8]) {
     use crate::discover::dns::message::{answer, Qtype, MAX_NAME, MAX_RECORDS, MAX_TXT};
     use crate::discover::dns::Record;
-    let id = data.get(..2).map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
+    let id = data
+        .get(..2)
+        .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
     for q in [Qtype::A, Qtype::Aaaa, Qtype::Srv, Qtype::Txt] {
         if let Ok(a) = answer(data, id, "a.test", q) {
             assert!(a.records.len() <= MAX_RECORDS);
