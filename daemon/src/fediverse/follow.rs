@@ -10,6 +10,7 @@
 //! `accepted` (a `Reject` removes it). Unfollowing sends `Undo` of the `Follow` ([`undo`]).
 
 use super::{Fediverse, InboxError};
+use crate::activitypub::actor_doc::RemoteActor;
 use crate::activitypub::outbound::{follow, undo as undo_activity, Iris};
 use crate::discover::jrd::REL_NODE;
 use crate::net::Net;
@@ -62,9 +63,12 @@ impl Fediverse {
     }
 }
 
-/// Subscribes to `author` if it is a fediverse account: `None` when it is not (msm's own
-/// subscription applies), else whether following it worked.
-pub async fn subscribe(net: &Arc<Net>, author: &Address) -> Option<Result<(), String>> {
+/// `author`'s actor, when its domain's WebFinger names one: `None` when it does not (msm's
+/// own discovery applies), else the actor fetched with a signed GET, or why it could not be.
+async fn find_actor(
+    net: &Arc<Net>,
+    author: &Address,
+) -> Option<Result<(Arc<Fediverse>, String, RemoteActor), String>> {
     let (fed, base) = net.fediverse.get()?.clone();
     let f = fed.clone();
     let key = match net.pool.run(move |s| Ok(f.instance_key(s))).await {
@@ -80,16 +84,44 @@ pub async fn subscribe(net: &Arc<Net>, author: &Address) -> Option<Result<(), St
         f.fetch_actor_with(&key, &b, &id, crate::now_ms()).map(Some)
     })
     .await;
-    let actor = match found {
-        Ok(Ok(Some(actor))) => actor,
-        Ok(Ok(None)) => return None,
+    match found {
+        Ok(Ok(Some(actor))) => Some(Ok((fed, base, actor))),
+        Ok(Ok(None)) => None,
         // a domain without HTTPS, or one the address policy refuses, is msm's to try
         Ok(Err(InboxError::KeyFetch(e))) => {
             tracing::debug!(%author, error = %e, "no fediverse account");
-            return None;
+            None
         }
-        Ok(Err(e)) => return Some(Err(e.to_string())),
-        Err(e) => return Some(Err(e.to_string())),
+        Ok(Err(e)) => Some(Err(e.to_string())),
+        Err(e) => Some(Err(e.to_string())),
+    }
+}
+
+/// Makes `author` known here if it is a fediverse account, so that a search finds it (the
+/// apps' `resolve=true`, before they follow by account id): `None` when it is not one (msm's
+/// own preview applies), else whether it is known now.
+pub async fn preview(net: &Arc<Net>, author: &Address) -> Option<Result<bool, String>> {
+    let (_, _, actor) = match find_actor(net, author).await? {
+        Ok(found) => found,
+        Err(e) => return Some(Err(e)),
+    };
+    let done = net
+        .pool
+        .run(move |s| {
+            let now = crate::now_ms();
+            s.remember_actor(&actor, now)?;
+            s.remember_fediverse_author(&actor)
+        })
+        .await;
+    Some(done.map(|()| true).map_err(|e| e.to_string()))
+}
+
+/// Subscribes to `author` if it is a fediverse account: `None` when it is not (msm's own
+/// subscription applies), else whether following it worked.
+pub async fn subscribe(net: &Arc<Net>, author: &Address) -> Option<Result<(), String>> {
+    let (fed, base, actor) = match find_actor(net, author).await? {
+        Ok(found) => found,
+        Err(e) => return Some(Err(e)),
     };
     let (a, f) = (author.clone(), fed.clone());
     let done = net

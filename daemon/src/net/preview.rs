@@ -120,6 +120,25 @@ impl Net {
         if !started {
             return Ok(false);
         }
+        if !self.discovery.is_static(author.domain()) {
+            // A fediverse account (its domain's WebFinger names an actor) is made known here;
+            // the lookup goes on after the wait, so that a search again finds it.
+            let (net, who) = (self.clone(), author.clone());
+            let lookup =
+                tokio::spawn(async move { crate::fediverse::follow::preview(&net, &who).await });
+            match tokio::time::timeout(PREVIEW_WAIT, lookup).await {
+                Ok(Ok(Some(known))) => {
+                    self.previews
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .finish(author);
+                    return known.map_err(NetError::Fediverse);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => return Err(NetError::Fediverse(e.to_string())),
+                Err(_) => return Ok(false),
+            }
+        }
         let asked = tokio::time::timeout(PREVIEW_WAIT, async {
             let link = self.link_to(author.domain()).await?;
             if link.version < 3 {

@@ -220,6 +220,19 @@ impl Store {
         Ok(())
     }
 
+    /// Makes the fediverse account `a` an author here (no key: its posts are verified by
+    /// their HTTP signatures), named as its actor says unless a name is known already, so
+    /// that a search finds it.
+    pub fn remember_fediverse_author(&mut self, a: &RemoteActor) -> Result<(), StoreError> {
+        self.conn().execute(
+            "INSERT INTO authors(address, display_name) VALUES (?1, ?2)
+             ON CONFLICT(address) DO UPDATE SET display_name = excluded.display_name
+              WHERE authors.display_name = ''",
+            params![a.address.as_str(), a.name],
+        )?;
+        Ok(())
+    }
+
     /// The actor whose key has id `key_id`.
     pub fn actor_by_key(&self, key_id: &str) -> Result<Option<KnownActor>, StoreError> {
         let sql = format!("SELECT {ACTOR_COLUMNS} FROM ap_actors WHERE key_id = ?1");

@@ -11,6 +11,9 @@
 //!   as a verified `Update` of her `Person`; her block reaches it as a verified `Block`, the
 //!   peer stops being her follower, and its later posts naming her are not stored; her unblock
 //!   reaches it as `Undo` of the `Block`.
+//! - [`an_app_finds_the_peer_by_its_address_and_follows_it_by_account_id`]: a Mastodon app's
+//!   search with `resolve=true` makes the peer known (WebFinger, its actor); the follow by the
+//!   account id it gives reaches the peer as a verified `Follow`.
 //!
 //! Needs root, iproute2, dnsmasq, openssl, npm and ImageMagick (`tests/run` installs them).
 
@@ -495,4 +498,70 @@ fn alice_updates_her_profile_and_blocks_the_peer() {
     assert_eq!(undo["activity"]["object"]["type"], "Block", "{undo:#}");
     let errors = x.peer.errors();
     assert!(errors.is_empty(), "the peer logged errors: {errors:?}");
+}
+
+/// A Mastodon app finds a fediverse account as apps do before they follow: a search with
+/// `resolve=true` for its address (msmd asks the peer's WebFinger and fetches its actor),
+/// then a follow by the account id the search gave. The peer receives a verified `Follow`.
+#[test]
+fn an_app_finds_the_peer_by_its_address_and_follows_it_by_account_id() {
+    use msm_tests::mastodon::{call, ok, post_form};
+    let x = Exchange::new();
+    let app = post_form(
+        &x.node,
+        "/api/v1/apps",
+        &[
+            ("client_name", "Fediverse search"),
+            ("redirect_uris", "urn:ietf:wg:oauth:2.0:oob"),
+            ("scopes", "read write follow"),
+        ],
+    )
+    .json();
+    let token = ok(post_form(
+        &x.node,
+        "/oauth/token",
+        &[
+            ("grant_type", "password"),
+            ("client_id", app["client_id"].as_str().unwrap()),
+            ("client_secret", app["client_secret"].as_str().unwrap()),
+            ("username", "alice"),
+            ("password", PW),
+            ("scope", "read write follow"),
+        ],
+    ))["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let acct = x.peer.acct().trim_start_matches('@').to_string();
+    // without resolve, an address not known here finds nobody
+    let q = format!(
+        "/api/v2/search?type=accounts&q=%40{}",
+        acct.replace('@', "%40")
+    );
+    let none = ok(call(&x.node, Some(&token), "GET", &q, None));
+    assert_eq!(many(&none["accounts"]).len(), 0, "{none:#}");
+    let found = ok(call(
+        &x.node,
+        Some(&token),
+        "GET",
+        &format!("{q}&resolve=true"),
+        None,
+    ));
+    let accounts = many(&found["accounts"]);
+    assert_eq!(accounts.len(), 1, "{found:#}\n{}", x.node.log());
+    assert_eq!(accounts[0]["acct"], acct.as_str(), "{found:#}");
+    let id = accounts[0]["id"].as_str().unwrap().to_string();
+    let rel = ok(call(
+        &x.node,
+        Some(&token),
+        "POST",
+        &format!("/api/v1/accounts/{id}/follow"),
+        None,
+    ));
+    assert_eq!(rel["id"], id.as_str(), "{rel:#}");
+    let got = x
+        .peer
+        .wait_received("alice's Follow", |r| r["type"] == "Follow");
+    assert_eq!(got["verified"], true, "{got:#}\n{}", x.node.log());
+    assert_eq!(got["actor"], ALICE, "{got:#}");
 }
