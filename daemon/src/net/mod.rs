@@ -69,6 +69,10 @@ use tokio::sync::Notify;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a Subscribe may wait for its answer.
 pub const SUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(15);
+/// Times a Subscribe is sent when the link closes under it (see [`Net::subscribe`]).
+pub const SUBSCRIBE_ATTEMPTS: usize = 3;
+/// Pause before sending it again, times the attempt: the link table settles meanwhile.
+pub const SUBSCRIBE_RETRY_PAUSE: Duration = Duration::from_millis(100);
 /// Retry delays grow from this...
 pub const RETRY_BASE_MS: u64 = 1_000;
 /// ...to at most this.
@@ -503,9 +507,13 @@ impl Net {
     pub async fn subscribe(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
         // A link may close under a Subscribe in flight without any fault of the peer's: when
         // the author's node dials back to verify this node's domain, one of the two links
-        // between the nodes gives way. The Subscribe then goes again, once, on the link that
-        // stays.
-        for attempt in 0..2 {
+        // between the nodes gives way, and the link table may still hold the closing one for
+        // a moment. The Subscribe then goes again on the link that stays, after a short pause.
+        let last = SUBSCRIBE_ATTEMPTS - 1;
+        for attempt in 0..SUBSCRIBE_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(SUBSCRIBE_RETRY_PAUSE * attempt as u32).await;
+            }
             let link = self.link_to(author.domain()).await?;
             let answer = link.expect_subscribed(author);
             let sent = link
@@ -518,7 +526,7 @@ impl Net {
                 )
                 .await;
             match sent {
-                Err(_) if attempt == 0 => continue,
+                Err(_) if attempt < last => continue,
                 Err(e) => return Err(e),
                 Ok(()) => {}
             }
@@ -532,8 +540,8 @@ impl Net {
             match answered {
                 Ok(Some(Ok(()))) => return Ok(()),
                 Ok(Some(Err(e))) => return Err(e),
-                Ok(None) if attempt == 0 => {
-                    tracing::debug!(%author, "link closed under a Subscribe; once more");
+                Ok(None) if attempt < last => {
+                    tracing::debug!(%author, attempt, "link closed under a Subscribe; again");
                 }
                 _ => break,
             }
