@@ -223,7 +223,7 @@ impl Node {
     ) -> Resp {
         let Some(ns) = &self.netns else {
             return request(self.addr, method, path, headers, body.map(str::as_bytes))
-                .expect("HTTP request");
+                .unwrap_or_else(|e| panic!("HTTP request: {e:?}\n{}", self.log()));
         };
         let (addr, ns) = (self.addr, ns.clone());
         let (method, path) = (method.to_string(), path.to_string());
