@@ -578,7 +578,7 @@ deb_check() {
   dpkg-deb -c "$deb" | tee "$out/contents"
   local f
   for f in "Package: msmd" "Version: $WS_VERSION-1" "Architecture: $darch" "Depends: adduser, libc6 (>= 2.31)" \
-    "Section: net"; do
+    "Recommends: ca-certificates" "Section: net"; do
     grep -qx " $f" "$out/info" || { echo "control lacks '$f'"; return 1; }
   done
   grep -Eq ' \./usr/bin/msmd$' "$out/contents" && grep -Eq ' \./etc/msmd/msmd\.toml$' "$out/contents" &&
