@@ -320,6 +320,7 @@ where
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .remove(id);
+    net.firehose.tunnels.fetch_sub(1, Ordering::Relaxed);
     let _ = send(&route.to_node, TunnelOut::Close(id)).await;
     Ok(())
 }
@@ -345,7 +346,7 @@ pub fn take(
         return false;
     }
     super::FirehoseCounters::bump(&net.firehose.tunnels);
-    let (tunnels, to_hub) = (tunnels.clone(), to_hub.clone());
+    let (tunnels, to_hub, net) = (tunnels.clone(), to_hub.clone(), net.clone());
     tokio::spawn(async move {
         match tokio::net::TcpStream::connect(local).await {
             Ok(s) => {
@@ -358,6 +359,7 @@ pub fn take(
             }
         }
         tunnels.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        net.firehose.tunnels.fetch_sub(1, Ordering::Relaxed);
         let _ = send(&to_hub, TunnelOut::Close(id)).await;
     });
     true
