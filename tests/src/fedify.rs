@@ -243,34 +243,14 @@ impl FedLab {
     /// `signing`, and waits until it listens.
     pub fn peer(&self, domain: &str, signing: Signing) -> Peer {
         let (cert, key) = self.cert(domain);
-        let mut args: Vec<std::ffi::OsString> = vec![peer_dir().join("peer.mjs").into()];
-        for a in [
-            "--domain",
+        peer_in(
+            &self.ns,
             domain,
-            "--bind",
             self.ip(domain),
-            "--port",
-            &HTTPS_PORT.to_string(),
-            "--signing",
-            signing.arg(),
-            "--control",
-            "127.0.0.1:0",
-        ] {
-            args.push(a.into());
-        }
-        args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
-        let (child, line, log) = self.start_node(&args, domain);
-        let control: SocketAddr = line
-            .strip_prefix("ready control=")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line from the peer: {line:?}"));
-        Peer {
-            child,
-            ns: self.ns.clone(),
-            control,
-            domain: domain.to_string(),
-            log,
-        }
+            signing,
+            (&cert, &key),
+            &self.ca_file(),
+        )
     }
 
     /// Terminates TLS for `domain` (its address, port 443, its certificate) and passes the
@@ -302,44 +282,55 @@ impl FedLab {
         args: &[std::ffi::OsString],
         what: &str,
     ) -> (Child, String, Arc<Mutex<Vec<String>>>) {
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .arg(node22())
-            .args(args)
-            .env("NODE_EXTRA_CA_CERTS", self.ca_file())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start node in the lab");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        let stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
+        start_node(&self.ns, &self.ca_file(), args, what)
+    }
+}
+
+/// Runs Node 22 with `args` in namespace `ns`, trusting `ca`, and waits for its first line on
+/// stdout; returns it with the child and its stderr so far and to come.
+fn start_node(
+    ns: &str,
+    ca: &Path,
+    args: &[std::ffi::OsString],
+    what: &str,
+) -> (Child, String, Arc<Mutex<Vec<String>>>) {
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .arg(node22())
+        .args(args)
+        .env("NODE_EXTRA_CA_CERTS", ca)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start node in the lab");
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let stderr = child.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
             }
-        });
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        match rx.recv_timeout(PEER_START_TIMEOUT) {
-            Ok(line) => (child, line, log),
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "{} for {what} did not start ({e}):\n{}",
-                    args[0].to_string_lossy(),
-                    log.lock().unwrap().join("\n")
-                )
-            }
+        }
+    });
+    match rx.recv_timeout(PEER_START_TIMEOUT) {
+        Ok(line) => (child, line, log),
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} for {what} did not start ({e}):\n{}",
+                args[0].to_string_lossy(),
+                log.lock().unwrap().join("\n")
+            )
         }
     }
 }
@@ -540,44 +531,7 @@ pub fn peer_in(
         args.push(a.into());
     }
     args.extend(["--cert".into(), cert.into(), "--key".into(), key.into()]);
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns])
-        .arg(node22())
-        .args(&args)
-        .env("NODE_EXTRA_CA_CERTS", ca)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start node in the lab");
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let sink = log.clone();
-    let stderr = child.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            sink.lock().unwrap().push(line);
-        }
-    });
-    let (tx, rx) = mpsc::channel();
-    let stdout = child.stdout.take().expect("stdout");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let line = match rx.recv_timeout(PEER_START_TIMEOUT) {
-        Ok(line) => line,
-        Err(e) => {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the peer for {domain} did not start ({e}):\n{}",
-                log.lock().unwrap().join("\n")
-            )
-        }
-    };
+    let (child, line, log) = start_node(ns, ca, &args, domain);
     let control: SocketAddr = line
         .strip_prefix("ready control=")
         .and_then(|a| a.parse().ok())
