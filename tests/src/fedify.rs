@@ -544,3 +544,15 @@ pub fn peer_in(
         log,
     }
 }
+
+/// `user`'s followers count on `node`, as their ActivityPub followers collection says
+/// (`u64::MAX` when it does not say).
+pub fn followers_count(node: &crate::Node, user: &str) -> u64 {
+    let r = node.http(
+        "GET",
+        &format!("/users/{user}/followers"),
+        &[("Accept", "application/activity+json")],
+        None,
+    );
+    r.json()["totalItems"].as_u64().unwrap_or(u64::MAX)
+}

@@ -19,14 +19,9 @@ fn now() -> u64 {
     msmd::now_ms() / 1000
 }
 
-fn followers(node: &Node) -> u64 {
-    let r = node.http(
-        "GET",
-        "/users/alice/followers",
-        &[("Accept", "application/activity+json")],
-        None,
-    );
-    r.json()["totalItems"].as_u64().unwrap_or(u64::MAX)
+/// alice's followers count, as her followers collection says.
+fn followers(node: &msm_tests::Node) -> u64 {
+    msm_tests::fedify::followers_count(node, "alice")
 }
 
 fn post(node: &Node, token: &str, text: &str) {

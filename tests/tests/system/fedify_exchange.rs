@@ -231,14 +231,7 @@ fn wait_for(
 
 /// alice's followers count, as her followers collection says.
 fn followers(node: &msm_tests::Node) -> u64 {
-    let r = node.http(
-        "GET",
-        "/users/alice/followers",
-        &[("Accept", "application/activity+json")],
-        None,
-    );
-    let c: Value = r.json();
-    c["totalItems"].as_u64().unwrap_or(u64::MAX)
+    msm_tests::fedify::followers_count(node, "alice")
 }
 
 #[test]
