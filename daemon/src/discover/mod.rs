@@ -44,6 +44,9 @@ pub const MAX_CACHED_DOMAINS: usize = 1024;
 pub const MAX_TARGETS: usize = 8;
 /// Timeout of one DNS query.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest one domain's discovery takes in all (its TXT, SRV and each target's addresses):
+/// a domain whose SRV names many hosts on a silent server cannot hold a follow for minutes.
+pub const LOOKUP_DEADLINE: Duration = Duration::from_secs(10);
 /// Rounds over the name servers before a lookup fails.
 pub const QUERY_ATTEMPTS: usize = 2;
 
@@ -203,7 +206,16 @@ impl Discovery {
                 return answer.clone();
             }
         }
-        let (answer, ttl) = self.lookup(domain).await;
+        let (answer, ttl) = match tokio::time::timeout(LOOKUP_DEADLINE, self.lookup(domain)).await {
+            Ok(found) => found,
+            Err(_) => (
+                Err(DiscoverError::Dns {
+                    domain: domain.into(),
+                    why: format!("no answer within {} s", LOOKUP_DEADLINE.as_secs()),
+                }),
+                NEGATIVE_TTL,
+            ),
+        };
         let ttl = if answer.is_ok() {
             ttl.clamp(MIN_TTL, MAX_TTL)
         } else {

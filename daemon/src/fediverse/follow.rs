@@ -78,6 +78,10 @@ async fn find_actor(
     };
     let (a, f, b) = (author.clone(), fed.clone(), base.clone());
     let found = tokio::task::spawn_blocking(move || {
+        // the same budget as key fetches: lookups cannot pile up blocking threads
+        let Some(_slot) = f.fetch_slot() else {
+            return Err(InboxError::Busy);
+        };
         let Some(id) = f.webfinger(&a)? else {
             return Ok(None);
         };
@@ -85,6 +89,14 @@ async fn find_actor(
     })
     .await;
     match found {
+        // WebFinger is answered by the domain asked: the actor it names must be that address
+        // (a split-domain server, or a WebFinger naming someone else's actor, is refused)
+        Ok(Ok(Some(actor))) if !actor.address.as_str().eq_ignore_ascii_case(author.as_str()) => {
+            Some(Err(format!(
+                "{author}'s WebFinger names the actor of {}",
+                actor.address
+            )))
+        }
         Ok(Ok(Some(actor))) => Some(Ok((fed, base, actor))),
         Ok(Ok(None)) => None,
         // a domain without HTTPS, or one the address policy refuses, is msm's to try

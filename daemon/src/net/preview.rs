@@ -26,6 +26,8 @@ pub const MAX_PREVIEWS: usize = 64;
 pub const PREVIEW_TTL_MS: u64 = 30_000;
 /// Longest a profile request waits for the author's node.
 pub const PREVIEW_WAIT: Duration = Duration::from_secs(4);
+/// The part of [`PREVIEW_WAIT`] given to the domain's WebFinger first (a fediverse account).
+pub const FEDIVERSE_PREVIEW_WAIT: Duration = Duration::from_secs(2);
 
 /// One author's preview.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,26 +122,30 @@ impl Net {
         if !started {
             return Ok(false);
         }
+        let t0 = std::time::Instant::now();
         if !self.discovery.is_static(author.domain()) {
             // A fediverse account (its domain's WebFinger names an actor) is made known here;
-            // the lookup goes on after the wait, so that a search again finds it.
+            // the lookup goes on after its share of the wait, so that a search again finds it.
+            // A domain whose web site is slow or says nothing usable gets msm's own preview in
+            // the time left.
             let (net, who) = (self.clone(), author.clone());
             let lookup =
                 tokio::spawn(async move { crate::fediverse::follow::preview(&net, &who).await });
-            match tokio::time::timeout(PREVIEW_WAIT, lookup).await {
-                Ok(Ok(Some(known))) => {
+            match tokio::time::timeout(FEDIVERSE_PREVIEW_WAIT, lookup).await {
+                Ok(Ok(Some(Ok(known)))) => {
                     self.previews
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .finish(author);
-                    return known.map_err(NetError::Fediverse);
+                    return Ok(known);
                 }
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => return Err(NetError::Fediverse(e.to_string())),
-                Err(_) => return Ok(false),
+                Ok(Ok(Some(Err(why)))) => {
+                    tracing::debug!(%author, %why, "no fediverse account; asking msm's links");
+                }
+                Ok(_) | Err(_) => {}
             }
         }
-        let asked = tokio::time::timeout(PREVIEW_WAIT, async {
+        let asked = tokio::time::timeout(PREVIEW_WAIT.saturating_sub(t0.elapsed()), async {
             let link = self.link_to(author.domain()).await?;
             if link.version < 3 {
                 return Ok(());

@@ -122,7 +122,12 @@ pub fn relate(
                 base,
                 domain: &ctx.domain,
             };
-            crate::fediverse::block::blocked(fed, store, node, user, who, now)?
+            // the block itself is stored: a failure to queue the activities is logged, and
+            // the rest (unfollowing, telling msm servers) still happens
+            crate::fediverse::block::blocked(fed, store, node, user, who, now).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, target = %who, "could not queue the Block");
+                false
+            })
         }
         None => false,
     };
@@ -210,7 +215,11 @@ pub fn unrelate(
             if let (true, Some(since), Some((fed, base))) =
                 (removed, since, ctx.net.fediverse.get())
             {
-                crate::fediverse::block::unblocked(fed, store, base, user, who, since)?;
+                if let Err(e) =
+                    crate::fediverse::block::unblocked(fed, store, base, user, who, since)
+                {
+                    tracing::warn!(error = %e, target = %who, "could not queue the Undo(Block)");
+                }
             }
             removed
         }

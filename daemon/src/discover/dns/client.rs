@@ -122,11 +122,10 @@ impl Resolver {
         if !listed.is_empty() {
             return Ok((listed, Duration::ZERO));
         }
-        let v4 = self.lookup(name, Qtype::A).await;
+        let (v4, v6) = tokio::join!(self.lookup(name, Qtype::A), self.lookup(name, Qtype::Aaaa));
         if v4 == Err(LookupError::NxDomain) {
             return Err(LookupError::NxDomain);
         }
-        let v6 = self.lookup(name, Qtype::Aaaa).await;
         let mut ips = Vec::new();
         let mut ttl = Duration::MAX;
         for found in [&v4, &v6].into_iter().flatten() {
@@ -223,7 +222,12 @@ async fn tcp(
     }
     let mut buf = vec![0u8; len];
     s.read_exact(&mut buf).await.map_err(|e| e.to_string())?;
-    message::answer(&buf, id, name, qtype).map_err(|e| e.to_string())
+    let answer = message::answer(&buf, id, name, qtype).map_err(|e| e.to_string())?;
+    if answer.truncated {
+        // a cut answer is not read as "no records" (a missing key pin would pass unnoticed)
+        return Err("truncated over TCP".into());
+    }
+    Ok(answer)
 }
 
 /// A system file's text, at most [`system::MAX_FILE`] bytes of it ("" when unreadable).

@@ -190,8 +190,18 @@ pub fn answer(msg: &[u8], id: u16, name: &str, qtype: Qtype) -> Result<Answer, D
     if truncated {
         return Ok(out); // asked again over TCP; a cut answer is not read
     }
-    let mut owners: Vec<String> = vec![asked.to_ascii_lowercase()];
-    let mut ttl = u32::MAX;
+    // First the records' headers and the CNAMEs among them (a server may list a record
+    // before the CNAME that leads to it), then the chain from the name asked, then the
+    // records of the type asked that it owns.
+    struct Rr {
+        owner: String,
+        rtype: u16,
+        ttl: u32,
+        at: usize,
+        len: usize,
+    }
+    let mut rrs = Vec::with_capacity(ancount);
+    let mut cnames: Vec<(String, String)> = Vec::new();
     for _ in 0..ancount {
         let (owner, next) = read_name(msg, pos)?;
         pos = next;
@@ -200,32 +210,47 @@ pub fn answer(msg: &[u8], id: u16, name: &str, qtype: Qtype) -> Result<Answer, D
             .ok_or(DnsError::Malformed("record cut short"))?;
         let rtype = u16::from_be_bytes([fixed[0], fixed[1]]);
         let class = u16::from_be_bytes([fixed[2], fixed[3]]);
-        let rttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        let rdlen = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
+        let ttl = u32::from_be_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
+        let len = usize::from(u16::from_be_bytes([fixed[8], fixed[9]]));
         pos += 10;
-        let rdata_at = pos;
-        let rdata = msg
-            .get(pos..pos + rdlen)
+        let at = pos;
+        msg.get(pos..pos + len)
             .ok_or(DnsError::Malformed("record data cut short"))?;
-        pos += rdlen;
-        let owner = owner.to_ascii_lowercase();
-        if class != CLASS_IN || !owners.contains(&owner) {
+        pos += len;
+        if class != CLASS_IN {
             continue;
         }
+        let owner = owner.to_ascii_lowercase();
         if rtype == TYPE_CNAME {
-            let (target, end) = read_name(msg, rdata_at)?;
+            let (target, end) = read_name(msg, at)?;
             if end != pos {
                 return Err(DnsError::Malformed("CNAME length"));
             }
-            if owners.len() > MAX_CNAME_CHAIN {
-                return Err(DnsError::Malformed("CNAME chain too long"));
-            }
-            owners.push(target.to_ascii_lowercase());
-            continue;
+            cnames.push((owner, target.to_ascii_lowercase()));
+        } else if rtype == qtype.code() {
+            rrs.push(Rr {
+                owner,
+                rtype,
+                ttl,
+                at,
+                len,
+            });
         }
-        if rtype != qtype.code() {
-            continue;
+    }
+    let mut owners: Vec<String> = vec![asked.to_ascii_lowercase()];
+    while let Some((_, target)) = cnames.iter().find(|(from, _)| Some(from) == owners.last()) {
+        if owners.contains(target) {
+            return Err(DnsError::Malformed("CNAME loop"));
         }
+        if owners.len() > MAX_CNAME_CHAIN {
+            return Err(DnsError::Malformed("CNAME chain too long"));
+        }
+        owners.push(target.clone());
+    }
+    let mut ttl = u32::MAX;
+    for rr in rrs.iter().filter(|rr| owners.contains(&rr.owner)) {
+        debug_assert_eq!(rr.rtype, qtype.code());
+        let (rdata, end) = (&msg[rr.at..rr.at + rr.len], rr.at + rr.len);
         let record = match qtype {
             Qtype::A => {
                 let b: [u8; 4] = rdata
@@ -240,11 +265,11 @@ pub fn answer(msg: &[u8], id: u16, name: &str, qtype: Qtype) -> Result<Answer, D
                 Record::Aaaa(Ipv6Addr::from(b))
             }
             Qtype::Srv => {
-                if rdlen < 7 {
+                if rr.len < 7 {
                     return Err(DnsError::Malformed("SRV length"));
                 }
-                let (target, end) = read_name(msg, rdata_at + 6)?;
-                if end != pos {
+                let (target, after) = read_name(msg, rr.at + 6)?;
+                if after != end {
                     return Err(DnsError::Malformed("SRV length"));
                 }
                 Record::Srv {
@@ -256,7 +281,7 @@ pub fn answer(msg: &[u8], id: u16, name: &str, qtype: Qtype) -> Result<Answer, D
             }
             Qtype::Txt => Record::Txt(read_txt(rdata)?),
         };
-        ttl = ttl.min(rttl);
+        ttl = ttl.min(rr.ttl);
         out.records.push(record);
     }
     out.ttl = if out.records.is_empty() { 0 } else { ttl };

@@ -194,3 +194,35 @@ fn hostile_messages_are_refused_without_panic() {
     assert!(answer(&m, 5, "a.test", Qtype::Srv).is_err());
     assert!(answer(&vec![0u8; MAX_MESSAGE + 1], 0, "a.test", Qtype::A).is_err());
 }
+
+#[test]
+fn a_cname_listed_after_its_target_still_leads_there_and_loops_are_refused() {
+    let m = respond(
+        6,
+        0,
+        "_msm.a.test",
+        Qtype::Txt,
+        &[
+            (Some("pin.b.test"), 16, [&[6][..], b"v=msm1"].concat()),
+            (None, TYPE_CNAME, name_bytes("pin.b.test")),
+        ],
+    );
+    assert_eq!(
+        answer(&m, 6, "_msm.a.test", Qtype::Txt).unwrap().records,
+        vec![Record::Txt("v=msm1".into())]
+    );
+    let looped = respond(
+        6,
+        0,
+        "x.test",
+        Qtype::A,
+        &[
+            (None, TYPE_CNAME, name_bytes("y.test")),
+            (Some("y.test"), TYPE_CNAME, name_bytes("x.test")),
+        ],
+    );
+    assert_eq!(
+        answer(&looped, 6, "x.test", Qtype::A),
+        Err(DnsError::Malformed("CNAME loop"))
+    );
+}
