@@ -275,10 +275,20 @@ pub fn store_message_batched(
     }
     super::media::record_message_media(conn, message_id, author_id, &m.body, received_ms)?;
     super::conversation::apply(conn, signed, message_id, author_id, received_ms)?;
-    // Advance the contiguous seq over this message and any stored after a gap.
-    conn.prepare_cached("UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1")?
+    // Advance the contiguous seq over this message and any stored after a gap. Only a message
+    // that extends the run can move it, and only one with its successor already stored (it
+    // filled a gap) needs the walk: the recursive query builds an ephemeral table, a page
+    // cache of its own, for every message it runs for.
+    let extended = conn
+        .prepare_cached("UPDATE authors SET last_seq = ?2 WHERE id = ?1 AND last_seq = ?2 - 1")?
         .execute(params![author_id, m.seq as i64])?;
-    advance_contiguous(conn, author_id)?;
+    if extended > 0
+        && conn
+            .prepare_cached("SELECT 1 FROM messages WHERE author_id = ?1 AND seq = ?2 + 1")?
+            .exists(params![author_id, m.seq as i64])?
+    {
+        advance_contiguous(conn, author_id)?;
+    }
     if m.body.is_shown() {
         // a direct message is for its author and the people it mentions; the rest for the
         // author and the author's followers here

@@ -83,6 +83,14 @@ fn duplicates_are_stored_once_and_gaps_hold_the_contiguous_seq() {
         3,
         "filling the gap advances over what came after it"
     );
+    // a longer run stored beyond a gap, out of order, is walked once the gap is filled
+    assert!(store_message(s.conn(), &msg(6), 5).unwrap());
+    assert!(store_message(s.conn(), &msg(5), 6).unwrap());
+    assert_eq!(last(&s), 3, "4 is missing");
+    assert!(store_message(s.conn(), &msg(4), 7).unwrap());
+    assert_eq!(last(&s), 6);
+    assert!(store_message(s.conn(), &msg(7), 8).unwrap());
+    assert_eq!(last(&s), 7, "the next one in order extends the run");
 }
 
 #[test]
@@ -369,9 +377,19 @@ fn receiving_messages_compiles_no_statement_twice() {
             [],
         )
         .unwrap();
-    for seq in 1..=20 {
+    // in pairs out of order (2, 1, 4, 3, ...): each odd one fills a gap and walks the run
+    for seq in (1..=20u64).map(|n| if n % 2 == 1 { n + 1 } else { n - 1 }) {
         assert!(store_message(s.conn(), &bobs_post(seq), seq).unwrap());
     }
+    let last: i64 = s
+        .conn()
+        .query_row(
+            "SELECT last_seq FROM authors WHERE address = 'bob@b.test'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(last, 20, "the contiguous run covers every message");
     assert_eq!(
         (
             reprepares(&s, TIMELINE_INSERT),
