@@ -32,7 +32,7 @@ use crate::net::{write_frame, Net, NetError};
 use crate::proto::frame::{self, OwnedFrame};
 use crate::proto::{link as wire, FrameType, ProtoError, PublicKey};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -406,10 +406,11 @@ pub async fn pipe<R, W>(
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    // milliseconds from `start` to the last byte either way
+    // milliseconds from `start` to the last byte either way, modulo 2^32 (32-bit MIPS has no
+    // 64-bit atomics): differences taken wrapping are right for any quiet under 49 days
     let start = tokio::time::Instant::now();
-    let last = Arc::new(AtomicU64::new(0));
-    let since = move || start.elapsed().as_millis() as u64;
+    let last = Arc::new(AtomicU32::new(0));
+    let since = move || start.elapsed().as_millis() as u32;
     let (last_w, since_w) = (last.clone(), since);
     let writer = tokio::spawn(async move {
         while let Some(bytes) = rx.recv().await {
@@ -437,7 +438,15 @@ pub async fn pipe<R, W>(
     let watch = async {
         while !writer.is_finished() {
             tokio::time::sleep(WATCH_EVERY).await;
-            let quiet = Duration::from_millis(since().saturating_sub(last.load(Ordering::Relaxed)));
+            // read `last` before the clock: a byte noted after the clock was read would look
+            // ~49 days old (and a result that large is taken as none, in any case)
+            let seen = last.load(Ordering::Relaxed);
+            let quiet = since().wrapping_sub(seen);
+            let quiet = Duration::from_millis(if quiet > u32::MAX / 2 {
+                0
+            } else {
+                quiet.into()
+            });
             if idle.is_some_and(|idle| quiet >= idle) {
                 tracing::debug!(?quiet, "carried connection idle: closed");
                 return;
