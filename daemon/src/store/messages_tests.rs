@@ -11,6 +11,17 @@ fn text(t: &str) -> Body {
 }
 
 /// Public post `seq` of `bob@b.test` (a remote author), signed with his key.
+/// bob's contiguous seq as stored.
+fn bobs_last_seq(s: &Store) -> i64 {
+    s.conn()
+        .query_row(
+            "SELECT last_seq FROM authors WHERE address = 'bob@b.test'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 fn bobs_post(seq: u64) -> SignedMessage {
     Message {
         author: Address::parse("bob@b.test").unwrap(),
@@ -67,30 +78,25 @@ fn duplicates_are_stored_once_and_gaps_hold_the_contiguous_seq() {
     assert!(store_message(s.conn(), &msg(1), 1).unwrap());
     assert!(!store_message(s.conn(), &msg(1), 2).unwrap(), "duplicate");
     assert!(store_message(s.conn(), &msg(3), 3).unwrap());
-    let last = |s: &Store| -> i64 {
-        s.conn()
-            .query_row(
-                "SELECT last_seq FROM authors WHERE address = 'bob@b.test'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap()
-    };
-    assert_eq!(last(&s), 1);
+    assert_eq!(bobs_last_seq(&s), 1);
     assert!(store_message(s.conn(), &msg(2), 4).unwrap());
     assert_eq!(
-        last(&s),
+        bobs_last_seq(&s),
         3,
         "filling the gap advances over what came after it"
     );
     // a longer run stored beyond a gap, out of order, is walked once the gap is filled
     assert!(store_message(s.conn(), &msg(6), 5).unwrap());
     assert!(store_message(s.conn(), &msg(5), 6).unwrap());
-    assert_eq!(last(&s), 3, "4 is missing");
+    assert_eq!(bobs_last_seq(&s), 3, "4 is missing");
     assert!(store_message(s.conn(), &msg(4), 7).unwrap());
-    assert_eq!(last(&s), 6);
+    assert_eq!(bobs_last_seq(&s), 6);
     assert!(store_message(s.conn(), &msg(7), 8).unwrap());
-    assert_eq!(last(&s), 7, "the next one in order extends the run");
+    assert_eq!(
+        bobs_last_seq(&s),
+        7,
+        "the next one in order extends the run"
+    );
 }
 
 #[test]
@@ -381,15 +387,11 @@ fn receiving_messages_compiles_no_statement_twice() {
     for seq in (1..=20u64).map(|n| if n % 2 == 1 { n + 1 } else { n - 1 }) {
         assert!(store_message(s.conn(), &bobs_post(seq), seq).unwrap());
     }
-    let last: i64 = s
-        .conn()
-        .query_row(
-            "SELECT last_seq FROM authors WHERE address = 'bob@b.test'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(last, 20, "the contiguous run covers every message");
+    assert_eq!(
+        bobs_last_seq(&s),
+        20,
+        "the contiguous run covers every message"
+    );
     assert_eq!(
         (
             reprepares(&s, TIMELINE_INSERT),
