@@ -4,9 +4,9 @@
 //! handle and receives msmd's signed `Accept`; alice posts and the peer receives a verified
 //! `Create` of her note at its shared inbox; the peer's reply naming her and its like land
 //! in her notifications; alice follows the peer by address, its post reaches her timeline,
-//! her like reaches the peer, its delete takes the post away; alice's edit and delete reach
-//! the peer as `Update` and `Delete`; the peer takes its follow back and alice's followers
-//! count drops. Once with RFC 9421 signatures (Fedify's own) and once with
+//! her like reaches the peer, its edit shows in the same post, its delete takes the post
+//! away; alice's edit and delete reach the peer as `Update` and `Delete`; the peer takes its
+//! follow back and alice's followers count drops. Once with RFC 9421 signatures (Fedify's own) and once with
 //! draft-cavage (as Mastodon signs), so msmd verifies both and its answers pass Fedify's checks.
 //!
 //! Needs root, iproute2, dnsmasq, openssl and npm (`tests/run` installs them).
@@ -148,6 +148,23 @@ fn exchange(signing: Signing) {
     let like = peer.wait_received("alice's Like", |r| r["type"] == "Like");
     assert_eq!(like["verified"], true, "{like:#}");
     assert_eq!(like["object"], note_id.as_str(), "{like:#}");
+    // the peer edits its note: alice's timeline shows the new text in the same post
+    let edited = format!("{text}, edited by its author");
+    peer.ok(
+        "update",
+        &json!({ "object": note_id, "content": format!("<p>{edited}</p>") }),
+    );
+    let shown = wait_for(&node, &token, "/api/v1/timeline", |v| {
+        v["posts"].as_array().and_then(|p| {
+            p.iter()
+                .find(|p| p["text"].as_str().is_some_and(|t| t.contains(&edited)))
+                .cloned()
+        })
+    });
+    assert_eq!(
+        shown["id"], post["id"],
+        "the edit changes the post: {shown:#}"
+    );
     // the peer deletes its note: it leaves alice's timeline
     peer.ok("delete", &json!({ "object": note_id }));
     wait_for(&node, &token, "/api/v1/timeline", |v| {
