@@ -415,12 +415,14 @@ fn forged_messages_refresh_a_key_once() {
         assert_eq!(ack.status, wire::AckStatus::Refused);
     }
     assert_eq!(counter(&na, "bad_signatures"), 21);
-    // the one refresh lands quickly; give more a chance to show
+    // the one refresh reaches bob's node quickly; give more a chance to show
     wait_until(Duration::from_secs(10), "one refresh", || subscribes() >= 2);
     std::thread::sleep(Duration::from_secs(2));
+    // counted where it starts: bob's node may log the refresh's Subscribe twice when a link
+    // closes under it (the dial-back race, answered by the Subscribe's own retry)
     assert_eq!(
-        subscribes(),
-        2,
+        counter(&na, "key_refreshes"),
+        1,
         "one refresh for 21 forged frames\n{}",
         nb.log()
     );
