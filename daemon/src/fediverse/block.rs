@@ -52,7 +52,6 @@ pub fn blocked(
         if let Err(e) = answered {
             tracing::warn!(error = %e, "could not queue the Reject of a blocked follower");
         }
-        store.forget_follow_id(user.id, &actor.id)?;
     }
     let Some(since) = store.block_since(user.id, who)? else {
         return Ok(true);

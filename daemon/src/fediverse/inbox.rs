@@ -288,7 +288,8 @@ impl Fediverse {
         Ok(Done::Accepted)
     }
 
-    /// Queues `author`'s `Accept` (or `Reject`) of `actor`'s follow `follow_id`.
+    /// Queues `author`'s `Accept` (or `Reject`) of `actor`'s follow `follow_id`. A rejected
+    /// follow has nothing left to answer: its id is forgotten first.
     #[allow(clippy::too_many_arguments)]
     pub fn answer(
         &self,
@@ -301,6 +302,9 @@ impl Fediverse {
         accept: bool,
         now_ms: u64,
     ) -> Result<(), InboxError> {
+        if !accept {
+            store.forget_follow_id(user_id, &actor.id)?;
+        }
         let iris = Iris { base: node.base };
         let me = iris.actor(author.user());
         let follow = json!({"id": follow_id, "type": "Follow", "actor": actor.id, "object": me});

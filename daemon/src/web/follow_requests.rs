@@ -165,7 +165,6 @@ fn answer_fediverse(
     )
     .map_err(|e| WebError::BadRequest(e.to_string()))?;
     if !accept {
-        store.forget_follow_id(user.id, &actor.id)?;
         store.unsubscribe_if_unfollowed(&user.address, server)?;
     }
     Ok(())
