@@ -221,6 +221,27 @@ impl FedLab {
         self.dir.path().join("ca.pem")
     }
 
+    /// Writes `dir/msmd.toml` for an msmd serving `domain` over its own HTTPS (port 443 of the
+    /// domain's lab address, the lab's certificate) and fetching from the lab (the lab CA
+    /// trusted, private addresses allowed); returns its path.
+    pub fn write_msmd_config(&self, domain: &str, dir: &Path) -> PathBuf {
+        let (cert, key) = self.cert(domain);
+        let file = dir.join("msmd.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[http]\npublic_url = \"https://{domain}\"\n[https]\nlisten = \"{}:443\"\n\
+                 cert = \"{}\"\nkey = \"{}\"\n[activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
+                self.ip(domain),
+                cert.display(),
+                key.display(),
+                self.ca_file().display()
+            ),
+        )
+        .unwrap();
+        file
+    }
+
     /// The certificate and key (PEM) of `domain`.
     pub fn cert(&self, domain: &str) -> (PathBuf, PathBuf) {
         let d = self.dir.path();

@@ -22,20 +22,8 @@ const ALICE: &str = "https://msm.test/users/alice";
 fn exchange(signing: Signing) {
     let lab = FedLab::new(&[(PEER, "127.0.0.2"), (MSM, "127.0.0.4")]);
     let data = msm_tests::data_dir(MSM, &[("alice", "a long password", true)]);
-    let (cert, key) = lab.cert(MSM);
     let cfg = tempfile::tempdir().unwrap();
-    let file = cfg.path().join("msmd.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "[http]\npublic_url = \"https://{MSM}\"\n[https]\nlisten = \"127.0.0.4:443\"\ncert = \"{}\"\nkey = \"{}\"\n\
-             [activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
-            cert.display(),
-            key.display(),
-            lab.ca_file().display()
-        ),
-    )
-    .unwrap();
+    let file = lab.write_msmd_config(MSM, cfg.path());
     let node =
         msm_tests::Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
     let peer = lab.peer(PEER, signing);

@@ -46,20 +46,8 @@ impl Exchange {
     fn new() -> Exchange {
         let lab = FedLab::new(&[(PEER, "127.0.0.2"), (MSM, "127.0.0.4")]);
         let data = msm_tests::data_dir(MSM, &[("alice", PW, true)]);
-        let (cert, key) = lab.cert(MSM);
         let cfg = tempfile::tempdir().unwrap();
-        let file = cfg.path().join("msmd.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[http]\npublic_url = \"https://{MSM}\"\n[https]\nlisten = \"127.0.0.4:443\"\n\
-                 cert = \"{}\"\nkey = \"{}\"\n[activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
-                cert.display(),
-                key.display(),
-                lab.ca_file().display()
-            ),
-        )
-        .unwrap();
+        let file = lab.write_msmd_config(MSM, cfg.path());
         let node = Node::start_in(lab.ns(), data.path(), &["--config", file.to_str().unwrap()]);
         let peer = lab.peer(PEER, Signing::Rfc9421);
         let follow = peer.ok("follow", &json!({ "acct": "@alice@msm.test" }))["id"]

@@ -186,20 +186,7 @@ fn read_delivery(delivery: &Value, secret: &str) -> Value {
 }
 
 fn start_node(lab: &FedLab, data: &Path, cfg: &Path) -> Node {
-    let (cert, key) = lab.cert(MSM);
-    let file = cfg.join("msmd.toml");
-    std::fs::write(
-        &file,
-        format!(
-            "[http]\npublic_url = \"https://{MSM}\"\n[https]\nlisten = \"{}:443\"\ncert = \"{}\"\nkey = \"{}\"\n\
-             [activitypub]\nextra_ca = \"{}\"\nallow_private = true\n",
-            lab.ip(MSM),
-            cert.display(),
-            key.display(),
-            lab.ca_file().display()
-        ),
-    )
-    .unwrap();
+    let file = lab.write_msmd_config(MSM, cfg);
     Node::start_in(lab.ns(), data, &["--config", file.to_str().unwrap()])
 }
 
