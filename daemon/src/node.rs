@@ -130,6 +130,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     let _lock = crate::store::lock::DataDirLock::take(&config.data_dir)?;
     let mut store = open_store(&config, true)?;
     check_store(&store)?;
+    let clean_stop = store.take_clean_stop()?;
     let info = store.node_info()?;
     tracing::info!(domain = %info.domain, node_key = %info.key.public(), data = %config.data_dir.display(), "msmd {} starting", env!("CARGO_PKG_VERSION"));
     let listen = config.listen_addr().map_err(anyhow::Error::msg)?;
@@ -203,7 +204,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         tokio::spawn(crate::net::outbox::run(net.clone()));
         tokio::spawn(net.clone().subscription_loop());
         tokio::spawn(crate::net::follow::ask_loop(net.clone()));
-        tokio::spawn(net.clone().announce());
+        tokio::spawn(net.clone().announce(!clean_stop));
         start_firehose(&net, firehose, tapped, bound).await?;
         anyhow::Ok((net, bound))
     })?;
@@ -281,7 +282,11 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     drop(ctx);
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     drop(net);
-    writer.finish();
+    if writer.finish() {
+        if let Err(e) = store.mark_clean_stop() {
+            tracing::warn!(error = %e, "could not note the clean stop: the next start catches up");
+        }
+    }
     tracing::info!("stopped cleanly");
     Ok(())
 }

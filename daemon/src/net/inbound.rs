@@ -265,7 +265,9 @@ async fn on_messages(
                 tracing::info!(%author, "over the budget of messages from people nobody here follows");
                 Pending::Done(AckStatus::Unwanted)
             }
-            Some(Checked::Key(_) | Checked::Unfollowed(Some(_))) => {
+            // a followed author's node sends it again when asked: answered before its commit
+            Some(Checked::Key(_)) => Pending::Queued(net.writer.queue_receive_held(m).await?),
+            Some(Checked::Unfollowed(Some(_))) => {
                 Pending::Queued(net.writer.queue_receive(m).await?)
             }
         };

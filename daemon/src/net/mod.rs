@@ -619,8 +619,11 @@ impl Net {
     }
 
     /// Dials every domain this node is subscribed at, so that their outboxes flush now
-    /// (after a restart, what was posted meanwhile arrives at once).
-    pub async fn announce(self: Arc<Self>) {
+    /// (after a restart, what was posted meanwhile arrives at once). With `catch_up` (the last
+    /// stop was not clean), also asks each of them for every followed author's messages after
+    /// the author's contiguous seq: received messages are answered before their commit
+    /// (`store::writer`), and the author's node no longer owes what was answered.
+    pub async fn announce(self: Arc<Self>, catch_up: bool) {
         let domains = self
             .pool
             .run(|s| s.subscribed_domains())
@@ -629,11 +632,28 @@ impl Net {
         for d in domains {
             let net = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = net.link_to(&d).await {
-                    tracing::debug!(domain = %d, error = %e, "announce failed");
+                match net.link_to(&d).await {
+                    Ok(link) if catch_up => {
+                        if let Err(e) = net.catch_up(&link).await {
+                            tracing::info!(domain = %d, error = %e, "catching up failed; the next gap asks again");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(domain = %d, error = %e, "announce failed"),
                 }
             });
         }
+    }
+
+    /// Asks `link`'s node for what follows each followed author's contiguous seq there.
+    async fn catch_up(self: &Arc<Self>, link: &Arc<Link>) -> Result<(), NetError> {
+        let d = link.peer_domain.clone();
+        let points = self.pool.run(move |s| s.catch_up_points(&d)).await?;
+        tracing::info!(domain = %link.peer_domain, authors = points.len(), "unclean stop: asking for what came after the last stored posts");
+        for (author, seq) in points {
+            inbound::ask_backfill(self, link, &author, seq + 1, seq + wire::MAX_BACKFILL).await?;
+        }
+        Ok(())
     }
 }
 

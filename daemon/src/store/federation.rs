@@ -243,6 +243,27 @@ impl Store {
         Ok(out)
     }
 
+    /// The authors of active subscriptions at `domain` with their contiguous seqs: after an
+    /// unclean stop, what follows each may have been answered and not committed.
+    pub fn catch_up_points(&self, domain: &str) -> Result<Vec<(Address, u64)>, StoreError> {
+        let mut stmt = self.conn().prepare(
+            "SELECT s.author, COALESCE(a.last_seq, 0) FROM subscriptions s
+             LEFT JOIN authors a ON a.address = s.author
+             WHERE s.state = 'active' AND substr(s.author, instr(s.author, '@') + 1) = ?1",
+        )?;
+        let rows = stmt.query_map([domain], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        rows.map(|r| {
+            let (a, seq) = r?;
+            Ok((
+                Address::parse(&a).map_err(|_| StoreError::Corrupt("subscription address"))?,
+                seq.max(0) as u64,
+            ))
+        })
+        .collect()
+    }
+
     /// Marks a subscription active; stores the author's key (from their node) and skips older
     /// history than `floor` (it is not fetched).
     pub fn subscription_active(

@@ -113,6 +113,10 @@ pub const WAL_CHECKPOINT_KIB: i64 = 1024;
 /// the outbox, timelines) stays parsed (a few KB each).
 pub const STATEMENT_CACHE: usize = 48;
 
+/// `meta` key present while msmd is stopped after a clean stop (see
+/// [`Store::take_clean_stop`]).
+const CLEAN_STOP_KEY: &str = "clean_stop";
+
 /// A connection to the node's database.
 pub struct Store {
     conn: Connection,
@@ -247,6 +251,24 @@ impl Store {
     pub fn node_info(&self) -> Result<NodeInfo, StoreError> {
         self.node_info_opt()?
             .ok_or_else(|| StoreError::NotInitialised(self.path.display().to_string()))
+    }
+
+    /// Whether msmd stopped cleanly last time (every received message it answered was
+    /// committed), forgetting it: the next stop says so again. A first start counts as unclean.
+    pub fn take_clean_stop(&mut self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .execute("DELETE FROM meta WHERE key = ?1", [CLEAN_STOP_KEY])?
+            > 0)
+    }
+
+    /// Notes that msmd stopped cleanly (see [`Store::take_clean_stop`]).
+    pub fn mark_clean_stop(&self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, x'01')",
+            [CLEAN_STOP_KEY],
+        )?;
+        Ok(())
     }
 
     fn node_info_opt(&self) -> Result<Option<NodeInfo>, StoreError> {

@@ -25,12 +25,24 @@
 //! of msmd (kill -9) cannot undo; only a power cut can, and then at most
 //! [`RECEIVED_SYNC_WITHIN`] of received messages: the WAL is synced that long after such a commit
 //! at the latest (or by the next batch with an own post, which syncs everything before it), and
-//! a gap left behind is refilled by backfill when the author's next message arrives. Measured
-//! with `msmbench ingest`: a received post stored one at a time writes about a fifth fewer
-//! bytes. A batch is not held back for company, nor made larger than [`MAX_BATCH`]: under a
-//! burst the links wait for this batch's acks, so little more comes while it waits (tried: a
-//! 25 ms wait and batches of up to 1,024 lost about a quarter of the ingest rate for a tenth
-//! fewer bytes written per post).
+//! a gap left behind is refilled by backfill when the author's next message arrives (or by the
+//! catch-up at start, below). A batch whose answers wait for its commit is not held back for
+//! company, nor made larger than [`MAX_BATCH`]: its links wait for its acks, so little more
+//! comes while it waits (tried: a 25 ms wait and batches of up to 1,024 lost about a quarter
+//! of the ingest rate for a tenth fewer bytes written per post).
+//!
+//! A message from an author this node follows, received over a link, goes one step further:
+//! it is *answered before its commit* ([`WriterHandle::queue_receive_held`]). The writer tells
+//! from what is committed and what it holds whether the message is new and how far the
+//! author's run of seqs reaches, answers at once (the link acknowledges it), and holds the
+//! message, committing what it holds together at most [`HOLD_RECEIVED_FOR`] later, when
+//! [`HOLD_RECEIVED_MAX`] are held, or with the next batch that needs a commit of its own. A
+//! received post stored one at a time then costs a share of one commit instead of a commit
+//! (`msmbench ingest`: BENCHMARKS.md run 17). What a kill -9 takes back is fetched again: a
+//! node that did not stop cleanly asks each followed author's node, at start, for everything
+//! after the author's contiguous seq (`Net::announce`), and a gap is refilled by backfill as
+//! ever. Messages this node keeps without following their author (mentions, previews) have no
+//! such second source and are answered only after their commit.
 //!
 //! A hub also hands every public message it newly stores (own users' posts and received ones)
 //! to the firehose through a [`PublicTap`], after the commit; a full tap drops (and logs)
@@ -56,6 +68,16 @@ pub const QUEUE_DEPTH: usize = 256;
 /// long after it at the latest (the most a power cut may take back, refilled by backfill).
 pub const RECEIVED_SYNC_WITHIN: Duration = Duration::from_secs(1);
 
+/// A received message answered before its commit is committed at most this long after the
+/// first message held with it: how long it may stay out of timelines, and what a kill -9 may
+/// take back for the author's node to send again.
+pub const HOLD_RECEIVED_FOR: Duration = Duration::from_millis(250);
+/// Most received messages held answered but not committed; the next ones wait for a commit.
+pub const HOLD_RECEIVED_MAX: usize = 512;
+/// Stored seqs looked at past an author's contiguous seq when answering a held message (a
+/// longer run only makes the next gap's backfill ask for a few it has).
+const HELD_WALK: u64 = 64;
+
 /// Where a hub's writer hands the wire form of each public message it newly stored (bounded by
 /// the channel's capacity; see `net::firehose::TAP_QUEUE`).
 pub type PublicTap = mpsc::Sender<Vec<u8>>;
@@ -77,6 +99,8 @@ enum Job {
     },
     Receive {
         msg: Box<SignedMessage>,
+        /// Answered before its commit (see the module doc).
+        held: bool,
         reply: oneshot::Sender<Result<Received, StoreError>>,
     },
     Outbox {
@@ -96,7 +120,8 @@ enum Job {
 /// The writer thread.
 pub struct PostWriter {
     handle: WriterHandle,
-    thread: JoinHandle<()>,
+    /// Gives true if every message answered before its commit was committed.
+    thread: JoinHandle<bool>,
 }
 
 /// A cheap, clonable way to submit jobs to the writer.
@@ -134,12 +159,17 @@ impl PostWriter {
     }
 
     /// Waits for every job queued so far to be committed, then stops the thread. Jobs sent
-    /// through other handles after this get [`StoreError::ShuttingDown`].
-    pub fn finish(self) {
+    /// through other handles after this get [`StoreError::ShuttingDown`]. True if everything
+    /// answered was committed (a clean stop: nothing to fetch again at the next start).
+    pub fn finish(self) -> bool {
         let _ = self.handle.tx.blocking_send(Job::Stop);
         drop(self.handle);
-        if self.thread.join().is_err() {
-            tracing::error!("writer thread panicked");
+        match self.thread.join() {
+            Ok(clean) => clean,
+            Err(_) => {
+                tracing::error!("writer thread panicked");
+                false
+            }
         }
     }
 }
@@ -176,10 +206,29 @@ impl WriterHandle {
         &self,
         msg: SignedMessage,
     ) -> Result<oneshot::Receiver<Result<Received, StoreError>>, StoreError> {
+        self.queue_receive_as(msg, false).await
+    }
+
+    /// [`WriterHandle::queue_receive`] for a message its author's node sends again when asked
+    /// (a followed author's, over a link): answered before its commit, committed within
+    /// [`HOLD_RECEIVED_FOR`] (see the module doc).
+    pub async fn queue_receive_held(
+        &self,
+        msg: SignedMessage,
+    ) -> Result<oneshot::Receiver<Result<Received, StoreError>>, StoreError> {
+        self.queue_receive_as(msg, true).await
+    }
+
+    async fn queue_receive_as(
+        &self,
+        msg: SignedMessage,
+        held: bool,
+    ) -> Result<oneshot::Receiver<Result<Received, StoreError>>, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job::Receive {
                 msg: Box::new(msg),
+                held,
                 reply,
             })
             .await
@@ -281,8 +330,8 @@ impl Job {
     }
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option<&PublicTap>) {
-    // a clock for the deferred sync's deadline; nothing else runs on it
+fn run(store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option<&PublicTap>) -> bool {
+    // a clock for the deferred sync's and the held messages' deadlines; nothing else runs on it
     let clock = match tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -290,22 +339,27 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "writer: no timer; nothing will be stored");
-            return;
+            return false;
         }
     };
-    let mut mode = Durability::Full;
-    // when the oldest commit whose WAL frames are not yet synced was made
-    let mut unsynced: Option<Instant> = None;
+    let mut w = Writer {
+        store,
+        mode: Durability::Full,
+        unsynced: None,
+        held: Held::default(),
+        lost: false,
+        pulse,
+        tap,
+    };
     loop {
-        let first = match unsynced {
+        let first = match w.deadline() {
             None => clock.block_on(rx.recv()),
             Some(at) => {
-                let left = (at + RECEIVED_SYNC_WITHIN).saturating_duration_since(Instant::now());
+                let left = at.saturating_duration_since(Instant::now());
                 match clock.block_on(async { tokio::time::timeout(left, rx.recv()).await }) {
                     Ok(job) => job,
                     Err(_) => {
-                        sync_wal(&store);
-                        unsynced = None;
+                        w.on_deadline();
                         continue;
                     }
                 }
@@ -317,30 +371,161 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
         }
         let mut batch = vec![first];
         let stopping = gather(&mut batch, &mut rx);
+        // held messages are answered now; the rest wait for a commit, with what is held
+        let rest: Vec<Job> = batch.into_iter().filter_map(|j| w.hold(j)).collect();
+        if !rest.is_empty() || w.held.jobs.len() >= HOLD_RECEIVED_MAX {
+            w.commit_with_held(rest);
+        }
+        if stopping {
+            break;
+        }
+    }
+    w.commit_with_held(Vec::new());
+    if w.unsynced.is_some() {
+        sync_wal(&w.store);
+    }
+    !w.lost
+}
+
+/// The writer thread's state between batches.
+struct Writer<'a> {
+    store: Store,
+    /// The connection's `synchronous` setting.
+    mode: Durability,
+    /// When the oldest commit whose WAL frames are not yet synced was made.
+    unsynced: Option<Instant>,
+    /// Received messages answered but not yet committed.
+    held: Held,
+    /// Whether a commit of held messages failed (they were answered: not a clean stop).
+    lost: bool,
+    pulse: &'a Pulse,
+    tap: Option<&'a PublicTap>,
+}
+
+/// Received messages answered before their commit.
+#[derive(Default)]
+struct Held {
+    jobs: Vec<Job>,
+    /// Their seqs by author.
+    seqs: std::collections::HashMap<String, Vec<u64>>,
+    /// When the first of them was answered.
+    since: Option<Instant>,
+}
+
+impl Held {
+    fn contains(&self, author: &str, seq: u64) -> bool {
+        self.seqs.get(author).is_some_and(|s| s.contains(&seq))
+    }
+
+    fn take(&mut self) -> Vec<Job> {
+        self.seqs.clear();
+        self.since = None;
+        std::mem::take(&mut self.jobs)
+    }
+}
+
+impl Writer<'_> {
+    /// The next moment something is due without a job: the held messages' commit, the sync.
+    fn deadline(&self) -> Option<Instant> {
+        let held = self.held.since.map(|at| at + HOLD_RECEIVED_FOR);
+        let sync = self.unsynced.map(|at| at + RECEIVED_SYNC_WITHIN);
+        held.into_iter().chain(sync).min()
+    }
+
+    fn on_deadline(&mut self) {
+        let now = Instant::now();
+        if self
+            .held
+            .since
+            .is_some_and(|at| at + HOLD_RECEIVED_FOR <= now)
+        {
+            self.commit_with_held(Vec::new());
+        }
+        if self
+            .unsynced
+            .is_some_and(|at| at + RECEIVED_SYNC_WITHIN <= now)
+        {
+            sync_wal(&self.store);
+            self.unsynced = None;
+        }
+    }
+
+    /// Answers a held receive now and keeps it for the next commit; gives back any other job,
+    /// and a held one it cannot answer or has no room for (they go through a commit).
+    fn hold(&mut self, mut job: Job) -> Option<Job> {
+        let Job::Receive {
+            msg,
+            held: true,
+            reply,
+        } = &mut job
+        else {
+            return Some(job);
+        };
+        if self.held.jobs.len() >= HOLD_RECEIVED_MAX {
+            return Some(job);
+        }
+        let answer = match answer_held(self.store.conn(), msg, &self.held) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!(error = %e, "a held message goes through a commit");
+                return Some(job);
+            }
+        };
+        let (author, seq) = (msg.message.author.as_str().to_string(), msg.message.seq);
+        // its answer goes now; the commit's answer goes nowhere
+        let (spent, _) = oneshot::channel();
+        drop(std::mem::replace(reply, spent).send(Ok(answer)));
+        self.held.seqs.entry(author).or_default().push(seq);
+        self.held.since.get_or_insert_with(Instant::now);
+        self.held.jobs.push(job);
+        None
+    }
+
+    /// Commits what is held and `rest` in one transaction, held first.
+    fn commit_with_held(&mut self, mut rest: Vec<Job>) {
+        let held = self.held.jobs.len();
+        let mut batch = self.held.take();
+        batch.append(&mut rest);
+        if batch.is_empty() {
+            return;
+        }
+        if !self.commit(batch) && held > 0 {
+            self.lost = true;
+            tracing::error!(
+                held,
+                "received messages answered before their commit were not stored; their authors' nodes send them again when asked (next start, or the next gap)"
+            );
+        }
+    }
+
+    /// Commits `batch` (see [`commit_batch`]) and answers its jobs; false if the commit failed.
+    fn commit(&mut self, batch: Vec<Job>) -> bool {
         let n = batch.len();
         let want = durability(&batch);
         let received_only = want == Durability::Normal;
         let started = std::time::Instant::now();
-        let outcome =
-            set_sync(&store, &mut mode, want).and_then(|()| commit_batch(&mut store, &batch));
+        let outcome = set_sync(&self.store, &mut self.mode, want)
+            .and_then(|()| commit_batch(&mut self.store, &batch));
         super::commit_timing::COMMITS.record(started.elapsed(), n, outcome.is_ok());
+        tracing::debug!(jobs = n, received_only, "committed post batch");
         match outcome {
             Ok((answers, public)) => {
                 if received_only {
-                    unsynced.get_or_insert_with(Instant::now);
+                    self.unsynced.get_or_insert_with(Instant::now);
                 } else {
                     // this commit synced the WAL, and with it every commit before
-                    unsynced = None;
+                    self.unsynced = None;
                 }
-                pulse.bump();
+                self.pulse.bump();
                 batch.into_iter().zip(answers).for_each(|(j, a)| j.reply(a));
-                if let Some(tap) = tap {
+                if let Some(tap) = self.tap {
                     for wire in public {
                         if tap.try_send(wire).is_err() {
                             tracing::warn!("firehose tap full: a public message is not streamed");
                         }
                     }
                 }
+                true
             }
             Err(e) => {
                 let full = matches!(e, StoreError::DiskFull);
@@ -350,16 +535,45 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option
                     tracing::error!(error = %e, jobs = n, "batch failed to commit; nothing acknowledged");
                 }
                 batch.into_iter().for_each(|j| j.fail(full));
+                false
             }
         }
-        tracing::debug!(jobs = n, received_only, "committed post batch");
-        if stopping {
+    }
+}
+
+/// The answer to a held message, from what is committed and what is held: whether it is new,
+/// and the author's contiguous seq once it is stored (as [`receive`] would find after the
+/// commit, but for a run longer than [`HELD_WALK`] past the committed one).
+fn answer_held(
+    conn: &rusqlite::Connection,
+    msg: &SignedMessage,
+    held: &Held,
+) -> Result<Received, StoreError> {
+    use rusqlite::OptionalExtension;
+    let (author, seq) = (msg.message.author.as_str(), msg.message.seq);
+    let row: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT id, last_seq FROM authors WHERE address = ?1")?
+        .query_row([author], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let stored = |s: u64| -> Result<bool, StoreError> {
+        if held.contains(author, s) {
+            return Ok(true);
+        }
+        let Some((id, _)) = row else { return Ok(false) };
+        Ok(conn
+            .prepare_cached("SELECT 1 FROM messages WHERE author_id = ?1 AND seq = ?2")?
+            .exists(rusqlite::params![id, s as i64])?)
+    };
+    let fresh = !stored(seq)?;
+    let mut contiguous = row.map_or(0, |r| r.1.max(0) as u64);
+    for _ in 0..HELD_WALK {
+        let next = contiguous + 1;
+        if next != seq && !stored(next)? {
             break;
         }
+        contiguous = next;
     }
-    if unsynced.is_some() {
-        sync_wal(&store);
-    }
+    Ok(Received { fresh, contiguous })
 }
 
 /// Adds to `batch` the jobs waiting now, up to [`MAX_BATCH`]. Returns true if a `Stop` came
