@@ -67,6 +67,10 @@ ALL_TARGETS=(
 #         it, which musl hands back to the kernel when freed: a profile of a receiving node
 #         spent a third of its time in those page faults, mmap and munmap. Pages are then
 #         allocated one at a time, as the cache needs them.
+#   DEFAULT_LOOKASIDE=0,0: no lookaside arena per connection. Each connection reserved
+#         ~48 KiB for its small allocations, which stay resident once touched: ~480 KiB of an
+#         idle node's 2.9 MB of private memory (10 connections); msmbench measured no
+#         difference in ingest without it (BENCHMARKS.md run 17).
 #   DQS=0: double-quoted strings are identifiers only (SQLite's own recommendation); msm's SQL
 #         quotes strings with '...'.
 #   UTF-16 API, date/time functions, tracing, the authorizer, declared column types,
@@ -79,7 +83,7 @@ DEFAULT_SQLITE_FLAGS="-DSQLITE_ENABLE_FTS5 \
 -USQLITE_ENABLE_LOAD_EXTENSION -DSQLITE_OMIT_LOAD_EXTENSION \
 -DSQLITE_OMIT_DEPRECATED -DSQLITE_OMIT_SHARED_CACHE -DSQLITE_OMIT_PROGRESS_CALLBACK \
 -DSQLITE_OMIT_JSON -DSQLITE_DEFAULT_MEMSTATUS=0 -DSQLITE_LIKE_DOESNT_MATCH_BLOBS \
--DSQLITE_STMTJRNL_SPILL=-1 -DSQLITE_DEFAULT_PCACHE_INITSZ=0 \
+-DSQLITE_STMTJRNL_SPILL=-1 -DSQLITE_DEFAULT_PCACHE_INITSZ=0 -DSQLITE_DEFAULT_LOOKASIDE=0,0 \
 -DSQLITE_DQS=0 -DSQLITE_OMIT_UTF16 -DSQLITE_OMIT_DATETIME_FUNCS -DSQLITE_OMIT_TRACE -DSQLITE_OMIT_AUTHORIZATION \
 -DSQLITE_OMIT_DECLTYPE -DSQLITE_OMIT_COMPLETE -DSQLITE_OMIT_GET_TABLE -DSQLITE_OMIT_COMPILEOPTION_DIAGS \
 -DSQLITE_OMIT_INTROSPECTION_PRAGMAS -DSQLITE_UNTESTABLE"

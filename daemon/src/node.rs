@@ -268,6 +268,10 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         start_websub(&ctx, fed.client.clone(), store.reopen()?, base.clone());
         let _ = net.fediverse.set((fed.clone(), base.clone()));
     }
+    // nothing more of the start-up connection until the stop: its page cache, full from the
+    // integrity check, and parsed schema are not kept for the node's life
+    let db = store.db_path().to_path_buf();
+    drop(store);
 
     runtime.block_on(wait_for_signals(
         &config,
@@ -283,7 +287,7 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     drop(net);
     if writer.finish() {
-        if let Err(e) = store.mark_clean_stop() {
+        if let Err(e) = Store::connect_to(&db).and_then(|s| s.mark_clean_stop()) {
             tracing::warn!(error = %e, "could not note the clean stop: the next start catches up");
         }
     }

@@ -4,14 +4,20 @@
 use crate::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 /// Connections kept open for reuse; more are opened under load and closed after.
 pub const POOL_KEEP: usize = 4;
+/// A kept connection unused this long is closed when the pool is next used (an idle node keeps
+/// one: each holds a parsed schema, statements and a page cache, ~100 KB; opening one again
+/// costs a millisecond or two).
+pub const POOL_IDLE: Duration = Duration::from_secs(2);
 
 /// A small pool of store connections.
 pub struct StorePool {
     db: PathBuf,
-    idle: Mutex<Vec<Store>>,
+    /// Kept connections, each with when it was given back (the last one given is taken first).
+    idle: Mutex<Vec<(Store, Instant)>>,
 }
 
 impl StorePool {
@@ -24,16 +30,24 @@ impl StorePool {
     }
 
     fn take(&self) -> Result<Store, StoreError> {
-        if let Some(s) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
-            return Ok(s);
+        let (taken, stale) = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            let taken = idle.pop().map(|(s, _)| s);
+            // the oldest given back come first: those unused for POOL_IDLE are closed
+            let n = idle.partition_point(|(_, at)| at.elapsed() >= POOL_IDLE);
+            (taken, idle.drain(..n).collect::<Vec<_>>())
+        };
+        drop(stale);
+        match taken {
+            Some(s) => Ok(s),
+            None => Store::connect_to(&self.db),
         }
-        Store::connect_to(&self.db)
     }
 
     fn give(&self, s: Store) {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         if idle.len() < POOL_KEEP {
-            idle.push(s);
+            idle.push((s, Instant::now()));
         }
     }
 
@@ -52,5 +66,32 @@ impl StorePool {
         })
         .await
         .map_err(|_| StoreError::ShuttingDown)?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::users::tests::store_with_node;
+
+    fn kept(p: &StorePool) -> usize {
+        p.idle.lock().unwrap().len()
+    }
+
+    #[test]
+    fn connections_unused_for_a_while_are_closed_and_the_last_one_is_kept() {
+        let (_d, s) = store_with_node();
+        let p = StorePool::new(&s);
+        let taken: Vec<Store> = (0..POOL_KEEP + 1).map(|_| p.take().unwrap()).collect();
+        taken.into_iter().for_each(|s| p.give(s));
+        assert_eq!(kept(&p), POOL_KEEP, "no more than POOL_KEEP are kept");
+        let s = p.take().unwrap();
+        assert_eq!(kept(&p), POOL_KEEP - 1, "recently used ones stay");
+        p.give(s);
+        std::thread::sleep(POOL_IDLE + Duration::from_millis(100));
+        let s = p.take().unwrap();
+        assert_eq!(kept(&p), 0, "the stale ones are closed");
+        p.give(s);
+        assert_eq!(kept(&p), 1);
     }
 }

@@ -332,6 +332,17 @@ fn route(
     }
 }
 
+/// The answer to a request when no database connection could be opened for it (`e`): for
+/// `GET /healthz` the damaged or unavailable health, else the error as any route gives it.
+pub fn without_store(ctx: &Context, req: &Request, e: crate::store::StoreError) -> JsonResponse {
+    let url = req.url();
+    let path = url.split_once('?').map_or(url, |(p, _)| p);
+    if path.trim_matches('/') == "healthz" && (e.is_damage() || crate::store::damaged()) {
+        return damaged_health(ctx);
+    }
+    super::io::refusal(e.into())
+}
+
 /// `GET /healthz`: 200 `ok`, or 503 `damaged` once any read or write of this process has met
 /// a damaged database (the node keeps answering what it can; its owner must restore the file).
 fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
@@ -339,15 +350,7 @@ fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
         .message_count()
         .and_then(|m| Ok((m, store.outbox_len()?)));
     if crate::store::damaged() || counts.as_ref().is_err_and(|e| e.is_damage()) {
-        return Ok(json(
-            503,
-            &json!({
-                "status": "damaged",
-                "error": WebError::StoreDamaged.to_string(),
-                "version": env!("CARGO_PKG_VERSION"),
-                "domain": ctx.domain,
-            }),
-        ));
+        return Ok(damaged_health(ctx));
     }
     let (messages, outbox) = counts?;
     Ok(json(
@@ -363,6 +366,18 @@ fn health(ctx: &Context, store: &Store) -> Result<JsonResponse, WebError> {
             "firehose": ctx.net.firehose.snapshot(),
         }),
     ))
+}
+
+fn damaged_health(ctx: &Context) -> JsonResponse {
+    json(
+        503,
+        &json!({
+            "status": "damaged",
+            "error": WebError::StoreDamaged.to_string(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "domain": ctx.domain,
+        }),
+    )
 }
 
 /// A user as the API shows it.
