@@ -7,19 +7,9 @@ use crate::store::users::tests::store_with_node;
 use crate::store::Role;
 
 fn received(seq: u64) -> Job {
-    let key = NodeKey::from_bytes(&[7; 32]).unwrap();
-    let msg = Message {
-        author: Address::parse("r@r.test").unwrap(),
-        seq,
-        time_ms: 1,
-        audience: Audience::Public,
-        body: Body::Post { text: "y".into() },
-    }
-    .sign(&key, &Limits::default())
-    .unwrap();
     let (reply, _) = oneshot::channel();
     Job::Receive {
-        msg: Box::new(msg),
+        msg: Box::new(signed(seq)),
         held: false,
         reply,
     }
@@ -97,18 +87,7 @@ fn received_and_own_messages_interleaved_are_all_stored() {
     let rt = clock();
     let mut acked = 0;
     for seq in 1..=40u64 {
-        let m = Message {
-            author: author.clone(),
-            seq,
-            time_ms: 1,
-            audience: Audience::Public,
-            body: Body::Post {
-                text: format!("r{seq}"),
-            },
-        }
-        .sign(&key, &Limits::default())
-        .unwrap();
-        let r = rt.block_on(h.receive(m)).unwrap();
+        let r = rt.block_on(h.receive(signed(seq))).unwrap();
         assert!(r.fresh);
         assert_eq!(r.contiguous, seq);
         acked += 1;
@@ -126,16 +105,7 @@ fn received_and_own_messages_interleaved_are_all_stored() {
     }
     // past the deferred sync: the writer syncs the WAL on its own and goes on
     std::thread::sleep(RECEIVED_SYNC_WITHIN + RECEIVED_SYNC_WITHIN / 2);
-    let m = Message {
-        author: author.clone(),
-        seq: 41,
-        time_ms: 1,
-        audience: Audience::Public,
-        body: Body::Post { text: "r41".into() },
-    }
-    .sign(&key, &Limits::default())
-    .unwrap();
-    assert_eq!(rt.block_on(h.receive(m)).unwrap().contiguous, 41);
+    assert_eq!(rt.block_on(h.receive(signed(41))).unwrap().contiguous, 41);
     drop(h);
     w.finish();
     assert_eq!(acked, 40);
