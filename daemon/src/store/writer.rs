@@ -376,6 +376,9 @@ fn run(store: Store, mut rx: mpsc::Receiver<Job>, pulse: &Pulse, tap: Option<&Pu
         if !rest.is_empty() || w.held.jobs.len() >= HOLD_RECEIVED_MAX {
             w.commit_with_held(rest);
         }
+        // a queue that is never empty when the writer looks must not put off the held
+        // messages' commit or the sync
+        w.on_deadline();
         if stopping {
             break;
         }
