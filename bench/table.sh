@@ -55,7 +55,7 @@ END {
   row("Mastodon API: GET /api/v1/timelines/home p50 / p99 at 20/s, " g(m, "msm_mastodon_stored_posts") " stored messages", g(m, "msm_mastodon_home_p50_ms") " / " g(m, "msm_mastodon_home_p99_ms") " ms (" g(m, "msm_mastodon_home_errors") " errors)", "–", "p99 < 50 ms")
   row("Mastodon API: POST /api/v1/statuses p50 / p99 at 20/s", g(m, "msm_mastodon_post_p50_ms") " / " g(m, "msm_mastodon_post_p99_ms") " ms (" g(m, "msm_mastodon_post_errors") " errors)", "–", "p99 < 50 ms")
   row("Mastodon API: whole node'"'"'s VmRSS with " g(m, "msm_mastodon_streams") " streams open (half SSE, half WebSocket; " g(m, "msm_mastodon_streams_reached") " got the update)", g(m, "msm_mastodon_streams_vmrss_kib") " KiB (" g(m, "msm_mastodon_streams_before_vmrss_kib") " before)", "–", "< 8 MB (GoToSocial 250–350 MB)")
-  row("fediverse: VmRSS with 3 users, 100 remote follows, 10 fediverse followers' servers", g(m, "msm_fediverse_idle_vmrss_kib") " KiB (RssAnon " g(m, "msm_fediverse_idle_rssanon_kib") ")", "– (GoToSocial 250–350 MB)", "≤ 8 MB")
+  row("fediverse: VmRSS with 3 users, 100 remote follows, 10 fediverse followers'"'"' servers", g(m, "msm_fediverse_idle_vmrss_kib") " KiB (RssAnon " g(m, "msm_fediverse_idle_rssanon_kib") ")", "– (GoToSocial 250–350 MB)", "≤ 8 MB")
   row("fediverse: deliveries/s to " g(m, "msm_fediverse_inboxes") " shared inboxes (a TLS connection and an RSA signature each; msm links: the fan-out row at N=100)", g(m, "msm_fediverse_deliveries_per_s") " (" g(m, "msm_fediverse_deliveries") " delivered)", "–", "")
   split("1 10 100", ws, " ")
   for (i = 1; i <= 3; i++) {
