@@ -137,11 +137,12 @@ pub fn check_all(items: Vec<Item>) -> Vec<Checked> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::proto::{Address, Audience, Body, Limits, Message, NodeKey};
 
-    fn signed(seq: u64, key: &NodeKey) -> SignedMessage {
+    /// A post of r@r.test, `seq`, signed with `key`.
+    pub(crate) fn signed(seq: u64, key: &NodeKey) -> SignedMessage {
         Message {
             author: Address::parse("r@r.test").unwrap(),
             seq,

@@ -101,7 +101,8 @@ enum Job {
         msg: Box<SignedMessage>,
         /// Answered before its commit (see the module doc).
         held: bool,
-        reply: oneshot::Sender<Result<Received, StoreError>>,
+        /// Taken when a held message is answered; the commit's answer then goes nowhere.
+        reply: Option<oneshot::Sender<Result<Received, StoreError>>>,
     },
     Outbox {
         server: String,
@@ -229,7 +230,7 @@ impl WriterHandle {
             .send(Job::Receive {
                 msg: Box::new(msg),
                 held,
-                reply,
+                reply: Some(reply),
             })
             .await
             .map_err(|_| StoreError::ShuttingDown)?;
@@ -304,7 +305,11 @@ impl Job {
     fn reply(self, answer: Answer) {
         match (self, answer) {
             (Job::Post { reply, .. }, Answer::Post(r)) => drop(reply.send(*r)),
-            (Job::Receive { reply, .. }, Answer::Receive(r)) => drop(reply.send(r)),
+            (Job::Receive { reply, .. }, Answer::Receive(r)) => {
+                if let Some(reply) = reply {
+                    drop(reply.send(r));
+                }
+            }
             (Job::Outbox { reply, .. }, Answer::Outbox(r)) => drop(reply.send(r)),
             (Job::Discover { reply, .. }, Answer::Discover(r)) => drop(reply.send(r)),
             (job, _) => job.fail(false),
@@ -322,7 +327,11 @@ impl Job {
         };
         match self {
             Job::Post { reply, .. } => drop(reply.send(Err(e()))),
-            Job::Receive { reply, .. } => drop(reply.send(Err(e()))),
+            Job::Receive { reply, .. } => {
+                if let Some(reply) = reply {
+                    drop(reply.send(Err(e())));
+                }
+            }
             Job::Outbox { reply, .. } => drop(reply.send(Err(e()))),
             Job::Discover { reply, .. } => drop(reply.send(Err(e()))),
             Job::Stop => {}
@@ -476,8 +485,9 @@ impl Writer<'_> {
         };
         let (author, seq) = (msg.message.author.as_str().to_string(), msg.message.seq);
         // its answer goes now; the commit's answer goes nowhere
-        let (spent, _) = oneshot::channel();
-        drop(std::mem::replace(reply, spent).send(Ok(answer)));
+        if let Some(reply) = reply.take() {
+            drop(reply.send(Ok(answer)));
+        }
         self.held.seqs.entry(author).or_default().push(seq);
         self.held.since.get_or_insert_with(Instant::now);
         self.held.jobs.push(job);

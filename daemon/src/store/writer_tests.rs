@@ -2,7 +2,7 @@
 //! holds nothing but received messages, and the deferred sync keeps the writer going.
 
 use super::*;
-use crate::proto::{Address, Message, NodeKey};
+use crate::proto::{Address, NodeKey};
 use crate::store::users::tests::store_with_node;
 use crate::store::Role;
 
@@ -11,7 +11,7 @@ fn received(seq: u64) -> Job {
     Job::Receive {
         msg: Box::new(signed(seq)),
         held: false,
-        reply,
+        reply: Some(reply),
     }
 }
 
@@ -114,17 +114,7 @@ fn received_and_own_messages_interleaved_are_all_stored() {
 
 /// A post of r@r.test, signed with its key.
 fn signed(seq: u64) -> SignedMessage {
-    Message {
-        author: Address::parse("r@r.test").unwrap(),
-        seq,
-        time_ms: 1,
-        audience: Audience::Public,
-        body: Body::Post {
-            text: format!("r{seq}"),
-        },
-    }
-    .sign(&NodeKey::from_bytes(&[7; 32]).unwrap(), &Limits::default())
-    .unwrap()
+    crate::net::sigcheck::tests::signed(seq, &NodeKey::from_bytes(&[7; 32]).unwrap())
 }
 
 /// A store following r@r.test and a writer on it.
