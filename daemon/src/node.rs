@@ -264,8 +264,8 @@ pub fn run(config: Config, source: ConfigSource, log: LogHandle) -> anyhow::Resu
         .set(public_url(&config, &info.domain, http.addr()));
     first_run(&mut store, http.addr())?;
     if let (Some(fed), Some(base)) = (&ctx.fediverse, ctx.public_url.get()) {
-        start_deliverer(fed.clone(), store.reopen()?, base.clone());
-        start_websub(&ctx, fed.client.clone(), store.reopen()?, base.clone());
+        start_deliverer(fed.clone(), net.pool.clone(), base.clone());
+        start_websub(&ctx, fed.client.clone(), net.pool.clone(), base.clone());
         let _ = net.fediverse.set((fed.clone(), base.clone()));
     }
     // nothing more of the start-up connection until the stop: its page cache, full from the
@@ -466,19 +466,25 @@ fn fediverse(
     }
 }
 
-/// Starts the fediverse deliverer on its own thread and store connection.
-fn start_deliverer(fed: Arc<crate::fediverse::Fediverse>, store: Store, base: String) {
+/// Starts the fediverse deliverer on its own thread, with connections of the async side's pool.
+fn start_deliverer(fed: Arc<crate::fediverse::Fediverse>, pool: Arc<StorePool>, base: String) {
     let spawned = std::thread::Builder::new()
         .name("ap-deliver".into())
         .stack_size(crate::web::server::WORKER_STACK)
-        .spawn(move || crate::fediverse::deliver::run(fed, store, base));
+        .spawn(move || crate::fediverse::deliver::run(fed, pool, base));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "starting the fediverse deliverer");
     }
 }
 
-/// Starts the WebSub hub's thread (verifications and deliveries) on its own store connection.
-fn start_websub(ctx: &Context, client: Arc<crate::net::fetch::Client>, store: Store, base: String) {
+/// Starts the WebSub hub's thread (verifications and deliveries), with connections of the async
+/// side's pool.
+fn start_websub(
+    ctx: &Context,
+    client: Arc<crate::net::fetch::Client>,
+    pool: Arc<StorePool>,
+    base: String,
+) {
     let hub = crate::websub::deliver::Deliverer {
         hub: ctx.websub.clone(),
         client,
@@ -489,7 +495,7 @@ fn start_websub(ctx: &Context, client: Arc<crate::net::fetch::Client>, store: St
     let spawned = std::thread::Builder::new()
         .name("websub".into())
         .stack_size(crate::web::server::WORKER_STACK)
-        .spawn(move || hub.run(store));
+        .spawn(move || hub.run(pool));
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "starting the WebSub hub");
     }

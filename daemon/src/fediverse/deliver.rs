@@ -14,8 +14,9 @@ use crate::activitypub::keys::RsaSigningKey;
 use crate::activitypub::outbound::Iris;
 use crate::activitypub::sig::{sign_post, sign_rfc9421, Outgoing};
 use crate::net::fetch::{parse_url, Response};
+use crate::net::pool::StorePool;
 use crate::store::activitypub::QueuedActivity;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -109,34 +110,38 @@ impl Fediverse {
     }
 }
 
-/// Runs the deliverer on its own store connection until the process ends.
-pub fn run(fed: Arc<Fediverse>, mut store: Store, base: String) {
+/// Runs the deliverer until the process ends, with a connection from `pool` for each round
+/// (none held while it waits).
+pub fn run(fed: Arc<Fediverse>, pool: Arc<StorePool>, base: String) {
     loop {
-        let now = crate::now_ms();
-        let due = match store.due_activities(now, BATCH) {
-            Ok(d) => d,
+        let wait = match pool.with(|store| round(&fed, store, &base)) {
+            Ok(w) => w,
             Err(e) => {
                 tracing::warn!(error = %e, "fediverse outbox: reading the queue");
-                fed.wait(IDLE_WAIT);
-                continue;
+                IDLE_WAIT
             }
-        };
-        for a in &due {
-            if let Err(e) = deliver_one(&fed, &mut store, &base, a) {
-                tracing::warn!(error = %e, "fediverse outbox: storing a delivery's outcome");
-            }
-        }
-        if due.len() as u32 == BATCH {
-            continue;
-        }
-        let wait = match store.next_activity_due() {
-            Ok(Some(t)) => Duration::from_millis(t.saturating_sub(crate::now_ms())).min(IDLE_WAIT),
-            _ => IDLE_WAIT,
         };
         if !wait.is_zero() {
             fed.wait(wait);
         }
     }
+}
+
+/// Delivers what is due (at most [`BATCH`]); the wait until the next look.
+fn round(fed: &Fediverse, store: &mut Store, base: &str) -> Result<Duration, StoreError> {
+    let due = store.due_activities(crate::now_ms(), BATCH)?;
+    for a in &due {
+        if let Err(e) = deliver_one(fed, store, base, a) {
+            tracing::warn!(error = %e, "fediverse outbox: storing a delivery's outcome");
+        }
+    }
+    if due.len() as u32 == BATCH {
+        return Ok(Duration::ZERO);
+    }
+    Ok(match store.next_activity_due()? {
+        Some(t) => Duration::from_millis(t.saturating_sub(crate::now_ms())).min(IDLE_WAIT),
+        None => IDLE_WAIT,
+    })
 }
 
 fn deliver_one(

@@ -51,6 +51,19 @@ impl StorePool {
         }
     }
 
+    /// Runs `f` with a connection on this thread: for threads of their own that look at the
+    /// store now and then (the fediverse deliverer, the WebSub hub), which so share the kept
+    /// connection instead of each holding one while idle.
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut s = self.take()?;
+        let out = f(&mut s);
+        self.give(s);
+        out
+    }
+
     /// Runs `f` with a connection on the blocking pool.
     pub async fn run<T, F>(self: &std::sync::Arc<Self>, f: F) -> Result<T, StoreError>
     where
@@ -58,14 +71,9 @@ impl StorePool {
         F: FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     {
         let pool = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut s = pool.take()?;
-            let out = f(&mut s);
-            pool.give(s);
-            out
-        })
-        .await
-        .map_err(|_| StoreError::ShuttingDown)?
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|_| StoreError::ShuttingDown)?
     }
 }
 

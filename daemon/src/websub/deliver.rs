@@ -1,5 +1,6 @@
 //! The hub's thread: requests waiting for intent verification, then content distribution
-//! (W3C WebSub §7), one at a time on one thread with its own store connection.
+//! (W3C WebSub §7), one at a time on one thread, with a store connection of the async side's
+//! pool for each round.
 //!
 //! Verification: a confirmed request starts, renews or ends its subscription; a refused one is
 //! dropped; one without an answer is asked again after [`retry_delay_ms`], and dropped after
@@ -18,6 +19,7 @@
 use super::verify::{verify, Verdict};
 use super::Hub;
 use crate::net::fetch::Client;
+use crate::net::pool::StorePool;
 use crate::proto::Address;
 use crate::store::websub::{Intent, Subscription};
 use crate::store::{Store, StoreError};
@@ -74,11 +76,12 @@ pub struct Deliverer {
 }
 
 impl Deliverer {
-    /// Runs on its own store connection until the process ends.
-    pub fn run(self, mut store: Store) {
+    /// Runs until the process ends, with a connection from `pool` for each round (none held
+    /// while it waits).
+    pub fn run(self, pool: Arc<StorePool>) {
         loop {
             let seen = self.pulse.now();
-            match self.round(&mut store) {
+            match pool.with(|store| self.round(store)) {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "websub: a round of the hub failed"),
