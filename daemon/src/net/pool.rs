@@ -102,4 +102,22 @@ mod tests {
         p.give(s);
         assert_eq!(kept(&p), 1);
     }
+
+    #[test]
+    fn a_thread_of_its_own_borrows_the_kept_connection_for_each_round_and_gives_it_back() {
+        let (_d, s) = store_with_node();
+        let p = StorePool::new(&s);
+        // a temporary table lives in its connection only: finding it again means the same one
+        p.with(|s| Ok(s.conn().execute_batch("CREATE TEMP TABLE mark(x)")?))
+            .unwrap();
+        assert_eq!(kept(&p), 1, "given back after the round");
+        let failed = p.with(|s| {
+            s.conn().execute_batch("SELECT x FROM mark")?;
+            Err::<(), _>(StoreError::ShuttingDown)
+        });
+        assert!(matches!(failed, Err(StoreError::ShuttingDown)));
+        assert_eq!(kept(&p), 1, "given back after a failed round too");
+        let reused = p.with(|s| Ok(s.conn().execute_batch("SELECT x FROM mark").is_ok()));
+        assert!(reused.unwrap(), "the next round had the same connection");
+    }
 }
