@@ -13,7 +13,7 @@
 //! Session tokens are 32 random bytes (hex, 64 characters); the store keeps only their SHA-256,
 //! so a copy of the database does not give anyone a session.
 
-use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use std::sync::Mutex;
@@ -104,7 +104,7 @@ pub fn hash_password(password: &str) -> Result<String, IdentityError> {
     check_new_password(password)?;
     let mut salt = [0u8; 16];
     getrandom::getrandom(&mut salt).map_err(|_| IdentityError::Random)?;
-    let salt_b64 = SaltString::encode_b64(&salt).map_err(|_| IdentityError::Random)?;
+    let phc_salt = Salt::new(&salt).map_err(|_| IdentityError::Random)?;
     let params = params();
     let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
     let mut out = [0u8; HASH_LEN];
@@ -113,7 +113,7 @@ pub fn hash_password(password: &str) -> Result<String, IdentityError> {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(&params).map_err(|_| IdentityError::BadHash)?,
-        salt: Some(salt_b64.as_salt()),
+        salt: Some(phc_salt),
         hash: Some(Output::new(&out).map_err(|_| IdentityError::BadHash)?),
     };
     Ok(phc.to_string())
@@ -124,9 +124,11 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, IdentityError
     if password.len() > MAX_PASSWORD_LEN {
         return Ok(false);
     }
-    let bad = |_| IdentityError::BadHash;
+    fn bad<E>(_: E) -> IdentityError {
+        IdentityError::BadHash
+    }
     let parsed = PasswordHash::new(hash).map_err(bad)?;
-    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(bad)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).map_err(bad)?;
     let version = parsed
         .version
         .map(Version::try_from)
@@ -137,14 +139,12 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, IdentityError
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return Err(IdentityError::BadHash);
     };
-    let mut salt_buf = [0u8; 64];
-    let salt = salt.decode_b64(&mut salt_buf).map_err(bad)?;
     let mut out = [0u8; 64];
     let out = out
         .get_mut(..expected.len())
         .ok_or(IdentityError::BadHash)?;
     let hasher = Argon2::new(algorithm, version, params.clone());
-    hash_into(&hasher, &params, password.as_bytes(), salt, out)?;
+    hash_into(&hasher, &params, password.as_bytes(), salt.as_ref(), out)?;
     // Output's equality is constant-time.
     Ok(Output::new(out).map_err(bad)? == expected)
 }
@@ -230,12 +230,36 @@ mod tests {
         assert!(!verify_password(&"x".repeat(MAX_PASSWORD_LEN + 1), &h).unwrap());
     }
 
+    /// A hash stored by an earlier msmd, or made elsewhere: the PHC string of the reference
+    /// implementation (libargon2, through Python's argon2-cffi: `PasswordHasher(time_cost=3,
+    /// memory_cost=12288, parallelism=1, hash_len=32).hash("correct horse",
+    /// salt=b"0123456789abcdef")`).
+    const REFERENCE_HASH: &str = "$argon2id$v=19$m=12288,t=3,p=1$MDEyMzQ1Njc4OWFiY2RlZg$W2CvwLK2LDlk3BoCN5Nmrigs/uLQ3VdCUrYzjKQtTqo";
+
+    #[test]
+    fn a_hash_of_the_reference_implementation_verifies() {
+        assert!(verify_password("correct horse", REFERENCE_HASH).unwrap());
+        assert!(!verify_password("correct horsf", REFERENCE_HASH).unwrap());
+        // the same hash made here is the same string
+        let ours = Argon2::new(Algorithm::Argon2id, Version::V0x13, params());
+        let mut out = [0u8; HASH_LEN];
+        hash_into(
+            &ours,
+            &params(),
+            b"correct horse",
+            b"0123456789abcdef",
+            &mut out,
+        )
+        .unwrap();
+        assert!(REFERENCE_HASH.ends_with(Output::new(&out).unwrap().to_string().as_str()));
+    }
+
     #[test]
     fn hashes_made_by_the_argon2_crate_still_verify() {
         use argon2::password_hash::PasswordHasher;
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let salt = b"0123456789abcdef";
         let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
-            .hash_password(b"correct horse", &salt)
+            .hash_password_with_salt(b"correct horse", salt)
             .unwrap()
             .to_string();
         assert!(verify_password("correct horse", &old).unwrap());
@@ -246,7 +270,7 @@ mod tests {
             Version::V0x13,
             Params::new(4096, 1, 1, None).unwrap(),
         )
-        .hash_password(b"correct horse", &salt)
+        .hash_password_with_salt(b"correct horse", salt)
         .unwrap()
         .to_string();
         assert!(verify_password("correct horse", &small).unwrap());
