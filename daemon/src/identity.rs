@@ -133,7 +133,7 @@ pub fn verify_password(password: &str, hash: &str) -> Result<bool, IdentityError
         .version
         .map(Version::try_from)
         .transpose()
-        .map_err(|_| IdentityError::BadHash)?
+        .map_err(bad)?
         .unwrap_or_default();
     let params = Params::try_from(&parsed).map_err(bad)?;
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
