@@ -60,6 +60,20 @@ pub fn link_payload(data: &[u8]) {
     let _ = Hello::decode(data);
     let _ = Nack::decode(data);
     same::<Ack>(data);
+    // the delivering side's unparsed view takes every Ack the full decoder takes, alike
+    if let Ok(view) = wire::AckView::decode(data) {
+        if let Ok(ack) = wire::decode::<Ack>("fuzz", data) {
+            assert_eq!(
+                (view.author, view.seq, view.status),
+                (ack.author.as_str(), ack.seq, ack.status)
+            );
+        }
+    } else {
+        assert!(
+            wire::decode::<Ack>("fuzz", data).is_err(),
+            "ack view refuses an ack"
+        );
+    }
     same::<Subscribe>(data);
     same::<Subscribed>(data);
     same::<Unsubscribe>(data);

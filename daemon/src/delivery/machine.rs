@@ -12,7 +12,8 @@
 //! out [`Output`]s, so "every post reaches every server once" is tested on a virtual clock
 //! (`sim_tests`).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 /// How an ack answered a delivery (the link protocol's `AckStatus`, minus its wire form).

@@ -46,7 +46,7 @@ pub async fn handle(net: &Arc<Net>, link: &Arc<Link>, f: OwnedFrame) -> Result<(
         FrameType::Pong => Ok(()),
         FrameType::Message => on_messages(net, link, vec![f.payload]).await,
         FrameType::Ack => {
-            link.ack_arrived(&wire::decode::<wire::Ack>("ack", &f.payload)?);
+            link.ack_arrived(&wire::AckView::decode(&f.payload)?);
             Ok(())
         }
         FrameType::Subscribe => {

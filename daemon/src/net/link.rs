@@ -3,6 +3,7 @@
 //! [`SEND_TIMEOUT`] closes the link, and an unverified inbound link that sends nothing but
 //! keep-alives for `links.unverified_idle_s` is closed (see [`super::budget`]).
 
+use super::ackbook::{AckBook, Arrived};
 use super::budget::{LinkSlot, Refusal};
 use super::{scratch, Counters, Net, NetError, CONNECT_TIMEOUT};
 use crate::proto::frame::{self, FrameDecoder};
@@ -46,12 +47,12 @@ pub struct Link {
     pub version: u32,
     /// Which end this node is.
     pub role: Role,
-    tx: mpsc::Sender<(FrameType, Vec<u8>)>,
+    tx: mpsc::Sender<(FrameType, Payload)>,
     /// Bytes still free in the send queue (see [`SEND_QUEUE_BYTES`]).
     queue_room: Semaphore,
     open: AtomicBool,
     closed: tokio::sync::Notify,
-    acks: Mutex<HashMap<(String, u64), oneshot::Sender<wire::AckStatus>>>,
+    acks: Mutex<AckBook>,
     /// Woken (one permit kept) whenever an awaited Ack arrives: the delivery to this peer.
     acked: tokio::sync::Notify,
     subscribes: Mutex<HashMap<String, SubscribeAnswer>>,
@@ -81,7 +82,8 @@ impl Link {
     }
 
     /// Queues a frame; waits at most [`SEND_TIMEOUT`] for room (in frames and in bytes).
-    pub async fn send(&self, kind: FrameType, payload: Vec<u8>) -> Result<(), NetError> {
+    pub async fn send(&self, kind: FrameType, payload: impl Into<Payload>) -> Result<(), NetError> {
+        let payload = payload.into();
         let queued = async {
             self.queue_room
                 .acquire_many(queue_cost(payload.len()))
@@ -99,34 +101,31 @@ impl Link {
         }
     }
 
-    /// Registers interest in the Ack of `(author, seq)`.
-    pub fn expect_ack(&self, author: &str, seq: u64) -> oneshot::Receiver<wire::AckStatus> {
-        let (tx, rx) = oneshot::channel();
-        self.acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((author.to_string(), seq), tx);
-        rx
+    fn ack_book(&self) -> std::sync::MutexGuard<'_, AckBook> {
+        self.acks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a delivery of `(author, seq)` about to be sent: its Ack is kept for
+    /// [`Link::take_acks`].
+    pub fn expect_ack(&self, author: &Arc<str>, seq: u64) {
+        self.ack_book().expect(author, seq);
     }
 
     /// True if a delivery of `(author, seq)` on this link waits for its Ack.
     pub(crate) fn awaits_ack(&self, author: &str, seq: u64) -> bool {
-        self.acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(&(author.to_string(), seq))
+        self.ack_book().awaits(author, seq)
     }
 
-    pub(crate) fn ack_arrived(&self, ack: &wire::Ack) {
-        if let Some(tx) = self
-            .acks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&(ack.author.to_string(), ack.seq))
-        {
-            let _ = tx.send(ack.status);
+    pub(crate) fn ack_arrived(&self, ack: &wire::AckView<'_>) {
+        if self.ack_book().arrived(ack.author, ack.seq, ack.status) {
             self.acked.notify_one();
         }
+    }
+
+    /// Moves the Acks awaited through [`Link::expect_ack`] that arrived since the last call
+    /// into `into`.
+    pub fn take_acks(&self, into: &mut Vec<Arrived>) {
+        self.ack_book().take(into);
     }
 
     /// Resolves once an Ack awaited through [`Link::expect_ack`] has arrived since the last
@@ -154,6 +153,38 @@ impl Link {
         {
             let _ = tx.send(result);
         }
+    }
+}
+
+/// A frame's payload in a link's send queue: made for this link, or shared with the other
+/// links it goes to (a post's signed bytes, fanned out to every server without a copy each).
+#[derive(Debug)]
+pub enum Payload {
+    /// Bytes of this frame alone.
+    Own(Vec<u8>),
+    /// Bytes shared with other frames.
+    Shared(Arc<[u8]>),
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Payload::Own(v) => v,
+            Payload::Shared(a) => a,
+        }
+    }
+}
+
+impl From<Vec<u8>> for Payload {
+    fn from(v: Vec<u8>) -> Self {
+        Payload::Own(v)
+    }
+}
+
+impl From<Arc<[u8]>> for Payload {
+    fn from(a: Arc<[u8]>) -> Self {
+        Payload::Shared(a)
     }
 }
 
@@ -419,7 +450,7 @@ async fn establish(
         queue_room: Semaphore::new(SEND_QUEUE_BYTES),
         open: AtomicBool::new(true),
         closed: tokio::sync::Notify::new(),
-        acks: Mutex::new(HashMap::new()),
+        acks: Mutex::new(AckBook::default()),
         acked: tokio::sync::Notify::new(),
         subscribes: Mutex::new(HashMap::new()),
         backfill_asked: Mutex::new(HashMap::new()),
@@ -577,7 +608,7 @@ fn run(
     link: Arc<Link>,
     mut reader: FrameReader,
     mut w: OwnedWriteHalf,
-    mut rx: mpsc::Receiver<(FrameType, Vec<u8>)>,
+    mut rx: mpsc::Receiver<(FrameType, Payload)>,
     permit: LinkSlot,
 ) -> impl std::future::Future<Output = ()> {
     async move {
@@ -666,7 +697,7 @@ async fn handle_writing(
     link: &Arc<Link>,
     frames: Vec<frame::OwnedFrame>,
     w: &mut OwnedWriteHalf,
-    rx: &mut mpsc::Receiver<(FrameType, Vec<u8>)>,
+    rx: &mut mpsc::Receiver<(FrameType, Payload)>,
     keep: &mut KeepAlive,
 ) -> Result<(), NetError> {
     let mut handling = std::pin::pin!(super::inbound::handle_all(net, link, frames));
@@ -689,8 +720,8 @@ async fn write_run(
     link: &Link,
     w: &mut OwnedWriteHalf,
     keep: &mut KeepAlive,
-    first: (FrameType, Vec<u8>),
-    rx: &mut mpsc::Receiver<(FrameType, Vec<u8>)>,
+    first: (FrameType, Payload),
+    rx: &mut mpsc::Receiver<(FrameType, Payload)>,
 ) -> Result<(), NetError> {
     let (kind, payload) = first;
     let mut freed = queue_cost(payload.len()) as usize;

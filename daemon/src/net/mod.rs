@@ -32,6 +32,7 @@
 //! from one (the handshake ends with a Close saying so), a link already open closes at its
 //! next frame, and messages of their authors are refused whoever carries them.
 
+pub mod ackbook;
 pub mod addressed;
 pub mod backfill;
 pub mod budget;

@@ -10,15 +10,16 @@
 //! it missed a post, sends over the server's link, and stores the cursors its acks move, one
 //! writer job per batch of acks. Servers being retried are found by one scan a second.
 
+use super::ackbook::Arrived;
 use super::{retry_delay_ms, Counters, Net};
 use crate::delivery::{Entry, Input, Machine, Output, Status};
 use crate::proto::link::AckStatus;
 use crate::proto::{Address, FrameType};
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// How long one delivery may wait for its ack.
 pub const ACK_TIMEOUT: Duration = Duration::from_millis(Machine::ACK_TIMEOUT_MS);
@@ -173,7 +174,7 @@ pub async fn run(net: Arc<Net>) {
                     // a delivery task that ended without saying so (it cannot, short of a
                     // panic) must not keep its server from being retried
                     active.retain(|_, a| !a.tx.is_closed());
-                    let owed: std::collections::HashSet<&String> = servers.iter().collect();
+                    let owed: foldhash::HashSet<&String> = servers.iter().collect();
                     retry.retain(|s, _| owed.contains(s) || active.contains_key(s));
                     for s in servers {
                         if !active.contains_key(&s) && retry.get(&s).is_none_or(|r| r.1 <= now) {
@@ -280,13 +281,6 @@ async fn expire(net: &Arc<Net>) {
     }
 }
 
-/// One delivery sent and not yet acknowledged.
-struct InFlight {
-    author: Arc<str>,
-    seq: u64,
-    rx: oneshot::Receiver<AckStatus>,
-}
-
 /// Delivers what `server` is owed until nothing is left or a delivery fails; returns the
 /// failed attempts so far (0 when everything owed was acknowledged).
 async fn deliver(
@@ -298,7 +292,8 @@ async fn deliver(
 ) -> u32 {
     let mut m = Machine::new(attempts, crate::now_ms());
     let mut wires: HashMap<(Arc<str>, u64), Arc<[u8]>> = HashMap::new();
-    let mut inflight: Vec<InFlight> = Vec::new();
+    // acks taken from the link, one batch at a time
+    let mut acks: Vec<Arrived> = Vec::new();
     let mut link: Option<Arc<super::link::Link>> = None;
     let (mut cursors, mut rows, mut unsubscribe) = (Vec::new(), Vec::new(), Vec::new());
     let mut failed = None;
@@ -367,13 +362,12 @@ async fn deliver(
                         }
                     }
                     let Some(l) = link.as_ref() else { continue };
-                    let rx = l.expect_ack(&author, seq);
-                    if l.send(FrameType::Message, wire.to_vec()).await.is_err() {
+                    l.expect_ack(&author, seq);
+                    if l.send(FrameType::Message, wire).await.is_err() {
                         m.handle(Input::LinkDown);
                         continue;
                     }
                     Counters::bump(&net.counters.deliveries_sent);
-                    inflight.push(InFlight { author, seq, rx });
                 }
                 Output::Cursor { author, acked } => cursors.push((author, acked)),
                 Output::DeleteRow { row } => rows.push(row),
@@ -427,35 +421,28 @@ async fn deliver(
         if missed.swap(false, std::sync::atomic::Ordering::Relaxed) {
             m.handle(Input::Missed);
         }
-        let open = link.as_ref().is_some_and(|l| l.is_open());
-        let mut lost = false;
-        inflight.retain_mut(|f| match f.rx.try_recv() {
-            Ok(status) => {
-                if status != AckStatus::Refused {
-                    Counters::bump(&net.counters.deliveries_acked);
-                }
-                let status = match status {
-                    AckStatus::Stored => Status::Stored,
-                    AckStatus::Duplicate => Status::Duplicate,
-                    AckStatus::Unwanted => Status::Unwanted,
-                    AckStatus::Refused => Status::Refused,
-                };
-                wires.remove(&(f.author.clone(), f.seq));
-                m.handle(Input::Ack {
-                    author: f.author.clone(),
-                    seq: f.seq,
-                    status,
-                });
-                false
+        if let Some(l) = link.as_ref() {
+            l.take_acks(&mut acks);
+        }
+        for (author, seq, status) in acks.drain(..) {
+            if status != AckStatus::Refused {
+                Counters::bump(&net.counters.deliveries_acked);
             }
-            Err(oneshot::error::TryRecvError::Empty) => true,
-            Err(oneshot::error::TryRecvError::Closed) => {
-                lost = true; // its link is gone: no ack will come
-                false
-            }
-        });
-        if lost || (!open && !inflight.is_empty()) {
-            inflight.clear();
+            let status = match status {
+                AckStatus::Stored => Status::Stored,
+                AckStatus::Duplicate => Status::Duplicate,
+                AckStatus::Unwanted => Status::Unwanted,
+                AckStatus::Refused => Status::Refused,
+            };
+            wires.remove(&(author.clone(), seq));
+            m.handle(Input::Ack {
+                author,
+                seq,
+                status,
+            });
+        }
+        // a closed link brings no more acks: what is in flight on it is lost
+        if m.in_flight() > 0 && !link.as_ref().is_some_and(|l| l.is_open()) {
             m.handle(Input::LinkDown);
         }
         m.handle(Input::Tick {

@@ -149,6 +149,14 @@ pub fn encode<T: Serialize>(v: &T) -> Vec<u8> {
 
 /// Decodes a control payload: bounded, no trailing bytes.
 pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T, ProtoError> {
+    decode_borrowed(what, bytes)
+}
+
+/// [`decode`] for a value that borrows from the payload (no copy of its strings).
+pub fn decode_borrowed<'a, T: Deserialize<'a>>(
+    what: &'static str,
+    bytes: &'a [u8],
+) -> Result<T, ProtoError> {
     if bytes.len() > MAX_CONTROL_PAYLOAD {
         return Err(ProtoError::TooLarge {
             what,
@@ -167,6 +175,28 @@ pub fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T
         });
     }
     Ok(v)
+}
+
+/// An [`Ack`] as the delivering side reads it: the author's address as it came, not parsed.
+/// An ack only has to match a delivery this node sent, whose author is the canonical bytes it
+/// sent, so there is nothing to canonicalise: an author that is not canonical matches nothing.
+/// (An ack comes for every delivery; parsing its address, IDNA included, was a fair part of
+/// the delivery path.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct AckView<'a> {
+    /// The message's author, as sent.
+    pub author: &'a str,
+    /// The message's seq.
+    pub seq: u64,
+    /// What happened.
+    pub status: AckStatus,
+}
+
+impl<'a> AckView<'a> {
+    /// Decodes an Ack payload (bounded, no trailing bytes, UTF-8 checked).
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, ProtoError> {
+        decode_borrowed("ack", bytes)
+    }
 }
 
 impl Hello {

@@ -87,6 +87,42 @@ fn control_payloads_round_trip() {
 }
 
 #[test]
+fn an_ack_reads_the_same_unparsed() {
+    let ack = Ack {
+        author: Address::parse("bob@b.test").unwrap(),
+        seq: 300,
+        status: AckStatus::Refused,
+    };
+    let bytes = encode(&ack);
+    let view = AckView::decode(&bytes).unwrap();
+    assert_eq!(
+        (view.author, view.seq, view.status),
+        ("bob@b.test", 300, AckStatus::Refused)
+    );
+    // the author comes as it was sent: not canonical is not refused, it just matches nothing
+    let loud = [&[10u8][..], b"Bob@B.test", &[0xac, 0x02, 0]].concat();
+    assert_eq!(AckView::decode(&loud).unwrap().author, "Bob@B.test");
+    assert!(decode::<Ack>("ack", &loud).is_err());
+    // bounded, whole, UTF-8
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert!(AckView::decode(&trailing).is_err());
+    assert!(AckView::decode(&bytes[..bytes.len() - 1]).is_err());
+    let not_utf8 = [&[2u8][..], &[0xff, 0xfe], &[1, 0]].concat();
+    assert!(AckView::decode(&not_utf8).is_err());
+    let long = [
+        &[0x80u8, 0x20][..],
+        &vec![b'a'; MAX_CONTROL_PAYLOAD],
+        &[1, 0],
+    ]
+    .concat();
+    assert!(matches!(
+        AckView::decode(&long),
+        Err(ProtoError::TooLarge { .. })
+    ));
+}
+
+#[test]
 fn keep_alive_pings_then_declares_dead() {
     let mut k = KeepAlive::new(0);
     assert_eq!(k.poll(1_000), KeepAliveAction::Wait);
