@@ -67,12 +67,12 @@ impl Link {
 
     /// Resolves when the link has closed.
     pub async fn wait_closed(&self) {
-        // registered before the check: a close between the two still wakes it
-        let notified = self.closed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if self.is_open() {
-            notified.await;
+        while self.is_open() {
+            let notified = self.closed.notified();
+            if !self.is_open() {
+                return;
+            }
+            let _ = tokio::time::timeout(Duration::from_secs(1), notified).await;
         }
     }
 
@@ -616,13 +616,18 @@ fn run(
         // An unverified link is closed when it has sent nothing but keep-alives this long.
         let idle_limit = (!link.verified).then_some(net.settings.unverified_idle);
         let mut last_useful = tokio::time::Instant::now();
-        // One timer for the keep-alive and the idle limit, set again only when it fires:
-        // reading and writing move both deadlines later, never earlier, so a timer that fires
-        // early finds nothing due and sets itself for the new deadline. (A busy link does not
-        // arm and cancel a timer for every frame it reads or writes.)
-        let timer = tokio::time::sleep(Duration::ZERO);
-        tokio::pin!(timer);
         loop {
+            let deadline = keep.next_deadline();
+            let mut wait = Duration::from_millis(deadline.saturating_sub(crate::now_ms()))
+                .max(KEEPALIVE_MIN_WAIT);
+            if let Some(limit) = idle_limit {
+                let left = limit.saturating_sub(last_useful.elapsed());
+                if left.is_zero() {
+                    tracing::info!("unverified link idle too long");
+                    break;
+                }
+                wait = wait.min(left);
+            }
             tokio::select! {
                 f = reader.next() => match f {
                     Ok(f) => {
@@ -663,28 +668,18 @@ fn run(
                     }
                     None => break,
                 },
-                () = &mut timer => {
-                    let idle_left = idle_limit.map(|limit| limit.saturating_sub(last_useful.elapsed()));
-                    if idle_left.is_some_and(|left| left.is_zero()) {
-                        tracing::info!("unverified link idle too long");
-                        break;
-                    }
-                    match keep.poll(crate::now_ms()) {
-                        KeepAliveAction::Wait => {}
-                        KeepAliveAction::Ping => {
-                            if write_kept(&mut w, &mut keep, FrameType::Ping, &[]).await.is_err() {
-                                break;
-                            }
-                        }
-                        KeepAliveAction::Dead => {
-                            tracing::info!("peer silent too long");
+                _ = tokio::time::sleep(wait) => match keep.poll(crate::now_ms()) {
+                    KeepAliveAction::Wait => {}
+                    KeepAliveAction::Ping => {
+                        if write_kept(&mut w, &mut keep, FrameType::Ping, &[]).await.is_err() {
                             break;
                         }
                     }
-                    let wait = Duration::from_millis(keep.next_deadline().saturating_sub(crate::now_ms()));
-                    let wait = idle_left.map_or(wait, |left| wait.min(left));
-                    timer.as_mut().reset(tokio::time::Instant::now() + wait.max(KEEPALIVE_MIN_WAIT));
-                }
+                    KeepAliveAction::Dead => {
+                        tracing::info!("peer silent too long");
+                        break;
+                    }
+                },
             }
         }
         link.mark_closed();

@@ -298,12 +298,6 @@ async fn deliver(
     let (mut cursors, mut rows, mut unsubscribe) = (Vec::new(), Vec::new(), Vec::new());
     let mut failed = None;
     let mut stored_at = tokio::time::Instant::now();
-    // One timer, set again when it rings or when the run turns idle or busy: [`IDLE_CHECK`]
-    // while deliveries are owed (waking earlier does no harm: the clock is looked at on every
-    // wake), [`LINGER`] once nothing is. A wake for an ack or a post arms no timer.
-    let timer = tokio::time::sleep(IDLE_CHECK);
-    tokio::pin!(timer);
-    let mut lingering = false;
     loop {
         while let Some(out) = m.poll() {
             match out {
@@ -402,37 +396,21 @@ async fn deliver(
         }
         // wait for an ack, a post, a closed link or the clock
         let done = m.is_done();
-        if done != lingering {
-            lingering = done;
-            let wait = if done { LINGER } else { IDLE_CHECK };
-            timer.as_mut().reset(tokio::time::Instant::now() + wait);
-        }
-        let mut rang = false;
+        let wait = if done { LINGER } else { IDLE_CHECK };
         let got = match link.as_ref().filter(|_| !done) {
             Some(l) => tokio::select! {
                 _ = l.ack_arrived_since() => None,
                 p = live.recv() => Some(p),
-                () = &mut timer => {
-                    rang = true;
-                    None
-                }
+                _ = tokio::time::sleep(wait) => None,
                 _ = l.wait_closed() => None,
             },
             None => tokio::select! {
                 p = live.recv() => Some(p),
-                () = &mut timer => {
-                    rang = true;
-                    None
-                }
+                _ = tokio::time::sleep(wait) => None,
             },
         };
-        if rang {
-            if done {
-                return 0; // nothing came while lingering
-            }
-            timer
-                .as_mut()
-                .reset(tokio::time::Instant::now() + IDLE_CHECK);
+        if done && got.is_none() {
+            return 0; // nothing came while lingering
         }
         if let Some(Some(p)) = got {
             take_live(&mut m, &mut wires, p);
