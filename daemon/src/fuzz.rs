@@ -184,7 +184,13 @@ pub fn text_spans(data: &[u8]) {
         assert_eq!(alone[0].end, span.end - span.start);
     }
     assert!(text::mentions(&s, "localhost").len() <= text::MAX_MENTIONS);
-    assert!(text::tags(&s).iter().all(|t| t.len() <= MAX_TAG_BYTES));
+    let tags = text::tags(&s);
+    assert!(tags.iter().all(|t| t.len() <= MAX_TAG_BYTES));
+    // the short cut for a text without `#` finds what the spans find
+    let tagged = all
+        .iter()
+        .any(|sp| matches!(sp.kind, text::SpanKind::Tag(_)));
+    assert_eq!(tags.is_empty(), !tagged);
 }
 
 /// Remote HTML reduced to text: no markup tag survives (a `<` followed by a letter in the

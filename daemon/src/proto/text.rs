@@ -113,6 +113,9 @@ pub fn spans(text: &str) -> Vec<Span> {
 /// and IDNA as everywhere else); invalid ones are skipped.
 pub fn mentions(text: &str, local_domain: &str) -> Vec<Address> {
     let mut out: Vec<Address> = Vec::new();
+    if !text.contains('@') {
+        return out; // most posts: no span to scan for (the store runs this for each received one)
+    }
     for span in spans(text) {
         if out.len() == MAX_MENTIONS {
             break;
@@ -133,6 +136,9 @@ pub fn mentions(text: &str, local_domain: &str) -> Vec<Address> {
 /// without `#`, in first-seen order, at most [`MAX_TAGS`], each at most [`MAX_TAG_BYTES`].
 pub fn tags(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    if !text.contains(['#', '＃']) {
+        return out; // most posts: no span to scan for (the store runs this for each received one)
+    }
     for span in spans(text) {
         if out.len() == MAX_TAGS {
             break;
