@@ -66,13 +66,18 @@ fn hello_decoding_checks_every_field() {
     ));
 }
 
-#[test]
-fn control_payloads_round_trip() {
-    let ack = Ack {
+/// bob@b.test's seq 300, answered `status`.
+fn bob_ack(status: AckStatus) -> Ack {
+    Ack {
         author: Address::parse("bob@b.test").unwrap(),
         seq: 300,
-        status: AckStatus::Unwanted,
-    };
+        status,
+    }
+}
+
+#[test]
+fn control_payloads_round_trip() {
+    let ack = bob_ack(AckStatus::Unwanted);
     let bytes = encode(&ack);
     // author string, seq varint (300 = 0xac 0x02), status variant 2
     assert_eq!(bytes[0], 10);
@@ -88,12 +93,7 @@ fn control_payloads_round_trip() {
 
 #[test]
 fn an_ack_reads_the_same_unparsed() {
-    let ack = Ack {
-        author: Address::parse("bob@b.test").unwrap(),
-        seq: 300,
-        status: AckStatus::Refused,
-    };
-    let bytes = encode(&ack);
+    let bytes = encode(&bob_ack(AckStatus::Refused));
     let view = AckView::decode(&bytes).unwrap();
     assert_eq!(
         (view.author, view.seq, view.status),
