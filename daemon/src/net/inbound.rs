@@ -469,7 +469,7 @@ async fn on_subscribed(
     net.pool
         .run(move |s| s.subscription_active(&a, &key, floor))
         .await?;
-    link.subscribed_arrived(&sub.author, Ok(()));
+    link.subscribed_arrived(&sub.author, Ok(sub.last_seq));
     Ok(())
 }
 

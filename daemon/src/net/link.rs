@@ -33,7 +33,7 @@ const RUN: usize = 64;
 /// Shortest wait between two keep-alive checks.
 const KEEPALIVE_MIN_WAIT: Duration = Duration::from_millis(10);
 
-type SubscribeAnswer = oneshot::Sender<Result<(), NetError>>;
+type SubscribeAnswer = oneshot::Sender<Result<u64, NetError>>;
 
 /// An established link.
 pub struct Link {
@@ -134,8 +134,9 @@ impl Link {
         self.acked.notified().await;
     }
 
-    /// Registers interest in the Subscribed answer for `author`.
-    pub fn expect_subscribed(&self, author: &Address) -> oneshot::Receiver<Result<(), NetError>> {
+    /// Registers interest in the Subscribed answer for `author` (the author's newest seq, as
+    /// their node answered).
+    pub fn expect_subscribed(&self, author: &Address) -> oneshot::Receiver<Result<u64, NetError>> {
         let (tx, rx) = oneshot::channel();
         self.subscribes
             .lock()
@@ -144,7 +145,7 @@ impl Link {
         rx
     }
 
-    pub(crate) fn subscribed_arrived(&self, author: &Address, result: Result<(), NetError>) {
+    pub(crate) fn subscribed_arrived(&self, author: &Address, result: Result<u64, NetError>) {
         if let Some(tx) = self
             .subscribes
             .lock()

@@ -7,6 +7,7 @@
 //!   ([`media_fetches`] is the sans-IO table of fetches in flight).
 //! - [`outbox`]: delivers each new post once per subscribed server, with retries.
 //! - [`pool`]: database connections for async code.
+//! - [`claims`]: which authors are being subscribed to now (one Subscribe each).
 //! - [`counters`]: what happened, for `/healthz` and tests.
 //! - [`scratch`]: reads into one buffer per thread, so an idle connection holds none.
 //! - [`sigcheck`]: signature checks of received messages on threads of their own.
@@ -36,6 +37,7 @@ pub mod ackbook;
 pub mod addressed;
 pub mod backfill;
 pub mod budget;
+pub mod claims;
 pub mod counters;
 pub mod fetch;
 pub mod firehose;
@@ -214,7 +216,7 @@ pub struct Net {
     /// listens): where TLS connections a hub routes here by SNI are piped.
     pub https_local: std::sync::OnceLock<std::net::SocketAddr>,
     subscriptions_wake: Notify,
-    subscribing: Mutex<HashSet<String>>,
+    subscribing: Arc<claims::Subscribing>,
     /// Subscriptions from unverified links, waiting for their domain's verification.
     pub pending_subscribers: verify::PendingSubscribers,
     /// When each author's key was last refreshed.
@@ -279,7 +281,7 @@ impl Net {
             outbox_kicks: Mutex::new(HashSet::new()),
             outbox_servers: Default::default(),
             subscriptions_wake: Notify::new(),
-            subscribing: Mutex::new(HashSet::new()),
+            subscribing: Arc::default(),
             pending_subscribers: Default::default(),
             key_refresh: Default::default(),
             addressed: Default::default(),
@@ -390,6 +392,9 @@ impl Net {
             return Err(NetError::DomainBlocked(author.domain().to_string()));
         }
         let backfill = self.settings.backfill_on_follow;
+        // Claimed before the subscription row exists, so the retry loop cannot find it due
+        // and subscribe a second time while this one is under way.
+        let _claim = self.subscribing.claim(author.as_str());
         let a = author.clone();
         let needs = self
             .pool
@@ -505,7 +510,19 @@ impl Net {
     }
 
     /// Subscribes at the author's node and waits for the answer (which the link stores).
+    ///
+    /// The first subscription asks for the author's `backfill_on_follow` newest posts. Later
+    /// ones (a key refresh, a retry after the node was away) ask for none: this node holds
+    /// the author's posts up to its contiguous seq, and asks for what follows it, up to the
+    /// newest seq the answer names, as a gap ([`inbound::ask_backfill`]).
     pub async fn subscribe(self: &Arc<Self>, author: &Address) -> Result<(), NetError> {
+        let a = author.clone();
+        let held = self.pool.run(move |s| s.contiguous_seq(&a)).await?;
+        let backfill = if held > 0 {
+            0
+        } else {
+            self.settings.backfill_on_follow
+        };
         // A link may close under a Subscribe in flight without any fault of the peer's: when
         // the author's node dials back to verify this node's domain, one of the two links
         // between the nodes gives way, and the link table may still hold the closing one for
@@ -522,7 +539,7 @@ impl Net {
                     FrameType::Subscribe,
                     wire::encode(&wire::Subscribe {
                         author: author.clone(),
-                        backfill: self.settings.backfill_on_follow,
+                        backfill,
                     }),
                 )
                 .await;
@@ -539,7 +556,16 @@ impl Net {
             })
             .await;
             match answered {
-                Ok(Some(Ok(()))) => return Ok(()),
+                Ok(Some(Ok(newest))) if held > 0 => {
+                    // The answer stored the key and skipped what is older than the floor.
+                    let a = author.clone();
+                    let now = self.pool.run(move |s| s.contiguous_seq(&a)).await?;
+                    if now < newest {
+                        inbound::ask_backfill(self, &link, author, now + 1, newest).await?;
+                    }
+                    return Ok(());
+                }
+                Ok(Some(Ok(_))) => return Ok(()),
                 Ok(Some(Err(e))) => return Err(e),
                 Ok(None) if attempt < last => {
                     tracing::debug!(%author, attempt, "link closed under a Subscribe; again");
@@ -581,16 +607,12 @@ impl Net {
                 }
             };
             for (author, attempts) in due {
-                if !self
-                    .subscribing
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(author.to_string())
-                {
+                let Some(claim) = self.subscribing.claim(author.as_str()) else {
                     continue;
-                }
+                };
                 let net = self.clone();
                 tokio::spawn(async move {
+                    let _claim = claim;
                     match net.subscribe_any(&author).await {
                         Ok(()) => {
                             tracing::info!(%author, "subscribed");
@@ -610,10 +632,6 @@ impl Net {
                                 .await;
                         }
                     }
-                    net.subscribing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(author.as_str());
                 });
             }
         }

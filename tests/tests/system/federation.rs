@@ -279,7 +279,13 @@ fn hostile_input_is_refused_counted_and_not_stored() {
     };
     // A replayed frame: a duplicate, dropped.
     assert_eq!(ack(&mut p, &real_one), AckStatus::Duplicate);
-    assert_eq!(counter(&na, "duplicates"), 1);
+    assert_eq!(
+        counter(&na, "duplicates"),
+        1,
+        "A:\n{}\nB:\n{}",
+        na.log(),
+        nb.log()
+    );
     // A message in bob's name signed by someone else.
     let forged = Message {
         author: bob_addr.clone(),
@@ -327,6 +333,68 @@ fn hostile_input_is_refused_counted_and_not_stored() {
         .map(|p| p["text"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(texts, ["two", "one"]);
+}
+
+/// A second subscription to an author whose posts are stored (here a key refresh, which a
+/// forged message starts) asks the author's node for none of them again: only for what
+/// follows the stored ones.
+#[test]
+fn a_second_subscription_asks_only_for_what_is_missing() {
+    let (a, _b, na, nb, _dns) = pinned_pair(&["alice"]);
+    let alice = na.login("alice", PW);
+    let bob = nb.login("bob", PW);
+    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+    post(&nb, &bob, "one");
+    post(&nb, &bob, "two");
+    wait_posts(&na, "bob@b.test", &alice, 2);
+    let subscribes = || nb.log().matches("subscriber added server=a.test").count();
+    assert_eq!(subscribes(), 1, "{}", nb.log());
+
+    let evil = NodeKey::generate().unwrap();
+    let mut p = Peer::connect(
+        format!("127.0.0.1:{}", a.port).parse().unwrap(),
+        "evil.test",
+        &evil,
+    )
+    .unwrap();
+    let forged = Message {
+        author: Address::parse("bob@b.test").unwrap(),
+        seq: 3,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post {
+            text: "send me money".into(),
+        },
+    }
+    .sign(&evil, &Limits::default())
+    .unwrap();
+    p.send(FrameType::Message, &forged.encode()).unwrap();
+    let ack: wire::Ack =
+        wire::decode("ack", &p.recv_kind(FrameType::Ack).unwrap().payload).unwrap();
+    assert_eq!(ack.status, AckStatus::Refused);
+    let t0 = Instant::now();
+    while subscribes() < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no refresh:\n{}",
+            na.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What bob's node sends after the second Subscribed comes before this post on the link.
+    post(&nb, &bob, "three");
+    let texts: Vec<_> = wait_posts(&na, "bob@b.test", &alice, 3)
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["three", "two", "one"]);
+    assert_eq!(
+        counter(&na, "duplicates"),
+        0,
+        "posts sent again\nA:\n{}\nB:\n{}",
+        na.log(),
+        nb.log()
+    );
 }
 
 #[test]
