@@ -146,7 +146,7 @@ impl TestCa {
         for c in CertificateDer::pem_slice_iter(&pem) {
             roots.add(c.unwrap()).unwrap();
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = msmd::web::tls::provider();
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(versions)
             .unwrap()

@@ -46,12 +46,11 @@ impl Fetcher {
         if roots.is_empty() {
             return Err(format!("{}: no usable certificate", ca_file.display()));
         }
-        let config =
-            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-                .with_safe_default_protocol_versions()
-                .map_err(|e| e.to_string())?
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let config = ClientConfig::builder_with_provider(crate::web::tls::provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         Ok(Fetcher {
             tls: TlsConnector::from(Arc::new(config)),
             port,

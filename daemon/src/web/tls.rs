@@ -76,8 +76,15 @@ pub enum TlsError {
     },
 }
 
-/// The crypto provider of the listener: ring.
-fn provider() -> Arc<CryptoProvider> {
+/// The crypto provider of every TLS connection msmd makes or accepts: ring.
+///
+/// rustls 0.23.48 marks ring's provider deprecated because it has no post-quantum key
+/// exchange (X25519MLKEM768), which rustls offers only with aws-lc-rs: a large C library
+/// built with CMake, to be cross-built for each router target and carried in a binary that
+/// must fit a router's flash. ring stays until it gains ML-KEM; its X25519 exchange is what
+/// every fediverse server accepts today.
+#[allow(deprecated)]
+pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 

@@ -38,7 +38,7 @@ pub fn client_config(
     if roots.is_empty() {
         return Err(FetchError::Config("no usable CA certificate".into()));
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = crate::web::tls::provider();
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
         .map_err(|e| FetchError::Config(e.to_string()))?

@@ -7,13 +7,11 @@ use std::sync::Arc;
 fn client_hello(name: &str) -> Vec<u8> {
     use rustls::pki_types::ServerName;
     let roots = rustls::RootCertStore::empty();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    let config = rustls::ClientConfig::builder_with_provider(crate::web::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     let mut c = rustls::ClientConnection::new(
         Arc::new(config),
         ServerName::try_from(name.to_string()).unwrap(),
