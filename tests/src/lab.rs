@@ -6,6 +6,7 @@ use msmd::proto::link::{self as wire, Hello, Role};
 use msmd::proto::{FrameType, NodeKey, SignedMessage};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub fn free_port() -> u16 {
     }
 }
 
+/// How many times a dnsmasq that exits before it answers is started.
+const DNS_STARTS: usize = 3;
+
 /// A private dnsmasq answering for the lab's zones on 127.0.0.1.
 pub struct Dns {
     child: Child,
@@ -39,37 +43,71 @@ impl Dns {
     /// `--srv-host=_msm._tcp.a.test,node-a.test,7000,10,5`. Names under `test` that no record
     /// names are NXDOMAIN.
     pub fn start(port: u16, records: &[String]) -> Dns {
-        let dns = Self::spawn(Command::new(Self::bin()), "127.0.0.1", port, records);
-        let t0 = Instant::now();
-        while TcpStream::connect(dns.addr).is_err() {
-            assert!(
-                t0.elapsed() < Duration::from_secs(10),
-                "dnsmasq did not start on {}",
-                dns.addr
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        dns
+        Self::start_with(
+            || Command::new(Self::bin()),
+            "127.0.0.1",
+            port,
+            records,
+            |addr| TcpStream::connect(addr).is_ok(),
+        )
     }
 
     /// Starts dnsmasq inside network namespace `ns`, on `ip`:`port`.
     pub fn start_in(ns: &str, ip: &str, port: u16, records: &[String]) -> Dns {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns, Self::bin()]);
-        let dns = Self::spawn(cmd, ip, port, records);
-        let addr = dns.addr;
-        let up = crate::netns::in_netns(ns, move || {
+        let ns_owned = ns.to_string();
+        Self::start_with(
+            || {
+                let mut cmd = Command::new("ip");
+                cmd.args(["netns", "exec", ns, Self::bin()]);
+                cmd
+            },
+            ip,
+            port,
+            records,
+            move |addr| crate::netns::in_netns(&ns_owned, move || TcpStream::connect(addr).is_ok()),
+        )
+    }
+
+    /// Starts dnsmasq through `command` and waits until `up` reaches it. A dnsmasq that exits
+    /// before it answers is started again (at most [`DNS_STARTS`] times); the last one's own
+    /// words are in the panic.
+    fn start_with(
+        command: impl Fn() -> Command,
+        ip: &str,
+        port: u16,
+        records: &[String],
+        up: impl Fn(SocketAddr) -> bool,
+    ) -> Dns {
+        let log = tempfile::NamedTempFile::new().expect("dnsmasq log file");
+        for _ in 0..DNS_STARTS {
+            let mut dns = Self::spawn(command(), ip, port, records, log.path());
             let t0 = Instant::now();
-            while TcpStream::connect(addr).is_err() {
-                if t0.elapsed() > Duration::from_secs(10) {
-                    return false;
+            loop {
+                if up(dns.addr) {
+                    return dns;
                 }
+                if let Ok(Some(status)) = dns.child.try_wait() {
+                    eprintln!(
+                        "dnsmasq on {} exited ({status}) before answering: {}",
+                        dns.addr,
+                        std::fs::read_to_string(log.path()).unwrap_or_default()
+                    );
+                    break;
+                }
+                assert!(
+                    t0.elapsed() < Duration::from_secs(10),
+                    "dnsmasq did not start on {} in 10 s: {}",
+                    dns.addr,
+                    std::fs::read_to_string(log.path()).unwrap_or_default()
+                );
                 std::thread::sleep(Duration::from_millis(20));
             }
-            true
-        });
-        assert!(up, "dnsmasq did not start on {addr} in {ns}");
-        dns
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!(
+            "dnsmasq on {ip}:{port} exited {DNS_STARTS} times: {}",
+            std::fs::read_to_string(log.path()).unwrap_or_default()
+        );
     }
 
     fn bin() -> &'static str {
@@ -79,7 +117,11 @@ impl Dns {
             .expect("dnsmasq is not installed (tests/run installs dnsmasq-base)")
     }
 
-    fn spawn(mut cmd: Command, ip: &str, port: u16, records: &[String]) -> Dns {
+    fn spawn(mut cmd: Command, ip: &str, port: u16, records: &[String], log: &Path) -> Dns {
+        let log = std::fs::OpenOptions::new()
+            .append(true)
+            .open(log)
+            .expect("dnsmasq log file");
         let child = cmd
             .args([
                 "--keep-in-foreground",
@@ -95,7 +137,7 @@ impl Dns {
             .args(records)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("start dnsmasq");
         let addr: SocketAddr = format!("{ip}:{port}").parse().unwrap();
