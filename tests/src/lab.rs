@@ -3,7 +3,7 @@
 
 use msmd::proto::frame::{self, FrameDecoder, OwnedFrame};
 use msmd::proto::link::{self as wire, Hello, Role};
-use msmd::proto::{FrameType, NodeKey, SignedMessage};
+use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey, SignedMessage};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::Path;
@@ -26,6 +26,21 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// A public post in `author`'s name with `seq`, signed by `key` (not the author's: a forgery).
+pub fn forged_post(author: &str, seq: u64, key: &NodeKey) -> SignedMessage {
+    Message {
+        author: Address::parse(author).expect("author address"),
+        seq,
+        time_ms: 1,
+        audience: Audience::Public,
+        body: Body::Post {
+            text: "send me money".into(),
+        },
+    }
+    .sign(key, &Limits::default())
+    .expect("sign")
 }
 
 /// How many times a dnsmasq that exits before it answers is started.

@@ -1,7 +1,7 @@
 //! Federation between real nodes: three `msmd` processes on loopback, found through a private
 //! dnsmasq serving SRV and TXT records.
 
-use msm_tests::lab::{free_port, key_of, node_records, Dns, DropProxy, LabNode, Peer};
+use msm_tests::lab::{forged_post, free_port, key_of, node_records, Dns, DropProxy, LabNode, Peer};
 use msm_tests::Node;
 use msmd::proto::link::{self as wire, AckStatus};
 use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey};
@@ -82,6 +82,45 @@ pub(crate) fn pinned_pair(a_users: &[&str]) -> (LabNode, LabNode, Node, Node, Dn
     records.extend(node_records("b.test", b.port, Some(&key_of(&nb))));
     let dns = Dns::start(dns_port, &records);
     (a, b, na, nb, dns)
+}
+
+/// [`pinned_pair`] where alice (of a.test) follows bob (of b.test) and has his posts "one" and
+/// "two"; the lab's DNS and both sessions with it.
+struct Followed {
+    a: LabNode,
+    b: LabNode,
+    na: Node,
+    nb: Node,
+    alice: String,
+    bob: String,
+    _dns: Dns,
+}
+
+fn alice_has_two_posts_of_bob() -> Followed {
+    let (a, b, na, nb, _dns) = pinned_pair(&["alice"]);
+    let alice = na.login("alice", PW);
+    let bob = nb.login("bob", PW);
+    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
+    post(&nb, &bob, "one");
+    post(&nb, &bob, "two");
+    wait_posts(&na, "bob@b.test", &alice, 2);
+    Followed {
+        a,
+        b,
+        na,
+        nb,
+        alice,
+        bob,
+        _dns,
+    }
+}
+
+/// The texts of `posts`, in their order.
+fn texts(posts: &[Value]) -> Vec<String> {
+    posts
+        .iter()
+        .map(|p| p["text"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -227,13 +266,14 @@ fn follow_deliver_once_per_server_and_survive_kill_9() {
 
 #[test]
 fn hostile_input_is_refused_counted_and_not_stored() {
-    let (a, b, na, nb, _dns) = pinned_pair(&["alice"]);
-    let alice = na.login("alice", PW);
-    let bob = nb.login("bob", PW);
-    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
-    post(&nb, &bob, "one");
-    post(&nb, &bob, "two");
-    wait_posts(&na, "bob@b.test", &alice, 2);
+    let Followed {
+        a,
+        b,
+        na,
+        nb,
+        alice,
+        ..
+    } = alice_has_two_posts_of_bob();
     let stored = na.message_count();
     let evil = NodeKey::generate().unwrap();
     let na_links = format!("127.0.0.1:{}", a.port).parse().unwrap();
@@ -287,17 +327,7 @@ fn hostile_input_is_refused_counted_and_not_stored() {
         nb.log()
     );
     // A message in bob's name signed by someone else.
-    let forged = Message {
-        author: bob_addr.clone(),
-        seq: 3,
-        time_ms: 1,
-        audience: Audience::Public,
-        body: Body::Post {
-            text: "send me money".into(),
-        },
-    }
-    .sign(&evil, &Limits::default())
-    .unwrap();
+    let forged = forged_post("bob@b.test", 3, &evil);
     assert_eq!(ack(&mut p, &forged.encode()), AckStatus::Refused);
     assert_eq!(counter(&na, "bad_signatures"), 1);
     // An altered copy of a real message (one bit of its signature).
@@ -327,12 +357,10 @@ fn hostile_input_is_refused_counted_and_not_stored() {
     assert_eq!(counter(&na, "malformed"), 1, "the garbage frame is counted");
 
     assert_eq!(na.message_count(), stored, "nothing hostile was stored");
-    let texts: Vec<_> = na
-        .all_posts("bob@b.test", Some(&alice))
-        .iter()
-        .map(|p| p["text"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(texts, ["two", "one"]);
+    assert_eq!(
+        texts(&na.all_posts("bob@b.test", Some(&alice))),
+        ["two", "one"]
+    );
 }
 
 /// A second subscription to an author whose posts are stored (here a key refresh, which a
@@ -340,13 +368,14 @@ fn hostile_input_is_refused_counted_and_not_stored() {
 /// follows the stored ones.
 #[test]
 fn a_second_subscription_asks_only_for_what_is_missing() {
-    let (a, _b, na, nb, _dns) = pinned_pair(&["alice"]);
-    let alice = na.login("alice", PW);
-    let bob = nb.login("bob", PW);
-    assert_eq!(follow(&na, &alice, "bob@b.test").0, 201);
-    post(&nb, &bob, "one");
-    post(&nb, &bob, "two");
-    wait_posts(&na, "bob@b.test", &alice, 2);
+    let Followed {
+        a,
+        na,
+        nb,
+        alice,
+        bob,
+        ..
+    } = alice_has_two_posts_of_bob();
     let subscribes = || nb.log().matches("subscriber added server=a.test").count();
     assert_eq!(subscribes(), 1, "{}", nb.log());
 
@@ -357,17 +386,7 @@ fn a_second_subscription_asks_only_for_what_is_missing() {
         &evil,
     )
     .unwrap();
-    let forged = Message {
-        author: Address::parse("bob@b.test").unwrap(),
-        seq: 3,
-        time_ms: 1,
-        audience: Audience::Public,
-        body: Body::Post {
-            text: "send me money".into(),
-        },
-    }
-    .sign(&evil, &Limits::default())
-    .unwrap();
+    let forged = forged_post("bob@b.test", 3, &evil);
     p.send(FrameType::Message, &forged.encode()).unwrap();
     let ack: wire::Ack =
         wire::decode("ack", &p.recv_kind(FrameType::Ack).unwrap().payload).unwrap();
@@ -383,11 +402,10 @@ fn a_second_subscription_asks_only_for_what_is_missing() {
     }
     // What bob's node sends after the second Subscribed comes before this post on the link.
     post(&nb, &bob, "three");
-    let texts: Vec<_> = wait_posts(&na, "bob@b.test", &alice, 3)
-        .iter()
-        .map(|p| p["text"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(texts, ["three", "two", "one"]);
+    assert_eq!(
+        texts(&wait_posts(&na, "bob@b.test", &alice, 3)),
+        ["three", "two", "one"]
+    );
     assert_eq!(
         counter(&na, "duplicates"),
         0,

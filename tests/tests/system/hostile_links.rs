@@ -3,10 +3,10 @@
 //! what must hold, the memory bound and that memory comes back, on loopback only.
 
 use msm_tests::hostile::MemoryWatch;
-use msm_tests::lab::{free_port, key_of, node_records, Dns, LabNode, Peer};
+use msm_tests::lab::{forged_post, free_port, key_of, node_records, Dns, LabNode, Peer};
 use msm_tests::Node;
 use msmd::proto::link::{self as wire};
-use msmd::proto::{Address, Audience, Body, FrameType, Limits, Message, NodeKey};
+use msmd::proto::{Address, Audience, Body, FrameType, Limits, NodeKey};
 use msmd::store::writer::PostWriter;
 use msmd::store::{NewPost, Store};
 use serde_json::{json, Value};
@@ -398,17 +398,7 @@ fn forged_messages_refresh_a_key_once() {
     let evil = NodeKey::generate().unwrap();
     let mut p = Peer::connect_from(source(0), links_addr(&a), "evil.test", &evil).unwrap();
     for seq in 1..=21 {
-        let forged = Message {
-            author: Address::parse("bob@b.test").unwrap(),
-            seq,
-            time_ms: 1,
-            audience: Audience::Public,
-            body: Body::Post {
-                text: "send me money".into(),
-            },
-        }
-        .sign(&evil, &Limits::default())
-        .unwrap();
+        let forged = forged_post("bob@b.test", seq, &evil);
         p.send(FrameType::Message, &forged.encode()).unwrap();
         let ack = p.recv_kind(FrameType::Ack).unwrap();
         let ack: wire::Ack = wire::decode("ack", &ack.payload).unwrap();
