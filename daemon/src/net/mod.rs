@@ -558,10 +558,18 @@ impl Net {
             match answered {
                 Ok(Some(Ok(newest))) if held > 0 => {
                     // The answer stored the key and skipped what is older than the floor.
-                    let a = author.clone();
-                    let now = self.pool.run(move |s| s.contiguous_seq(&a)).await?;
-                    if now < newest {
-                        inbound::ask_backfill(self, &link, author, now + 1, newest).await?;
+                    // Asking for the rest failing does not undo the subscription: the next
+                    // message of the author shows the gap again.
+                    let gap = async {
+                        let a = author.clone();
+                        let now = self.pool.run(move |s| s.contiguous_seq(&a)).await?;
+                        if now < newest {
+                            inbound::ask_backfill(self, &link, author, now + 1, newest).await?;
+                        }
+                        Ok::<(), NetError>(())
+                    };
+                    if let Err(e) = gap.await {
+                        tracing::info!(%author, error = %e, "asking for what follows the stored posts failed");
                     }
                     return Ok(());
                 }

@@ -266,13 +266,15 @@ fn follow_deliver_once_per_server_and_survive_kill_9() {
 
 #[test]
 fn hostile_input_is_refused_counted_and_not_stored() {
+    // Every field bound: one left to `..` would be dropped here (a data directory, the DNS).
     let Followed {
         a,
         b,
         na,
         nb,
         alice,
-        ..
+        bob: _,
+        _dns,
     } = alice_has_two_posts_of_bob();
     let stored = na.message_count();
     let evil = NodeKey::generate().unwrap();
@@ -370,11 +372,12 @@ fn hostile_input_is_refused_counted_and_not_stored() {
 fn a_second_subscription_asks_only_for_what_is_missing() {
     let Followed {
         a,
+        b: _b,
         na,
         nb,
         alice,
         bob,
-        ..
+        _dns,
     } = alice_has_two_posts_of_bob();
     let subscribes = || nb.log().matches("subscriber added server=a.test").count();
     assert_eq!(subscribes(), 1, "{}", nb.log());
