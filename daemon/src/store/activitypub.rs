@@ -16,6 +16,7 @@
 //! kept [`SEEN_KEEP_MS`] (past the signature window, a replay fails on its date) and at most
 //! [`MAX_SEEN`]; at most [`MAX_QUEUED`] activities queued.
 
+use super::wire_text::text_of_m;
 use super::{Store, StoreError};
 use crate::activitypub::actor_doc::RemoteActor;
 use rusqlite::{params, OptionalExtension};
@@ -678,9 +679,13 @@ impl Store {
         Ok(self
             .conn()
             .query_row(
-                "SELECT m.wire, m.deleted, m.text, m.summary, m.edited_ms FROM messages m
+                concat!(
+                    "SELECT m.wire, m.deleted, ",
+                    text_of_m!(),
+                    ", m.summary, m.edited_ms FROM messages m
                    JOIN authors a ON a.id = m.author_id
-                  WHERE a.address = ?1 AND m.seq = ?2 AND a.local_user IS NOT NULL",
+                  WHERE a.address = ?1 AND m.seq = ?2 AND a.local_user IS NOT NULL"
+                ),
                 params![author, seq as i64],
                 |r| local_message_row(r, 0),
             )

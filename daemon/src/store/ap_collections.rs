@@ -3,6 +3,7 @@
 //! fediverse actor IRI where this node knows one (`web::actor` pages them).
 
 use super::activitypub::{local_message_row, LocalMessage};
+use super::wire_text::text_of_m;
 use super::{Store, StoreError};
 use rusqlite::params;
 
@@ -33,11 +34,11 @@ impl Store {
     ) -> Result<Vec<(u64, LocalMessage)>, StoreError> {
         let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
         let mut stmt = self.conn().prepare_cached(
-            "SELECT m.seq, m.wire, m.deleted, m.text, m.summary, m.edited_ms FROM messages m
+            concat!("SELECT m.seq, m.wire, m.deleted, ", text_of_m!(), ", m.summary, m.edited_ms FROM messages m
                JOIN authors a ON a.id = m.author_id
               WHERE a.address = ?1 AND a.local_user IS NOT NULL AND m.seq < ?2
                 AND m.deleted = 0 AND m.audience = 'public' AND m.kind IN ('post', 'reply', 'repost')
-              ORDER BY m.seq DESC LIMIT ?3",
+              ORDER BY m.seq DESC LIMIT ?3"),
         )?;
         let rows = stmt.query_map(params![author, before, limit as i64], |r| {
             Ok((r.get::<_, i64>(0)?.max(0) as u64, local_message_row(r, 1)?))

@@ -9,6 +9,7 @@
 //! domain blocked here) or, with "only people I follow" set, for an actor the user does not
 //! follow. A withdrawn like or repost takes its notification with it.
 
+use super::wire_text::text_of_m;
 use super::{Store, StoreError};
 use crate::proto::{text, Address, Body, SignedMessage};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -75,10 +76,12 @@ fn edit(
     time_ms: u64,
 ) -> Result<(), StoreError> {
     let row: Option<EditedRow> = conn
-        .prepare_cached(
-            "SELECT id, text, summary, coalesce(edited_ms, time_ms), deleted FROM messages
-             WHERE author_id = ?1 AND seq = ?2 AND kind IN ('post', 'reply')",
-        )?
+        .prepare_cached(concat!(
+            "SELECT m.id, ",
+            text_of_m!(),
+            ", m.summary, coalesce(m.edited_ms, m.time_ms), m.deleted FROM messages m
+                 WHERE m.author_id = ?1 AND m.seq = ?2 AND m.kind IN ('post', 'reply')"
+        ))?
         .query_row(params![author_id, target as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
@@ -279,14 +282,16 @@ impl Store {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<NotificationView>, StoreError> {
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare_cached(concat!(
             "SELECT n.id, n.kind, n.actor, coalesce(a.display_name, ''), n.message_id IS NOT NULL,
-                    ma.address || '/' || m.seq, m.ref_author || '/' || m.ref_seq, m.kind, m.text,
+                    ma.address || '/' || m.seq, m.ref_author || '/' || m.ref_seq, m.kind, ",
+            text_of_m!(),
+            ",
                     n.time_ms, n.read
              FROM notifications n LEFT JOIN authors a ON a.address = n.actor
              LEFT JOIN messages m ON m.id = n.message_id LEFT JOIN authors ma ON ma.id = m.author_id
-             WHERE n.user_id = ?1 AND n.id < ?2 ORDER BY n.id DESC LIMIT ?3",
-        )?;
+             WHERE n.user_id = ?1 AND n.id < ?2 ORDER BY n.id DESC LIMIT ?3"
+        ))?;
         let rows = stmt.query_map(
             params![
                 user_id,
@@ -379,9 +384,13 @@ impl Store {
         let row: Option<(i64, i64, Option<String>, Option<String>)> = self
             .conn()
             .query_row(
-                "SELECT m.id, coalesce(m.edited_ms, m.time_ms), m.text, m.summary FROM messages m
+                concat!(
+                    "SELECT m.id, coalesce(m.edited_ms, m.time_ms), ",
+                    text_of_m!(),
+                    ", m.summary FROM messages m
                  JOIN authors a ON a.id = m.author_id
-                 WHERE a.address = ?1 AND m.seq = ?2 AND m.deleted = 0",
+                 WHERE a.address = ?1 AND m.seq = ?2 AND m.deleted = 0"
+                ),
                 params![author.as_str(), seq as i64],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )

@@ -9,6 +9,7 @@
 //! one transaction.
 
 use super::search_index::{Indexed, Unindexed};
+use super::wire_text;
 use super::{Store, StoreError};
 use crate::proto::{Address, Audience, Body, Limits, Message, SignedMessage};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -233,6 +234,10 @@ pub fn store_message_batched(
             None => (None, None),
         },
     };
+    let wire = signed.encode();
+    // an edit's text lives in the post it edits (and in the wire form); a post's text is
+    // read out of its wire form, not stored twice (see `wire_text`)
+    let text = wire_text::stored_text(m.body.text().filter(|_| m.body.is_shown()), &wire);
     let inserted = conn.prepare_cached("INSERT OR IGNORE INTO messages(author_id, seq, time_ms, kind, audience, ref_author, ref_seq, text, wire, received_ms, summary)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?.execute(params![
             author_id,
@@ -242,9 +247,8 @@ pub fn store_message_batched(
             audience_str(m.audience),
             ref_author,
             ref_seq,
-            // an edit's text lives in the post it edits (and in the wire form)
-            m.body.text().filter(|_| m.body.is_shown()),
-            signed.encode(),
+            text,
+            wire,
             received_ms as i64,
             m.body.summary().filter(|_| m.body.is_shown()),
         ])?;

@@ -15,6 +15,7 @@
 //! - [`users`]: accounts, roles, keys, log-in sessions.
 //! - [`messages`]: storing messages.
 //! - [`search_index`]: full-text indexing, one statement per commit.
+//! - [`wire_text`]: a message's text kept once, in its wire form, unless an edit replaced it.
 //! - [`timeline`]: reading them: timelines, profiles, threads, search.
 //! - [`fts_query`]: what a person types in the search box, as an FTS5 expression that cannot fail.
 //! - [`people`]: people search over users and known authors.
@@ -64,6 +65,7 @@ pub mod streaming;
 pub mod timeline;
 pub mod users;
 pub mod websub;
+pub mod wire_text;
 pub mod writer;
 
 pub use error::{damaged, StoreError};
@@ -182,6 +184,7 @@ impl Store {
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags)?;
+        wire_text::register(&conn)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         // Plans do not depend on bound values: without this, SQLite marks a statement whose

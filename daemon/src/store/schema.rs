@@ -233,6 +233,8 @@ pub const MIGRATIONS: &[&str] = &[
     super::activitypub::ACTIVITYPUB_MIGRATION,
     // 17: the WebSub hub's subscriptions and requests to verify (see `websub`).
     super::websub::WEBSUB_MIGRATION,
+    // 18: a message's text kept once, in its wire form (see `wire_text`).
+    super::wire_text::TEXT_ONCE_MIGRATION,
 ];
 
 /// Migration 7: conversation. `messages.summary`: a post's content warning; `edited_ms`: when
@@ -307,6 +309,8 @@ pub fn latest_version() -> i64 {
 
 /// Brings the database up to [`latest_version`]; refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    // migration 18 rebuilds the search index through `wire_text`
+    super::wire_text::register(conn)?;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > latest_version() {
         return Err(StoreError::SchemaTooNew {

@@ -10,6 +10,7 @@
 //! (and before anything unindexes a row: FTS5 must never be asked to delete a row it lacks).
 //! The triggers that unindex a row whose text changes or that is deleted stay.
 
+use super::wire_text::text_of_m;
 use super::StoreError;
 use rusqlite::Connection;
 
@@ -33,8 +34,12 @@ impl Indexed {
     fn index_after(self) -> &'static str {
         match self {
             Indexed::Messages => {
-                "INSERT INTO messages_fts(rowid, text)
-                 SELECT id, text FROM messages WHERE id > ?1 AND text IS NOT NULL ORDER BY id"
+                concat!(
+                    "INSERT INTO messages_fts(rowid, text) SELECT id, t FROM
+                     (SELECT m.id, ",
+                    text_of_m!(),
+                    " AS t FROM messages m WHERE m.id > ?1) WHERE t IS NOT NULL ORDER BY id"
+                )
             }
             Indexed::Discover => {
                 "INSERT INTO discover_fts(rowid, text)

@@ -9,6 +9,7 @@
 
 use super::messages::{PostView, MAX_PAGE};
 use super::relations::HIDDEN;
+use super::wire_text::text_of_m;
 use super::{Store, StoreError};
 use crate::proto::Address;
 use rusqlite::{params, OptionalExtension, Row};
@@ -18,8 +19,9 @@ use serde::Serialize;
 /// Then the content warning, the time of the last edit, the like and repost counts, and
 /// whether the viewer `?V` liked, reposted and bookmarked it.
 const VIEW_COLUMNS: &str = concat!(
-    "a.address, m.seq, m.time_ms, m.kind, m.audience, m.text, \
-     m.ref_author, m.ref_seq, a.display_name, m.id, m.summary, m.edited_ms, \
+    "a.address, m.seq, m.time_ms, m.kind, m.audience, ",
+    text_of_m!(),
+    ", m.ref_author, m.ref_seq, a.display_name, m.id, m.summary, m.edited_ms, \
      (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
         AND l.kind = 'like' AND l.deleted = 0), \
      (SELECT count(*) FROM messages l WHERE l.ref_author = a.address AND l.ref_seq = m.seq \
