@@ -166,3 +166,54 @@ fn two_received_posts_share_a_page() {
     let per_post = (pages(&s) - before) as f64 / 400.0;
     assert!(per_post < 0.7, "{per_post:.2} pages per post");
 }
+
+#[test]
+fn a_database_from_before_keeps_its_texts_and_its_search_through_the_migration() {
+    use crate::store::schema::MIGRATIONS;
+    let d = tempfile::tempdir().unwrap();
+    {
+        // a database at migration 17, its rows with their text stored twice, indexed
+        let mut c = rusqlite::Connection::open(d.path().join("msm.db")).unwrap();
+        let tx = c.transaction().unwrap();
+        for sql in &MIGRATIONS[..17] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 17).unwrap();
+        tx.execute(
+            "INSERT INTO authors(id, address) VALUES (1, 'bob@b.test')",
+            [],
+        )
+        .unwrap();
+        for (seq, t) in [(1u64, "wombat burrows"), (2, "quokka smiles")] {
+            tx.execute(
+                "INSERT INTO messages(author_id, seq, time_ms, kind, audience, text, wire, received_ms)
+                 VALUES (1, ?1, ?1, 'post', 'public', ?2, ?3, 1)",
+                rusqlite::params![seq as i64, t, post(seq, t).encode()],
+            )
+            .unwrap();
+        }
+        tx.execute(
+            "INSERT INTO messages_fts(rowid, text) SELECT id, text FROM messages",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let s = Store::open(d.path()).unwrap();
+    assert_eq!(stored_column(&s, 1).as_deref(), Some("wombat burrows"));
+    assert_eq!(found(&s, "wombat"), [1]);
+    integrity(&s);
+    // an old row edited and a new one stored after the migration
+    let edit = Body::Edit {
+        target: 2,
+        text: "platypus now".into(),
+        summary: String::new(),
+        mentions: Default::default(),
+    };
+    assert!(store_message(s.conn(), &signed(3, edit), 1).unwrap());
+    assert!(store_message(s.conn(), &post(4, "numbat"), 1).unwrap());
+    assert_eq!(found(&s, "quokka"), Vec::<u64>::new());
+    assert_eq!(found(&s, "platypus"), [2]);
+    assert_eq!(found(&s, "numbat"), [4]);
+    integrity(&s);
+}
