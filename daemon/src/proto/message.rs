@@ -495,6 +495,17 @@ fn check_len(what: &'static str, s: &str, max: usize) -> Result<(), ProtoError> 
 /// post. (A carriage return stays valid for messages signed before this rule; posting turns line
 /// breaks into `\n` first, see [`normalize_line_breaks`].)
 fn check_chars(s: &str) -> Result<(), ProtoError> {
+    // Most text is ASCII, where a control character is a byte below 0x20 or DEL and there are
+    // no noncharacters: one pass over bytes instead of two over decoded chars (decoding was
+    // ~5 % of a node's CPU while it ingested posts).
+    if s.is_ascii() {
+        if s.bytes()
+            .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        {
+            return Err(ProtoError::InvalidMessage("text holds a control character"));
+        }
+        return Ok(());
+    }
     if s.chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {

@@ -369,3 +369,17 @@ fn notes_likes_and_edits_are_checked() {
     assert!(with(MAX_MENTIONS).is_ok());
     assert!(with(MAX_MENTIONS + 1).is_err());
 }
+
+#[test]
+fn ascii_text_is_checked_as_its_characters_are() {
+    // the byte-wise path for ASCII must refuse exactly what the char-wise rule refuses
+    for b in 0u8..128 {
+        let c = b as char;
+        let refused = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+        let ascii = format!("a{c}z");
+        assert_eq!(check_chars(&ascii).is_err(), refused, "{b:#x}");
+        // the same character in a text that is not all ASCII takes the char-wise path
+        let mixed = format!("é{c}z");
+        assert_eq!(check_chars(&mixed).is_err(), refused, "{b:#x} beside é");
+    }
+}
