@@ -207,11 +207,12 @@ pub(super) const ADVANCE_CONTIGUOUS: &str = "WITH RECURSIVE run(s) AS (
      UPDATE authors SET last_seq = (SELECT max(s) FROM run) WHERE id = ?1";
 
 /// Puts a message (`?2`, by author `?1` at address `?3`, audience `?4`) in the timelines of
-/// the local people it is for.
+/// the local people it is for. `UNION ALL`: the table's key drops a person named twice, and a
+/// `UNION` would build an ephemeral table to do that for every message stored.
 pub(super) const TIMELINE_INSERT: &str = "INSERT OR IGNORE INTO timeline(user_id, message_id)
      SELECT local_user, ?2 FROM authors WHERE id = ?1 AND local_user IS NOT NULL
-     UNION SELECT user_id, ?2 FROM follows WHERE address = ?3 AND ?4 <> 'direct'
-     UNION SELECT a.local_user, ?2 FROM mentions n JOIN authors a ON a.address = n.address
+     UNION ALL SELECT user_id, ?2 FROM follows WHERE address = ?3 AND ?4 <> 'direct'
+     UNION ALL SELECT a.local_user, ?2 FROM mentions n JOIN authors a ON a.address = n.address
            WHERE n.message_id = ?2 AND a.local_user IS NOT NULL AND ?4 = 'direct'";
 
 /// [`store_message`] for one of many in a transaction: the message is left to `unindexed`,
@@ -398,11 +399,18 @@ pub fn advance_contiguous(conn: &Connection, author_id: i64) -> Result<(), Store
 
 /// The author's row id, creating the row for an author seen for the first time.
 fn author_id(conn: &Connection, author: &Address) -> Result<i64, StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO authors(address) VALUES (?1)")?
-        .execute([author.as_str()])?;
-    Ok(conn
+    use rusqlite::OptionalExtension;
+    // known authors are the common case: one lookup, and an insert only for a new one
+    let known = conn
         .prepare_cached("SELECT id FROM authors WHERE address = ?1")?
-        .query_row([author.as_str()], |r| r.get(0))?)
+        .query_row([author.as_str()], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = known {
+        return Ok(id);
+    }
+    conn.prepare_cached("INSERT INTO authors(address) VALUES (?1)")?
+        .execute([author.as_str()])?;
+    Ok(conn.last_insert_rowid())
 }
 
 impl Store {
