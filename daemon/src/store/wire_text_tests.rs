@@ -27,6 +27,17 @@ fn post(seq: u64, text: &str) -> SignedMessage {
     signed(seq, Body::Post { text: text.into() })
 }
 
+/// bob's message `seq` giving his post `target` a new text.
+fn edit(seq: u64, target: u64, text: &str) -> SignedMessage {
+    let body = Body::Edit {
+        target,
+        text: text.into(),
+        summary: String::new(),
+        mentions: Default::default(),
+    };
+    signed(seq, body)
+}
+
 fn stored_column(s: &Store, seq: u64) -> Option<String> {
     s.conn()
         .query_row(
@@ -74,13 +85,7 @@ fn a_post_is_stored_once_and_read_edited_searched_and_deleted_through_its_wire_f
     integrity(&s);
 
     // an edit replaces the text: the column holds it, search and history follow
-    let edit = Body::Edit {
-        target: 1,
-        text: "platypus now".into(),
-        summary: String::new(),
-        mentions: Default::default(),
-    };
-    assert!(store_message(s.conn(), &signed(4, edit), 1).unwrap());
+    assert!(store_message(s.conn(), &edit(4, 1, "platypus now"), 1).unwrap());
     assert_eq!(stored_column(&s, 1).as_deref(), Some("platypus now"));
     assert_eq!(found(&s, "wombat"), Vec::<u64>::new());
     assert_eq!(found(&s, "platypus"), [1]);
@@ -204,13 +209,7 @@ fn a_database_from_before_keeps_its_texts_and_its_search_through_the_migration()
     assert_eq!(found(&s, "wombat"), [1]);
     integrity(&s);
     // an old row edited and a new one stored after the migration
-    let edit = Body::Edit {
-        target: 2,
-        text: "platypus now".into(),
-        summary: String::new(),
-        mentions: Default::default(),
-    };
-    assert!(store_message(s.conn(), &signed(3, edit), 1).unwrap());
+    assert!(store_message(s.conn(), &edit(3, 2, "platypus now"), 1).unwrap());
     assert!(store_message(s.conn(), &post(4, "numbat"), 1).unwrap());
     assert_eq!(found(&s, "quokka"), Vec::<u64>::new());
     assert_eq!(found(&s, "platypus"), [2]);
