@@ -399,7 +399,6 @@ pub fn advance_contiguous(conn: &Connection, author_id: i64) -> Result<(), Store
 
 /// The author's row id, creating the row for an author seen for the first time.
 fn author_id(conn: &Connection, author: &Address) -> Result<i64, StoreError> {
-    use rusqlite::OptionalExtension;
     // known authors are the common case: one lookup, and an insert only for a new one
     let known = conn
         .prepare_cached("SELECT id FROM authors WHERE address = ?1")?

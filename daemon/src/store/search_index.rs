@@ -10,7 +10,6 @@
 //! (and before anything unindexes a row: FTS5 must never be asked to delete a row it lacks).
 //! The triggers that unindex a row whose text changes or that is deleted stay.
 
-use super::wire_text::text_of_m;
 use super::StoreError;
 use rusqlite::Connection;
 
@@ -34,12 +33,9 @@ impl Indexed {
     fn index_after(self) -> &'static str {
         match self {
             Indexed::Messages => {
-                concat!(
-                    "INSERT INTO messages_fts(rowid, text) SELECT id, t FROM
-                     (SELECT m.id, ",
-                    text_of_m!(),
-                    " AS t FROM messages m WHERE m.id > ?1) WHERE t IS NOT NULL ORDER BY id"
-                )
+                // the index's own content view: the text readers see, rows without one left out
+                "INSERT INTO messages_fts(rowid, text)
+                 SELECT id, text FROM messages_text WHERE id > ?1 ORDER BY id"
             }
             Indexed::Discover => {
                 "INSERT INTO discover_fts(rowid, text)

@@ -23,7 +23,7 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::Connection;
 
 /// The SQL function's name.
-pub const FUNCTION: &str = "wire_text";
+const FUNCTION: &str = "wire_text";
 
 /// The text readers see of the message row aliased `m` (see the module doc), as a SQL
 /// expression; a macro so that `concat!` can splice it into statements.
@@ -37,24 +37,24 @@ pub(crate) use text_of_m;
 /// The text a wire form carries, as timelines show it: a post's, reply's, repost's, note's or
 /// pictures' text; none for anything else, or for bytes that do not decode.
 pub fn text_in_wire(wire: &[u8]) -> Option<String> {
+    with_text_in_wire(wire, |t| t.map(str::to_string))
+}
+
+/// Decodes `wire` with the protocol's widest limits and hands `read` its shown text.
+fn with_text_in_wire<R>(wire: &[u8], read: impl FnOnce(Option<&str>) -> R) -> R {
     let limits = Limits {
         max_text: MAX_TEXT_LIMIT,
     };
-    let m = SignedMessage::decode(wire, &limits).ok()?.message;
-    if !m.body.is_shown() {
-        return None;
-    }
-    m.body.text().map(str::to_string)
+    let decoded = SignedMessage::decode(wire, &limits).ok();
+    let body = decoded.as_ref().map(|s| &s.message.body);
+    read(body.filter(|b| b.is_shown()).and_then(|b| b.text()))
 }
 
 /// What goes in `messages.text` for a message whose text is `text` and wire form `wire`:
 /// nothing when the wire form gives that same text back.
 pub fn stored_text<'a>(text: Option<&'a str>, wire: &[u8]) -> Option<&'a str> {
     let t = text?;
-    match text_in_wire(wire) {
-        Some(w) if w == t => None,
-        _ => Some(t),
-    }
+    (!with_text_in_wire(wire, |w| w == Some(t))).then_some(t)
 }
 
 /// Makes `wire_text(blob)` callable on `conn`.
